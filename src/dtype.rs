@@ -1,0 +1,239 @@
+//! Scalar types, PyTorch's promotion lattice and the element trait every kernel is generic over.
+use half::{bf16, f16};
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash, PartialOrd, Ord)]
+pub enum DType { Bool, U8, I8, I16, I32, I64, F16, BF16, F32, F64 }
+
+pub const ALL_DTYPES: [DType; 10] = [
+    DType::Bool, DType::U8, DType::I8, DType::I16, DType::I32, DType::I64,
+    DType::F16, DType::BF16, DType::F32, DType::F64,
+];
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub enum Category { Bool, Int, Float }
+
+impl DType {
+    pub fn size(self) -> usize {
+        match self {
+            DType::Bool | DType::U8 | DType::I8 => 1,
+            DType::I16 | DType::F16 | DType::BF16 => 2,
+            DType::I32 | DType::F32 => 4,
+            DType::I64 | DType::F64 => 8,
+        }
+    }
+    pub fn is_float(self) -> bool { matches!(self, DType::F16 | DType::BF16 | DType::F32 | DType::F64) }
+    pub fn is_int(self) -> bool { matches!(self, DType::U8 | DType::I8 | DType::I16 | DType::I32 | DType::I64) }
+    pub fn is_signed(self) -> bool { !matches!(self, DType::Bool | DType::U8) }
+    pub fn category(self) -> Category {
+        if self == DType::Bool { Category::Bool } else if self.is_float() { Category::Float } else { Category::Int }
+    }
+    /// torch name, e.g. "float32".
+    pub fn name(self) -> &'static str {
+        match self {
+            DType::Bool => "bool", DType::U8 => "uint8", DType::I8 => "int8", DType::I16 => "int16",
+            DType::I32 => "int32", DType::I64 => "int64", DType::F16 => "float16", DType::BF16 => "bfloat16",
+            DType::F32 => "float32", DType::F64 => "float64",
+        }
+    }
+    /// Legacy type name used in error messages: "Float", "Long", ...
+    pub fn legacy_name(self) -> &'static str {
+        match self {
+            DType::Bool => "Bool", DType::U8 => "Byte", DType::I8 => "Char", DType::I16 => "Short",
+            DType::I32 => "Int", DType::I64 => "Long", DType::F16 => "Half", DType::BF16 => "BFloat16",
+            DType::F32 => "Float", DType::F64 => "Double",
+        }
+    }
+    pub fn from_name(s: &str) -> Option<DType> {
+        ALL_DTYPES.iter().copied().find(|d| d.name() == s)
+    }
+    /// The dtype math on this dtype is carried out in (half types compute in f32).
+    pub fn compute(self) -> DType {
+        match self { DType::F16 | DType::BF16 => DType::F32, d => d }
+    }
+}
+
+/// PyTorch's pairwise promotion table (same as NumPy's for these types, plus bf16+f16 -> f32).
+pub fn promote(a: DType, b: DType) -> DType {
+    use DType::*;
+    if a == b { return a; }
+    if a == Bool { return b; }
+    if b == Bool { return a; }
+    match (a.is_float(), b.is_float()) {
+        (true, false) => a,
+        (false, true) => b,
+        (true, true) => {
+            if (a == F16 && b == BF16) || (a == BF16 && b == F16) { F32 } else { a.max(b) }
+        }
+        (false, false) => {
+            // integers: uint8 with a signed type needs the next wider signed type
+            let (u, s) = if a == U8 { (a, b) } else if b == U8 { (b, a) } else { return a.max(b) };
+            let _ = u;
+            match s { I8 => I16, other => other }
+        }
+    }
+}
+
+/// A Python scalar's kind in promotion (the lowest tier).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Scalar { Bool(bool), Int(i64), Float(f64) }
+
+impl Scalar {
+    pub fn to_f64(self) -> f64 {
+        match self { Scalar::Bool(b) => b as i64 as f64, Scalar::Int(i) => i as f64, Scalar::Float(f) => f }
+    }
+    pub fn to_i64(self) -> i64 {
+        match self { Scalar::Bool(b) => b as i64, Scalar::Int(i) => i, Scalar::Float(f) => f as i64 }
+    }
+    /// The dtype a wrapped Python scalar contributes (float -> default dtype).
+    pub fn dtype(self) -> DType {
+        match self { Scalar::Bool(_) => DType::Bool, Scalar::Int(_) => DType::I64, Scalar::Float(_) => crate::tensor::default_dtype() }
+    }
+}
+
+/// The three tiers of `torch.result_type`: dimensioned tensors, zero-dim tensors, wrapped scalars.
+#[derive(Default, Clone, Copy)]
+pub struct ResultTypeState { dim: Option<DType>, zero: Option<DType>, wrapped: Option<DType> }
+
+fn promote_opt(a: Option<DType>, b: DType) -> Option<DType> { Some(match a { None => b, Some(a) => promote(a, b) }) }
+
+impl ResultTypeState {
+    pub fn tensor(&mut self, dtype: DType, ndim: usize) {
+        if ndim == 0 { self.zero = promote_opt(self.zero, dtype) } else { self.dim = promote_opt(self.dim, dtype) }
+    }
+    pub fn scalar(&mut self, s: Scalar) { self.wrapped = promote_opt(self.wrapped, s.dtype()) }
+    pub fn result(&self) -> DType {
+        fn combine(higher: Option<DType>, lower: Option<DType>) -> Option<DType> {
+            match (higher, lower) {
+                (None, l) => l,
+                (h, None) => h,
+                (Some(h), Some(l)) => {
+                    if h.is_float() { Some(h) }
+                    else if h == DType::Bool || l.is_float() { Some(promote(h, l)) }
+                    else { Some(h) }
+                }
+            }
+        }
+        combine(self.dim, combine(self.zero, self.wrapped)).unwrap_or(DType::F32)
+    }
+}
+
+/// `torch.can_cast(from, to)`: no casting to a lower category.
+pub fn can_cast(from: DType, to: DType) -> bool { from.category() <= to.category() }
+
+/// The element trait: every kernel is written once, generic over `T: Elem`.
+pub trait Elem: Copy + Send + Sync + 'static + PartialOrd + Default + std::fmt::Debug {
+    const DTYPE: DType;
+    fn to_f64(self) -> f64;
+    fn from_f64(v: f64) -> Self;
+    fn to_i64(self) -> i64;
+    fn from_i64(v: i64) -> Self;
+    /// Conversion with PyTorch's semantics (float->int truncates, ->bool is != 0).
+    #[inline]
+    fn cast<D: Elem>(self) -> D {
+        if D::DTYPE.is_float() || Self::DTYPE.is_float() { D::from_f64(self.to_f64()) } else { D::from_i64(self.to_i64()) }
+    }
+}
+
+macro_rules! int_elem {
+    ($t:ty, $d:ident) => {
+        impl Elem for $t {
+            const DTYPE: DType = DType::$d;
+            #[inline] fn to_f64(self) -> f64 { self as f64 }
+            #[inline] fn from_f64(v: f64) -> Self { if v.is_nan() { 0 } else { (v as i64) as $t } }
+            #[inline] fn to_i64(self) -> i64 { self as i64 }
+            #[inline] fn from_i64(v: i64) -> Self { v as $t }
+        }
+    };
+}
+int_elem!(u8, U8);
+int_elem!(i8, I8);
+int_elem!(i16, I16);
+int_elem!(i32, I32);
+int_elem!(i64, I64);
+
+impl Elem for bool {
+    const DTYPE: DType = DType::Bool;
+    #[inline] fn to_f64(self) -> f64 { self as i64 as f64 }
+    #[inline] fn from_f64(v: f64) -> Self { v != 0.0 }
+    #[inline] fn to_i64(self) -> i64 { self as i64 }
+    #[inline] fn from_i64(v: i64) -> Self { v != 0 }
+}
+impl Elem for f32 {
+    const DTYPE: DType = DType::F32;
+    #[inline] fn to_f64(self) -> f64 { self as f64 }
+    #[inline] fn from_f64(v: f64) -> Self { v as f32 }
+    #[inline] fn to_i64(self) -> i64 { self as i64 }
+    #[inline] fn from_i64(v: i64) -> Self { v as f32 }
+}
+impl Elem for f64 {
+    const DTYPE: DType = DType::F64;
+    #[inline] fn to_f64(self) -> f64 { self }
+    #[inline] fn from_f64(v: f64) -> Self { v }
+    #[inline] fn to_i64(self) -> i64 { self as i64 }
+    #[inline] fn from_i64(v: i64) -> Self { v as f64 }
+}
+impl Elem for f16 {
+    const DTYPE: DType = DType::F16;
+    #[inline] fn to_f64(self) -> f64 { self.to_f64() }
+    #[inline] fn from_f64(v: f64) -> Self { f16::from_f64(v) }
+    #[inline] fn to_i64(self) -> i64 { self.to_f64() as i64 }
+    #[inline] fn from_i64(v: i64) -> Self { f16::from_f64(v as f64) }
+}
+impl Elem for bf16 {
+    const DTYPE: DType = DType::BF16;
+    #[inline] fn to_f64(self) -> f64 { self.to_f64() }
+    #[inline] fn from_f64(v: f64) -> Self { bf16::from_f64(v) }
+    #[inline] fn to_i64(self) -> i64 { self.to_f64() as i64 }
+    #[inline] fn from_i64(v: i64) -> Self { bf16::from_f64(v as f64) }
+}
+
+/// Runs `$body` with `$T` bound to the Rust type of `$dt` (all ten dtypes).
+#[macro_export]
+macro_rules! dispatch {
+    ($dt:expr, $T:ident => $body:expr) => {
+        match $dt {
+            $crate::dtype::DType::Bool => { type $T = bool; $body }
+            $crate::dtype::DType::U8 => { type $T = u8; $body }
+            $crate::dtype::DType::I8 => { type $T = i8; $body }
+            $crate::dtype::DType::I16 => { type $T = i16; $body }
+            $crate::dtype::DType::I32 => { type $T = i32; $body }
+            $crate::dtype::DType::I64 => { type $T = i64; $body }
+            $crate::dtype::DType::F16 => { type $T = half::f16; $body }
+            $crate::dtype::DType::BF16 => { type $T = half::bf16; $body }
+            $crate::dtype::DType::F32 => { type $T = f32; $body }
+            $crate::dtype::DType::F64 => { type $T = f64; $body }
+        }
+    };
+}
+
+/// Dispatch over the dtypes arithmetic kernels are instantiated for (half types are
+/// computed in f32 by the caller, bool handled by the caller).
+#[macro_export]
+macro_rules! dispatch_num {
+    ($dt:expr, $T:ident => $body:expr) => {
+        match $dt {
+            $crate::dtype::DType::U8 => { type $T = u8; $body }
+            $crate::dtype::DType::I8 => { type $T = i8; $body }
+            $crate::dtype::DType::I16 => { type $T = i16; $body }
+            $crate::dtype::DType::I32 => { type $T = i32; $body }
+            $crate::dtype::DType::I64 => { type $T = i64; $body }
+            $crate::dtype::DType::F32 => { type $T = f32; $body }
+            $crate::dtype::DType::F64 => { type $T = f64; $body }
+            other => return Err($crate::rt_err!("internal: no numeric kernel for {}", other.name())),
+        }
+    };
+}
+
+#[macro_export]
+macro_rules! dispatch_float {
+    ($dt:expr, $T:ident => $body:expr) => {
+        match $dt {
+            $crate::dtype::DType::F32 => { type $T = f32; $body }
+            $crate::dtype::DType::F64 => { type $T = f64; $body }
+            other => return Err($crate::rt_err!("internal: no float kernel for {}", other.name())),
+        }
+    };
+}
+
+/// Rounds an f64 through `dt` and back (what storing it in a `dt` tensor gives).
+pub fn round_through(dt: DType, v: f64) -> f64 { crate::dispatch!(dt, T => T::from_f64(v).to_f64()) }

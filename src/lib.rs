@@ -1,0 +1,15 @@
+//! ferrotorch: a PyTorch-compatible tensor library with a Rust core.
+pub mod autograd;
+pub mod dtype;
+pub mod error;
+pub mod iter;
+pub mod ops;
+pub mod python;
+pub mod storage;
+pub mod tensor;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+#[pyo3(name = "_C")]
+fn init_module(m: &Bound<'_, PyModule>) -> PyResult<()> { python::register(m) }

@@ -1,0 +1,506 @@
+//! Binary elementwise ops: promotion (tensor / zero-dim / scalar tiers), broadcasting,
+//! one generic kernel per op, backward formulas, and the in-place forms.
+use crate::autograd::{self, SaveItem};
+use crate::dtype::{promote, DType, Elem, ResultTypeState, Scalar};
+use crate::error::{Error, Result};
+use crate::iter::{broadcast_strides, zip2};
+use crate::ops::{broadcast_shapes, copy, reduce, unary};
+use crate::tensor::Tensor;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinOp {
+    Add, Sub, Mul, Div, FloorDiv, TruncDiv, Remainder, Fmod, Pow, Maximum, Minimum, Atan2, Hypot,
+    Copysign, Xlogy, LogAddExp, BitAnd, BitOr, BitXor, Shl, Shr, LogicalAnd, LogicalOr, LogicalXor,
+    Eq, Ne, Lt, Le, Gt, Ge,
+}
+
+impl BinOp {
+    fn is_compare(self) -> bool { matches!(self, BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge) }
+    fn is_logical(self) -> bool { matches!(self, BinOp::LogicalAnd | BinOp::LogicalOr | BinOp::LogicalXor) }
+    fn is_bitwise(self) -> bool { matches!(self, BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor | BinOp::Shl | BinOp::Shr) }
+    /// Ops whose result is floating even for integer inputs.
+    fn float_result(self) -> bool { matches!(self, BinOp::Div | BinOp::Atan2 | BinOp::Hypot | BinOp::Copysign | BinOp::Xlogy | BinOp::LogAddExp) }
+    pub fn grad_name(self) -> &'static str {
+        match self {
+            BinOp::Add => "AddBackward0", BinOp::Sub => "SubBackward0", BinOp::Mul => "MulBackward0",
+            BinOp::Div => "DivBackward0", BinOp::Pow => "PowBackward1", BinOp::Maximum => "MaximumBackward0",
+            BinOp::Minimum => "MinimumBackward0", BinOp::Atan2 => "Atan2Backward0", BinOp::Hypot => "HypotBackward0",
+            BinOp::Xlogy => "XlogyBackward0", BinOp::LogAddExp => "LogaddexpBackward0", BinOp::Remainder => "RemainderBackward0",
+            BinOp::Fmod => "FmodBackward0", BinOp::Copysign => "CopysignBackward0",
+            _ => "NotDifferentiable",
+        }
+    }
+}
+
+/// An operand: a tensor or a Python scalar (the lowest promotion tier).
+#[derive(Clone)]
+pub enum Operand { T(Tensor), S(Scalar) }
+
+impl Operand {
+    fn tensor(&self) -> Option<&Tensor> { if let Operand::T(t) = self { Some(t) } else { None } }
+}
+
+/// Numeric kernel ops, instantiated for the integer types and f32/f64.
+pub trait Arith: Elem {
+    fn add(a: Self, b: Self) -> Self;
+    fn sub(a: Self, b: Self) -> Self;
+    fn mul(a: Self, b: Self) -> Self;
+    fn div(a: Self, b: Self) -> Self;
+    fn floordiv(a: Self, b: Self) -> Self;
+    fn rem(a: Self, b: Self) -> Self;
+    fn fmod(a: Self, b: Self) -> Self;
+    fn pow(a: Self, b: Self) -> Self;
+    fn maxv(a: Self, b: Self) -> Self;
+    fn minv(a: Self, b: Self) -> Self;
+    fn bits(a: Self, b: Self, op: BinOp) -> Self;
+    fn is_zero(a: Self) -> bool;
+}
+
+macro_rules! int_arith {
+    ($($t:ty),*) => {$(
+        impl Arith for $t {
+            #[inline] fn add(a: Self, b: Self) -> Self { a.wrapping_add(b) }
+            #[inline] fn sub(a: Self, b: Self) -> Self { a.wrapping_sub(b) }
+            #[inline] fn mul(a: Self, b: Self) -> Self { a.wrapping_mul(b) }
+            #[inline] fn div(a: Self, b: Self) -> Self { if b == 0 { 0 } else { a.wrapping_div(b) } }
+            #[inline] fn floordiv(a: Self, b: Self) -> Self {
+                if b == 0 { return 0 }
+                let q = a.wrapping_div(b);
+                if (a % b != 0) && ((a < 0) != (b < 0)) { q - 1 } else { q }
+            }
+            #[inline] fn rem(a: Self, b: Self) -> Self {
+                if b == 0 { return 0 }
+                let r = a.wrapping_rem(b);
+                if r != 0 && ((r < 0) != (b < 0)) { r + b } else { r }
+            }
+            #[inline] fn fmod(a: Self, b: Self) -> Self { if b == 0 { 0 } else { a.wrapping_rem(b) } }
+            #[inline] fn pow(a: Self, b: Self) -> Self {
+                let mut e = b as i64; if e < 0 { return if a == 1 { 1 } else { 0 } }
+                let (mut base, mut r): ($t, $t) = (a, 1);
+                while e > 0 { if e & 1 == 1 { r = r.wrapping_mul(base); } base = base.wrapping_mul(base); e >>= 1; }
+                r
+            }
+            #[inline] fn maxv(a: Self, b: Self) -> Self { if a > b { a } else { b } }
+            #[inline] fn minv(a: Self, b: Self) -> Self { if a < b { a } else { b } }
+            #[inline] fn bits(a: Self, b: Self, op: BinOp) -> Self {
+                match op {
+                    BinOp::BitAnd => a & b, BinOp::BitOr => a | b, BinOp::BitXor => a ^ b,
+                    BinOp::Shl => if (b as i64) < 0 || (b as i64) >= (8 * std::mem::size_of::<$t>()) as i64 { 0 } else { a.wrapping_shl(b as u32) },
+                    BinOp::Shr => if (b as i64) < 0 || (b as i64) >= (8 * std::mem::size_of::<$t>()) as i64 { if a < 0 as $t { !0 } else { 0 } } else { a.wrapping_shr(b as u32) },
+                    _ => 0,
+                }
+            }
+            #[inline] fn is_zero(a: Self) -> bool { a == 0 }
+        }
+    )*};
+}
+int_arith!(u8, i8, i16, i32, i64);
+
+macro_rules! float_arith {
+    ($($t:ty),*) => {$(
+        impl Arith for $t {
+            #[inline] fn add(a: Self, b: Self) -> Self { a + b }
+            #[inline] fn sub(a: Self, b: Self) -> Self { a - b }
+            #[inline] fn mul(a: Self, b: Self) -> Self { a * b }
+            #[inline] fn div(a: Self, b: Self) -> Self { a / b }
+            #[inline] fn floordiv(a: Self, b: Self) -> Self {
+                // PyTorch's div_floor: computed from fmod so that a == b*q + r stays consistent
+                if b == 0.0 { return a / b }
+                let m = a % b;
+                let mut d = (a - m) / b;
+                if m != 0.0 && ((b < 0.0) != (m < 0.0)) { d -= 1.0; }
+                let fd = d.floor();
+                if d - fd > 0.5 { fd + 1.0 } else if d == 0.0 { (0.0 as $t).copysign(a / b) } else { fd }
+            }
+            #[inline] fn rem(a: Self, b: Self) -> Self { let r = a % b; if r != 0.0 && ((r < 0.0) != (b < 0.0)) { r + b } else { r } }
+            #[inline] fn fmod(a: Self, b: Self) -> Self { a % b }
+            #[inline] fn pow(a: Self, b: Self) -> Self {
+                if b == 2.0 { a * a } else if b == 0.5 { a.sqrt() } else if b == 1.0 { a } else if b == -1.0 { 1.0 / a } else { a.powf(b) }
+            }
+            #[inline] fn maxv(a: Self, b: Self) -> Self { if a.is_nan() || b.is_nan() { <$t>::NAN } else if a > b { a } else { b } }
+            #[inline] fn minv(a: Self, b: Self) -> Self { if a.is_nan() || b.is_nan() { <$t>::NAN } else if a < b { a } else { b } }
+            #[inline] fn bits(_: Self, _: Self, _: BinOp) -> Self { 0.0 }
+            #[inline] fn is_zero(a: Self) -> bool { a == 0.0 }
+        }
+    )*};
+}
+float_arith!(f32, f64);
+
+fn float_only<T: num_traits::Float>(op: BinOp, a: T, b: T) -> T {
+    match op {
+        BinOp::Atan2 => a.atan2(b),
+        BinOp::Hypot => a.hypot(b),
+        BinOp::Copysign => a.copysign(b),
+        BinOp::Xlogy => if b.is_nan() { b } else if a == T::zero() { T::zero() } else { a * b.ln() },
+        BinOp::LogAddExp => {
+            let m = a.max(b);
+            if m.is_infinite() && a == b { m } else { m + ((a - m).exp() + (b - m).exp()).ln() }
+        }
+        _ => T::nan(),
+    }
+}
+
+fn arith_kernel<T: Arith>(op: BinOp, shape: &[usize], out: &Tensor, a: &Tensor, b: &Tensor, alpha: T) {
+    let (o, x, y) = (out.body(), a.body(), b.body());
+    let xs = broadcast_strides(&x.shape, &x.strides, shape);
+    let ys = broadcast_strides(&y.shape, &y.strides, shape);
+    let os = o.strides.clone();
+    let po = (o.data_ptr() as *mut T, &os[..]);
+    let pa = (x.data_ptr() as *const T, &xs[..]);
+    let pb = (y.data_ptr() as *const T, &ys[..]);
+    macro_rules! go { ($f:expr) => { zip2::<T, T, T>(shape, po, pa, pb, $f) } }
+    let one = T::from_f64(1.0);
+    match op {
+        BinOp::Add if alpha == one => go!(|a, b| T::add(a, b)),
+        BinOp::Add => go!(|a, b| T::add(a, T::mul(alpha, b))),
+        BinOp::Sub if alpha == one => go!(|a, b| T::sub(a, b)),
+        BinOp::Sub => go!(|a, b| T::sub(a, T::mul(alpha, b))),
+        BinOp::Mul => go!(|a, b| T::mul(a, b)),
+        BinOp::Div | BinOp::TruncDiv => go!(|a, b| T::div(a, b)),
+        BinOp::FloorDiv => go!(|a, b| T::floordiv(a, b)),
+        BinOp::Remainder => go!(|a, b| T::rem(a, b)),
+        BinOp::Fmod => go!(|a, b| T::fmod(a, b)),
+        BinOp::Pow => go!(|a, b| T::pow(a, b)),
+        BinOp::Maximum => go!(|a, b| T::maxv(a, b)),
+        BinOp::Minimum => go!(|a, b| T::minv(a, b)),
+        BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor | BinOp::Shl | BinOp::Shr => go!(|a, b| T::bits(a, b, op)),
+        _ => {}
+    }
+}
+
+fn compare_kernel<T: Elem>(op: BinOp, shape: &[usize], out: &Tensor, a: &Tensor, b: &Tensor) {
+    let (o, x, y) = (out.body(), a.body(), b.body());
+    let xs = broadcast_strides(&x.shape, &x.strides, shape);
+    let ys = broadcast_strides(&y.shape, &y.strides, shape);
+    let os = o.strides.clone();
+    let po = (o.data_ptr() as *mut bool, &os[..]);
+    let pa = (x.data_ptr() as *const T, &xs[..]);
+    let pb = (y.data_ptr() as *const T, &ys[..]);
+    macro_rules! go { ($f:expr) => { zip2::<bool, T, T>(shape, po, pa, pb, $f) } }
+    let z = T::default();
+    match op {
+        BinOp::Eq => go!(|a, b| a == b),
+        BinOp::Ne => go!(|a, b| a != b),
+        BinOp::Lt => go!(|a, b| a < b),
+        BinOp::Le => go!(|a, b| a <= b),
+        BinOp::Gt => go!(|a, b| a > b),
+        BinOp::Ge => go!(|a, b| a >= b),
+        BinOp::LogicalAnd => go!(|a, b| a != z && b != z),
+        BinOp::LogicalOr => go!(|a, b| a != z || b != z),
+        BinOp::LogicalXor => go!(|a, b| (a != z) != (b != z)),
+        _ => {}
+    }
+}
+
+fn float_kernel<T: num_traits::Float + Elem>(op: BinOp, shape: &[usize], out: &Tensor, a: &Tensor, b: &Tensor) {
+    let (o, x, y) = (out.body(), a.body(), b.body());
+    let xs = broadcast_strides(&x.shape, &x.strides, shape);
+    let ys = broadcast_strides(&y.shape, &y.strides, shape);
+    let os = o.strides.clone();
+    zip2::<T, T, T>(shape, (o.data_ptr() as *mut T, &os[..]), (x.data_ptr() as *const T, &xs[..]), (y.data_ptr() as *const T, &ys[..]), |a, b| float_only(op, a, b));
+}
+
+/// Materialises an operand as a tensor of `dtype` (scalars become 0-dim tensors).
+fn as_dtype(x: &Operand, dtype: DType) -> Tensor {
+    match x {
+        Operand::T(t) if t.dtype() == dtype => t.clone(),
+        Operand::T(t) => copy::contiguous_as(t, dtype),
+        Operand::S(s) => {
+            let t = Tensor::empty(&[], dtype);
+            crate::dispatch!(dtype, T => unsafe {
+                let v: T = match s { Scalar::Float(f) => T::from_f64(*f), other => if dtype.is_float() { T::from_f64(other.to_f64()) } else { T::from_i64(other.to_i64()) } };
+                *(t.body().data_ptr() as *mut T) = v;
+            });
+            t
+        }
+    }
+}
+
+pub fn result_type(a: &Operand, b: &Operand) -> DType {
+    let mut st = ResultTypeState::default();
+    for x in [a, b] {
+        match x { Operand::T(t) => st.tensor(t.dtype(), t.ndim()), Operand::S(s) => st.scalar(*s) }
+    }
+    st.result()
+}
+
+fn op_symbol(op: BinOp) -> &'static str {
+    match op { BinOp::Sub => "Subtraction, the `-` operator,", _ => "This operation" }
+}
+
+/// Result dtype and computation dtype of `op` on these operands.
+fn dtypes(op: BinOp, a: &Operand, b: &Operand) -> Result<(DType, DType)> {
+    let common = result_type(a, b);
+    if op == BinOp::Sub && (a.tensor().is_some_and(|t| t.dtype() == DType::Bool) || b.tensor().is_some_and(|t| t.dtype() == DType::Bool)) {
+        return Err(Error::Runtime(format!("{} with a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.", op_symbol(op))));
+    }
+    if op.is_bitwise() && common.is_float() {
+        return Err(Error::Runtime(format!("\"{}_cpu\" not implemented for '{}'", format!("{:?}", op).to_lowercase(), common.legacy_name())));
+    }
+    if op.is_compare() || op.is_logical() {
+        return Ok((DType::Bool, if op.is_logical() { DType::Bool } else { common }));
+    }
+    let out = if op.float_result() && !common.is_float() { crate::tensor::default_dtype() } else { common };
+    let out = if out == DType::Bool && matches!(op, BinOp::Add | BinOp::Mul | BinOp::Maximum | BinOp::Minimum | BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor) { DType::Bool } else { out };
+    Ok((out, out))
+}
+
+fn int_div_check(op: BinOp, b: &Tensor) -> Result<()> {
+    if matches!(op, BinOp::FloorDiv | BinOp::TruncDiv | BinOp::Remainder | BinOp::Fmod) && !b.dtype().is_float() {
+        let zero = crate::dispatch!(b.dtype(), T => b.to_vec::<T>().iter().any(|v| v.to_f64() == 0.0));
+        if zero { return Err(Error::Runtime("ZeroDivisionError".into())); }
+    }
+    Ok(())
+}
+
+/// Computes `op(a, b)` into a new tensor (or into `out`, already checked), without autograd.
+fn compute(op: BinOp, a: &Operand, b: &Operand, alpha: f64, out_dtype: DType, compute_dtype: DType, out: Option<&Tensor>) -> Result<Tensor> {
+    let sa = match a { Operand::T(t) => t.shape(), _ => Default::default() };
+    let sb = match b { Operand::T(t) => t.shape(), _ => Default::default() };
+    let shape = broadcast_shapes(&sa, &sb)?;
+    // bool arithmetic runs as logic; half types compute in f32
+    let kd = if compute_dtype == DType::Bool && !op.is_logical() && !op.is_compare() { DType::Bool } else { compute_dtype.compute() };
+    let ta = as_dtype(a, kd);
+    let tb = as_dtype(b, kd);
+    int_div_check(op, &tb)?;
+    let result_dtype = if op.is_compare() || op.is_logical() { DType::Bool } else { kd };
+    let direct = out.filter(|o| o.dtype() == result_dtype && !shares(o, &ta, &tb));
+    let res = match direct { Some(o) => o.clone(), None => Tensor::empty(&shape, result_dtype) };
+    if op.is_compare() || op.is_logical() {
+        crate::dispatch!(kd, T => compare_kernel::<T>(op, &shape, &res, &ta, &tb));
+    } else if kd == DType::Bool {
+        let o = Tensor::empty(&shape, DType::Bool);
+        let op2 = match op { BinOp::Add | BinOp::BitOr | BinOp::Maximum => BinOp::LogicalOr, BinOp::Mul | BinOp::BitAnd | BinOp::Minimum => BinOp::LogicalAnd, BinOp::BitXor => BinOp::LogicalXor, _ => return Err(Error::Runtime(format!("{:?} is not supported for bool tensors", op))) };
+        compare_kernel::<bool>(op2, &shape, &o, &ta, &tb);
+        copy::copy_raw(&res, &o)?;
+    } else if matches!(op, BinOp::Atan2 | BinOp::Hypot | BinOp::Copysign | BinOp::Xlogy | BinOp::LogAddExp) {
+        crate::dispatch_float!(kd, T => float_kernel::<T>(op, &shape, &res, &ta, &tb));
+    } else {
+        crate::dispatch_num!(kd, T => arith_kernel::<T>(op, &shape, &res, &ta, &tb, T::from_f64(alpha)));
+    }
+    let _ = out_dtype;
+    match out {
+        Some(o) if !res.same(o) => { copy::copy_raw(o, &res)?; Ok(o.clone()) }
+        Some(o) => Ok(o.clone()),
+        None if res.dtype() != out_dtype => Ok(copy::contiguous_as(&res, out_dtype)),
+        None => Ok(res),
+    }
+}
+
+fn shares(o: &Tensor, a: &Tensor, b: &Tensor) -> bool {
+    // writing into `o` while reading a differently-laid-out alias of it needs a temporary
+    let ob = o.body();
+    [a, b].iter().any(|t| {
+        let tb = t.body();
+        std::sync::Arc::ptr_eq(&tb.storage, &ob.storage) && !(tb.offset == ob.offset && tb.strides == ob.strides && tb.shape == ob.shape)
+    })
+}
+
+/// `op(a, b)` with PyTorch semantics, recording backward.
+pub fn binary(op: BinOp, a: &Operand, b: &Operand, alpha: f64) -> Result<Tensor> {
+    let (out_dtype, cd) = dtypes(op, a, b)?;
+    let out = compute(op, a, b, alpha, out_dtype, cd, None)?;
+    let ins: Vec<&Tensor> = [a.tensor(), b.tensor()].into_iter().flatten().collect();
+    if out_dtype.is_float() && autograd::needs_grad(&ins) {
+        record_binary(op, a, b, alpha, &out);
+    }
+    Ok(out)
+}
+
+fn record_binary(op: BinOp, a: &Operand, b: &Operand, alpha: f64, out: &Tensor) {
+    // inputs: tensor operands only; the closure maps grads back by position
+    let ta = a.tensor().cloned();
+    let tb = b.tensor().cloned();
+    let sa = match a { Operand::S(s) => Some(*s), _ => None };
+    let sb = match b { Operand::S(s) => Some(*s), _ => None };
+    let mut inputs: Vec<&Tensor> = vec![];
+    if let Some(t) = &ta { inputs.push(t) }
+    if let Some(t) = &tb { inputs.push(t) }
+    let mut save = vec![];
+    let needs_inputs = !matches!(op, BinOp::Add | BinOp::Sub);
+    if needs_inputs { for t in &inputs { save.push(SaveItem::Input(t)); } }
+    let saves_out = matches!(op, BinOp::Div | BinOp::Pow | BinOp::Hypot);
+    if saves_out { save.push(SaveItem::Output(0)); }
+    let (has_a, has_b) = (ta.is_some(), tb.is_some());
+    let f = move |saved: &[Tensor], g: &[Option<Tensor>]| -> Result<Vec<Option<Tensor>>> {
+        let Some(g) = &g[0] else { return Ok(vec![None; has_a as usize + has_b as usize]) };
+        let mut it = saved.iter();
+        let a: Operand = if needs_inputs && has_a { Operand::T(it.next().unwrap().clone()) } else if has_a { Operand::S(Scalar::Float(0.0)) } else { Operand::S(sa.unwrap()) };
+        let b: Operand = if needs_inputs && has_b { Operand::T(it.next().unwrap().clone()) } else if has_b { Operand::S(Scalar::Float(0.0)) } else { Operand::S(sb.unwrap()) };
+        let out = if saves_out { it.next().cloned() } else { None };
+        let (ga, gb) = binary_backward(op, g, &a, &b, out.as_ref(), alpha)?;
+        let mut r = vec![];
+        if has_a { r.push(ga) }
+        if has_b { r.push(gb) }
+        Ok(r)
+    };
+    autograd::record(op.grad_name(), &inputs, &[out], save, Box::new(f));
+}
+
+fn t(x: &Tensor) -> Operand { Operand::T(x.clone()) }
+fn s(x: f64) -> Operand { Operand::S(Scalar::Float(x)) }
+
+pub fn add(a: &Tensor, b: &Tensor) -> Result<Tensor> { binary(BinOp::Add, &t(a), &t(b), 1.0) }
+pub fn sub(a: &Tensor, b: &Tensor) -> Result<Tensor> { binary(BinOp::Sub, &t(a), &t(b), 1.0) }
+pub fn mul(a: &Tensor, b: &Tensor) -> Result<Tensor> { binary(BinOp::Mul, &t(a), &t(b), 1.0) }
+pub fn div(a: &Tensor, b: &Tensor) -> Result<Tensor> { binary(BinOp::Div, &t(a), &t(b), 1.0) }
+pub fn mul_s(a: &Tensor, x: f64) -> Result<Tensor> { binary(BinOp::Mul, &t(a), &s(x), 1.0) }
+pub fn add_s(a: &Tensor, x: f64) -> Result<Tensor> { binary(BinOp::Add, &t(a), &s(x), 1.0) }
+pub fn rsub_s(x: f64, a: &Tensor) -> Result<Tensor> { binary(BinOp::Sub, &s(x), &t(a), 1.0) }
+pub fn pow_s(a: &Tensor, x: f64) -> Result<Tensor> { binary(BinOp::Pow, &t(a), &s(x), 1.0) }
+pub fn cmp(op: BinOp, a: &Tensor, b: &Operand) -> Result<Tensor> { binary(op, &t(a), b, 1.0) }
+pub fn where_mask_fill(a: &Tensor, mask: &Tensor, v: f64) -> Result<Tensor> { crate::ops::index::masked_fill(a, mask, &Operand::S(Scalar::Float(v))) }
+
+/// Sum of `g` broadcast back to operand `x`'s shape happens in the engine; here only formulas.
+fn binary_backward(op: BinOp, g: &Tensor, a: &Operand, b: &Operand, out: Option<&Tensor>, alpha: f64) -> Result<(Option<Tensor>, Option<Tensor>)> {
+    let at = a.tensor();
+    let bt = b.tensor();
+    let ta = |x: &Operand| -> Result<Tensor> { match x { Operand::T(t) => Ok(t.clone()), Operand::S(sc) => Ok(as_dtype(&Operand::S(*sc), g.dtype())) } };
+    Ok(match op {
+        BinOp::Add => (Some(g.clone()), Some(if alpha == 1.0 { g.clone() } else { mul_s(g, alpha)? })),
+        BinOp::Sub => (Some(g.clone()), Some(mul_s(g, -alpha)?)),
+        BinOp::Mul => (
+            if at.is_some() { Some(binary(BinOp::Mul, &t(g), b, 1.0)?) } else { None },
+            if bt.is_some() { Some(binary(BinOp::Mul, &t(g), a, 1.0)?) } else { None },
+        ),
+        BinOp::Div => {
+            let ga = binary(BinOp::Div, &t(g), b, 1.0)?;
+            let gb = if bt.is_some() { Some(unary::neg(&div(&mul(g, out.unwrap())?, &ta(b)?)?)?) } else { None };
+            (Some(ga), gb)
+        }
+        BinOp::Pow => {
+            let bb = ta(b)?;
+            let aa = ta(a)?;
+            let ga = if at.is_some() {
+                // g * b * a^(b-1), zero where b == 0
+                let e = binary(BinOp::Pow, &t(&aa), &t(&add_s(&bb, -1.0)?), 1.0)?;
+                let r = mul(&mul(g, &bb)?, &e)?;
+                let z = cmp(BinOp::Eq, &bb, &s(0.0))?;
+                Some(where_mask_fill(&r, &z, 0.0)?)
+            } else { None };
+            let gb = if bt.is_some() {
+                let r = mul(g, &mul(out.unwrap(), &unary::unary(unary::UnaryOp::Log, &aa)?)?)?;
+                let z = binary(BinOp::LogicalAnd, &t(&cmp(BinOp::Eq, &aa, &s(0.0))?), &t(&cmp(BinOp::Ge, &bb, &s(0.0))?), 1.0)?;
+                Some(where_mask_fill(&r, &z, 0.0)?)
+            } else { None };
+            (ga, gb)
+        }
+        BinOp::Maximum | BinOp::Minimum => {
+            let (aa, bb) = (ta(a)?, ta(b)?);
+            // ties split the gradient evenly, like PyTorch
+            let eq = cmp(BinOp::Eq, &aa, &t(&bb))?;
+            let halfg = where_(&eq, &t(&mul_s(g, 0.5)?), &t(g))?;
+            let pick = if op == BinOp::Maximum { BinOp::Lt } else { BinOp::Gt };
+            let ga = where_mask_fill(&halfg, &cmp(pick, &aa, &t(&bb))?, 0.0)?;
+            let gb = where_mask_fill(&halfg, &cmp(pick, &bb, &t(&aa))?, 0.0)?;
+            (Some(ga), Some(gb))
+        }
+        BinOp::Atan2 => {
+            let (aa, bb) = (ta(a)?, ta(b)?);
+            let den = add(&mul(&aa, &aa)?, &mul(&bb, &bb)?)?;
+            (Some(div(&mul(g, &bb)?, &den)?), Some(div(&mul(g, &unary::neg(&aa)?)?, &den)?))
+        }
+        BinOp::Hypot => {
+            let (aa, bb) = (ta(a)?, ta(b)?);
+            let o = out.unwrap();
+            (Some(div(&mul(g, &aa)?, o)?), Some(div(&mul(g, &bb)?, o)?))
+        }
+        BinOp::Xlogy => {
+            let (aa, bb) = (ta(a)?, ta(b)?);
+            let la = mul(g, &unary::unary(unary::UnaryOp::Log, &bb)?)?;
+            let z = binary(BinOp::LogicalAnd, &t(&cmp(BinOp::Eq, &aa, &s(0.0))?), &t(&unary::logical_not(&unary::isnan(&bb)?)?), 1.0)?;
+            (Some(where_mask_fill(&la, &z, 0.0)?), Some(div(&mul(g, &aa)?, &bb)?))
+        }
+        BinOp::LogAddExp => {
+            let (aa, bb) = (ta(a)?, ta(b)?);
+            let ea = unary::unary(unary::UnaryOp::Sigmoid, &sub(&aa, &bb)?)?;
+            let eb = unary::unary(unary::UnaryOp::Sigmoid, &sub(&bb, &aa)?)?;
+            (Some(mul(g, &ea)?), Some(mul(g, &eb)?))
+        }
+        BinOp::Remainder | BinOp::Fmod => {
+            let (aa, bb) = (ta(a)?, ta(b)?);
+            let q = binary(if op == BinOp::Remainder { BinOp::FloorDiv } else { BinOp::TruncDiv }, &t(&aa), &t(&bb), 1.0)?;
+            let q = if op == BinOp::Fmod { unary::unary(unary::UnaryOp::Trunc, &div(&aa, &bb)?)? } else { q };
+            (Some(g.clone()), Some(unary::neg(&mul(g, &q)?)?))
+        }
+        _ => (None, None),
+    })
+}
+
+/// In-place `a op= b`: result dtype must be castable to a's dtype; rebases a's history.
+pub fn binary_(op: BinOp, a: &Tensor, b: &Operand, alpha: f64) -> Result<Tensor> {
+    let (res_dtype, cd) = dtypes(op, &Operand::T(a.clone()), b)?;
+    let target = a.dtype();
+    if !crate::dtype::can_cast(res_dtype, target) {
+        return Err(Error::Runtime(format!("result type {} can't be cast to the desired output type {}", res_dtype.legacy_name(), target.legacy_name())));
+    }
+    if let Operand::T(bt) = b {
+        let shape = broadcast_shapes(&a.shape(), &bt.shape())?;
+        if shape.as_slice() != a.shape().as_slice() {
+            return Err(Error::Runtime(format!("output with shape {:?} doesn't match the broadcast shape {:?}", a.shape().as_slice(), shape.as_slice())));
+        }
+    }
+    crate::ops::inplace_check(a)?;
+    let b_t = b.tensor();
+    let grad = target.is_float() && autograd::needs_grad(&[&[a][..], &b_t.into_iter().collect::<Vec<_>>()[..]].concat());
+    // inputs saved for backward must be the values before the write
+    let old_a = if grad && !matches!(op, BinOp::Add | BinOp::Sub) { Some(copy::contiguous_clone(a)?) } else { None };
+    let _ = cd;
+    compute(op, &Operand::T(a.clone()), b, alpha, target, promote(res_dtype, res_dtype), Some(a))?;
+    a.bump_version();
+    if grad {
+        let out_after = if matches!(op, BinOp::Div | BinOp::Pow | BinOp::Hypot) { Some(copy::contiguous_clone(a)?) } else { None };
+        let bt = b_t.cloned();
+        let bs = if let Operand::S(sc) = b { Some(*sc) } else { None };
+        let f = move |_: &[Tensor], g: &[Option<Tensor>]| -> Result<Vec<Option<Tensor>>> {
+            let Some(g) = &g[0] else { return Ok(vec![None, None]) };
+            let aa = Operand::T(old_a.clone().unwrap_or_else(|| Tensor::zeros(&[], DType::F32)));
+            let bb = match (&bt, bs) { (Some(t), _) => Operand::T(t.clone()), (None, Some(s)) => Operand::S(s), _ => unreachable!() };
+            let (ga, gb) = binary_backward(op, g, &aa, &bb, out_after.as_ref(), alpha)?;
+            Ok(vec![ga, gb])
+        };
+        let others: Vec<&Tensor> = b_t.into_iter().collect();
+        crate::ops::rebase_inplace(a, &others, op.grad_name(), Box::new(f))?;
+    }
+    Ok(a.clone())
+}
+
+/// `p += g` on raw data (gradient accumulation), no autograd.
+pub fn add_inplace_raw(p: &Tensor, g: &Tensor) -> Result<()> {
+    compute(BinOp::Add, &Operand::T(p.clone()), &Operand::T(g.clone()), 1.0, p.dtype(), p.dtype(), Some(p))?;
+    Ok(())
+}
+
+/// `torch.where(cond, a, b)`.
+pub fn where_(cond: &Tensor, a: &Operand, b: &Operand) -> Result<Tensor> {
+    let dt = result_type(a, b);
+    let sa = a.tensor().map(|t| t.shape()).unwrap_or_default();
+    let sb = b.tensor().map(|t| t.shape()).unwrap_or_default();
+    let shape = broadcast_shapes(&broadcast_shapes(&sa, &sb)?, &cond.shape())?;
+    let kd = dt;
+    let ta = as_dtype(a, kd);
+    let tb = as_dtype(b, kd);
+    let c = copy::contiguous_as(cond, DType::Bool);
+    let out = Tensor::empty(&shape, kd);
+    let (o, x, y, cb) = (out.body(), ta.body(), tb.body(), c.body());
+    let xs = broadcast_strides(&x.shape, &x.strides, &shape);
+    let ys = broadcast_strides(&y.shape, &y.strides, &shape);
+    let cs = broadcast_strides(&cb.shape, &cb.strides, &shape);
+    crate::dispatch!(kd, T => crate::iter::zip3::<T, bool, T, T>(&shape, (o.data_ptr() as *mut T, &o.strides), (cb.data_ptr() as *const bool, &cs), (x.data_ptr() as *const T, &xs), (y.data_ptr() as *const T, &ys), |c, a, b| if c { a } else { b }));
+    let ins: Vec<&Tensor> = [a.tensor(), b.tensor()].into_iter().flatten().collect();
+    if kd.is_float() && autograd::needs_grad(&ins) {
+        let (ha, hb) = (a.tensor().is_some(), b.tensor().is_some());
+        let c2 = c.clone();
+        autograd::record("WhereBackward0", &ins, &[&out], vec![], Box::new(move |_, g| {
+            let Some(g) = &g[0] else { return Ok(vec![None; ins_len(ha, hb)]) };
+            let mut r = vec![];
+            if ha { r.push(Some(where_mask_fill(g, &unary::logical_not(&c2)?, 0.0)?)); }
+            if hb { r.push(Some(where_mask_fill(g, &c2, 0.0)?)); }
+            Ok(r)
+        }));
+    }
+    Ok(out)
+}
+fn ins_len(a: bool, b: bool) -> usize { a as usize + b as usize }
+
+pub use reduce::sum_to_shape;

@@ -1,0 +1,536 @@
+//! Indexing ops: gather/scatter family, advanced indexing, masks, sorting.
+use crate::autograd;
+use crate::dtype::{DType, Elem, Scalar};
+use crate::error::{wrap_dim, Error, Result};
+use crate::ops::binary::{self, Operand};
+use crate::ops::{broadcast_shapes, copy, reduce, shape};
+use crate::tensor::{contiguous_strides, Shape, Tensor};
+
+fn check_index_dtype(idx: &Tensor, what: &str) -> Result<()> {
+    if idx.dtype() != DType::I64 && idx.dtype() != DType::I32 {
+        return Err(Error::Runtime(format!("{}(): Expected dtype int64 for index", what)));
+    }
+    Ok(())
+}
+
+/// `masked_fill(x, mask, value)` (mask broadcasts to x).
+pub fn masked_fill(x: &Tensor, mask: &Tensor, value: &Operand) -> Result<Tensor> {
+    if mask.dtype() != DType::Bool {
+        return Err(Error::Runtime(format!("masked_fill_ only supports boolean masks, but got mask with dtype {}", mask.dtype().name())));
+    }
+    let v = match value {
+        Operand::S(s) => Operand::S(*s),
+        Operand::T(t) => {
+            if t.ndim() != 0 { return Err(Error::Runtime(format!("masked_fill_ only supports a 0-dimensional value tensor, but got tensor with {} dimension(s).", t.ndim()))); }
+            Operand::T(copy::to_dtype(t, x.dtype())?)
+        }
+    };
+    let vv = match &v { Operand::T(t) => Operand::T(t.clone()), Operand::S(s) => Operand::S(*s) };
+    let out = {
+        let _g = autograd::GradMode::set(false);
+        let vt = match &vv { Operand::T(t) => t.clone(), Operand::S(s) => { let t = Tensor::empty(&[], x.dtype()); copy::fill_raw(&t, s.to_f64()); t } };
+        binary::where_(mask, &Operand::T(vt), &Operand::T(x.clone()))?
+    };
+    let out = if out.shape() != x.shape() { return Err(Error::Runtime("masked_fill: mask must broadcast to the input".into())) } else { out };
+    let out = if out.dtype() != x.dtype() { copy::contiguous_as(&out, x.dtype()) } else { out };
+    let mut ins = vec![x];
+    if let Operand::T(t) = value { ins.push(t) }
+    if x.dtype().is_float() && autograd::needs_grad(&ins) {
+        let m = mask.clone();
+        let has_v = ins.len() == 2;
+        autograd::record("MaskedFillBackward0", &ins, &[&out], vec![], Box::new(move |_, g| {
+            let Some(g) = &g[0] else { return Ok(vec![None; 1 + has_v as usize]) };
+            let gx = masked_fill(g, &m, &Operand::S(Scalar::Float(0.0)))?;
+            let mut r = vec![Some(gx)];
+            if has_v {
+                let inv = crate::ops::unary::logical_not(&m)?;
+                r.push(Some(reduce::sum(&masked_fill(g, &inv, &Operand::S(Scalar::Float(0.0)))?, None, false, None)?));
+            }
+            Ok(r)
+        }));
+    }
+    Ok(out)
+}
+
+/// Offsets of x's elements addressed along `dim` by each element of idx (gather/scatter layout).
+fn gather_offsets(x: &Tensor, dim: usize, idx: &Tensor, what: &str) -> Result<Vec<isize>> {
+    let xb = x.body();
+    let ish = idx.shape();
+    let iv = idx.to_vec::<i64>();
+    let n = xb.shape.get(dim).copied().unwrap_or(1) as i64;
+    if ish.len() != xb.shape.len() && !(xb.shape.is_empty() && ish.len() <= 1) {
+        return Err(Error::Runtime(format!("Index tensor must have the same number of dimensions as {} tensor", if what == "gather" { "input" } else { "self" })));
+    }
+    for k in 0..ish.len() {
+        if k != dim && ish[k] > xb.shape[k] {
+            return Err(Error::Runtime(format!("Size does not match at dimension {} expected index [{}] to be smaller than self [{}] apart from dimension {}", k, shape::join(&ish), shape::join(&xb.shape), dim)));
+        }
+    }
+    let mut offs = Vec::with_capacity(iv.len());
+    let mut ctr = vec![0usize; ish.len()];
+    for &v in &iv {
+        if v < -n || v >= n {
+            return Err(Error::Runtime(format!("index {} is out of bounds for dimension {} with size {}", v, dim, n)));
+        }
+        let v = if v < 0 { v + n } else { v };
+        let mut o = 0isize;
+        for k in 0..ish.len() {
+            o += if k == dim { v as isize * xb.strides[k] } else { ctr[k] as isize * xb.strides[k] };
+        }
+        offs.push(o);
+        for k in (0..ish.len()).rev() {
+            ctr[k] += 1;
+            if ctr[k] < ish[k] { break; }
+            ctr[k] = 0;
+        }
+    }
+    Ok(offs)
+}
+
+pub fn gather(x: &Tensor, dim: i64, idx: &Tensor) -> Result<Tensor> {
+    check_index_dtype(idx, "gather")?;
+    let d = wrap_dim(dim, x.ndim())?;
+    let offs = gather_offsets(x, d, idx, "gather")?;
+    let out = Tensor::empty(&idx.shape(), x.dtype());
+    let xb = x.body();
+    crate::dispatch!(x.dtype(), T => unsafe {
+        let src = xb.data_ptr() as *const T;
+        let dst = out.body().data_ptr() as *mut T;
+        for (i, &o) in offs.iter().enumerate() { *dst.add(i) = *src.offset(o); }
+    });
+    if x.dtype().is_float() && autograd::needs_grad(&[x]) {
+        let (ish, id) = (x.shape(), idx.clone());
+        autograd::record("GatherBackward0", &[x], &[&out], vec![], Box::new(move |_, g| {
+            Ok(vec![g[0].as_ref().map(|g| scatter_add(&Tensor::zeros(&ish, g.dtype()), d as i64, &id, g)).transpose()?])
+        }));
+    }
+    Ok(out)
+}
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum Reduce { None, Add, Mul, Amax, Amin, Mean }
+
+/// out = x.clone(); out[idx positions along dim] (op)= src.
+fn scatter_impl(x: &Tensor, d: usize, idx: &Tensor, src: &Operand, red: Reduce, include_self: bool) -> Result<Tensor> {
+    let out = copy::contiguous_clone(x)?;
+    let offs = gather_offsets(&out, d, idx, "scatter")?;
+    let ish = idx.shape();
+    crate::dispatch!(x.dtype(), T => unsafe {
+        let dst = out.body().data_ptr() as *mut T;
+        // src values in idx's iteration order
+        let vals: Vec<T> = match src {
+            Operand::S(s) => vec![T::from_f64(s.to_f64()); offs.len()],
+            Operand::T(t) => {
+                let tb = t.body();
+                let st = &tb.strides;
+                let sp = tb.data_ptr() as *const T;
+                let mut v = Vec::with_capacity(offs.len());
+                let mut ctr = vec![0usize; ish.len()];
+                for _ in 0..offs.len() {
+                    let o: isize = (0..ish.len()).map(|k| ctr[k] as isize * st.get(k).copied().unwrap_or(0)).sum();
+                    v.push(*sp.offset(o));
+                    for k in (0..ish.len()).rev() { ctr[k] += 1; if ctr[k] < ish[k] { break; } ctr[k] = 0; }
+                }
+                v
+            }
+        };
+        if red == Reduce::None {
+            for (i, &o) in offs.iter().enumerate() { *dst.offset(o) = vals[i]; }
+        } else {
+            let mut counts: std::collections::HashMap<isize, usize> = Default::default();
+            let mut seen: std::collections::HashSet<isize> = Default::default();
+            for (i, &o) in offs.iter().enumerate() {
+                let cur = *dst.offset(o);
+                let v = vals[i];
+                let first = seen.insert(o);
+                let base = if first && !include_self { None } else { Some(cur) };
+                *counts.entry(o).or_insert(if include_self { 1 } else { 0 }) += 1;
+                let nv = match (red, base) {
+                    (_, None) => v,
+                    (Reduce::Add | Reduce::Mean, Some(c)) => T::from_f64(c.to_f64() + v.to_f64()),
+                    (Reduce::Mul, Some(c)) => T::from_f64(c.to_f64() * v.to_f64()),
+                    (Reduce::Amax, Some(c)) => if v > c || v.to_f64().is_nan() { v } else { c },
+                    (Reduce::Amin, Some(c)) => if v < c || v.to_f64().is_nan() { v } else { c },
+                    (Reduce::None, Some(_)) => v,
+                };
+                *dst.offset(o) = nv;
+            }
+            if red == Reduce::Mean {
+                for (o, c) in counts { if c > 0 { let cur = *dst.offset(o); *dst.offset(o) = T::from_f64(if T::DTYPE.is_float() { cur.to_f64() / c as f64 } else { (cur.to_f64() / c as f64).floor() }); } }
+            }
+        }
+    });
+    Ok(out)
+}
+
+pub fn scatter(x: &Tensor, dim: i64, idx: &Tensor, src: &Operand, reduce_: Reduce) -> Result<Tensor> {
+    check_index_dtype(idx, "scatter")?;
+    let d = wrap_dim(dim, x.ndim())?;
+    let src = match src { Operand::T(t) if t.dtype() != x.dtype() => Operand::T(copy::to_dtype(t, x.dtype())?), o => o.clone() };
+    let out = scatter_impl(x, d, idx, &src, reduce_, true)?;
+    let mut ins = vec![x];
+    if let Operand::T(t) = &src { ins.push(t) }
+    if x.dtype().is_float() && autograd::needs_grad(&ins) {
+        let id = idx.clone();
+        let has_src = ins.len() == 2;
+        let add = reduce_ == Reduce::Add;
+        let name = if add { "ScatterAddBackward0" } else if has_src { "ScatterBackward0" } else { "ScatterBackward1" };
+        autograd::record(name, &ins, &[&out], vec![], Box::new(move |_, g| {
+            let Some(g) = &g[0] else { return Ok(vec![None; 1 + has_src as usize]) };
+            let gx = if add { g.clone() } else { scatter(g, d as i64, &id, &Operand::S(Scalar::Float(0.0)), Reduce::None)? };
+            let mut r = vec![Some(gx)];
+            if has_src { r.push(Some(gather(g, d as i64, &id)?)); }
+            Ok(r)
+        }));
+    }
+    Ok(out)
+}
+
+pub fn scatter_add(x: &Tensor, dim: i64, idx: &Tensor, src: &Tensor) -> Result<Tensor> {
+    scatter(x, dim, idx, &Operand::T(src.clone()), Reduce::Add)
+}
+
+/// scatter_reduce (no autograd for amax/amin/prod/mean beyond sum).
+pub fn scatter_reduce(x: &Tensor, dim: i64, idx: &Tensor, src: &Tensor, red: Reduce, include_self: bool) -> Result<Tensor> {
+    let d = wrap_dim(dim, x.ndim())?;
+    scatter_impl(x, d, idx, &Operand::T(copy::to_dtype(src, x.dtype())?), red, include_self)
+}
+
+/// zeros(shape) with g scattered at idx along d (backward of max(dim)/sort/topk).
+pub fn scatter_new(shape: &[usize], d: usize, idx: &Tensor, g: &Tensor) -> Result<Tensor> {
+    scatter(&Tensor::zeros(shape, g.dtype()), d as i64, idx, &Operand::T(g.clone()), Reduce::Add)
+}
+
+pub fn index_select(x: &Tensor, dim: i64, idx: &Tensor) -> Result<Tensor> {
+    if idx.dtype() != DType::I64 && idx.dtype() != DType::I32 {
+        return Err(Error::Runtime(format!("index_select(): Expected dtype int32 or int64 for index")));
+    }
+    if idx.ndim() > 1 { return Err(Error::Index("index_select(): Index is supposed to be a vector".into())); }
+    let d = wrap_dim(dim, x.ndim())?;
+    let xb = x.body();
+    let n = if xb.shape.is_empty() { 1 } else { xb.shape[d] } as i64;
+    let iv = idx.to_vec::<i64>();
+    for &v in &iv {
+        if v < -n || v >= n { return Err(Error::Index(format!("index out of range in self"))); }
+    }
+    let mut oshape = xb.shape.clone();
+    if !oshape.is_empty() { oshape[d] = iv.len(); }
+    let out = Tensor::empty(&oshape, xb.dtype);
+    let outer: usize = xb.shape[..d.min(xb.shape.len())].iter().product();
+    let inner: usize = if xb.shape.is_empty() { 1 } else { xb.shape[d + 1..].iter().product() };
+    let xc = copy::contiguous_as(x, xb.dtype);
+    crate::dispatch!(xb.dtype, T => unsafe {
+        let src = xc.body().data_ptr() as *const T;
+        let dst = out.body().data_ptr() as *mut T;
+        let k = iv.len();
+        for o in 0..outer {
+            for (j, &v) in iv.iter().enumerate() {
+                let v = if v < 0 { v + n } else { v } as usize;
+                std::ptr::copy_nonoverlapping(src.add((o * n as usize + v) * inner), dst.add((o * k + j) * inner), inner);
+            }
+        }
+    });
+    if xb.dtype.is_float() && autograd::needs_grad(&[x]) {
+        let (ish, id) = (x.shape(), idx.clone());
+        autograd::record("IndexSelectBackward0", &[x], &[&out], vec![], Box::new(move |_, g| {
+            Ok(vec![g[0].as_ref().map(|g| index_add(&Tensor::zeros(&ish, g.dtype()), d as i64, &id, g, 1.0)).transpose()?])
+        }));
+    }
+    Ok(out)
+}
+
+/// out = x.clone(); out.index_add_(dim, idx, src * alpha).
+pub fn index_add(x: &Tensor, dim: i64, idx: &Tensor, src: &Tensor, alpha: f64) -> Result<Tensor> {
+    let d = wrap_dim(dim, x.ndim())?;
+    let out = copy::contiguous_clone(x)?;
+    index_add_raw(&out, d, idx, src, alpha)?;
+    if x.dtype().is_float() && autograd::needs_grad(&[x, src]) {
+        let id = idx.clone();
+        autograd::record("IndexAddBackward0", &[x, src], &[&out], vec![], Box::new(move |_, g| {
+            let Some(g) = &g[0] else { return Ok(vec![None, None]) };
+            let gs = index_select(g, d as i64, &id)?;
+            Ok(vec![Some(g.clone()), Some(if alpha == 1.0 { gs } else { binary::mul_s(&gs, alpha)? })])
+        }));
+    }
+    Ok(out)
+}
+
+/// In-place accumulate along dim at idx (out must be contiguous).
+pub fn index_add_raw(out: &Tensor, d: usize, idx: &Tensor, src: &Tensor, alpha: f64) -> Result<()> {
+    let ob = out.body();
+    let n = if ob.shape.is_empty() { 1 } else { ob.shape[d] };
+    let iv = idx.to_vec::<i64>();
+    let outer: usize = ob.shape[..d.min(ob.shape.len())].iter().product();
+    let inner: usize = if ob.shape.is_empty() { 1 } else { ob.shape[d + 1..].iter().product() };
+    let mut want = ob.shape.clone();
+    if !want.is_empty() { want[d] = iv.len(); }
+    let sc = copy::contiguous_as(&shape::expand(&src.detach(), &want.iter().map(|&v| v as i64).collect::<Vec<_>>())?, ob.dtype);
+    let k = iv.len();
+    for &v in &iv { if v < -(n as i64) || v >= n as i64 { return Err(Error::Index(format!("index out of range in self"))); } }
+    crate::dispatch!(ob.dtype, T => unsafe {
+        let s = sc.body().data_ptr() as *const T;
+        let dptr = ob.data_ptr() as *mut T;
+        for o in 0..outer {
+            for (j, &v) in iv.iter().enumerate() {
+                let v = if v < 0 { v + n as i64 } else { v } as usize;
+                for i in 0..inner {
+                    let p = dptr.add((o * n + v) * inner + i);
+                    *p = T::from_f64((*p).to_f64() + alpha * (*s.add((o * k + j) * inner + i)).to_f64());
+                }
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Advanced indexing. `indices[d]` indexes dim d (None = whole dim); bool masks expanded already.
+/// Returns the result in PyTorch's placement (adjacent index dims stay in place, else go first).
+pub struct AdvPlan {
+    pub dims: Vec<usize>,
+    pub bshape: Shape,
+    pub idx: Vec<Vec<i64>>, // broadcast, flattened, wrapped
+    pub rest: Vec<usize>,
+    pub adjacent_at: Option<usize>,
+}
+
+pub fn adv_plan(xshape: &[usize], indices: &[Option<Tensor>]) -> Result<AdvPlan> {
+    let dims: Vec<usize> = indices.iter().enumerate().filter(|(_, t)| t.is_some()).map(|(i, _)| i).collect();
+    let mut bshape: Shape = Shape::new();
+    for d in &dims {
+        let t = indices[*d].as_ref().unwrap();
+        bshape = broadcast_shapes(&bshape, &t.shape()).map_err(|_| {
+            let shapes: Vec<String> = dims.iter().map(|d| format!("[{}]", shape::join(&indices[*d].as_ref().unwrap().shape()))).collect();
+            Error::Index(format!("shape mismatch: indexing tensors could not be broadcast together with shapes {}", shapes.join(", ")))
+        })?;
+    }
+    let mut idx = vec![];
+    for d in &dims {
+        let t = indices[*d].as_ref().unwrap();
+        if t.dtype().is_float() {
+            return Err(Error::Index("tensors used as indices must be long, int, byte or bool tensors".into()));
+        }
+        let e = shape::expand(&t.detach(), &bshape.iter().map(|&v| v as i64).collect::<Vec<_>>())?;
+        let n = xshape[*d] as i64;
+        let mut v = e.to_vec::<i64>();
+        for x in v.iter_mut() {
+            if *x < -n || *x >= n {
+                return Err(Error::Index(format!("index {} is out of bounds for dimension {} with size {}", x, d, n)));
+            }
+            if *x < 0 { *x += n; }
+        }
+        idx.push(v);
+    }
+    let rest: Vec<usize> = (0..xshape.len()).filter(|d| !dims.contains(d)).collect();
+    let adjacent = dims.windows(2).all(|w| w[1] == w[0] + 1);
+    let adjacent_at = if adjacent { dims.first().copied() } else { None };
+    Ok(AdvPlan { dims, bshape, idx, rest, adjacent_at })
+}
+
+impl AdvPlan {
+    /// Output shape in canonical order [B..., rest...].
+    fn canon_shape(&self, xshape: &[usize]) -> Shape {
+        let mut s = self.bshape.clone();
+        s.extend(self.rest.iter().map(|&d| xshape[d]));
+        s
+    }
+    /// Permutation from canonical order to PyTorch's placement.
+    fn placement(&self) -> Vec<usize> {
+        let nb = self.bshape.len();
+        let nr = self.rest.len();
+        match self.adjacent_at {
+            Some(p) => {
+                // rest dims before p, then B, then the remaining rest dims
+                let before = self.rest.iter().filter(|&&d| d < p).count();
+                let mut perm: Vec<usize> = (nb..nb + before).collect();
+                perm.extend(0..nb);
+                perm.extend(nb + before..nb + nr);
+                perm
+            }
+            None => (0..nb + nr).collect(),
+        }
+    }
+    /// Element offsets (relative to x's first element) in canonical order.
+    fn offsets(&self, xshape: &[usize], xstrides: &[isize]) -> Vec<isize> {
+        let nb: usize = self.bshape.iter().product();
+        let rshape: Vec<usize> = self.rest.iter().map(|&d| xshape[d]).collect();
+        let rstr: Vec<isize> = self.rest.iter().map(|&d| xstrides[d]).collect();
+        let nr: usize = rshape.iter().product();
+        let mut roffs = Vec::with_capacity(nr);
+        let mut ctr = vec![0usize; rshape.len()];
+        for _ in 0..nr {
+            roffs.push((0..rshape.len()).map(|k| ctr[k] as isize * rstr[k]).sum::<isize>());
+            for k in (0..rshape.len()).rev() { ctr[k] += 1; if ctr[k] < rshape[k] { break; } ctr[k] = 0; }
+        }
+        let mut out = Vec::with_capacity(nb * nr);
+        for b in 0..nb {
+            let base: isize = self.dims.iter().enumerate().map(|(j, &d)| self.idx[j][b] as isize * xstrides[d]).sum();
+            for &r in &roffs { out.push(base + r); }
+        }
+        out
+    }
+}
+
+pub fn index(x: &Tensor, indices: &[Option<Tensor>]) -> Result<Tensor> {
+    let xb = x.body();
+    let plan = adv_plan(&xb.shape, indices)?;
+    let cshape = plan.canon_shape(&xb.shape);
+    let offs = plan.offsets(&xb.shape, &xb.strides);
+    let canon = Tensor::empty(&cshape, xb.dtype);
+    crate::dispatch!(xb.dtype, T => unsafe {
+        let src = xb.data_ptr() as *const T;
+        let dst = canon.body().data_ptr() as *mut T;
+        for (i, &o) in offs.iter().enumerate() { *dst.add(i) = *src.offset(o); }
+    });
+    let perm = plan.placement();
+    let out = copy::contiguous_clone(&shape::permute_raw(&canon, &perm))?;
+    if xb.dtype.is_float() && autograd::needs_grad(&[x]) {
+        let (ish, idx) = (xb.shape.clone(), indices.to_vec());
+        autograd::record("IndexBackward0", &[x], &[&out], vec![], Box::new(move |_, g| {
+            let Some(g) = &g[0] else { return Ok(vec![None]) };
+            Ok(vec![Some(index_put(&Tensor::zeros(&ish, g.dtype()), &idx, g, true)?)])
+        }));
+    }
+    Ok(out)
+}
+
+/// Writes (or accumulates) `values` at the indexed positions of `x` in place, no autograd.
+pub fn index_put_raw(x: &Tensor, indices: &[Option<Tensor>], values: &Tensor, accumulate: bool) -> Result<()> {
+    let xb = x.body();
+    let plan = adv_plan(&xb.shape, indices)?;
+    let cshape = plan.canon_shape(&xb.shape);
+    let perm = plan.placement();
+    let pshape: Vec<i64> = perm.iter().map(|&p| cshape[p] as i64).collect();
+    // values broadcast to the placed shape, then viewed in canonical order
+    let vexp = shape::expand(&values.detach(), &pshape).map_err(|_| Error::Runtime(format!(
+        "shape mismatch: value tensor of shape [{}] cannot be broadcast to indexing result of shape [{}]", shape::join(&values.shape()), pshape.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", "))))?;
+    let mut inv = vec![0usize; perm.len()];
+    for (i, &p) in perm.iter().enumerate() { inv[p] = i; }
+    let vcanon = copy::contiguous_as(&shape::permute_raw(&vexp, &inv), xb.dtype);
+    let offs = plan.offsets(&xb.shape, &xb.strides);
+    crate::dispatch!(xb.dtype, T => unsafe {
+        let dst = xb.data_ptr() as *mut T;
+        let src = vcanon.body().data_ptr() as *const T;
+        for (i, &o) in offs.iter().enumerate() {
+            let v = *src.add(i);
+            *dst.offset(o) = if accumulate { T::from_f64((*dst.offset(o)).to_f64() + v.to_f64()) } else { v };
+        }
+    });
+    Ok(())
+}
+
+/// Out-of-place index_put (differentiable).
+pub fn index_put(x: &Tensor, indices: &[Option<Tensor>], values: &Tensor, accumulate: bool) -> Result<Tensor> {
+    let out = copy::contiguous_clone(x)?;
+    let values = if values.dtype() != x.dtype() { copy::to_dtype(values, x.dtype())? } else { values.clone() };
+    index_put_raw(&out, indices, &values, accumulate)?;
+    if x.dtype().is_float() && autograd::needs_grad(&[x, &values]) {
+        let idx = indices.to_vec();
+        autograd::record("IndexPutBackward0", &[x, &values], &[&out], vec![], Box::new(move |_, g| {
+            let Some(g) = &g[0] else { return Ok(vec![None, None]) };
+            let gx = if accumulate { g.clone() } else { index_put(g, &idx, &Tensor::zeros(&[], g.dtype()), false)? };
+            Ok(vec![Some(gx), Some(index(g, &idx)?)])
+        }));
+    }
+    Ok(out)
+}
+
+/// In-place index_put_ with history rebase (x[idx] = v on a tensor in a graph).
+pub fn index_put_(x: &Tensor, indices: &[Option<Tensor>], values: &Tensor, accumulate: bool) -> Result<()> {
+    crate::ops::inplace_check(x)?;
+    let values = if values.dtype() != x.dtype() { copy::to_dtype(values, x.dtype())? } else { values.clone() };
+    index_put_raw(x, indices, &values, accumulate)?;
+    x.bump_version();
+    if x.dtype().is_float() && autograd::needs_grad(&[x, &values]) {
+        let idx = indices.to_vec();
+        crate::ops::rebase_inplace(x, &[&values], "IndexPutBackward0", Box::new(move |_, g| {
+            let Some(g) = &g[0] else { return Ok(vec![None, None]) };
+            let gx = if accumulate { g.clone() } else { index_put(g, &idx, &Tensor::zeros(&[], g.dtype()), false)? };
+            Ok(vec![Some(gx), Some(index(g, &idx)?)])
+        }))?;
+    }
+    Ok(())
+}
+
+/// Indices of non-zero elements, shape [n, ndim] (int64).
+pub fn nonzero(x: &Tensor) -> Result<Tensor> {
+    let sh = x.shape();
+    let nd = sh.len();
+    let v = crate::dispatch!(x.dtype(), T => x.to_vec::<T>().iter().map(|e| *e != T::default()).collect::<Vec<bool>>());
+    let mut out: Vec<i64> = vec![];
+    let mut ctr = vec![0usize; nd];
+    for &nz in &v {
+        if nz { out.extend(ctr.iter().map(|&c| c as i64)); }
+        for k in (0..nd).rev() { ctr[k] += 1; if ctr[k] < sh[k] { break; } ctr[k] = 0; }
+    }
+    let n = out.len() / nd.max(1);
+    if nd == 0 { return Ok(Tensor::from_vec(vec![0i64; 0], &[if v[0] { 1 } else { 0 }, 0])); }
+    Ok(Tensor::from_vec(out, &[n, nd]))
+}
+
+/// Expands bool masks into integer index tensors (one per masked dim).
+pub fn expand_masks(indices: Vec<Option<Tensor>>, xshape: &[usize]) -> Result<Vec<Option<Tensor>>> {
+    let mut out = vec![];
+    let mut d = 0;
+    for t in indices {
+        match t {
+            Some(m) if m.dtype() == DType::Bool || m.dtype() == DType::U8 => {
+                let ms = m.shape();
+                for (k, &s) in ms.iter().enumerate() {
+                    if d + k >= xshape.len() || xshape[d + k] != s {
+                        return Err(Error::Index(format!("The shape of the mask [{}] at index {} does not match the shape of the indexed tensor [{}] at index {}", shape::join(&ms), k, shape::join(xshape), d + k)));
+                    }
+                }
+                let nz = nonzero(&m)?;
+                for k in 0..ms.len() {
+                    out.push(Some(shape::select(&nz, 1, k as i64)?.detach()));
+                    let _ = k;
+                }
+                if ms.is_empty() {
+                    // 0-dim mask: adds a dim of size 0/1 (rare); treat as unsqueeze-select
+                    return Err(Error::NotImplemented("indexing with a 0-dim boolean mask".into()));
+                }
+                d += ms.len();
+            }
+            other => { out.push(other); d += 1; }
+        }
+    }
+    Ok(out)
+}
+
+/// Stable sort along dim: (values, indices). NaN sorts as the largest value.
+pub fn sort(x: &Tensor, dim: i64, descending: bool) -> Result<(Tensor, Tensor)> {
+    let nd = x.ndim();
+    let d = if nd == 0 { 0 } else { wrap_dim(dim, nd)? };
+    if nd == 0 { return Ok((x.clone(), Tensor::zeros(&[], DType::I64))); }
+    let moved = shape::movedim_raw(&x.detach(), d, nd - 1);
+    let c = copy::contiguous_as(&moved, x.dtype());
+    let msh = c.shape();
+    let len = msh[nd - 1];
+    let rows = c.numel() / len.max(1);
+    let idx = Tensor::empty(&msh, DType::I64);
+    crate::dispatch!(x.dtype(), T => unsafe {
+        let src = c.body().data_ptr() as *const T;
+        let ip = idx.body().data_ptr() as *mut i64;
+        for r in 0..rows {
+            let row = std::slice::from_raw_parts(src.add(r * len), len);
+            let mut ord: Vec<usize> = (0..len).collect();
+            let key = |i: usize| { let v = row[i].to_f64(); if v.is_nan() { f64::INFINITY } else { v } };
+            let isnan = |i: usize| row[i].to_f64().is_nan();
+            ord.sort_by(|&a, &b| {
+                let o = match (isnan(a), isnan(b)) {
+                    (true, true) => std::cmp::Ordering::Equal,
+                    (true, false) => std::cmp::Ordering::Greater,
+                    (false, true) => std::cmp::Ordering::Less,
+                    _ => if T::DTYPE.is_float() { key(a).partial_cmp(&key(b)).unwrap() } else { row[a].to_i64().cmp(&row[b].to_i64()) },
+                };
+                if descending { o.reverse() } else { o }
+            });
+            for (j, &o) in ord.iter().enumerate() { *ip.add(r * len + j) = o as i64; }
+        }
+    });
+    let idx = copy::contiguous_clone(&shape::movedim_raw(&idx, nd - 1, d))?;
+    let vals = gather(x, d as i64, &idx)?;
+    Ok((vals, idx))
+}
+
+pub fn unused_strides(s: &[usize]) -> crate::tensor::Strides { contiguous_strides(s) }

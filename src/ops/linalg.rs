@@ -1,0 +1,137 @@
+//! Matrix products on the `gemm` crate (runtime SIMD dispatch, rayon threads). Every matmul
+//! variant reduces to one batched kernel; backward formulas are matmuls themselves.
+use crate::autograd::{self, SaveItem};
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::ops::{copy, shape};
+use crate::tensor::{Shape, Tensor};
+
+/// out[b] = a[b] @ c[b] for 3-D a [B,m,k], c [B,k,n] (any strides), no autograd.
+fn bmm_raw(a: &Tensor, c: &Tensor) -> Result<Tensor> {
+    let dt = a.dtype();
+    let kd = match dt { DType::F32 | DType::F64 => dt, DType::F16 | DType::BF16 => DType::F32, _ => DType::F64 };
+    let a2 = if a.dtype() == kd { a.clone() } else { copy::contiguous_as(a, kd) };
+    let c2 = if c.dtype() == kd { c.clone() } else { copy::contiguous_as(c, kd) };
+    let (ab, cb) = (a2.body(), c2.body());
+    let (bsz, m, k, n) = (ab.shape[0], ab.shape[1], ab.shape[2], cb.shape[2]);
+    let out = Tensor::empty(&[bsz, m, n], kd);
+    if m * n == 0 { return Ok(if kd == dt { out } else { copy::contiguous_as(&out, dt) }); }
+    if k == 0 { copy::fill_raw(&out, 0.0); return Ok(copy::contiguous_as(&out, dt)); }
+    let ob = out.body();
+    let flops = m * n * k;
+    let par = if flops >= 1 << 18 { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
+    crate::dispatch_float!(kd, T => unsafe {
+        let (ap, cp, op) = (ab.data_ptr() as *const T, cb.data_ptr() as *const T, ob.data_ptr() as *mut T);
+        for b in 0..bsz {
+            gemm::gemm(
+                m, n, k,
+                op.offset((b * m * n) as isize), 1, n as isize, false,
+                ap.offset(b as isize * ab.strides[0]), ab.strides[2], ab.strides[1],
+                cp.offset(b as isize * cb.strides[0]), cb.strides[2], cb.strides[1],
+                0 as T, 1 as T, false, false, false, par,
+            );
+        }
+    });
+    Ok(if kd == dt { out } else { copy::contiguous_as(&out, dt) })
+}
+
+fn check_same_dtype(a: &Tensor, b: &Tensor) -> Result<()> {
+    if a.dtype() != b.dtype() {
+        return Err(Error::Runtime(format!("expected m1 and m2 to have the same dtype, but got: {} != {}", ctype(a.dtype()), ctype(b.dtype()))));
+    }
+    Ok(())
+}
+fn ctype(d: DType) -> &'static str {
+    match d { DType::F32 => "float", DType::F64 => "double", DType::I64 => "long int", DType::I32 => "int", DType::F16 => "c10::Half", DType::BF16 => "c10::BFloat16", DType::Bool => "bool", DType::U8 => "unsigned char", DType::I8 => "signed char", DType::I16 => "short int" }
+}
+
+/// Batched matmul of [B,m,k] x [B,k,n] with autograd (BmmBackward0 / MmBackward0).
+fn bmm_grad(a: &Tensor, c: &Tensor, name: &'static str) -> Result<Tensor> {
+    let out = bmm_raw(a, c)?;
+    if out.dtype().is_float() && autograd::needs_grad(&[a, c]) {
+        autograd::record(name, &[a, c], &[&out], vec![SaveItem::Input(a), SaveItem::Input(c)], Box::new(|s, g| {
+            let Some(g) = &g[0] else { return Ok(vec![None, None]) };
+            let ga = bmm_grad(g, &shape::transpose(&s[1], 1, 2)?, "BmmBackward0")?;
+            let gc = bmm_grad(&shape::transpose(&s[0], 1, 2)?, g, "BmmBackward0")?;
+            Ok(vec![Some(ga), Some(gc)])
+        }));
+    }
+    Ok(out)
+}
+
+pub fn mm(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    if a.ndim() != 2 { return Err(Error::Runtime(format!("self must be a matrix"))); }
+    if b.ndim() != 2 { return Err(Error::Runtime(format!("mat2 must be a matrix"))); }
+    let (sa, sb) = (a.shape(), b.shape());
+    if sa[1] != sb[0] {
+        return Err(Error::Runtime(format!("mat1 and mat2 shapes cannot be multiplied ({}x{} and {}x{})", sa[0], sa[1], sb[0], sb[1])));
+    }
+    check_same_dtype(a, b)?;
+    let out = bmm_raw(&shape::unsqueeze(&a.detach(), 0)?, &shape::unsqueeze(&b.detach(), 0)?)?;
+    let out = shape::reshape_raw(&out, &[sa[0], sb[1]]);
+    if out.dtype().is_float() && autograd::needs_grad(&[a, b]) {
+        autograd::record("MmBackward0", &[a, b], &[&out], vec![SaveItem::Input(a), SaveItem::Input(b)], Box::new(|s, g| {
+            let Some(g) = &g[0] else { return Ok(vec![None, None]) };
+            Ok(vec![Some(mm(g, &shape::t(&s[1])?)?), Some(mm(&shape::t(&s[0])?, g)?)])
+        }));
+    }
+    Ok(out)
+}
+
+pub fn bmm(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    if a.ndim() != 3 { return Err(Error::Runtime(format!("batch1 must be a 3D tensor"))); }
+    if b.ndim() != 3 { return Err(Error::Runtime(format!("batch2 must be a 3D tensor"))); }
+    let (sa, sb) = (a.shape(), b.shape());
+    if sb[0] != sa[0] || sb[1] != sa[2] {
+        return Err(Error::Runtime(format!("Expected size for first two dimensions of batch2 tensor to be: [{}, {}] but got: [{}, {}].", sa[0], sa[2], sb[0], sb[1])));
+    }
+    check_same_dtype(a, b)?;
+    bmm_grad(a, b, "BmmBackward0")
+}
+
+/// torch.matmul with all its broadcasting cases.
+pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    let (na, nb) = (a.ndim(), b.ndim());
+    if na == 0 || nb == 0 {
+        return Err(Error::Runtime(format!("both arguments to matmul need to be at least 1D, but they are {}D and {}D", na, nb)));
+    }
+    check_same_dtype(a, b)?;
+    let (sa, sb) = (a.shape(), b.shape());
+    if na == 1 && nb == 1 {
+        if sa[0] != sb[0] {
+            return Err(Error::Runtime(format!("inconsistent tensor size, expected tensor [{}] and src [{}] to have the same number of elements, but got {} and {} elements respectively", sa[0], sb[0], sa[0], sb[0])));
+        }
+        let r = mm(&shape::unsqueeze(a, 0)?, &shape::unsqueeze(b, 1)?)?;
+        return shape::reshape(&r, &[]);
+    }
+    if na == 2 && nb == 2 { return mm(a, b); }
+    if na == 2 && nb == 1 {
+        if sa[1] != sb[0] { return Err(Error::Runtime(format!("size mismatch, got input ({}), mat ({}x{}), vec ({})", sa[0], sa[0], sa[1], sb[0]))); }
+        return shape::squeeze_dims(&mm(a, &shape::unsqueeze(b, 1)?)?, &[1]);
+    }
+    if na == 1 && nb == 2 {
+        if sa[0] != sb[0] { return Err(Error::Runtime(format!("mat1 and mat2 shapes cannot be multiplied (1x{} and {}x{})", sa[0], sb[0], sb[1]))); }
+        return shape::squeeze_dims(&mm(&shape::unsqueeze(a, 0)?, b)?, &[0]);
+    }
+    // batched: promote 1-D operands, broadcast batch dims, run as [B, m, k] x [B, k, n]
+    let a2 = if na == 1 { shape::unsqueeze(a, 0)? } else { a.clone() };
+    let b2 = if nb == 1 { shape::unsqueeze(b, 1)? } else { b.clone() };
+    let (s2a, s2b) = (a2.shape(), b2.shape());
+    let (m, k) = (s2a[s2a.len() - 2], s2a[s2a.len() - 1]);
+    let (k2, n) = (s2b[s2b.len() - 2], s2b[s2b.len() - 1]);
+    if k != k2 {
+        return Err(Error::Runtime(format!("Expected size for first two dimensions of batch2 tensor to be: [{}, {}] but got: [{}, {}].", 1, k, 1, k2)));
+    }
+    let batch = crate::ops::broadcast_shapes(&s2a[..s2a.len() - 2], &s2b[..s2b.len() - 2])?;
+    let bsz: usize = batch.iter().product();
+    let to_i = |v: &[usize]| v.iter().map(|&x| x as i64).collect::<Vec<_>>();
+    let mut ea: Vec<usize> = batch.to_vec(); ea.extend([m, k]);
+    let mut eb: Vec<usize> = batch.to_vec(); eb.extend([k, n]);
+    let a3 = shape::reshape(&shape::expand(&a2, &to_i(&ea))?, &[bsz as i64, m as i64, k as i64])?;
+    let b3 = shape::reshape(&shape::expand(&b2, &to_i(&eb))?, &[bsz as i64, k as i64, n as i64])?;
+    let r = bmm_grad(&a3, &b3, "BmmBackward0")?;
+    let mut os: Shape = batch.clone();
+    if na > 1 { os.push(m); }
+    if nb > 1 { os.push(n); }
+    shape::reshape(&r, &to_i(&os))
+}

@@ -1,0 +1,96 @@
+//! Ops, one family per file. Each op is defined once: checks, dtype/broadcast, kernel
+//! dispatch, and its backward (written with differentiable ops).
+pub mod binary;
+pub mod copy;
+pub mod index;
+pub mod linalg;
+pub mod nn;
+pub mod random;
+pub mod reduce;
+pub mod shape;
+pub mod unary;
+
+use crate::autograd::{self, BackwardFn};
+use crate::error::{Error, Result};
+use crate::tensor::{Shape, Tensor};
+
+/// Checks shared by every in-place op.
+pub fn inplace_check(t: &Tensor) -> Result<()> {
+    if autograd::is_grad_enabled() {
+        let m = t.0.meta.lock();
+        if m.grad_fn.is_none() && m.requires_grad {
+            return Err(Error::Runtime("a leaf Variable that requires grad is being used in an in-place operation.".into()));
+        }
+        if let Some(base) = &m.base {
+            if base.is_leaf() && base.requires_grad() {
+                return Err(Error::Runtime("a view of a leaf Variable that requires grad is being used in an in-place operation.".into()));
+            }
+        }
+    }
+    let b = t.body();
+    // a written-to tensor must not have several elements on one memory location (expand)
+    if b.shape.iter().zip(&b.strides).any(|(&n, &s)| n > 1 && s == 0) {
+        return Err(Error::Runtime("unsupported operation: more than one element of the written-to tensor refers to a single memory location. Please clone() the tensor before performing the operation.".into()));
+    }
+    Ok(())
+}
+
+/// Broadcast two shapes (PyTorch's message on mismatch).
+pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Shape> {
+    let n = a.len().max(b.len());
+    let mut out: Shape = smallvec::smallvec![0; n];
+    for i in 0..n {
+        let x = if i + a.len() >= n { a[i + a.len() - n] } else { 1 };
+        let y = if i + b.len() >= n { b[i + b.len() - n] } else { 1 };
+        out[i] = if x == y || y == 1 { x } else if x == 1 { y } else {
+            return Err(Error::Runtime(format!(
+                "The size of tensor a ({}) must match the size of tensor b ({}) at non-singleton dimension {}", x, y, i
+            )));
+        };
+    }
+    Ok(out)
+}
+
+/// After an in-place op has written `dst`'s data, makes `dst`'s autograd history the new op.
+/// `f` returns gradients for [dst's old value, others...]. Writing through a view rebases
+/// the view's base (PyTorch's CopySlices) so gradients reach everything upstream.
+pub fn rebase_inplace(dst: &Tensor, others: &[&Tensor], name: &'static str, f: BackwardFn) -> Result<()> {
+    let base = dst.0.meta.lock().base.clone();
+    let mut inputs: Vec<&Tensor> = vec![dst];
+    inputs.extend_from_slice(others);
+    match base {
+        Some(b) if b.requires_grad() || others.iter().any(|o| o.requires_grad()) => {
+            // value of the view after the op, as its own node
+            let val = dst.detach();
+            autograd::record(name, &inputs, &[&val], vec![], f);
+            let bb = b.body();
+            let vb = dst.body();
+            if !bb.is_contiguous() {
+                return Err(Error::NotImplemented("in-place operation on a view of a non-contiguous tensor that requires grad".into()));
+            }
+            let geom = (vb.shape.clone(), vb.strides.clone(), vb.offset - bb.offset);
+            let base_shape = bb.shape.clone();
+            // mask of the base positions the view does not cover
+            let mask = Tensor::empty(&base_shape, b.dtype());
+            copy::fill_raw(&mask, 1.0);
+            let region = shape::as_strided_raw(&mask, &geom.0, &geom.1, bb.offset * 0 + geom.2);
+            copy::fill_raw(&region, 0.0);
+            let g2 = geom.clone();
+            autograd::record("CopySlices", &[&b, &val], &[&b], vec![], Box::new(move |_, g| {
+                let Some(g) = &g[0] else { return Ok(vec![None, None]) };
+                let gb = binary::mul(g, &mask)?;
+                let gc = copy::contiguous(g)?;
+                let gv = shape::as_strided(&gc, &g2.0, &g2.1, g2.2)?;
+                Ok(vec![Some(gb), Some(gv)])
+            }));
+            // the view now reads from the rebased base
+            let v2 = shape::as_strided(&b, &geom.0, &geom.1, geom.2)?;
+            autograd::set_history(dst, &v2);
+            Ok(())
+        }
+        _ => {
+            autograd::record(name, &inputs, &[dst], vec![], f);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,406 @@
+//! Reductions: reduced dims are moved last so every output element reduces one contiguous row.
+use crate::autograd::{self, SaveItem};
+use crate::dtype::{DType, Elem};
+use crate::error::{Error, Result};
+use crate::ops::binary::{self, add_s, div, mul, mul_s, sub, BinOp, Operand};
+use crate::ops::{copy, index, shape, unary};
+use crate::tensor::{Shape, Tensor};
+use rayon::prelude::*;
+
+/// Normalised, sorted, deduplicated reduction dims (None or empty = all dims).
+pub fn norm_dims(dims: Option<&[i64]>, ndim: usize) -> Result<Vec<usize>> {
+    let mut v: Vec<usize> = match dims {
+        None => (0..ndim).collect(),
+        Some(d) if d.is_empty() => (0..ndim).collect(),
+        Some(d) => d.iter().map(|&x| crate::error::wrap_dim(x, ndim)).collect::<Result<_>>()?,
+    };
+    v.sort();
+    let n = v.len();
+    v.dedup();
+    if v.len() != n { return Err(Error::Runtime("dim appears multiple times in the list of dims".into())); }
+    if ndim == 0 { v.clear(); }
+    Ok(v)
+}
+
+/// (output shape with keepdim, output shape without, rows, row length, contiguous input laid out as rows)
+struct Plan { keep: Shape, drop: Shape, rows: usize, len: usize, data: Tensor }
+
+fn plan(x: &Tensor, dims: &[usize]) -> Plan {
+    let sh = x.shape();
+    let nd = sh.len();
+    let mut perm: Vec<usize> = (0..nd).filter(|d| !dims.contains(d)).collect();
+    perm.extend_from_slice(dims);
+    let keep: Shape = (0..nd).map(|d| if dims.contains(&d) { 1 } else { sh[d] }).collect();
+    let drop: Shape = (0..nd).filter(|d| !dims.contains(d)).map(|d| sh[d]).collect();
+    let len: usize = dims.iter().map(|&d| sh[d]).product();
+    let rows: usize = drop.iter().product();
+    let p = shape::permute_raw(x, &perm);
+    let data = copy::contiguous_as(&p, x.dtype());
+    Plan { keep, drop, rows, len, data }
+}
+
+/// Applies `f(row) -> O` to every row, in parallel for large inputs.
+fn map_rows<T: Elem, O: Elem>(p: &Plan, f: impl Fn(&[T]) -> O + Sync + Send) -> Tensor {
+    let out = Tensor::empty(&p.drop, O::DTYPE);
+    let src = p.data.body().data_ptr() as usize;
+    let dst = out.body().data_ptr() as usize;
+    let (rows, len) = (p.rows, p.len);
+    let run = |r: usize| unsafe {
+        let row = std::slice::from_raw_parts((src as *const T).add(r * len), len);
+        *(dst as *mut O).add(r) = f(row);
+    };
+    if rows * len >= crate::iter::GRAIN && rows > 1 { (0..rows).into_par_iter().for_each(run) } else { (0..rows).for_each(run) }
+    out
+}
+
+fn sum_f64<T: Elem>(row: &[T]) -> f64 {
+    // eight independent accumulators vectorise and keep rounding error low
+    let mut acc = [0f64; 8];
+    let chunks = row.chunks_exact(8);
+    let rem = chunks.remainder();
+    for c in chunks { for i in 0..8 { acc[i] += c[i].to_f64(); } }
+    let mut s: f64 = acc.iter().sum();
+    for v in rem { s += v.to_f64(); }
+    s
+}
+
+fn sum_kernel(p: &Plan, in_dt: DType, out_dt: DType) -> Result<Tensor> {
+    if p.rows == 1 && p.len >= 1 << 20 && in_dt.is_float() {
+        // one long row: split it across threads
+        let part = crate::dispatch!(in_dt, T => {
+            let src = p.data.body().data_ptr() as usize;
+            let n = p.len;
+            (0..16usize).into_par_iter().map(|c| unsafe {
+                let s = c * n.div_ceil(16); let e = ((c + 1) * n.div_ceil(16)).min(n);
+                if s >= e { 0.0 } else { sum_f64(std::slice::from_raw_parts((src as *const T).add(s), e - s)) }
+            }).sum::<f64>()
+        });
+        let t = Tensor::empty(&p.drop, out_dt);
+        copy::fill_raw(&t, part);
+        return Ok(t);
+    }
+    let r = if in_dt.is_float() {
+        crate::dispatch!(in_dt, T => map_rows::<T, f64>(p, |row| sum_f64(row)))
+    } else {
+        crate::dispatch!(in_dt, T => map_rows::<T, i64>(p, |row| row.iter().fold(0i64, |a, v| a.wrapping_add(v.to_i64()))))
+    };
+    Ok(copy::contiguous_as(&r, out_dt))
+}
+
+fn expand_grad(g: &Tensor, keep: &[usize], input_shape: &[usize]) -> Result<Tensor> {
+    let g = shape::reshape(g, &keep.iter().map(|&x| x as i64).collect::<Vec<_>>())?;
+    shape::expand(&g, &input_shape.iter().map(|&x| x as i64).collect::<Vec<_>>())
+}
+
+/// `torch.sum(x, dims, keepdim, dtype)`.
+pub fn sum(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, dtype: Option<DType>) -> Result<Tensor> {
+    let nd = norm_dims(dims, x.ndim())?;
+    let out_dt = dtype.unwrap_or(if x.dtype().is_float() { x.dtype() } else { DType::I64 });
+    let p = plan(x, &nd);
+    let out = sum_kernel(&p, x.dtype(), out_dt)?;
+    let out = if keepdim { shape::reshape_raw(&out, &p.keep) } else { out };
+    if out_dt.is_float() && autograd::needs_grad(&[x]) {
+        let (keep, ishape) = (p.keep.clone(), x.shape());
+        let name = if dims.is_none() { "SumBackward0" } else { "SumBackward1" };
+        autograd::record(name, &[x], &[&out], vec![], Box::new(move |_, g| {
+            Ok(vec![g[0].as_ref().map(|g| expand_grad(g, &keep, &ishape)).transpose()?])
+        }));
+    }
+    Ok(out)
+}
+
+pub fn mean(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, dtype: Option<DType>) -> Result<Tensor> {
+    let dt = dtype.unwrap_or(x.dtype());
+    if !dt.is_float() {
+        return Err(Error::Runtime(format!("mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. Got: {}", dt.legacy_name())));
+    }
+    let nd = norm_dims(dims, x.ndim())?;
+    let sh = x.shape();
+    let n: usize = nd.iter().map(|&d| sh[d]).product();
+    let s = {
+        let _g = autograd::GradMode::set(false);
+        sum(x, dims, keepdim, Some(dt))?
+    };
+    let out = {
+        let _g = autograd::GradMode::set(false);
+        mul_s(&s, 1.0 / n as f64)?
+    };
+    if autograd::needs_grad(&[x]) {
+        let keep: Shape = (0..sh.len()).map(|d| if nd.contains(&d) { 1 } else { sh[d] }).collect();
+        let name = if dims.is_none() { "MeanBackward0" } else { "MeanBackward1" };
+        autograd::record(name, &[x], &[&out], vec![], Box::new(move |_, g| {
+            Ok(vec![g[0].as_ref().map(|g| expand_grad(&mul_s(g, 1.0 / n as f64)?, &keep, &sh)).transpose()?])
+        }));
+    }
+    Ok(out)
+}
+
+pub fn prod(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, dtype: Option<DType>) -> Result<Tensor> {
+    let nd = norm_dims(dims, x.ndim())?;
+    let out_dt = dtype.unwrap_or(if x.dtype().is_float() { x.dtype() } else { DType::I64 });
+    let p = plan(x, &nd);
+    let r = if x.dtype().is_float() {
+        crate::dispatch!(x.dtype(), T => map_rows::<T, f64>(&p, |row| row.iter().fold(1f64, |a, v| a * v.to_f64())))
+    } else {
+        crate::dispatch!(x.dtype(), T => map_rows::<T, i64>(&p, |row| row.iter().fold(1i64, |a, v| a.wrapping_mul(v.to_i64()))))
+    };
+    let out = copy::contiguous_as(&r, out_dt);
+    let out = if keepdim { shape::reshape_raw(&out, &p.keep) } else { out };
+    if out_dt.is_float() && autograd::needs_grad(&[x]) {
+        let (keep, ishape) = (p.keep.clone(), x.shape());
+        let name = if dims.is_none() { "ProdBackward0" } else { "ProdBackward1" };
+        autograd::record(name, &[x], &[&out], vec![SaveItem::Input(x), SaveItem::Output(0)], Box::new(move |s, g| {
+            let Some(g) = &g[0] else { return Ok(vec![None]) };
+            // d prod / dx_i = prod / x_i (inputs here are non-zero in practice; zeros give nan like a naive formula)
+            let go = expand_grad(&mul(g, &s[1])?, &keep, &ishape)?;
+            Ok(vec![Some(div(&go, &s[0])?)])
+        }));
+    }
+    Ok(out)
+}
+
+#[derive(Clone, Copy, PartialEq)]
+pub enum Extreme { Max, Min }
+
+fn extreme_row<T: Elem>(row: &[T], which: Extreme) -> (T, i64) {
+    let mut best = row[0];
+    let mut bi = 0i64;
+    if best.to_f64().is_nan() && T::DTYPE.is_float() { return (best, 0); }
+    for (i, &v) in row.iter().enumerate().skip(1) {
+        if T::DTYPE.is_float() && v.to_f64().is_nan() { return (v, i as i64); }
+        let better = match which { Extreme::Max => v > best, Extreme::Min => v < best };
+        if better { best = v; bi = i as i64; }
+    }
+    (best, bi)
+}
+
+/// Values and indices of the max/min along the reduced dims (row-wise).
+fn extreme_kernel(x: &Tensor, nd: &[usize], which: Extreme, name: &str) -> Result<(Plan, Tensor, Tensor)> {
+    let p = plan(x, nd);
+    if p.len == 0 {
+        return Err(Error::Index(format!("{}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.", name)));
+    }
+    let vals = Tensor::empty(&p.drop, x.dtype());
+    let idx = crate::dispatch!(x.dtype(), T => {
+        let vp = vals.body().data_ptr() as usize;
+        map_rows::<T, i64>(&p, |row| {
+            let (v, i) = extreme_row(row, which);
+            let _ = (v, vp);
+            i
+        })
+    });
+    // values gathered by index (cheap second pass keeps map_rows single-output)
+    crate::dispatch!(x.dtype(), T => unsafe {
+        let src = p.data.body().data_ptr() as *const T;
+        let ip = idx.body().data_ptr() as *const i64;
+        let vp = vals.body().data_ptr() as *mut T;
+        for r in 0..p.rows { *vp.add(r) = *src.add(r * p.len + *ip.add(r) as usize); }
+    });
+    Ok((p, vals, idx))
+}
+
+/// amax/amin (gradient split evenly among ties), and the no-dim `max()`/`min()`.
+pub fn amax(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, which: Extreme, name: &'static str) -> Result<Tensor> {
+    let nd = norm_dims(dims, x.ndim())?;
+    let (p, vals, _) = extreme_kernel(x, &nd, which, if which == Extreme::Max { "max" } else { "min" })?;
+    let out = if keepdim { shape::reshape_raw(&vals, &p.keep) } else { vals };
+    if x.dtype().is_float() && autograd::needs_grad(&[x]) {
+        let (keep, ishape) = (p.keep.clone(), x.shape());
+        let di: Vec<i64> = nd.iter().map(|&d| d as i64).collect();
+        autograd::record(name, &[x], &[&out], vec![SaveItem::Input(x), SaveItem::Output(0)], Box::new(move |s, g| {
+            let Some(g) = &g[0] else { return Ok(vec![None]) };
+            let o = expand_grad(&s[1], &keep, &ishape)?;
+            let mask = copy::to_dtype(&binary::cmp(BinOp::Eq, &s[0], &Operand::T(o))?, g.dtype())?;
+            let cnt = expand_grad(&sum(&mask, Some(&di), true, None)?, &keep, &ishape)?;
+            let ge = expand_grad(g, &keep, &ishape)?;
+            Ok(vec![Some(div(&mul(&ge, &mask)?, &cnt)?)])
+        }));
+    }
+    Ok(out)
+}
+
+/// `max(dim)`/`min(dim)`: (values, indices), gradient routed to the selected index.
+pub fn max_dim(x: &Tensor, dim: i64, keepdim: bool, which: Extreme) -> Result<(Tensor, Tensor)> {
+    let d = crate::error::wrap_dim(dim, x.ndim())?;
+    let nd = if x.ndim() == 0 { vec![] } else { vec![d] };
+    let (p, vals, idx) = extreme_kernel(x, &nd, which, if which == Extreme::Max { "max" } else { "min" })?;
+    let (vals, idx) = if keepdim { (shape::reshape_raw(&vals, &p.keep), shape::reshape_raw(&idx, &p.keep)) } else { (vals, idx) };
+    if x.dtype().is_float() && autograd::needs_grad(&[x]) {
+        let (keep, ishape) = (p.keep.clone(), x.shape());
+        let idx2 = shape::reshape_raw(&idx, &keep);
+        let name = if which == Extreme::Max { "MaxBackward0" } else { "MinBackward0" };
+        autograd::record(name, &[x], &[&vals], vec![], Box::new(move |_, g| {
+            let Some(g) = &g[0] else { return Ok(vec![None]) };
+            let g = shape::reshape(g, &keep.iter().map(|&v| v as i64).collect::<Vec<_>>())?;
+            Ok(vec![Some(index::scatter_new(&ishape, d, &idx2, &g)?)])
+        }));
+    }
+    Ok((vals, idx))
+}
+
+pub fn argmax(x: &Tensor, dim: Option<i64>, keepdim: bool, which: Extreme) -> Result<Tensor> {
+    match dim {
+        None => {
+            let flat = shape::reshape(&x.detach(), &[-1])?;
+            let (_, _, idx) = extreme_kernel(&flat, &[0], which, if which == Extreme::Max { "argmax" } else { "argmin" })?;
+            if keepdim { return Ok(shape::reshape_raw(&idx, &vec![1; x.ndim()])); }
+            Ok(idx)
+        }
+        Some(d) => Ok(max_dim(&x.detach(), d, keepdim, which)?.1),
+    }
+}
+
+/// var with `correction` (std = sqrt(var)), recorded as one node.
+pub fn var(x: &Tensor, dims: Option<&[i64]>, correction: f64, keepdim: bool, take_sqrt: bool) -> Result<Tensor> {
+    if !x.dtype().is_float() {
+        return Err(Error::Runtime(format!("std and var only support floating point and complex dtypes")));
+    }
+    let nd = norm_dims(dims, x.ndim())?;
+    let sh = x.shape();
+    let n: usize = nd.iter().map(|&d| sh[d]).product();
+    let dims_i: Vec<i64> = nd.iter().map(|&d| d as i64).collect();
+    let out = {
+        let _g = autograd::GradMode::set(false);
+        let m = mean(x, Some(&dims_i), true, None)?;
+        let c = sub(x, &m)?;
+        let ss = sum(&mul(&c, &c)?, Some(&dims_i), keepdim, None)?;
+        let v = mul_s(&ss, 1.0 / (n as f64 - correction).max(0.0))?;
+        if take_sqrt { unary::unary(unary::UnaryOp::Sqrt, &v)? } else { v }
+    };
+    if autograd::needs_grad(&[x]) {
+        let keep: Shape = (0..sh.len()).map(|d| if nd.contains(&d) { 1 } else { sh[d] }).collect();
+        let name = if take_sqrt { "StdBackward0" } else { "VarBackward0" };
+        let di = dims_i.clone();
+        autograd::record(name, &[x], &[&out], vec![SaveItem::Input(x), SaveItem::Output(0)], Box::new(move |s, g| {
+            let Some(g) = &g[0] else { return Ok(vec![None]) };
+            let m = mean(&s[0], Some(&di), true, None)?;
+            let c = sub(&s[0], &m)?;
+            let mut ge = mul_s(&expand_grad(g, &keep, &sh)?, 2.0 / (n as f64 - correction))?;
+            if take_sqrt {
+                ge = div(&mul_s(&ge, 0.5)?, &expand_grad(&s[1], &keep, &sh)?)?;
+            }
+            Ok(vec![Some(mul(&ge, &c)?)])
+        }));
+    }
+    Ok(out)
+}
+
+/// logsumexp, composed so autograd (and double backward) come for free.
+pub fn logsumexp(x: &Tensor, dims: &[i64], keepdim: bool) -> Result<Tensor> {
+    let x = if x.dtype().is_float() { x.clone() } else { copy::to_dtype(x, crate::tensor::default_dtype())? };
+    let m = amax(&x.detach(), Some(dims), true, Extreme::Max, "AmaxBackward0")?;
+    // guard infinite maxima (all -inf rows)
+    let m = binary::where_mask_fill(&m, &unary::logical_not(&unary::unary(unary::UnaryOp::IsFinite, &m)?)?, 0.0)?;
+    let e = unary::unary(unary::UnaryOp::Exp, &sub(&x, &m)?)?;
+    let s = sum(&e, Some(dims), true, None)?;
+    let r = binary::add(&unary::unary(unary::UnaryOp::Log, &s)?, &m)?;
+    if keepdim { Ok(r) } else { shape::squeeze_dims(&r, &norm_dims(Some(dims), x.ndim())?) }
+}
+
+/// cumsum / cumprod along `dim`.
+pub fn cumulative(x: &Tensor, dim: i64, prod: bool, dtype: Option<DType>) -> Result<Tensor> {
+    let d = crate::error::wrap_dim(dim, x.ndim())?;
+    let out_dt = dtype.unwrap_or(if x.dtype().is_float() { x.dtype() } else { DType::I64 });
+    let nd = if x.ndim() == 0 { vec![] } else { vec![d] };
+    let p = plan(x, &nd);
+    let out_rows = Tensor::empty(&[p.rows, p.len], out_dt.compute());
+    crate::dispatch!(x.dtype(), T => {
+        let src = p.data.body().data_ptr() as usize;
+        let dst = out_rows.body().data_ptr() as usize;
+        let len = p.len;
+        crate::dispatch!(out_dt.compute(), O => {
+            (0..p.rows).into_par_iter().with_min_len(64).for_each(|r| unsafe {
+                let row = std::slice::from_raw_parts((src as *const T).add(r * len), len);
+                let o = std::slice::from_raw_parts_mut((dst as *mut O).add(r * len), len);
+                if O::DTYPE.is_float() {
+                    let mut acc = if prod { 1f64 } else { 0f64 };
+                    for i in 0..len { let v = row[i].to_f64(); acc = if prod { acc * v } else { acc + v }; o[i] = O::from_f64(acc); }
+                } else {
+                    let mut acc = if prod { 1i64 } else { 0i64 };
+                    for i in 0..len { let v = row[i].to_i64(); acc = if prod { acc.wrapping_mul(v) } else { acc.wrapping_add(v) }; o[i] = O::from_i64(acc); }
+                }
+            });
+        })
+    });
+    // rows are laid out [other dims..., dim]: move dim back
+    let mut sh_perm: Vec<usize> = (0..x.ndim()).filter(|&i| !nd.contains(&i)).map(|i| x.shape()[i]).collect();
+    if !nd.is_empty() { sh_perm.push(x.shape()[d]); }
+    let r = shape::reshape_raw(&out_rows, &sh_perm);
+    let r = if nd.is_empty() { r } else { shape::movedim_raw(&r, x.ndim() - 1, d) };
+    let out = copy::contiguous_as(&r, out_dt);
+    if out_dt.is_float() && autograd::needs_grad(&[x]) {
+        let name = if prod { "CumprodBackward0" } else { "CumsumBackward0" };
+        let di = d as i64;
+        autograd::record(name, &[x], &[&out], vec![SaveItem::Input(x), SaveItem::Output(0)], Box::new(move |s, g| {
+            let Some(g) = &g[0] else { return Ok(vec![None]) };
+            let rev = |t: &Tensor| -> Result<Tensor> {
+                let f = shape::flip(t, &[di])?;
+                shape::flip(&cumulative(&f, di, false, None)?, &[di])
+            };
+            if prod {
+                Ok(vec![Some(div(&rev(&mul(g, &s[1])?)?, &s[0])?)])
+            } else {
+                Ok(vec![Some(rev(g)?)])
+            }
+        }));
+    }
+    Ok(out)
+}
+
+/// all / any (bool results; uint8 inputs keep uint8 like PyTorch).
+pub fn all_any(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, any: bool) -> Result<Tensor> {
+    let nd = norm_dims(dims, x.ndim())?;
+    let p = plan(x, &nd);
+    let r = crate::dispatch!(x.dtype(), T => map_rows::<T, bool>(&p, |row| {
+        let z = T::default();
+        if any { row.iter().any(|v| *v != z) } else { row.iter().all(|v| *v != z) }
+    }));
+    let r = if x.dtype() == DType::U8 { copy::contiguous_as(&r, DType::U8) } else { r };
+    Ok(if keepdim { shape::reshape_raw(&r, &p.keep) } else { r })
+}
+
+/// Sums `g` down to `shape` (reverse of broadcasting).
+pub fn sum_to_shape(g: &Tensor, shape: &[usize]) -> Result<Tensor> {
+    let gs = g.shape();
+    if gs.as_slice() == shape { return Ok(g.clone()); }
+    let lead = gs.len() - shape.len();
+    let mut dims: Vec<i64> = (0..lead as i64).collect();
+    for (i, &s) in shape.iter().enumerate() {
+        if s == 1 && gs[lead + i] != 1 { dims.push((lead + i) as i64); }
+    }
+    let r = if dims.is_empty() { g.clone() } else { sum(g, Some(&dims), true, None)? };
+    shape::reshape(&r, &shape.iter().map(|&x| x as i64).collect::<Vec<_>>())
+}
+
+/// Vector p-norm over dims, composed from differentiable ops.
+pub fn norm(x: &Tensor, p: f64, dims: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
+    let a = unary::unary(unary::UnaryOp::Abs, x)?;
+    if p.is_infinite() {
+        return amax(&a, dims, keepdim, if p > 0.0 { Extreme::Max } else { Extreme::Min }, "AmaxBackward0");
+    }
+    if p == 2.0 {
+        let s = sum(&mul(x, x)?, dims, keepdim, None)?;
+        return norm2_sqrt(&s);
+    }
+    if p == 1.0 { return sum(&a, dims, keepdim, None); }
+    if p == 0.0 { return sum(&copy::to_dtype(&binary::cmp(BinOp::Ne, x, &Operand::S(crate::dtype::Scalar::Float(0.0)))?, x.dtype())?, dims, keepdim, None); }
+    let s = sum(&binary::pow_s(&a, p)?, dims, keepdim, None)?;
+    binary::pow_s(&s, 1.0 / p)
+}
+
+/// sqrt for norms with a zero-safe gradient (0 instead of inf*0 = nan at the origin).
+fn norm2_sqrt(s: &Tensor) -> Result<Tensor> {
+    let out = { let _g = autograd::GradMode::set(false); unary::unary(unary::UnaryOp::Sqrt, s)? };
+    if autograd::needs_grad(&[s]) {
+        autograd::record("LinalgVectorNormBackward0", &[s], &[&out], vec![SaveItem::Output(0)], Box::new(|sv, g| {
+            let Some(g) = &g[0] else { return Ok(vec![None]) };
+            let o = &sv[0];
+            let r = div(g, &mul_s(o, 2.0)?)?;
+            let z = binary::cmp(BinOp::Eq, o, &Operand::S(crate::dtype::Scalar::Float(0.0)))?;
+            Ok(vec![Some(binary::where_mask_fill(&r, &z, 0.0)?)])
+        }));
+    }
+    Ok(out)
+}
+
+pub fn add_s_unused(x: &Tensor) -> Result<Tensor> { add_s(x, 0.0) }
