@@ -442,25 +442,30 @@ pub fn binary_(op: BinOp, a: &Tensor, b: &Operand, alpha: f64) -> Result<Tensor>
     }
     crate::ops::inplace_check(a)?;
     let b_t = b.tensor();
-    let grad = target.is_float() && autograd::needs_grad(&[&[a][..], &b_t.into_iter().collect::<Vec<_>>()[..]].concat());
+    let grad = target.is_float() && crate::ops::inplace_needs_grad(a, &b_t.into_iter().collect::<Vec<_>>());
     // inputs saved for backward must be the values before the write
     let old_a = if grad && !matches!(op, BinOp::Add | BinOp::Sub) { Some(copy::contiguous_clone(a)?) } else { None };
     let _ = cd;
     compute(op, &Operand::T(a.clone()), b, alpha, target, promote(res_dtype, res_dtype), Some(a))?;
     a.bump_version();
     if grad {
-        let out_after = if matches!(op, BinOp::Div | BinOp::Pow | BinOp::Hypot) { Some(copy::contiguous_clone(a)?) } else { None };
+        let saves_out = matches!(op, BinOp::Div | BinOp::Pow | BinOp::Hypot);
+        let mut save = vec![];
+        if let Some(o) = &old_a { save.push(SaveItem::Value(o.clone())); }
+        if saves_out { save.push(SaveItem::Output(0)); }
+        let has_old = old_a.is_some();
         let bt = b_t.cloned();
         let bs = if let Operand::S(sc) = b { Some(*sc) } else { None };
-        let f = move |_: &[Tensor], g: &[Option<Tensor>]| -> Result<Vec<Option<Tensor>>> {
+        let f = move |s: &[Tensor], g: &[Option<Tensor>]| -> Result<Vec<Option<Tensor>>> {
             let Some(g) = &g[0] else { return Ok(vec![None, None]) };
-            let aa = Operand::T(old_a.clone().unwrap_or_else(|| Tensor::zeros(&[], DType::F32)));
+            let aa = Operand::T(if has_old { s[0].clone() } else { Tensor::zeros(&[], DType::F32) });
+            let out_after = if saves_out { s.last().cloned() } else { None };
             let bb = match (&bt, bs) { (Some(t), _) => Operand::T(t.clone()), (None, Some(s)) => Operand::S(s), _ => unreachable!() };
             let (ga, gb) = binary_backward(op, g, &aa, &bb, out_after.as_ref(), alpha)?;
-            Ok(vec![ga, gb])
+            Ok(if bt.is_some() { vec![ga, gb] } else { vec![ga] })
         };
         let others: Vec<&Tensor> = b_t.into_iter().collect();
-        crate::ops::rebase_inplace(a, &others, op.grad_name(), Box::new(f))?;
+        crate::ops::rebase_inplace(a, &others, op.grad_name(), save, Box::new(f))?;
     }
     Ok(a.clone())
 }

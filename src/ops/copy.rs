@@ -1,5 +1,5 @@
 //! Copies and dtype conversion: the one strided cast-copy kernel everything else reuses.
-use crate::autograd::{self, SaveItem};
+use crate::autograd;
 use crate::dtype::{DType, Elem};
 use crate::error::Result;
 use crate::iter::{broadcast_strides, zip1};
@@ -96,12 +96,11 @@ pub fn copy_(dst: &Tensor, src: &Tensor) -> Result<()> {
     crate::ops::inplace_check(dst)?;
     copy_raw(dst, src)?;
     dst.bump_version();
-    if autograd::needs_grad(&[dst, src]) {
+    if dst.dtype().is_float() && crate::ops::inplace_needs_grad(dst, &[src]) {
         let src_dtype = src.dtype();
-        let _ = SaveItem::Output(0);
-        crate::ops::rebase_inplace(dst, &[src], "CopyBackwards", Box::new(move |_, g| {
+        crate::ops::rebase_inplace(dst, &[src], "CopyBackwards", vec![], Box::new(move |_, g| {
             let g = g[0].as_ref();
-            Ok(vec![g.map(|g| to_dtype(g, src_dtype)).transpose()?])
+            Ok(vec![None, g.map(|g| to_dtype(g, src_dtype)).transpose()?])
         }))?;
     }
     Ok(())

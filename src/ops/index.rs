@@ -440,9 +440,9 @@ pub fn index_put_(x: &Tensor, indices: &[Option<Tensor>], values: &Tensor, accum
     let values = if values.dtype() != x.dtype() { copy::to_dtype(values, x.dtype())? } else { values.clone() };
     index_put_raw(x, indices, &values, accumulate)?;
     x.bump_version();
-    if x.dtype().is_float() && autograd::needs_grad(&[x, &values]) {
+    if x.dtype().is_float() && crate::ops::inplace_needs_grad(x, &[&values]) {
         let idx = indices.to_vec();
-        crate::ops::rebase_inplace(x, &[&values], "IndexPutBackward0", Box::new(move |_, g| {
+        crate::ops::rebase_inplace(x, &[&values], "IndexPutBackward0", vec![], Box::new(move |_, g| {
             let Some(g) = &g[0] else { return Ok(vec![None, None]) };
             let gx = if accumulate { g.clone() } else { index_put(g, &idx, &Tensor::zeros(&[], g.dtype()), false)? };
             Ok(vec![Some(gx), Some(index(g, &idx)?)])

@@ -89,6 +89,19 @@ pub fn bmm(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     bmm_grad(a, b, "BmmBackward0")
 }
 
+/// Inner product of two vectors (DotBackward0).
+pub fn dot(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    let r = bmm_raw(&shape::reshape_raw(&a.detach(), &[1, 1, a.numel()]), &shape::reshape_raw(&copy::contiguous(&b.detach())?, &[1, b.numel(), 1]))?;
+    let out = shape::reshape_raw(&r, &[]);
+    if out.dtype().is_float() && autograd::needs_grad(&[a, b]) {
+        autograd::record("DotBackward0", &[a, b], &[&out], vec![SaveItem::Input(a), SaveItem::Input(b)], Box::new(|s, g| {
+            let Some(g) = &g[0] else { return Ok(vec![None, None]) };
+            Ok(vec![Some(crate::ops::binary::mul(g, &s[1])?), Some(crate::ops::binary::mul(g, &s[0])?)])
+        }));
+    }
+    Ok(out)
+}
+
 /// torch.matmul with all its broadcasting cases.
 pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let (na, nb) = (a.ndim(), b.ndim());
@@ -101,8 +114,7 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
         if sa[0] != sb[0] {
             return Err(Error::Runtime(format!("inconsistent tensor size, expected tensor [{}] and src [{}] to have the same number of elements, but got {} and {} elements respectively", sa[0], sb[0], sa[0], sb[0])));
         }
-        let r = mm(&shape::unsqueeze(a, 0)?, &shape::unsqueeze(b, 1)?)?;
-        return shape::reshape(&r, &[]);
+        return dot(a, b);
     }
     if na == 2 && nb == 2 { return mm(a, b); }
     if na == 2 && nb == 1 {

@@ -35,6 +35,15 @@ pub fn inplace_check(t: &Tensor) -> Result<()> {
     Ok(())
 }
 
+/// Whether an in-place op on `dst` must record history: grad mode is on and `dst`, the base
+/// it views, or another operand requires grad.
+pub fn inplace_needs_grad(dst: &Tensor, others: &[&Tensor]) -> bool {
+    if !autograd::is_grad_enabled() { return false; }
+    if dst.requires_grad() || others.iter().any(|o| o.requires_grad()) { return true; }
+    let base = dst.0.meta.lock().base.clone();
+    base.is_some_and(|b| b.requires_grad())
+}
+
 /// Broadcast two shapes (PyTorch's message on mismatch).
 pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Shape> {
     let n = a.len().max(b.len());
@@ -52,9 +61,11 @@ pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Shape> {
 }
 
 /// After an in-place op has written `dst`'s data, makes `dst`'s autograd history the new op.
-/// `f` returns gradients for [dst's old value, others...]. Writing through a view rebases
+/// `f` returns gradients for [dst's old value, others...]; `SaveItem::Output(0)` saves dst's new
+/// value with its version, so a later in-place write makes backward raise like PyTorch. Writing through a view rebases
 /// the view's base (PyTorch's CopySlices) so gradients reach everything upstream.
-pub fn rebase_inplace(dst: &Tensor, others: &[&Tensor], name: &'static str, f: BackwardFn) -> Result<()> {
+pub fn rebase_inplace(dst: &Tensor, others: &[&Tensor], name: impl Into<std::borrow::Cow<'static, str>>, save: Vec<autograd::SaveItem>, f: BackwardFn) -> Result<()> {
+    let name = name.into();
     let base = dst.0.meta.lock().base.clone();
     let mut inputs: Vec<&Tensor> = vec![dst];
     inputs.extend_from_slice(others);
@@ -62,7 +73,7 @@ pub fn rebase_inplace(dst: &Tensor, others: &[&Tensor], name: &'static str, f: B
         Some(b) if b.requires_grad() || others.iter().any(|o| o.requires_grad()) => {
             // value of the view after the op, as its own node
             let val = dst.detach();
-            autograd::record(name, &inputs, &[&val], vec![], f);
+            autograd::record(name.clone(), &inputs, &[&val], save, f);
             let bb = b.body();
             let vb = dst.body();
             if !bb.is_contiguous() {
@@ -89,7 +100,7 @@ pub fn rebase_inplace(dst: &Tensor, others: &[&Tensor], name: &'static str, f: B
             Ok(())
         }
         _ => {
-            autograd::record(name, &inputs, &[dst], vec![], f);
+            autograd::record(name, &inputs, &[dst], save, f);
             Ok(())
         }
     }

@@ -97,7 +97,10 @@ pub fn transpose(x: &Tensor, d0: i64, d1: i64) -> Result<Tensor> {
 pub fn t(x: &Tensor) -> Result<Tensor> {
     if x.ndim() > 2 { return Err(Error::Runtime(format!("t() expects a tensor with <= 2 dimensions, but self is {}D", x.ndim()))); }
     if x.ndim() < 2 { return Ok(alias(x)); }
-    let out = transpose(x, 0, 1)?;
+    let out = permute_raw(x, &[1, 0]);
+    if autograd::needs_grad(&[x]) {
+        autograd::record("TBackward0", &[x], &[&out], vec![], Box::new(|_, g| Ok(vec![g[0].as_ref().map(t).transpose()?])));
+    }
     Ok(out)
 }
 

@@ -164,13 +164,18 @@ fn compute_into(op: UnaryOp, x: &Tensor, out: &Tensor) -> Result<()> {
     Ok(())
 }
 
+/// Ops whose backward is written in terms of their output.
+fn saves_output(op: UnaryOp) -> bool {
+    use UnaryOp::*;
+    matches!(op, Exp | Exp2 | Expm1 | Sqrt | Rsqrt | Tanh | Sigmoid | Reciprocal | Relu | Tan | Erfinv)
+}
+
 pub fn unary(op: UnaryOp, x: &Tensor) -> Result<Tensor> {
     let dt = out_dtype(op, x.dtype())?;
     let out = Tensor::empty(&x.shape(), dt);
     compute_into(op, x, &out)?;
     if dt.is_float() && autograd::needs_grad(&[x]) {
-        let saves_out = matches!(op, UnaryOp::Exp | UnaryOp::Exp2 | UnaryOp::Expm1 | UnaryOp::Sqrt | UnaryOp::Rsqrt | UnaryOp::Tanh | UnaryOp::Sigmoid | UnaryOp::Reciprocal | UnaryOp::Relu | UnaryOp::Tan | UnaryOp::Erfinv);
-        let save = if saves_out { vec![SaveItem::Output(0)] } else { vec![SaveItem::Input(x)] };
+        let save = if saves_output(op) { vec![SaveItem::Output(0)] } else { vec![SaveItem::Input(x)] };
         autograd::record(op.grad_name(), &[x], &[&out], save, Box::new(move |s, g| {
             Ok(vec![match &g[0] { Some(g) => unary_backward(op, g, &s[0])?, None => None }])
         }));
@@ -185,16 +190,15 @@ pub fn unary_(op: UnaryOp, x: &Tensor) -> Result<()> {
         return Err(Error::Runtime(format!("result type {} can't be cast to the desired output type {}", dt.legacy_name(), x.dtype().legacy_name())));
     }
     crate::ops::inplace_check(x)?;
-    let grad = dt.is_float() && autograd::needs_grad(&[x]);
-    let old = if grad { Some(copy::contiguous_clone(x)?) } else { None };
+    let grad = dt.is_float() && crate::ops::inplace_needs_grad(x, &[]);
+    let saves_out = saves_output(op);
+    let old = if grad && !saves_out { Some(copy::contiguous_clone(x)?) } else { None };
     compute_into(op, x, x)?;
     x.bump_version();
-    if let Some(old) = old {
-        let after = copy::contiguous_clone(x)?;
-        crate::ops::rebase_inplace(x, &[], Box::leak(op.grad_name().into_boxed_str()), Box::new(move |_, g| {
-            let saves_out = matches!(op, UnaryOp::Exp | UnaryOp::Exp2 | UnaryOp::Expm1 | UnaryOp::Sqrt | UnaryOp::Rsqrt | UnaryOp::Tanh | UnaryOp::Sigmoid | UnaryOp::Reciprocal | UnaryOp::Relu | UnaryOp::Tan | UnaryOp::Erfinv);
-            let s = if saves_out { &after } else { &old };
-            Ok(vec![match &g[0] { Some(g) => unary_backward(op, g, s)?, None => None }])
+    if grad {
+        let save = match old { Some(o) => vec![SaveItem::Value(o)], None => vec![SaveItem::Output(0)] };
+        crate::ops::rebase_inplace(x, &[], op.grad_name(), save, Box::new(move |s, g| {
+            Ok(vec![match &g[0] { Some(g) => unary_backward(op, g, &s[0])?, None => None }])
         }))?;
     }
     Ok(())

@@ -25,7 +25,9 @@ fn binop(py: Python<'_>, op: BinOp, a: &Operand, b: &Operand) -> R<Py<PyAny>> {
 enum Item { Int(i64), Slice(Option<i64>, Option<i64>, Option<i64>), NewAxis, Ellipsis, Adv(Tensor) }
 
 fn parse_items(py: Python<'_>, idx: &Bound<'_, PyAny>) -> R<Vec<Item>> {
-    let parts: Vec<Bound<'_, PyAny>> = if let Ok(t) = idx.cast::<PyTuple>() { t.iter().collect() } else { vec![idx.clone()] };
+    // a list holding sequences/slices/tensors is read as a tuple (NumPy's legacy rule, kept by PyTorch)
+    let list_as_tuple = idx.cast::<PyList>().is_ok_and(|l| l.iter().any(|x| x.is_instance_of::<PyList>() || x.is_instance_of::<PyTuple>() || x.is_instance_of::<PySlice>() || x.is_none() || x.cast::<PyTensor>().is_ok()));
+    let parts: Vec<Bound<'_, PyAny>> = if let Ok(t) = idx.cast::<PyTuple>() { t.iter().collect() } else if list_as_tuple { idx.try_iter()?.collect::<PyResult<_>>()? } else { vec![idx.clone()] };
     let mut out = vec![];
     for p in parts {
         if p.is_none() { out.push(Item::NewAxis); continue; }
@@ -463,6 +465,7 @@ impl PyTensor {
         Ok(())
     }
 
+    #[pyo3(signature = (requires_grad=true))]
     fn requires_grad_<'py>(slf: &Bound<'py, Self>, requires_grad: Option<bool>) -> R<Bound<'py, Self>> {
         set_requires_grad(&slf.get().t, requires_grad.unwrap_or(true))?;
         Ok(slf.clone())

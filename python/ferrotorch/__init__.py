@@ -1,0 +1,77 @@
+"""ferrotorch: PyTorch's API on a Rust engine. `import ferrotorch as torch`."""
+import importlib as _importlib
+
+from . import _C
+from ._core import (Tensor, dtype, device, Size, finfo, iinfo, return_types, _dtype_from_name,
+                    bool, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64,
+                    half, float, double, short, int, long)
+from ._ops import *  # noqa: F401,F403
+from ._ops import (max, min, sum, all, any, abs, round, pow, tensor, zeros, ones, empty, full, arange, linspace,  # noqa: F401
+                   logspace, eye, rand, randn, randint, randperm, manual_seed, normal, where, clamp, clip, cat, stack,
+                   einsum, get_default_dtype, set_default_dtype, default_generator, Generator, cdist, relu_,
+                   _legacy_new, _is_t)
+from . import _tensor as _tensor_mod
+from .autograd import no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled, is_inference_mode_enabled
+from . import autograd, linalg, cuda
+
+__version__ = "0.1.0"
+strided = "torch.strided"
+contiguous_format = "torch.contiguous_format"
+channels_last = "torch.channels_last"
+preserve_format = "torch.preserve_format"
+float_power = _ops.pow
+
+
+class _Helpers:
+    """Objects the Rust core constructs (Size, the cpu device, nested tensor creation)."""
+    Size = Size
+    _cpu_device = device("cpu")
+    tensor = staticmethod(tensor)
+    _legacy_new = staticmethod(_legacy_new)
+
+    @staticmethod
+    def AccumulateGrad(t):
+        from .autograd.graph import AccumulateGrad
+        return AccumulateGrad(t)
+
+
+_C._register_helpers(_Helpers)
+_tensor_mod._install()
+
+
+def is_inference(t):
+    return False
+
+
+def set_printoptions(*args, **kwargs):
+    from ._tensor_str import set_printoptions as _s
+    _s(*args, **kwargs)
+
+
+def compile(model=None, **kwargs):
+    """No graph compiler: returns the model unchanged (like torch.compile's eager fallback)."""
+    return model if model is not None else (lambda m: m)
+
+
+def use_deterministic_algorithms(mode, warn_only=False):
+    pass
+
+
+def get_num_threads():
+    import os
+    return os.cpu_count()
+
+
+def set_num_threads(n):
+    pass
+
+
+_LAZY = ("nn", "optim", "utils", "serialization", "amp", "testing", "distributions", "backends", "jit", "fft", "special", "overrides", "types", "hub", "onnx")
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return _importlib.import_module("." + name, __name__)
+    if name in ("save", "load"):
+        return getattr(_importlib.import_module(".serialization", __name__), name)
+    raise AttributeError(f"module 'ferrotorch' has no attribute '{name}'")

@@ -1,0 +1,1675 @@
+"""The torch-shaped op namespace. Each op is defined once here (a thin call into `_C`, or a
+composition of differentiable ops) and attached both as `ferrotorch.<op>` and as a Tensor
+method where PyTorch has one."""
+import builtins
+import math
+import numbers
+
+import numpy as np
+
+from . import _C
+from ._core import Tensor, Size, return_types, _FROM_NP, _NP_OF, device as _device
+from . import _core
+
+_b_sum, _b_max, _b_min, _b_abs, _b_all, _b_any, _b_round = builtins.sum, builtins.max, builtins.min, builtins.abs, builtins.all, builtins.any, builtins.round
+_b_float, _b_int, _b_bool = builtins.float, builtins.int, builtins.bool
+
+METHODS = {}
+
+
+def method(*names):
+    """Registers a function as Tensor method(s) too (same definition)."""
+    def deco(f):
+        for n in names or (f.__name__,):
+            METHODS[n] = f
+        return f
+    return deco
+
+
+def _is_t(x):
+    return isinstance(x, Tensor)
+
+
+def _dims(dim):
+    if dim is None:
+        return None
+    if isinstance(dim, (list, tuple, Size)):
+        return [_b_int(d) for d in dim]
+    return [_b_int(dim)]
+
+
+def _shape(size):
+    if len(size) == 1 and isinstance(size[0], (list, tuple, Size)):
+        return [_b_int(s) for s in size[0]]
+    return [_b_int(s) for s in size]
+
+
+def _check_device(device):
+    if device is not None:
+        d = _device(device)
+        if d.type != "cpu":
+            raise RuntimeError("Torch not compiled with CUDA enabled" if d.type == "cuda" else f"device {d} is not supported")
+
+
+# ---------------------------------------------------------------- creation
+
+def get_default_dtype():
+    return _C.get_default_dtype()
+
+
+def set_default_dtype(d):
+    _C.set_default_dtype(d)
+
+
+def _finish(t, requires_grad=False, device=None):
+    _check_device(device)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _infer_np(data, dtype):
+    """A NumPy array for nested Python data, with torch's dtype inference."""
+    if isinstance(data, np.ndarray):
+        arr = data
+    elif _is_t(data):
+        return None
+    else:
+        try:
+            arr = np.array(data)
+        except ValueError as e:
+            raise ValueError(f"expected sequence of length {e}") from None
+        if arr.dtype == object:
+            # a list of tensors: stack them
+            raise ValueError("expected a rectangular sequence of numbers")
+    if dtype is None:
+        k = arr.dtype.kind
+        if k == "f":
+            if not isinstance(data, np.ndarray):
+                arr = arr.astype(_NP_OF[get_default_dtype()])
+        elif k in "iu" and not isinstance(data, np.ndarray):
+            arr = arr.astype(np.int64)
+        elif k == "U" or k == "S" or k == "O":
+            raise TypeError(f"new(): invalid data type '{arr.dtype}'")
+    return arr
+
+
+def _from_np_copy(arr):
+    if arr.dtype not in _FROM_NP:
+        if arr.dtype.kind == "f":
+            arr = arr.astype(np.float64)
+        elif arr.dtype.kind in "iu":
+            arr = arr.astype(np.int64)
+        else:
+            raise TypeError(f"can't convert np.ndarray of type {arr.dtype}")
+    return _C.from_numpy(np.array(arr, copy=True, order="C"))
+
+
+def _nested_tensors(data):
+    if isinstance(data, (list, tuple)) and data and _b_any(_is_t(x) or isinstance(x, (list, tuple)) and x and _nested_has_tensor(x) for x in data):
+        return True
+    return False
+
+
+def _nested_has_tensor(x):
+    if _is_t(x):
+        return True
+    return isinstance(x, (list, tuple)) and _b_any(_nested_has_tensor(y) for y in x)
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    if _is_t(data):
+        t = data.detach().clone()
+        if dtype is not None:
+            t = t.to(dtype)
+        return _finish(t, requires_grad, device)
+    if isinstance(data, (list, tuple)) and _nested_has_tensor(data):
+        parts = [tensor(x) if not _is_t(x) else x.detach() for x in data]
+        t = stack(parts) if parts else _C.empty([0], get_default_dtype())
+        if dtype is not None:
+            t = t.to(dtype)
+        return _finish(t, requires_grad, device)
+    if isinstance(data, _b_bool) or isinstance(data, np.bool_):
+        t = _C.full([], data, _core.bool)
+    elif isinstance(data, _b_int) and not isinstance(data, _b_bool):
+        t = _C.full([], data, _core.int64)
+    elif isinstance(data, _b_float):
+        t = _C.full([], data, get_default_dtype())
+    else:
+        arr = _infer_np(data, dtype)
+        if arr.dtype == np.float64 and dtype is None and not isinstance(data, np.ndarray):
+            arr = arr.astype(np.float32)
+        if arr.size == 0 and dtype is None and arr.dtype.kind not in "b":
+            arr = arr.astype(_NP_OF[get_default_dtype()])
+        t = _from_np_copy(arr)
+    if dtype is not None and t.dtype != dtype:
+        t = _C.to_dtype(t, dtype)
+    return _finish(t, requires_grad, device)
+
+
+def as_tensor(data, dtype=None, device=None):
+    if _is_t(data):
+        return data if dtype is None or data.dtype == dtype else data.to(dtype)
+    if isinstance(data, np.ndarray) and (dtype is None or _FROM_NP.get(data.dtype) == dtype):
+        return from_numpy(data)
+    return tensor(data, dtype=dtype, device=device)
+
+
+def from_numpy(arr):
+    if not isinstance(arr, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(arr).__name__})")
+    return _C.from_numpy(arr)
+
+
+def _legacy_new(*args, **kwargs):
+    """torch.Tensor(data) / torch.Tensor(*sizes): float32 by default."""
+    if len(args) == 1 and not isinstance(args[0], numbers.Integral):
+        return tensor(args[0], dtype=_core.float32)
+    if not args:
+        return _C.empty([0], _core.float32)
+    return _C.empty(_shape(args), _core.float32)
+
+
+def _mk(fn, size, dtype, device, requires_grad, *extra):
+    shp = _shape(size)
+    for s in shp:
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {shp}")
+    return _finish(fn(shp, *extra, dtype or get_default_dtype()), requires_grad, device)
+
+
+def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+    return _mk(_C.zeros, size, dtype, device, requires_grad)
+
+
+def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False, memory_format=None):
+    return _mk(_C.empty, size, dtype, device, requires_grad)
+
+
+def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+    return _mk(lambda s, d: _C.full(s, 1, d), size, dtype, device, requires_grad)
+
+
+def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+    if dtype is None:
+        if isinstance(fill_value, _b_bool):
+            dtype = _core.bool
+        elif isinstance(fill_value, numbers.Integral):
+            dtype = _core.int64
+        elif _is_t(fill_value):
+            dtype = fill_value.dtype
+        else:
+            dtype = get_default_dtype()
+    if _is_t(fill_value):
+        fill_value = fill_value.item()
+    return _finish(_C.full(_shape((size,)) if not isinstance(size, numbers.Integral) else [size], fill_value, dtype), requires_grad, device)
+
+
+def _like(fn):
+    def f(input, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None, **kw):
+        return fn(*input.shape, dtype=dtype or input.dtype, device=device, requires_grad=requires_grad, **kw)
+    return f
+
+
+zeros_like = _like(zeros)
+ones_like = _like(ones)
+empty_like = _like(empty)
+
+
+def full_like(input, fill_value, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
+    return full(tuple(input.shape), fill_value, dtype=dtype or input.dtype, device=device, requires_grad=requires_grad)
+
+
+def rand_like(input, dtype=None, **kw):
+    return rand(*input.shape, dtype=dtype or input.dtype, **{k: v for k, v in kw.items() if k in ("device", "requires_grad", "generator")})
+
+
+def randn_like(input, dtype=None, **kw):
+    return randn(*input.shape, dtype=dtype or input.dtype, **{k: v for k, v in kw.items() if k in ("device", "requires_grad", "generator")})
+
+
+def randint_like(input, low=0, high=None, dtype=None, **kw):
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, tuple(input.shape), dtype=dtype or input.dtype)
+
+
+def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    if end is None:
+        start, end = 0, start
+    vals = [start, end, step]
+    vals = [v.item() if _is_t(v) else v for v in vals]
+    if dtype is None:
+        dtype = get_default_dtype() if _b_any(isinstance(v, _b_float) for v in vals) else _core.int64
+    return _finish(_C.arange(_b_float(vals[0]), _b_float(vals[1]), _b_float(vals[2]), dtype), requires_grad, device)
+
+
+def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    return _finish(_C.linspace(_b_float(start), _b_float(end), _b_int(steps), dtype or get_default_dtype()), requires_grad, device)
+
+
+def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    e = _C.linspace(_b_float(start), _b_float(end), _b_int(steps), _core.float64)
+    return _finish(pow(base, e).to(dtype or get_default_dtype()), requires_grad, device)
+
+
+def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    m = n if m is None else m
+    t = _C.zeros([n, m], dtype or get_default_dtype())
+    _C.fill_(_C.diagonal(t, 0, 0, 1), 1)
+    return _finish(t, requires_grad, device)
+
+
+def scalar_tensor(s, dtype=None, device=None, requires_grad=False):
+    return _finish(_C.full([], s, dtype or get_default_dtype()), requires_grad, device)
+
+
+# ---------------------------------------------------------------- random
+
+class Generator(_C.Generator):
+    pass
+
+
+def manual_seed(seed):
+    _C.manual_seed(_b_int(seed))
+    return default_generator
+
+
+def seed():
+    import time
+    s = time.time_ns() & ((1 << 63) - 1)
+    _C.manual_seed(s)
+    return s
+
+
+def initial_seed():
+    return _C.initial_seed()
+
+
+def get_rng_state():
+    return _C.default_rng_state()
+
+
+def set_rng_state(state):
+    _C.set_default_rng_state(state)
+
+
+class _DefaultGenerator:
+    def manual_seed(self, s):
+        manual_seed(s)
+        return self
+
+    def seed(self):
+        return seed()
+
+    def initial_seed(self):
+        return initial_seed()
+
+    def get_state(self):
+        return get_rng_state()
+
+    def set_state(self, s):
+        set_rng_state(s)
+
+
+default_generator = _DefaultGenerator()
+
+
+def _gen(g):
+    return None if g is None or isinstance(g, _DefaultGenerator) else g
+
+
+def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+    t = _mk(_C.empty, size, dtype, device, False)
+    _C.uniform_(t, 0.0, 1.0, _gen(generator))
+    return _finish(t, requires_grad)
+
+
+def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+    t = _mk(_C.empty, size, dtype, device, False)
+    _C.normal_(t, 0.0, 1.0, _gen(generator))
+    return _finish(t, requires_grad)
+
+
+def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    if size is None:
+        low, high, size = 0, low, high
+    t = _C.empty(_shape((size,)), dtype or _core.int64)
+    _C.randint_(t, _b_int(low), _b_int(high), _gen(generator))
+    return _finish(t, requires_grad, device)
+
+
+def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+    return _finish(_C.randperm(_b_int(n), dtype or _core.int64, _gen(generator)), requires_grad, device)
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    g = _gen(generator)
+    if _is_t(mean) or _is_t(std):
+        shape = broadcast_shapes(*(x.shape for x in (mean, std) if _is_t(x)))
+        dt = mean.dtype if _is_t(mean) else std.dtype
+        z = _C.empty(list(shape), dt)
+        _C.normal_(z, 0.0, 1.0, g)
+        return z * std + mean
+    t = _C.empty(_shape((size,)), dtype or get_default_dtype())
+    _C.normal_(t, _b_float(mean), _b_float(std), g)
+    return _finish(t, requires_grad, device)
+
+
+@method()
+def bernoulli(input, p=None, *, generator=None, out=None):
+    if p is not None:
+        return _C.bernoulli(full_like(input, p, dtype=_core.float64), _gen(generator)).to(input.dtype)
+    return _C.bernoulli(input.detach(), _gen(generator)).to(input.dtype)
+
+
+@method()
+def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
+    return _C.multinomial(input.detach(), _b_int(num_samples), replacement, _gen(generator))
+
+
+@method()
+def uniform_(self, a=0.0, b=1.0, *, generator=None, **kw):
+    a, b = kw.get("from", a), kw.get("to", b)
+    return _C.uniform_(self, _b_float(a), _b_float(b), _gen(generator))
+
+
+@method()
+def normal_(self, mean=0.0, std=1.0, *, generator=None):
+    return _C.normal_(self, _b_float(mean), _b_float(std), _gen(generator))
+
+
+@method()
+def bernoulli_(self, p=0.5, *, generator=None):
+    pt = p.to(_core.float64) if _is_t(p) else full(tuple(self.shape), _b_float(p), dtype=_core.float64)
+    return _C.copy_(self, _C.bernoulli(pt.expand(*self.shape) if pt.shape != self.shape else pt, _gen(generator)))
+
+
+@method()
+def random_(self, a=0, b=None, *, generator=None, **kw):
+    if b is None:
+        a, b = 0, a if a else (2 ** 24 if self.dtype.is_floating_point else 2 ** 31 - 1)
+    return _C.randint_(self, _b_int(a), _b_int(b), _gen(generator))
+
+
+@method()
+def exponential_(self, lambd=1.0, *, generator=None):
+    _C.uniform_(self, 0.0, 1.0, _gen(generator))
+    return self.copy_(-(1 - self).log() / lambd)
+
+
+# ---------------------------------------------------------------- elementwise
+
+_UNARY = ["abs", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "sin", "cos", "tan",
+          "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "sigmoid", "erf", "erfc",
+          "erfinv", "digamma", "lgamma", "reciprocal", "floor", "ceil", "trunc", "frac", "sign", "neg", "relu",
+          "square", "isnan", "isinf", "isfinite", "logical_not", "signbit", "bitwise_not"]
+_ALIASES = {"absolute": "abs", "arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsinh": "asinh",
+            "arccosh": "acosh", "arctanh": "atanh", "negative": "neg", "fix": "trunc"}
+
+
+def _unary(name):
+    def f(input, *, out=None):
+        return _C.unary_op(name, input)
+
+    def f_(self):
+        return _C.unary_op_(name, self)
+    f.__name__, f_.__name__ = name, name + "_"
+    return f, f_
+
+
+_G = globals()
+for _n in _UNARY:
+    _G[_n], _G[_n + "_"] = _unary(_n)
+    METHODS[_n] = _G[_n]
+    if _n not in ("isnan", "isinf", "isfinite", "signbit"):
+        METHODS[_n + "_"] = _G[_n + "_"]
+for _a, _n in _ALIASES.items():
+    _G[_a], _G[_a + "_"] = _G[_n], _G[_n + "_"]
+    METHODS[_a], METHODS[_a + "_"] = _G[_n], _G[_n + "_"]
+
+
+@method()
+def round(input, *, decimals=0, out=None):
+    if decimals == 0:
+        return _C.unary_op("round", input)
+    s = 10.0 ** decimals
+    return _C.unary_op("round", input * s) / s
+
+
+@method()
+def round_(self, *, decimals=0):
+    if decimals == 0:
+        return _C.unary_op_("round", self)
+    return self.copy_(round(self, decimals=decimals))
+
+
+@method()
+def sgn(input):
+    return _C.unary_op("sign", input)
+
+
+@method()
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
+    if not input.dtype.is_floating_point:
+        return input.clone()
+    fi = _core.finfo(input.dtype)
+    r = where(isnan(input), nan, input)
+    r = where(r == math.inf, fi.max if posinf is None else posinf, r)
+    return where(r == -math.inf, fi.min if neginf is None else neginf, r)
+
+
+@method()
+def polygamma(n, input):
+    if n == 0:
+        return digamma(input)
+    if n == 1:
+        return _C.unary_op("polygamma1", input)
+    raise NotImplementedError("polygamma for n > 1")
+
+
+_BINARY = ["add", "sub", "mul", "div", "remainder", "fmod", "pow", "maximum", "minimum", "atan2", "hypot",
+           "copysign", "xlogy", "logaddexp", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift",
+           "bitwise_right_shift", "logical_and", "logical_or", "logical_xor", "eq", "ne", "lt", "le", "gt", "ge",
+           "floor_divide"]
+
+
+def _binary(name):
+    if name in ("add", "sub"):
+        def f(input, other, *, alpha=1, out=None):
+            if not _is_t(input):
+                return _C.binary_op(name, input, other, _b_float(alpha))
+            return _C.binary_op(name, input, other, _b_float(alpha))
+
+        def f_(self, other, *, alpha=1):
+            return _C.binary_op_(name, self, other, _b_float(alpha))
+    elif name == "div":
+        def f(input, other, *, rounding_mode=None, out=None):
+            if rounding_mode is None:
+                return _C.binary_op("div", input, other)
+            if rounding_mode == "floor":
+                return _C.binary_op("floor_divide", input, other)
+            if rounding_mode == "trunc":
+                if (input.dtype if _is_t(input) else None) in (None,) or input.dtype.is_floating_point or (_is_t(other) and other.dtype.is_floating_point) or isinstance(other, _b_float):
+                    return trunc(_C.binary_op("div", input, other))
+                return _C.binary_op("trunc_divide", input, other)
+            raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
+
+        def f_(self, other, *, rounding_mode=None):
+            if rounding_mode is None:
+                return _C.binary_op_("div", self, other)
+            return self.copy_(f(self, other, rounding_mode=rounding_mode))
+    else:
+        def f(input, other, *, out=None):
+            return _C.binary_op(name, input, other)
+
+        def f_(self, other):
+            return _C.binary_op_(name, self, other)
+    f.__name__, f_.__name__ = name, name + "_"
+    return f, f_
+
+
+for _n in _BINARY:
+    _G[_n], _G[_n + "_"] = _binary(_n)
+    METHODS[_n], METHODS[_n + "_"] = _G[_n], _G[_n + "_"]
+for _a, _n in {"subtract": "sub", "multiply": "mul", "divide": "div", "true_divide": "div", "greater": "gt",
+               "greater_equal": "ge", "less": "lt", "less_equal": "le", "not_equal": "ne", "fmax": "maximum",
+               "fmin": "minimum", "arctan2": "atan2", "float_power": "pow"}.items():
+    _G[_a], _G[_a + "_"] = _G[_n], _G[_n + "_"]
+    METHODS[_a], METHODS[_a + "_"] = _G[_n], _G[_n + "_"]
+
+
+@method()
+def rsub(input, other, *, alpha=1):
+    return _C.binary_op("sub", other, input, _b_float(alpha))
+
+
+@method()
+def equal(input, other):
+    return tuple(input.shape) == tuple(other.shape) and _b_bool(all(eq(input, other)))
+
+
+@method()
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    other = other if _is_t(other) else full_like(input, other)
+    diff = abs(input - other)
+    tol = atol + rtol * abs(other)
+    r = (diff <= tol) | (input == other)
+    if equal_nan:
+        r = r | (isnan(input) & isnan(other))
+    return r
+
+
+@method()
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return _b_bool(all(isclose(input, other, rtol, atol, equal_nan)))
+
+
+def where(condition, input=None, other=None, *, out=None):
+    if input is None and other is None:
+        return nonzero(condition, as_tuple=True)
+    return _C.where_op(condition, input, other)
+
+
+METHODS["where"] = lambda self, condition, other: _C.where_op(condition, self, other)
+
+
+@method("clamp", "clip")
+def clamp(input, min=None, max=None, *, out=None):
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    r = input
+    if min is not None:
+        r = where(r < min, min if _is_t(min) else min, r) if _is_t(min) else _C.masked_fill(r, r < min, min)
+    if max is not None:
+        r = where(r > max, max, r) if _is_t(max) else _C.masked_fill(r, r > max, max)
+    if r is input:
+        r = input.clone()
+    if r.dtype != input.dtype and not input.dtype.is_floating_point and isinstance(min if min is not None else max, _b_float):
+        pass
+    return r
+
+
+clip = clamp
+
+
+@method("clamp_", "clip_")
+def clamp_(self, min=None, max=None):
+    return self.copy_(clamp(self, min, max))
+
+
+def clamp_min(input, min):
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max):
+    return clamp(input, max=max)
+
+
+METHODS["clamp_min"], METHODS["clamp_max"] = clamp_min, clamp_max
+
+
+@method()
+def lerp(input, end, weight):
+    return input + weight * (end - input)
+
+
+@method()
+def lerp_(self, end, weight):
+    return self.copy_(lerp(self, end, weight))
+
+
+@method()
+def addcmul(input, tensor1, tensor2, *, value=1):
+    return input + value * tensor1 * tensor2 if value != 1 else input + tensor1 * tensor2
+
+
+@method()
+def addcdiv(input, tensor1, tensor2, *, value=1):
+    return input + value * (tensor1 / tensor2) if value != 1 else input + tensor1 / tensor2
+
+
+@method()
+def addcmul_(self, tensor1, tensor2, *, value=1):
+    return self.add_(tensor1 * tensor2, alpha=value)
+
+
+@method()
+def addcdiv_(self, tensor1, tensor2, *, value=1):
+    return self.add_(tensor1 / tensor2, alpha=value)
+
+
+@method()
+def masked_fill(input, mask, value):
+    return _C.masked_fill(input, mask, value)
+
+
+@method()
+def masked_fill_(self, mask, value):
+    return self.copy_(_C.masked_fill(self, mask, value))
+
+
+# ---------------------------------------------------------------- reductions
+
+@method()
+def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
+    return _C.sum(input, _dims(dim), keepdim, dtype)
+
+
+@method()
+def nansum(input, dim=None, keepdim=False, *, dtype=None):
+    return sum(where(isnan(input), 0.0, input), dim, keepdim, dtype=dtype)
+
+
+@method()
+def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
+    return _C.mean(input, _dims(dim), keepdim, dtype)
+
+
+@method()
+def nanmean(input, dim=None, keepdim=False, *, dtype=None):
+    nn = logical_not(isnan(input))
+    return nansum(input, dim, keepdim, dtype=dtype) / sum(nn, dim, keepdim)
+
+
+@method()
+def prod(input, dim=None, keepdim=False, *, dtype=None):
+    return _C.prod(input, _dims(dim), keepdim, dtype)
+
+
+@method()
+def amax(input, dim=(), keepdim=False):
+    return _C.amax(input, _dims(dim) if dim != () else None, keepdim, True)
+
+
+@method()
+def amin(input, dim=(), keepdim=False):
+    return _C.amax(input, _dims(dim) if dim != () else None, keepdim, False)
+
+
+def _extreme(is_max):
+    rt = return_types.max if is_max else return_types.min
+    other_fn = "maximum" if is_max else "minimum"
+
+    def f(input, dim=None, keepdim=False, *, out=None):
+        if _is_t(dim):
+            return _C.binary_op(other_fn, input, dim)
+        if dim is None:
+            if input.numel() == 0:
+                raise RuntimeError(f"{'max' if is_max else 'min'}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.")
+            return _C.amax(input, None, False, is_max, True)
+        v, i = _C.max_dim(input, _b_int(dim), keepdim, is_max)
+        return rt(v, i)
+    f.__name__ = "max" if is_max else "min"
+    return f
+
+
+max = _extreme(True)  # noqa: A001
+min = _extreme(False)  # noqa: A001
+METHODS["max"], METHODS["min"] = max, min
+
+
+@method()
+def aminmax(input, *, dim=None, keepdim=False):
+    return return_types.aminmax(amin(input, dim if dim is not None else (), keepdim), amax(input, dim if dim is not None else (), keepdim))
+
+
+@method()
+def argmax(input, dim=None, keepdim=False):
+    return _C.argmax(input, dim, keepdim, True)
+
+
+@method()
+def argmin(input, dim=None, keepdim=False):
+    return _C.argmax(input, dim, keepdim, False)
+
+
+def _correction(dim, unbiased, correction):
+    if isinstance(dim, _b_bool):
+        unbiased, dim = dim, None
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    return dim, _b_float(correction)
+
+
+@method()
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
+    dim, c = _correction(dim, unbiased, correction)
+    return _C.var(input, _dims(dim), c, keepdim, False)
+
+
+@method()
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
+    dim, c = _correction(dim, unbiased, correction)
+    return _C.var(input, _dims(dim), c, keepdim, True)
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return (var(input, dim, unbiased, keepdim, correction=correction), mean(input, _dims(_correction(dim, unbiased, correction)[0]), keepdim))
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return (std(input, dim, unbiased, keepdim, correction=correction), mean(input, _dims(_correction(dim, unbiased, correction)[0]), keepdim))
+
+
+@method()
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    if p == "fro" or p is None:
+        p = 2.0
+    if p == "nuc":
+        raise NotImplementedError("nuclear norm")
+    x = input if dtype is None else input.to(dtype)
+    return _C.norm(x, _b_float(p), _dims(dim), keepdim)
+
+
+@method()
+def logsumexp(input, dim, keepdim=False):
+    return _C.logsumexp(input, _dims(dim), keepdim)
+
+
+@method()
+def cumsum(input, dim, *, dtype=None):
+    return _C.cumulative(input, _b_int(dim), False, dtype)
+
+
+@method()
+def cumprod(input, dim, *, dtype=None):
+    return _C.cumulative(input, _b_int(dim), True, dtype)
+
+
+@method()
+def cumsum_(self, dim, *, dtype=None):
+    return self.copy_(cumsum(self, dim))
+
+
+def _cumext(input, dim, is_max):
+    a = input.detach().numpy()
+    d = _b_int(dim) % _b_max(a.ndim, 1)
+    a = np.moveaxis(a, d, -1) if a.ndim else a.reshape(1)
+    vals = np.empty_like(a)
+    idx = np.empty(a.shape, dtype=np.int64)
+    flat_v, flat_i, flat_a = vals.reshape(-1, a.shape[-1]), idx.reshape(-1, a.shape[-1]), a.reshape(-1, a.shape[-1])
+    for r in range(flat_a.shape[0]):
+        best, bi = None, 0
+        for j in range(flat_a.shape[1]):
+            v = flat_a[r, j]
+            if best is None or (v >= best if is_max else v <= best) or np.isnan(v):
+                best, bi = v, j
+            flat_v[r, j], flat_i[r, j] = best, bi
+    if input.ndim:
+        vals, idx = np.moveaxis(vals, -1, d), np.moveaxis(idx, -1, d)
+    iv = from_numpy(np.ascontiguousarray(idx).reshape(input.shape))
+    v = gather(input, _b_int(dim), iv) if input.ndim else input.clone()
+    return (return_types.cummax if is_max else return_types.cummin)(v, iv)
+
+
+@method()
+def cummax(input, dim):
+    return _cumext(input, dim, True)
+
+
+@method()
+def cummin(input, dim):
+    return _cumext(input, dim, False)
+
+
+@method()
+def all(input, dim=None, keepdim=False):  # noqa: A001
+    return _C.all_any(input, _dims(dim), keepdim, False)
+
+
+@method()
+def any(input, dim=None, keepdim=False):  # noqa: A001
+    return _C.all_any(input, _dims(dim), keepdim, True)
+
+
+@method()
+def count_nonzero(input, dim=None):
+    return sum(ne(input, 0), dim)
+
+
+@method()
+def sort(input, dim=-1, descending=False, stable=False):
+    v, i = _C.sort(input, _b_int(dim), descending)
+    return return_types.sort(v, i)
+
+
+@method()
+def argsort(input, dim=-1, descending=False, stable=False):
+    return _C.sort(input, _b_int(dim), descending)[1]
+
+
+@method()
+def msort(input):
+    return sort(input, 0).values
+
+
+@method()
+def topk(input, k, dim=-1, largest=True, sorted=True):
+    d = _b_int(dim)
+    if k > (input.shape[d] if input.ndim else 1):
+        raise RuntimeError("selected index k out of range")
+    v, i = _C.sort(input, d, largest)
+    return return_types.topk(narrow(v, d, 0, k), narrow(i, d, 0, k))
+
+
+@method()
+def kthvalue(input, k, dim=-1, keepdim=False):
+    d = _b_int(dim)
+    v, i = _C.sort(input, d, False)
+    v, i = select(v, d, k - 1), select(i, d, k - 1)
+    if keepdim:
+        v, i = unsqueeze(v, d), unsqueeze(i, d)
+    return return_types.kthvalue(v, i)
+
+
+@method()
+def median(input, dim=None, keepdim=False):
+    if dim is None:
+        flat = reshape(input, (-1,))
+        v, _ = _C.sort(flat, 0, False)
+        n = flat.shape[0]
+        if input.dtype.is_floating_point and bool(isnan(flat).any()):
+            return flat[isnan(flat)][0]
+        return select(v, 0, (n - 1) // 2)
+    d = _b_int(dim)
+    v, i = _C.sort(input, d, False)
+    n = input.shape[d]
+    v, i = select(v, d, (n - 1) // 2), select(i, d, (n - 1) // 2)
+    if keepdim:
+        v, i = unsqueeze(v, d), unsqueeze(i, d)
+    return return_types.median(v, i)
+
+
+@method()
+def mode(input, dim=-1, keepdim=False):
+    a = input.detach().numpy()
+    d = _b_int(dim) % a.ndim
+    m = np.moveaxis(a, d, -1)
+    vals = np.empty(m.shape[:-1], dtype=a.dtype)
+    idx = np.empty(m.shape[:-1], dtype=np.int64)
+    for pos in np.ndindex(m.shape[:-1]):
+        row = m[pos]
+        u, c = np.unique(row, return_counts=True)
+        best = u[np.argmax(c)]
+        vals[pos], idx[pos] = best, np.nonzero(row == best)[0][-1]
+    v, i = tensor(vals, dtype=input.dtype), from_numpy(idx)
+    if keepdim:
+        v, i = v.unsqueeze(d), i.unsqueeze(d)
+    return return_types.mode(v, i)
+
+
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    a = input.detach().numpy()
+    if dim is None:
+        u, inv, cnt = np.unique(a.reshape(-1), return_inverse=True, return_counts=True)
+        inv = inv.reshape(a.shape)
+    else:
+        u, inv, cnt = np.unique(a, return_inverse=True, return_counts=True, axis=_b_int(dim))
+    res = [tensor(u, dtype=input.dtype)]
+    if return_inverse:
+        res.append(from_numpy(inv.astype(np.int64)))
+    if return_counts:
+        res.append(from_numpy(cnt.astype(np.int64)))
+    return res[0] if len(res) == 1 else tuple(res)
+
+
+METHODS["unique"] = unique
+
+
+@method()
+def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
+    a = input.detach().numpy().reshape(-1)
+    if a.size == 0:
+        return input.clone()
+    keep = np.concatenate([[True], a[1:] != a[:-1]])
+    u = a[keep]
+    res = [tensor(u, dtype=input.dtype)]
+    if return_inverse:
+        res.append(from_numpy((np.cumsum(keep) - 1).astype(np.int64).reshape(input.shape)))
+    if return_counts:
+        res.append(from_numpy(np.diff(np.append(np.nonzero(keep)[0], a.size)).astype(np.int64)))
+    return res[0] if len(res) == 1 else tuple(res)
+
+
+@method()
+def bincount(input, weights=None, minlength=0):
+    w = None if weights is None else weights.detach().numpy()
+    r = np.bincount(input.numpy(), w, minlength)
+    return from_numpy(r.astype(np.int64)) if weights is None else tensor(r, dtype=weights.dtype if weights.dtype.is_floating_point else _core.float64)
+
+
+@method()
+def histc(input, bins=100, min=0, max=0):
+    a = input.detach().numpy()
+    lo, hi = (a.min(), a.max()) if min == 0 and max == 0 else (min, max)
+    h, _ = np.histogram(a, bins=bins, range=(lo, hi))
+    return tensor(h, dtype=input.dtype)
+
+
+def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None, sorter=None):
+    side = side or ("right" if right else "left")
+    s = sorted_sequence.detach().numpy()
+    v = input.detach().numpy() if _is_t(input) else np.asarray(input)
+    if s.ndim == 1:
+        r = np.searchsorted(s, v, side=side)
+    else:
+        r = np.stack([np.searchsorted(s[i], v[i], side=side) for i in np.ndindex(s.shape[:-1])]).reshape(v.shape)
+    return from_numpy(np.ascontiguousarray(r).astype(np.int32 if out_int32 else np.int64))
+
+
+def bucketize(input, boundaries, *, out_int32=False, right=False):
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
+
+
+# ---------------------------------------------------------------- shapes and views
+
+@method()
+def view(self, *shape):
+    if len(shape) == 1 and isinstance(shape[0], _core.dtype):
+        return _C.view_dtype(self, shape[0])
+    return _C.view(self, _shape(shape))
+
+
+@method()
+def view_as(self, other):
+    return _C.view(self, list(other.shape))
+
+
+@method()
+def reshape(input, *shape):
+    return _C.reshape(input, _shape(shape))
+
+
+@method()
+def reshape_as(self, other):
+    return _C.reshape(self, list(other.shape))
+
+
+@method()
+def flatten(input, start_dim=0, end_dim=-1):
+    nd = input.ndim
+    if nd == 0:
+        return reshape(input, (1,))
+    s, e = start_dim % nd, end_dim % nd
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    if s == e:
+        return input
+    shp = list(input.shape)
+    n = 1
+    for x in shp[s:e + 1]:
+        n *= x
+    return reshape(input, shp[:s] + [n] + shp[e + 1:])
+
+
+@method()
+def unflatten(input, dim, sizes):
+    d = _b_int(dim) % input.ndim
+    shp = list(input.shape)
+    return reshape(input, shp[:d] + list(sizes) + shp[d + 1:])
+
+
+@method()
+def ravel(input):
+    return reshape(input, (-1,))
+
+
+@method()
+def squeeze(input, dim=None):
+    return _C.squeeze(input, _dims(dim))
+
+
+@method()
+def unsqueeze(input, dim):
+    return _C.unsqueeze(input, _b_int(dim))
+
+
+@method()
+def permute(input, *dims):
+    return _C.permute(input, _shape(dims))
+
+
+@method("transpose", "swapaxes", "swapdims")
+def transpose(input, dim0, dim1):
+    return _C.transpose(input, _b_int(dim0), _b_int(dim1))
+
+
+swapaxes = swapdims = transpose
+
+
+@method()
+def t(input):
+    return _C.t(input)
+
+
+@method("movedim", "moveaxis")
+def movedim(input, source, destination):
+    src, dst = _dims(source), _dims(destination)
+    nd = input.ndim
+    src = [s % nd for s in src]
+    dst = [d % nd for d in dst]
+    order = [None] * nd
+    for s, d in zip(src, dst):
+        order[d] = s
+    rest = iter([i for i in range(nd) if i not in src])
+    order = [o if o is not None else next(rest) for o in order]
+    return permute(input, order)
+
+
+moveaxis = movedim
+
+
+@method()
+def expand(self, *sizes):
+    return _C.expand(self, _shape(sizes))
+
+
+@method()
+def expand_as(self, other):
+    return _C.expand(self, list(other.shape))
+
+
+def broadcast_shapes(*shapes):
+    out = []
+    for s in shapes:
+        s = [s] if isinstance(s, numbers.Integral) else list(s)
+        n = _b_max(len(out), len(s))
+        out = [1] * (n - len(out)) + out
+        s = [1] * (n - len(s)) + s
+        for i in range(n):
+            if out[i] == 1:
+                out[i] = s[i]
+            elif s[i] != 1 and s[i] != out[i]:
+                raise RuntimeError(f"Shape mismatch: objects cannot be broadcast to a single shape.  Mismatch is between arg 0 and arg 1.")
+    return Size(out)
+
+
+def broadcast_to(input, size):
+    return _C.expand(input, list(size))
+
+
+METHODS["broadcast_to"] = broadcast_to
+
+
+def broadcast_tensors(*tensors):
+    shp = list(broadcast_shapes(*(t.shape for t in tensors)))
+    return tuple(_C.expand(t, shp) for t in tensors)
+
+
+@method()
+def repeat(self, *sizes):
+    return _C.repeat(self, _shape(sizes))
+
+
+@method()
+def tile(input, dims):
+    dims = list(dims)
+    if len(dims) < input.ndim:
+        dims = [1] * (input.ndim - len(dims)) + dims
+    return _C.repeat(input, dims)
+
+
+@method()
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
+    if dim is None:
+        input = reshape(input, (-1,))
+        dim = 0
+    d = _b_int(dim) % _b_max(input.ndim, 1)
+    n = input.shape[d]
+    reps = repeats.tolist() if _is_t(repeats) else repeats
+    if isinstance(reps, numbers.Integral):
+        reps = [reps] * n
+    idx = tensor([i for i, r in enumerate(reps) for _ in range(r)], dtype=_core.int64)
+    return index_select(input, d, idx)
+
+
+def cat(tensors, dim=0, *, out=None):
+    return _C.cat(list(tensors), _b_int(dim))
+
+
+concat = concatenate = cat
+
+
+def stack(tensors, dim=0, *, out=None):
+    return _C.stack(list(tensors), _b_int(dim))
+
+
+def hstack(tensors):
+    ts = [atleast_1d(t) for t in tensors]
+    return cat(ts, 0 if ts[0].ndim == 1 else 1)
+
+
+def vstack(tensors):
+    return cat([atleast_2d(t) for t in tensors], 0)
+
+
+row_stack = vstack
+
+
+def dstack(tensors):
+    return cat([atleast_3d(t) for t in tensors], 2)
+
+
+def column_stack(tensors):
+    return hstack([t.reshape(-1, 1) if t.ndim <= 1 else t for t in tensors])
+
+
+@method()
+def split(tensor, split_size_or_sections, dim=0):
+    d = _b_int(dim) % _b_max(tensor.ndim, 1)
+    n = tensor.shape[d]
+    if isinstance(split_size_or_sections, numbers.Integral):
+        s = _b_int(split_size_or_sections)
+        sizes = [_b_min(s, n - i) for i in range(0, n, s)] if n else [0]
+    else:
+        sizes = list(split_size_or_sections)
+        if _b_sum(sizes) != n:
+            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size at dimension {d}), but got split_sizes={sizes}")
+    out, pos = [], 0
+    for s in sizes:
+        out.append(narrow(tensor, d, pos, s))
+        pos += s
+    return tuple(out)
+
+
+@method()
+def chunk(input, chunks, dim=0):
+    d = _b_int(dim) % _b_max(input.ndim, 1)
+    n = input.shape[d]
+    s = -(-n // chunks)
+    return split(input, _b_max(s, 1), d)
+
+
+@method()
+def tensor_split(input, indices_or_sections, dim=0):
+    d = _b_int(dim) % _b_max(input.ndim, 1)
+    n = input.shape[d]
+    if isinstance(indices_or_sections, numbers.Integral):
+        k = indices_or_sections
+        q, r = divmod(n, k)
+        sizes = [q + 1] * r + [q] * (k - r)
+    else:
+        idx = [0] + list(indices_or_sections) + [n]
+        sizes = [_b_max(0, _b_min(idx[i + 1], n) - _b_min(idx[i], n)) for i in range(len(idx) - 1)]
+    return split(input, sizes, d)
+
+
+@method()
+def unbind(input, dim=0):
+    return tuple(select(input, dim, i) for i in range(input.shape[dim]))
+
+
+@method()
+def narrow(input, dim, start, length):
+    return _C.narrow(input, _b_int(dim), _b_int(start), _b_int(length))
+
+
+@method()
+def select(input, dim, index):
+    return _C.select(input, _b_int(dim), _b_int(index))
+
+
+@method()
+def flip(input, *dims):
+    return _C.flip(input, _shape(dims))
+
+
+@method()
+def fliplr(input):
+    return flip(input, 1)
+
+
+@method()
+def flipud(input):
+    return flip(input, 0)
+
+
+@method()
+def roll(input, shifts, dims=None):
+    if dims is None:
+        return roll(reshape(input, (-1,)), shifts, 0).view(input.shape)
+    shifts, dims = _dims(shifts), _dims(dims)
+    r = input
+    for s, d in zip(shifts, dims):
+        n = r.shape[d]
+        if n == 0:
+            continue
+        s = s % n
+        if s:
+            r = cat([narrow(r, d, n - s, s), narrow(r, d, 0, n - s)], d)
+    return r
+
+
+@method()
+def rot90(input, k=1, dims=(0, 1)):
+    k = k % 4
+    d0, d1 = dims
+    if k == 1:
+        return flip(input, d1).transpose(d0, d1)
+    if k == 2:
+        return flip(input, d0, d1)
+    if k == 3:
+        return flip(input, d0).transpose(d0, d1)
+    return input.clone()
+
+
+@method()
+def diagonal(input, offset=0, dim1=0, dim2=1):
+    return _C.diagonal(input, _b_int(offset), _b_int(dim1), _b_int(dim2))
+
+
+@method()
+def diag(input, diagonal=0):
+    if input.ndim == 1:
+        n = input.shape[0] + _b_abs(diagonal)
+        z = zeros(n, n, dtype=input.dtype)
+        idx = arange(input.shape[0])
+        r, c = (idx, idx + diagonal) if diagonal >= 0 else (idx - diagonal, idx)
+        return index_put(z, (r, c), input)
+    return _C.diagonal(input, diagonal, 0, 1)
+
+
+@method()
+def diag_embed(input, offset=0, dim1=-2, dim2=-1):
+    n = input.shape[-1] + _b_abs(offset)
+    out = zeros(*input.shape[:-1], n, n, dtype=input.dtype)
+    idx = arange(input.shape[-1])
+    r, c = (idx, idx + offset) if offset >= 0 else (idx - offset, idx)
+    return _C.index_put(out, [None] * (input.ndim - 1) + [r, c], input, False, False)
+
+
+@method()
+def trace(input):
+    return sum(diagonal(input))
+
+
+@method()
+def tril(input, diagonal=0):
+    return _C.tri(input, _b_int(diagonal), False)
+
+
+@method()
+def triu(input, diagonal=0):
+    return _C.tri(input, _b_int(diagonal), True)
+
+
+@method()
+def tril_(self, diagonal=0):
+    return self.copy_(tril(self, diagonal))
+
+
+@method()
+def triu_(self, diagonal=0):
+    return self.copy_(triu(self, diagonal))
+
+
+@method()
+def unfold(self, dimension, size, step):
+    return _C.unfold(self, _b_int(dimension), _b_int(size), _b_int(step))
+
+
+def as_strided(input, size, stride, storage_offset=None):
+    return _C.as_strided(input, list(size), list(stride), storage_offset)
+
+
+METHODS["as_strided"] = as_strided
+
+
+def atleast_1d(*ts):
+    r = tuple(reshape(t, (1,)) if t.ndim == 0 else t for t in (ts[0] if len(ts) == 1 and isinstance(ts[0], (list, tuple)) else ts))
+    return r[0] if len(r) == 1 else r
+
+
+def atleast_2d(*ts):
+    r = tuple(t.reshape(1, -1) if t.ndim < 2 else t for t in ts)
+    return r[0] if len(r) == 1 else r
+
+
+def atleast_3d(*ts):
+    def one(t):
+        if t.ndim == 0:
+            return t.reshape(1, 1, 1)
+        if t.ndim == 1:
+            return t.reshape(1, -1, 1)
+        if t.ndim == 2:
+            return t.unsqueeze(-1)
+        return t
+    r = tuple(one(t) for t in ts)
+    return r[0] if len(r) == 1 else r
+
+
+def meshgrid(*tensors, indexing="ij"):
+    ts = list(tensors[0]) if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) else list(tensors)
+    if indexing == "xy" and len(ts) >= 2:
+        ts[0], ts[1] = ts[1], ts[0]
+    shp = [t.numel() for t in ts]
+    out = []
+    for i, t in enumerate(ts):
+        v = [1] * len(ts)
+        v[i] = -1
+        out.append(t.reshape(v).expand(*shp))
+    if indexing == "xy" and len(ts) >= 2:
+        out[0], out[1] = out[1], out[0]
+        out = [o.transpose(0, 1) for o in out]
+    return tuple(out)
+
+
+def cartesian_prod(*tensors):
+    g = meshgrid(*tensors, indexing="ij")
+    if len(tensors) == 1:
+        return tensors[0]
+    return stack([x.reshape(-1) for x in g], 1)
+
+
+@method()
+def contiguous(self, memory_format=None):
+    return _C.contiguous(self)
+
+
+@method()
+def clone(input, *, memory_format=None):
+    return _C.clone(input)
+
+
+# ---------------------------------------------------------------- indexing
+
+@method()
+def gather(input, dim, index, *, sparse_grad=False):
+    return _C.gather(input, _b_int(dim), index)
+
+
+@method()
+def take_along_dim(input, indices, dim=None):
+    if dim is None:
+        return gather(reshape(input, (-1,)), 0, reshape(indices, (-1,)))
+    shp = list(broadcast_shapes(*[tuple(s if i != dim % input.ndim else 1 for i, s in enumerate(x.shape)) for x in (input, indices)]))
+    ishp, jshp = list(shp), list(shp)
+    ishp[dim] = input.shape[dim]
+    jshp[dim] = indices.shape[dim]
+    return gather(input.expand(*ishp), dim, indices.expand(*jshp))
+
+
+@method()
+def scatter(input, dim, index, src=None, *, value=None, reduce=None):
+    src = value if src is None else src
+    red = {"add": "add", "multiply": "multiply"}.get(reduce) if reduce else None
+    return _C.scatter(input, _b_int(dim), index, src, red)
+
+
+@method()
+def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
+    return self.copy_(scatter(self, dim, index, src, value=value, reduce=reduce))
+
+
+@method()
+def scatter_add(input, dim, index, src):
+    return _C.scatter(input, _b_int(dim), index, src, "add")
+
+
+@method()
+def scatter_add_(self, dim, index, src):
+    return self.copy_(scatter_add(self, dim, index, src))
+
+
+@method()
+def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
+    if reduce == "sum":
+        if include_self:
+            return scatter_add(input, dim, index, src)
+    return _C.scatter_reduce(input, _b_int(dim), index, src, reduce, include_self)
+
+
+@method()
+def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
+    return self.copy_(scatter_reduce(self, dim, index, src, reduce, include_self=include_self))
+
+
+@method()
+def index_select(input, dim, index):
+    return _C.index_select(input, _b_int(dim), index)
+
+
+@method()
+def index_add(input, dim, index, source, *, alpha=1):
+    return _C.index_add(input, _b_int(dim), index, source, _b_float(alpha))
+
+
+@method()
+def index_add_(self, dim, index, source, *, alpha=1):
+    return self.copy_(index_add(self, dim, index, source, alpha=alpha))
+
+
+def _dim_index(ndim, dim, index):
+    idx = [None] * ndim
+    idx[dim % ndim] = index
+    return idx
+
+
+@method()
+def index_fill(input, dim, index, value):
+    return _C.index_put(input, _dim_index(input.ndim, dim, index), value, False, False)
+
+
+@method()
+def index_fill_(self, dim, index, value):
+    return _C.index_put(self, _dim_index(self.ndim, dim, index), value, False, True)
+
+
+@method()
+def index_copy(input, dim, index, source):
+    src = movedim(source, dim, 0)
+    r = movedim(input, dim, 0)
+    r = _C.index_put(r, [index], src, False, False)
+    return movedim(r, 0, dim)
+
+
+@method()
+def index_copy_(self, dim, index, source):
+    return self.copy_(index_copy(self, dim, index, source))
+
+
+def _idx_list(input, indices):
+    return [None if i is None else (i if _is_t(i) else tensor(i)) for i in indices]
+
+
+@method()
+def index_put(input, indices, values, accumulate=False):
+    return _C.index_put(input, _idx_list(input, list(indices)), values, accumulate, False)
+
+
+@method()
+def index_put_(self, indices, values, accumulate=False):
+    return _C.index_put(self, _idx_list(self, list(indices)), values, accumulate, True)
+
+
+@method()
+def masked_select(input, mask):
+    shp = list(broadcast_shapes(input.shape, mask.shape))
+    return _C.index_op(_C.expand(input, shp), [_C.expand(mask, shp)])
+
+
+@method()
+def masked_scatter(input, mask, source):
+    shp = list(broadcast_shapes(input.shape, mask.shape))
+    m = _C.expand(mask, shp)
+    n = _b_int(sum(m))
+    return _C.index_put(_C.expand(input, shp).clone(), [m], reshape(source, (-1,))[:n], False, False)
+
+
+@method()
+def take(input, index):
+    return reshape(index_select(reshape(input, (-1,)), 0, reshape(index, (-1,))), list(index.shape))
+
+
+@method()
+def put_(self, index, source, accumulate=False):
+    flat = self.view(-1)
+    _C.index_put(flat, [index.reshape(-1)], source.reshape(-1), accumulate, True)
+    return self
+
+
+@method()
+def nonzero(input, *, out=None, as_tuple=False):
+    nz = _C.nonzero(input)
+    if as_tuple:
+        if input.ndim == 0:
+            return (nz.reshape(-1),)
+        return tuple(nz[:, i] for i in range(input.ndim))
+    return nz
+
+
+@method()
+def argwhere(input):
+    return _C.nonzero(input)
+
+
+# ---------------------------------------------------------------- matmul family
+
+@method()
+def matmul(input, other, *, out=None):
+    return _C.matmul(input, other)
+
+
+@method()
+def mm(input, mat2, *, out=None):
+    return _C.mm(input, mat2)
+
+
+@method()
+def bmm(input, mat2, *, out=None):
+    return _C.bmm(input, mat2)
+
+
+@method()
+def mv(input, vec, *, out=None):
+    if input.ndim != 2 or vec.ndim != 1:
+        raise RuntimeError("vector + matrix @ vector expected, got {}, {}".format(input.ndim, vec.ndim))
+    return _C.matmul(input, vec)
+
+
+@method()
+def dot(input, other, *, out=None):
+    if input.ndim != 1 or other.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
+    if input.dtype != other.dtype:
+        raise RuntimeError(f"dot : expected both vectors to have same dtype, but found {str(input.dtype).split('.')[-1].capitalize()} and {str(other.dtype).split('.')[-1].capitalize()}")
+    return _C.matmul(input, other)
+
+
+vdot = inner = dot
+METHODS["vdot"] = METHODS["inner"] = dot
+
+
+@method("outer", "ger")
+def outer(input, vec2):
+    return unsqueeze(input, 1) * unsqueeze(vec2, 0)
+
+
+ger = outer
+
+
+@method()
+def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
+    p = _C.mm(mat1, mat2)
+    p = p if alpha == 1 else p * alpha
+    return p + (input if beta == 1 else input * beta) if beta != 0 else p + zeros_like(input)
+
+
+@method()
+def addmm_(self, mat1, mat2, *, beta=1, alpha=1):
+    return self.copy_(addmm(self, mat1, mat2, beta=beta, alpha=alpha))
+
+
+@method()
+def addmv(input, mat, vec, *, beta=1, alpha=1):
+    return input * beta + mv(mat, vec) * alpha
+
+
+@method()
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    p = _C.bmm(batch1, batch2)
+    return (input if beta == 1 else input * beta) + (p if alpha == 1 else p * alpha)
+
+
+@method()
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    return input * beta + _C.bmm(batch1, batch2).sum(0) * alpha
+
+
+def einsum(equation, *operands):
+    from ._einsum import einsum as _e
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    return _e(equation, *operands)
+
+
+def tensordot(a, b, dims=2):
+    if isinstance(dims, numbers.Integral):
+        da = list(range(a.ndim - dims, a.ndim))
+        db = list(range(dims))
+    else:
+        da, db = [list(x) if isinstance(x, (list, tuple)) else [x] for x in dims]
+    ra = [i for i in range(a.ndim) if i not in da]
+    rb = [i for i in range(b.ndim) if i not in db]
+    pa = permute(a, ra + da).reshape(-1, int(np.prod([a.shape[i] for i in da])) if da else 1)
+    pb = permute(b, db + rb).reshape(int(np.prod([b.shape[i] for i in db])) if db else 1, -1)
+    return (pa @ pb).reshape([a.shape[i] for i in ra] + [b.shape[i] for i in rb])
+
+
+@method()
+def cross(input, other, dim=None):
+    if dim is None:
+        dim = next(i for i, s in enumerate(input.shape) if s == 3)
+    a0, a1, a2 = unbind(input, dim)
+    b0, b1, b2 = unbind(other, dim)
+    return stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], dim)
+
+
+def cdist(x1, x2, p=2.0, compute_mode=None):
+    d = unsqueeze(x1, -2) - unsqueeze(x2, -3)
+    return norm(d, p, dim=-1)
+
+
+@method()
+def kron(input, other):
+    a, b = input, other
+    r = a.reshape(a.shape[0], 1, a.shape[1], 1) * b.reshape(1, b.shape[0], 1, b.shape[1])
+    return r.reshape(a.shape[0] * b.shape[0], a.shape[1] * b.shape[1])
+
+
+# ---------------------------------------------------------------- nn-ish ops
+
+@method()
+def softmax(input, dim=None, dtype=None):
+    return _C.softmax(input, _b_int(dim), False, dtype)
+
+
+@method()
+def log_softmax(input, dim=None, dtype=None):
+    return _C.softmax(input, _b_int(dim), True, dtype)
+
+
+def relu_(input):
+    return _C.unary_op_("relu", input)
+
+
+def dropout(input, p=0.5, train=True):
+    from .nn import functional as F
+    return F.dropout(input, p, train)
+
+
+# ---------------------------------------------------------------- dtype conversion & misc methods
+
+def result_type(tensor1, tensor2):
+    return _C.result_type(tensor1, tensor2)
+
+
+def promote_types(type1, type2):
+    return _C.promote_types(type1, type2)
+
+
+def can_cast(from_, to):
+    return _C.can_cast(from_, to)
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input):
+    return input.dtype.is_floating_point
+
+
+def is_complex(input):
+    return False
+
+
+def numel(input):
+    return input.numel()
+
+
+def is_nonzero(input):
+    if input.numel() != 1:
+        raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+    return _b_bool(input.item())

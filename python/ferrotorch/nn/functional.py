@@ -1,0 +1,3167 @@
+"""ferrotorch.nn.functional: PyTorch's ``torch.nn.functional``.
+
+Every function here is composed from ferrotorch tensor ops (views, gathers,
+matmul, elementwise math, reductions), so autograd -- including double
+backward -- comes for free from the core.  Only small *index* / *weight*
+tables that depend on shapes alone (never on tensor data) are built with
+NumPy and turned into tensors.
+
+Each public function is a single clean definition so the core can swap in a
+fused kernel later without touching callers.
+"""
+
+import functools
+import math
+import numbers
+import warnings
+
+import numpy as np
+
+import ferrotorch as torch
+
+__all__ = []  # filled at the bottom
+
+
+# ---------------------------------------------------------------------------
+# small helpers
+# ---------------------------------------------------------------------------
+
+def _prod(xs):
+    p = 1
+    for x in xs:
+        p *= int(x)
+    return p
+
+
+def _shape(t):
+    return tuple(int(s) for s in t.shape)
+
+
+def _is_tensor(x):
+    return isinstance(x, torch.Tensor)
+
+
+def _dtype_name(dt):
+    return str(dt).split(".")[-1]
+
+
+def _np_float(dtype):
+    """NumPy dtype used to compute weight tables for a tensor dtype (PyTorch's opmath)."""
+    return np.float64 if _dtype_name(dtype) == "float64" else np.float32
+
+
+def _device_of(t):
+    return t.device
+
+
+def _is_cpu(dev):
+    return getattr(dev, "type", str(dev)).startswith("cpu")
+
+
+def _to_dev(t, like):
+    dev = like.device
+    if not _is_cpu(dev):
+        t = t.to(dev)
+    return t
+
+
+def _index_tensor(arr, like):
+    """int64 tensor from a NumPy index table, on ``like``'s device."""
+    return _to_dev(torch.tensor(np.ascontiguousarray(arr, dtype=np.int64)), like)
+
+
+def _value_tensor(arr, like, dtype=None):
+    """Floating tensor (``like``'s dtype by default) from a NumPy table."""
+    dtype = like.dtype if dtype is None else dtype
+    name = _dtype_name(dtype)
+    if name == "float64":
+        t = torch.tensor(np.ascontiguousarray(arr, dtype=np.float64))
+    else:
+        t = torch.tensor(np.ascontiguousarray(arr, dtype=np.float32))
+        if name != "float32":
+            t = t.to(dtype)
+    return _to_dev(t, like)
+
+
+def _ntuple(x, n, name="argument"):
+    if isinstance(x, (list, tuple)) or (hasattr(x, "__len__") and not isinstance(x, str)):
+        x = tuple(x)
+        if len(x) == 1 and n > 1:
+            return tuple(int(x[0]) for _ in range(n))
+        if len(x) != n:
+            raise RuntimeError(
+                f"expected {name} to be a single integer value or a list of {n} values to match "
+                f"the convolution dimensions, but got {name}={list(x)}")
+        return tuple(int(v) for v in x)
+    return (int(x),) * n
+
+
+def _single(x):
+    return _ntuple(x, 1)
+
+
+def _pair(x):
+    return _ntuple(x, 2)
+
+
+def _triple(x):
+    return _ntuple(x, 3)
+
+
+class _Reduction:
+    @staticmethod
+    def get_enum(reduction):
+        if reduction == "none":
+            return 0
+        if reduction in ("mean", "elementwise_mean"):
+            return 1
+        if reduction == "sum":
+            return 2
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+
+    @staticmethod
+    def legacy_get_string(size_average, reduce, emit_warning=True):
+        warning = "size_average and reduce args will be deprecated, please use reduction='{}' instead."
+        if size_average is None:
+            size_average = True
+        if reduce is None:
+            reduce = True
+        if size_average and reduce:
+            ret = "mean"
+        elif reduce:
+            ret = "sum"
+        else:
+            ret = "none"
+        if emit_warning:
+            warnings.warn(warning.format(ret), stacklevel=3)
+        return ret
+
+    @staticmethod
+    def legacy_get_enum(size_average, reduce, emit_warning=True):
+        return _Reduction.get_enum(_Reduction.legacy_get_string(size_average, reduce, emit_warning))
+
+
+def _reduction_arg(size_average, reduce, reduction):
+    if size_average is not None or reduce is not None:
+        return _Reduction.legacy_get_string(size_average, reduce)
+    return reduction
+
+
+def _reduce(loss, reduction):
+    if reduction == "none":
+        return loss
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _same_value_grad_through(x, y):
+    """Value of ``y`` with the gradient of ``x`` (identity): x + (y - x).detach()."""
+    return x + (y - x).detach()
+
+
+def _scale_grad(x, s):
+    """Value of x exactly, gradient multiplied by ``s``."""
+    xd = x.detach()
+    return xd + (x - xd) * s
+
+
+def _inplace_result(input, out):
+    """Write ``out`` into ``input`` for functions without a native in-place kernel.
+
+    When autograd is recording through ``input`` the out-of-place result is
+    returned instead (an in-place copy would invalidate tensors saved for
+    backward)."""
+    if input.requires_grad and torch.is_grad_enabled():
+        return out
+    with torch.no_grad():
+        input.copy_(out)
+    return input
+
+
+def _check_loss_sizes(input, target, name):
+    if _shape(input) != _shape(target):
+        warnings.warn(
+            f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
+            "This will likely lead to incorrect results due to broadcasting. "
+            "Please ensure they have the same size.", stacklevel=3)
+
+
+def _broadcast_shapes(*shapes):
+    ndim = max(len(s) for s in shapes)
+    out = []
+    for i in range(ndim):
+        size = 1
+        for s in shapes:
+            j = i - (ndim - len(s))
+            if j < 0:
+                continue
+            d = s[j]
+            if d == 1:
+                continue
+            if size != 1 and d != size:
+                raise RuntimeError(
+                    f"The size of tensor a ({shapes[0][j] if j < len(shapes[0]) else 1}) must match the size of "
+                    f"tensor b ({d}) at non-singleton dimension {i}")
+            size = d
+        out.append(size)
+    return tuple(out)
+
+
+# ---------------------------------------------------------------------------
+# padding
+# ---------------------------------------------------------------------------
+
+def _constant_pad(x, pads, value):
+    """pads: list of (left, right) starting from the LAST dimension."""
+    nd = x.dim()
+    for i, (l, r) in enumerate(pads):
+        d = nd - 1 - i
+        size = int(x.shape[d])
+        new_size = size + l + r
+        if new_size < 0:
+            raise RuntimeError(
+                f"The input size {size}, plus negative padding {l} and {r} resulted in a negative output size, "
+                f"which is invalid. Check dimension {d} of your input.")
+        if l < 0 or r < 0:
+            start = -l if l < 0 else 0
+            stop = size + r if r < 0 else size
+            x = x.narrow(d, start, max(stop - start, 0))
+            l = max(l, 0)
+            r = max(r, 0)
+        if l == 0 and r == 0:
+            continue
+        parts = []
+        if l > 0:
+            shp = list(x.shape)
+            shp[d] = l
+            parts.append(torch.full(shp, value, dtype=x.dtype, device=x.device))
+        parts.append(x)
+        if r > 0:
+            shp = list(x.shape)
+            shp[d] = r
+            parts.append(torch.full(shp, value, dtype=x.dtype, device=x.device))
+        x = torch.cat(parts, d)
+    return x
+
+
+@functools.lru_cache(maxsize=512)
+def _pad_index(size, l, r, mode):
+    j = np.arange(-l, size + r)
+    if mode == "reflect":
+        period = 2 * (size - 1)
+        if period == 0:
+            return np.zeros_like(j)
+        j = np.abs(j) % period
+        j = np.where(j >= size, period - j, j)
+    elif mode == "replicate":
+        j = np.clip(j, 0, size - 1)
+    elif mode == "circular":
+        j = j % size
+    return j
+
+
+def pad(input, pad, mode="constant", value=None):
+    r"""Pads tensor (PyTorch's ``torch.nn.functional.pad``)."""
+    pad = [int(p) for p in pad]
+    if len(pad) % 2 != 0:
+        raise RuntimeError("Padding length must be divisible by 2")
+    if len(pad) // 2 > input.dim():
+        raise RuntimeError(
+            f"Padding length should be less than or equal to two times the input dimension but got "
+            f"padding length {len(pad)} and input of dimension {input.dim()}")
+    pads = [(pad[2 * i], pad[2 * i + 1]) for i in range(len(pad) // 2)]
+    if mode == "constant":
+        return _constant_pad(input, pads, 0.0 if value is None else value)
+    if mode not in ("reflect", "replicate", "circular"):
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    if value is not None and value != 0:
+        raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument.')
+    x = input
+    nd = x.dim()
+    for i, (l, r) in enumerate(pads):
+        if l == 0 and r == 0:
+            continue
+        d = nd - 1 - i
+        size = int(x.shape[d])
+        if mode == "reflect" and (l >= size or r >= size):
+            raise RuntimeError(
+                f"Argument #4: Padding size should be less than the corresponding input dimension, but got: "
+                f"padding ({l}, {r}) at dimension {d} of input {list(input.shape)}")
+        if mode == "circular" and (l > size or r > size):
+            raise RuntimeError("Padding value causes wrapping around more than once.")
+        if mode == "replicate" and size == 0:
+            raise RuntimeError("replication_pad: input tensor must have non-zero size in the padded dimension")
+        idx = _pad_index(size, l, r, mode)
+        x = x.index_select(d, _index_tensor(idx, x))
+    return x
+
+
+# ---------------------------------------------------------------------------
+# linear / bilinear
+# ---------------------------------------------------------------------------
+
+def linear(input, weight, bias=None):
+    r"""y = x A^T + b"""
+    if weight.dim() == 2 and input.dim() >= 1 and int(input.shape[-1]) != int(weight.shape[1]):
+        rows = _prod(input.shape[:-1]) if input.dim() > 1 else 1
+        raise RuntimeError(
+            f"mat1 and mat2 shapes cannot be multiplied ({rows}x{int(input.shape[-1])} and "
+            f"{int(weight.shape[1])}x{int(weight.shape[0])})")
+    out = input.matmul(weight.t() if weight.dim() == 2 else weight)
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def bilinear(input1, input2, weight, bias=None):
+    r"""y = x1^T A x2 + b"""
+    if weight.dim() != 3:
+        raise RuntimeError(f"bilinear(): weight must be 3D, but got {weight.dim()}D")
+    O, I, J = _shape(weight)
+    if int(input1.shape[-1]) != I:
+        raise RuntimeError(
+            f"bilinear(): input1 size does not match weight size: got {int(input1.shape[-1])} but expected {I}")
+    if int(input2.shape[-1]) != J:
+        raise RuntimeError(
+            f"bilinear(): input2 size does not match weight size: got {int(input2.shape[-1])} but expected {J}")
+    if _shape(input1)[:-1] != _shape(input2)[:-1]:
+        raise RuntimeError(
+            f"bilinear(): input batch dimensions do not match: got {list(input1.shape[:-1])} and "
+            f"{list(input2.shape[:-1])}")
+    # t[..., o, j] = sum_i x1[..., i] W[o, i, j]
+    w = weight.permute(1, 0, 2).reshape(I, O * J)
+    t = input1.matmul(w)
+    t = t.reshape(*_shape(input1)[:-1], O, J)
+    out = (t * input2.unsqueeze(-2)).sum(-1)
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+# ---------------------------------------------------------------------------
+# convolution
+# ---------------------------------------------------------------------------
+
+def _windows(x, ks, stride, dilation):
+    """x: [..., *spatial] (already padded) -> [..., *out, *ks] as views (Tensor.unfold)."""
+    nd = len(ks)
+    base = x.dim() - nd
+    for i in range(nd):
+        k, s, d = ks[i], stride[i], dilation[i]
+        eff = d * (k - 1) + 1
+        x = x.unfold(base + i, eff, s)
+        if d > 1:
+            x = x.unfold(x.dim() - 1, 1, d).squeeze(-1)
+    return x
+
+
+def _flat_pads(pads):
+    """[(l, r) per spatial dim, first spatial dim first] -> F.pad list (last dim first)."""
+    flat = []
+    for l, r in reversed(pads):
+        flat += [l, r]
+    return flat
+
+
+def _conv_padding(padding, nd, ks, stride, dilation):
+    if isinstance(padding, str):
+        if padding == "valid":
+            return [(0, 0)] * nd
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise RuntimeError("padding='same' is not supported for strided convolutions")
+            pads = []
+            for d, k in zip(dilation, ks):
+                total = d * (k - 1)
+                left = total // 2
+                pads.append((left, total - left))
+            return pads
+        raise RuntimeError(f"Invalid padding string '{padding}', should be one of {{'valid', 'same'}}")
+    p = _ntuple(padding, nd, "padding")
+    if any(v < 0 for v in p):
+        raise RuntimeError("negative padding is not supported")
+    return [(v, v) for v in p]
+
+
+def _conv_nd(input, weight, bias, stride, padding, dilation, groups, nd, name):
+    if input.dim() not in (nd + 1, nd + 2):
+        raise RuntimeError(
+            f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to {name}, but got input of size: "
+            f"{list(input.shape)}")
+    unbatched = input.dim() == nd + 1
+    if unbatched:
+        input = input.unsqueeze(0)
+    if weight.dim() != nd + 2:
+        raise RuntimeError(
+            f"weight should have at least three dimensions" if weight.dim() < 3 else
+            f"Expected {nd + 2}-dimensional weight for {nd + 2}-dimensional input {list(input.shape)}, but got "
+            f"{weight.dim()}-dimensional weight of size {list(weight.shape)} instead")
+    groups = int(groups)
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    stride = _ntuple(stride, nd, "stride")
+    dilation = _ntuple(dilation, nd, "dilation")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError("dilation should be greater than zero")
+    shp = _shape(input)
+    N, C = shp[0], shp[1]
+    O, Cg = int(weight.shape[0]), int(weight.shape[1])
+    ks = _shape(weight)[2:]
+    if C != Cg * groups:
+        raise RuntimeError(
+            f"Given groups={groups}, weight of size {list(weight.shape)}, expected input{list(input.shape)} to have "
+            f"{Cg * groups} channels, but got {C} channels instead")
+    if O % groups != 0:
+        raise RuntimeError(
+            f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, but got weight of "
+            f"size {list(weight.shape)} instead")
+    if bias is not None and (bias.dim() != 1 or int(bias.shape[0]) != O):
+        raise RuntimeError(
+            f"Given weight of size {list(weight.shape)}, expected bias to be 1-dimensional with {O} elements, "
+            f"but got bias of size {list(bias.shape)} instead")
+    pads = _conv_padding(padding, nd, ks, stride, dilation)
+    sp = shp[2:]
+    padded = [sp[i] + pads[i][0] + pads[i][1] for i in range(nd)]
+    eff = [dilation[i] * (ks[i] - 1) + 1 for i in range(nd)]
+    if any(padded[i] < eff[i] for i in range(nd)):
+        raise RuntimeError(
+            f"Calculated padded input size per channel: ({' x '.join(str(p) for p in padded)}). "
+            f"Kernel size: ({' x '.join(str(e) for e in eff)}). Kernel size can't be greater than actual input size")
+    x = input
+    if any(l or r for l, r in pads):
+        x = _constant_pad(x, [(l, r) for l, r in reversed(pads)], 0.0)
+    if all(k == 1 for k in ks) and all(st == 1 for st in stride) and not any(l or r for l, r in pads):
+        out_sp = sp
+        cols = x.reshape(N, C, _prod(sp))  # 1x1 convolution: no im2col copy
+    else:
+        win = _windows(x, ks, stride, dilation)  # [N, C, *out, *ks] (views)
+        out_sp = _shape(win)[2:2 + nd]
+        # per-sample columns [N, C*K, L]: the copy keeps the output positions innermost (fast),
+        # and the matmul result is already laid out as [N, O, L]
+        perm = [0, 1] + list(range(2 + nd, 2 + 2 * nd)) + list(range(2, 2 + nd))
+        cols = win.permute(perm).reshape(N, C * _prod(ks), _prod(out_sp))
+    L = _prod(out_sp)
+    Kk = _prod(ks)
+    if groups == 1:
+        out = weight.reshape(O, C * Kk).matmul(cols)  # [N, O, L]
+    elif Cg == 1 and O == groups:
+        # depthwise: multiply by the taps and reduce over them
+        out = (cols.reshape(N, C, Kk, L) * weight.reshape(O, Kk, 1)).sum(2)
+    else:
+        w = weight.reshape(groups, O // groups, Cg * Kk)
+        out = w.matmul(cols.reshape(N, groups, Cg * Kk, L)).reshape(N, O, L)
+    if bias is not None:
+        out = out + bias.reshape(O, 1)
+    out = out.reshape(N, O, *out_sp)
+    if unbatched:
+        out = out.squeeze(0)
+    return out
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return _conv_nd(input, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return _conv_nd(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return _conv_nd(input, weight, bias, stride, padding, dilation, groups, 3, "conv3d")
+
+
+@functools.lru_cache(maxsize=256)
+def _col2im_index(padded, ks, dilation, stride, blocks):
+    """Flat index into the padded output plane for every (k..., l...) column entry."""
+    nd = len(ks)
+    total = np.zeros([*ks, *blocks], dtype=np.int64)
+    strides = [_prod(padded[i + 1:]) for i in range(nd)]
+    for i in range(nd):
+        k = np.arange(ks[i]) * dilation[i]
+        l = np.arange(blocks[i]) * stride[i]
+        c = k[:, None] + l[None, :]  # [k_i, L_i]
+        shape = [1] * (2 * nd)
+        shape[i] = ks[i]
+        shape[nd + i] = blocks[i]
+        total = total + (c.reshape(shape) * strides[i])
+    return total.reshape(-1)
+
+
+def _col2im(cols, out_sp, ks, dilation, padding, stride):
+    """cols: [N, C, K, L] -> [N, C, *out_sp] summing overlapping entries (index_add)."""
+    nd = len(ks)
+    N, C = int(cols.shape[0]), int(cols.shape[1])
+    padded = tuple(out_sp[i] + 2 * padding[i] for i in range(nd))
+    blocks = tuple((padded[i] - dilation[i] * (ks[i] - 1) - 1) // stride[i] + 1 for i in range(nd))
+    idx = _index_tensor(_col2im_index(padded, tuple(ks), tuple(dilation), tuple(stride), blocks), cols)
+    src = cols.reshape(N, C, -1)
+    out = torch.zeros(N, C, _prod(padded), dtype=cols.dtype, device=cols.device).index_add(2, idx, src)
+    out = out.reshape(N, C, *padded)
+    for i in range(nd):
+        if padding[i]:
+            out = out.narrow(2 + i, padding[i], out_sp[i])
+    return out
+
+
+def _conv_transpose_nd(input, weight, bias, stride, padding, output_padding, groups, dilation, nd, name):
+    if input.dim() not in (nd + 1, nd + 2):
+        raise RuntimeError(
+            f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to {name}, but got input of size: "
+            f"{list(input.shape)}")
+    unbatched = input.dim() == nd + 1
+    if unbatched:
+        input = input.unsqueeze(0)
+    if weight.dim() != nd + 2:
+        raise RuntimeError(
+            f"Expected {nd + 2}-dimensional weight for {nd + 2}-dimensional input, but got "
+            f"{weight.dim()}-dimensional weight of size {list(weight.shape)} instead")
+    if isinstance(padding, str):
+        raise RuntimeError(f"{name}: padding must be an int or a tuple, got '{padding}'")
+    groups = int(groups)
+    stride = _ntuple(stride, nd, "stride")
+    padding = _ntuple(padding, nd, "padding")
+    output_padding = _ntuple(output_padding, nd, "output_padding")
+    dilation = _ntuple(dilation, nd, "dilation")
+    shp = _shape(input)
+    N, Cin = shp[0], shp[1]
+    sp = shp[2:]
+    Cw, Og = int(weight.shape[0]), int(weight.shape[1])
+    ks = _shape(weight)[2:]
+    if Cin != Cw:
+        raise RuntimeError(
+            f"Given transposed=1, weight of size {list(weight.shape)}, expected input{list(input.shape)} to have "
+            f"{Cw} channels, but got {Cin} channels instead")
+    if Cin % groups != 0:
+        raise RuntimeError(
+            f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, but got weight of "
+            f"size {list(weight.shape)} instead")
+    for i in range(nd):
+        if not (output_padding[i] < stride[i] or output_padding[i] < dilation[i]):
+            raise RuntimeError(
+                f"output padding must be smaller than either stride or dilation, but got output_padding: "
+                f"{list(output_padding)} stride: {list(stride)} dilation: {list(dilation)}")
+    O = Og * groups
+    out_sp = tuple((sp[i] - 1) * stride[i] - 2 * padding[i] + dilation[i] * (ks[i] - 1) + output_padding[i] + 1
+                   for i in range(nd))
+    if any(o <= 0 for o in out_sp):
+        raise RuntimeError(f"Given input size per channel: {list(sp)}. Calculated output size per channel: "
+                           f"{list(out_sp)}. Output size is too small")
+    L = _prod(sp)
+    Kk = _prod(ks)
+    Cg = Cin // groups
+    if groups == 1:
+        x = input.reshape(N, Cin, L)
+        w = weight.reshape(Cin, O * Kk).t()  # [O*K, Cin]
+        cols = w.matmul(x)  # [N, O*K, L]
+    else:
+        x = input.reshape(N, groups, Cg, L)
+        w = weight.reshape(groups, Cg, Og * Kk).transpose(1, 2)  # [G, Og*K, Cg]
+        cols = w.matmul(x)  # [N, G, Og*K, L]
+    cols = cols.reshape(N, O, Kk, L)
+    out = _col2im(cols, out_sp, ks, dilation, padding, stride)
+    if bias is not None:
+        out = out + bias.reshape(O, *([1] * nd))
+    if unbatched:
+        out = out.squeeze(0)
+    return out
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    return _conv_transpose_nd(input, weight, bias, stride, padding, output_padding, groups, dilation, 1,
+                              "conv_transpose1d")
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    return _conv_transpose_nd(input, weight, bias, stride, padding, output_padding, groups, dilation, 2,
+                              "conv_transpose2d")
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    return _conv_transpose_nd(input, weight, bias, stride, padding, output_padding, groups, dilation, 3,
+                              "conv_transpose3d")
+
+
+def conv_tbc(input, weight, bias, pad=0):
+    """Time-batch-channel 1-D convolution: input [T, B, C], weight [K, C, O]."""
+    x = input.permute(1, 2, 0)  # [B, C, T]
+    w = weight.permute(2, 1, 0)  # [O, C, K]
+    out = conv1d(x, w, bias, padding=pad)
+    return out.permute(2, 0, 1)
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    r"""Extract sliding local blocks (im2col): [N, C, H, W] -> [N, C*kh*kw, L]."""
+    if input.dim() not in (3, 4):
+        raise NotImplementedError(
+            f"Input Error: Only 3D or 4D input Tensors are supported (got {input.dim()}D)")
+    unbatched = input.dim() == 3
+    if unbatched:
+        input = input.unsqueeze(0)
+    ks = _pair(kernel_size)
+    dil = _pair(dilation)
+    pd = _pair(padding)
+    st = _pair(stride)
+    x = input
+    if any(pd):
+        x = _constant_pad(x, [(pd[1], pd[1]), (pd[0], pd[0])], 0.0)
+    N, C = int(x.shape[0]), int(x.shape[1])
+    for i in range(2):
+        if int(x.shape[2 + i]) < dil[i] * (ks[i] - 1) + 1:
+            raise RuntimeError(
+                f"Given input with spatial size ({int(input.shape[2])}, {int(input.shape[3])}), "
+                f"kernel_size=({ks[0]}, {ks[1]}), dilation=({dil[0]}, {dil[1]}), padding=({pd[0]}, {pd[1]}), "
+                f"calculated shape of the array of sliding blocks as (0, 0), but its components must be at least one.")
+    win = _windows(x, ks, st, dil)  # [N, C, oH, oW, kh, kw]
+    oH, oW = int(win.shape[2]), int(win.shape[3])
+    out = win.permute(0, 1, 4, 5, 2, 3).reshape(N, C * ks[0] * ks[1], oH * oW)
+    if unbatched:
+        out = out.squeeze(0)
+    return out
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    r"""Combine sliding local blocks into a tensor (col2im): [N, C*kh*kw, L] -> [N, C, H, W]."""
+    if input.dim() not in (2, 3):
+        raise NotImplementedError(
+            f"Input Error: Only unbatched (2D) or batched (3D) input Tensors are supported (got {input.dim()}D)")
+    unbatched = input.dim() == 2
+    if unbatched:
+        input = input.unsqueeze(0)
+    os_ = _pair(output_size)
+    ks = _pair(kernel_size)
+    dil = _pair(dilation)
+    pd = _pair(padding)
+    st = _pair(stride)
+    N, CK, L = _shape(input)
+    K = ks[0] * ks[1]
+    if CK % K != 0:
+        raise RuntimeError(
+            f"Expected size of input's dimension 1 to be divisible by the product of kernel_size, but got "
+            f"input.size(1)={CK} and kernel_size=({ks[0]}, {ks[1]})")
+    blocks = [(os_[i] + 2 * pd[i] - dil[i] * (ks[i] - 1) - 1) // st[i] + 1 for i in range(2)]
+    if blocks[0] * blocks[1] != L or blocks[0] < 1 or blocks[1] < 1:
+        raise RuntimeError(
+            f"Given output_size=({os_[0]}, {os_[1]}), kernel_size=({ks[0]}, {ks[1]}), "
+            f"dilation=({dil[0]}, {dil[1]}), padding=({pd[0]}, {pd[1]}), stride=({st[0]}, {st[1]}), expected size "
+            f"of input's dimension 2 to match the calculated number of sliding blocks {blocks[0]} * {blocks[1]} = "
+            f"{blocks[0] * blocks[1]}, but got input.size(2)={L}.")
+    cols = input.reshape(N, CK // K, K, L)
+    out = _col2im(cols, os_, ks, dil, pd, st)
+    if unbatched:
+        out = out.squeeze(0)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# pooling
+# ---------------------------------------------------------------------------
+
+def _pool_out_size(size, k, s, pl, pr, d, ceil_mode):
+    num = size + pl + pr - d * (k - 1) - 1 + ((s - 1) if ceil_mode else 0)
+    out = num // s + 1
+    if ceil_mode and (out - 1) * s >= size + pl:
+        out -= 1
+    return out
+
+
+def _pool_setup(input, kernel_size, stride, padding, dilation, nd, name):
+    if input.dim() not in (nd + 1, nd + 2):
+        raise RuntimeError(
+            f"{name}: Expected {nd + 1}D or {nd + 2}D (batch mode) tensor for input, but got: "
+            f"{list(input.shape)}" if nd > 1 else
+            f"{name}() Expected 2D or 3D input tensor, but got {list(input.shape)}")
+    ks = _ntuple(kernel_size, nd, "kernel_size")
+    if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0):
+        st = ks
+    else:
+        st = _ntuple(stride, nd, "stride")
+    pd = _ntuple(padding, nd, "padding")
+    dl = _ntuple(dilation, nd, "dilation")
+    if any(k <= 0 for k in ks):
+        raise RuntimeError(f"{name}: kernel_size must be greater than zero, but got {list(ks)}")
+    if any(s <= 0 for s in st):
+        raise RuntimeError(f"{name}: stride must be greater than zero, but got {list(st)}")
+    if any(d <= 0 for d in dl):
+        raise RuntimeError(f"{name}: dilation must be greater than zero, but got {list(dl)}")
+    return ks, st, pd, dl
+
+
+def _pool_geometry(sp, ks, st, pd, dl, ceil_mode, name):
+    nd = len(ks)
+    outs, pads = [], []
+    for i in range(nd):
+        o = _pool_out_size(sp[i], ks[i], st[i], pd[i], pd[i], dl[i], ceil_mode)
+        if o <= 0:
+            raise RuntimeError(
+                f"Given input size: ({'x'.join(str(v) for v in sp)}). Calculated output size: "
+                f"({'x'.join(str(_pool_out_size(sp[j], ks[j], st[j], pd[j], pd[j], dl[j], ceil_mode)) for j in range(nd))}). "
+                f"Output size is too small")
+        right = (o - 1) * st[i] + dl[i] * (ks[i] - 1) + 1 - sp[i] - pd[i]
+        outs.append(o)
+        pads.append((pd[i], right))
+    return outs, pads
+
+
+@functools.lru_cache(maxsize=256)
+def _pool_index_table(sp, outs, ks, st, pd, dl):
+    """Flat index into the (unpadded) input plane for every output position and kernel tap."""
+    nd = len(ks)
+    total = np.zeros([*outs, *ks], dtype=np.int64)
+    strides = [_prod(sp[i + 1:]) for i in range(nd)]
+    for i in range(nd):
+        c = (np.arange(outs[i]) * st[i] - pd[i])[:, None] + (np.arange(ks[i]) * dl[i])[None, :]
+        shape = [1] * (2 * nd)
+        shape[i] = outs[i]
+        shape[nd + i] = ks[i]
+        total = total + c.reshape(shape) * strides[i]
+    return total.reshape(*outs, _prod(ks))
+
+
+def _max_pool_nd(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, nd, name):
+    ks, st, pd, dl = _pool_setup(input, kernel_size, stride, padding, dilation, nd, name)
+    for i in range(nd):
+        if nd == 1 and pd[i] > (dl[i] * (ks[i] - 1) + 1) // 2:
+            raise RuntimeError(
+                f"pad should be at most half of effective kernel size, but got pad={pd[i]}, "
+                f"kernel_size={ks[i]} and dilation={dl[i]}")
+        if nd > 1 and pd[i] > ks[i] // 2:
+            raise RuntimeError(
+                f"pad should be smaller than or equal to half of kernel size, but got padW = {pd[-1]}, "
+                f"padH = {pd[-2]}, kW = {ks[-1]}, kH = {ks[-2]}")
+    unbatched = input.dim() == nd + 1
+    x = input.unsqueeze(0) if unbatched else input
+    N, C = int(x.shape[0]), int(x.shape[1])
+    sp = _shape(x)[2:]
+    outs, pads = _pool_geometry(sp, ks, st, pd, dl, ceil_mode, name)
+    if any(l or r for l, r in pads):
+        x = _constant_pad(x, [p for p in reversed(pads)], float("-inf"))
+    win = _windows(x, ks, st, dl)  # [N, C, *outs, *ks]
+    K = _prod(ks)
+    win = win.reshape(N, C, *outs, K)
+    values, arg = win.max(dim=-1)
+    if unbatched:
+        values = values.squeeze(0)
+    if not return_indices:
+        return values
+    table = _index_tensor(_pool_index_table(tuple(sp), tuple(outs), ks, st, pd, dl), input)
+    table = table.expand(N, C, *outs, K)
+    indices = table.gather(-1, arg.unsqueeze(-1)).squeeze(-1)
+    if unbatched:
+        indices = indices.squeeze(0)
+    return values, indices
+
+
+def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=True):
+    return _max_pool_nd(input, kernel_size, stride, padding, dilation, ceil_mode, True, 1, "max_pool1d")
+
+
+def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=True):
+    return _max_pool_nd(input, kernel_size, stride, padding, dilation, ceil_mode, True, 2, "max_pool2d")
+
+
+def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=True):
+    return _max_pool_nd(input, kernel_size, stride, padding, dilation, ceil_mode, True, 3, "max_pool3d")
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    return _max_pool_nd(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 1, "max_pool1d")
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    return _max_pool_nd(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 2, "max_pool2d")
+
+
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    return _max_pool_nd(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 3, "max_pool3d")
+
+
+def _max_unpool_nd(input, indices, kernel_size, stride, padding, output_size, nd, name):
+    ks = _ntuple(kernel_size, nd, "kernel_size")
+    st = ks if stride is None else _ntuple(stride, nd, "stride")
+    pd = _ntuple(padding, nd, "padding")
+    unbatched = input.dim() == nd + 1
+    x = input.unsqueeze(0) if unbatched else input
+    idx = indices.unsqueeze(0) if unbatched else indices
+    sp = _shape(x)[2:]
+    default = [(sp[i] - 1) * st[i] + ks[i] - 2 * pd[i] for i in range(nd)]
+    if output_size is None:
+        out_sp = default
+    else:
+        out_sp = [int(v) for v in output_size]
+        if len(out_sp) == nd + 2:
+            out_sp = out_sp[2:]
+        elif len(out_sp) == nd + 1:
+            out_sp = out_sp[1:]
+        if len(out_sp) != nd:
+            raise ValueError(
+                f"output_size should be a sequence containing {nd} or {nd + 2} elements, but it has a length of "
+                f"'{len(out_sp)}'")
+        for i in range(nd):
+            lo = default[i] - st[i]
+            hi = default[i] + st[i]
+            if not (lo < out_sp[i] < hi):
+                raise ValueError(
+                    f'invalid output_size "{out_sp}" (dim {i} must be between {lo} and {hi})')
+    N, C = int(x.shape[0]), int(x.shape[1])
+    flat = x.reshape(N, C, -1)
+    fidx = idx.reshape(N, C, -1)
+    out = torch.zeros(N, C, _prod(out_sp), dtype=x.dtype, device=x.device).scatter(2, fidx, flat)
+    out = out.reshape(N, C, *out_sp)
+    if unbatched:
+        out = out.squeeze(0)
+    return out
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    return _max_unpool_nd(input, indices, kernel_size, stride, padding, output_size, 1, "max_unpool1d")
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    return _max_unpool_nd(input, indices, kernel_size, stride, padding, output_size, 2, "max_unpool2d")
+
+
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    return _max_unpool_nd(input, indices, kernel_size, stride, padding, output_size, 3, "max_unpool3d")
+
+
+@functools.lru_cache(maxsize=256)
+def _avg_divisor_table(sp, outs, ks, st, pd, count_include_pad):
+    nd = len(ks)
+    per_dim = []
+    for i in range(nd):
+        start = np.arange(outs[i]) * st[i] - pd[i]
+        end = np.minimum(start + ks[i], sp[i] + pd[i])
+        pool = end - start
+        cs = np.maximum(start, 0)
+        ce = np.minimum(end, sp[i])
+        per_dim.append(pool if count_include_pad else (ce - cs))
+    total = np.ones(outs, dtype=np.float64)
+    for i in range(nd):
+        shape = [1] * nd
+        shape[i] = outs[i]
+        total = total * per_dim[i].reshape(shape)
+    return total
+
+
+def _avg_pool_nd(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, nd, name):
+    ks, st, pd, dl = _pool_setup(input, kernel_size, stride, padding, 1, nd, name)
+    for i in range(nd):
+        if pd[i] > ks[i] // 2:
+            raise RuntimeError(
+                f"pad should be at most half of effective kernel size, but got pad={pd[i]}, kernel_size={ks[i]} "
+                f"and dilation=1" if nd == 1 else
+                f"pad should be smaller than or equal to half of kernel size, but got padW = {pd[-1]}, "
+                f"padH = {pd[0]}, kW = {ks[-1]}, kH = {ks[0]}")
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    unbatched = input.dim() == nd + 1
+    x = input.unsqueeze(0) if unbatched else input
+    sp = _shape(x)[2:]
+    outs, pads = _pool_geometry(sp, ks, st, pd, dl, ceil_mode, name)
+    if any(l or r for l, r in pads):
+        x = _constant_pad(x, [p for p in reversed(pads)], 0.0)
+    win = _windows(x, ks, st, dl)  # [N, C, *outs, *ks]
+    s = win.sum(dim=tuple(range(win.dim() - nd, win.dim())))
+    if divisor_override is not None:
+        out = s / float(divisor_override)
+    else:
+        table = _avg_divisor_table(tuple(sp), tuple(outs), ks, st, pd, bool(count_include_pad))
+        if np.all(table == table.flat[0]):
+            out = s / float(table.flat[0])
+        else:
+            out = s / _value_tensor(table, s)
+    if unbatched:
+        out = out.squeeze(0)
+    return out
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    return _avg_pool_nd(input, kernel_size, stride, padding, ceil_mode, count_include_pad, None, 1, "avg_pool1d")
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    return _avg_pool_nd(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, 2,
+                        "avg_pool2d")
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    return _avg_pool_nd(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, 3,
+                        "avg_pool3d")
+
+
+def _lp_pool_nd(input, norm_type, kernel_size, stride, ceil_mode, nd):
+    ks = _ntuple(kernel_size, nd, "kernel_size")
+    if nd == 1:
+        out = avg_pool1d(input.pow(norm_type), ks, stride, 0, ceil_mode)
+    elif nd == 2:
+        out = avg_pool2d(input.pow(norm_type), ks, stride, 0, ceil_mode)
+    else:
+        out = avg_pool3d(input.pow(norm_type), ks, stride, 0, ceil_mode)
+    return (torch.sign(out) * relu(torch.abs(out))).mul(_prod(ks)).pow(1.0 / norm_type)
+
+
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    return _lp_pool_nd(input, norm_type, kernel_size, stride, ceil_mode, 1)
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    return _lp_pool_nd(input, norm_type, kernel_size, stride, ceil_mode, 2)
+
+
+def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    return _lp_pool_nd(input, norm_type, kernel_size, stride, ceil_mode, 3)
+
+
+def _adaptive_out(input, output_size, nd, name):
+    if input.dim() not in (nd + 1, nd + 2):
+        raise RuntimeError(
+            f"{name}(): Expected {nd + 1}D or {nd + 2}D tensor, but got {list(input.shape)}")
+    sp = _shape(input)[-nd:]
+    if isinstance(output_size, (list, tuple)):
+        if len(output_size) != nd:
+            raise RuntimeError(f"{name}: internal error: output_size.size() must be {nd}")
+        outs = [sp[i] if output_size[i] is None else int(output_size[i]) for i in range(nd)]
+    else:
+        outs = [int(output_size)] * nd
+    if any(o < 0 for o in outs):
+        raise RuntimeError(f"{name}: elements of output_size must be greater than or equal to 0 but received "
+                           f"{outs}")
+    for i in range(nd):
+        if sp[i] == 0 and outs[i] > 0:
+            raise RuntimeError(f"{name}(): Expected input to have non-zero size for non-batch dimensions, but "
+                               f"input has sizes {list(input.shape)} with dimension {input.dim() - nd + i} being "
+                               f"empty")
+    return sp, outs
+
+
+@functools.lru_cache(maxsize=512)
+def _adaptive_windows(n_in, n_out):
+    i = np.arange(n_out)
+    start = (i * n_in) // n_out
+    end = ((i + 1) * n_in + n_out - 1) // n_out
+    return start, end
+
+
+@functools.lru_cache(maxsize=512)
+def _adaptive_avg_matrix(n_in, n_out):
+    start, end = _adaptive_windows(n_in, n_out)
+    m = np.zeros((n_out, n_in), dtype=np.float64)
+    for o in range(n_out):
+        m[o, start[o]:end[o]] = 1.0 / (end[o] - start[o])
+    return m
+
+
+def _adaptive_avg_pool_nd(input, output_size, nd, name):
+    sp, outs = _adaptive_out(input, output_size, nd, name)
+    x = input
+    base = x.dim() - nd
+    if all(o == 1 for o in outs):
+        return x.mean(dim=tuple(range(base, base + nd)), keepdim=True)
+    if all(o > 0 and s % o == 0 for s, o in zip(sp, outs)):
+        # uniform windows: reshape and average
+        shp = list(_shape(x)[:base])
+        for s, o in zip(sp, outs):
+            shp += [o, s // o]
+        y = x.reshape(shp)
+        return y.mean(dim=tuple(base + 2 * i + 1 for i in range(nd)))
+    for i in range(nd):
+        if sp[i] == outs[i]:
+            continue
+        d = base + i
+        m = _value_tensor(_adaptive_avg_matrix(sp[i], outs[i]).T, x)  # [in, out]
+        x = x.transpose(d, -1).matmul(m).transpose(d, -1)
+    return x.contiguous()
+
+
+def adaptive_avg_pool1d(input, output_size):
+    return _adaptive_avg_pool_nd(input, output_size, 1, "adaptive_avg_pool1d")
+
+
+def adaptive_avg_pool2d(input, output_size):
+    return _adaptive_avg_pool_nd(input, output_size, 2, "adaptive_avg_pool2d")
+
+
+def adaptive_avg_pool3d(input, output_size):
+    return _adaptive_avg_pool_nd(input, output_size, 3, "adaptive_avg_pool3d")
+
+
+@functools.lru_cache(maxsize=512)
+def _adaptive_max_index(n_in, n_out):
+    """[n_out, kmax] input positions per window; short windows repeat their last element."""
+    start, end = _adaptive_windows(n_in, n_out)
+    kmax = int((end - start).max()) if n_out > 0 else 1
+    idx = start[:, None] + np.arange(kmax)[None, :]
+    idx = np.minimum(idx, (end - 1)[:, None])
+    return idx
+
+
+def _adaptive_max_pool_nd(input, output_size, return_indices, nd, name):
+    sp, outs = _adaptive_out(input, output_size, nd, name)
+    unbatched = input.dim() == nd + 1
+    x = input.unsqueeze(0) if unbatched else input
+    N, C = int(x.shape[0]), int(x.shape[1])
+    tables = [_adaptive_max_index(sp[i], outs[i]) for i in range(nd)]
+    kms = [int(t.shape[1]) for t in tables]
+    y = x
+    for i in range(nd):
+        d = 2 + 2 * i
+        y = y.index_select(d, _index_tensor(tables[i].reshape(-1), x))
+        shp = list(_shape(y))
+        y = y.reshape(*shp[:d], outs[i], kms[i], *shp[d + 1:])
+    # y: [N, C, o1, k1, o2, k2, ...] -> [N, C, o1, o2, ..., k1, k2, ...]
+    perm = [0, 1] + [2 + 2 * i for i in range(nd)] + [3 + 2 * i for i in range(nd)]
+    K = _prod(kms)
+    y = y.permute(perm).reshape(N, C, *outs, K)
+    values, arg = y.max(dim=-1)
+    if not return_indices:
+        return values.squeeze(0) if unbatched else values
+    strides = [_prod(sp[i + 1:]) for i in range(nd)]
+    total = np.zeros([*outs, *kms], dtype=np.int64)
+    for i in range(nd):
+        shape = [1] * (2 * nd)
+        shape[i] = outs[i]
+        shape[nd + i] = kms[i]
+        total = total + tables[i].reshape(shape) * strides[i]
+    table = _index_tensor(total.reshape(*outs, K), x).expand(N, C, *outs, K)
+    indices = table.gather(-1, arg.unsqueeze(-1)).squeeze(-1)
+    if unbatched:
+        return values.squeeze(0), indices.squeeze(0)
+    return values, indices
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    return _adaptive_max_pool_nd(input, output_size, return_indices, 1, "adaptive_max_pool1d")
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    return _adaptive_max_pool_nd(input, output_size, return_indices, 2, "adaptive_max_pool2d")
+
+
+def adaptive_max_pool3d(input, output_size, return_indices=False):
+    return _adaptive_max_pool_nd(input, output_size, return_indices, 3, "adaptive_max_pool3d")
+
+
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices=True):
+    return _adaptive_max_pool_nd(input, output_size, True, 1, "adaptive_max_pool1d")
+
+
+def adaptive_max_pool2d_with_indices(input, output_size, return_indices=True):
+    return _adaptive_max_pool_nd(input, output_size, True, 2, "adaptive_max_pool2d")
+
+
+def adaptive_max_pool3d_with_indices(input, output_size, return_indices=True):
+    return _adaptive_max_pool_nd(input, output_size, True, 3, "adaptive_max_pool3d")
+
+
+# ---------------------------------------------------------------------------
+# activations
+# ---------------------------------------------------------------------------
+
+def threshold(input, threshold, value, inplace=False):
+    r"""y = x if x > threshold else value"""
+    mask = input <= threshold
+    if inplace:
+        return input.masked_fill_(mask, value)
+    return input.masked_fill(mask, value)
+
+
+def threshold_(input, threshold, value):
+    return input.masked_fill_(input <= threshold, value)
+
+
+def relu(input, inplace=False):
+    if inplace:
+        return torch.relu_(input)
+    return torch.relu(input)
+
+
+def relu_(input):
+    return torch.relu_(input)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    if inplace:
+        return input.clamp_(min_val, max_val)
+    return torch.clamp(input, min_val, max_val)
+
+
+def hardtanh_(input, min_val=-1.0, max_val=1.0):
+    return hardtanh(input, min_val, max_val, True)
+
+
+def relu6(input, inplace=False):
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def _elu_impl(input, alpha, scale, input_scale):
+    # negative branch evaluated on min(x, 0) so the unused branch can never overflow
+    neg = torch.expm1(input.clamp(max=0.0) * input_scale if input_scale != 1 else input.clamp(max=0.0)) * (alpha * scale)
+    pos = input * scale if scale != 1 else input
+    return torch.where(input > 0, pos, neg)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    out = _elu_impl(input, alpha, 1.0, 1.0)
+    return _inplace_result(input, out) if inplace else out
+
+
+def elu_(input, alpha=1.0):
+    return elu(input, alpha, True)
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input, inplace=False):
+    out = _elu_impl(input, _SELU_ALPHA, _SELU_SCALE, 1.0)
+    return _inplace_result(input, out) if inplace else out
+
+
+def selu_(input):
+    return selu(input, True)
+
+
+def celu(input, alpha=1.0, inplace=False):
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError")
+    out = _elu_impl(input, alpha, 1.0, 1.0 / alpha)
+    return _inplace_result(input, out) if inplace else out
+
+
+def celu_(input, alpha=1.0):
+    return celu(input, alpha, True)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    if inplace:
+        with torch.no_grad():
+            factor = torch.where(input > 0, torch.ones_like(input), torch.full_like(input, negative_slope))
+        return input.mul_(factor)
+    return torch.where(input > 0, input, input * negative_slope)
+
+
+def leaky_relu_(input, negative_slope=0.01):
+    return leaky_relu(input, negative_slope, True)
+
+
+def prelu(input, weight):
+    if not _is_tensor(weight):
+        raise TypeError("prelu(): argument 'weight' must be Tensor")
+    n = weight.numel()
+    if n != 1:
+        channels = int(input.shape[1]) if input.dim() >= 2 else 1
+        if n != channels:
+            raise RuntimeError(
+                f"Mismatch of parameter numbers and input channel size. Found parameter numbers = {n} and "
+                f"channel size = {channels}.")
+        w = weight.reshape(channels, *([1] * (input.dim() - 2)))
+    else:
+        w = weight if input.dim() >= weight.dim() else weight.reshape(())
+    return torch.where(input > 0, input, input * w)
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    if training:
+        with torch.no_grad():
+            r = torch.empty_like(input).uniform_(lower, upper)
+            factor = torch.where(input <= 0, r, torch.ones_like(input))
+        if inplace:
+            return input.mul_(factor)
+        return input * factor
+    return leaky_relu(input, (lower + upper) / 2.0, inplace)
+
+
+def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    return rrelu(input, lower, upper, training, True)
+
+
+def glu(input, dim=-1):
+    if input.dim() == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    d = dim + input.dim() if dim < 0 else dim
+    n = int(input.shape[d])
+    if n % 2 != 0:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size {n}")
+    a = input.narrow(d, 0, n // 2)
+    b = input.narrow(d, n // 2, n // 2)
+    return a * torch.sigmoid(b)
+
+
+def gelu(input, approximate="none"):
+    if approximate == "none":
+        return input * 0.5 * (1.0 + torch.erf(input * 0.7071067811865476))
+    if approximate == "tanh":
+        k_beta = 0.7978845608028654  # sqrt(2/pi)
+        inner = k_beta * (input + 0.044715 * (input * input * input))
+        return 0.5 * input * (1.0 + torch.tanh(inner))
+    raise RuntimeError("approximate argument must be either none or tanh.")
+
+
+def logsigmoid(input):
+    return input.clamp(max=0.0) - torch.log1p(torch.exp(-torch.abs(input)))
+
+
+def hardshrink(input, lambd=0.5):
+    return input.masked_fill((input >= -lambd) & (input <= lambd), 0.0)
+
+
+def tanhshrink(input):
+    return input - torch.tanh(input)
+
+
+def softsign(input):
+    return input / (1.0 + torch.abs(input))
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    xb = input * beta if beta != 1 else input
+    soft = torch.log1p(torch.exp(xb.clamp(max=threshold)))
+    if beta != 1:
+        soft = soft / beta
+    return torch.where(xb > threshold, input, soft)
+
+
+def softshrink(input, lambd=0.5):
+    if lambd < 0:
+        raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
+    return input - torch.clamp(input, -lambd, lambd)
+
+
+def tanh(input):
+    return torch.tanh(input)
+
+
+def sigmoid(input):
+    return torch.sigmoid(input)
+
+
+def hardsigmoid(input, inplace=False):
+    out = torch.clamp(input + 3.0, 0.0, 6.0) / 6.0
+    return _inplace_result(input, out) if inplace else out
+
+
+def silu(input, inplace=False):
+    out = input * torch.sigmoid(input)
+    return _inplace_result(input, out) if inplace else out
+
+
+def mish(input, inplace=False):
+    out = input * torch.tanh(softplus(input))
+    return _inplace_result(input, out) if inplace else out
+
+
+def hardswish(input, inplace=False):
+    out = input * torch.clamp(input + 3.0, 0.0, 6.0) / 6.0
+    return _inplace_result(input, out) if inplace else out
+
+
+# ---------------------------------------------------------------------------
+# softmax family
+# ---------------------------------------------------------------------------
+
+def _get_softmax_dim(name, ndim, stacklevel):
+    warnings.warn(
+        f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X as an "
+        "argument.", stacklevel=stacklevel)
+    if ndim in (0, 1, 3):
+        return 0
+    return 1
+
+
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    if dim is None:
+        dim = _get_softmax_dim("softmax", input.dim(), _stacklevel)
+    if dtype is not None:
+        input = input.to(dtype)
+    return torch.softmax(input, dim)
+
+
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    if dim is None:
+        dim = _get_softmax_dim("softmin", input.dim(), _stacklevel)
+    if dtype is not None:
+        input = input.to(dtype)
+    return torch.softmax(-input, dim)
+
+
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    if dim is None:
+        dim = _get_softmax_dim("log_softmax", input.dim(), _stacklevel)
+    if dtype is not None:
+        input = input.to(dtype)
+    return torch.log_softmax(input, dim)
+
+
+def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1):
+    gumbels = -torch.empty_like(logits).exponential_().log()
+    gumbels = (logits + gumbels) / tau
+    y_soft = torch.softmax(gumbels, dim)
+    if hard:
+        index = y_soft.max(dim, keepdim=True)[1]
+        y_hard = torch.zeros_like(logits).scatter_(dim, index, 1.0)
+        return y_hard - y_soft.detach() + y_soft
+    return y_soft
+
+
+# ---------------------------------------------------------------------------
+# dropout
+# ---------------------------------------------------------------------------
+
+def _check_p(p):
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def _dropout_impl(input, p, train, inplace, feature, alpha):
+    if p == 0 or not train or input.numel() == 0:
+        return input
+    if p == 1:
+        z = torch.zeros((), dtype=input.dtype, device=input.device)
+        return input.mul_(z) if inplace else input * z
+    with torch.no_grad():
+        if feature:
+            if input.dim() < 2:
+                raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+            shp = [int(input.shape[0]), int(input.shape[1])] + [1] * (input.dim() - 2)
+            noise = torch.empty(shp, dtype=input.dtype, device=input.device)
+        else:
+            noise = torch.empty_like(input)
+        noise.bernoulli_(1 - p)
+        b = None
+        if alpha:
+            a_const = 1.7580993408473766
+            a = 1.0 / math.sqrt((a_const * a_const * p + 1) * (1 - p))
+            b = (noise - 1.0) * (a_const * a) + a_const * a * p
+            noise.mul_(a)
+        else:
+            noise.div_(1 - p)
+    if alpha:
+        if inplace:
+            return input.mul_(noise).add_(b)
+        return input * noise + b
+    if inplace:
+        return input.mul_(noise)
+    return input * noise
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    _check_p(p)
+    return _dropout_impl(input, p, training, inplace, False, False)
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
+    _check_p(p)
+    return _dropout_impl(input, p, training, inplace, False, True)
+
+
+def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
+    _check_p(p)
+    return _dropout_impl(input, p, training, inplace, True, True)
+
+
+def _feature_dropout_nd(input, p, training, inplace, nd, name):
+    _check_p(p)
+    inp_dim = input.dim()
+    if inp_dim not in (nd + 1, nd + 2):
+        if nd == 1:
+            raise RuntimeError(
+                f"dropout1d: Expected 2D or 3D input, but received a {inp_dim}D input. Note that dropout1d "
+                "exists to provide channel-wise dropout on inputs with 1 spatial dimension, a channel "
+                "dimension, and an optional batch dimension (i.e. 2D or 3D inputs).")
+        warnings.warn(f"{name}: Received a {inp_dim}-D input to {name}, which is deprecated and will result in "
+                      f"an error in a future release.")
+    if nd == 2:
+        # PyTorch treats a 3-D input to dropout2d as batched (N, C, L)
+        return _dropout_impl(input, p, training, inplace, True, False)
+    is_batched = inp_dim == nd + 2
+    x = input if is_batched else input.unsqueeze(0)
+    out = _dropout_impl(x, p, training, inplace and is_batched, True, False)
+    if not is_batched:
+        out = out.squeeze(0)
+        if inplace:
+            return _inplace_result(input, out)
+    return out
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    return _feature_dropout_nd(input, p, training, inplace, 1, "dropout1d")
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    return _feature_dropout_nd(input, p, training, inplace, 2, "dropout2d")
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    return _feature_dropout_nd(input, p, training, inplace, 3, "dropout3d")
+
+
+# ---------------------------------------------------------------------------
+# normalization
+# ---------------------------------------------------------------------------
+
+def _verify_batch_size(size):
+    size_prods = size[0]
+    for i in range(len(size) - 2):
+        size_prods *= size[i + 2]
+    if size_prods == 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size {list(size)}")
+
+
+def _channel_view(t, ndim):
+    """[C] -> [1, C, 1, ...] for broadcasting against an ndim tensor with channels at dim 1."""
+    return t.reshape(1, -1, *([1] * (ndim - 2))) if ndim >= 2 else t
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,
+               eps=1e-5):
+    if input.dim() < 2:
+        raise ValueError(f"Expected 2D or 3D input (got {input.dim()}D input)")
+    if training:
+        _verify_batch_size(_shape(input))
+    nd = input.dim()
+    C = int(input.shape[1])
+    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
+                    ("bias", bias)):
+        if t is not None and t.numel() != C:
+            raise RuntimeError(f"{name} should contain {C} elements not {t.numel()}")
+    use_batch_stats = training or running_mean is None or running_var is None
+    if use_batch_stats:
+        dims = (0,) + tuple(range(2, nd))
+        mean = input.mean(dim=dims, keepdim=True)
+        centered = input - mean
+        var = (centered * centered).mean(dim=dims, keepdim=True)
+        out = centered * torch.rsqrt(var + eps)
+        if training and (running_mean is not None or running_var is not None):
+            n = input.numel() // C
+            m = 0.0 if momentum is None else momentum
+            with torch.no_grad():
+                if running_mean is not None:
+                    running_mean.mul_(1 - m).add_(mean.detach().reshape(C) * m)
+                if running_var is not None:
+                    unbiased = var.detach().reshape(C) * (n / (n - 1) if n > 1 else float("nan"))
+                    running_var.mul_(1 - m).add_(unbiased * m)
+    else:
+        rm = _channel_view(running_mean, nd)
+        rv = _channel_view(running_var, nd)
+        out = (input - rm) * torch.rsqrt(rv + eps)
+    if weight is not None:
+        out = out * _channel_view(weight, nd)
+    if bias is not None:
+        out = out + _channel_view(bias, nd)
+    return out
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
+                  momentum=0.1, eps=1e-5):
+    if use_input_stats:
+        size = _shape(input)
+        size_prods = 1
+        for s in size[2:]:
+            size_prods *= s
+        if size_prods == 1:
+            raise ValueError(f"Expected more than 1 spatial element when training, got input size {list(size)}")
+    nd = input.dim()
+    if nd < 3:
+        raise ValueError(f"Expected 3D or higher input (got {nd}D input)")
+    C = int(input.shape[1])
+    if use_input_stats or running_mean is None or running_var is None:
+        dims = tuple(range(2, nd))
+        mean = input.mean(dim=dims, keepdim=True)
+        centered = input - mean
+        var = (centered * centered).mean(dim=dims, keepdim=True)
+        out = centered * torch.rsqrt(var + eps)
+        if use_input_stats and running_mean is not None and running_var is not None:
+            n = _prod(_shape(input)[2:])
+            m = 0.1 if momentum is None else momentum
+            with torch.no_grad():
+                bm = mean.detach().reshape(int(input.shape[0]), C).mean(0)
+                bv = (var.detach() * (n / (n - 1))).reshape(int(input.shape[0]), C).mean(0)
+                running_mean.mul_(1 - m).add_(bm * m)
+                running_var.mul_(1 - m).add_(bv * m)
+    else:
+        out = (input - _channel_view(running_mean, nd)) * torch.rsqrt(_channel_view(running_var, nd) + eps)
+    if weight is not None:
+        out = out * _channel_view(weight, nd)
+    if bias is not None:
+        out = out + _channel_view(bias, nd)
+    return out
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    if isinstance(normalized_shape, numbers.Integral):
+        normalized_shape = (int(normalized_shape),)
+    ns = tuple(int(s) for s in normalized_shape)
+    k = len(ns)
+    shp = _shape(input)
+    if k == 0 or len(shp) < k or shp[len(shp) - k:] != ns:
+        raise RuntimeError(
+            f"Given normalized_shape={list(ns)}, expected input with shape [*, {', '.join(str(s) for s in ns)}], "
+            f"but got input of size{list(shp)}")
+    if weight is not None and _shape(weight) != ns:
+        raise RuntimeError(
+            f"Expected weight to be of same shape as normalized_shape, but got weight of shape "
+            f"{list(weight.shape)} and normalized_shape = {list(ns)}")
+    if bias is not None and _shape(bias) != ns:
+        raise RuntimeError(
+            f"Expected bias to be of same shape as normalized_shape, but got bias of shape "
+            f"{list(bias.shape)} and normalized_shape = {list(ns)}")
+    dims = tuple(range(len(shp) - k, len(shp)))
+    mean = input.mean(dim=dims, keepdim=True)
+    centered = input - mean
+    var = (centered * centered).mean(dim=dims, keepdim=True)
+    out = centered * torch.rsqrt(var + eps)
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    if isinstance(normalized_shape, numbers.Integral):
+        normalized_shape = (int(normalized_shape),)
+    ns = tuple(int(s) for s in normalized_shape)
+    k = len(ns)
+    shp = _shape(input)
+    if len(shp) < k or shp[len(shp) - k:] != ns:
+        raise RuntimeError(
+            f"Given normalized_shape={list(ns)}, expected input with shape [*, {', '.join(str(s) for s in ns)}], "
+            f"but got input of size{list(shp)}")
+    if eps is None:
+        eps = torch.finfo(input.dtype).eps
+    dims = tuple(range(len(shp) - k, len(shp)))
+    x = input
+    low = _dtype_name(input.dtype) in ("float16", "bfloat16")
+    if low:
+        x = x.float()
+    r = torch.rsqrt((x * x).mean(dim=dims, keepdim=True) + eps)
+    out = x * r
+    if low:
+        out = out.to(input.dtype)
+    if weight is not None:
+        out = out * weight
+    return out
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    if input.dim() < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received {input.dim()}")
+    shp = _shape(input)
+    N, C = shp[0], shp[1]
+    if C % num_groups != 0:
+        raise RuntimeError(
+            f"Expected number of channels in input to be divisible by num_groups, but got input of shape "
+            f"{list(shp)} and num_groups={num_groups}")
+    x = input.reshape(N, num_groups, -1)
+    mean = x.mean(dim=-1, keepdim=True)
+    centered = x - mean
+    var = (centered * centered).mean(dim=-1, keepdim=True)
+    out = (centered * torch.rsqrt(var + eps)).reshape(shp)
+    nd = len(shp)
+    if weight is not None:
+        out = out * _channel_view(weight, nd)
+    if bias is not None:
+        out = out + _channel_view(bias, nd)
+    return out
+
+
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    dim = input.dim()
+    if dim < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality input (got {dim} dimensions)")
+    if input.numel() == 0:
+        return input
+    div = input * input
+    if dim == 3:
+        div = div.unsqueeze(1)
+        div = pad(div, (0, 0, size // 2, (size - 1) // 2))
+        div = avg_pool2d(div, (size, 1), stride=1).squeeze(1)
+    else:
+        sizes = _shape(input)
+        div = div.reshape(sizes[0], 1, sizes[1], sizes[2], -1)
+        div = pad(div, (0, 0, 0, 0, size // 2, (size - 1) // 2))
+        div = avg_pool3d(div, (size, 1, 1), stride=1).squeeze(1)
+        div = div.reshape(sizes)
+    div = (div * alpha + k).pow(beta)
+    return input / div
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    denom = input.norm(p, dim, keepdim=True).clamp(min=eps).expand_as(input)
+    res = input / denom
+    if out is not None:
+        out.copy_(res)
+        return out
+    return res
+
+
+# ---------------------------------------------------------------------------
+# embeddings
+# ---------------------------------------------------------------------------
+
+def _check_index_dtype(t, name="embedding"):
+    dn = _dtype_name(t.dtype)
+    if dn not in ("int64", "int32"):
+        tname = {"float32": "torch.FloatTensor", "float64": "torch.DoubleTensor", "float16": "torch.HalfTensor",
+                 "bfloat16": "torch.BFloat16Tensor", "bool": "torch.BoolTensor", "uint8": "torch.ByteTensor",
+                 "int8": "torch.CharTensor", "int16": "torch.ShortTensor"}.get(dn, dn)
+        raise RuntimeError(
+            f"Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, Int; but "
+            f"got {tname} instead (while checking arguments for {name})")
+
+
+def _embedding_renorm_(weight, input, max_norm, norm_type):
+    with torch.no_grad():
+        idx = torch.unique(input.reshape(-1))
+        rows = weight.index_select(0, idx)
+        norms = rows.norm(norm_type, 1, keepdim=True)
+        scale = torch.where(norms > max_norm, max_norm / (norms + 1e-7), torch.ones_like(norms))
+        weight[idx] = rows * scale
+    return weight
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
+              sparse=False):
+    num = int(weight.shape[0])
+    if padding_idx is not None:
+        if padding_idx > 0:
+            if padding_idx >= num:
+                raise AssertionError("Padding_idx must be within num_embeddings")
+        elif padding_idx < 0:
+            if padding_idx < -num:
+                raise AssertionError("Padding_idx must be within num_embeddings")
+            padding_idx = num + padding_idx
+    _check_index_dtype(input)
+    if weight.dim() != 2:
+        raise RuntimeError("'weight' must be 2-D")
+    if max_norm is not None:
+        _embedding_renorm_(weight, input, max_norm, norm_type)
+    flat = input.reshape(-1)
+    out = weight.index_select(0, flat)
+    if padding_idx is not None:
+        mask = (flat == padding_idx).unsqueeze(-1)
+        out = torch.where(mask, out.detach(), out)
+    if scale_grad_by_freq:
+        with torch.no_grad():
+            counts = torch.zeros(num, dtype=weight.dtype, device=weight.device).index_add(
+                0, flat, torch.ones(flat.shape[0], dtype=weight.dtype, device=weight.device))
+            s = (1.0 / counts.index_select(0, flat)).unsqueeze(-1)
+        out = _scale_grad(out, s)
+    return out.reshape(*_shape(input), int(weight.shape[1]))
+
+
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode="mean",
+                  sparse=False, per_sample_weights=None, include_last_offset=False, padding_idx=None):
+    if weight.dim() != 2:
+        raise ValueError(f"weight has to be a 2D Tensor, but got Tensor of dimension {weight.dim()}")
+    if per_sample_weights is not None and _shape(input) != _shape(per_sample_weights):
+        raise ValueError(
+            f"embedding_bag: If per_sample_weights ({per_sample_weights.shape}) is not None, then it must have the "
+            f"same shape as the input ({input.shape})")
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError("mode has to be one of sum, mean or max")
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError(
+            f"embedding_bag: per_sample_weights was not None. per_sample_weights is only supported for mode='sum' "
+            f"(got mode='{mode}'). Please open a feature request on the Pytorch GitHub.")
+    _check_index_dtype(input, "embedding_bag")
+    num, D = _shape(weight)
+    if padding_idx is not None:
+        if padding_idx > 0:
+            if padding_idx >= num:
+                raise AssertionError("padding_idx must be within the number of embeddings")
+        elif padding_idx < 0:
+            if padding_idx < -num:
+                raise AssertionError("padding_idx must be within the number of embeddings")
+            padding_idx = num + padding_idx
+    if input.dim() == 2:
+        if offsets is not None:
+            raise ValueError(
+                "if input is 2D, then offsets has to be None, as input is treated is a mini-batch of fixed length "
+                f"sequences. However, found offsets of type {type(offsets)}")
+        B, Lb = _shape(input)
+        dense = input
+        valid = None
+        psw = per_sample_weights
+    elif input.dim() == 1:
+        if offsets is None:
+            raise ValueError("offsets has to be a 1D Tensor but got None")
+        if offsets.dim() != 1:
+            raise ValueError("offsets has to be a 1D Tensor")
+        n = int(input.shape[0])
+        offs = [int(v) for v in offsets.tolist()]
+        if include_last_offset:
+            starts = offs[:-1]
+            ends = offs[1:]
+        else:
+            starts = offs
+            ends = offs[1:] + [n]
+        B = len(starts)
+        lens = [max(e - s, 0) for s, e in zip(starts, ends)]
+        Lb = max(lens) if lens else 0
+        Lb = max(Lb, 1)
+        pos = np.zeros((B, Lb), dtype=np.int64)
+        vm = np.zeros((B, Lb), dtype=bool)
+        for b in range(B):
+            pos[b, :lens[b]] = np.arange(starts[b], starts[b] + lens[b])
+            vm[b, :lens[b]] = True
+        pos_t = _index_tensor(pos.reshape(-1), input)
+        if n == 0:
+            dense = torch.zeros(B, Lb, dtype=input.dtype, device=input.device)
+        else:
+            dense = input.index_select(0, pos_t).reshape(B, Lb)
+        valid = _to_dev(torch.tensor(vm), input)
+        psw = None
+        if per_sample_weights is not None:
+            psw = per_sample_weights.index_select(0, pos_t).reshape(B, Lb)
+    else:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.dim()}")
+    if max_norm is not None:
+        _embedding_renorm_(weight, input, max_norm, norm_type)
+    if padding_idx is not None:
+        pv = dense != padding_idx
+        valid = pv if valid is None else (valid & pv)
+    if valid is not None:
+        dense = dense.masked_fill(~valid, 0)
+    rows = weight.index_select(0, dense.reshape(-1)).reshape(B, Lb, D)
+    if scale_grad_by_freq:
+        flat = dense.reshape(-1)
+        with torch.no_grad():
+            ones = torch.ones(flat.shape[0], dtype=weight.dtype, device=weight.device)
+            if valid is not None:
+                ones = ones * valid.reshape(-1).to(weight.dtype)
+            counts = torch.zeros(num, dtype=weight.dtype, device=weight.device).index_add(0, flat, ones)
+            s = (1.0 / counts.index_select(0, flat).clamp(min=1.0)).reshape(B, Lb, 1)
+        rows = _scale_grad(rows, s)
+    if mode == "max":
+        if valid is not None:
+            rows = rows.masked_fill(~valid.unsqueeze(-1), float("-inf"))
+        out = rows.max(dim=1)[0]
+        if valid is not None:
+            empty = valid.to(torch.int64).sum(1) == 0
+            out = out.masked_fill(empty.unsqueeze(-1), 0.0)
+        return out
+    if psw is not None:
+        rows = rows * psw.unsqueeze(-1)
+    if valid is not None:
+        rows = rows.masked_fill(~valid.unsqueeze(-1), 0.0)
+    out = rows.sum(1)
+    if mode == "mean":
+        if valid is None:
+            out = out / float(Lb) if Lb > 0 else out
+        else:
+            cnt = valid.sum(1).to(out.dtype).clamp(min=1.0).unsqueeze(-1)
+            out = out / cnt
+    return out
+
+
+def one_hot(tensor, num_classes=-1):
+    if _dtype_name(tensor.dtype) != "int64":
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    if tensor.numel() == 0:
+        if num_classes <= 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+    else:
+        mn = int(tensor.min().item())
+        if mn < 0:
+            raise RuntimeError("Class values must be non-negative.")
+        mx = int(tensor.max().item())
+        if num_classes == -1:
+            num_classes = mx + 1
+        elif mx >= num_classes:
+            raise RuntimeError("Class values must be smaller than num_classes.")
+    classes = torch.arange(num_classes, device=tensor.device)
+    return (tensor.unsqueeze(-1) == classes).to(torch.int64)
+
+
+# ---------------------------------------------------------------------------
+# distances
+# ---------------------------------------------------------------------------
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    output_dim = max(x1.dim(), x2.dim())
+    innermost = output_dim - 1
+    return (x1 - x2 + eps).norm(p, innermost, keepdim=keepdim)
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    if not x1.is_floating_point():
+        x1 = x1.to(torch.get_default_dtype())
+    if not x2.is_floating_point():
+        x2 = x2.to(torch.get_default_dtype())
+    shp = _broadcast_shapes(_shape(x1), _shape(x2))
+    if _shape(x1) != shp:
+        x1 = x1.expand(*shp)
+    if _shape(x2) != shp:
+        x2 = x2.expand(*shp)
+    n1 = x1.norm(2, dim, keepdim=True)
+    n2 = x2.norm(2, dim, keepdim=True)
+    # PyTorch clamps the norms in place under no_grad: value clamped, gradient of the unclamped norm
+    n1 = _same_value_grad_through(n1, n1.clamp(min=eps))
+    n2 = _same_value_grad_through(n2, n2.clamp(min=eps))
+    return ((x1 / n1) * (x2 / n2)).sum(dim)
+
+
+@functools.lru_cache(maxsize=128)
+def _triu_pairs(n):
+    return np.triu_indices(n, 1)
+
+
+def pdist(input, p=2):
+    if input.dim() != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.dim()}D")
+    if p < 0:
+        raise RuntimeError("pdist only supports non-negative p values")
+    n = int(input.shape[0])
+    i, j = _triu_pairs(n)
+    a = input.index_select(0, _index_tensor(i, input))
+    b = input.index_select(0, _index_tensor(j, input))
+    return (a - b).norm(p, 1)
+
+
+def _cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
+    if x1.dim() < 2:
+        raise RuntimeError(f"cdist only supports at least 2D tensors, X1 got: {x1.dim()}D")
+    if x2.dim() < 2:
+        raise RuntimeError(f"cdist only supports at least 2D tensors, X2 got: {x2.dim()}D")
+    c1, c2 = int(x1.shape[-1]), int(x2.shape[-1])
+    if c1 != c2:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: {c1} X2: {c2}")
+    if not x1.is_floating_point() or not x2.is_floating_point():
+        raise RuntimeError(f"cdist only supports floating-point dtypes, X1 got: {x1.dtype}")
+    if p < 0:
+        raise RuntimeError("cdist only supports non-negative p values")
+    r1, r2 = int(x1.shape[-2]), int(x2.shape[-2])
+    if compute_mode == "use_mm_for_euclid_dist_if_necessary":
+        use_mm = p == 2 and (r1 > 25 or r2 > 25)
+    elif compute_mode == "use_mm_for_euclid_dist":
+        use_mm = p == 2
+    elif compute_mode == "donot_use_mm_for_euclid_dist":
+        use_mm = False
+    else:
+        raise ValueError(f"{compute_mode} is not a valid value for compute_mode")
+    if use_mm:
+        x1n = (x1 * x1).sum(-1, keepdim=True)
+        x2n = (x2 * x2).sum(-1, keepdim=True)
+        x1_ = torch.cat([x1 * -2.0, x1n, torch.ones_like(x1n)], -1)
+        x2_ = torch.cat([x2, torch.ones_like(x2n), x2n], -1)
+        return x1_.matmul(x2_.transpose(-1, -2)).clamp(min=1e-30).sqrt()
+    diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
+    return diff.norm(p, -1)
+
+
+cdist = _cdist
+
+
+# ---------------------------------------------------------------------------
+# resampling: interpolate / upsample / grid_sample / pixel shuffle
+# ---------------------------------------------------------------------------
+
+def _area_scale(n_in, n_out, align_corners, scale, f):
+    if align_corners:
+        return f(n_in - 1) / f(n_out - 1) if n_out > 1 else f(0)
+    if scale is not None and scale > 0:
+        return f(1.0 / scale)
+    return f(n_in) / f(n_out)
+
+
+@functools.lru_cache(maxsize=512)
+def _linear_coeffs(n_in, n_out, align_corners, scale, fname):
+    f = np.float64 if fname == "float64" else np.float32
+    s = _area_scale(n_in, n_out, align_corners, scale, f)
+    i = np.arange(n_out).astype(f)
+    if align_corners:
+        src = (s * i).astype(f)
+    else:
+        src = (s * (i + f(0.5)) - f(0.5)).astype(f)
+        src = np.maximum(src, f(0))
+    i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+    lam = np.clip(src - i0.astype(f), f(0), f(1)).astype(f)
+    i1 = i0 + (i0 < n_in - 1).astype(np.int64)
+    return (i0, i1), ((f(1) - lam).astype(f), lam)
+
+
+def _cubic_conv1(x, A):
+    return ((A + 2) * x - (A + 3)) * x * x + 1
+
+
+def _cubic_conv2(x, A):
+    return ((A * x - 5 * A) * x + 8 * A) * x - 4 * A
+
+
+@functools.lru_cache(maxsize=512)
+def _cubic_coeffs(n_in, n_out, align_corners, scale, fname):
+    f = np.float64 if fname == "float64" else np.float32
+    s = _area_scale(n_in, n_out, align_corners, scale, f)
+    i = np.arange(n_out).astype(f)
+    if align_corners:
+        src = (s * i).astype(f)
+    else:
+        src = (s * (i + f(0.5)) - f(0.5)).astype(f)
+    fl = np.floor(src)
+    i0 = fl.astype(np.int64)
+    t = (src - fl).astype(f)
+    A = f(-0.75)
+    one = f(1)
+    ws = (_cubic_conv2(t + one, A).astype(f), _cubic_conv1(t, A).astype(f),
+          _cubic_conv1(one - t, A).astype(f), _cubic_conv2((one - t) + one, A).astype(f))
+    idxs = tuple(np.clip(i0 - 1 + k, 0, n_in - 1) for k in range(4))
+    return idxs, ws
+
+
+@functools.lru_cache(maxsize=512)
+def _nearest_index(n_in, n_out, scale, exact):
+    if not exact:
+        if n_out == n_in:
+            return np.arange(n_out)
+        if n_out == 2 * n_in:
+            return np.arange(n_out) >> 1
+    s = np.float32(1.0 / scale) if (scale is not None and scale > 0) else np.float32(n_in) / np.float32(n_out)
+    i = np.arange(n_out).astype(np.float32)
+    src = np.floor(((i + np.float32(0.5)) * s) if exact else (i * s)).astype(np.int64)
+    return np.minimum(src, n_in - 1)
+
+
+def _interp_taps(x, d, idxs, ws):
+    n_out = len(idxs[0])
+    shape = [1] * x.dim()
+    shape[d] = n_out
+    out = None
+    for idx, w in zip(idxs, ws):
+        term = x.index_select(d, _index_tensor(idx, x)) * _value_tensor(w, x).reshape(shape)
+        out = term if out is None else out + term
+    return out
+
+
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):
+    if mode in ("nearest", "area", "nearest-exact"):
+        if align_corners is not None:
+            raise ValueError(
+                "align_corners option can only be set with the interpolating modes: linear | bilinear | bicubic | "
+                "trilinear")
+    else:
+        if align_corners is None:
+            align_corners = False
+    dim = input.dim() - 2
+    if dim < 1 or dim > 3:
+        raise NotImplementedError(
+            f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) for the modes: nearest | "
+            f"linear | bilinear | bicubic | trilinear | area | nearest-exact (got {mode})")
+    if size is not None and scale_factor is not None:
+        raise ValueError("only one of size or scale_factor should be defined")
+    elif size is not None:
+        scale_factors = None
+        if isinstance(size, (list, tuple)):
+            if len(size) != dim:
+                raise ValueError(
+                    f"Input and output must have the same number of spatial dimensions, but got input with spatial "
+                    f"dimensions of {list(input.shape[2:])} and output size of {size}. Please provide input tensor "
+                    "in (N, C, d1, d2, ...,dK) format and output size in (o1, o2, ...,oK) format.")
+            output_size = [int(s) for s in size]
+        else:
+            output_size = [int(size)] * dim
+    elif scale_factor is not None:
+        output_size = None
+        if isinstance(scale_factor, (list, tuple)):
+            if len(scale_factor) != dim:
+                raise ValueError(
+                    f"Input and scale_factor must have the same number of spatial dimensions, but got input with "
+                    f"spatial dimensions of {list(input.shape[2:])} and scale_factor of shape {scale_factor}. "
+                    "Please provide input tensor in (N, C, d1, d2, ...,dK) format and scale_factor in "
+                    "(s1, s2, ...,sK) format.")
+            scale_factors = [float(s) for s in scale_factor]
+        else:
+            scale_factors = [float(scale_factor)] * dim
+    else:
+        raise ValueError("either size or scale_factor should be defined")
+    if recompute_scale_factor is not None and recompute_scale_factor and size is not None:
+        raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
+    if mode == "area" and output_size is None:
+        recompute_scale_factor = True
+    sp = _shape(input)[2:]
+    if recompute_scale_factor is not None and recompute_scale_factor:
+        output_size = [int(math.floor(float(sp[i]) * scale_factors[i])) for i in range(dim)]
+        scale_factors = None
+    if output_size is None:
+        output_size = [int(math.floor(float(sp[i]) * scale_factors[i])) for i in range(dim)]
+    if antialias and not (mode in ("bilinear", "bicubic") and input.dim() == 4):
+        raise ValueError("Anti-alias option is restricted to bilinear and bicubic modes and requires a 4-D tensor "
+                         "as input")
+    if antialias:
+        raise NotImplementedError("interpolate(antialias=True) is not supported by ferrotorch")
+    if any(o <= 0 for o in output_size):
+        raise RuntimeError(
+            f"Input and output sizes should be greater than 0, but got input ({', '.join(str(s) for s in sp)}) "
+            f"and output ({', '.join(str(s) for s in output_size)})")
+    scales = scale_factors if scale_factors is not None else [None] * dim
+    need = {"linear": 3, "bilinear": 4, "trilinear": 5, "bicubic": 4}
+    if mode in need and input.dim() != need[mode]:
+        raise NotImplementedError(f"Got {input.dim()}D input, but {mode} mode needs {need[mode]}D input")
+    fname = "float64" if _dtype_name(input.dtype) == "float64" else "float32"
+    x = input
+    if mode in ("nearest", "nearest-exact"):
+        for i in reversed(range(dim)):
+            idx = _nearest_index(sp[i], output_size[i], scales[i], mode == "nearest-exact")
+            if len(idx) == sp[i] and np.array_equal(idx, np.arange(sp[i])):
+                continue
+            x = x.index_select(2 + i, _index_tensor(idx, x))
+        return x
+    if mode == "area":
+        return _adaptive_avg_pool_nd(input, output_size, dim, "adaptive_avg_pool")
+    if mode in ("linear", "bilinear", "trilinear"):
+        for i in reversed(range(dim)):
+            idxs, ws = _linear_coeffs(sp[i], output_size[i], bool(align_corners), scales[i], fname)
+            x = _interp_taps(x, 2 + i, idxs, ws)
+        return x
+    if mode == "bicubic":
+        for i in reversed(range(dim)):
+            idxs, ws = _cubic_coeffs(sp[i], output_size[i], bool(align_corners), scales[i], fname)
+            x = _interp_taps(x, 2 + i, idxs, ws)
+        return x
+    raise NotImplementedError(
+        f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) for the modes: nearest | "
+        f"linear | bilinear | bicubic | trilinear | area | nearest-exact (got {mode})")
+
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    warnings.warn("nn.functional.upsample is deprecated. Use nn.functional.interpolate instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    warnings.warn("nn.functional.upsample_nearest is deprecated. Use nn.functional.interpolate instead.",
+                  stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    warnings.warn("nn.functional.upsample_bilinear is deprecated. Use nn.functional.interpolate instead.",
+                  stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+def _grid_unnormalize(coord, size, align_corners):
+    if align_corners:
+        return ((coord + 1) / 2) * (size - 1)
+    return ((coord + 1) * size - 1) / 2
+
+
+def _reflect_coordinates(coord, twice_low, twice_high):
+    if twice_low == twice_high:
+        return torch.zeros_like(coord)
+    mn = twice_low / 2
+    span = (twice_high - twice_low) / 2
+    c = torch.abs(coord - mn)
+    extra = torch.fmod(c, span)
+    flips = torch.floor(c / span)
+    even = torch.fmod(flips, 2) == 0
+    return torch.where(even, extra + mn, (span - extra) + mn)
+
+
+def _grid_source_index(coord, size, padding_mode, align_corners):
+    coord = _grid_unnormalize(coord, size, align_corners)
+    if padding_mode == "border":
+        coord = coord.clamp(0, size - 1)
+    elif padding_mode == "reflection":
+        if align_corners:
+            coord = _reflect_coordinates(coord, 0, 2 * (size - 1))
+        else:
+            coord = _reflect_coordinates(coord, -1, 2 * size - 1)
+        coord = coord.clamp(0, size - 1)
+    return coord
+
+
+def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
+    if mode not in ("bilinear", "nearest", "bicubic"):
+        raise ValueError(
+            f"nn.functional.grid_sample(): expected mode to be 'bilinear', 'nearest' or 'bicubic', but got: '{mode}'")
+    if padding_mode not in ("zeros", "border", "reflection"):
+        raise ValueError(
+            "nn.functional.grid_sample(): expected padding_mode to be 'zeros', 'border', or 'reflection', but got: "
+            f"'{padding_mode}'")
+    if align_corners is None:
+        warnings.warn(
+            "Default grid_sample and affine_grid behavior has changed to align_corners=False since 1.3.0. Please "
+            "specify align_corners=True if the old behavior is desired. See the documentation of grid_sample for "
+            "details.")
+        align_corners = False
+    if input.dim() != 4:
+        raise NotImplementedError("grid_sample: only 4-D input is supported by ferrotorch")
+    if grid.dim() != 4 or int(grid.shape[-1]) != 2:
+        raise RuntimeError(
+            f"grid_sampler(): expected grid to have size 2 in last dimension, but got grid with sizes "
+            f"{list(grid.shape)}")
+    N, C, H, W = _shape(input)
+    Ng, Ho, Wo, _ = _shape(grid)
+    if Ng != N:
+        raise RuntimeError(
+            f"grid_sampler(): expected grid and input to have same batch size, but got input with sizes "
+            f"{list(input.shape)} and grid with sizes {list(grid.shape)}")
+    ix = _grid_source_index(grid.select(-1, 0), W, padding_mode, align_corners)
+    iy = _grid_source_index(grid.select(-1, 1), H, padding_mode, align_corners)
+    flat = input.reshape(N, C, H * W)
+
+    def gather(xc, yc):
+        valid = (xc >= 0) & (xc <= W - 1) & (yc >= 0) & (yc <= H - 1)
+        xi = xc.clamp(0, W - 1).to(torch.int64)
+        yi = yc.clamp(0, H - 1).to(torch.int64)
+        idx = (yi * W + xi).reshape(N, 1, Ho * Wo).expand(N, C, Ho * Wo)
+        vals = flat.gather(2, idx).reshape(N, C, Ho, Wo)
+        return vals, valid
+
+    if mode == "nearest":
+        xr = torch.round(ix.detach())
+        yr = torch.round(iy.detach())
+        vals, valid = gather(xr, yr)
+        return vals * valid.unsqueeze(1).to(input.dtype)
+    if mode == "bilinear":
+        x0 = torch.floor(ix.detach())
+        y0 = torch.floor(iy.detach())
+        x1 = x0 + 1
+        y1 = y0 + 1
+        nw = (x1 - ix) * (y1 - iy)
+        ne = (ix - x0) * (y1 - iy)
+        sw = (x1 - ix) * (iy - y0)
+        se = (ix - x0) * (iy - y0)
+        out = None
+        for (xc, yc, w) in ((x0, y0, nw), (x1, y0, ne), (x0, y1, sw), (x1, y1, se)):
+            vals, valid = gather(xc, yc)
+            term = vals * (w * valid.to(w.dtype)).unsqueeze(1)
+            out = term if out is None else out + term
+        return out
+    # bicubic
+    ix = _grid_unnormalize(grid.select(-1, 0), W, align_corners)
+    iy = _grid_unnormalize(grid.select(-1, 1), H, align_corners)
+    x0 = torch.floor(ix.detach())
+    y0 = torch.floor(iy.detach())
+    tx = ix - x0
+    ty = iy - y0
+    A = -0.75
+
+    def coeffs(t):
+        return (_cubic_conv2(t + 1, A), _cubic_conv1(t, A), _cubic_conv1(1 - t, A), _cubic_conv2(2 - t, A))
+
+    cx = coeffs(tx)
+    cy = coeffs(ty)
+
+    def bounded(xc, yc):
+        if padding_mode == "zeros":
+            return gather(xc, yc)
+        xs = _grid_source_index_abs(xc, W, padding_mode, align_corners)
+        ys = _grid_source_index_abs(yc, H, padding_mode, align_corners)
+        vals, _ = gather(xs, ys)
+        return vals, None
+
+    out = None
+    for j in range(4):
+        row = None
+        for i in range(4):
+            vals, valid = bounded(x0 - 1 + i, y0 - 1 + j)
+            w = cx[i]
+            if valid is not None:
+                w = w * valid.to(w.dtype)
+            term = vals * w.unsqueeze(1)
+            row = term if row is None else row + term
+        term = row * cy[j].unsqueeze(1)
+        out = term if out is None else out + term
+    return out
+
+
+def _grid_source_index_abs(coord, size, padding_mode, align_corners):
+    if padding_mode == "border":
+        return coord.clamp(0, size - 1)
+    if align_corners:
+        c = _reflect_coordinates(coord, 0, 2 * (size - 1))
+    else:
+        c = _reflect_coordinates(coord, -1, 2 * size - 1)
+    return c.clamp(0, size - 1)
+
+
+def _linspace_from_neg_one(n, align_corners, like):
+    if n <= 1:
+        arr = np.zeros(max(n, 1), dtype=np.float64)
+    else:
+        arr = np.linspace(-1.0, 1.0, n)
+        if not align_corners:
+            arr = arr * (n - 1) / n
+    return arr
+
+
+def affine_grid(theta, size, align_corners=None):
+    if align_corners is None:
+        warnings.warn(
+            "Default grid_sample and affine_grid behavior has changed to align_corners=False since 1.3.0. Please "
+            "specify align_corners=True if the old behavior is desired. See the documentation of grid_sample for "
+            "details.")
+        align_corners = False
+    if not theta.is_floating_point():
+        raise ValueError(f"Expected theta to have floating point type, but got {theta.dtype}")
+    size = [int(s) for s in size]
+    if len(size) == 4:
+        if theta.dim() != 3 or int(theta.shape[-2]) != 2 or int(theta.shape[-1]) != 3:
+            raise ValueError(
+                f"Expected a batch of 2D affine matrices of shape Nx2x3 for size {size}. Got {list(theta.shape)}.")
+        N, C, H, W = size
+        xs = _linspace_from_neg_one(W, align_corners, theta)
+        ys = _linspace_from_neg_one(H, align_corners, theta)
+        base = np.zeros((H, W, 3), dtype=np.float64)
+        base[..., 0] = xs[None, :]
+        base[..., 1] = ys[:, None]
+        base[..., 2] = 1.0
+        b = _value_tensor(base.reshape(1, H * W, 3), theta)
+        grid = b.matmul(theta.transpose(1, 2))  # [N, H*W, 2]
+        return grid.reshape(N, H, W, 2)
+    if len(size) == 5:
+        if theta.dim() != 3 or int(theta.shape[-2]) != 3 or int(theta.shape[-1]) != 4:
+            raise ValueError(
+                f"Expected a batch of 3D affine matrices of shape Nx3x4 for size {size}. Got {list(theta.shape)}.")
+        N, C, D, H, W = size
+        xs = _linspace_from_neg_one(W, align_corners, theta)
+        ys = _linspace_from_neg_one(H, align_corners, theta)
+        zs = _linspace_from_neg_one(D, align_corners, theta)
+        base = np.zeros((D, H, W, 4), dtype=np.float64)
+        base[..., 0] = xs[None, None, :]
+        base[..., 1] = ys[None, :, None]
+        base[..., 2] = zs[:, None, None]
+        base[..., 3] = 1.0
+        b = _value_tensor(base.reshape(1, D * H * W, 4), theta)
+        grid = b.matmul(theta.transpose(1, 2))
+        return grid.reshape(N, D, H, W, 3)
+    raise NotImplementedError(
+        f"affine_grid only supports 4D and 5D sizes, for 2D and 3D affine transforms, respectively. Got size {size}.")
+
+
+def pixel_shuffle(input, upscale_factor):
+    r = int(upscale_factor)
+    if input.dim() < 3:
+        raise RuntimeError(
+            f"pixel_shuffle expects input to have at least 3 dimensions, but got input with {input.dim()} dimension(s)")
+    shp = _shape(input)
+    C, H, W = shp[-3:]
+    if C % (r * r) != 0:
+        raise RuntimeError(
+            f"pixel_shuffle expects its input's 'channel' dimension to be divisible by the square of upscale_factor, "
+            f"but input.size(-3)={C} is not divisible by {r * r}")
+    lead = list(shp[:-3])
+    oc = C // (r * r)
+    x = input.reshape(*lead, oc, r, r, H, W)
+    n = len(lead)
+    x = x.permute(*range(n), n, n + 3, n + 1, n + 4, n + 2)
+    return x.reshape(*lead, oc, H * r, W * r)
+
+
+def pixel_unshuffle(input, downscale_factor):
+    r = int(downscale_factor)
+    if input.dim() < 3:
+        raise RuntimeError(
+            f"pixel_unshuffle expects input to have at least 3 dimensions, but got input with {input.dim()} "
+            "dimension(s)")
+    shp = _shape(input)
+    C, H, W = shp[-3:]
+    if H % r != 0:
+        raise RuntimeError(
+            f"pixel_unshuffle expects height to be divisible by downscale_factor, but input.size(-2)={H} is not "
+            f"divisible by {r}")
+    if W % r != 0:
+        raise RuntimeError(
+            f"pixel_unshuffle expects width to be divisible by downscale_factor, but input.size(-1)={W} is not "
+            f"divisible by {r}")
+    lead = list(shp[:-3])
+    n = len(lead)
+    x = input.reshape(*lead, C, H // r, r, W // r, r)
+    x = x.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)
+    return x.reshape(*lead, C * r * r, H // r, W // r)
+
+
+def channel_shuffle(input, groups):
+    shp = _shape(input)
+    N, C = shp[0], shp[1]
+    if C % groups != 0:
+        raise RuntimeError(
+            f"Number of channels must be divisible by groups. Got {C} channels and {groups} groups.")
+    x = input.reshape(N, groups, C // groups, *shp[2:]).transpose(1, 2)
+    return x.reshape(shp)
+
+
+native_channel_shuffle = channel_shuffle
+
+
+# ---------------------------------------------------------------------------
+# attention
+# ---------------------------------------------------------------------------
+
+def _causal_mask(L, S, like):
+    rows = torch.arange(L, device=like.device).unsqueeze(1)
+    cols = torch.arange(S, device=like.device).unsqueeze(0)
+    return cols <= rows  # True = attend (lower triangle incl. diagonal)
+
+
+def _repeat_heads(t, rep):
+    """[..., Hk, S, E] -> [..., Hk*rep, S, E] (repeat_interleave on dim -3)."""
+    if rep == 1:
+        return t
+    shp = _shape(t)
+    x = t.unsqueeze(-3).expand(*shp[:-2], rep, *shp[-2:])
+    return x.reshape(*shp[:-3], shp[-3] * rep, *shp[-2:])
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
+                                 enable_gqa=False):
+    L, S = int(query.shape[-2]), int(key.shape[-2])
+    E = int(query.shape[-1])
+    if int(key.shape[-1]) != E:
+        raise RuntimeError(
+            f"Expected query, key, and value to have the same embedding dimension for query and key, but got "
+            f"query.size(-1)={E} and key.size(-1)={int(key.shape[-1])}")
+    scale_factor = 1.0 / math.sqrt(E) if scale is None else scale
+    if enable_gqa and query.dim() >= 3:
+        hq, hk, hv = int(query.shape[-3]), int(key.shape[-3]), int(value.shape[-3])
+        if hq % hk != 0 or hq % hv != 0:
+            raise RuntimeError("Number of heads in key and value must divide the number of heads in query")
+        key = _repeat_heads(key, hq // hk)
+        value = _repeat_heads(value, hq // hv)
+    attn = query.matmul(key.transpose(-2, -1)) * scale_factor
+    if is_causal:
+        if attn_mask is not None:
+            raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when "
+                               "is_causal=True")
+        attn = attn.masked_fill(_causal_mask(L, S, query).logical_not(), float("-inf"))
+    if attn_mask is not None:
+        if _dtype_name(attn_mask.dtype) == "bool":
+            attn = attn.masked_fill(attn_mask.logical_not(), float("-inf"))
+        else:
+            attn = attn + attn_mask
+    attn = torch.softmax(attn, -1)
+    if dropout_p > 0.0:
+        attn = dropout(attn, dropout_p, True)
+    return attn.matmul(value)
+
+
+def _canonical_mask(mask, mask_name, other_type, other_name, target_type, check_other=True):
+    if mask is not None:
+        dn = _dtype_name(mask.dtype)
+        is_float = mask.is_floating_point()
+        if dn != "bool" and not is_float:
+            raise AssertionError(f"only bool and floating types of {mask_name} are supported")
+        if check_other and other_type is not None:
+            if _dtype_name(other_type) != dn:
+                warnings.warn(
+                    f"Support for mismatched {mask_name} and {other_name} is deprecated. Use same type for both "
+                    "instead.")
+        if not is_float:
+            mask = torch.zeros(_shape(mask), dtype=target_type, device=mask.device).masked_fill(
+                mask, float("-inf"))
+    return mask
+
+
+def _none_or_dtype(input):
+    if input is None:
+        return None
+    if _is_tensor(input):
+        return input.dtype
+    raise RuntimeError("input to _none_or_dtype() must be None or torch.Tensor")
+
+
+def _mha_shape_check(query, key, value, key_padding_mask, attn_mask, num_heads):
+    if query.dim() == 3:
+        is_batched = True
+        if key.dim() != 3 or value.dim() != 3:
+            raise AssertionError(
+                "For batched (3-D) `query`, expected `key` and `value` to be 3-D but found "
+                f"{key.dim()}-D and {value.dim()}-D tensors respectively")
+        if key_padding_mask is not None and key_padding_mask.dim() != 2:
+            raise AssertionError(
+                "For batched (3-D) `query`, expected `key_padding_mask` to be `None` or 2-D but found "
+                f"{key_padding_mask.dim()}-D tensor instead")
+        if attn_mask is not None and attn_mask.dim() not in (2, 3):
+            raise AssertionError(
+                "For batched (3-D) `query`, expected `attn_mask` to be `None`, 2-D or 3-D but found "
+                f"{attn_mask.dim()}-D tensor instead")
+    elif query.dim() == 2:
+        is_batched = False
+        if key.dim() != 2 or value.dim() != 2:
+            raise AssertionError(
+                "For unbatched (2-D) `query`, expected `key` and `value` to be 2-D but found "
+                f"{key.dim()}-D and {value.dim()}-D tensors respectively")
+        if key_padding_mask is not None and key_padding_mask.dim() != 1:
+            raise AssertionError(
+                "For unbatched (2-D) `query`, expected `key_padding_mask` to be `None` or 1-D but found "
+                f"{key_padding_mask.dim()}-D tensor instead")
+        if attn_mask is not None:
+            if attn_mask.dim() not in (2, 3):
+                raise AssertionError(
+                    "For unbatched (2-D) `query`, expected `attn_mask` to be `None`, 2-D or 3-D but found "
+                    f"{attn_mask.dim()}-D tensor instead")
+            if attn_mask.dim() == 3:
+                expected = (num_heads, int(query.shape[0]), int(key.shape[0]))
+                if _shape(attn_mask) != expected:
+                    raise AssertionError(f"Expected `attn_mask` shape to be {expected} but got {_shape(attn_mask)}")
+    else:
+        raise AssertionError(
+            f"query should be unbatched 2D or batched 3D tensor but received {query.dim()}-D query tensor")
+    return is_batched
+
+
+def _in_projection_packed(q, k, v, w, b=None):
+    E = int(q.shape[-1])
+    if k is v:
+        if q is k:
+            proj = linear(q, w, b)
+            return proj.narrow(-1, 0, E), proj.narrow(-1, E, E), proj.narrow(-1, 2 * E, E)
+        w_q, w_kv = w.narrow(0, 0, E), w.narrow(0, E, 2 * E)
+        if b is None:
+            b_q = b_kv = None
+        else:
+            b_q, b_kv = b.narrow(0, 0, E), b.narrow(0, E, 2 * E)
+        q_proj = linear(q, w_q, b_q)
+        kv = linear(k, w_kv, b_kv)
+        return q_proj, kv.narrow(-1, 0, E), kv.narrow(-1, E, E)
+    w_q, w_k, w_v = w.chunk(3)
+    if b is None:
+        b_q = b_k = b_v = None
+    else:
+        b_q, b_k, b_v = b.chunk(3)
+    return linear(q, w_q, b_q), linear(k, w_k, b_k), linear(v, w_v, b_v)
+
+
+def _in_projection(q, k, v, w_q, w_k, w_v, b_q=None, b_k=None, b_v=None):
+    return linear(q, w_q, b_q), linear(k, w_k, b_k), linear(v, w_v, b_v)
+
+
+def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_heads, in_proj_weight, in_proj_bias,
+                                 bias_k, bias_v, add_zero_attn, dropout_p, out_proj_weight, out_proj_bias,
+                                 training=True, key_padding_mask=None, need_weights=True, attn_mask=None,
+                                 use_separate_proj_weight=False, q_proj_weight=None, k_proj_weight=None,
+                                 v_proj_weight=None, static_k=None, static_v=None, average_attn_weights=True,
+                                 is_causal=False):
+    is_batched = _mha_shape_check(query, key, value, key_padding_mask, attn_mask, num_heads)
+    if not is_batched:
+        query = query.unsqueeze(1)
+        key = key.unsqueeze(1)
+        value = value.unsqueeze(1)
+        if key_padding_mask is not None:
+            key_padding_mask = key_padding_mask.unsqueeze(0)
+    tgt_len, bsz, embed_dim = _shape(query)
+    src_len = int(key.shape[0])
+    key_padding_mask = _canonical_mask(key_padding_mask, "key_padding_mask", _none_or_dtype(attn_mask), "attn_mask",
+                                       query.dtype)
+    if is_causal and attn_mask is None:
+        raise RuntimeError(
+            "Need attn_mask if specifying the is_causal hint. You may use the Transformer module method "
+            "`generate_square_subsequent_mask` to create this mask.")
+    if is_causal and key_padding_mask is None and not need_weights:
+        attn_mask = None
+    else:
+        attn_mask = _canonical_mask(attn_mask, "attn_mask", None, "", query.dtype, check_other=False)
+        if key_padding_mask is not None:
+            is_causal = False
+    if embed_dim != embed_dim_to_check:
+        raise AssertionError(
+            f"was expecting embedding dimension of {embed_dim_to_check}, but got {embed_dim}")
+    head_dim = embed_dim // num_heads
+    if head_dim * num_heads != embed_dim:
+        raise AssertionError(f"embed_dim {embed_dim} not divisible by num_heads {num_heads}")
+    if use_separate_proj_weight:
+        if _shape(key)[:2] != _shape(value)[:2]:
+            raise AssertionError(
+                f"key's sequence and batch dims {_shape(key)[:2]} do not match value's {_shape(value)[:2]}")
+    else:
+        if _shape(key) != _shape(value):
+            raise AssertionError(f"key shape {_shape(key)} does not match value shape {_shape(value)}")
+    if not use_separate_proj_weight:
+        if in_proj_weight is None:
+            raise AssertionError("use_separate_proj_weight is False but in_proj_weight is None")
+        q, k, v = _in_projection_packed(query, key, value, in_proj_weight, in_proj_bias)
+    else:
+        if in_proj_bias is None:
+            b_q = b_k = b_v = None
+        else:
+            b_q, b_k, b_v = in_proj_bias.chunk(3)
+        q, k, v = _in_projection(query, key, value, q_proj_weight, k_proj_weight, v_proj_weight, b_q, b_k, b_v)
+    if attn_mask is not None:
+        if attn_mask.dim() == 2:
+            if _shape(attn_mask) != (tgt_len, src_len):
+                raise RuntimeError(
+                    f"The shape of the 2D attn_mask is {attn_mask.shape}, but should be {(tgt_len, src_len)}.")
+            attn_mask = attn_mask.unsqueeze(0)
+        elif attn_mask.dim() == 3:
+            if _shape(attn_mask) != (bsz * num_heads, tgt_len, src_len):
+                raise RuntimeError(
+                    f"The shape of the 3D attn_mask is {attn_mask.shape}, but should be "
+                    f"{(bsz * num_heads, tgt_len, src_len)}.")
+        else:
+            raise RuntimeError(f"attn_mask's dimension {attn_mask.dim()} is not supported")
+    if bias_k is not None and bias_v is not None:
+        if static_k is not None or static_v is not None:
+            raise AssertionError("bias cannot be added to static key/value.")
+        k = torch.cat([k, bias_k.repeat(1, bsz, 1)])
+        v = torch.cat([v, bias_v.repeat(1, bsz, 1)])
+        if attn_mask is not None:
+            attn_mask = pad(attn_mask, (0, 1))
+        if key_padding_mask is not None:
+            key_padding_mask = pad(key_padding_mask, (0, 1))
+    else:
+        if bias_k is not None or bias_v is not None:
+            raise AssertionError("bias_k and bias_v must both be set or both be None")
+    q = q.reshape(tgt_len, bsz * num_heads, head_dim).transpose(0, 1)
+    if static_k is None:
+        k = k.reshape(int(k.shape[0]), bsz * num_heads, head_dim).transpose(0, 1)
+    else:
+        k = static_k
+    if static_v is None:
+        v = v.reshape(int(v.shape[0]), bsz * num_heads, head_dim).transpose(0, 1)
+    else:
+        v = static_v
+    if add_zero_attn:
+        zshape = (bsz * num_heads, 1, head_dim)
+        k = torch.cat([k, torch.zeros(zshape, dtype=k.dtype, device=k.device)], dim=1)
+        v = torch.cat([v, torch.zeros(zshape, dtype=v.dtype, device=v.device)], dim=1)
+        if attn_mask is not None:
+            attn_mask = pad(attn_mask, (0, 1))
+        if key_padding_mask is not None:
+            key_padding_mask = pad(key_padding_mask, (0, 1))
+    src_len = int(k.shape[1])
+    if key_padding_mask is not None:
+        if _shape(key_padding_mask) != (bsz, src_len):
+            raise AssertionError(
+                f"expecting key_padding_mask shape of {(bsz, src_len)}, but got {_shape(key_padding_mask)}")
+        key_padding_mask = key_padding_mask.reshape(bsz, 1, 1, src_len).expand(bsz, num_heads, 1, src_len) \
+            .reshape(bsz * num_heads, 1, src_len)
+        if attn_mask is None:
+            attn_mask = key_padding_mask
+        else:
+            attn_mask = attn_mask + key_padding_mask
+    if not training:
+        dropout_p = 0.0
+    if need_weights:
+        B, Nt, E = _shape(q)
+        q_scaled = q * math.sqrt(1.0 / float(E))
+        if is_causal and attn_mask is None:
+            raise AssertionError("FIXME: is_causal not implemented for need_weights")
+        if attn_mask is not None:
+            attn_weights = attn_mask + q_scaled.matmul(k.transpose(-2, -1))
+        else:
+            attn_weights = q_scaled.matmul(k.transpose(-2, -1))
+        attn_weights = torch.softmax(attn_weights, -1)
+        if dropout_p > 0.0:
+            attn_weights = dropout(attn_weights, p=dropout_p)
+        attn_output = attn_weights.matmul(v)
+        attn_output = attn_output.transpose(0, 1).contiguous().reshape(tgt_len * bsz, embed_dim)
+        attn_output = linear(attn_output, out_proj_weight, out_proj_bias)
+        attn_output = attn_output.reshape(tgt_len, bsz, int(attn_output.shape[1]))
+        attn_weights = attn_weights.reshape(bsz, num_heads, tgt_len, src_len)
+        if average_attn_weights:
+            attn_weights = attn_weights.mean(dim=1)
+        if not is_batched:
+            attn_output = attn_output.squeeze(1)
+            attn_weights = attn_weights.squeeze(0)
+        return attn_output, attn_weights
+    if attn_mask is not None:
+        if int(attn_mask.shape[0]) == 1 and attn_mask.dim() == 3:
+            attn_mask = attn_mask.unsqueeze(0)
+        else:
+            attn_mask = attn_mask.reshape(bsz, num_heads, -1, src_len)
+    q = q.reshape(bsz, num_heads, tgt_len, head_dim)
+    k = k.reshape(bsz, num_heads, src_len, head_dim)
+    v = v.reshape(bsz, num_heads, src_len, head_dim)
+    attn_output = scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal)
+    attn_output = attn_output.permute(2, 0, 1, 3).contiguous().reshape(bsz * tgt_len, embed_dim)
+    attn_output = linear(attn_output, out_proj_weight, out_proj_bias)
+    attn_output = attn_output.reshape(tgt_len, bsz, int(attn_output.shape[1]))
+    if not is_batched:
+        attn_output = attn_output.squeeze(1)
+    return attn_output, None
+
+
+# ---------------------------------------------------------------------------
+# losses
+# ---------------------------------------------------------------------------
+
+def _weighted(loss, weight):
+    return loss if weight is None else loss * weight
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    reduction = _reduction_arg(size_average, reduce, reduction)
+    _check_loss_sizes(input, target, "l1_loss")
+    return _reduce(_weighted(torch.abs(input - target), weight), reduction)
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    reduction = _reduction_arg(size_average, reduce, reduction)
+    _check_loss_sizes(input, target, "mse_loss")
+    d = input - target
+    return _reduce(_weighted(d * d, weight), reduction)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    reduction = _reduction_arg(size_average, reduce, reduction)
+    _check_loss_sizes(input, target, "smooth_l1_loss")
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    z = torch.abs(input - target)
+    if beta == 0.0:
+        return _reduce(z, reduction)
+    loss = torch.where(z < beta, 0.5 * z * z / beta, z - 0.5 * beta)
+    return _reduce(loss, reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    _check_loss_sizes(input, target, "huber_loss")
+    if delta <= 0:
+        raise RuntimeError(f"huber_loss does not support non-positive values for delta.")
+    z = torch.abs(input - target)
+    loss = torch.where(z < delta, 0.5 * z * z, delta * (z - 0.5 * delta))
+    return _reduce(_weighted(loss, weight), reduction)
+
+
+def _nll_core(input, target, weight, ignore_index, reduction):
+    """input: log-probabilities with classes at dim 1 ([C] unbatched allowed)."""
+    dim = input.dim()
+    if dim < 1:
+        raise ValueError(f"Expected 1 or more dimensions (got {dim})")
+    dn = _dtype_name(target.dtype)
+    if dn not in ("int64", "int32", "int16", "int8", "uint8"):
+        raise RuntimeError(f"expected scalar type Long but found {_TYPE_NAMES.get(dn, dn)}")
+    unbatched = dim == 1
+    if unbatched:
+        if target.dim() != 0:
+            raise RuntimeError(
+                f"0D or 1D target tensor expected, multi-target not supported")
+        x = input.unsqueeze(0)
+        t = target.reshape(1)
+    else:
+        tb = int(target.shape[0]) if target.dim() > 0 else 0
+        if int(input.shape[0]) != tb:
+            raise ValueError(
+                f"Expected input batch_size ({int(input.shape[0])}) to match target batch_size "
+                f"({tb}).")
+        x = input
+        t = target
+        if dim > 2 and _shape(target) != _shape(input)[:1] + _shape(input)[2:]:
+            raise RuntimeError(
+                f"Expected target size {list(_shape(input)[:1] + _shape(input)[2:])}, got {list(target.shape)}")
+        if dim == 2 and target.dim() != 1:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    C = int(x.shape[1])
+    if weight is not None and weight.numel() != C:
+        raise RuntimeError(
+            f"weight tensor should be defined either for all {C} classes or no classes but got weight tensor of "
+            f"shape: {list(weight.shape)}")
+    if dn != "int64":
+        t = t.to(torch.int64)
+    valid = t != ignore_index
+    bad = valid & ((t < 0) | (t >= C))
+    if bool(bad.any()):
+        first = next(v for v, b in zip(t.reshape(-1).tolist(), bad.reshape(-1).tolist()) if b)
+        raise IndexError(f"Target {first} is out of bounds.")
+    safe_t = t.masked_fill(valid.logical_not(), 0)
+    picked = x.gather(1, safe_t.unsqueeze(1)).squeeze(1)
+    if weight is not None:
+        w = weight.index_select(0, safe_t.reshape(-1)).reshape(_shape(safe_t)).to(x.dtype)
+        w = w.masked_fill(valid.logical_not(), 0.0)
+        loss = (-(picked * w)).masked_fill(valid.logical_not(), 0.0)
+    else:
+        w = None
+        loss = (-picked).masked_fill(valid.logical_not(), 0.0)
+    if reduction == "none":
+        return loss.squeeze(0) if unbatched else loss
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "mean":
+        if w is None:
+            denom = valid.sum().to(x.dtype)
+        else:
+            denom = w.sum()
+        return loss.sum() / denom
+    raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
+               "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
+    reduction = _reduction_arg(size_average, reduce, reduction)
+    return _nll_core(input, target, weight, ignore_index, reduction)
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                  reduction="mean", label_smoothing=0.0):
+    reduction = _reduction_arg(size_average, reduce, reduction)
+    if not (0.0 <= label_smoothing <= 1.0):
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    if input.dim() == 0:
+        raise RuntimeError("cross_entropy: input tensor should be at least 1-D")
+    class_dim = 0 if input.dim() == 1 else 1
+    C = int(input.shape[class_dim])
+    if target.is_floating_point():
+        # class probabilities
+        if _shape(input) != _shape(target):
+            raise RuntimeError(
+                f"Expected input batch_size ({int(input.shape[0])}) to match target batch_size "
+                f"({int(target.shape[0]) if target.dim() else 0}).")
+        if weight is not None and weight.numel() != C:
+            raise RuntimeError(
+                f"weight tensor should be defined either for all {C} classes or no classes but got weight tensor "
+                f"of shape: {list(weight.shape)}")
+        logp = torch.log_softmax(input, class_dim)
+        if label_smoothing > 0.0:
+            target = target * (1 - label_smoothing) + (label_smoothing / C)
+        prod = logp * target
+        if weight is not None:
+            wshape = [1] * input.dim()
+            wshape[class_dim] = C
+            prod = prod * weight.reshape(wshape)
+        if reduction == "none":
+            return -prod.sum(class_dim)
+        if reduction == "sum":
+            return -prod.sum()
+        if reduction == "mean":
+            n = input.numel() // C if C > 0 else 0
+            return -prod.sum() / float(n) if n > 0 else -prod.sum() * float("nan")
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    logp = torch.log_softmax(input, class_dim)
+    nll = _nll_core(logp, target, weight, ignore_index, reduction)
+    if label_smoothing <= 0.0:
+        return nll
+    if weight is not None:
+        wshape = [1] * logp.dim()
+        wshape[class_dim] = C
+        smooth = -(logp * weight.reshape(wshape)).sum(class_dim)
+    else:
+        smooth = -logp.sum(class_dim)
+    ignore_mask = target == ignore_index
+    smooth = smooth.masked_fill(ignore_mask, 0.0)
+    if reduction == "mean":
+        if weight is not None:
+            safe_t = target.masked_fill(ignore_mask, 0)
+            wsum = weight.index_select(0, safe_t.reshape(-1)).masked_fill(ignore_mask.reshape(-1), 0.0).sum()
+            ret = smooth.sum() / wsum
+        else:
+            ret = smooth.sum() / ignore_mask.logical_not().sum().to(smooth.dtype)
+    elif reduction == "sum":
+        ret = smooth.sum()
+    else:
+        ret = smooth
+    return (1 - label_smoothing) * nll + ret * (label_smoothing / C)
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    reduction = _reduction_arg(size_average, reduce, reduction)
+    if _shape(target) != _shape(input):
+        raise ValueError(
+            f"Using a target size ({target.shape}) that is different to the input size ({input.shape}) is "
+            "deprecated. Please ensure they have the same size.")
+    with torch.no_grad():
+        ok_in = ((input >= 0) & (input <= 1)).all()
+        ok_t = ((target >= 0) & (target <= 1)).all()
+    if not bool(ok_in):
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    if not bool(ok_t):
+        raise RuntimeError("all elements of target should be between 0 and 1")
+    loss = (target - 1) * torch.log1p(-input).clamp(min=-100.0) - target * torch.log(input).clamp(min=-100.0)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction="mean", pos_weight=None):
+    reduction = _reduction_arg(size_average, reduce, reduction)
+    if _shape(target) != _shape(input):
+        raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
+    log_sig = logsigmoid(input)
+    if pos_weight is not None:
+        log_weight = (pos_weight - 1) * target + 1
+        log_sig = log_sig * log_weight
+    loss = (1 - target) * input - log_sig
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def _xlogy(x, y):
+    """x * log(y) with 0 where x == 0 (composed so that gradients stay finite)."""
+    zero = x == 0
+    y_safe = torch.where(zero, torch.ones_like(y), y)
+    return (x * torch.log(y_safe)).masked_fill(zero, 0.0)
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    if size_average is not None or reduce is not None:
+        reduction = _Reduction.legacy_get_string(size_average, reduce)
+    elif reduction == "mean":
+        warnings.warn(
+            "reduction: 'mean' divides the total loss by both the batch size and the support size."
+            "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+            "'mean' will be changed to behave the same as 'batchmean' in the next major release.")
+    if log_target:
+        loss = torch.exp(target) * (target - input)
+    else:
+        loss = _xlogy(target, target) - target * input
+    if reduction == "batchmean":
+        red = loss.sum()
+        if input.dim() != 0:
+            red = red / int(input.shape[0])
+        return red
+    return _reduce(loss, reduction)
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
+                     reduction="mean"):
+    reduction = _reduction_arg(size_average, reduce, reduction)
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(reduction + " is not a valid value for reduction")
+    if log_input:
+        loss = torch.exp(input) - target * input
+    else:
+        loss = input - target * torch.log(input + eps)
+    if full:
+        t_safe = torch.where(target > 1, target, torch.ones_like(target))
+        stirling = t_safe * torch.log(t_safe) - t_safe + 0.5 * torch.log(2 * math.pi * t_safe)
+        loss = loss + stirling.masked_fill(target <= 1, 0.0)
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    if not _is_tensor(var):
+        var = torch.full_like(input, float(var))
+    if _shape(var) != _shape(input):
+        if _shape(input)[:-1] == _shape(var):
+            var = var.unsqueeze(-1)
+        elif _shape(input)[:-1] == _shape(var)[:-1] and int(var.shape[-1]) == 1:
+            pass
+        else:
+            raise ValueError("var is of incorrect size")
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(reduction + " is not valid")
+    if bool((var < 0).any()):
+        raise ValueError("var has negative entry/entries")
+    # PyTorch: var = var.clone(); with no_grad(): var.clamp_(min=eps)
+    var = _same_value_grad_through(var, var.clamp(min=eps))
+    d = input - target
+    loss = 0.5 * (torch.log(var) + d * d / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    reduction = _reduction_arg(size_average, reduce, reduction)
+    loss = torch.log1p(torch.exp(-input * target))
+    return _reduce(loss, reduction)
+
+
+def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
+    reduction = _reduction_arg(size_average, reduce, reduction)
+    if input1.dim() != input2.dim() or input1.dim() != target.dim():
+        raise RuntimeError(
+            f"margin_ranking_loss : All input tensors should have same dimension but got sizes: input1: "
+            f"{input1.shape}, input2: {input2.shape}, target: {target.shape} ")
+    loss = (-target * (input1 - input2) + margin).clamp(min=0)
+    return _reduce(loss, reduction)
+
+
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):
+    reduction = _reduction_arg(size_average, reduce, reduction)
+    margin_clamp = (margin - input).clamp(min=0)
+    output_margin = margin_clamp.masked_fill(target == 1, 0.0)
+    output_self = input.masked_fill(target == -1, 0.0)
+    return _reduce(output_margin + output_self, reduction)
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
+    reduction = _reduction_arg(size_average, reduce, reduction)
+    targ_dim = target.dim()
+    if targ_dim not in (0, 1):
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if targ_dim == 1:
+        if input1.dim() != 2 or input2.dim() != 2:
+            raise RuntimeError(
+                f"1D target tensor expects 2D input tensors, but found inputs with sizes {list(input1.shape)} and "
+                f"{list(input2.shape)}.")
+    else:
+        if input1.dim() != 1 or input2.dim() != 1:
+            raise RuntimeError(
+                f"0D target tensor expects 1D input tensors, but found inputs with sizes {list(input1.shape)} and "
+                f"{list(input2.shape)}.")
+    EPS = 1e-12
+    prod_sum = (input1 * input2).sum(targ_dim)
+    mag1 = (input1 * input1).sum(targ_dim) + EPS
+    mag2 = (input2 * input2).sum(targ_dim) + EPS
+    denom = torch.sqrt(mag1 * mag2)
+    cos = prod_sum / denom
+    pos = (1 - cos).masked_fill(target != 1, 0.0)
+    neg = (cos - margin).clamp(min=0).masked_fill(target != -1, 0.0)
+    return _reduce(pos + neg, reduction)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False, size_average=None,
+                        reduce=None, reduction="mean"):
+    reduction = _reduction_arg(size_average, reduce, reduction)
+    a, pdim, n = anchor.dim(), positive.dim(), negative.dim()
+    if not (a == pdim and pdim == n):
+        raise RuntimeError(
+            f"The anchor, positive, and negative tensors are expected to have the same number of dimensions, but "
+            f"got: anchor {a}D, positive {pdim}D, and negative {n}D inputs")
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_swap = pairwise_distance(positive, negative, p, eps)
+        d_neg = torch.minimum(d_neg, d_swap)
+    loss = (margin + d_pos - d_neg).clamp(min=0)
+    return _reduce(loss, reduction)
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None, margin=1.0,
+                                      swap=False, reduction="mean"):
+    if margin <= 0:
+        raise ValueError(f"TripletMarginWithDistanceLoss: expected margin to be greater than 0, got {margin} instead")
+    a, pdim, n = anchor.dim(), positive.dim(), negative.dim()
+    if not (a == pdim and pdim == n):
+        raise RuntimeError(
+            f"The anchor, positive, and negative tensors are expected to have the same number of dimensions, but "
+            f"got: anchor {a}D, positive {pdim}D, and negative {n}D inputs")
+    dist = distance_function if distance_function is not None else pairwise_distance
+    d_pos = dist(anchor, positive)
+    d_neg = dist(anchor, negative)
+    if swap:
+        d_neg = torch.minimum(d_neg, dist(positive, negative))
+    loss = (margin + d_pos - d_neg).clamp(min=0)
+    return _reduce(loss, reduction)
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    reduction = _reduction_arg(size_average, reduce, reduction)
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    class_dim = input.dim() - 1
+    C = int(input.shape[class_dim])
+    loss = loss.sum(dim=class_dim) / C
+    if reduction == "none":
+        return loss
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    raise ValueError(reduction + " is not valid")
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    reduction = _reduction_arg(size_average, reduce, reduction)
+    nd = input.dim()
+    if nd > 2:
+        raise RuntimeError(
+            f"Expected non-empty vector or matrix with optional 0-dim batch size, but got: {list(input.shape)}")
+    if _shape(target) != _shape(input):
+        raise RuntimeError(f"inconsistent target size: {list(target.shape)} for input of size: {list(input.shape)}")
+    x = input.reshape(1, -1) if nd < 2 else input
+    y = target.reshape(1, -1) if nd < 2 else target
+    N, C = _shape(x)
+    bad = (y < -1) | (y >= C)
+    if bool(bad.any()):
+        raise RuntimeError("multilabel_margin_loss: target out of range")
+    valid = (y == -1).to(torch.int64).cumsum(1) == 0  # entries before the first -1
+    y_safe = y.masked_fill(valid.logical_not(), 0)
+    classes = torch.arange(C, device=x.device)
+    hit = (y_safe.unsqueeze(2) == classes.reshape(1, 1, C)) & valid.unsqueeze(2)  # [N, J, C]
+    is_target = hit.to(torch.int64).sum(1) > 0  # [N, C]
+    x_y = x.gather(1, y_safe)  # [N, J]
+    margins = (1 - x_y.unsqueeze(2) + x.unsqueeze(1)).clamp(min=0)  # [N, J, C]
+    mask = valid.unsqueeze(2) & is_target.logical_not().unsqueeze(1)
+    loss = margins.masked_fill(mask.logical_not(), 0.0).sum(2).sum(1) / C
+    if nd < 2:
+        loss = loss.reshape(())
+    return _reduce(loss, reduction)
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
+                      reduction="mean"):
+    reduction = _reduction_arg(size_average, reduce, reduction)
+    if p != 1 and p != 2:
+        raise ValueError("only p == 1 and p == 2 supported")
+    if weight is not None and weight.dim() != 1:
+        raise ValueError("weight must be one-dimensional")
+    nd = input.dim()
+    if nd > 2:
+        raise RuntimeError(
+            f"Expected non-empty vector or matrix with optional 0-dim batch size, but got: {list(input.shape)}")
+    x = input.reshape(1, -1) if nd < 2 else input
+    t = target.reshape(-1)
+    N, C = _shape(x)
+    if int(t.shape[0]) != N:
+        raise RuntimeError(
+            f"inconsistent target size, expected {N} but got {list(target.shape)}")
+    bad = (t < 0) | (t >= C)
+    if bool(bad.any()):
+        raise RuntimeError("target out of range")
+    x_y = x.gather(1, t.unsqueeze(1))  # [N, 1]
+    z = (margin - x_y + x).clamp(min=0)
+    if p == 2:
+        z = z * z
+    if weight is not None:
+        z = z * weight.index_select(0, t).unsqueeze(1)
+    classes = torch.arange(C, device=x.device).unsqueeze(0)
+    z = z.masked_fill(classes == t.unsqueeze(1), 0.0)
+    loss = z.sum(1) / C
+    if nd < 2:
+        loss = loss.reshape(())
+    return _reduce(loss, reduction)
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean", zero_infinity=False):
+    """Connectionist Temporal Classification loss.
+
+    Forward recursion over time in log space (``logsumexp`` of tensors), so autograd
+    produces the gradient.  Unreachable states hold a large finite negative number
+    instead of -inf so that the backward pass never forms ``inf - inf``."""
+    unbatched = log_probs.dim() == 2
+    lp = log_probs.unsqueeze(1) if unbatched else log_probs
+    if lp.dim() != 3:
+        raise RuntimeError(f"ctc_loss: expected log_probs to be 2-D or 3-D, but got {log_probs.dim()}-D")
+    T, N, C = _shape(lp)
+
+    def _lengths(v, name):
+        if _is_tensor(v):
+            vals = [int(a) for a in v.reshape(-1).tolist()]
+        elif isinstance(v, numbers.Integral):
+            vals = [int(v)]
+        else:
+            vals = [int(a) for a in v]
+        if len(vals) != N:
+            raise RuntimeError(f"{name} must be of size batch_size")
+        return vals
+
+    in_lens = _lengths(input_lengths, "input_lengths")
+    tg_lens = _lengths(target_lengths, "target_lengths")
+    for il in in_lens:
+        if il > T:
+            raise RuntimeError(
+                f"Expected input_lengths to have value at most {T}, but got value {il} (while checking arguments "
+                "for ctc_loss_cpu)")
+    if not (0 <= blank < C):
+        raise RuntimeError("blank must be in label range")
+    S = max(tg_lens) if tg_lens else 0
+    # padded targets [N, S]
+    tg = targets
+    if unbatched and tg.dim() == 1 and not (tg.dim() == 2):
+        tg = tg.reshape(1, -1)
+        if int(tg.shape[1]) < S:
+            raise RuntimeError("target too short")
+        tg = tg.narrow(1, 0, S) if S > 0 else tg.narrow(1, 0, 0)
+    elif tg.dim() == 2:
+        if int(tg.shape[1]) < S:
+            raise RuntimeError(
+                f"Expected tensor to have size at least {S} at dimension 1, but got size {int(tg.shape[1])} for "
+                "argument #2 'targets' (while checking arguments for ctc_loss_cpu)")
+        tg = tg.narrow(1, 0, S)
+    else:
+        total = int(tg.shape[0])
+        pos = np.zeros((N, max(S, 1)), dtype=np.int64)
+        start = 0
+        for n in range(N):
+            L_n = tg_lens[n]
+            pos[n, :L_n] = np.arange(start, start + L_n)
+            start += L_n
+        if start > total:
+            raise RuntimeError("ctc_loss: targets shorter than sum of target_lengths")
+        if total == 0:
+            tg = torch.zeros(N, S, dtype=torch.int64, device=lp.device)
+        else:
+            tg = tg.index_select(0, _index_tensor(pos[:, :S].reshape(-1), tg)).reshape(N, S)
+    tg = tg.to(torch.int64)
+    dev = lp.device
+    tl = torch.tensor(tg_lens, dtype=torch.int64)
+    tl = _to_dev(tl, lp)
+    if S > 0:
+        spos = _to_dev(torch.arange(S), lp).unsqueeze(0)
+        tg = tg.masked_fill(spos >= tl.unsqueeze(1), blank)
+    Lx = 2 * S + 1
+    blank_col = torch.full((N, S), blank, dtype=torch.int64, device=dev)
+    if S > 0:
+        ext = torch.cat([torch.stack([blank_col, tg], 2).reshape(N, 2 * S),
+                         torch.full((N, 1), blank, dtype=torch.int64, device=dev)], 1)
+    else:
+        ext = torch.full((N, 1), blank, dtype=torch.int64, device=dev)
+    work_dtype = lp.dtype if _dtype_name(lp.dtype) in ("float32", "float64") else torch.float32
+    cast = _dtype_name(work_dtype) != _dtype_name(lp.dtype)
+    x = lp.to(work_dtype) if cast else lp
+    NEG = -1e30
+    # emissions for the extended label sequence: [T, N, Lx]
+    em = x.gather(2, ext.unsqueeze(0).expand(T, N, Lx))
+    # transitions allowed from s-2
+    if Lx > 2:
+        e2 = ext.narrow(1, 2, Lx - 2)
+        e0 = ext.narrow(1, 0, Lx - 2)
+        skip = (e2 != blank) & (e2 != e0)
+        skip = torch.cat([torch.zeros(N, 2, dtype=torch.bool, device=dev), skip], 1)
+    else:
+        skip = torch.zeros(N, Lx, dtype=torch.bool, device=dev)
+    noskip = skip.logical_not()
+    sidx = _to_dev(torch.arange(Lx), lp).unsqueeze(0)
+    alpha = em[0].masked_fill(sidx >= 2, NEG)
+    neg1 = torch.full((N, 1), NEG, dtype=work_dtype, device=dev)
+    neg2 = torch.full((N, 2), NEG, dtype=work_dtype, device=dev)
+    vary = any(il != T for il in in_lens)
+    if vary:
+        il_t = _to_dev(torch.tensor(in_lens, dtype=torch.int64), lp)
+    for t in range(1, T):
+        a1 = torch.cat([neg1, alpha.narrow(1, 0, Lx - 1)], 1)
+        if Lx > 2:
+            a2 = torch.cat([neg2, alpha.narrow(1, 0, Lx - 2)], 1).masked_fill(noskip, NEG)
+        else:
+            a2 = torch.full((N, Lx), NEG, dtype=work_dtype, device=dev)
+        new = torch.logsumexp(torch.stack([alpha, a1, a2], 0), 0) + em[t]
+        if vary:
+            alpha = torch.where((il_t > t).unsqueeze(1), new, alpha)
+        else:
+            alpha = new
+    end1 = alpha.gather(1, (2 * tl).unsqueeze(1))
+    end2 = alpha.gather(1, (2 * tl - 1).clamp(min=0).unsqueeze(1)).masked_fill((tl == 0).unsqueeze(1), NEG)
+    loss = -torch.logsumexp(torch.cat([end1, end2], 1), 1)
+    # feasibility: need input_length >= target_length + number of repeated neighbours
+    if S > 1:
+        rep_mask = (tg.narrow(1, 1, S - 1) == tg.narrow(1, 0, S - 1)) & \
+                   (_to_dev(torch.arange(1, S), lp).unsqueeze(0) < tl.unsqueeze(1))
+        reps = rep_mask.to(torch.int64).sum(1)
+    else:
+        reps = torch.zeros(N, dtype=torch.int64, device=dev)
+    il_all = _to_dev(torch.tensor(in_lens, dtype=torch.int64), lp)
+    feasible = il_all >= (tl + reps)
+    infeasible = feasible.logical_not()
+    if zero_infinity:
+        loss = loss.masked_fill(infeasible, 0.0)
+    else:
+        loss = torch.where(infeasible, torch.full_like(loss, float("inf")), loss)
+    if cast:
+        loss = loss.to(lp.dtype)
+    if reduction == "none":
+        return loss.squeeze(0) if unbatched else loss
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "mean":
+        return (loss / tl.clamp(min=1).to(loss.dtype)).mean()
+    raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+nll_loss2d = nll_loss
+
+
+__all__ = [name for name in dir() if not name.startswith("_") and name not in (
+    "functools", "math", "numbers", "warnings", "np", "torch")]
