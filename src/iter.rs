@@ -6,6 +6,13 @@ use rayon::prelude::*;
 /// Elements below which kernels stay on the calling thread.
 pub const GRAIN: usize = 1 << 15;
 
+static SERIAL: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `torch.set_num_threads(1)` (and every forked child: the parent's rayon threads do not
+/// exist after fork) makes kernels run on the calling thread only.
+pub fn set_serial(v: bool) { SERIAL.store(v, std::sync::atomic::Ordering::Relaxed) }
+pub fn parallel_ok() -> bool { !SERIAL.load(std::sync::atomic::Ordering::Relaxed) }
+
 /// Strides of a tensor with `shape`/`strides` broadcast to `out` (0 on broadcast dims).
 pub fn broadcast_strides(shape: &[usize], strides: &[isize], out: &[usize]) -> Strides {
     let mut r: Strides = smallvec::smallvec![0; out.len()];
@@ -81,7 +88,7 @@ where
         }
     };
     let threads = rayon::current_num_threads();
-    if total < GRAIN || threads == 1 {
+    if total < GRAIN || threads == 1 || !parallel_ok() {
         run_range(0, runs);
     } else if runs >= threads * 4 || runs > 1 && inner * 8 < GRAIN {
         let chunks = (threads * 4).min(runs);

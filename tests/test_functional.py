@@ -1062,3 +1062,70 @@ def test_ctc_loss():
     assert float(N(zi)) == 0.0
     fd_check(lambda a: F.ctc_loss(F.log_softmax(a, 2), T(targets), T(np.array(in_lens)),
                                   T(np.array(tg_lens))), [logits.copy()], rtol=1e-4, atol=1e-6)
+
+
+def grid_sample_ref(x, grid, align, padding="zeros"):
+    Nn, C, H, W = x.shape
+    _, Ho, Wo, _ = grid.shape
+    out = np.zeros((Nn, C, Ho, Wo))
+
+    def unnorm(c, size):
+        return ((c + 1) / 2) * (size - 1) if align else ((c + 1) * size - 1) / 2
+
+    for n in range(Nn):
+        for i in range(Ho):
+            for j in range(Wo):
+                ix = unnorm(grid[n, i, j, 0], W)
+                iy = unnorm(grid[n, i, j, 1], H)
+                if padding == "border":
+                    ix = min(max(ix, 0), W - 1)
+                    iy = min(max(iy, 0), H - 1)
+                x0, y0 = int(np.floor(ix)), int(np.floor(iy))
+                acc = np.zeros(C)
+                for yy, wy in ((y0, y0 + 1 - iy), (y0 + 1, iy - y0)):
+                    for xx, wx in ((x0, x0 + 1 - ix), (x0 + 1, ix - x0)):
+                        if 0 <= yy < H and 0 <= xx < W:
+                            acc += wy * wx * x[n, :, yy, xx]
+                out[n, :, i, j] = acc
+    return out
+
+
+@pytest.mark.parametrize("align,padding", [(False, "zeros"), (True, "zeros"), (False, "border"), (True, "border")])
+def test_grid_sample_bilinear_reference(align, padding):
+    x = rnd(2, 3, 4, 5)
+    grid = rnd(2, 3, 4, 2, lo=-1.3, hi=1.3)
+    close(F.grid_sample(T(x), T(grid), padding_mode=padding, align_corners=align),
+          grid_sample_ref(x, grid, align, padding), atol=1e-10)
+    fd_check(lambda a, g: F.grid_sample(a, g, padding_mode=padding, align_corners=align),
+             [rnd(1, 1, 3, 3), rnd(1, 2, 2, 2, lo=-0.9, hi=0.9)])
+
+
+@needs_grad
+def test_max_ties_route_gradient_to_first_element():
+    # PyTorch's pooling kernels send the whole gradient to the first maximum of each window
+    x = T(np.zeros((1, 1, 4, 4)), grad=True)
+    F.max_pool2d(x, 2).sum().backward()
+    ref = np.zeros((4, 4))
+    ref[0::2, 0::2] = 1
+    close(x.grad[0, 0], ref)
+    y = T(np.zeros((1, 1, 5)), grad=True)
+    F.adaptive_max_pool1d(y, 2).sum().backward()
+    close(y.grad[0, 0], np.array([1.0, 0, 1, 0, 0]))
+    w = T(np.ones((4, 2)), grad=True)
+    F.embedding_bag(T(np.array([[0, 1], [2, 3]])), w, mode="max").sum().backward()
+    close(w.grad, np.array([[1.0, 1], [0, 0], [1, 1], [0, 0]]))
+
+
+def test_misc_small_functions():
+    g = N(F.gumbel_softmax(T(rnd(4, 5)), hard=True))
+    assert np.allclose(g.sum(1), 1) and set(np.unique(g)) <= {0.0, 1.0}
+    s = F.gumbel_softmax(T(rnd(4, 5)), tau=0.5)
+    np.testing.assert_allclose(N(s).sum(1), 1, rtol=1e-6)
+    r = N(F.rrelu(T(-np.ones(1000)), 0.1, 0.3, training=True))
+    assert np.all((r <= -0.1 + 1e-9) & (r >= -0.3 - 1e-9))
+    x = rnd(1, 6, 2, 2)
+    close(F.channel_shuffle(T(x), 3), x.reshape(1, 3, 2, 2, 2).transpose(0, 2, 1, 3, 4).reshape(1, 6, 2, 2))
+    if not FORWARD_ONLY:
+        w = T(rnd(4, 2), grad=True)
+        F.embedding(T(np.array([1, 1, 2])), w, scale_grad_by_freq=True).sum().backward()
+        close(w.grad, np.array([[0.0, 0], [1, 1], [1, 1], [0, 0]]))

@@ -58,12 +58,18 @@ def use_deterministic_algorithms(mode, warn_only=False):
 
 
 def get_num_threads():
-    import os
-    return os.cpu_count()
+    return _C.get_num_threads()
 
 
 def set_num_threads(n):
-    pass
+    """1 runs every kernel on the calling thread; more uses the shared rayon pool."""
+    _C.set_num_threads(n)
+
+
+# a forked child has no rayon worker threads: keep it on the calling thread (like PyTorch)
+import os as _os
+if hasattr(_os, "register_at_fork"):
+    _os.register_at_fork(after_in_child=lambda: _C.set_num_threads(1))
 
 
 _LAZY = ("nn", "optim", "utils", "serialization", "amp", "testing", "distributions", "backends", "jit", "fft", "special", "overrides", "types", "hub", "onnx")

@@ -254,7 +254,7 @@ def _install():
                   __iter__=__iter__, __format__=__format__, __contains__=__contains__, __reversed__=__reversed__,
                   __deepcopy__=__deepcopy__, __reduce_ex__=__reduce_ex__, backward=backward, register_hook=register_hook,
                   new_tensor=new_tensor, new_full=new_full, fill_=fill_, zero_=zero_, copy_=copy_, resize_=resize_,
-                  resize_as_=resize_as_, __repr__=__repr__, __str__=__repr__, share_memory_=share_memory_,
+                  resize_as_=resize_as_, __repr__=__repr__, __str__=lambda self: repr(self), share_memory_=share_memory_,
                   pin_memory=pin_memory, get_device=get_device, apply_=apply_)
     for k, v in simple.items():
         setattr(T, k, v)
@@ -285,10 +285,10 @@ def _install():
     T.__ilshift__ = lambda self, o: _C.binary_op_("bitwise_left_shift", self, o)
     T.__irshift__ = lambda self, o: _C.binary_op_("bitwise_right_shift", self, o)
 
-    @classmethod
     def _make_subclass(cls, data, require_grad=False):
+        """An instance of `cls` sharing `data`'s storage, a leaf (torch.Tensor._make_subclass)."""
         t = _C.Tensor.__new__(cls, data, _internal_alias=True)
         if require_grad:
             t.requires_grad_(True)
         return t
-    T._make_subclass = _make_subclass
+    T._make_subclass = staticmethod(_make_subclass)

@@ -39,7 +39,7 @@ import tempfile
 import threading
 import zipfile
 from contextlib import contextmanager
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -118,11 +118,6 @@ def _dtype_name(dtype) -> str:
     return str(dtype).split(".")[-1]
 
 
-def _get_dtype(name: str):
-    dt = getattr(torch, name, None)
-    if dt is None:
-        raise pickle.UnpicklingError(f"ferrotorch does not support dtype torch.{name}")
-    return dt
 
 
 # --------------------------------------------------------------------------- safe globals
@@ -521,8 +516,6 @@ def default_restore_location(storage, location):
     return storage
 
 
-def _location_device(location: str) -> str:
-    return location
 
 
 class _Loader:
@@ -698,8 +691,6 @@ def _get_layout(name):
     return getattr(torch, short, name)
 
 
-def _torch_tensor_class():
-    return torch.Tensor
 
 
 def _allowed_global(module: str, name: str, weights_only: bool):

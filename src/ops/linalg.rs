@@ -19,7 +19,7 @@ fn bmm_raw(a: &Tensor, c: &Tensor) -> Result<Tensor> {
     if k == 0 { copy::fill_raw(&out, 0.0); return Ok(copy::contiguous_as(&out, dt)); }
     let ob = out.body();
     let flops = m * n * k;
-    let par = if flops >= 1 << 18 { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
+    let par = if flops >= 1 << 18 && crate::iter::parallel_ok() { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
     crate::dispatch_float!(kd, T => unsafe {
         let (ap, cp, op) = (ab.data_ptr() as *const T, cb.data_ptr() as *const T, ob.data_ptr() as *mut T);
         for b in 0..bsz {

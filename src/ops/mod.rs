@@ -5,6 +5,7 @@ pub mod copy;
 pub mod index;
 pub mod linalg;
 pub mod nn;
+pub mod optim;
 pub mod random;
 pub mod reduce;
 pub mod shape;

@@ -23,7 +23,7 @@ fn softmax_rows<T: Float + Send + Sync>(data: &mut [T], len: usize, log: bool) {
             for v in row.iter_mut() { *v = *v * inv; }
         }
     };
-    if data.len() >= crate::iter::GRAIN { data.par_chunks_mut(len).for_each(work) } else { data.chunks_mut(len).for_each(work) }
+    if data.len() >= crate::iter::GRAIN && crate::iter::parallel_ok() { data.par_chunks_mut(len).for_each(work) } else { data.chunks_mut(len).for_each(work) }
 }
 
 /// softmax / log_softmax along `dim` (computed in f32 for half types).

@@ -658,6 +658,38 @@ fn record_function(name: String, inputs: &Bound<'_, PyAny>, outputs: &Bound<'_, 
 }
 
 #[pyfunction]
+fn set_num_threads(n: usize) { crate::iter::set_serial(n <= 1) }
+#[pyfunction]
+fn get_num_threads() -> usize { if crate::iter::parallel_ok() { rayon::current_num_threads() } else { 1 } }
+
+fn opt_list(o: &Bound<'_, PyAny>) -> R<Vec<Option<Tensor>>> { opt_tensors(o) }
+
+#[pyfunction]
+#[pyo3(signature = (params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, *, amsgrad, beta1, beta2, lr, weight_decay, eps, maximize, decoupled_weight_decay=false))]
+#[allow(clippy::too_many_arguments)]
+fn _adam_step(py: Python<'_>, params: &Bound<'_, PyAny>, grads: &Bound<'_, PyAny>, exp_avgs: &Bound<'_, PyAny>, exp_avg_sqs: &Bound<'_, PyAny>,
+              max_exp_avg_sqs: &Bound<'_, PyAny>, state_steps: &Bound<'_, PyAny>, amsgrad: bool, beta1: f64, beta2: f64, lr: f64,
+              weight_decay: f64, eps: f64, maximize: bool, decoupled_weight_decay: bool) -> R<()> {
+    let (p, g, m, v, x, s) = (tensors(params)?, tensors(grads)?, tensors(exp_avgs)?, tensors(exp_avg_sqs)?, tensors(max_exp_avg_sqs)?, tensors(state_steps)?);
+    py.detach(|| crate::ops::optim::adam_step(&p, &g, &m, &v, &x, &s, amsgrad, beta1, beta2, lr, weight_decay, eps, maximize, decoupled_weight_decay))?;
+    Ok(())
+}
+
+#[pyfunction]
+#[pyo3(signature = (params, grads, momentum_buffer_list, *, lr, weight_decay, momentum, dampening, nesterov, maximize))]
+#[allow(clippy::too_many_arguments)]
+fn _sgd_step(py: Python<'_>, params: &Bound<'_, PyAny>, grads: &Bound<'_, PyAny>, momentum_buffer_list: &Bound<'_, PyList>, lr: f64,
+             weight_decay: f64, momentum: f64, dampening: f64, nesterov: bool, maximize: bool) -> R<()> {
+    let (p, g) = (tensors(params)?, tensors(grads)?);
+    let bufs = opt_list(momentum_buffer_list.as_any())?;
+    let created = py.detach(|| crate::ops::optim::sgd_step(&p, &g, &bufs, lr, weight_decay, momentum, dampening, nesterov, maximize))?;
+    for (i, c) in created.into_iter().enumerate() {
+        if let Some(t) = c { momentum_buffer_list.set_item(i, wrap(py, t)?)?; }
+    }
+    Ok(())
+}
+
+#[pyfunction]
 fn _empty_cache() { crate::storage::empty_cache() }
 
 #[pyfunction]
@@ -677,6 +709,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
          matmul, softmax, empty, zeros, full, arange, linspace, from_numpy, manual_seed, initial_seed, default_rng_state,
          set_default_rng_state, uniform_, normal_, randint_, randperm, bernoulli, multinomial, result_type, promote_types,
          can_cast, set_default_dtype, get_default_dtype, is_grad_enabled, set_grad_enabled, run_backward, run_grad,
-         register_hook, record_function, _empty_cache, tensor_from_list);
+         register_hook, record_function, _empty_cache, tensor_from_list, set_num_threads, get_num_threads, _adam_step, _sgd_step);
     Ok(())
 }

@@ -11,6 +11,7 @@ fused kernel later without touching callers.
 """
 
 import functools
+import itertools
 import math
 import numbers
 import warnings
@@ -358,6 +359,26 @@ def _windows(x, ks, stride, dilation):
     return x
 
 
+def _im2col(x, ks, stride, dilation, out_sp):
+    """x: padded [N, C, *spatial] -> per-sample columns [N, C*K, L] (output positions innermost,
+    so the copy is fast and a matmul with the weight gives [N, O, L] directly)."""
+    nd = len(ks)
+    N, C = int(x.shape[0]), int(x.shape[1])
+    K, L = _prod(ks), _prod(out_sp)
+    if x.requires_grad and torch.is_grad_enabled() and all(s == 1 for s in stride):
+        # stack of shifted views: its backward (narrow/stack) is cheaper than Tensor.unfold's
+        pieces = []
+        for koff in itertools.product(*[range(k) for k in ks]):
+            v = x
+            for i in range(nd):
+                v = v.narrow(2 + i, koff[i] * dilation[i], out_sp[i])
+            pieces.append(v)
+        return torch.stack(pieces, 2).reshape(N, C * K, L)
+    win = _windows(x, ks, stride, dilation)  # [N, C, *out, *ks] (views)
+    perm = [0, 1] + list(range(2 + nd, 2 + 2 * nd)) + list(range(2, 2 + nd))
+    return win.permute(perm).reshape(N, C * K, L)
+
+
 def _flat_pads(pads):
     """[(l, r) per spatial dim, first spatial dim first] -> F.pad list (last dim first)."""
     flat = []
@@ -439,12 +460,8 @@ def _conv_nd(input, weight, bias, stride, padding, dilation, groups, nd, name):
         out_sp = sp
         cols = x.reshape(N, C, _prod(sp))  # 1x1 convolution: no im2col copy
     else:
-        win = _windows(x, ks, stride, dilation)  # [N, C, *out, *ks] (views)
-        out_sp = _shape(win)[2:2 + nd]
-        # per-sample columns [N, C*K, L]: the copy keeps the output positions innermost (fast),
-        # and the matmul result is already laid out as [N, O, L]
-        perm = [0, 1] + list(range(2 + nd, 2 + 2 * nd)) + list(range(2, 2 + nd))
-        cols = win.permute(perm).reshape(N, C * _prod(ks), _prod(out_sp))
+        out_sp = tuple((padded[i] - eff[i]) // stride[i] + 1 for i in range(nd))
+        cols = _im2col(x, ks, stride, dilation, out_sp)
     L = _prod(out_sp)
     Kk = _prod(ks)
     if groups == 1:
@@ -722,6 +739,19 @@ def _pool_index_table(sp, outs, ks, st, pd, dl):
     return total.reshape(*outs, _prod(ks))
 
 
+def _max_last(win):
+    """Max over the last dim -> (values, argmax).
+
+    The gradient flows to the single (first) argmax of each window, like PyTorch's
+    max-pooling kernels, composed as a one-hot selection + sum so autograd stays cheap."""
+    with torch.no_grad():
+        arg = win.argmax(-1)
+    K = int(win.shape[-1])
+    onehot = torch.arange(K, device=win.device) == arg.unsqueeze(-1)
+    values = win.masked_fill(onehot.logical_not(), 0.0).sum(-1)
+    return values, arg
+
+
 def _max_pool_nd(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, nd, name):
     ks, st, pd, dl = _pool_setup(input, kernel_size, stride, padding, dilation, nd, name)
     for i in range(nd):
@@ -743,7 +773,7 @@ def _max_pool_nd(input, kernel_size, stride, padding, dilation, ceil_mode, retur
     win = _windows(x, ks, st, dl)  # [N, C, *outs, *ks]
     K = _prod(ks)
     win = win.reshape(N, C, *outs, K)
-    values, arg = win.max(dim=-1)
+    values, arg = _max_last(win)
     if unbatched:
         values = values.squeeze(0)
     if not return_indices:
@@ -1022,7 +1052,7 @@ def _adaptive_max_pool_nd(input, output_size, return_indices, nd, name):
     perm = [0, 1] + [2 + 2 * i for i in range(nd)] + [3 + 2 * i for i in range(nd)]
     K = _prod(kms)
     y = y.permute(perm).reshape(N, C, *outs, K)
-    values, arg = y.max(dim=-1)
+    values, arg = _max_last(y)
     if not return_indices:
         return values.squeeze(0) if unbatched else values
     strides = [_prod(sp[i + 1:]) for i in range(nd)]
@@ -1749,7 +1779,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     if mode == "max":
         if valid is not None:
             rows = rows.masked_fill(~valid.unsqueeze(-1), float("-inf"))
-        out = rows.max(dim=1)[0]
+        out = _max_last(rows.transpose(1, 2))[0]
         if valid is not None:
             empty = valid.to(torch.int64).sum(1) == 0
             out = out.masked_fill(empty.unsqueeze(-1), 0.0)

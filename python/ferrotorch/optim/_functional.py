@@ -102,7 +102,10 @@ def _try_fused(name, params, differentiable, args, kwargs) -> bool:
     fn = _kernel(name)
     if fn is None or _any_complex(params):
         return False
-    fn(*args, **kwargs)
+    try:
+        fn(*args, **kwargs)
+    except NotImplementedError:
+        return False  # dtype/layout the fused kernel does not cover: use the reference path
     return True
 
 

@@ -14,7 +14,7 @@ import warnings
 from collections import OrderedDict, defaultdict
 from copy import deepcopy
 from itertools import chain
-from typing import Any, Callable, Dict, Iterable, List, Optional
+from typing import Any, Callable, Dict, List
 
 import ferrotorch as torch
 
@@ -131,9 +131,6 @@ def _get_scalar_dtype(is_fused=None):
     return torch.float64 if default == torch.float64 else torch.float32
 
 
-def _is_grad_enabled() -> bool:
-    f = getattr(torch, "is_grad_enabled", None)
-    return bool(f()) if f is not None else True
 
 
 class _set_grad_enabled:

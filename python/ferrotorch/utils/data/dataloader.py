@@ -12,7 +12,7 @@ import multiprocessing
 import os
 import queue
 import warnings
-from typing import Any, Callable, Iterable, List, Optional, Sequence, TypeVar, Union
+from typing import Any, Callable, Iterable, List, Optional, TypeVar, Union
 
 import ferrotorch as torch
 

@@ -5,7 +5,7 @@ import bisect
 import itertools
 import math
 import warnings
-from typing import Dict, Generic, Iterable, List, Optional, Sequence, Tuple, TypeVar, Union
+from typing import Generic, Iterable, List, Sequence, Tuple, TypeVar, Union
 
 import ferrotorch as torch
 

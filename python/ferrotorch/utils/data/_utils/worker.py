@@ -137,6 +137,12 @@ def _worker_loop(dataset_kind, dataset, index_queue, data_queue, done_event, aut
     from . import ExceptionWrapper
 
     try:
+        # Like PyTorch: one intra-op thread per worker (also keeps forked workers
+        # away from a thread pool inherited, thread-less, from the parent).
+        set_num_threads = getattr(torch, "set_num_threads", None)
+        if set_num_threads is not None:
+            set_num_threads(1)
+
         seed = base_seed + worker_id
         random.seed(seed)
         torch.manual_seed(seed)

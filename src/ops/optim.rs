@@ -1,0 +1,146 @@
+//! Fused multi-tensor optimizer steps: one call updates every parameter of a group, with the
+//! same float arithmetic order as PyTorch's single-tensor CPU path (so trajectories agree).
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+use num_traits::Float;
+use rayon::prelude::*;
+
+fn slice_mut<T>(t: &Tensor) -> &mut [T] {
+    let b = t.body();
+    // SAFETY: checked contiguous by `check`; the optimizer owns these buffers during the step
+    unsafe { std::slice::from_raw_parts_mut(b.data_ptr() as *mut T, b.numel()) }
+}
+
+/// All tensors contiguous, same shape as the parameter, one float dtype the kernels cover.
+fn check(groups: &[&[Tensor]], dtype: DType) -> Result<()> {
+    if !matches!(dtype, DType::F32 | DType::F64) {
+        return Err(Error::NotImplemented(format!("fused optimizer step for {}", dtype.name())));
+    }
+    for g in groups {
+        for t in g.iter() {
+            if t.dtype() != dtype || !t.is_contiguous() {
+                return Err(Error::NotImplemented("fused optimizer step needs contiguous tensors of one dtype".into()));
+            }
+        }
+    }
+    Ok(())
+}
+
+const CHUNK: usize = 1 << 14;
+
+#[allow(clippy::too_many_arguments)]
+fn adam_one<T: Float + Send + Sync>(
+    p: &mut [T], g: &[T], m: &mut [T], v: &mut [T], vmax: Option<&mut [T]>, step: f64,
+    amsgrad: bool, beta1: f64, beta2: f64, lr: f64, wd: f64, eps: f64, maximize: bool, decoupled: bool,
+) {
+    let c = |x: f64| -> T { num_traits::cast::<f64, T>(x).unwrap_or_else(T::nan) };
+    let bc1 = 1.0 - beta1.powf(step);
+    let bc2 = 1.0 - beta2.powf(step);
+    let (step_size, bc2_sqrt) = (c(-(lr / bc1)), c(bc2.sqrt()));
+    let (decay, wdc, w, b2, one_m_b2, epsc) = (c(1.0 - lr * wd), c(wd), c(1.0 - beta1), c(beta2), c(1.0 - beta2), c(eps));
+    let half = c(0.5);
+    let run = |(pi, gi, mi, vi, xi): (&mut [T], &[T], &mut [T], &mut [T], Option<&mut [T]>)| {
+        let mut xi = xi;
+        for k in 0..pi.len() {
+            let mut gk = if maximize { -gi[k] } else { gi[k] };
+            if wd != 0.0 {
+                if decoupled { pi[k] = pi[k] * decay } else { gk = gk + wdc * pi[k] }
+            }
+            // lerp exactly as ATen: weight < 0.5 ? a + w (b - a) : b - (b - a)(1 - w)
+            let d = gk - mi[k];
+            mi[k] = if w < half { mi[k] + w * d } else { gk - d * (T::one() - w) };
+            vi[k] = vi[k] * b2 + one_m_b2 * (gk * gk);
+            let s = match xi.as_deref_mut() {
+                Some(x) if amsgrad => { if vi[k] > x[k] || vi[k].is_nan() { x[k] = vi[k] } x[k] }
+                _ => vi[k],
+            };
+            let denom = s.sqrt() / bc2_sqrt + epsc;
+            pi[k] = pi[k] + step_size * (mi[k] / denom);
+        }
+    };
+    let n = p.len();
+    if n < CHUNK * 2 || !crate::iter::parallel_ok() {
+        run((p, g, m, v, vmax));
+    } else {
+        match vmax {
+            Some(x) => p.par_chunks_mut(CHUNK).zip(g.par_chunks(CHUNK)).zip(m.par_chunks_mut(CHUNK)).zip(v.par_chunks_mut(CHUNK)).zip(x.par_chunks_mut(CHUNK))
+                .for_each(|((((a, b), c2), d), e)| run((a, b, c2, d, Some(e)))),
+            None => p.par_chunks_mut(CHUNK).zip(g.par_chunks(CHUNK)).zip(m.par_chunks_mut(CHUNK)).zip(v.par_chunks_mut(CHUNK))
+                .for_each(|(((a, b), c2), d)| run((a, b, c2, d, None))),
+        }
+    }
+}
+
+/// Adam / AdamW over parallel lists; `steps` are 0-dim float32 counters incremented here.
+#[allow(clippy::too_many_arguments)]
+pub fn adam_step(
+    params: &[Tensor], grads: &[Tensor], exp_avgs: &[Tensor], exp_avg_sqs: &[Tensor], max_sqs: &[Tensor], steps: &[Tensor],
+    amsgrad: bool, beta1: f64, beta2: f64, lr: f64, wd: f64, eps: f64, maximize: bool, decoupled: bool,
+) -> Result<()> {
+    let Some(first) = params.first() else { return Ok(()) };
+    let dt = first.dtype();
+    let mut groups: Vec<&[Tensor]> = vec![params, grads, exp_avgs, exp_avg_sqs];
+    if amsgrad { groups.push(max_sqs); }
+    check(&groups, dt)?;
+    if groups.iter().any(|g| g.len() != params.len()) || steps.len() != params.len() {
+        return Err(Error::Runtime("_adam_step: all tensor lists must have the same length".into()));
+    }
+    for (i, p) in params.iter().enumerate() {
+        // the step counter: float32 add like `step_t.add_(1)`
+        let st = &steps[i];
+        let step = (st.item_f64()? as f32 + 1.0) as f64;
+        crate::ops::copy::fill_raw(st, step);
+        crate::dispatch_float!(dt, T => adam_one::<T>(
+            slice_mut::<T>(p), slice_mut::<T>(&grads[i]), slice_mut::<T>(&exp_avgs[i]), slice_mut::<T>(&exp_avg_sqs[i]),
+            if amsgrad { Some(slice_mut::<T>(&max_sqs[i])) } else { None }, step,
+            amsgrad, beta1, beta2, lr, wd, eps, maximize, decoupled));
+        for t in [p, &exp_avgs[i], &exp_avg_sqs[i]] { t.bump_version(); }
+    }
+    Ok(())
+}
+
+/// SGD with momentum/dampening/nesterov; returns buffers for entries that had none.
+#[allow(clippy::too_many_arguments)]
+pub fn sgd_step(
+    params: &[Tensor], grads: &[Tensor], bufs: &[Option<Tensor>], lr: f64, wd: f64, momentum: f64, dampening: f64,
+    nesterov: bool, maximize: bool,
+) -> Result<Vec<Option<Tensor>>> {
+    let Some(first) = params.first() else { return Ok(vec![]) };
+    let dt = first.dtype();
+    check(&[params, grads], dt)?;
+    if grads.len() != params.len() || (momentum != 0.0 && bufs.len() != params.len()) {
+        return Err(Error::Runtime("_sgd_step: parameter, gradient and buffer lists must have the same length".into()));
+    }
+    let mut created = vec![];
+    for (i, p) in params.iter().enumerate() {
+        let (buf, is_new) = match bufs.get(i).cloned().flatten() {
+            _ if momentum == 0.0 => (None, false),
+            Some(b) => { check(&[std::slice::from_ref(&b)], dt)?; (Some(b), false) }
+            None => (Some(Tensor::empty(&p.shape(), dt)), true),
+        };
+        crate::dispatch_float!(dt, T => {
+            let c = |x: f64| -> T { num_traits::cast::<f64, T>(x).unwrap_or_else(T::nan) };
+            let (pp, gg) = (slice_mut::<T>(p), slice_mut::<T>(&grads[i]));
+            let (wdc, mc, damp, neg_lr) = (c(wd), c(momentum), c(1.0 - dampening), c(-lr));
+            let bb = buf.as_ref().map(|b| slice_mut::<T>(b));
+            match bb {
+                None => for k in 0..pp.len() {
+                    let mut g = if maximize { -gg[k] } else { gg[k] };
+                    if wd != 0.0 { g = g + wdc * pp[k]; }
+                    pp[k] = pp[k] + neg_lr * g;
+                },
+                Some(b) => for k in 0..pp.len() {
+                    let mut g = if maximize { -gg[k] } else { gg[k] };
+                    if wd != 0.0 { g = g + wdc * pp[k]; }
+                    b[k] = if is_new { g } else { b[k] * mc + damp * g };
+                    let d = if nesterov { g + mc * b[k] } else { b[k] };
+                    pp[k] = pp[k] + neg_lr * d;
+                },
+            }
+        });
+        p.bump_version();
+        created.push(if is_new { buf } else { None });
+    }
+    Ok(created)
+}

@@ -1,0 +1,100 @@
+//! Rust-level tests of the core: promotion, layout maths, kernels and the autograd engine.
+use ferrotorch::autograd;
+use ferrotorch::dtype::{promote, DType, ResultTypeState, Scalar};
+use ferrotorch::ops::binary::{self, BinOp, Operand};
+use ferrotorch::ops::{reduce, shape};
+use ferrotorch::tensor::Tensor;
+
+#[test]
+fn promotion_follows_torch_result_type() {
+    assert_eq!(promote(DType::U8, DType::I8), DType::I16);
+    assert_eq!(promote(DType::BF16, DType::F16), DType::F32);
+    assert_eq!(promote(DType::Bool, DType::Bool), DType::Bool);
+    assert_eq!(promote(DType::I64, DType::F16), DType::F16);
+    // int32 tensor + python float -> default float; + python int -> int32
+    let mut s = ResultTypeState::default();
+    s.tensor(DType::I32, 1);
+    s.scalar(Scalar::Float(2.5));
+    assert_eq!(s.result(), DType::F32);
+    let mut s = ResultTypeState::default();
+    s.tensor(DType::I32, 1);
+    s.scalar(Scalar::Int(5));
+    assert_eq!(s.result(), DType::I32);
+    // uint8 tensor + zero-dim int64 tensor stays uint8; int tensor + zero-dim f64 -> f64
+    let mut s = ResultTypeState::default();
+    s.tensor(DType::U8, 1);
+    s.tensor(DType::I64, 0);
+    assert_eq!(s.result(), DType::U8);
+    let mut s = ResultTypeState::default();
+    s.tensor(DType::I64, 2);
+    s.tensor(DType::F64, 0);
+    assert_eq!(s.result(), DType::F64);
+}
+
+#[test]
+fn view_strides_match_pytorch_compute_stride() {
+    // a contiguous [4, 6] split in halves along dim 1: each half views as [2, 2, 3] but not as [12]
+    assert!(shape::compute_stride(&[4, 3], &[6, 1], &[2, 2, 3]).is_some());
+    assert!(shape::compute_stride(&[4, 3], &[6, 1], &[12]).is_none());
+    assert_eq!(shape::compute_stride(&[3, 4], &[4, 1], &[12]).unwrap().as_slice(), &[1]);
+    // transposed [4, 3] (strides [1, 4]) cannot be flattened
+    assert!(shape::compute_stride(&[4, 3], &[1, 4], &[12]).is_none());
+}
+
+#[test]
+fn broadcast_add_and_reduce() {
+    let a = Tensor::from_vec(vec![1f32, 2., 3.], &[3, 1]);
+    let b = Tensor::from_vec(vec![10f32, 20.], &[1, 2]);
+    let c = binary::add(&a, &b).unwrap();
+    assert_eq!(c.shape().as_slice(), &[3, 2]);
+    assert_eq!(c.to_vec::<f32>(), vec![11., 21., 12., 22., 13., 23.]);
+    let s = reduce::sum(&c, Some(&[0]), false, None).unwrap();
+    assert_eq!(s.to_vec::<f32>(), vec![36., 66.]);
+    // strided (transposed) input gives the same sums
+    let t = shape::transpose(&c, 0, 1).unwrap();
+    assert_eq!(reduce::sum(&t, Some(&[1]), false, None).unwrap().to_vec::<f32>(), vec![36., 66.]);
+}
+
+#[test]
+fn large_parallel_elementwise_matches_serial() {
+    let n = 1 << 20;
+    let a = Tensor::from_vec((0..n).map(|i| i as f64).collect(), &[n]);
+    let c = binary::binary(BinOp::Mul, &Operand::T(a), &Operand::S(Scalar::Float(0.5)), 1.0).unwrap();
+    let v = c.to_vec::<f64>();
+    assert!(v.iter().enumerate().all(|(i, &x)| x == i as f64 * 0.5));
+}
+
+#[test]
+fn integer_division_by_zero_is_an_error_not_a_panic() {
+    let a = Tensor::from_vec(vec![1i64, 2], &[2]);
+    let z = Tensor::from_vec(vec![0i64, 1], &[2]);
+    assert!(binary::binary(BinOp::FloorDiv, &Operand::T(a), &Operand::T(z), 1.0).is_err());
+}
+
+#[test]
+fn second_order_gradient_of_cube() {
+    // d/dx x^3 = 3x^2 ; d2/dx2 = 6x
+    let x = Tensor::from_vec(vec![1.5f64, -2.0], &[2]);
+    x.0.meta.lock().requires_grad = true;
+    let y = reduce::sum(&binary::pow_s(&x, 3.0).unwrap(), None, false, None).unwrap();
+    let one = Tensor::from_vec(vec![1f64], &[]);
+    let g = autograd::run_backward(&[(y, one.clone())], true, true, Some(&[x.clone()]), None).unwrap()[0].clone().unwrap();
+    assert_eq!(g.to_vec::<f64>(), vec![3. * 1.5 * 1.5, 12.]);
+    let gs = reduce::sum(&g, None, false, None).unwrap();
+    let h = autograd::run_backward(&[(gs, one)], false, false, Some(&[x.clone()]), None).unwrap()[0].clone().unwrap();
+    assert_eq!(h.to_vec::<f64>(), vec![9., -12.]);
+}
+
+#[test]
+fn deep_chain_backward_does_not_overflow_the_stack() {
+    let x = Tensor::from_vec(vec![1f32], &[1]);
+    x.0.meta.lock().requires_grad = true;
+    let mut h = x.clone();
+    for _ in 0..20_000 {
+        h = binary::mul_s(&h, 1.0).unwrap();
+    }
+    let s = reduce::sum(&h, None, false, None).unwrap();
+    autograd::run_backward(&[(s, Tensor::from_vec(vec![1f32], &[]))], false, false, None, None).unwrap();
+    let g = x.0.meta.lock().grad.clone().unwrap();
+    assert_eq!(g.to_vec::<f32>(), vec![1.0]);
+}
