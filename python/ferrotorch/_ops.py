@@ -85,9 +85,9 @@ def _infer_np(data, dtype):
     if dtype is None:
         k = arr.dtype.kind
         if k == "f":
-            if not isinstance(data, np.ndarray):
+            if not isinstance(data, (np.ndarray, np.generic)):
                 arr = arr.astype(_NP_OF[get_default_dtype()])
-        elif k in "iu" and not isinstance(data, np.ndarray):
+        elif k in "iu" and not isinstance(data, (np.ndarray, np.generic)):
             arr = arr.astype(np.int64)
         elif k == "U" or k == "S" or k == "O":
             raise TypeError(f"new(): invalid data type '{arr.dtype}'")
@@ -132,12 +132,12 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
     if isinstance(data, _b_bool) or isinstance(data, np.bool_):
         t = _C.full([], data, _core.bool)
     elif isinstance(data, _b_int) and not isinstance(data, _b_bool):
-        t = _C.full([], data, _core.int64)
+        t = _C.full([], data, dtype if dtype is not None else _core.int64)
     elif isinstance(data, _b_float):
-        t = _C.full([], data, get_default_dtype())
+        t = _C.full([], data, dtype if dtype is not None and dtype.is_floating_point else get_default_dtype())
     else:
         arr = _infer_np(data, dtype)
-        if arr.dtype == np.float64 and dtype is None and not isinstance(data, np.ndarray):
+        if arr.dtype == np.float64 and dtype is None and not isinstance(data, (np.ndarray, np.generic)):
             arr = arr.astype(np.float32)
         if arr.size == 0 and dtype is None and arr.dtype.kind not in "b":
             arr = arr.astype(_NP_OF[get_default_dtype()])

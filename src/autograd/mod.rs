@@ -106,6 +106,41 @@ impl Node {
     pub fn release(&self) { *self.saved.lock() = None; }
 }
 
+/// Dropping the last handle on a long graph must not recurse once per node (a 100k-step RNN
+/// would overflow the stack): unlink predecessors onto an explicit stack and free them in a loop.
+impl Drop for Node {
+    fn drop(&mut self) {
+        let mut stack: Vec<Arc<Node>> = vec![];
+        unlink(self, &mut stack);
+        while let Some(n) = stack.pop() {
+            if let Ok(mut inner) = Arc::try_unwrap(n) {
+                unlink(&mut inner, &mut stack);
+            }
+        }
+    }
+}
+
+fn unlink(node: &mut Node, stack: &mut Vec<Arc<Node>>) {
+    for e in std::mem::take(&mut node.next).into_iter().flatten() {
+        match e {
+            Edge::Node(n, _) => stack.push(n),
+            Edge::Leaf(t) => take_history(t, stack),
+        }
+    }
+    if let Some(saved) = node.saved.get_mut().take() {
+        for s in saved { take_history(s.data, stack); }
+    }
+}
+
+/// Moves the grad_fn out of a tensor we hold the last reference to.
+fn take_history(t: Tensor, stack: &mut Vec<Arc<Node>>) {
+    if let Ok(ti) = Arc::try_unwrap(t.0) {
+        let m = ti.meta.into_inner();
+        if let Some(f) = m.grad_fn { stack.push(f); }
+        if let Some(b) = m.base { take_history(b, stack); }
+    }
+}
+
 /// The edge a gradient for `t` should flow along.
 pub fn edge_of(t: &Tensor) -> Option<Edge> {
     let m = t.0.meta.lock();
@@ -305,7 +340,7 @@ pub fn run_backward(
     Ok(captured)
 }
 
-fn accumulate_into_leaf(t: &Tensor, g: Tensor, create_graph: bool) -> Result<()> {
+pub fn accumulate_into_leaf(t: &Tensor, g: Tensor, create_graph: bool) -> Result<()> {
     let prev = t.0.meta.lock().grad.clone();
     let new = match prev {
         None => {

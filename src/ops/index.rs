@@ -4,7 +4,7 @@ use crate::dtype::{DType, Elem, Scalar};
 use crate::error::{wrap_dim, Error, Result};
 use crate::ops::binary::{self, Operand};
 use crate::ops::{broadcast_shapes, copy, reduce, shape};
-use crate::tensor::{contiguous_strides, Shape, Tensor};
+use crate::tensor::{Shape, Tensor};
 
 fn check_index_dtype(idx: &Tensor, what: &str) -> Result<()> {
     if idx.dtype() != DType::I64 && idx.dtype() != DType::I32 {
@@ -533,4 +533,3 @@ pub fn sort(x: &Tensor, dim: i64, descending: bool) -> Result<(Tensor, Tensor)> 
     Ok((vals, idx))
 }
 
-pub fn unused_strides(s: &[usize]) -> crate::tensor::Strides { contiguous_strides(s) }

@@ -89,6 +89,20 @@ pub fn bmm(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     bmm_grad(a, b, "BmmBackward0")
 }
 
+/// Matrix-vector product (MvBackward0).
+pub fn mv(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    let r = bmm_raw(&shape::unsqueeze(&a.detach(), 0)?, &shape::reshape_raw(&copy::contiguous(&b.detach())?, &[1, b.numel(), 1]))?;
+    let out = shape::reshape_raw(&r, &[a.shape()[0]]);
+    if out.dtype().is_float() && autograd::needs_grad(&[a, b]) {
+        autograd::record("MvBackward0", &[a, b], &[&out], vec![SaveItem::Input(a), SaveItem::Input(b)], Box::new(|s, g| {
+            let Some(g) = &g[0] else { return Ok(vec![None, None]) };
+            let ga = mm(&shape::unsqueeze(g, 1)?, &shape::unsqueeze(&s[1], 0)?)?;
+            Ok(vec![Some(ga), Some(mv(&shape::t(&s[0])?, g)?)])
+        }));
+    }
+    Ok(out)
+}
+
 /// Inner product of two vectors (DotBackward0).
 pub fn dot(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let r = bmm_raw(&shape::reshape_raw(&a.detach(), &[1, 1, a.numel()]), &shape::reshape_raw(&copy::contiguous(&b.detach())?, &[1, b.numel(), 1]))?;
@@ -119,7 +133,7 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     if na == 2 && nb == 2 { return mm(a, b); }
     if na == 2 && nb == 1 {
         if sa[1] != sb[0] { return Err(Error::Runtime(format!("size mismatch, got input ({}), mat ({}x{}), vec ({})", sa[0], sa[0], sa[1], sb[0]))); }
-        return shape::squeeze_dims(&mm(a, &shape::unsqueeze(b, 1)?)?, &[1]);
+        return mv(a, b);
     }
     if na == 1 && nb == 2 {
         if sa[0] != sb[0] { return Err(Error::Runtime(format!("mat1 and mat2 shapes cannot be multiplied (1x{} and {}x{})", sa[0], sb[0], sb[1]))); }

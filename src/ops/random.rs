@@ -1,6 +1,6 @@
 //! Random number generation: xoshiro256++ generators (a global default one and user
 //! `Generator`s), filling tensors in place.
-use crate::dtype::{DType, Elem};
+use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 use parking_lot::Mutex;
@@ -145,4 +145,3 @@ pub fn multinomial(p: &Tensor, n: usize, replacement: bool, g: Option<&Mutex<Rng
     Ok(Tensor::from_vec(out, &shape))
 }
 
-pub fn unused<T: Elem>(_: T) {}

@@ -2,7 +2,7 @@
 use crate::autograd::{self, SaveItem};
 use crate::dtype::{DType, Elem};
 use crate::error::{Error, Result};
-use crate::ops::binary::{self, add_s, div, mul, mul_s, sub, BinOp, Operand};
+use crate::ops::binary::{self, div, mul, mul_s, sub, BinOp, Operand};
 use crate::ops::{copy, index, shape, unary};
 use crate::tensor::{Shape, Tensor};
 use rayon::prelude::*;
@@ -149,14 +149,51 @@ pub fn prod(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, dtype: Option<DType
     if out_dt.is_float() && autograd::needs_grad(&[x]) {
         let (keep, ishape) = (p.keep.clone(), x.shape());
         let name = if dims.is_none() { "ProdBackward0" } else { "ProdBackward1" };
-        autograd::record(name, &[x], &[&out], vec![SaveItem::Input(x), SaveItem::Output(0)], Box::new(move |s, g| {
+        let red: Vec<usize> = nd.clone();
+        autograd::record(name, &[x], &[&out], vec![SaveItem::Input(x)], Box::new(move |s, g| {
             let Some(g) = &g[0] else { return Ok(vec![None]) };
-            // d prod / dx_i = prod / x_i (inputs here are non-zero in practice; zeros give nan like a naive formula)
-            let go = expand_grad(&mul(g, &s[1])?, &keep, &ishape)?;
-            Ok(vec![Some(div(&go, &s[0])?)])
+            let ge = expand_grad(g, &keep, &ishape)?;
+            Ok(vec![Some(mul(&ge, &prod_of_others(&s[0], &red)?)?)])
         }));
     }
     Ok(out)
+}
+
+/// For each element, the product of the other elements in its reduction group: exclusive
+/// cumulative products from both sides, exact when inputs contain zeros (unlike prod / x).
+fn prod_of_others(x: &Tensor, red: &[usize]) -> Result<Tensor> {
+    let sh = x.shape();
+    let nd = sh.len();
+    if nd == 0 { return Ok(Tensor::zeros(&[], x.dtype()).detach_ones()); }
+    let mut perm: Vec<i64> = (0..nd).filter(|d| !red.contains(d)).map(|d| d as i64).collect();
+    perm.extend(red.iter().map(|&d| d as i64));
+    let xp = shape::permute(x, &perm)?;
+    let kept: Vec<i64> = perm[..nd - red.len()].iter().map(|&d| sh[d as usize] as i64).collect();
+    let r: usize = red.iter().map(|&d| sh[d]).product();
+    let mut flat_shape = kept.clone();
+    flat_shape.push(r as i64);
+    let xr = shape::reshape(&xp, &flat_shape)?;
+    let last = flat_shape.len() as i64 - 1;
+    let mut ones_shape: Vec<usize> = kept.iter().map(|&v| v as usize).collect();
+    ones_shape.push(1);
+    let ones = Tensor::empty(&ones_shape, x.dtype());
+    copy::fill_raw(&ones, 1.0);
+    let excl = |t: &Tensor| -> Result<Tensor> {
+        let head = shape::narrow(t, last, 0, r as i64 - 1)?;
+        shape::cat(&[ones.clone(), cumulative(&head, last, true, None)?], last)
+    };
+    let left = excl(&xr)?;
+    let right = shape::flip(&excl(&shape::flip(&xr, &[last])?)?, &[last])?;
+    let others = mul(&left, &right)?;
+    let back = shape::reshape(&others, &perm.iter().map(|&d| sh[d as usize] as i64).collect::<Vec<_>>())?;
+    let mut inv = vec![0i64; nd];
+    for (i, &p) in perm.iter().enumerate() { inv[p as usize] = i as i64; }
+    shape::permute(&back, &inv)
+}
+
+trait OnesLike { fn detach_ones(self) -> Tensor; }
+impl OnesLike for Tensor {
+    fn detach_ones(self) -> Tensor { copy::fill_raw(&self, 1.0); self }
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -285,16 +322,31 @@ pub fn var(x: &Tensor, dims: Option<&[i64]>, correction: f64, keepdim: bool, tak
     Ok(out)
 }
 
-/// logsumexp, composed so autograd (and double backward) come for free.
+/// logsumexp: forward with the max shift, backward g * exp(x - out) (differentiable again).
 pub fn logsumexp(x: &Tensor, dims: &[i64], keepdim: bool) -> Result<Tensor> {
     let x = if x.dtype().is_float() { x.clone() } else { copy::to_dtype(x, crate::tensor::default_dtype())? };
-    let m = amax(&x.detach(), Some(dims), true, Extreme::Max, "AmaxBackward0")?;
-    // guard infinite maxima (all -inf rows)
-    let m = binary::where_mask_fill(&m, &unary::logical_not(&unary::unary(unary::UnaryOp::IsFinite, &m)?)?, 0.0)?;
-    let e = unary::unary(unary::UnaryOp::Exp, &sub(&x, &m)?)?;
-    let s = sum(&e, Some(dims), true, None)?;
-    let r = binary::add(&unary::unary(unary::UnaryOp::Log, &s)?, &m)?;
-    if keepdim { Ok(r) } else { shape::squeeze_dims(&r, &norm_dims(Some(dims), x.ndim())?) }
+    let nd = norm_dims(Some(dims), x.ndim())?;
+    let di: Vec<i64> = nd.iter().map(|&d| d as i64).collect();
+    let out_keep = {
+        let _g = autograd::GradMode::set(false);
+        let m = amax(&x, Some(&di), true, Extreme::Max, "AmaxBackward0")?;
+        // guard infinite maxima (all -inf rows)
+        let m = binary::where_mask_fill(&m, &unary::logical_not(&unary::unary(unary::UnaryOp::IsFinite, &m)?)?, 0.0)?;
+        let e = unary::unary(unary::UnaryOp::Exp, &sub(&x, &m)?)?;
+        binary::add(&unary::unary(unary::UnaryOp::Log, &sum(&e, Some(&di), true, None)?)?, &m)?
+    };
+    let out = if keepdim { out_keep.clone() } else { shape::squeeze_dims(&out_keep, &nd)? };
+    if autograd::needs_grad(&[&x]) {
+        let sh = x.shape();
+        let keep: Shape = (0..sh.len()).map(|d| if nd.contains(&d) { 1 } else { sh[d] }).collect();
+        autograd::record("LogsumexpBackward0", &[&x], &[&out], vec![SaveItem::Input(&x), SaveItem::Output(0)], Box::new(move |s, g| {
+            let Some(g) = &g[0] else { return Ok(vec![None]) };
+            let o = expand_grad(&s[1], &keep, &sh)?;
+            let p = unary::unary(unary::UnaryOp::Exp, &sub(&s[0], &o)?)?;
+            Ok(vec![Some(mul(&expand_grad(g, &keep, &sh)?, &p)?)])
+        }));
+    }
+    Ok(out)
 }
 
 /// cumsum / cumprod along `dim`.
@@ -403,4 +455,3 @@ fn norm2_sqrt(s: &Tensor) -> Result<Tensor> {
     Ok(out)
 }
 
-pub fn add_s_unused(x: &Tensor) -> Result<Tensor> { add_s(x, 0.0) }

@@ -1,6 +1,6 @@
 //! Shape and view ops. Views share storage; their backward scatters the gradient into zeros
 //! shaped like the input through the same view (so double backward reuses the view op).
-use crate::autograd::{self, SaveItem};
+use crate::autograd;
 use crate::error::{wrap_dim, Error, Result};
 use crate::ops::{binary, copy, reduce};
 use crate::tensor::{contiguous_strides, Shape, Strides, Tensor};
@@ -476,8 +476,20 @@ pub fn stack(ts: &[Tensor], dim: i64) -> Result<Tensor> {
         }
     }
     let d = wrap_dim(dim, s0.len() + 1)? as i64;
-    let us: Vec<Tensor> = ts.iter().map(|t| unsqueeze(t, d)).collect::<Result<_>>()?;
-    cat(&us, d)
+    let out = {
+        let _g = autograd::GradMode::set(false);
+        let us: Vec<Tensor> = ts.iter().map(|t| unsqueeze(t, d)).collect::<Result<_>>()?;
+        cat(&us, d)?
+    };
+    let refs: Vec<&Tensor> = ts.iter().collect();
+    if out.dtype().is_float() && autograd::needs_grad(&refs) {
+        let n = ts.len();
+        autograd::record("StackBackward0", &refs, &[&out], vec![], Box::new(move |_, g| {
+            let Some(g) = &g[0] else { return Ok(vec![None; n]) };
+            (0..n).map(|i| select(g, d, i as i64).map(Some)).collect()
+        }));
+    }
+    Ok(out)
 }
 
 /// repeat via unsqueeze/expand/reshape so the gradient sums over repeats automatically.
@@ -529,4 +541,3 @@ pub fn tri(x: &Tensor, diag: i64, upper: bool) -> Result<Tensor> {
     Ok(out)
 }
 
-pub fn unused(_: SaveItem) {}

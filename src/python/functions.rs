@@ -577,7 +577,16 @@ fn run_backward(py: Python<'_>, tensors_: &Bound<'_, PyAny>, grads: &Bound<'_, P
     let roots = grads_for(&outs, grads)?;
     let ins = match inputs { Some(i) if !i.is_none() => Some(tensors(i)?), _ => None };
     let _ = py;
-    autograd::run_backward(&roots, retain_graph, create_graph, None, ins.as_deref())?;
+    match ins {
+        // backward(inputs=...): gradients flow only into these tensors (leaves or not)
+        Some(ins) => {
+            let grads = autograd::run_backward(&roots, retain_graph, create_graph, Some(&ins), None)?;
+            for (t, g) in ins.iter().zip(grads) {
+                if let Some(g) = g { autograd::accumulate_into_leaf(t, g, create_graph)?; }
+            }
+        }
+        None => { autograd::run_backward(&roots, retain_graph, create_graph, None, None)?; }
+    }
     Ok(())
 }
 
@@ -652,7 +661,8 @@ fn record_function(name: String, inputs: &Bound<'_, PyAny>, outputs: &Bound<'_, 
     };
     let in_refs: Vec<&Tensor> = ins.iter().collect();
     let out_refs: Vec<&Tensor> = outs.iter().collect();
-    for o in &outs { o.0.meta.lock().grad_fn = None; }
+    // record() reads the inputs' edges before re-pointing the outputs, so an output that is a
+    // dirty (in-place modified) input keeps its old history as this node's predecessor
     autograd::record(name, &in_refs, &out_refs, vec![], Box::new(f));
     Ok(())
 }

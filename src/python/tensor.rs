@@ -2,7 +2,6 @@
 //! methods are attached in Python (`ferrotorch/_tensor.py`) on top of `_C` functions.
 use crate::autograd;
 use crate::dtype::{DType, Scalar};
-use crate::error::Error;
 use crate::ops::binary::{self, BinOp, Operand};
 use crate::ops::{copy, index, linalg, shape, unary};
 use crate::python::convert::operand;
@@ -503,4 +502,3 @@ pub fn set_requires_grad(t: &Tensor, v: bool) -> R<()> {
     Ok(())
 }
 
-pub fn unused(_: Error) {}

@@ -88,6 +88,9 @@ class Function(metaclass=FunctionMeta):
         if not needs:
             return out
         dirty = {id(t) for t in ctx.dirty_tensors}
+        for t in ctx.dirty_tensors:
+            if t.is_leaf and t.requires_grad:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
         non_diff = {id(t) for t in ctx.non_differentiable}
         arg_ids = {id(a) for _, a in tensor_args}
         new_outs = []

@@ -19,15 +19,22 @@ def _numerical_jacobian(fn, inputs, i, eps):
     outs0 = _as_tuple(fn(*inputs))
     n_out = sum(o.numel() for o in outs0 if isinstance(o, Tensor))
     J = np.zeros((x.numel(), n_out))
-    with torch.no_grad():
-        for k in range(x.numel()):
-            orig = flat[k].item()
-            flat[k] = orig + eps
-            plus = np.concatenate([o.detach().reshape(-1).to(torch.float64).numpy() for o in _as_tuple(fn(*inputs)) if isinstance(o, Tensor)])
-            flat[k] = orig - eps
-            minus = np.concatenate([o.detach().reshape(-1).to(torch.float64).numpy() for o in _as_tuple(fn(*inputs)) if isinstance(o, Tensor)])
-            flat[k] = orig
-            J[k] = (plus - minus) / (2 * eps)
+
+    def evaluate():
+        # grad mode stays on: the function may itself differentiate (gradgradcheck)
+        return np.concatenate([o.detach().reshape(-1).to(torch.float64).numpy() for o in _as_tuple(fn(*inputs)) if isinstance(o, Tensor)])
+
+    def poke(k, v):
+        with torch.no_grad():
+            flat[k] = v
+    for k in range(x.numel()):
+        orig = flat[k].item()
+        poke(k, orig + eps)
+        plus = evaluate()
+        poke(k, orig - eps)
+        minus = evaluate()
+        poke(k, orig)
+        J[k] = (plus - minus) / (2 * eps)
     return J
 
 
