@@ -2524,9 +2524,10 @@ class _Fuzz:
     def tensor(self, shape=None, dtype=None):
         shape = self.shape() if shape is None else shape
         dtype = self.r.choice(_FUZZ_DTYPES) if dtype is None else dtype
-        a = np.asarray(np.round(self.np.uniform(-6, 6, size=shape), 1))
+        a = np.round(self.np.uniform(-6, 6, size=shape), 1)
         if dtype == torch.uint8:
             a = np.abs(a)
+        a = np.asarray(a)
         t = torch.from_numpy(a).to(dtype)
         if len(shape) >= 2 and self.r.random() < 0.3:  # a non-contiguous operand with the same shape
             t = t.transpose(0, 1).contiguous().transpose(0, 1)
@@ -2645,6 +2646,8 @@ def test_fuzz_reductions():
         k = fz.r.random() < 0.5
         name, op = fz.r.choice(_REDUCTIONS)
         desc = f"{name}({t.dtype}{tuple(t.shape)}, dim={d}, keepdim={k})"
+        if _known_fuzz_bug(name, t):
+            continue
         check = None
         if name in ("sum", "amax", "argmax", "max", "cumsum", "sort"):
             nd = t.dim()
@@ -2692,11 +2695,58 @@ def _view_ops(fz, t):
     return ops
 
 
+# Known crashes the fuzzers step around; each has its own strict xfail test, so a fix shows up as XPASS.
+def _known_fuzz_bug(name, t):
+    if t.dim() == 0:
+        # test_narrow_0d_panics, test_flip_0d_panics, test_sort_0d_dim_out_of_range
+        return name in ("narrow", "flip", "sort", "argsort")
+    return False
+
+
+@pytest.mark.xfail(reason="PanicException (src/ops/shape.rs:308 index out of bounds) for narrow on a 0-d tensor: "
+                          "torch.tensor(1).narrow(0, 0, 1); PyTorch raises RuntimeError "
+                          "('narrow() cannot be applied to a 0-dim tensor.')", strict=True)
+def test_narrow_0d_panics():
+    with raises(RuntimeError):
+        torch.tensor(1).narrow(0, 0, 1)
+
+
+@pytest.mark.xfail(reason="PanicException (index out of bounds: the len is 0 but the index is 0) for flip on a 0-d "
+                          "tensor: torch.tensor(3).flip(0); PyTorch returns tensor(3)", strict=True)
+def test_flip_0d_panics():
+    r = None
+    try:
+        r = torch.tensor(3).flip(0)
+    except BaseException as e:  # noqa: B902
+        _check_not_crash(e)
+        raise
+    same(r, 3)
+
+
+@pytest.mark.xfail(reason="sort/argsort of a 0-d tensor accept any dim (torch.tensor(3).sort(5) returns); PyTorch "
+                          "raises IndexError (Dimension out of range (expected to be in range of [-1, 0]))",
+                   strict=True)
+def test_sort_0d_dim_out_of_range():
+    with raises(IndexError):
+        torch.tensor(3).sort(1)
+    with raises(IndexError):
+        torch.tensor(3).argsort(5)
+
+
+@pytest.mark.xfail(reason="softmax of a 0-d tensor accepts dim=1; PyTorch raises IndexError (Dimension out of range)",
+                   strict=True)
+def test_softmax_0d_dim_out_of_range():
+    with raises(IndexError):
+        torch.tensor(3.0).softmax(1)
+
+
 def test_fuzz_views():
     fz = _Fuzz(3)
     for it in range(700):
         t = fz.tensor(dtype=fz.r.choice([torch.float32, torch.int64, torch.bool, torch.float16]))
         name, op, _ = fz.r.choice(_view_ops(fz, t))
+        if _known_fuzz_bug(name, t):
+            continue
         desc = f"{name}({t.dtype}{tuple(t.shape)} stride={t.stride()}) [iteration {it}]"
         fz.run(desc, op)
     assert not fz.failures, "\n".join(fz.failures[:20])
@@ -2704,7 +2754,7 @@ def test_fuzz_views():
 
 def _rand_index(fz, shape):
     r = fz.r
-    items, oob = [], False
+    items, oob, empty_adv = [], False, False
     dims = list(shape)
     i = 0
     used_ellipsis = False
@@ -2731,11 +2781,15 @@ def _rand_index(fz, shape):
             vals = [r.randint(-size - 1, size) for _ in range(r.randint(0, 3))]
             if any(not -size <= v < size for v in vals):
                 oob = True
+            empty_adv |= not vals
             items.append(vals if r.random() < 0.5 else torch.tensor(vals, dtype=torch.int64))
         else:
-            items.append(torch.tensor([r.random() < 0.5 for _ in range(size)], dtype=torch.bool))
+            mask = [r.random() < 0.5 for _ in range(size)]
+            empty_adv |= not any(mask)
+            items.append(torch.tensor(mask, dtype=torch.bool))
         i += 1
-    return tuple(items), oob
+    # with an advanced index that selects nothing, the broadcast index is empty and PyTorch checks no bounds
+    return tuple(items), oob and not empty_adv
 
 
 def test_fuzz_indexing():
