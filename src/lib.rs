@@ -5,6 +5,7 @@ pub mod error;
 pub mod iter;
 pub mod ops;
 pub mod python;
+pub mod simd;
 pub mod storage;
 pub mod tensor;
 

@@ -8,7 +8,14 @@ use crate::tensor::Tensor;
 use num_traits::Float;
 use rayon::prelude::*;
 
-fn softmax_rows<T: Float + Send + Sync>(data: &mut [T], len: usize, log: bool) {
+fn softmax_rows<T: Float + Send + Sync + 'static>(data: &mut [T], len: usize, log: bool) {
+    if std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>() {
+        // SAFETY: T is f32 (checked above)
+        let d: &mut [f32] = unsafe { std::slice::from_raw_parts_mut(data.as_mut_ptr() as *mut f32, data.len()) };
+        let f = if log { crate::simd::log_softmax_row } else { crate::simd::softmax_row };
+        if d.len() >= crate::iter::GRAIN && crate::iter::parallel_ok() { d.par_chunks_mut(len).for_each(f) } else { d.chunks_mut(len).for_each(f) }
+        return;
+    }
     let work = |row: &mut [T]| {
         let m = row.iter().fold(T::neg_infinity(), |a, &b| if b > a || b.is_nan() { b } else { a });
         let m = if m.is_infinite() { T::zero() } else { m };

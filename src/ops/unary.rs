@@ -29,8 +29,30 @@ impl UnaryOp {
     }
 }
 
+/// f32 exp/sigmoid on contiguous data: vectorized kernels, split across threads.
+fn fast_f32(op: UnaryOp, out: &Tensor, x: &Tensor) -> bool {
+    let (o, a) = (out.body(), x.body());
+    if !(matches!(op, UnaryOp::Exp | UnaryOp::Sigmoid) && o.dtype == DType::F32 && a.dtype == DType::F32 && o.is_contiguous() && a.is_contiguous()) {
+        return false;
+    }
+    let n = a.numel();
+    // SAFETY: both are contiguous f32 buffers of n elements; `out` was freshly allocated or is `x` itself
+    let src = unsafe { std::slice::from_raw_parts(a.data_ptr() as *const f32, n) };
+    let dst = unsafe { std::slice::from_raw_parts_mut(o.data_ptr() as *mut f32, n) };
+    let f = if op == UnaryOp::Exp { crate::simd::exp_slice } else { crate::simd::sigmoid_slice };
+    if n >= crate::iter::GRAIN && crate::iter::parallel_ok() {
+        use rayon::prelude::*;
+        let chunk = n.div_ceil(rayon::current_num_threads() * 4).max(4096);
+        dst.par_chunks_mut(chunk).zip(src.par_chunks(chunk)).for_each(|(d, s)| f(s, d));
+    } else {
+        f(src, dst);
+    }
+    true
+}
+
 fn float_kernel<T: Float + Elem>(op: UnaryOp, out: &Tensor, x: &Tensor) -> Result<()> {
     use UnaryOp::*;
+    if fast_f32(op, out, x) { return Ok(()); }
     let (o, a) = (out.body(), x.body());
     let po = (o.data_ptr() as *mut T, &o.strides[..]);
     let pa = (a.data_ptr() as *const T, &a.strides[..]);
