@@ -38,6 +38,8 @@ class finfo:
     def __init__(self, type=None):  # noqa: A002
         import ferrotorch
         type = type or ferrotorch.get_default_dtype()
+        if not isinstance(type, dtype) or not type.is_floating_point:
+            raise TypeError("torch.finfo() requires a floating point input type. Use torch.iinfo to handle 'torch.finfo'")
         if type == bfloat16:
             self.bits, self.eps, self.max, self.min = 16, 0.0078125, 3.3895313892515355e38, -3.3895313892515355e38
             self.tiny = self.smallest_normal = 1.1754943508222875e-38
@@ -46,7 +48,7 @@ class finfo:
             f = np.finfo(_NP_OF[type])
             self.bits, self.eps, self.max, self.min = f.bits, builtins_float(f.eps), builtins_float(f.max), builtins_float(f.min)
             self.tiny = self.smallest_normal = builtins_float(f.tiny)
-            self.resolution = builtins_float(f.resolution)
+            self.resolution = 10.0 ** -builtins_int(f.precision)
         self.dtype = str(type).split(".")[-1]
 
     def __repr__(self):
@@ -57,8 +59,8 @@ class iinfo:
     """Integer limits (torch.iinfo)."""
 
     def __init__(self, type):  # noqa: A002
-        if type == bool:
-            raise TypeError("torch.bool is not supported by torch.iinfo")
+        if not isinstance(type, dtype) or type == bool or type.is_floating_point:
+            raise TypeError("torch.iinfo() requires an integer input type. Use torch.finfo to handle 'torch.iinfo'")
         i = np.iinfo(_NP_OF[type])
         self.bits, self.max, self.min = i.bits, builtins_int(i.max), builtins_int(i.min)
         self.dtype = str(type).split(".")[-1]

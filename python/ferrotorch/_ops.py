@@ -30,6 +30,15 @@ def _is_t(x):
     return isinstance(x, Tensor)
 
 
+def _wrap(dim, ndim):
+    """PyTorch's dim wrapping (IndexError when out of range; 0-d tensors accept -1 and 0)."""
+    n = _b_max(ndim, 1)
+    d = _b_int(dim)
+    if d < -n or d >= n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {d})")
+    return d % n
+
+
 def _dims(dim):
     if dim is None:
         return None
@@ -38,10 +47,16 @@ def _dims(dim):
     return [_b_int(dim)]
 
 
+def _as_int(s):
+    if isinstance(s, numbers.Integral) or (_is_t(s) and not s.dtype.is_floating_point and s.numel() == 1):
+        return _b_int(s)
+    raise TypeError(f"expected a sequence of integers or a single integer, but got an element of type {type(s).__name__}")
+
+
 def _shape(size):
     if len(size) == 1 and isinstance(size[0], (list, tuple, Size)):
-        return [_b_int(s) for s in size[0]]
-    return [_b_int(s) for s in size]
+        return [_as_int(s) for s in size[0]]
+    return [_as_int(s) for s in size]
 
 
 def _check_device(device):
@@ -84,10 +99,12 @@ def _infer_np(data, dtype):
             raise ValueError("expected a rectangular sequence of numbers")
     if dtype is None:
         k = arr.dtype.kind
+        # Python numbers come out of NumPy as float64/int64: they take torch's defaults;
+        # NumPy arrays and scalars keep their dtype
         if k == "f":
-            if not isinstance(data, (np.ndarray, np.generic)):
+            if not isinstance(data, (np.ndarray, np.generic)) and arr.dtype == np.float64:
                 arr = arr.astype(_NP_OF[get_default_dtype()])
-        elif k in "iu" and not isinstance(data, (np.ndarray, np.generic)):
+        elif k in "iu" and not isinstance(data, (np.ndarray, np.generic)) and arr.dtype != np.int64:
             arr = arr.astype(np.int64)
         elif k == "U" or k == "S" or k == "O":
             raise TypeError(f"new(): invalid data type '{arr.dtype}'")
@@ -137,9 +154,9 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
         t = _C.full([], data, dtype if dtype is not None and dtype.is_floating_point else get_default_dtype())
     else:
         arr = _infer_np(data, dtype)
-        if arr.dtype == np.float64 and dtype is None and not isinstance(data, (np.ndarray, np.generic)):
-            arr = arr.astype(np.float32)
-        if arr.size == 0 and dtype is None and arr.dtype.kind not in "b":
+        if isinstance(arr, np.ndarray) and _b_any(st < 0 for st in arr.strides):
+            raise ValueError("At least one stride in the given numpy array is negative, and tensors with negative strides are not currently supported. (You can probably work around this by making a copy of your array  with array.copy().) ")
+        if arr.size == 0 and dtype is None and arr.dtype.kind not in "b" and not isinstance(data, np.ndarray):
             arr = arr.astype(_NP_OF[get_default_dtype()])
         t = _from_np_copy(arr)
     if dtype is not None and t.dtype != dtype:
@@ -158,6 +175,8 @@ def as_tensor(data, dtype=None, device=None):
 def from_numpy(arr):
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(arr).__name__})")
+    if _b_any(st < 0 for st in arr.strides):
+        raise ValueError("At least one stride in the given numpy array is negative, and tensors with negative strides are not currently supported. (You can probably work around this by making a copy of your array  with array.copy().) ")
     return _C.from_numpy(arr)
 
 
@@ -319,13 +338,20 @@ def _gen(g):
     return None if g is None or isinstance(g, _DefaultGenerator) else g
 
 
+def _float_only(dtype, what):
+    if dtype is not None and not dtype.is_floating_point:
+        raise RuntimeError(f"\"{what}\" not implemented for '{str(dtype).split('.')[-1]}'")
+
+
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+    _float_only(dtype, "check_uniform_bounds")
     t = _mk(_C.empty, size, dtype, device, False)
     _C.uniform_(t, 0.0, 1.0, _gen(generator))
     return _finish(t, requires_grad)
 
 
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+    _float_only(dtype, "normal_kernel_cpu")
     t = _mk(_C.empty, size, dtype, device, False)
     _C.normal_(t, 0.0, 1.0, _gen(generator))
     return _finish(t, requires_grad)
@@ -371,11 +397,15 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
 @method()
 def uniform_(self, a=0.0, b=1.0, *, generator=None, **kw):
     a, b = kw.get("from", a), kw.get("to", b)
+    if a > b:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > to={b}")
     return _C.uniform_(self, _b_float(a), _b_float(b), _gen(generator))
 
 
 @method()
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
     return _C.normal_(self, _b_float(mean), _b_float(std), _gen(generator))
 
 
@@ -514,9 +544,16 @@ for _n in _BINARY:
     METHODS[_n], METHODS[_n + "_"] = _G[_n], _G[_n + "_"]
 for _a, _n in {"subtract": "sub", "multiply": "mul", "divide": "div", "true_divide": "div", "greater": "gt",
                "greater_equal": "ge", "less": "lt", "less_equal": "le", "not_equal": "ne", "fmax": "maximum",
-               "fmin": "minimum", "arctan2": "atan2", "float_power": "pow"}.items():
+               "fmin": "minimum", "arctan2": "atan2"}.items():
     _G[_a], _G[_a + "_"] = _G[_n], _G[_n + "_"]
     METHODS[_a], METHODS[_a + "_"] = _G[_n], _G[_n + "_"]
+
+
+@method()
+def float_power(input, exponent):
+    """pow computed in float64, like torch.float_power."""
+    e = exponent.to(_core.float64) if _is_t(exponent) else exponent
+    return pow(input.to(_core.float64) if _is_t(input) else input, e)
 
 
 @method()
@@ -591,6 +628,8 @@ METHODS["clamp_min"], METHODS["clamp_max"] = clamp_min, clamp_max
 
 @method()
 def lerp(input, end, weight):
+    if input.dtype != end.dtype or (_is_t(weight) and weight.dtype != input.dtype):
+        raise RuntimeError(f"expected dtype {str(input.dtype).split('.')[-1]} for `end` but got dtype {str(end.dtype).split('.')[-1]}")
     return input + weight * (end - input)
 
 
@@ -762,8 +801,15 @@ def cumsum_(self, dim, *, dtype=None):
     return self.copy_(cumsum(self, dim))
 
 
+def _np_of(t):
+    """NumPy copy of a tensor's values (bfloat16 via float32: NumPy has no bfloat16)."""
+    t = t.detach()
+    return t.float().numpy() if t.dtype == _core.bfloat16 else t.numpy()
+
+
 def _cumext(input, dim, is_max):
-    a = input.detach().numpy()
+    _wrap(dim, input.ndim)
+    a = _np_of(input)
     d = _b_int(dim) % _b_max(a.ndim, 1)
     a = np.moveaxis(a, d, -1) if a.ndim else a.reshape(1)
     vals = np.empty_like(a)
@@ -826,7 +872,11 @@ def msort(input):
 
 @method()
 def topk(input, k, dim=-1, largest=True, sorted=True):
-    d = _b_int(dim)
+    d = _wrap(dim, input.ndim)
+    if input.ndim == 0:
+        if k > 1:
+            raise RuntimeError("selected index k out of range")
+        return return_types.topk(input.clone(), zeros((), dtype=_core.int64))
     if k > (input.shape[d] if input.ndim else 1):
         raise RuntimeError("selected index k out of range")
     v, i = _C.sort(input, d, largest)
@@ -835,7 +885,12 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
 
 @method()
 def kthvalue(input, k, dim=-1, keepdim=False):
-    d = _b_int(dim)
+    d = _wrap(dim, input.ndim)
+    n = input.shape[d] if input.ndim else 1
+    if not 1 <= k <= n:
+        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
+    if input.ndim == 0:
+        return return_types.kthvalue(input.clone(), zeros((), dtype=_core.int64))
     v, i = _C.sort(input, d, False)
     v, i = select(v, d, k - 1), select(i, d, k - 1)
     if keepdim:
@@ -852,7 +907,9 @@ def median(input, dim=None, keepdim=False):
         if input.dtype.is_floating_point and bool(isnan(flat).any()):
             return flat[isnan(flat)][0]
         return select(v, 0, (n - 1) // 2)
-    d = _b_int(dim)
+    d = _wrap(dim, input.ndim)
+    if input.ndim == 0:
+        return return_types.median(input.clone(), zeros((), dtype=_core.int64))
     v, i = _C.sort(input, d, False)
     n = input.shape[d]
     v, i = select(v, d, (n - 1) // 2), select(i, d, (n - 1) // 2)
@@ -863,8 +920,10 @@ def median(input, dim=None, keepdim=False):
 
 @method()
 def mode(input, dim=-1, keepdim=False):
-    a = input.detach().numpy()
-    d = _b_int(dim) % a.ndim
+    d = _wrap(dim, input.ndim)
+    if input.ndim == 0:
+        return return_types.mode(input.clone(), zeros((), dtype=_core.int64))
+    a = _np_of(input)
     m = np.moveaxis(a, d, -1)
     vals = np.empty(m.shape[:-1], dtype=a.dtype)
     idx = np.empty(m.shape[:-1], dtype=np.int64)
@@ -880,7 +939,7 @@ def mode(input, dim=-1, keepdim=False):
 
 
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
-    a = input.detach().numpy()
+    a = _np_of(input)
     if dim is None:
         u, inv, cnt = np.unique(a.reshape(-1), return_inverse=True, return_counts=True)
         inv = inv.reshape(a.shape)
@@ -899,7 +958,9 @@ METHODS["unique"] = unique
 
 @method()
 def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
-    a = input.detach().numpy().reshape(-1)
+    if dim is not None:
+        _wrap(dim, input.ndim)
+    a = _np_of(input).reshape(-1)
     if a.size == 0:
         return input.clone()
     keep = np.concatenate([[True], a[1:] != a[:-1]])
@@ -914,6 +975,10 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
 
 @method()
 def bincount(input, weights=None, minlength=0):
+    if input.ndim != 1 or input.dtype.is_floating_point or input.dtype == _core.bool:
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    if input.numel() and _b_int(input.min()) < 0:
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
     w = None if weights is None else weights.detach().numpy()
     r = np.bincount(input.numpy(), w, minlength)
     return from_numpy(r.astype(np.int64)) if weights is None else tensor(r, dtype=weights.dtype if weights.dtype.is_floating_point else _core.float64)
@@ -929,13 +994,19 @@ def histc(input, bins=100, min=0, max=0):
 
 def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None, sorter=None):
     side = side or ("right" if right else "left")
-    s = sorted_sequence.detach().numpy()
-    v = input.detach().numpy() if _is_t(input) else np.asarray(input)
+    s = _np_of(sorted_sequence)
+    if sorter is not None:
+        s = np.take_along_axis(s, _np_of(sorter), -1)
+    scalar = not _is_t(input)
+    v = _np_of(input) if _is_t(input) else np.asarray(input)
+    if s.ndim > 1 and (v.ndim != s.ndim or v.shape[:-1] != s.shape[:-1]):
+        raise RuntimeError("torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 dimensions of boundaries tensor and input value tensor must match")
     if s.ndim == 1:
         r = np.searchsorted(s, v, side=side)
     else:
         r = np.stack([np.searchsorted(s[i], v[i], side=side) for i in np.ndindex(s.shape[:-1])]).reshape(v.shape)
-    return from_numpy(np.ascontiguousarray(r).astype(np.int32 if out_int32 else np.int64))
+    r = np.ascontiguousarray(r).astype(np.int32 if out_int32 else np.int64)
+    return from_numpy(r).reshape(()) if scalar else from_numpy(r)
 
 
 def bucketize(input, boundaries, *, out_int32=False, right=False):
@@ -969,9 +1040,9 @@ def reshape_as(self, other):
 @method()
 def flatten(input, start_dim=0, end_dim=-1):
     nd = input.ndim
+    s, e = _wrap(start_dim, nd), _wrap(end_dim, nd)
     if nd == 0:
         return reshape(input, (1,))
-    s, e = start_dim % nd, end_dim % nd
     if s > e:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     if s == e:
@@ -985,7 +1056,9 @@ def flatten(input, start_dim=0, end_dim=-1):
 
 @method()
 def unflatten(input, dim, sizes):
-    d = _b_int(dim) % input.ndim
+    if input.ndim == 0:
+        raise RuntimeError("unflatten: Provided dimension is out of range for a 0-dim tensor")
+    d = _wrap(dim, input.ndim)
     shp = list(input.shape)
     return reshape(input, shp[:d] + list(sizes) + shp[d + 1:])
 
@@ -1027,8 +1100,10 @@ def t(input):
 def movedim(input, source, destination):
     src, dst = _dims(source), _dims(destination)
     nd = input.ndim
-    src = [s % nd for s in src]
-    dst = [d % nd for d in dst]
+    src = [_wrap(s, nd) for s in src]
+    dst = [_wrap(d, nd) for d in dst]
+    if nd == 0:
+        return input.view_as(input)
     order = [None] * nd
     for s, d in zip(src, dst):
         order[d] = s
@@ -1092,6 +1167,11 @@ def tile(input, dims):
 
 @method()
 def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
+    if repeats is None:
+        # repeat_interleave(repeats): indices repeated by their own counts
+        return repeat_interleave(arange(input.numel()), input)
+    if dim is not None:
+        dim = _wrap(dim, input.ndim)
     if dim is None:
         input = reshape(input, (-1,))
         dim = 0
@@ -1100,6 +1180,8 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     reps = repeats.tolist() if _is_t(repeats) else repeats
     if isinstance(reps, numbers.Integral):
         reps = [reps] * n
+    if len(reps) != n:
+        raise RuntimeError(f"repeats must have the same size as input along dim, but got repeats.size(0) = {len(reps)} and input.size({d}) = {n}")
     idx = tensor([i for i, r in enumerate(reps) for _ in range(r)], dtype=_core.int64)
     return index_select(input, d, idx)
 
@@ -1137,10 +1219,14 @@ def column_stack(tensors):
 
 @method()
 def split(tensor, split_size_or_sections, dim=0):
-    d = _b_int(dim) % _b_max(tensor.ndim, 1)
+    if tensor.ndim == 0:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
+    d = _wrap(dim, tensor.ndim)
     n = tensor.shape[d]
     if isinstance(split_size_or_sections, numbers.Integral):
         s = _b_int(split_size_or_sections)
+        if s < 0 or (s == 0 and n != 0):
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
         sizes = [_b_min(s, n - i) for i in range(0, n, s)] if n else [0]
     else:
         sizes = list(split_size_or_sections)
@@ -1155,7 +1241,11 @@ def split(tensor, split_size_or_sections, dim=0):
 
 @method()
 def chunk(input, chunks, dim=0):
-    d = _b_int(dim) % _b_max(input.ndim, 1)
+    if input.ndim == 0:
+        raise RuntimeError("chunk expects at least a 1-dimensional tensor")
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    d = _wrap(dim, input.ndim)
     n = input.shape[d]
     s = -(-n // chunks)
     return split(input, _b_max(s, 1), d)
@@ -1163,15 +1253,27 @@ def chunk(input, chunks, dim=0):
 
 @method()
 def tensor_split(input, indices_or_sections, dim=0):
-    d = _b_int(dim) % _b_max(input.ndim, 1)
+    if input.ndim == 0:
+        raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 dims")
+    d = _wrap(dim, input.ndim)
     n = input.shape[d]
+    if _is_t(indices_or_sections):
+        indices_or_sections = indices_or_sections.item() if indices_or_sections.ndim == 0 else indices_or_sections.tolist()
     if isinstance(indices_or_sections, numbers.Integral):
         k = indices_or_sections
+        if k <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {k}")
         q, r = divmod(n, k)
         sizes = [q + 1] * r + [q] * (k - r)
     else:
-        idx = [0] + list(indices_or_sections) + [n]
-        sizes = [_b_max(0, _b_min(idx[i + 1], n) - _b_min(idx[i], n)) for i in range(len(idx) - 1)]
+        idx = [0] + [(i + n if i < 0 else i) for i in indices_or_sections] + [n]
+        idx = [_b_min(_b_max(i, 0), n) for i in idx]
+        out, prev = [], 0
+        for i in idx[1:]:
+            i = _b_max(i, prev)
+            out.append(narrow(input, d, prev, i - prev))
+            prev = i
+        return tuple(out)
     return split(input, sizes, d)
 
 
@@ -1223,8 +1325,14 @@ def roll(input, shifts, dims=None):
 
 @method()
 def rot90(input, k=1, dims=(0, 1)):
+    if len(dims) != 2:
+        raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+    if input.ndim < 2:
+        raise RuntimeError(f"expected total dims >= 2, but got total dims = {input.ndim}")
+    d0, d1 = _wrap(dims[0], input.ndim), _wrap(dims[1], input.ndim)
+    if d0 == d1:
+        raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {d0} and dim1 = {d1}")
     k = k % 4
-    d0, d1 = dims
     if k == 1:
         return flip(input, d1).transpose(d0, d1)
     if k == 2:
@@ -1252,6 +1360,7 @@ def diag(input, diagonal=0):
 
 @method()
 def diag_embed(input, offset=0, dim1=-2, dim2=-1):
+    _wrap(dim1, input.ndim + 1), _wrap(dim2, input.ndim + 1)
     n = input.shape[-1] + _b_abs(offset)
     out = zeros(*input.shape[:-1], n, n, dtype=input.dtype)
     idx = arange(input.shape[-1])
@@ -1428,16 +1537,26 @@ def _dim_index(ndim, dim, index):
 
 @method()
 def index_fill(input, dim, index, value):
+    dim = _wrap(dim, input.ndim)
+    if input.ndim == 0:
+        return _C.index_put(input.reshape(1), [index], value, False, False).reshape(())
     return _C.index_put(input, _dim_index(input.ndim, dim, index), value, False, False)
 
 
 @method()
 def index_fill_(self, dim, index, value):
+    dim = _wrap(dim, self.ndim)
+    if self.ndim == 0:
+        _C.index_put(self.view(1), [index], value, False, True)
+        return self
     return _C.index_put(self, _dim_index(self.ndim, dim, index), value, False, True)
 
 
 @method()
 def index_copy(input, dim, index, source):
+    dim = _wrap(dim, input.ndim)
+    if input.ndim == 0:
+        return _C.index_put(input.reshape(1), [index], source.reshape(-1), False, False).reshape(())
     src = movedim(source, dim, 0)
     r = movedim(input, dim, 0)
     r = _C.index_put(r, [index], src, False, False)
@@ -1537,8 +1656,15 @@ def dot(input, other, *, out=None):
     return _C.matmul(input, other)
 
 
-vdot = inner = dot
-METHODS["vdot"] = METHODS["inner"] = dot
+vdot = dot
+METHODS["vdot"] = dot
+
+
+@method()
+def inner(input, other):
+    if input.ndim == 0 or other.ndim == 0:
+        return input * other
+    return tensordot(input, other, ([input.ndim - 1], [other.ndim - 1]))
 
 
 @method("outer", "ger")

@@ -94,6 +94,8 @@ def __format__(self, spec):
 
 
 def __contains__(self, element):
+    if not isinstance(element, (Tensor, numbers.Number)):
+        raise RuntimeError(f"Tensor.__contains__ only supports Tensor or scalar, but you passed in a {type(element)}.")
     return builtins.bool((self == element).any())
 
 
@@ -104,6 +106,8 @@ def __reversed__(self):
 def __deepcopy__(self, memo):
     if id(self) in memo:
         return memo[id(self)]
+    if not self.is_leaf:
+        raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol at the moment.  If you were attempting to deepcopy a module, this may be because of a torch.nn.utils.weight_norm usage, see https://github.com/pytorch/pytorch/pull/103001")
     new = _C.clone(self.detach())
     if type(self) is not Tensor:
         new = type(self)(new, self.requires_grad) if hasattr(type(self), "_is_param_class") else new

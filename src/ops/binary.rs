@@ -248,6 +248,10 @@ fn dtypes(op: BinOp, a: &Operand, b: &Operand) -> Result<(DType, DType)> {
 }
 
 fn int_div_check(op: BinOp, b: &Tensor) -> Result<()> {
+    if op == BinOp::Pow && !b.dtype().is_float() && b.dtype() != DType::Bool {
+        let neg = crate::dispatch!(b.dtype(), T => b.to_vec::<T>().iter().any(|v| v.to_f64() < 0.0));
+        if neg { return Err(Error::Runtime("Integers to negative integer powers are not allowed.".into())); }
+    }
     if matches!(op, BinOp::FloorDiv | BinOp::TruncDiv | BinOp::Remainder | BinOp::Fmod) && !b.dtype().is_float() {
         let zero = crate::dispatch!(b.dtype(), T => b.to_vec::<T>().iter().any(|v| v.to_f64() == 0.0));
         if zero { return Err(Error::Runtime("ZeroDivisionError".into())); }

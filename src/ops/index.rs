@@ -89,6 +89,10 @@ fn gather_offsets(x: &Tensor, dim: usize, idx: &Tensor, what: &str) -> Result<Ve
 
 pub fn gather(x: &Tensor, dim: i64, idx: &Tensor) -> Result<Tensor> {
     check_index_dtype(idx, "gather")?;
+    if x.ndim() == 0 {
+        // a 0-dim input behaves as a one-element vector
+        return gather(&shape::reshape(x, &[1])?, dim, &shape::reshape(idx, &[-1])?).and_then(|r| shape::reshape(&r, &idx.shape().iter().map(|&v| v as i64).collect::<Vec<_>>()));
+    }
     let d = wrap_dim(dim, x.ndim())?;
     let offs = gather_offsets(x, d, idx, "gather")?;
     let out = Tensor::empty(&idx.shape(), x.dtype());
@@ -136,6 +140,9 @@ fn scatter_impl(x: &Tensor, d: usize, idx: &Tensor, src: &Operand, red: Reduce, 
         };
         if red == Reduce::None {
             for (i, &o) in offs.iter().enumerate() { *dst.offset(o) = vals[i]; }
+        } else if red == Reduce::Add && include_self {
+            // the common case (gather/max/sort backward): plain accumulation
+            for (i, &o) in offs.iter().enumerate() { *dst.offset(o) = T::from_f64((*dst.offset(o)).to_f64() + vals[i].to_f64()); }
         } else {
             let mut counts: std::collections::HashMap<isize, usize> = Default::default();
             let mut seen: std::collections::HashSet<isize> = Default::default();
@@ -165,8 +172,19 @@ fn scatter_impl(x: &Tensor, d: usize, idx: &Tensor, src: &Operand, red: Reduce, 
 
 pub fn scatter(x: &Tensor, dim: i64, idx: &Tensor, src: &Operand, reduce_: Reduce) -> Result<Tensor> {
     check_index_dtype(idx, "scatter")?;
+    if x.ndim() == 0 {
+        let src1 = match src { Operand::T(t) => Operand::T(shape::reshape(t, &[-1])?), o => o.clone() };
+        let r = scatter(&shape::reshape(x, &[1])?, dim, &shape::reshape(idx, &[-1])?, &src1, reduce_)?;
+        return shape::reshape(&r, &[]);
+    }
     let d = wrap_dim(dim, x.ndim())?;
     let src = match src { Operand::T(t) if t.dtype() != x.dtype() => Operand::T(copy::to_dtype(t, x.dtype())?), o => o.clone() };
+    if let Operand::T(t) = &src {
+        let (ts, is) = (t.shape(), idx.shape());
+        if ts.len() != is.len() || is.iter().zip(ts.iter()).any(|(i, s)| i > s) {
+            return Err(Error::Runtime(format!("Expected index [{}] to be smaller than self [{}] apart from dimension {} and to be smaller size than src [{}]", shape::join(&is), shape::join(&x.shape()), d, shape::join(&ts))));
+        }
+    }
     let out = scatter_impl(x, d, idx, &src, reduce_, true)?;
     let mut ins = vec![x];
     if let Operand::T(t) = &src { ins.push(t) }
@@ -192,6 +210,10 @@ pub fn scatter_add(x: &Tensor, dim: i64, idx: &Tensor, src: &Tensor) -> Result<T
 
 /// scatter_reduce (no autograd for amax/amin/prod/mean beyond sum).
 pub fn scatter_reduce(x: &Tensor, dim: i64, idx: &Tensor, src: &Tensor, red: Reduce, include_self: bool) -> Result<Tensor> {
+    if x.ndim() == 0 {
+        let r = scatter_reduce(&shape::reshape(x, &[1])?, dim, &shape::reshape(idx, &[-1])?, &shape::reshape(src, &[-1])?, red, include_self)?;
+        return shape::reshape(&r, &[]);
+    }
     let d = wrap_dim(dim, x.ndim())?;
     scatter_impl(x, d, idx, &Operand::T(copy::to_dtype(src, x.dtype())?), red, include_self)
 }
@@ -294,6 +316,9 @@ pub struct AdvPlan {
 }
 
 pub fn adv_plan(xshape: &[usize], indices: &[Option<Tensor>]) -> Result<AdvPlan> {
+    if indices.len() > xshape.len() {
+        return Err(Error::Index(format!("too many indices for tensor of dimension {}", xshape.len())));
+    }
     let dims: Vec<usize> = indices.iter().enumerate().filter(|(_, t)| t.is_some()).map(|(i, _)| i).collect();
     let mut bshape: Shape = Shape::new();
     for d in &dims {
@@ -500,7 +525,7 @@ pub fn expand_masks(indices: Vec<Option<Tensor>>, xshape: &[usize]) -> Result<Ve
 /// Stable sort along dim: (values, indices). NaN sorts as the largest value.
 pub fn sort(x: &Tensor, dim: i64, descending: bool) -> Result<(Tensor, Tensor)> {
     let nd = x.ndim();
-    let d = if nd == 0 { 0 } else { wrap_dim(dim, nd)? };
+    let d = wrap_dim(dim, nd)?;
     if nd == 0 { return Ok((x.clone(), Tensor::zeros(&[], DType::I64))); }
     let moved = shape::movedim_raw(&x.detach(), d, nd - 1);
     let c = copy::contiguous_as(&moved, x.dtype());

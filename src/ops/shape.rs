@@ -304,6 +304,7 @@ pub fn slice(x: &Tensor, dim: usize, start: usize, end: usize, step: usize) -> R
 }
 
 pub fn narrow(x: &Tensor, dim: i64, start: i64, length: i64) -> Result<Tensor> {
+    if x.ndim() == 0 { return Err(Error::Runtime("narrow() cannot be applied to a 0-dim tensor.".into())); }
     let d = wrap_dim(dim, x.ndim())?;
     let n = x.shape()[d] as i64;
     let s = if start < 0 { start + n } else { start };
@@ -384,23 +385,51 @@ pub fn unfold(x: &Tensor, dim: i64, size: usize, step: usize) -> Result<Tensor> 
     Ok(out)
 }
 
-/// Sums each window's gradient back onto the positions it covers.
+/// Sums each window's gradient back onto the positions it covers: one pass over the gradient,
+/// parallel over the dims before `d` (windows of different rows never overlap).
 fn unfold_backward(g: &Tensor, ishape: &[usize], d: usize, size: usize, step: usize) -> Result<Tensor> {
-    let mut acc = Tensor::zeros(ishape, g.dtype());
-    let nwin = g.shape()[d.min(g.ndim() - 2)];
-    let last = g.ndim() as i64 - 1;
-    for k in 0..size {
-        let gk = select(g, last, k as i64)?; // [.., nwin, ..]
-        let end = k + (nwin - 1) * step + 1;
-        let sh = ishape.to_vec();
-        let part = scatter_into_zeros(&gk, &sh, Arc::new(move |z| slice(z, d, k, end, step)), "UnfoldBackwardScatter")?;
-        acc = binary::add(&acc, &part)?;
+    let dt = g.dtype();
+    let kd = dt.compute();
+    let gc = copy::contiguous_as(g, kd);
+    let z = Tensor::zeros(ishape, kd);
+    let nd = ishape.len();
+    let (outer, n, inner) = if nd == 0 { (1, 1, 1) } else { (ishape[..d].iter().product::<usize>(), ishape[d], ishape[d + 1..].iter().product::<usize>()) };
+    let nwin = if n >= size { (n - size) / step + 1 } else { 0 };
+    let (gp, zp) = (gc.body().data_ptr() as usize, z.body().data_ptr() as usize);
+    crate::dispatch_float!(kd, T => {
+        let row = |o: usize| {
+            // SAFETY: row o of z ([n, inner]) and of g ([nwin, inner, size]) are disjoint per o
+            let zr = unsafe { std::slice::from_raw_parts_mut((zp as *mut T).add(o * n * inner), n * inner) };
+            let gr = unsafe { std::slice::from_raw_parts((gp as *const T).add(o * nwin * inner * size), nwin * inner * size) };
+            for w in 0..nwin {
+                for i in 0..inner {
+                    let src = &gr[(w * inner + i) * size..(w * inner + i + 1) * size];
+                    for (k, &v) in src.iter().enumerate() { zr[(w * step + k) * inner + i] += v; }
+                }
+            }
+        };
+        if g.numel() >= crate::iter::GRAIN && crate::iter::parallel_ok() {
+            use rayon::prelude::*;
+            (0..outer).into_par_iter().for_each(row);
+        } else {
+            (0..outer).for_each(row);
+        }
+    });
+    let z = if kd != dt { copy::contiguous_as(&z, dt) } else { z };
+    if autograd::needs_grad(&[g]) {
+        autograd::record("UnfoldBackwardBackward0", &[g], &[&z], vec![], Box::new(move |_, gg| {
+            Ok(vec![gg[0].as_ref().map(|gg| unfold(gg, d as i64, size, step)).transpose()?])
+        }));
     }
-    Ok(acc)
+    Ok(z)
 }
 
 pub fn flip(x: &Tensor, dims: &[i64]) -> Result<Tensor> {
     let nd = x.ndim();
+    if nd == 0 {
+        for &d in dims { wrap_dim(d, 0)?; }
+        return copy::clone(x);
+    }
     let ds: Vec<usize> = dims.iter().map(|&d| wrap_dim(d, nd)).collect::<Result<_>>()?;
     let b = x.body();
     let mut off = b.offset as isize;

@@ -110,3 +110,15 @@ pub fn usize_shape(v: &[i64]) -> PyResult<Vec<usize>> {
         Err(PyRuntimeError::new_err(format!("Trying to create tensor with negative dimension {}: [{}]", x, v.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", "))))
     } else { Ok(x as usize) }).collect()
 }
+
+/// Runs a binding body, turning a Rust panic (a bug) into a RuntimeError instead of pyo3's
+/// PanicException, which is a BaseException that `except Exception` would miss.
+pub fn guard<T>(f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(e) => {
+            let msg = e.downcast_ref::<String>().cloned().or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
+            Err(PyRuntimeError::new_err(format!("internal error in ferrotorch (please report): {}", msg)))
+        }
+    }
+}

@@ -18,12 +18,16 @@ type R<T> = PyResult<T>;
 type PT = Py<PyTensor>;
 
 fn tt(o: &Bound<'_, PyAny>) -> R<Tensor> {
+    crate::python::convert::guard(|| {
     o.cast::<PyTensor>().map(|t| t.get().t.clone()).map_err(|_| PyTypeError::new_err(format!("expected Tensor as argument, but got {}", o.get_type().name().map(|n| n.to_string()).unwrap_or_default())))
+    })
 }
 fn tensors(o: &Bound<'_, PyAny>) -> R<Vec<Tensor>> {
+    crate::python::convert::guard(|| {
     let mut v = vec![];
     for x in o.try_iter()? { v.push(tt(&x?)?); }
     Ok(v)
+    })
 }
 
 #[pyclass(name = "Generator", module = "ferrotorch", subclass)]
@@ -37,17 +41,19 @@ impl PyGenerator {
     fn manual_seed(slf: PyRef<'_, Self>, seed: i64) -> PyRef<'_, Self> { *slf.rng.lock() = random::Rng::new(seed as u64); slf }
     fn seed(&self) -> u64 { let s = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0); *self.rng.lock() = random::Rng::new(s); s }
     fn initial_seed(&self) -> u64 { self.rng.lock().seed() }
-    fn get_state(&self, py: Python<'_>) -> R<PT> { let b = self.rng.lock().state(); wrap(py, Tensor::from_vec(b, &[40])) }
-    fn set_state(slf: PyRef<'_, Self>, state: &Bound<'_, PyAny>) -> R<()> { let v = tt(state)?.to_vec::<u8>(); slf.rng.lock().set_state(&v)?; Ok(()) }
+    fn get_state(&self, py: Python<'_>) -> R<PT> { crate::python::convert::guard(|| { let b = self.rng.lock().state(); wrap(py, Tensor::from_vec(b, &[40])) }) }
+    fn set_state(slf: PyRef<'_, Self>, state: &Bound<'_, PyAny>) -> R<()> { crate::python::convert::guard(|| { let v = tt(state)?.to_vec::<u8>(); slf.rng.lock().set_state(&v)?; Ok(()) }) }
     #[getter] fn device<'py>(&self, py: Python<'py>) -> R<Bound<'py, PyAny>> { crate::python::helper(py, "_cpu_device") }
 }
 
 fn gen_of(g: Option<&Bound<'_, PyAny>>) -> R<Option<Arc<Mutex<random::Rng>>>> {
+    crate::python::convert::guard(|| {
     match g {
         None => Ok(None),
         Some(x) if x.is_none() => Ok(None),
         Some(x) => Ok(Some(x.cast::<PyGenerator>()?.borrow().rng.clone())),
     }
+    })
 }
 
 /// Python view of an autograd node (`grad_fn`).
@@ -74,12 +80,13 @@ impl PyNode {
         }
         PyTuple::new(py, v)
     }
-    fn register_hook(&self, _hook: Py<PyAny>) -> R<()> { Err(PyRuntimeError::new_err("Node.register_hook is not supported yet; use Tensor.register_hook")) }
+    fn register_hook(&self, _hook: Py<PyAny>) -> R<()> { crate::python::convert::guard(|| { Err(PyRuntimeError::new_err("Node.register_hook is not supported yet; use Tensor.register_hook")) }) }
     fn __eq__(&self, o: &Bound<'_, PyAny>) -> bool { o.cast::<PyNode>().map(|n| Arc::ptr_eq(&n.get().node, &self.node)).unwrap_or(false) }
     fn __hash__(&self) -> isize { Arc::as_ptr(&self.node) as isize }
 }
 
 fn op_of(name: &str) -> R<BinOp> {
+    crate::python::convert::guard(|| {
     Ok(match name {
         "add" => BinOp::Add, "sub" => BinOp::Sub, "mul" => BinOp::Mul, "div" => BinOp::Div,
         "floor_divide" => BinOp::FloorDiv, "trunc_divide" => BinOp::TruncDiv, "remainder" => BinOp::Remainder, "fmod" => BinOp::Fmod,
@@ -91,9 +98,11 @@ fn op_of(name: &str) -> R<BinOp> {
         "eq" => BinOp::Eq, "ne" => BinOp::Ne, "lt" => BinOp::Lt, "le" => BinOp::Le, "gt" => BinOp::Gt, "ge" => BinOp::Ge,
         _ => return Err(PyValueError::new_err(format!("unknown binary op {}", name))),
     })
+    })
 }
 
 fn uop_of(name: &str) -> R<unary::UnaryOp> {
+    crate::python::convert::guard(|| {
     use unary::UnaryOp::*;
     Ok(match name {
         "neg" => Neg, "abs" => Abs, "sign" => Sign, "floor" => Floor, "ceil" => Ceil, "round" => Round, "trunc" => Trunc,
@@ -106,153 +115,189 @@ fn uop_of(name: &str) -> R<unary::UnaryOp> {
         "polygamma1" => Trigamma,
         _ => return Err(PyValueError::new_err(format!("unknown unary op {}", name))),
     })
+    })
 }
 
 #[pyfunction]
 #[pyo3(signature = (op, a, b, alpha=1.0))]
 fn binary_op(py: Python<'_>, op: &str, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>, alpha: f64) -> R<PT> {
+    crate::python::convert::guard(|| {
     let (x, y) = (operand(a)?, operand(b)?);
     wrap(py, binary::binary(op_of(op)?, &x, &y, alpha)?)
+    })
 }
 #[pyfunction]
 #[pyo3(signature = (op, a, b, alpha=1.0))]
 fn binary_op_<'py>(op: &str, a: &Bound<'py, PyAny>, b: &Bound<'py, PyAny>, alpha: f64) -> R<Bound<'py, PyAny>> {
+    crate::python::convert::guard(|| {
     binary::binary_(op_of(op)?, &tt(a)?, &operand(b)?, alpha)?;
     Ok(a.clone())
+    })
 }
 #[pyfunction]
-fn unary_op(py: Python<'_>, op: &str, a: &Bound<'_, PyAny>) -> R<PT> { wrap(py, unary::unary(uop_of(op)?, &tt(a)?)?) }
+fn unary_op(py: Python<'_>, op: &str, a: &Bound<'_, PyAny>) -> R<PT> { crate::python::convert::guard(|| { wrap(py, unary::unary(uop_of(op)?, &tt(a)?)?) }) }
 #[pyfunction]
-fn unary_op_<'py>(op: &str, a: &Bound<'py, PyAny>) -> R<Bound<'py, PyAny>> { unary::unary_(uop_of(op)?, &tt(a)?)?; Ok(a.clone()) }
+fn unary_op_<'py>(op: &str, a: &Bound<'py, PyAny>) -> R<Bound<'py, PyAny>> { crate::python::convert::guard(|| { unary::unary_(uop_of(op)?, &tt(a)?)?; Ok(a.clone()) }) }
 
 #[pyfunction]
 fn where_op(py: Python<'_>, cond: &Bound<'_, PyAny>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> R<PT> {
+    crate::python::convert::guard(|| {
     wrap(py, binary::where_(&tt(cond)?, &operand(a)?, &operand(b)?)?)
+    })
 }
 
 // ---- reductions
 #[pyfunction]
 #[pyo3(signature = (x, dims=None, keepdim=false, dtype=None))]
 fn sum(py: Python<'_>, x: &Bound<'_, PyAny>, dims: Option<&Bound<'_, PyAny>>, keepdim: bool, dtype: Option<&Bound<'_, PyAny>>) -> R<PT> {
+    crate::python::convert::guard(|| {
     let d = opt_dims(dims)?;
     wrap(py, reduce::sum(&tt(x)?, d.as_deref(), keepdim, opt_dtype(dtype)?)?)
+    })
 }
 #[pyfunction]
 #[pyo3(signature = (x, dims=None, keepdim=false, dtype=None))]
 fn mean(py: Python<'_>, x: &Bound<'_, PyAny>, dims: Option<&Bound<'_, PyAny>>, keepdim: bool, dtype: Option<&Bound<'_, PyAny>>) -> R<PT> {
+    crate::python::convert::guard(|| {
     let d = opt_dims(dims)?;
     wrap(py, reduce::mean(&tt(x)?, d.as_deref(), keepdim, opt_dtype(dtype)?)?)
+    })
 }
 #[pyfunction]
 #[pyo3(signature = (x, dims=None, keepdim=false, dtype=None))]
 fn prod(py: Python<'_>, x: &Bound<'_, PyAny>, dims: Option<&Bound<'_, PyAny>>, keepdim: bool, dtype: Option<&Bound<'_, PyAny>>) -> R<PT> {
+    crate::python::convert::guard(|| {
     let d = opt_dims(dims)?;
     wrap(py, reduce::prod(&tt(x)?, d.as_deref(), keepdim, opt_dtype(dtype)?)?)
+    })
 }
 #[pyfunction]
 #[pyo3(signature = (x, dims=None, keepdim=false, is_max=true, full=false))]
 fn amax(py: Python<'_>, x: &Bound<'_, PyAny>, dims: Option<&Bound<'_, PyAny>>, keepdim: bool, is_max: bool, full: bool) -> R<PT> {
+    crate::python::convert::guard(|| {
     let d = opt_dims(dims)?;
     let w = if is_max { reduce::Extreme::Max } else { reduce::Extreme::Min };
     let name = match (is_max, full) { (true, false) => "AmaxBackward0", (false, false) => "AminBackward0", (true, true) => "MaxBackward1", (false, true) => "MinBackward1" };
     wrap(py, reduce::amax(&tt(x)?, d.as_deref(), keepdim, w, name)?)
+    })
 }
 #[pyfunction]
 #[pyo3(signature = (x, dim, keepdim=false, is_max=true))]
 fn max_dim(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64, keepdim: bool, is_max: bool) -> R<(PT, PT)> {
+    crate::python::convert::guard(|| {
     let (v, i) = reduce::max_dim(&tt(x)?, dim, keepdim, if is_max { reduce::Extreme::Max } else { reduce::Extreme::Min })?;
     Ok((wrap(py, v)?, wrap(py, i)?))
+    })
 }
 #[pyfunction]
 #[pyo3(signature = (x, dim=None, keepdim=false, is_max=true))]
 fn argmax(py: Python<'_>, x: &Bound<'_, PyAny>, dim: Option<i64>, keepdim: bool, is_max: bool) -> R<PT> {
+    crate::python::convert::guard(|| {
     wrap(py, reduce::argmax(&tt(x)?, dim, keepdim, if is_max { reduce::Extreme::Max } else { reduce::Extreme::Min })?)
+    })
 }
 #[pyfunction]
 #[pyo3(signature = (x, dims=None, correction=1.0, keepdim=false, take_sqrt=false))]
 fn var(py: Python<'_>, x: &Bound<'_, PyAny>, dims: Option<&Bound<'_, PyAny>>, correction: f64, keepdim: bool, take_sqrt: bool) -> R<PT> {
+    crate::python::convert::guard(|| {
     let d = opt_dims(dims)?;
     wrap(py, reduce::var(&tt(x)?, d.as_deref(), correction, keepdim, take_sqrt)?)
+    })
 }
 #[pyfunction]
 #[pyo3(signature = (x, dims, keepdim=false))]
 fn logsumexp(py: Python<'_>, x: &Bound<'_, PyAny>, dims: &Bound<'_, PyAny>, keepdim: bool) -> R<PT> {
+    crate::python::convert::guard(|| {
     wrap(py, reduce::logsumexp(&tt(x)?, &int_list(dims)?, keepdim)?)
+    })
 }
 #[pyfunction]
 #[pyo3(signature = (x, dim, prod=false, dtype=None))]
 fn cumulative(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64, prod: bool, dtype: Option<&Bound<'_, PyAny>>) -> R<PT> {
+    crate::python::convert::guard(|| {
     wrap(py, reduce::cumulative(&tt(x)?, dim, prod, opt_dtype(dtype)?)?)
+    })
 }
 #[pyfunction]
 #[pyo3(signature = (x, dims=None, keepdim=false, any=false))]
 fn all_any(py: Python<'_>, x: &Bound<'_, PyAny>, dims: Option<&Bound<'_, PyAny>>, keepdim: bool, any: bool) -> R<PT> {
+    crate::python::convert::guard(|| {
     let d = opt_dims(dims)?;
     wrap(py, reduce::all_any(&tt(x)?, d.as_deref(), keepdim, any)?)
+    })
 }
 #[pyfunction]
 #[pyo3(signature = (x, p=2.0, dims=None, keepdim=false))]
 fn norm(py: Python<'_>, x: &Bound<'_, PyAny>, p: f64, dims: Option<&Bound<'_, PyAny>>, keepdim: bool) -> R<PT> {
+    crate::python::convert::guard(|| {
     let d = opt_dims(dims)?;
     wrap(py, reduce::norm(&tt(x)?, p, d.as_deref(), keepdim)?)
+    })
 }
 #[pyfunction]
 fn sum_to_size(py: Python<'_>, x: &Bound<'_, PyAny>, size: &Bound<'_, PyAny>) -> R<PT> {
+    crate::python::convert::guard(|| {
     let s = usize_shape(&int_list(size)?)?;
     wrap(py, reduce::sum_to_shape(&tt(x)?, &s)?)
+    })
 }
 
 // ---- shape
 #[pyfunction]
-fn view(py: Python<'_>, x: &Bound<'_, PyAny>, shape_: Vec<i64>) -> R<PT> { wrap(py, shape::view(&tt(x)?, &shape_)?) }
+fn view(py: Python<'_>, x: &Bound<'_, PyAny>, shape_: Vec<i64>) -> R<PT> { crate::python::convert::guard(|| { wrap(py, shape::view(&tt(x)?, &shape_)?) }) }
 #[pyfunction]
-fn reshape(py: Python<'_>, x: &Bound<'_, PyAny>, shape_: Vec<i64>) -> R<PT> { wrap(py, shape::reshape(&tt(x)?, &shape_)?) }
+fn reshape(py: Python<'_>, x: &Bound<'_, PyAny>, shape_: Vec<i64>) -> R<PT> { crate::python::convert::guard(|| { wrap(py, shape::reshape(&tt(x)?, &shape_)?) }) }
 #[pyfunction]
-fn permute(py: Python<'_>, x: &Bound<'_, PyAny>, dims: Vec<i64>) -> R<PT> { wrap(py, shape::permute(&tt(x)?, &dims)?) }
+fn permute(py: Python<'_>, x: &Bound<'_, PyAny>, dims: Vec<i64>) -> R<PT> { crate::python::convert::guard(|| { wrap(py, shape::permute(&tt(x)?, &dims)?) }) }
 #[pyfunction]
-fn transpose(py: Python<'_>, x: &Bound<'_, PyAny>, d0: i64, d1: i64) -> R<PT> { wrap(py, shape::transpose(&tt(x)?, d0, d1)?) }
+fn transpose(py: Python<'_>, x: &Bound<'_, PyAny>, d0: i64, d1: i64) -> R<PT> { crate::python::convert::guard(|| { wrap(py, shape::transpose(&tt(x)?, d0, d1)?) }) }
 #[pyfunction]
-fn t(py: Python<'_>, x: &Bound<'_, PyAny>) -> R<PT> { wrap(py, shape::t(&tt(x)?)?) }
+fn t(py: Python<'_>, x: &Bound<'_, PyAny>) -> R<PT> { crate::python::convert::guard(|| { wrap(py, shape::t(&tt(x)?)?) }) }
 #[pyfunction]
-fn expand(py: Python<'_>, x: &Bound<'_, PyAny>, sizes: Vec<i64>) -> R<PT> { wrap(py, shape::expand(&tt(x)?, &sizes)?) }
+fn expand(py: Python<'_>, x: &Bound<'_, PyAny>, sizes: Vec<i64>) -> R<PT> { crate::python::convert::guard(|| { wrap(py, shape::expand(&tt(x)?, &sizes)?) }) }
 #[pyfunction]
 #[pyo3(signature = (x, dims=None))]
 fn squeeze(py: Python<'_>, x: &Bound<'_, PyAny>, dims: Option<&Bound<'_, PyAny>>) -> R<PT> {
+    crate::python::convert::guard(|| {
     let d = opt_dims(dims)?;
     wrap(py, shape::squeeze(&tt(x)?, d.as_deref())?)
+    })
 }
 #[pyfunction]
-fn unsqueeze(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64) -> R<PT> { wrap(py, shape::unsqueeze(&tt(x)?, dim)?) }
+fn unsqueeze(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64) -> R<PT> { crate::python::convert::guard(|| { wrap(py, shape::unsqueeze(&tt(x)?, dim)?) }) }
 #[pyfunction]
-fn narrow(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64, start: i64, length: i64) -> R<PT> { wrap(py, shape::narrow(&tt(x)?, dim, start, length)?) }
+fn narrow(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64, start: i64, length: i64) -> R<PT> { crate::python::convert::guard(|| { wrap(py, shape::narrow(&tt(x)?, dim, start, length)?) }) }
 #[pyfunction]
-fn select(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64, index_: i64) -> R<PT> { wrap(py, shape::select(&tt(x)?, dim, index_)?) }
+fn select(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64, index_: i64) -> R<PT> { crate::python::convert::guard(|| { wrap(py, shape::select(&tt(x)?, dim, index_)?) }) }
 #[pyfunction]
 fn slice_op(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64, start: i64, end: i64, step: i64) -> R<PT> {
+    crate::python::convert::guard(|| {
     let t = tt(x)?;
     let d = crate::error::wrap_dim(dim, t.ndim())?;
     let n = t.shape()[d] as i64;
     let cl = |v: i64| (if v < 0 { v + n } else { v }).clamp(0, n);
     let (s, e) = (cl(start), cl(end));
     wrap(py, shape::slice(&t, d, s as usize, e.max(s) as usize, step.max(1) as usize)?)
+    })
 }
 #[pyfunction]
-fn diagonal(py: Python<'_>, x: &Bound<'_, PyAny>, offset: i64, d1: i64, d2: i64) -> R<PT> { wrap(py, shape::diagonal(&tt(x)?, offset, d1, d2)?) }
+fn diagonal(py: Python<'_>, x: &Bound<'_, PyAny>, offset: i64, d1: i64, d2: i64) -> R<PT> { crate::python::convert::guard(|| { wrap(py, shape::diagonal(&tt(x)?, offset, d1, d2)?) }) }
 #[pyfunction]
-fn unfold(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64, size: usize, step: usize) -> R<PT> { wrap(py, shape::unfold(&tt(x)?, dim, size, step)?) }
+fn unfold(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64, size: usize, step: usize) -> R<PT> { crate::python::convert::guard(|| { wrap(py, shape::unfold(&tt(x)?, dim, size, step)?) }) }
 #[pyfunction]
-fn flip(py: Python<'_>, x: &Bound<'_, PyAny>, dims: Vec<i64>) -> R<PT> { wrap(py, shape::flip(&tt(x)?, &dims)?) }
+fn flip(py: Python<'_>, x: &Bound<'_, PyAny>, dims: Vec<i64>) -> R<PT> { crate::python::convert::guard(|| { wrap(py, shape::flip(&tt(x)?, &dims)?) }) }
 #[pyfunction]
-fn cat(py: Python<'_>, ts: &Bound<'_, PyAny>, dim: i64) -> R<PT> { wrap(py, shape::cat(&tensors(ts)?, dim)?) }
+fn cat(py: Python<'_>, ts: &Bound<'_, PyAny>, dim: i64) -> R<PT> { crate::python::convert::guard(|| { wrap(py, shape::cat(&tensors(ts)?, dim)?) }) }
 #[pyfunction]
-fn stack(py: Python<'_>, ts: &Bound<'_, PyAny>, dim: i64) -> R<PT> { wrap(py, shape::stack(&tensors(ts)?, dim)?) }
+fn stack(py: Python<'_>, ts: &Bound<'_, PyAny>, dim: i64) -> R<PT> { crate::python::convert::guard(|| { wrap(py, shape::stack(&tensors(ts)?, dim)?) }) }
 #[pyfunction]
-fn repeat(py: Python<'_>, x: &Bound<'_, PyAny>, reps: Vec<i64>) -> R<PT> { wrap(py, shape::repeat(&tt(x)?, &reps)?) }
+fn repeat(py: Python<'_>, x: &Bound<'_, PyAny>, reps: Vec<i64>) -> R<PT> { crate::python::convert::guard(|| { wrap(py, shape::repeat(&tt(x)?, &reps)?) }) }
 #[pyfunction]
-fn tri(py: Python<'_>, x: &Bound<'_, PyAny>, diag: i64, upper: bool) -> R<PT> { wrap(py, shape::tri(&tt(x)?, diag, upper)?) }
+fn tri(py: Python<'_>, x: &Bound<'_, PyAny>, diag: i64, upper: bool) -> R<PT> { crate::python::convert::guard(|| { wrap(py, shape::tri(&tt(x)?, diag, upper)?) }) }
 #[pyfunction]
 #[pyo3(signature = (x, size, stride, storage_offset=None))]
 fn as_strided(py: Python<'_>, x: &Bound<'_, PyAny>, size: Vec<i64>, stride: Vec<i64>, storage_offset: Option<i64>) -> R<PT> {
+    crate::python::convert::guard(|| {
     let t = tt(x)?;
     let s = usize_shape(&size)?;
     let st: Vec<isize> = stride.iter().map(|&v| v as isize).collect();
@@ -268,25 +313,31 @@ fn as_strided(py: Python<'_>, x: &Bound<'_, PyAny>, size: Vec<i64>, stride: Vec<
         return wrap(py, t.view_of(s.into(), st.into(), off));
     }
     wrap(py, shape::as_strided(&t, &s, &st, rel as usize)?)
+    })
 }
 #[pyfunction]
 fn contiguous(py: Python<'_>, x: &Bound<'_, PyAny>) -> R<Py<PyAny>> {
+    crate::python::convert::guard(|| {
     let t = tt(x)?;
     if t.is_contiguous() { return Ok(x.clone().unbind()); }
     Ok(wrap(py, copy::contiguous(&t)?)?.into_any())
+    })
 }
 #[pyfunction]
-fn clone(py: Python<'_>, x: &Bound<'_, PyAny>) -> R<PT> { wrap(py, copy::clone(&tt(x)?)?) }
+fn clone(py: Python<'_>, x: &Bound<'_, PyAny>) -> R<PT> { crate::python::convert::guard(|| { wrap(py, copy::clone(&tt(x)?)?) }) }
 #[pyfunction]
 fn to_dtype(py: Python<'_>, x: &Bound<'_, PyAny>, dtype: &Bound<'_, PyAny>) -> R<Py<PyAny>> {
+    crate::python::convert::guard(|| {
     let t = tt(x)?;
     let d = dtype_of(dtype)?;
     if t.dtype() == d { return Ok(x.clone().unbind()); }
     Ok(wrap(py, copy::to_dtype(&t, d)?)?.into_any())
+    })
 }
 /// Reinterprets the bytes as another dtype of the same size (`view(dtype)`).
 #[pyfunction]
 fn view_dtype(py: Python<'_>, x: &Bound<'_, PyAny>, dtype: &Bound<'_, PyAny>) -> R<PT> {
+    crate::python::convert::guard(|| {
     let t = tt(x)?;
     let d = dtype_of(dtype)?;
     let b = t.body();
@@ -301,118 +352,148 @@ fn view_dtype(py: Python<'_>, x: &Bound<'_, PyAny>, dtype: &Bound<'_, PyAny>) ->
         return Err(PyRuntimeError::new_err(format!("self.size(-1) must be divisible by {} to view {} as {} (different element sizes), but got {}", d.size() / b.dtype.size().max(1), b.dtype.name(), d.name(), b.shape.last().copied().unwrap_or(0))));
     }
     wrap(py, Tensor::from_body(Body { dtype: d, ..b }))
+    })
 }
 #[pyfunction]
-fn copy_<'py>(dst: &Bound<'py, PyAny>, src: &Bound<'py, PyAny>) -> R<Bound<'py, PyAny>> { copy::copy_(&tt(dst)?, &tt(src)?)?; Ok(dst.clone()) }
+fn copy_<'py>(dst: &Bound<'py, PyAny>, src: &Bound<'py, PyAny>) -> R<Bound<'py, PyAny>> { crate::python::convert::guard(|| { copy::copy_(&tt(dst)?, &tt(src)?)?; Ok(dst.clone()) }) }
 #[pyfunction]
 fn fill_<'py>(dst: &Bound<'py, PyAny>, value: &Bound<'py, PyAny>) -> R<Bound<'py, PyAny>> {
+    crate::python::convert::guard(|| {
     let t = tt(dst)?;
     let v = match operand(value)? { Operand::T(v) => v, Operand::S(s) => { let x = Tensor::empty(&[], t.dtype()); fill_scalar(&x, s)?; x } };
     copy::copy_(&t, &v)?;
     Ok(dst.clone())
+    })
 }
 fn fill_scalar(t: &Tensor, s: Scalar) -> R<()> {
+    crate::python::convert::guard(|| {
     match s {
         Scalar::Int(i) if !t.dtype().is_float() => copy::copy_raw(t, &Tensor::from_vec(vec![i], &[]))?,
         other => copy::fill_raw(t, other.to_f64()),
     }
     Ok(())
+    })
 }
 
 // ---- indexing
 #[pyfunction]
 fn masked_fill(py: Python<'_>, x: &Bound<'_, PyAny>, mask: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> R<PT> {
+    crate::python::convert::guard(|| {
     wrap(py, index::masked_fill(&tt(x)?, &tt(mask)?, &operand(value)?)?)
+    })
 }
 #[pyfunction]
-fn gather(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64, idx: &Bound<'_, PyAny>) -> R<PT> { wrap(py, index::gather(&tt(x)?, dim, &tt(idx)?)?) }
+fn gather(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64, idx: &Bound<'_, PyAny>) -> R<PT> { crate::python::convert::guard(|| { wrap(py, index::gather(&tt(x)?, dim, &tt(idx)?)?) }) }
 fn reduce_of(s: Option<&str>) -> R<Reduce> {
+    crate::python::convert::guard(|| {
     Ok(match s {
         None => Reduce::None, Some("add") | Some("sum") => Reduce::Add, Some("multiply") | Some("prod") => Reduce::Mul,
         Some("amax") => Reduce::Amax, Some("amin") => Reduce::Amin, Some("mean") => Reduce::Mean,
         Some(o) => return Err(PyValueError::new_err(format!("reduce argument must be either sum, prod, mean, amax or amin, got {}", o))),
     })
+    })
 }
 #[pyfunction]
 #[pyo3(signature = (x, dim, idx, src, reduce=None))]
 fn scatter(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64, idx: &Bound<'_, PyAny>, src: &Bound<'_, PyAny>, reduce: Option<&str>) -> R<PT> {
+    crate::python::convert::guard(|| {
     wrap(py, index::scatter(&tt(x)?, dim, &tt(idx)?, &operand(src)?, reduce_of(reduce)?)?)
+    })
 }
 #[pyfunction]
 #[pyo3(signature = (x, dim, idx, src, reduce, include_self=true))]
 fn scatter_reduce(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64, idx: &Bound<'_, PyAny>, src: &Bound<'_, PyAny>, reduce: &str, include_self: bool) -> R<PT> {
+    crate::python::convert::guard(|| {
     wrap(py, index::scatter_reduce(&tt(x)?, dim, &tt(idx)?, &tt(src)?, reduce_of(Some(reduce))?, include_self)?)
+    })
 }
 #[pyfunction]
-fn index_select(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64, idx: &Bound<'_, PyAny>) -> R<PT> { wrap(py, index::index_select(&tt(x)?, dim, &tt(idx)?)?) }
+fn index_select(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64, idx: &Bound<'_, PyAny>) -> R<PT> { crate::python::convert::guard(|| { wrap(py, index::index_select(&tt(x)?, dim, &tt(idx)?)?) }) }
 #[pyfunction]
 #[pyo3(signature = (x, dim, idx, src, alpha=1.0))]
 fn index_add(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64, idx: &Bound<'_, PyAny>, src: &Bound<'_, PyAny>, alpha: f64) -> R<PT> {
+    crate::python::convert::guard(|| {
     wrap(py, index::index_add(&tt(x)?, dim, &tt(idx)?, &tt(src)?, alpha)?)
+    })
 }
 fn opt_tensors(o: &Bound<'_, PyAny>) -> R<Vec<Option<Tensor>>> {
+    crate::python::convert::guard(|| {
     let mut v = vec![];
     for x in o.try_iter()? { let x = x?; v.push(if x.is_none() { None } else { Some(tt(&x)?) }); }
     Ok(v)
+    })
 }
 #[pyfunction]
 fn index_op(py: Python<'_>, x: &Bound<'_, PyAny>, indices: &Bound<'_, PyAny>) -> R<PT> {
+    crate::python::convert::guard(|| {
     let t = tt(x)?;
     let idx = index::expand_masks(opt_tensors(indices)?, &t.shape())?;
     wrap(py, index::index(&t, &idx)?)
+    })
 }
 #[pyfunction]
 #[pyo3(signature = (x, indices, values, accumulate=false, inplace=false))]
 fn index_put(py: Python<'_>, x: &Bound<'_, PyAny>, indices: &Bound<'_, PyAny>, values: &Bound<'_, PyAny>, accumulate: bool, inplace: bool) -> R<Py<PyAny>> {
+    crate::python::convert::guard(|| {
     let t = tt(x)?;
     let idx = index::expand_masks(opt_tensors(indices)?, &t.shape())?;
     let v = match operand(values)? { Operand::T(v) => v, Operand::S(s) => { let x = Tensor::empty(&[], t.dtype()); fill_scalar(&x, s)?; x } };
     if inplace { index::index_put_(&t, &idx, &v, accumulate)?; return Ok(x.clone().unbind()); }
     Ok(wrap(py, index::index_put(&t, &idx, &v, accumulate)?)?.into_any())
+    })
 }
 #[pyfunction]
-fn nonzero(py: Python<'_>, x: &Bound<'_, PyAny>) -> R<PT> { wrap(py, index::nonzero(&tt(x)?)?) }
+fn nonzero(py: Python<'_>, x: &Bound<'_, PyAny>) -> R<PT> { crate::python::convert::guard(|| { wrap(py, index::nonzero(&tt(x)?)?) }) }
 #[pyfunction]
 #[pyo3(signature = (x, dim=-1, descending=false))]
 fn sort(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64, descending: bool) -> R<(PT, PT)> {
+    crate::python::convert::guard(|| {
     let (v, i) = index::sort(&tt(x)?, dim, descending)?;
     Ok((wrap(py, v)?, wrap(py, i)?))
+    })
 }
 
 // ---- linalg / nn
 #[pyfunction]
-fn mm(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> R<PT> { wrap(py, linalg::mm(&tt(a)?, &tt(b)?)?) }
+fn mm(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> R<PT> { crate::python::convert::guard(|| { wrap(py, linalg::mm(&tt(a)?, &tt(b)?)?) }) }
 #[pyfunction]
-fn bmm(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> R<PT> { wrap(py, linalg::bmm(&tt(a)?, &tt(b)?)?) }
+fn bmm(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> R<PT> { crate::python::convert::guard(|| { wrap(py, linalg::bmm(&tt(a)?, &tt(b)?)?) }) }
 #[pyfunction]
 fn matmul(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> R<PT> {
+    crate::python::convert::guard(|| {
     let (x, y) = (tt(a)?, tt(b)?);
     let big = x.numel() * y.numel() > 1 << 16;
     let r = if big { py.detach(|| linalg::matmul(&x, &y)) } else { linalg::matmul(&x, &y) };
     wrap(py, r?)
+    })
 }
 #[pyfunction]
 #[pyo3(signature = (x, dim, log=false, dtype=None))]
 fn softmax(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64, log: bool, dtype: Option<&Bound<'_, PyAny>>) -> R<PT> {
+    crate::python::convert::guard(|| {
     wrap(py, nn::softmax(&tt(x)?, dim, log, opt_dtype(dtype)?)?)
+    })
 }
 
 // ---- creation
 #[pyfunction]
-fn empty(py: Python<'_>, shape_: Vec<i64>, dtype: &Bound<'_, PyAny>) -> R<PT> { wrap(py, Tensor::empty(&usize_shape(&shape_)?, dtype_of(dtype)?)) }
+fn empty(py: Python<'_>, shape_: Vec<i64>, dtype: &Bound<'_, PyAny>) -> R<PT> { crate::python::convert::guard(|| { wrap(py, Tensor::empty(&usize_shape(&shape_)?, dtype_of(dtype)?)) }) }
 #[pyfunction]
-fn zeros(py: Python<'_>, shape_: Vec<i64>, dtype: &Bound<'_, PyAny>) -> R<PT> { wrap(py, Tensor::zeros(&usize_shape(&shape_)?, dtype_of(dtype)?)) }
+fn zeros(py: Python<'_>, shape_: Vec<i64>, dtype: &Bound<'_, PyAny>) -> R<PT> { crate::python::convert::guard(|| { wrap(py, Tensor::zeros(&usize_shape(&shape_)?, dtype_of(dtype)?)) }) }
 #[pyfunction]
 fn full(py: Python<'_>, shape_: Vec<i64>, value: &Bound<'_, PyAny>, dtype: &Bound<'_, PyAny>) -> R<PT> {
+    crate::python::convert::guard(|| {
     let t = Tensor::empty(&usize_shape(&shape_)?, dtype_of(dtype)?);
     let s = scalar_of(value).ok_or_else(|| PyTypeError::new_err("full(): fill_value must be a number"))?;
     let one = Tensor::empty(&[], t.dtype());
     fill_scalar(&one, s)?;
     copy::copy_raw(&t, &one)?;
     wrap(py, t)
+    })
 }
 #[pyfunction]
 fn arange(py: Python<'_>, start: f64, end: f64, step: f64, dtype: &Bound<'_, PyAny>) -> R<PT> {
+    crate::python::convert::guard(|| {
     let d = dtype_of(dtype)?;
     if step == 0.0 { return Err(PyRuntimeError::new_err("step must be nonzero")); }
     if (step > 0.0 && end < start) || (step < 0.0 && end > start) {
@@ -421,20 +502,25 @@ fn arange(py: Python<'_>, start: f64, end: f64, step: f64, dtype: &Bound<'_, PyA
     let n = ((end - start) / step).ceil().max(0.0) as usize;
     let v: Vec<f64> = (0..n).map(|i| start + i as f64 * step).collect();
     wrap(py, copy::contiguous_as(&Tensor::from_vec(v, &[n]), d))
+    })
 }
 #[pyfunction]
 fn linspace(py: Python<'_>, start: f64, end: f64, steps: i64, dtype: &Bound<'_, PyAny>) -> R<PT> {
+    crate::python::convert::guard(|| {
     if steps < 0 { return Err(PyRuntimeError::new_err("number of steps must be non-negative")); }
     let n = steps as usize;
     let step = if n > 1 { (end - start) / (n - 1) as f64 } else { 0.0 };
+    if n == 1 { return wrap(py, copy::contiguous_as(&Tensor::from_vec(vec![start], &[1]), dtype_of(dtype)?)); }
     // symmetric evaluation like PyTorch: first half from start, second half from end
     let v: Vec<f64> = (0..n).map(|i| if i < n / 2 { start + step * i as f64 } else { end - step * (n - 1 - i) as f64 }).collect();
     wrap(py, copy::contiguous_as(&Tensor::from_vec(v, &[n]), dtype_of(dtype)?))
+    })
 }
 
 /// Shares a NumPy array's memory (via its `__array_interface__`), keeping the array alive.
 #[pyfunction]
 fn from_numpy(py: Python<'_>, arr: &Bound<'_, PyAny>) -> R<PT> {
+    crate::python::convert::guard(|| {
     let ai = arr.getattr("__array_interface__")?;
     let ai = ai.cast::<PyDict>()?;
     let shape: Vec<usize> = ai.get_item("shape")?.ok_or_else(|| PyValueError::new_err("no shape"))?.extract()?;
@@ -463,6 +549,7 @@ fn from_numpy(py: Python<'_>, arr: &Bound<'_, PyAny>) -> R<PT> {
     let owner: Py<PyAny> = arr.clone().unbind();
     let storage = Arc::new(Storage::from_external(base, n * dt.size(), Box::new(owner)));
     wrap(py, Tensor::from_body(Body { storage, shape: shape.into(), strides: strides.into(), offset: (-lo) as usize, dtype: dt }))
+    })
 }
 
 // ---- random
@@ -471,68 +558,84 @@ fn manual_seed(seed: i64) { random::manual_seed(seed as u64) }
 #[pyfunction]
 fn initial_seed() -> u64 { random::with_rng(None, |r| r.seed()) }
 #[pyfunction]
-fn default_rng_state(py: Python<'_>) -> R<PT> { wrap(py, Tensor::from_vec(random::with_rng(None, |r| r.state()), &[40])) }
+fn default_rng_state(py: Python<'_>) -> R<PT> { crate::python::convert::guard(|| { wrap(py, Tensor::from_vec(random::with_rng(None, |r| r.state()), &[40])) }) }
 #[pyfunction]
-fn set_default_rng_state(state: &Bound<'_, PyAny>) -> R<()> { let v = tt(state)?.to_vec::<u8>(); random::with_rng(None, |r| r.set_state(&v))?; Ok(()) }
+fn set_default_rng_state(state: &Bound<'_, PyAny>) -> R<()> { crate::python::convert::guard(|| { let v = tt(state)?.to_vec::<u8>(); random::with_rng(None, |r| r.set_state(&v))?; Ok(()) }) }
 #[pyfunction]
 #[pyo3(signature = (t, lo, hi, generator=None))]
 fn uniform_<'py>(t: &Bound<'py, PyAny>, lo: f64, hi: f64, generator: Option<&Bound<'py, PyAny>>) -> R<Bound<'py, PyAny>> {
+    crate::python::convert::guard(|| {
     let g = gen_of(generator)?;
     random::uniform_(&tt(t)?, lo, hi, g.as_deref())?;
     Ok(t.clone())
+    })
 }
 #[pyfunction]
 #[pyo3(signature = (t, mean, std, generator=None))]
 fn normal_<'py>(t: &Bound<'py, PyAny>, mean: f64, std: f64, generator: Option<&Bound<'py, PyAny>>) -> R<Bound<'py, PyAny>> {
+    crate::python::convert::guard(|| {
     let g = gen_of(generator)?;
     random::normal_(&tt(t)?, mean, std, g.as_deref())?;
     Ok(t.clone())
+    })
 }
 #[pyfunction]
 #[pyo3(signature = (t, lo, hi, generator=None))]
 fn randint_<'py>(t: &Bound<'py, PyAny>, lo: i64, hi: i64, generator: Option<&Bound<'py, PyAny>>) -> R<Bound<'py, PyAny>> {
+    crate::python::convert::guard(|| {
     let g = gen_of(generator)?;
     random::randint_(&tt(t)?, lo, hi, g.as_deref())?;
     Ok(t.clone())
+    })
 }
 #[pyfunction]
 #[pyo3(signature = (n, dtype, generator=None))]
 fn randperm(py: Python<'_>, n: usize, dtype: &Bound<'_, PyAny>, generator: Option<&Bound<'_, PyAny>>) -> R<PT> {
+    crate::python::convert::guard(|| {
     let g = gen_of(generator)?;
     wrap(py, random::randperm(n, dtype_of(dtype)?, g.as_deref()))
+    })
 }
 #[pyfunction]
 #[pyo3(signature = (p, generator=None))]
 fn bernoulli(py: Python<'_>, p: &Bound<'_, PyAny>, generator: Option<&Bound<'_, PyAny>>) -> R<PT> {
+    crate::python::convert::guard(|| {
     let g = gen_of(generator)?;
     wrap(py, random::bernoulli(&tt(p)?, g.as_deref())?)
+    })
 }
 #[pyfunction]
 #[pyo3(signature = (p, n, replacement=false, generator=None))]
 fn multinomial(py: Python<'_>, p: &Bound<'_, PyAny>, n: usize, replacement: bool, generator: Option<&Bound<'_, PyAny>>) -> R<PT> {
+    crate::python::convert::guard(|| {
     let g = gen_of(generator)?;
     wrap(py, random::multinomial(&tt(p)?, n, replacement, g.as_deref())?)
+    })
 }
 
 // ---- dtypes
 #[pyfunction]
 fn result_type(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> R<Py<PyDType>> {
+    crate::python::convert::guard(|| {
     let mut st = ResultTypeState::default();
     for x in [a, b] {
         match operand(x)? { Operand::T(t) => st.tensor(t.dtype(), t.ndim()), Operand::S(s) => st.scalar(s) }
     }
     Ok(dtype_obj(py, st.result()))
+    })
 }
 #[pyfunction]
-fn promote_types(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> R<Py<PyDType>> { Ok(dtype_obj(py, promote(dtype_of(a)?, dtype_of(b)?))) }
+fn promote_types(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> R<Py<PyDType>> { crate::python::convert::guard(|| { Ok(dtype_obj(py, promote(dtype_of(a)?, dtype_of(b)?))) }) }
 #[pyfunction]
-fn can_cast(a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> R<bool> { Ok(crate::dtype::can_cast(dtype_of(a)?, dtype_of(b)?)) }
+fn can_cast(a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> R<bool> { crate::python::convert::guard(|| { Ok(crate::dtype::can_cast(dtype_of(a)?, dtype_of(b)?)) }) }
 #[pyfunction]
 fn set_default_dtype(d: &Bound<'_, PyAny>) -> R<()> {
+    crate::python::convert::guard(|| {
     let dt = dtype_of(d)?;
     if !dt.is_float() { return Err(PyTypeError::new_err("only floating-point types are supported as the default type")); }
     crate::tensor::set_default_dtype(dt);
     Ok(())
+    })
 }
 #[pyfunction]
 fn get_default_dtype(py: Python<'_>) -> Py<PyDType> { dtype_obj(py, crate::tensor::default_dtype()) }
@@ -544,6 +647,7 @@ fn is_grad_enabled() -> bool { autograd::is_grad_enabled() }
 fn set_grad_enabled(v: bool) -> bool { autograd::set_grad_enabled(v) }
 
 fn grads_for(outs: &[Tensor], grads: &Bound<'_, PyAny>) -> R<Vec<(Tensor, Tensor)>> {
+    crate::python::convert::guard(|| {
     let gl: Vec<Option<Tensor>> = if grads.is_none() { vec![None; outs.len()] } else { opt_tensors(grads)? };
     let mut roots = vec![];
     for (i, o) in outs.iter().enumerate() {
@@ -568,11 +672,13 @@ fn grads_for(outs: &[Tensor], grads: &Bound<'_, PyAny>) -> R<Vec<(Tensor, Tensor
         roots.push((o.clone(), g));
     }
     Ok(roots)
+    })
 }
 
 #[pyfunction]
 #[pyo3(signature = (tensors_, grads, retain_graph, create_graph, inputs=None))]
 fn run_backward(py: Python<'_>, tensors_: &Bound<'_, PyAny>, grads: &Bound<'_, PyAny>, retain_graph: bool, create_graph: bool, inputs: Option<&Bound<'_, PyAny>>) -> R<()> {
+    crate::python::convert::guard(|| {
     let outs = tensors(tensors_)?;
     let roots = grads_for(&outs, grads)?;
     let ins = match inputs { Some(i) if !i.is_none() => Some(tensors(i)?), _ => None };
@@ -588,11 +694,13 @@ fn run_backward(py: Python<'_>, tensors_: &Bound<'_, PyAny>, grads: &Bound<'_, P
         None => { autograd::run_backward(&roots, retain_graph, create_graph, None, None)?; }
     }
     Ok(())
+    })
 }
 
 #[pyfunction]
 #[pyo3(signature = (outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused))]
 fn run_grad(py: Python<'_>, outputs: &Bound<'_, PyAny>, inputs: &Bound<'_, PyAny>, grad_outputs: &Bound<'_, PyAny>, retain_graph: bool, create_graph: bool, allow_unused: bool) -> R<Py<PyTuple>> {
+    crate::python::convert::guard(|| {
     let outs = tensors(outputs)?;
     let ins = tensors(inputs)?;
     let roots = grads_for(&outs, grad_outputs)?;
@@ -611,11 +719,13 @@ fn run_grad(py: Python<'_>, outputs: &Bound<'_, PyAny>, inputs: &Bound<'_, PyAny
         }
     }
     Ok(PyTuple::new(py, v)?.unbind())
+    })
 }
 
 /// Registers a Python hook on a tensor's gradient.
 #[pyfunction]
 fn register_hook(t: &Bound<'_, PyAny>, hook: Py<PyAny>) -> R<()> {
+    crate::python::convert::guard(|| {
     let t = tt(t)?;
     let h: autograd::Hook = Arc::new(move |g: &Tensor| {
         Python::attach(|py| {
@@ -632,11 +742,13 @@ fn register_hook(t: &Bound<'_, PyAny>, hook: Py<PyAny>) -> R<()> {
         if let Some(f) = f { f.pre_hooks.lock().push((nr, h)); }
     }
     Ok(())
+    })
 }
 
 /// Records a custom `autograd.Function` node: `backward(*grads) -> tuple of grads per input`.
 #[pyfunction]
 fn record_function(name: String, inputs: &Bound<'_, PyAny>, outputs: &Bound<'_, PyAny>, backward: Py<PyAny>) -> R<()> {
+    crate::python::convert::guard(|| {
     let ins = tensors(inputs)?;
     let outs = tensors(outputs)?;
     let n_in = ins.len();
@@ -665,6 +777,7 @@ fn record_function(name: String, inputs: &Bound<'_, PyAny>, outputs: &Bound<'_, 
     // dirty (in-place modified) input keeps its old history as this node's predecessor
     autograd::record(name, &in_refs, &out_refs, vec![], Box::new(f));
     Ok(())
+    })
 }
 
 #[pyfunction]
@@ -672,7 +785,7 @@ fn set_num_threads(n: usize) { crate::iter::set_serial(n <= 1) }
 #[pyfunction]
 fn get_num_threads() -> usize { if crate::iter::parallel_ok() { rayon::current_num_threads() } else { 1 } }
 
-fn opt_list(o: &Bound<'_, PyAny>) -> R<Vec<Option<Tensor>>> { opt_tensors(o) }
+fn opt_list(o: &Bound<'_, PyAny>) -> R<Vec<Option<Tensor>>> { crate::python::convert::guard(|| { opt_tensors(o) }) }
 
 #[pyfunction]
 #[pyo3(signature = (params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, *, amsgrad, beta1, beta2, lr, weight_decay, eps, maximize, decoupled_weight_decay=false))]
@@ -704,13 +817,16 @@ fn _empty_cache() { crate::storage::empty_cache() }
 
 #[pyfunction]
 fn tensor_from_list(py: Python<'_>, data: &Bound<'_, PyList>, shape_: Vec<usize>, dtype: &Bound<'_, PyAny>) -> R<PT> {
+    crate::python::convert::guard(|| {
     // flat list of python numbers -> tensor (fast path for torch.tensor on plain lists)
     let d = dtype_of(dtype)?;
     let v: Vec<f64> = data.extract()?;
     wrap(py, copy::contiguous_as(&Tensor::from_vec(v, &shape_), d))
+    })
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    crate::python::convert::guard(|| {
     macro_rules! add { ($($f:ident),*) => { $( m.add_function(wrap_pyfunction!($f, m)?)?; )* } }
     add!(binary_op, binary_op_, unary_op, unary_op_, where_op, sum, mean, prod, amax, max_dim, argmax, var, logsumexp,
          cumulative, all_any, norm, sum_to_size, view, reshape, permute, transpose, t, expand, squeeze, unsqueeze, narrow, select,
@@ -721,4 +837,5 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
          can_cast, set_default_dtype, get_default_dtype, is_grad_enabled, set_grad_enabled, run_backward, run_grad,
          register_hook, record_function, _empty_cache, tensor_from_list, set_num_threads, get_num_threads, _adam_step, _sgd_step);
     Ok(())
+    })
 }

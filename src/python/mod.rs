@@ -58,6 +58,8 @@ fn _register_helpers(obj: Py<PyAny>) { let _ = HELPERS.set(obj); }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
+    // panics are reported through `convert::guard` as RuntimeError; don't also print them
+    std::panic::set_hook(Box::new(|_| {}));
     m.add_class::<PyDType>()?;
     m.add_class::<PyTensor>()?;
     m.add_class::<functions::PyGenerator>()?;

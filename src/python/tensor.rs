@@ -21,7 +21,7 @@ fn binop(py: Python<'_>, op: BinOp, a: &Operand, b: &Operand) -> R<Py<PyAny>> {
     Ok(wrap(py, binary::binary(op, a, b, 1.0)?)?.into_any())
 }
 
-enum Item { Int(i64), Slice(Option<i64>, Option<i64>, Option<i64>), NewAxis, Ellipsis, Adv(Tensor) }
+enum Item { Int(i64), Slice(Option<i64>, Option<i64>, Option<i64>), NewAxis, Ellipsis, Adv(Tensor), Bool(bool) }
 
 fn parse_items(py: Python<'_>, idx: &Bound<'_, PyAny>) -> R<Vec<Item>> {
     // a list holding sequences/slices/tensors is read as a tuple (NumPy's legacy rule, kept by PyTorch)
@@ -42,9 +42,7 @@ fn parse_items(py: Python<'_>, idx: &Bound<'_, PyAny>) -> R<Vec<Item>> {
             continue;
         }
         if p.is_instance_of::<pyo3::types::PyBool>() {
-            let b: bool = p.extract()?;
-            out.push(Item::NewAxis);
-            out.push(Item::Adv(Tensor::from_vec(vec![b], &[1])));
+            out.push(Item::Bool(p.extract()?));
             continue;
         }
         if let Ok(i) = p.extract::<i64>() { out.push(Item::Int(i)); continue; }
@@ -100,6 +98,12 @@ fn apply_basic(x: &Tensor, items: &[Item]) -> R<(Tensor, Vec<(usize, Tensor)>)> 
                 seen_ellipsis = true;
                 d += nd - consumed;
             }
+            Item::Bool(b) => {
+                // a Python bool adds a dim of size 1 (True) or 0 (False), like a mask on a new axis
+                t = shape::unsqueeze(&t, d as i64)?;
+                adv.push((d, Tensor::from_vec(vec![*b], &[1])));
+                d += 1;
+            }
             Item::Adv(a) => {
                 adv.push((d, a.clone()));
                 d += if a.dtype() == DType::Bool { a.ndim() } else { 1 };
@@ -136,11 +140,13 @@ fn to_py_list(py: Python<'_>, t: &Tensor) -> R<Py<PyAny>> {
     let shape = t.shape();
     let dt = t.dtype();
     fn nest<'py, T: Clone + IntoPyObject<'py>>(py: Python<'py>, v: &[T], shape: &[usize]) -> R<Bound<'py, PyAny>> {
+        crate::python::convert::guard(|| {
         if shape.is_empty() { return Ok(v[0].clone().into_pyobject(py).map_err(Into::into)?.into_any().into_bound()); }
         let step: usize = shape[1..].iter().product();
         let mut items = vec![];
         for i in 0..shape[0] { items.push(nest(py, &v[i * step..(i + 1) * step], &shape[1..])?); }
         Ok(PyList::new(py, items)?.into_any())
+        })
     }
     Ok(if dt == DType::Bool { nest(py, &t.to_vec::<bool>(), &shape)? }
        else if dt.is_float() { nest(py, &t.to_vec::<f64>(), &shape)? }
@@ -152,6 +158,7 @@ impl PyTensor {
     #[new]
     #[pyo3(signature = (*args, **kwargs))]
     fn py_new(py: Python<'_>, args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> R<Self> {
+        crate::python::convert::guard(|| {
         if let Some(k) = kwargs {
             if k.get_item("_internal_alias")?.is_some() {
                 let t = args.get_item(0)?.cast::<PyTensor>()?.get().t.detach();
@@ -161,6 +168,7 @@ impl PyTensor {
         // legacy constructor torch.Tensor(data) / torch.Tensor(*sizes)
         let r = helper(py, "_legacy_new")?.call(args, kwargs)?;
         Ok(PyTensor { t: r.cast::<PyTensor>()?.get().t.clone() })
+        })
     }
 
     #[getter] fn shape<'py>(&self, py: Python<'py>) -> R<Bound<'py, PyAny>> { make_size(py, &self.t.shape()) }
@@ -232,18 +240,22 @@ impl PyTensor {
 
     #[pyo3(signature = (dim=None))]
     fn size<'py>(&self, py: Python<'py>, dim: Option<i64>) -> R<Bound<'py, PyAny>> {
+        crate::python::convert::guard(|| {
         match dim {
             None => make_size(py, &self.t.shape()),
             Some(d) => { let dd = crate::error::wrap_dim(d, self.t.ndim())?; Ok(self.t.shape().get(dd).copied().unwrap_or(1).into_pyobject(py)?.into_any()) }
         }
+        })
     }
     #[pyo3(signature = (dim=None))]
     fn stride<'py>(&self, py: Python<'py>, dim: Option<i64>) -> R<Bound<'py, PyAny>> {
+        crate::python::convert::guard(|| {
         let s = self.t.strides();
         match dim {
             None => Ok(PyTuple::new(py, s.iter())?.into_any()),
             Some(d) => { let dd = crate::error::wrap_dim(d, self.t.ndim())?; Ok(s.get(dd).copied().unwrap_or(1).into_pyobject(py)?.into_any()) }
         }
+        })
     }
     fn dim(&self) -> usize { self.t.ndim() }
     fn ndimension(&self) -> usize { self.t.ndim() }
@@ -258,6 +270,7 @@ impl PyTensor {
     fn _same_tensor(&self, other: &PyTensor) -> bool { self.t.same(&other.t) }
 
     fn item(&self, py: Python<'_>) -> R<Py<PyAny>> {
+        crate::python::convert::guard(|| {
         let t = &self.t;
         if t.numel() != 1 { return Err(PyRuntimeError::new_err(format!("a Tensor with {} elements cannot be converted to Scalar", t.numel()))); }
         Ok(match t.dtype() {
@@ -265,170 +278,254 @@ impl PyTensor {
             d if d.is_float() => t.item_f64()?.into_pyobject(py)?.into_any().unbind(),
             _ => t.item_i64()?.into_pyobject(py)?.into_any().unbind(),
         })
+        })
     }
-    fn tolist(&self, py: Python<'_>) -> R<Py<PyAny>> { to_py_list(py, &self.t) }
+    fn tolist(&self, py: Python<'_>) -> R<Py<PyAny>> { crate::python::convert::guard(|| { to_py_list(py, &self.t) }) }
     fn __len__(&self) -> R<usize> {
+        crate::python::convert::guard(|| {
         let s = self.t.shape();
         if s.is_empty() { return Err(PyTypeError::new_err("len() of a 0-d tensor")); }
         Ok(s[0])
+        })
     }
     fn __bool__(&self) -> R<bool> {
+        crate::python::convert::guard(|| {
         if self.t.numel() != 1 {
             return Err(PyRuntimeError::new_err(format!("Boolean value of Tensor with {} values is ambiguous", if self.t.numel() == 0 { "no".to_string() } else { "more than one".to_string() })));
         }
         Ok(self.t.item_f64()? != 0.0)
+        })
     }
     fn __float__(&self) -> R<f64> {
-        if self.t.numel() != 1 { return Err(PyTypeError::new_err("only one element tensors can be converted to Python scalars")); }
+        crate::python::convert::guard(|| {
+        if self.t.numel() != 1 { return Err(PyValueError::new_err("only one element tensors can be converted to Python scalars")); }
         Ok(self.t.item_f64()?)
+        })
     }
     fn __int__(&self) -> R<i64> {
-        if self.t.numel() != 1 { return Err(PyTypeError::new_err("only one element tensors can be converted to Python scalars")); }
+        crate::python::convert::guard(|| {
+        if self.t.numel() != 1 { return Err(PyValueError::new_err("only one element tensors can be converted to Python scalars")); }
         Ok(if self.t.dtype().is_float() { self.t.item_f64()?.trunc() as i64 } else { self.t.item_i64()? })
+        })
     }
     fn __index__(&self) -> R<i64> {
+        crate::python::convert::guard(|| {
         if self.t.numel() != 1 || self.t.dtype().is_float() || self.t.dtype() == DType::Bool && false {
             return Err(PyTypeError::new_err("only integer tensors of a single element can be converted to an index"));
         }
         Ok(self.t.item_i64()?)
+        })
     }
     fn __hash__(slf: &Bound<'_, Self>) -> isize { slf.as_ptr() as isize }
 
     fn __add__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> R<Py<PyAny>> {
+        crate::python::convert::guard(|| {
         match operand(other) { Ok(o) => binop(slf.py(), BinOp::Add, &Operand::T(slf.get().t.clone()), &o), Err(_) => Ok(slf.py().NotImplemented()) }
+        })
     }
     fn __radd__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> R<Py<PyAny>> {
+        crate::python::convert::guard(|| {
         match operand(other) { Ok(o) => binop(slf.py(), BinOp::Add, &o, &Operand::T(slf.get().t.clone())), Err(_) => Ok(slf.py().NotImplemented()) }
+        })
     }
     fn __sub__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> R<Py<PyAny>> {
+        crate::python::convert::guard(|| {
         match operand(other) { Ok(o) => binop(slf.py(), BinOp::Sub, &Operand::T(slf.get().t.clone()), &o), Err(_) => Ok(slf.py().NotImplemented()) }
+        })
     }
     fn __rsub__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> R<Py<PyAny>> {
+        crate::python::convert::guard(|| {
         match operand(other) { Ok(o) => binop(slf.py(), BinOp::Sub, &o, &Operand::T(slf.get().t.clone())), Err(_) => Ok(slf.py().NotImplemented()) }
+        })
     }
     fn __mul__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> R<Py<PyAny>> {
+        crate::python::convert::guard(|| {
         match operand(other) { Ok(o) => binop(slf.py(), BinOp::Mul, &Operand::T(slf.get().t.clone()), &o), Err(_) => Ok(slf.py().NotImplemented()) }
+        })
     }
     fn __rmul__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> R<Py<PyAny>> {
+        crate::python::convert::guard(|| {
         match operand(other) { Ok(o) => binop(slf.py(), BinOp::Mul, &o, &Operand::T(slf.get().t.clone())), Err(_) => Ok(slf.py().NotImplemented()) }
+        })
     }
     fn __truediv__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> R<Py<PyAny>> {
+        crate::python::convert::guard(|| {
         match operand(other) { Ok(o) => binop(slf.py(), BinOp::Div, &Operand::T(slf.get().t.clone()), &o), Err(_) => Ok(slf.py().NotImplemented()) }
+        })
     }
     fn __rtruediv__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> R<Py<PyAny>> {
+        crate::python::convert::guard(|| {
         match operand(other) { Ok(o) => binop(slf.py(), BinOp::Div, &o, &Operand::T(slf.get().t.clone())), Err(_) => Ok(slf.py().NotImplemented()) }
+        })
     }
     fn __floordiv__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> R<Py<PyAny>> {
+        crate::python::convert::guard(|| {
         match operand(other) { Ok(o) => binop(slf.py(), BinOp::FloorDiv, &Operand::T(slf.get().t.clone()), &o), Err(_) => Ok(slf.py().NotImplemented()) }
+        })
     }
     fn __rfloordiv__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> R<Py<PyAny>> {
+        crate::python::convert::guard(|| {
         match operand(other) { Ok(o) => binop(slf.py(), BinOp::FloorDiv, &o, &Operand::T(slf.get().t.clone())), Err(_) => Ok(slf.py().NotImplemented()) }
+        })
     }
     fn __mod__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> R<Py<PyAny>> {
+        crate::python::convert::guard(|| {
         match operand(other) { Ok(o) => binop(slf.py(), BinOp::Remainder, &Operand::T(slf.get().t.clone()), &o), Err(_) => Ok(slf.py().NotImplemented()) }
+        })
     }
     fn __rmod__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> R<Py<PyAny>> {
+        crate::python::convert::guard(|| {
         match operand(other) { Ok(o) => binop(slf.py(), BinOp::Remainder, &o, &Operand::T(slf.get().t.clone())), Err(_) => Ok(slf.py().NotImplemented()) }
+        })
     }
     fn __and__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> R<Py<PyAny>> {
+        crate::python::convert::guard(|| {
         match operand(other) { Ok(o) => binop(slf.py(), BinOp::BitAnd, &Operand::T(slf.get().t.clone()), &o), Err(_) => Ok(slf.py().NotImplemented()) }
+        })
     }
     fn __rand__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> R<Py<PyAny>> {
+        crate::python::convert::guard(|| {
         match operand(other) { Ok(o) => binop(slf.py(), BinOp::BitAnd, &o, &Operand::T(slf.get().t.clone())), Err(_) => Ok(slf.py().NotImplemented()) }
+        })
     }
     fn __or__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> R<Py<PyAny>> {
+        crate::python::convert::guard(|| {
         match operand(other) { Ok(o) => binop(slf.py(), BinOp::BitOr, &Operand::T(slf.get().t.clone()), &o), Err(_) => Ok(slf.py().NotImplemented()) }
+        })
     }
     fn __ror__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> R<Py<PyAny>> {
+        crate::python::convert::guard(|| {
         match operand(other) { Ok(o) => binop(slf.py(), BinOp::BitOr, &o, &Operand::T(slf.get().t.clone())), Err(_) => Ok(slf.py().NotImplemented()) }
+        })
     }
     fn __xor__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> R<Py<PyAny>> {
+        crate::python::convert::guard(|| {
         match operand(other) { Ok(o) => binop(slf.py(), BinOp::BitXor, &Operand::T(slf.get().t.clone()), &o), Err(_) => Ok(slf.py().NotImplemented()) }
+        })
     }
     fn __rxor__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> R<Py<PyAny>> {
+        crate::python::convert::guard(|| {
         match operand(other) { Ok(o) => binop(slf.py(), BinOp::BitXor, &o, &Operand::T(slf.get().t.clone())), Err(_) => Ok(slf.py().NotImplemented()) }
+        })
     }
     fn __lshift__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> R<Py<PyAny>> {
+        crate::python::convert::guard(|| {
         match operand(other) { Ok(o) => binop(slf.py(), BinOp::Shl, &Operand::T(slf.get().t.clone()), &o), Err(_) => Ok(slf.py().NotImplemented()) }
+        })
     }
     fn __rshift__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> R<Py<PyAny>> {
+        crate::python::convert::guard(|| {
         match operand(other) { Ok(o) => binop(slf.py(), BinOp::Shr, &Operand::T(slf.get().t.clone()), &o), Err(_) => Ok(slf.py().NotImplemented()) }
+        })
     }
     fn __iadd__<'py>(slf: &Bound<'py, Self>, other: &Bound<'py, PyAny>) -> R<()> {
+        crate::python::convert::guard(|| {
         binary::binary_(BinOp::Add, &slf.get().t, &operand(other)?, 1.0)?;
         Ok(())
+        })
     }
     fn __isub__<'py>(slf: &Bound<'py, Self>, other: &Bound<'py, PyAny>) -> R<()> {
+        crate::python::convert::guard(|| {
         binary::binary_(BinOp::Sub, &slf.get().t, &operand(other)?, 1.0)?;
         Ok(())
+        })
     }
     fn __imul__<'py>(slf: &Bound<'py, Self>, other: &Bound<'py, PyAny>) -> R<()> {
+        crate::python::convert::guard(|| {
         binary::binary_(BinOp::Mul, &slf.get().t, &operand(other)?, 1.0)?;
         Ok(())
+        })
     }
     fn __itruediv__<'py>(slf: &Bound<'py, Self>, other: &Bound<'py, PyAny>) -> R<()> {
+        crate::python::convert::guard(|| {
         binary::binary_(BinOp::Div, &slf.get().t, &operand(other)?, 1.0)?;
         Ok(())
+        })
     }
     fn __ifloordiv__<'py>(slf: &Bound<'py, Self>, other: &Bound<'py, PyAny>) -> R<()> {
+        crate::python::convert::guard(|| {
         binary::binary_(BinOp::FloorDiv, &slf.get().t, &operand(other)?, 1.0)?;
         Ok(())
+        })
     }
     fn __imod__<'py>(slf: &Bound<'py, Self>, other: &Bound<'py, PyAny>) -> R<()> {
+        crate::python::convert::guard(|| {
         binary::binary_(BinOp::Remainder, &slf.get().t, &operand(other)?, 1.0)?;
         Ok(())
+        })
     }
     fn __ipow__<'py>(slf: &Bound<'py, Self>, other: &Bound<'py, PyAny>, _modulo: Option<&Bound<'py, PyAny>>) -> R<()> {
+        crate::python::convert::guard(|| {
         binary::binary_(BinOp::Pow, &slf.get().t, &operand(other)?, 1.0)?;
         Ok(())
+        })
     }
     fn __iand__<'py>(slf: &Bound<'py, Self>, other: &Bound<'py, PyAny>) -> R<()> {
+        crate::python::convert::guard(|| {
         binary::binary_(BinOp::BitAnd, &slf.get().t, &operand(other)?, 1.0)?;
         Ok(())
+        })
     }
     fn __ior__<'py>(slf: &Bound<'py, Self>, other: &Bound<'py, PyAny>) -> R<()> {
+        crate::python::convert::guard(|| {
         binary::binary_(BinOp::BitOr, &slf.get().t, &operand(other)?, 1.0)?;
         Ok(())
+        })
     }
     fn __ixor__<'py>(slf: &Bound<'py, Self>, other: &Bound<'py, PyAny>) -> R<()> {
+        crate::python::convert::guard(|| {
         binary::binary_(BinOp::BitXor, &slf.get().t, &operand(other)?, 1.0)?;
         Ok(())
+        })
     }
 
     fn __pow__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>, _modulo: Option<&Bound<'_, PyAny>>) -> R<Py<PyAny>> {
+        crate::python::convert::guard(|| {
         let py = slf.py();
         match operand(other) { Ok(o) => binop(py, BinOp::Pow, &Operand::T(slf.get().t.clone()), &o), Err(_) => Ok(py.NotImplemented()) }
+        })
     }
     fn __rpow__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>, _modulo: Option<&Bound<'_, PyAny>>) -> R<Py<PyAny>> {
+        crate::python::convert::guard(|| {
         let py = slf.py();
         match operand(other) { Ok(o) => binop(py, BinOp::Pow, &o, &Operand::T(slf.get().t.clone())), Err(_) => Ok(py.NotImplemented()) }
+        })
     }
     fn __matmul__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> R<Py<PyAny>> {
+        crate::python::convert::guard(|| {
         let py = slf.py();
         let Ok(o) = other.cast::<PyTensor>() else { return Ok(py.NotImplemented()) };
         Ok(wrap(py, linalg::matmul(&slf.get().t, &o.get().t)?)?.into_any())
+        })
     }
     fn __rmatmul__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> R<Py<PyAny>> {
+        crate::python::convert::guard(|| {
         let py = slf.py();
         let Ok(o) = other.cast::<PyTensor>() else { return Ok(py.NotImplemented()) };
         Ok(wrap(py, linalg::matmul(&o.get().t, &slf.get().t)?)?.into_any())
+        })
     }
-    fn __neg__(&self, py: Python<'_>) -> R<Py<PyTensor>> { wrap(py, unary::neg(&self.t)?) }
+    fn __neg__(&self, py: Python<'_>) -> R<Py<PyTensor>> { crate::python::convert::guard(|| { wrap(py, unary::neg(&self.t)?) }) }
     fn __pos__(slf: Bound<'_, Self>) -> Bound<'_, Self> { slf }
-    fn __abs__(&self, py: Python<'_>) -> R<Py<PyTensor>> { wrap(py, unary::unary(unary::UnaryOp::Abs, &self.t)?) }
+    fn __abs__(&self, py: Python<'_>) -> R<Py<PyTensor>> { crate::python::convert::guard(|| { wrap(py, unary::unary(unary::UnaryOp::Abs, &self.t)?) }) }
     fn __invert__(&self, py: Python<'_>) -> R<Py<PyTensor>> {
+        crate::python::convert::guard(|| {
         let op = if self.t.dtype() == DType::Bool { unary::UnaryOp::LogicalNot } else { unary::UnaryOp::BitwiseNot };
         wrap(py, unary::unary(op, &self.t)?)
+        })
     }
     fn __richcmp__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>, op: pyo3::basic::CompareOp) -> R<Py<PyAny>> {
+        crate::python::convert::guard(|| {
         let py = slf.py();
         let Ok(o) = operand(other) else { return Ok(py.NotImplemented()) };
         use pyo3::basic::CompareOp::*;
         let bop = match op { Lt => BinOp::Lt, Le => BinOp::Le, Eq => BinOp::Eq, Ne => BinOp::Ne, Gt => BinOp::Gt, Ge => BinOp::Ge };
         binop(py, bop, &Operand::T(slf.get().t.clone()), &o)
+        })
     }
 
     fn __getitem__(&self, py: Python<'_>, idx: &Bound<'_, PyAny>) -> R<Py<PyTensor>> {
+        crate::python::convert::guard(|| {
         let items = parse_items(py, idx)?;
         let (t, adv) = apply_basic(&self.t, &items)?;
         if adv.is_empty() {
@@ -437,9 +534,11 @@ impl PyTensor {
         }
         let list = adv_list(&t, adv)?;
         wrap(py, index::index(&t, &list)?)
+        })
     }
 
     fn __setitem__(&self, py: Python<'_>, idx: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> R<()> {
+        crate::python::convert::guard(|| {
         let items = parse_items(py, idx)?;
         let val = match operand(value)? {
             Operand::T(v) => v,
@@ -462,14 +561,18 @@ impl PyTensor {
             index::index_put_(&target, &list, &val, false)?;
         }
         Ok(())
+        })
     }
 
     #[pyo3(signature = (requires_grad=true))]
     fn requires_grad_<'py>(slf: &Bound<'py, Self>, requires_grad: Option<bool>) -> R<Bound<'py, Self>> {
+        crate::python::convert::guard(|| {
         set_requires_grad(&slf.get().t, requires_grad.unwrap_or(true))?;
         Ok(slf.clone())
+        })
     }
     fn retain_grad(&self) -> R<()> {
+        crate::python::convert::guard(|| {
         let t = &self.t;
         if t.is_leaf() { return Ok(()); }
         let mut m = t.0.meta.lock();
@@ -479,8 +582,9 @@ impl PyTensor {
         drop(m);
         if let Some(f) = f { f.pre_hooks.lock().push((nr, autograd::retain_grad_hook(t))); }
         Ok(())
+        })
     }
-    fn detach(&self, py: Python<'_>) -> R<Py<PyTensor>> { wrap(py, self.t.detach()) }
+    fn detach(&self, py: Python<'_>) -> R<Py<PyTensor>> { crate::python::convert::guard(|| { wrap(py, self.t.detach()) }) }
     fn detach_<'py>(slf: &Bound<'py, Self>) -> Bound<'py, Self> {
         let mut m = slf.get().t.0.meta.lock();
         m.grad_fn = None;
