@@ -3,7 +3,7 @@ that ship in examples/data (UCI/scikit-learn 8x8 digits, upsampled to 28x28 so t
 seed's exactly: Conv2d(1,32,3) -> Conv2d(32,64,3) -> max_pool -> Dropout -> Linear(9216,128) ->
 Dropout -> Linear(128,10) -> log_softmax). Written as a PyTorch user would; only the import differs.
 
-  python examples/train_digits.py [--epochs 8] [--batch-size 64] [--out examples/out]
+  python examples/train_digits.py [--epochs 10] [--batch-size 64] [--shift 2] [--out examples/out]
 """
 import argparse
 import gzip
@@ -67,11 +67,15 @@ def progress(epoch, done, total, loss, t0, width=30):
     sys.stdout.flush()
 
 
-def train(model, loader, optimizer, epoch):
+def train(model, loader, optimizer, epoch, shift=2):
     model.train()
     t0, total, losses = time.time(), len(loader.dataset), []
     seen = 0
     for data, target in loader:
+        if shift:
+            # augmentation: translate the batch by up to `shift` pixels (digits are small: 8x8 upsampled)
+            dy, dx = torch.randint(-shift, shift + 1, (2,)).tolist()
+            data = torch.roll(data, shifts=(dy, dx), dims=(2, 3))
         optimizer.zero_grad()
         loss = F.nll_loss(model(data), target)
         loss.backward()
@@ -122,11 +126,12 @@ def write_png(path, curves, width=640, height=360):
 
 def main():
     ap = argparse.ArgumentParser(description="ferrotorch digits CNN")
-    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--lr", type=float, default=1.0)
-    ap.add_argument("--gamma", type=float, default=0.7)
+    ap.add_argument("--gamma", type=float, default=0.8)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--shift", type=int, default=2, help="random translation augmentation, pixels (0 = off)")
     ap.add_argument("--out", default=os.path.join(HERE, "out"))
     args = ap.parse_args()
     torch.manual_seed(args.seed)
@@ -143,7 +148,7 @@ def main():
     step_losses, epoch_losses = [], []
     t_start = time.time()
     for epoch in range(1, args.epochs + 1):
-        step_losses += train(model, train_loader, optimizer, epoch)
+        step_losses += train(model, train_loader, optimizer, epoch, args.shift)
         test_loss, acc = evaluate(model, test_loader)
         epoch_losses.append(test_loss)
         print(f"epoch {epoch}: train loss {np.mean(step_losses[-len(train_loader):]):.4f}  test loss {test_loss:.4f}  test accuracy {100 * acc:.2f}%")
