@@ -19,7 +19,6 @@ strided = "torch.strided"
 contiguous_format = "torch.contiguous_format"
 channels_last = "torch.channels_last"
 preserve_format = "torch.preserve_format"
-float_power = _ops.pow
 
 
 class _Helpers:

@@ -27,6 +27,9 @@ def _parse(eq, operands):
         rhs = ell + "".join(sorted(c for c, n in counts.items() if n == 1 and c not in ell))
     else:
         rhs = rhs.replace("...", ell)
+        for c in rhs:
+            if not any(c in t for t in out_terms):
+                raise RuntimeError(f"einsum(): output subscript {c} does not appear in the equation for any input operand")
     return out_terms, rhs
 
 

@@ -37,7 +37,7 @@ fn softmax_rows<T: Float + Send + Sync + 'static>(data: &mut [T], len: usize, lo
 pub fn softmax(x: &Tensor, dim: i64, log: bool, dtype: Option<DType>) -> Result<Tensor> {
     let x = match dtype { Some(d) => copy::to_dtype(x, d)?, None if !x.dtype().is_float() => copy::to_dtype(x, crate::tensor::default_dtype())?, None => x.clone() };
     let nd = x.ndim();
-    let d = if nd == 0 { 0 } else { wrap_dim(dim, nd)? };
+    let d = wrap_dim(dim, nd)?;
     let kd = x.dtype().compute();
     let moved = if nd == 0 { x.detach() } else { shape::movedim_raw(&x.detach(), d, nd - 1) };
     let work = copy::contiguous_clone(&copy::contiguous_as(&moved, kd))?;

@@ -49,14 +49,14 @@ fn adam_one<T: Float + Send + Sync>(
             }
             // lerp exactly as ATen: weight < 0.5 ? a + w (b - a) : b - (b - a)(1 - w)
             let d = gk - mi[k];
-            mi[k] = if w < half { mi[k] + w * d } else { gk - d * (T::one() - w) };
-            vi[k] = vi[k] * b2 + one_m_b2 * (gk * gk);
+            mi[k] = if w < half { mi[k] + w * d } else { gk - d * (<T as num_traits::One>::one() - w) };
+            vi[k] = vi[k] * b2 + (one_m_b2 * gk) * gk;
             let s = match xi.as_deref_mut() {
                 Some(x) if amsgrad => { if vi[k] > x[k] || vi[k].is_nan() { x[k] = vi[k] } x[k] }
                 _ => vi[k],
             };
             let denom = s.sqrt() / bc2_sqrt + epsc;
-            pi[k] = pi[k] + step_size * (mi[k] / denom);
+            pi[k] = pi[k] + (step_size * mi[k]) / denom;
         }
     };
     let n = p.len();
@@ -143,4 +143,143 @@ pub fn sgd_step(
         created.push(if is_new { buf } else { None });
     }
     Ok(created)
+}
+
+/// Increments a float32 step counter like `step_t.add_(1)` and returns the new value.
+fn bump_step(st: &Tensor) -> Result<f64> {
+    let step = (st.item_f64()? as f32 + 1.0) as f64;
+    crate::ops::copy::fill_raw(st, step);
+    Ok(step)
+}
+
+/// Same-length lists of contiguous tensors in the parameters' dtype (step counters: length only).
+fn check_lists(name: &str, params: &[Tensor], lists: &[&[Tensor]], steps: &[Tensor]) -> Result<DType> {
+    let Some(first) = params.first() else { return Ok(DType::F32) };
+    let dt = first.dtype();
+    if lists.iter().any(|l| l.len() != params.len()) || steps.len() != params.len() {
+        return Err(Error::Runtime(format!("{}: all tensor lists must have the same length", name)));
+    }
+    let mut groups: Vec<&[Tensor]> = vec![params];
+    groups.extend_from_slice(lists);
+    check(&groups, dt)?;
+    Ok(dt)
+}
+
+/// RMSprop (centered, momentum) in one call; `square_avgs`, `grad_avgs` (centered),
+/// `bufs` (momentum > 0) are updated in place.
+#[allow(clippy::too_many_arguments)]
+pub fn rmsprop_step(
+    params: &[Tensor], grads: &[Tensor], square_avgs: &[Tensor], grad_avgs: &[Tensor], bufs: &[Tensor], steps: &[Tensor],
+    lr: f64, alpha: f64, eps: f64, wd: f64, momentum: f64, centered: bool, maximize: bool,
+) -> Result<()> {
+    // grad_avgs are used only when centered, momentum buffers only with momentum
+    let mut lists: Vec<&[Tensor]> = vec![grads, square_avgs];
+    if centered { lists.push(grad_avgs); }
+    if momentum > 0.0 { lists.push(bufs); }
+    let dt = check_lists("_rmsprop_step", params, &lists, steps)?;
+    for (i, p) in params.iter().enumerate() {
+        bump_step(&steps[i])?;
+        crate::dispatch_float!(dt, T => {
+            let c = |x: f64| -> T { num_traits::cast::<f64, T>(x).unwrap_or_else(T::nan) };
+            let (pp, gg, sa) = (slice_mut::<T>(p), slice_mut::<T>(&grads[i]), slice_mut::<T>(&square_avgs[i]));
+            let mut ga = if centered { Some(slice_mut::<T>(&grad_avgs[i])) } else { None };
+            let mut bb = if momentum > 0.0 { Some(slice_mut::<T>(&bufs[i])) } else { None };
+            let (al, one_m_al, w, epsc, mc, neg_lr) = (c(alpha), c(1.0 - alpha), c(wd), c(eps), c(momentum), c(-lr));
+            let half = c(0.5);
+            for k in 0..pp.len() {
+                let mut g = if maximize { -gg[k] } else { gg[k] };
+                if wd != 0.0 { g = g + w * pp[k]; }
+                sa[k] = sa[k] * al + (one_m_al * g) * g;
+                let avg = match ga.as_deref_mut() {
+                    Some(a) => {
+                        let d = g - a[k];
+                        a[k] = if one_m_al < half { a[k] + one_m_al * d } else { g - d * (<T as num_traits::One>::one() - one_m_al) };
+                        (sa[k] + (-<T as num_traits::One>::one() * a[k]) * a[k]).sqrt()
+                    }
+                    None => sa[k].sqrt(),
+                } + epsc;
+                match bb.as_deref_mut() {
+                    Some(b) => { b[k] = b[k] * mc + g / avg; pp[k] = pp[k] + neg_lr * b[k]; }
+                    None => pp[k] = pp[k] + (neg_lr * g) / avg,
+                }
+            }
+        });
+        p.bump_version();
+    }
+    Ok(())
+}
+
+/// Adagrad in one call.
+#[allow(clippy::too_many_arguments)]
+pub fn adagrad_step(params: &[Tensor], grads: &[Tensor], sums: &[Tensor], steps: &[Tensor], lr: f64, wd: f64, lr_decay: f64, eps: f64, maximize: bool) -> Result<()> {
+    let dt = check_lists("_adagrad_step", params, &[grads, sums], steps)?;
+    for (i, p) in params.iter().enumerate() {
+        let step = bump_step(&steps[i])?;
+        let clr = lr / (1.0 + (step - 1.0) * lr_decay);
+        crate::dispatch_float!(dt, T => {
+            let c = |x: f64| -> T { num_traits::cast::<f64, T>(x).unwrap_or_else(T::nan) };
+            let (pp, gg, ss) = (slice_mut::<T>(p), slice_mut::<T>(&grads[i]), slice_mut::<T>(&sums[i]));
+            let (w, epsc, neg) = (c(wd), c(eps), c(-clr));
+            for k in 0..pp.len() {
+                let mut g = if maximize { -gg[k] } else { gg[k] };
+                if wd != 0.0 { g = g + w * pp[k]; }
+                ss[k] = ss[k] + (<T as num_traits::One>::one() * g) * g;
+                pp[k] = pp[k] + (neg * g) / (ss[k].sqrt() + epsc);
+            }
+        });
+        p.bump_version();
+    }
+    Ok(())
+}
+
+/// Adadelta in one call.
+#[allow(clippy::too_many_arguments)]
+pub fn adadelta_step(params: &[Tensor], grads: &[Tensor], square_avgs: &[Tensor], acc_deltas: &[Tensor], steps: &[Tensor], lr: f64, rho: f64, eps: f64, wd: f64, maximize: bool) -> Result<()> {
+    let dt = check_lists("_adadelta_step", params, &[grads, square_avgs, acc_deltas], steps)?;
+    for (i, p) in params.iter().enumerate() {
+        bump_step(&steps[i])?;
+        crate::dispatch_float!(dt, T => {
+            let c = |x: f64| -> T { num_traits::cast::<f64, T>(x).unwrap_or_else(T::nan) };
+            let (pp, gg, sa, ad) = (slice_mut::<T>(p), slice_mut::<T>(&grads[i]), slice_mut::<T>(&square_avgs[i]), slice_mut::<T>(&acc_deltas[i]));
+            let (r, one_m_r, epsc, w, neg_lr) = (c(rho), c(1.0 - rho), c(eps), c(wd), c(-lr));
+            for k in 0..pp.len() {
+                let mut g = if maximize { -gg[k] } else { gg[k] };
+                if wd != 0.0 { g = g + w * pp[k]; }
+                sa[k] = sa[k] * r + (one_m_r * g) * g;
+                let std = (sa[k] + epsc).sqrt();
+                let delta = (ad[k] + epsc).sqrt() / std * g;
+                ad[k] = ad[k] * r + (one_m_r * delta) * delta;
+                pp[k] = pp[k] + neg_lr * delta;
+            }
+        });
+        p.bump_version();
+    }
+    Ok(())
+}
+
+/// Adamax in one call.
+#[allow(clippy::too_many_arguments)]
+pub fn adamax_step(params: &[Tensor], grads: &[Tensor], exp_avgs: &[Tensor], exp_infs: &[Tensor], steps: &[Tensor], lr: f64, beta1: f64, beta2: f64, eps: f64, wd: f64, maximize: bool) -> Result<()> {
+    let dt = check_lists("_adamax_step", params, &[grads, exp_avgs, exp_infs], steps)?;
+    for (i, p) in params.iter().enumerate() {
+        let step = bump_step(&steps[i])?;
+        let clr = lr / (1.0 - beta1.powf(step));
+        crate::dispatch_float!(dt, T => {
+            let c = |x: f64| -> T { num_traits::cast::<f64, T>(x).unwrap_or_else(T::nan) };
+            let (pp, gg, m, ei) = (slice_mut::<T>(p), slice_mut::<T>(&grads[i]), slice_mut::<T>(&exp_avgs[i]), slice_mut::<T>(&exp_infs[i]));
+            let (w, wt, b2, epsc, neg, half) = (c(wd), c(1.0 - beta1), c(beta2), c(eps), c(-clr), c(0.5));
+            for k in 0..pp.len() {
+                let mut g = if maximize { -gg[k] } else { gg[k] };
+                if wd != 0.0 { g = g + w * pp[k]; }
+                let d = g - m[k];
+                m[k] = if wt < half { m[k] + wt * d } else { g - d * (<T as num_traits::One>::one() - wt) };
+                let decayed = ei[k] * b2;
+                let cand = g.abs() + epsc;
+                ei[k] = if decayed.is_nan() || cand.is_nan() { <T as Float>::nan() } else if cand > decayed { cand } else { decayed };
+                pp[k] = pp[k] + (neg * m[k]) / ei[k];
+            }
+        });
+        p.bump_version();
+    }
+    Ok(())
 }

@@ -813,6 +813,55 @@ fn _sgd_step(py: Python<'_>, params: &Bound<'_, PyAny>, grads: &Bound<'_, PyAny>
 }
 
 #[pyfunction]
+#[pyo3(signature = (params, grads, square_avgs, grad_avgs, momentum_buffer_list, state_steps, *, lr, alpha, eps, weight_decay, momentum, centered, maximize))]
+#[allow(clippy::too_many_arguments)]
+fn _rmsprop_step(py: Python<'_>, params: &Bound<'_, PyAny>, grads: &Bound<'_, PyAny>, square_avgs: &Bound<'_, PyAny>, grad_avgs: &Bound<'_, PyAny>,
+                 momentum_buffer_list: &Bound<'_, PyAny>, state_steps: &Bound<'_, PyAny>, lr: f64, alpha: f64, eps: f64, weight_decay: f64,
+                 momentum: f64, centered: bool, maximize: bool) -> R<()> {
+    crate::python::convert::guard(|| {
+        let (p, g, sa, ga, b, s) = (tensors(params)?, tensors(grads)?, tensors(square_avgs)?, tensors(grad_avgs)?, tensors(momentum_buffer_list)?, tensors(state_steps)?);
+        py.detach(|| crate::ops::optim::rmsprop_step(&p, &g, &sa, &ga, &b, &s, lr, alpha, eps, weight_decay, momentum, centered, maximize))?;
+        Ok(())
+    })
+}
+
+#[pyfunction]
+#[pyo3(signature = (params, grads, state_sums, state_steps, *, lr, weight_decay, lr_decay, eps, maximize))]
+#[allow(clippy::too_many_arguments)]
+fn _adagrad_step(py: Python<'_>, params: &Bound<'_, PyAny>, grads: &Bound<'_, PyAny>, state_sums: &Bound<'_, PyAny>, state_steps: &Bound<'_, PyAny>,
+                 lr: f64, weight_decay: f64, lr_decay: f64, eps: f64, maximize: bool) -> R<()> {
+    crate::python::convert::guard(|| {
+        let (p, g, ss, s) = (tensors(params)?, tensors(grads)?, tensors(state_sums)?, tensors(state_steps)?);
+        py.detach(|| crate::ops::optim::adagrad_step(&p, &g, &ss, &s, lr, weight_decay, lr_decay, eps, maximize))?;
+        Ok(())
+    })
+}
+
+#[pyfunction]
+#[pyo3(signature = (params, grads, square_avgs, acc_deltas, state_steps, *, lr, rho, eps, weight_decay, maximize))]
+#[allow(clippy::too_many_arguments)]
+fn _adadelta_step(py: Python<'_>, params: &Bound<'_, PyAny>, grads: &Bound<'_, PyAny>, square_avgs: &Bound<'_, PyAny>, acc_deltas: &Bound<'_, PyAny>,
+                  state_steps: &Bound<'_, PyAny>, lr: f64, rho: f64, eps: f64, weight_decay: f64, maximize: bool) -> R<()> {
+    crate::python::convert::guard(|| {
+        let (p, g, sa, ad, s) = (tensors(params)?, tensors(grads)?, tensors(square_avgs)?, tensors(acc_deltas)?, tensors(state_steps)?);
+        py.detach(|| crate::ops::optim::adadelta_step(&p, &g, &sa, &ad, &s, lr, rho, eps, weight_decay, maximize))?;
+        Ok(())
+    })
+}
+
+#[pyfunction]
+#[pyo3(signature = (params, grads, exp_avgs, exp_infs, state_steps, *, lr, beta1, beta2, eps, weight_decay, maximize))]
+#[allow(clippy::too_many_arguments)]
+fn _adamax_step(py: Python<'_>, params: &Bound<'_, PyAny>, grads: &Bound<'_, PyAny>, exp_avgs: &Bound<'_, PyAny>, exp_infs: &Bound<'_, PyAny>,
+                state_steps: &Bound<'_, PyAny>, lr: f64, beta1: f64, beta2: f64, eps: f64, weight_decay: f64, maximize: bool) -> R<()> {
+    crate::python::convert::guard(|| {
+        let (p, g, m, ei, s) = (tensors(params)?, tensors(grads)?, tensors(exp_avgs)?, tensors(exp_infs)?, tensors(state_steps)?);
+        py.detach(|| crate::ops::optim::adamax_step(&p, &g, &m, &ei, &s, lr, beta1, beta2, eps, weight_decay, maximize))?;
+        Ok(())
+    })
+}
+
+#[pyfunction]
 fn _empty_cache() { crate::storage::empty_cache() }
 
 #[pyfunction]
@@ -835,7 +884,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
          matmul, softmax, empty, zeros, full, arange, linspace, from_numpy, manual_seed, initial_seed, default_rng_state,
          set_default_rng_state, uniform_, normal_, randint_, randperm, bernoulli, multinomial, result_type, promote_types,
          can_cast, set_default_dtype, get_default_dtype, is_grad_enabled, set_grad_enabled, run_backward, run_grad,
-         register_hook, record_function, _empty_cache, tensor_from_list, set_num_threads, get_num_threads, _adam_step, _sgd_step);
+         register_hook, record_function, _empty_cache, tensor_from_list, set_num_threads, get_num_threads, _adam_step, _sgd_step, _rmsprop_step, _adagrad_step, _adadelta_step, _adamax_step);
     Ok(())
     })
 }
