@@ -122,3 +122,13 @@ pub fn guard<T>(f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
         }
     }
 }
+
+/// Elements above which a kernel runs with the GIL released (other Python threads proceed).
+pub const DETACH_NUMEL: usize = 1 << 16;
+
+/// Runs `f` without the GIL when the work is large enough to be worth the hand-off.
+pub fn heavy<T: Send>(py: Python<'_>, numel: usize, f: impl FnOnce() -> T + Send) -> T {
+    if numel >= DETACH_NUMEL { py.detach(f) } else { f() }
+}
+
+pub fn operand_numel(o: &Operand) -> usize { if let Operand::T(t) = o { t.numel() } else { 1 } }

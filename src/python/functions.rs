@@ -4,7 +4,7 @@ use crate::dtype::{promote, DType, ResultTypeState, Scalar};
 use crate::ops::binary::{self, BinOp, Operand};
 use crate::ops::index::Reduce;
 use crate::ops::{copy, index, linalg, nn, random, reduce, shape, unary};
-use crate::python::convert::{dtype_of, int_list, operand, opt_dims, opt_dtype, scalar_of, usize_shape};
+use crate::python::convert::{dtype_of, heavy, int_list, operand, operand_numel, opt_dims, opt_dtype, scalar_of, usize_shape};
 use crate::python::{dtype_obj, wrap, PyDType, PyTensor};
 use crate::storage::Storage;
 use crate::tensor::{contiguous_strides, Body, Tensor};
@@ -123,7 +123,9 @@ fn uop_of(name: &str) -> R<unary::UnaryOp> {
 fn binary_op(py: Python<'_>, op: &str, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>, alpha: f64) -> R<PT> {
     crate::python::convert::guard(|| {
     let (x, y) = (operand(a)?, operand(b)?);
-    wrap(py, binary::binary(op_of(op)?, &x, &y, alpha)?)
+    let op = op_of(op)?;
+    let n = operand_numel(&x).max(operand_numel(&y));
+    wrap(py, heavy(py, n, || binary::binary(op, &x, &y, alpha))?)
     })
 }
 #[pyfunction]
@@ -135,7 +137,12 @@ fn binary_op_<'py>(op: &str, a: &Bound<'py, PyAny>, b: &Bound<'py, PyAny>, alpha
     })
 }
 #[pyfunction]
-fn unary_op(py: Python<'_>, op: &str, a: &Bound<'_, PyAny>) -> R<PT> { crate::python::convert::guard(|| { wrap(py, unary::unary(uop_of(op)?, &tt(a)?)?) }) }
+fn unary_op(py: Python<'_>, op: &str, a: &Bound<'_, PyAny>) -> R<PT> {
+    crate::python::convert::guard(|| {
+        let (op, x) = (uop_of(op)?, tt(a)?);
+        wrap(py, heavy(py, x.numel(), || unary::unary(op, &x))?)
+    })
+}
 #[pyfunction]
 fn unary_op_<'py>(op: &str, a: &Bound<'py, PyAny>) -> R<Bound<'py, PyAny>> { crate::python::convert::guard(|| { unary::unary_(uop_of(op)?, &tt(a)?)?; Ok(a.clone()) }) }
 
@@ -151,8 +158,8 @@ fn where_op(py: Python<'_>, cond: &Bound<'_, PyAny>, a: &Bound<'_, PyAny>, b: &B
 #[pyo3(signature = (x, dims=None, keepdim=false, dtype=None))]
 fn sum(py: Python<'_>, x: &Bound<'_, PyAny>, dims: Option<&Bound<'_, PyAny>>, keepdim: bool, dtype: Option<&Bound<'_, PyAny>>) -> R<PT> {
     crate::python::convert::guard(|| {
-    let d = opt_dims(dims)?;
-    wrap(py, reduce::sum(&tt(x)?, d.as_deref(), keepdim, opt_dtype(dtype)?)?)
+    let (d, t, dt) = (opt_dims(dims)?, tt(x)?, opt_dtype(dtype)?);
+    wrap(py, heavy(py, t.numel(), || reduce::sum(&t, d.as_deref(), keepdim, dt))?)
     })
 }
 #[pyfunction]
@@ -471,7 +478,8 @@ fn matmul(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> R<PT> {
 #[pyo3(signature = (x, dim, log=false, dtype=None))]
 fn softmax(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64, log: bool, dtype: Option<&Bound<'_, PyAny>>) -> R<PT> {
     crate::python::convert::guard(|| {
-    wrap(py, nn::softmax(&tt(x)?, dim, log, opt_dtype(dtype)?)?)
+    let (t, dt) = (tt(x)?, opt_dtype(dtype)?);
+    wrap(py, heavy(py, t.numel(), || nn::softmax(&t, dim, log, dt))?)
     })
 }
 

@@ -4,7 +4,7 @@ use crate::autograd;
 use crate::dtype::{DType, Scalar};
 use crate::ops::binary::{self, BinOp, Operand};
 use crate::ops::{copy, index, linalg, shape, unary};
-use crate::python::convert::operand;
+use crate::python::convert::{heavy, operand, operand_numel};
 use pyo3::BoundObject;
 use crate::python::{dtype_obj, helper, make_size, wrap};
 use crate::tensor::Tensor;
@@ -18,7 +18,9 @@ pub struct PyTensor { pub t: Tensor }
 type R<T> = PyResult<T>;
 
 fn binop(py: Python<'_>, op: BinOp, a: &Operand, b: &Operand) -> R<Py<PyAny>> {
-    Ok(wrap(py, binary::binary(op, a, b, 1.0)?)?.into_any())
+    let n = operand_numel(a).max(operand_numel(b));
+    let r = heavy(py, n, || binary::binary(op, a, b, 1.0))?;
+    Ok(wrap(py, r)?.into_any())
 }
 
 enum Item { Int(i64), Slice(Option<i64>, Option<i64>, Option<i64>), NewAxis, Ellipsis, Adv(Tensor), Bool(bool) }
