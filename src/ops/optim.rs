@@ -283,3 +283,82 @@ pub fn adamax_step(params: &[Tensor], grads: &[Tensor], exp_avgs: &[Tensor], exp
     }
     Ok(())
 }
+
+/// NAdam in one call; `mu_products` are 0-dim float32 tensors updated in place.
+#[allow(clippy::too_many_arguments)]
+pub fn nadam_step(
+    params: &[Tensor], grads: &[Tensor], exp_avgs: &[Tensor], exp_avg_sqs: &[Tensor], mu_products: &[Tensor], steps: &[Tensor],
+    beta1: f64, beta2: f64, lr: f64, wd: f64, momentum_decay: f64, eps: f64, decoupled: bool, maximize: bool,
+) -> Result<()> {
+    let dt = check_lists("_nadam_step", params, &[grads, exp_avgs, exp_avg_sqs], steps)?;
+    if mu_products.len() != params.len() { return Err(Error::Runtime("_nadam_step: all tensor lists must have the same length".into())); }
+    for (i, p) in params.iter().enumerate() {
+        let step = bump_step(&steps[i])?;
+        let bc2 = 1.0 - beta2.powf(step);
+        let mu = beta1 * (1.0 - 0.5 * 0.96f64.powf(step * momentum_decay));
+        let mu_next = beta1 * (1.0 - 0.5 * 0.96f64.powf((step + 1.0) * momentum_decay));
+        // mu_product.mul_(mu) in the tensor's own dtype
+        let mp_t = &mu_products[i];
+        let mpv = crate::dtype::round_through(mp_t.dtype(), crate::dtype::round_through(mp_t.dtype(), mp_t.item_f64()?) * crate::dtype::round_through(mp_t.dtype(), mu));
+        crate::ops::copy::fill_raw(mp_t, mpv);
+        let mp_next = mpv * mu_next;
+        let (c1, c2) = (-lr * (1.0 - mu) / (1.0 - mpv), (-lr * mu_next) / (1.0 - mp_next));
+        crate::dispatch_float!(dt, T => {
+            let c = |x: f64| -> T { num_traits::cast::<f64, T>(x).unwrap_or_else(<T as Float>::nan) };
+            let (pp, gg, m, v) = (slice_mut::<T>(p), slice_mut::<T>(&grads[i]), slice_mut::<T>(&exp_avgs[i]), slice_mut::<T>(&exp_avg_sqs[i]));
+            let (w, decay, wt, b2, one_m_b2, bc2c, epsc, k1, k2, half) = (c(wd), c(1.0 - lr * wd), c(1.0 - beta1), c(beta2), c(1.0 - beta2), c(bc2), c(eps), c(c1), c(c2), c(0.5));
+            for k in 0..pp.len() {
+                let mut g = if maximize { -gg[k] } else { gg[k] };
+                if wd != 0.0 { if decoupled { pp[k] = pp[k] * decay } else { g = g + w * pp[k] } }
+                let d = g - m[k];
+                m[k] = if wt < half { m[k] + wt * d } else { g - d * (<T as num_traits::One>::one() - wt) };
+                v[k] = v[k] * b2 + (one_m_b2 * g) * g;
+                let denom = (v[k] / bc2c).sqrt() + epsc;
+                pp[k] = pp[k] + (k1 * g) / denom;
+                pp[k] = pp[k] + (k2 * m[k]) / denom;
+            }
+        });
+        p.bump_version();
+    }
+    Ok(())
+}
+
+/// RAdam in one call (rectified adaptive step once the variance estimate is reliable).
+#[allow(clippy::too_many_arguments)]
+pub fn radam_step(
+    params: &[Tensor], grads: &[Tensor], exp_avgs: &[Tensor], exp_avg_sqs: &[Tensor], steps: &[Tensor],
+    beta1: f64, beta2: f64, lr: f64, wd: f64, eps: f64, decoupled: bool, maximize: bool,
+) -> Result<()> {
+    let dt = check_lists("_radam_step", params, &[grads, exp_avgs, exp_avg_sqs], steps)?;
+    for (i, p) in params.iter().enumerate() {
+        let step = bump_step(&steps[i])?;
+        let (bc1, bc2) = (1.0 - beta1.powf(step), 1.0 - beta2.powf(step));
+        let rho_inf = 2.0 / (1.0 - beta2) - 1.0;
+        let rho_t = rho_inf - 2.0 * step * beta2.powf(step) / bc2;
+        let rect = if rho_t > 5.0 { Some(((rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t)).sqrt()) } else { None };
+        crate::dispatch_float!(dt, T => {
+            let c = |x: f64| -> T { num_traits::cast::<f64, T>(x).unwrap_or_else(<T as Float>::nan) };
+            let (pp, gg, m, v) = (slice_mut::<T>(p), slice_mut::<T>(&grads[i]), slice_mut::<T>(&exp_avgs[i]), slice_mut::<T>(&exp_avg_sqs[i]));
+            let (w, decay, wt, b2, one_m_b2, bc1c, epsc, lrc, half) = (c(wd), c(1.0 - lr * wd), c(1.0 - beta1), c(beta2), c(1.0 - beta2), c(bc1), c(eps), c(lr), c(0.5));
+            let (sq_bc2, rectc) = (c(bc2.sqrt()), c(rect.unwrap_or(0.0)));
+            let one = <T as num_traits::One>::one();
+            for k in 0..pp.len() {
+                let mut g = if maximize { -gg[k] } else { gg[k] };
+                if wd != 0.0 { if decoupled { pp[k] = pp[k] * decay } else { g = g + w * pp[k] } }
+                let d = g - m[k];
+                m[k] = if wt < half { m[k] + wt * d } else { g - d * (one - wt) };
+                v[k] = v[k] * b2 + (one_m_b2 * g) * g;
+                let bcm = m[k] / bc1c;
+                let upd = if rect.is_some() {
+                    let adaptive = (one / (v[k].sqrt() + epsc)) * sq_bc2;
+                    bcm * lrc * adaptive * rectc
+                } else {
+                    bcm * lrc
+                };
+                pp[k] = pp[k] + (-one) * upd;
+            }
+        });
+        p.bump_version();
+    }
+    Ok(())
+}

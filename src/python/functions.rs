@@ -870,6 +870,31 @@ fn _adamax_step(py: Python<'_>, params: &Bound<'_, PyAny>, grads: &Bound<'_, PyA
 }
 
 #[pyfunction]
+#[pyo3(signature = (params, grads, exp_avgs, exp_avg_sqs, mu_products, state_steps, *, beta1, beta2, lr, weight_decay, momentum_decay, eps, decoupled_weight_decay, maximize))]
+#[allow(clippy::too_many_arguments)]
+fn _nadam_step(py: Python<'_>, params: &Bound<'_, PyAny>, grads: &Bound<'_, PyAny>, exp_avgs: &Bound<'_, PyAny>, exp_avg_sqs: &Bound<'_, PyAny>,
+               mu_products: &Bound<'_, PyAny>, state_steps: &Bound<'_, PyAny>, beta1: f64, beta2: f64, lr: f64, weight_decay: f64,
+               momentum_decay: f64, eps: f64, decoupled_weight_decay: bool, maximize: bool) -> R<()> {
+    crate::python::convert::guard(|| {
+        let (p, g, m, v, mp, s) = (tensors(params)?, tensors(grads)?, tensors(exp_avgs)?, tensors(exp_avg_sqs)?, tensors(mu_products)?, tensors(state_steps)?);
+        py.detach(|| crate::ops::optim::nadam_step(&p, &g, &m, &v, &mp, &s, beta1, beta2, lr, weight_decay, momentum_decay, eps, decoupled_weight_decay, maximize))?;
+        Ok(())
+    })
+}
+
+#[pyfunction]
+#[pyo3(signature = (params, grads, exp_avgs, exp_avg_sqs, state_steps, *, beta1, beta2, lr, weight_decay, eps, decoupled_weight_decay, maximize))]
+#[allow(clippy::too_many_arguments)]
+fn _radam_step(py: Python<'_>, params: &Bound<'_, PyAny>, grads: &Bound<'_, PyAny>, exp_avgs: &Bound<'_, PyAny>, exp_avg_sqs: &Bound<'_, PyAny>,
+               state_steps: &Bound<'_, PyAny>, beta1: f64, beta2: f64, lr: f64, weight_decay: f64, eps: f64, decoupled_weight_decay: bool, maximize: bool) -> R<()> {
+    crate::python::convert::guard(|| {
+        let (p, g, m, v, s) = (tensors(params)?, tensors(grads)?, tensors(exp_avgs)?, tensors(exp_avg_sqs)?, tensors(state_steps)?);
+        py.detach(|| crate::ops::optim::radam_step(&p, &g, &m, &v, &s, beta1, beta2, lr, weight_decay, eps, decoupled_weight_decay, maximize))?;
+        Ok(())
+    })
+}
+
+#[pyfunction]
 fn _empty_cache() { crate::storage::empty_cache() }
 
 #[pyfunction]
@@ -892,7 +917,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
          matmul, softmax, empty, zeros, full, arange, linspace, from_numpy, manual_seed, initial_seed, default_rng_state,
          set_default_rng_state, uniform_, normal_, randint_, randperm, bernoulli, multinomial, result_type, promote_types,
          can_cast, set_default_dtype, get_default_dtype, is_grad_enabled, set_grad_enabled, run_backward, run_grad,
-         register_hook, record_function, _empty_cache, tensor_from_list, set_num_threads, get_num_threads, _adam_step, _sgd_step, _rmsprop_step, _adagrad_step, _adadelta_step, _adamax_step);
+         register_hook, record_function, _empty_cache, tensor_from_list, set_num_threads, get_num_threads, _adam_step, _sgd_step, _rmsprop_step, _adagrad_step, _adadelta_step, _adamax_step, _nadam_step, _radam_step);
     Ok(())
     })
 }
