@@ -83,6 +83,12 @@ def _finish(t, requires_grad=False, device=None):
     return t
 
 
+def _first_leaf(data):
+    while isinstance(data, (list, tuple)) and data:
+        data = data[0]
+    return data
+
+
 def _infer_np(data, dtype):
     """A NumPy array for nested Python data, with torch's dtype inference."""
     if isinstance(data, np.ndarray):
@@ -100,8 +106,10 @@ def _infer_np(data, dtype):
     if dtype is None:
         k = arr.dtype.kind
         # Python numbers come out of NumPy as float64/int64: they take torch's defaults;
-        # NumPy arrays and scalars keep their dtype
-        if k == "f":
+        # NumPy arrays and scalars (alone or in lists) keep their dtype
+        if isinstance(_first_leaf(data), np.generic):
+            pass
+        elif k == "f":
             if not isinstance(data, (np.ndarray, np.generic)) and arr.dtype == np.float64:
                 arr = arr.astype(_NP_OF[get_default_dtype()])
         elif k in "iu" and not isinstance(data, (np.ndarray, np.generic)) and arr.dtype != np.int64:
@@ -146,7 +154,9 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
         if dtype is not None:
             t = t.to(dtype)
         return _finish(t, requires_grad, device)
-    if isinstance(data, _b_bool) or isinstance(data, np.bool_):
+    if isinstance(data, np.generic):
+        t = _from_np_copy(np.asarray(data))
+    elif isinstance(data, _b_bool) or isinstance(data, np.bool_):
         t = _C.full([], data, _core.bool)
     elif isinstance(data, _b_int) and not isinstance(data, _b_bool):
         t = _C.full([], data, dtype if dtype is not None else _core.int64)
@@ -1470,6 +1480,10 @@ def gather(input, dim, index, *, sparse_grad=False):
 
 @method()
 def take_along_dim(input, indices, dim=None):
+    if dim is not None:
+        dim = _wrap(dim, input.ndim)
+        if input.ndim == 0:
+            return gather(input, 0, indices)
     if dim is None:
         return gather(reshape(input, (-1,)), 0, reshape(indices, (-1,)))
     shp = list(broadcast_shapes(*[tuple(s if i != dim % input.ndim else 1 for i, s in enumerate(x.shape)) for x in (input, indices)]))
