@@ -390,6 +390,8 @@ pub fn cumulative(x: &Tensor, dim: i64, prod: bool, dtype: Option<DType>) -> Res
                 shape::flip(&cumulative(&f, di, false, None)?, &[di])
             };
             if prod {
+                let has_zero = binary::cmp(BinOp::Eq, &s[0], &Operand::S(crate::dtype::Scalar::Float(0.0)))?.to_vec::<bool>().into_iter().any(|z| z);
+                if has_zero { return Ok(vec![Some(cumprod_backward_exact(&s[0], g, di)?)]); }
                 Ok(vec![Some(div(&rev(&mul(g, &s[1])?)?, &s[0])?)])
             } else {
                 Ok(vec![Some(rev(g)?)])
@@ -397,6 +399,41 @@ pub fn cumulative(x: &Tensor, dim: i64, prod: bool, dtype: Option<DType>) -> Res
         }));
     }
     Ok(out)
+}
+
+/// cumprod backward without dividing by the input (exact when it holds zeros):
+/// grad_i = sum_{j>=i} g_j * prod_{l<i} x_l * prod_{i<l<=j} x_l, built as an [.., n, n] matrix.
+fn cumprod_backward_exact(x: &Tensor, g: &Tensor, dim: i64) -> Result<Tensor> {
+    let nd = x.ndim() as i64;
+    let last = nd - 1;
+    let d = crate::error::wrap_dim(dim, x.ndim())?;
+    // differentiable moves (this backward is itself differentiated under create_graph)
+    let mut to_last: Vec<i64> = (0..nd).filter(|&k| k != d as i64).collect();
+    to_last.push(d as i64);
+    let mut back = vec![0i64; nd as usize];
+    for (i, &p) in to_last.iter().enumerate() { back[p as usize] = i as i64; }
+    let xm = shape::permute(x, &to_last)?;
+    let gm = shape::permute(g, &to_last)?;
+    let n = *xm.shape().last().unwrap_or(&1);
+    // L_i = prod_{l<i} x_l
+    let mut ones_shape = xm.shape().to_vec();
+    *ones_shape.last_mut().unwrap() = 1;
+    let ones = Tensor::empty(&ones_shape, x.dtype());
+    copy::fill_raw(&ones, 1.0);
+    let left = if n > 1 { shape::cat(&[ones, cumulative(&shape::narrow(&xm, last, 0, n as i64 - 1)?, last, true, None)?], last)? } else { ones };
+    // T[i, j] = x_j for j > i else 1; its cumprod over j gives prod_{i<l<=j} x_l
+    let mut mshape: Vec<usize> = vec![1; x.ndim() - 1];
+    mshape.extend([n, n]);
+    let strict_upper: Vec<bool> = (0..n * n).map(|k| k % n > k / n).collect();
+    let upper_eq: Vec<bool> = (0..n * n).map(|k| k % n >= k / n).collect();
+    let su = Tensor::from_vec(strict_upper, &mshape);
+    let ue = copy::to_dtype(&Tensor::from_vec(upper_eq, &mshape), x.dtype())?;
+    let xe = shape::unsqueeze(&xm, nd - 1)?;
+    let t = binary::where_(&su, &Operand::T(xe), &Operand::S(crate::dtype::Scalar::Float(1.0)))?;
+    let inner = cumulative(&t, nd, true, None)?;
+    let m = mul(&mul(&shape::unsqueeze(&left, nd)?, &inner)?, &ue)?;
+    let gi = sum(&mul(&m, &shape::unsqueeze(&gm, nd - 1)?)?, Some(&[nd]), false, None)?;
+    shape::permute(&gi, &back)
 }
 
 /// all / any (bool results; uint8 inputs keep uint8 like PyTorch).
