@@ -250,8 +250,9 @@ class _LRScheduler(LRScheduler):
     pass
 
 
-class LambdaLR(LRScheduler):
-    """Sets the initial learning rate of each group times a given function."""
+class _LambdaScheduler(LRScheduler):
+    """Shared by LambdaLR and MultiplicativeLR: one lr function per group, and a state_dict
+    that keeps callable objects' attributes but not plain functions (which don't pickle)."""
 
     def __init__(self, optimizer: Optimizer, lr_lambda, last_epoch: int = -1, verbose="deprecated"):
         self.optimizer = optimizer
@@ -288,46 +289,17 @@ class LambdaLR(LRScheduler):
             if fn is not None:
                 self.lr_lambdas[idx].__dict__.update(fn)
 
+
+class LambdaLR(_LambdaScheduler):
+    """Sets the initial learning rate of each group times a given function."""
+
     def get_lr(self):
         _warn_get_lr_called_within_step(self)
         return [base_lr * lmbda(self.last_epoch) for lmbda, base_lr in zip(self.lr_lambdas, self.base_lrs)]
 
 
-class MultiplicativeLR(LRScheduler):
+class MultiplicativeLR(_LambdaScheduler):
     """Multiply the learning rate of each parameter group by the factor given in the function."""
-
-    def __init__(self, optimizer: Optimizer, lr_lambda, last_epoch: int = -1, verbose="deprecated"):
-        self.optimizer = optimizer
-
-        self.lr_lambdas: List[Callable[[int], float]]
-        if not isinstance(lr_lambda, list) and not isinstance(lr_lambda, tuple):
-            self.lr_lambdas = [lr_lambda] * len(optimizer.param_groups)
-        else:
-            if len(lr_lambda) != len(optimizer.param_groups):
-                raise ValueError(f"Expected {len(optimizer.param_groups)} lr_lambdas, but got {len(lr_lambda)}")
-            self.lr_lambdas = list(lr_lambda)
-        super().__init__(optimizer, last_epoch, verbose)
-
-    def state_dict(self):
-        state_dict = {
-            key: value for key, value in self.__dict__.items() if key not in ("optimizer", "lr_lambdas")
-        }
-        state_dict["lr_lambdas"] = [None] * len(self.lr_lambdas)
-
-        for idx, fn in enumerate(self.lr_lambdas):
-            if not isinstance(fn, types.FunctionType):
-                state_dict["lr_lambdas"][idx] = fn.__dict__.copy()
-
-        return state_dict
-
-    def load_state_dict(self, state_dict):
-        lr_lambdas = state_dict.pop("lr_lambdas")
-        self.__dict__.update(state_dict)
-        state_dict["lr_lambdas"] = lr_lambdas
-
-        for idx, fn in enumerate(lr_lambdas):
-            if fn is not None:
-                self.lr_lambdas[idx].__dict__.update(fn)
 
     def get_lr(self):
         _warn_get_lr_called_within_step(self)

@@ -477,6 +477,14 @@ class Optimizer:
             post_hook(self)
 
     # ------------------------------------------------------------------ api
+    @staticmethod
+    def _closure_loss(closure):
+        """Re-evaluates the model for optimizers that need it; grad mode on, as in PyTorch."""
+        if closure is None:
+            return None
+        with torch.enable_grad():
+            return closure()
+
     def zero_grad(self, set_to_none: bool = True) -> None:
         r"""Reset the gradients of all optimized tensors.
 

@@ -133,10 +133,7 @@ class RMSprop(Optimizer):
         """
         self._cuda_graph_capture_health_check()
 
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = self._closure_loss(closure)
 
         for group in self.param_groups:
             params_with_grad: List = []

@@ -15,6 +15,24 @@ __all__ = [
 ]
 
 
+class _InplaceActivation(Module):
+    """An elementwise activation whose only option is `inplace`: forward calls
+    `F.<_function>(input, inplace=...)` (looked up at call time, like PyTorch's modules)."""
+    __constants__ = ["inplace"]
+    _function = ""
+    _repr_inplace = True  # Hardsigmoid/Hardswish print no extra_repr in PyTorch
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):
+        return getattr(F, self._function)(input, inplace=self.inplace)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace and self._repr_inplace else ""
+
+
 class Threshold(Module):
     __constants__ = ["threshold", "value", "inplace"]
 
@@ -32,18 +50,8 @@ class Threshold(Module):
         return f"threshold={self.threshold}, value={self.value}{inplace_str}"
 
 
-class ReLU(Module):
-    __constants__ = ["inplace"]
-
-    def __init__(self, inplace=False):
-        super().__init__()
-        self.inplace = inplace
-
-    def forward(self, input):
-        return F.relu(input, inplace=self.inplace)
-
-    def extra_repr(self):
-        return "inplace=True" if self.inplace else ""
+class ReLU(_InplaceActivation):
+    _function = "relu"
 
 
 class RReLU(Module):
@@ -98,15 +106,9 @@ class Sigmoid(Module):
         return torch.sigmoid(input)
 
 
-class Hardsigmoid(Module):
-    __constants__ = ["inplace"]
-
-    def __init__(self, inplace=False):
-        super().__init__()
-        self.inplace = inplace
-
-    def forward(self, input):
-        return F.hardsigmoid(input, self.inplace)
+class Hardsigmoid(_InplaceActivation):
+    _function = "hardsigmoid"
+    _repr_inplace = False
 
 
 class Tanh(Module):
@@ -114,43 +116,17 @@ class Tanh(Module):
         return torch.tanh(input)
 
 
-class SiLU(Module):
-    __constants__ = ["inplace"]
-
-    def __init__(self, inplace=False):
-        super().__init__()
-        self.inplace = inplace
-
-    def forward(self, input):
-        return F.silu(input, inplace=self.inplace)
-
-    def extra_repr(self):
-        return "inplace=True" if self.inplace else ""
+class SiLU(_InplaceActivation):
+    _function = "silu"
 
 
-class Mish(Module):
-    __constants__ = ["inplace"]
-
-    def __init__(self, inplace=False):
-        super().__init__()
-        self.inplace = inplace
-
-    def forward(self, input):
-        return F.mish(input, inplace=self.inplace)
-
-    def extra_repr(self):
-        return "inplace=True" if self.inplace else ""
+class Mish(_InplaceActivation):
+    _function = "mish"
 
 
-class Hardswish(Module):
-    __constants__ = ["inplace"]
-
-    def __init__(self, inplace=False):
-        super().__init__()
-        self.inplace = inplace
-
-    def forward(self, input):
-        return F.hardswish(input, self.inplace)
+class Hardswish(_InplaceActivation):
+    _function = "hardswish"
+    _repr_inplace = False
 
 
 class ELU(Module):
@@ -185,18 +161,8 @@ class CELU(Module):
         return f"alpha={self.alpha}{inplace_str}"
 
 
-class SELU(Module):
-    __constants__ = ["inplace"]
-
-    def __init__(self, inplace=False):
-        super().__init__()
-        self.inplace = inplace
-
-    def forward(self, input):
-        return F.selu(input, self.inplace)
-
-    def extra_repr(self):
-        return "inplace=True" if self.inplace else ""
+class SELU(_InplaceActivation):
+    _function = "selu"
 
 
 class GLU(Module):
