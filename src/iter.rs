@@ -120,7 +120,14 @@ where
 }
 
 /// out[i] = f(a[i]) over a shared shape. Pointers are to element 0 of each view.
-pub fn zip1<O: Copy, A: Copy>(shape: &[usize], o: (*mut O, &[isize]), a: (*const A, &[isize]), f: impl Fn(A) -> O + Sync) {
+///
+/// # Safety
+/// Each pointer must address element 0 of a view whose every element, under `shape` and its
+/// strides, lies inside one live allocation: callers pass tensors' `data_ptr()` with strides
+/// from the tensor itself or from `broadcast_strides` (stride 0 on broadcast dims), and every
+/// tensor view satisfies `check_view_bounds`. The output view must not overlap the inputs
+/// except exactly (same offset and strides), which `binary::shares` and `copy_raw` arrange.
+pub unsafe fn zip1<O: Copy, A: Copy>(shape: &[usize], o: (*mut O, &[isize]), a: (*const A, &[isize]), f: impl Fn(A) -> O + Sync) {
     let (po, pa) = (SendPtr(o.0), SendPtr(a.0));
     for_each_run(shape, [o.1, a.1], |off, n, s| unsafe {
         let (po, pa) = (po, pa);
@@ -136,8 +143,11 @@ pub fn zip1<O: Copy, A: Copy>(shape: &[usize], o: (*mut O, &[isize]), a: (*const
     });
 }
 
-/// out[i] = f(a[i], b[i]).
-pub fn zip2<O: Copy, A: Copy, B: Copy>(
+/// out[i] = f(a[i], b[i]); see `zip1` for the safety contract.
+///
+/// # Safety
+/// As for `zip1`.
+pub unsafe fn zip2<O: Copy, A: Copy, B: Copy>(
     shape: &[usize], o: (*mut O, &[isize]), a: (*const A, &[isize]), b: (*const B, &[isize]), f: impl Fn(A, B) -> O + Sync,
 ) {
     let (po, pa, pb) = (SendPtr(o.0), SendPtr(a.0), SendPtr(b.0));
@@ -162,8 +172,11 @@ pub fn zip2<O: Copy, A: Copy, B: Copy>(
     });
 }
 
-/// out[i] = f(a[i], b[i], c[i]).
-pub fn zip3<O: Copy, A: Copy, B: Copy, C: Copy>(
+/// out[i] = f(a[i], b[i], c[i]); see `zip1` for the safety contract.
+///
+/// # Safety
+/// As for `zip1`.
+pub unsafe fn zip3<O: Copy, A: Copy, B: Copy, C: Copy>(
     shape: &[usize], o: (*mut O, &[isize]), a: (*const A, &[isize]), b: (*const B, &[isize]), c: (*const C, &[isize]),
     f: impl Fn(A, B, C) -> O + Sync,
 ) {

@@ -2,9 +2,10 @@
 //! autograd checks. CPU buffers come from a caching allocator so large fresh outputs
 //! reuse already-faulted pages instead of paying page faults on every op.
 use parking_lot::Mutex;
-use std::alloc::{alloc, dealloc, Layout};
+use crate::error::Result;
+use crate::rt_err;
+use std::alloc::{alloc, alloc_zeroed, dealloc, Layout};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 const ALIGN: usize = 64;
 /// Buffers at least this large are cached on free (small ones are cheap for malloc).
@@ -19,31 +20,41 @@ struct Cache { free: HashMap<usize, Vec<usize>>, total: usize }
 static CACHE: Mutex<Option<Cache>> = Mutex::new(None);
 
 /// Rounds large requests to a size class so freed blocks are reusable by similar requests.
-fn size_class(n: usize) -> usize {
-    if n < CACHE_MIN { return n.max(1); }
+/// Fails when the rounded size does not fit the allocator's limit (isize::MAX minus alignment).
+fn size_class(n: usize) -> Result<usize> {
+    let too_big = || rt_err!("DefaultCPUAllocator: can't allocate memory: you tried to allocate {} bytes.", n);
+    if n > (isize::MAX as usize) - ALIGN { return Err(too_big()); }
+    if n < CACHE_MIN { return Ok(n.max(1)); }
     // classes: 1/8 steps between powers of two
     let p = usize::BITS - 1 - n.leading_zeros();
     let step = 1usize << (p.saturating_sub(3));
-    n.div_ceil(step) * step
+    n.div_ceil(step).checked_mul(step).filter(|&c| c <= (isize::MAX as usize) - ALIGN).ok_or_else(too_big)
 }
 
-fn raw_alloc(cap: usize) -> *mut u8 {
-    if cap >= CACHE_MIN {
-        let mut g = CACHE.lock();
-        if let Some(c) = g.as_mut() {
-            if let Some(v) = c.free.get_mut(&cap) {
-                if let Some(p) = v.pop() {
-                    c.total -= cap;
-                    return p as *mut u8;
-                }
-            }
-        }
+/// Takes a cached block of exactly `cap` bytes, if one is free.
+fn take_cached(cap: usize) -> Option<*mut u8> {
+    if cap < CACHE_MIN { return None; }
+    let mut g = CACHE.lock();
+    let c = g.as_mut()?;
+    let p = c.free.get_mut(&cap)?.pop()?;
+    c.total -= cap;
+    Some(p as *mut u8)
+}
+
+/// Allocates `cap` bytes (a size class, > 0), reusing the cache first. When the system
+/// allocator refuses, the cache is released and the request retried once before failing
+/// with PyTorch's out-of-memory message (never an abort).
+fn raw_alloc(cap: usize, zeroed: bool) -> Result<(*mut u8, bool)> {
+    if let Some(p) = take_cached(cap) { return Ok((p, false)); }
+    let layout = Layout::from_size_align(cap, ALIGN)
+        .map_err(|_| rt_err!("DefaultCPUAllocator: can't allocate memory: you tried to allocate {} bytes.", cap))?;
+    for attempt in 0..2 {
+        // SAFETY: layout.size() = cap > 0 (size_class returns at least 1) and ALIGN is a power of two.
+        let p = unsafe { if zeroed { alloc_zeroed(layout) } else { alloc(layout) } };
+        if !p.is_null() { return Ok((p, zeroed)); }
+        if attempt == 0 { empty_cache(); }
     }
-    let layout = Layout::from_size_align(cap, ALIGN).expect("layout");
-    // SAFETY: cap > 0 (size_class returns at least 1)
-    let p = unsafe { alloc(layout) };
-    if p.is_null() { std::alloc::handle_alloc_error(layout) }
-    p
+    Err(rt_err!("DefaultCPUAllocator: can't allocate memory: you tried to allocate {} bytes.", cap))
 }
 
 fn raw_free(p: *mut u8, cap: usize) {
@@ -66,6 +77,7 @@ pub fn empty_cache() {
     if let Some(c) = g.as_mut() {
         for (cap, v) in c.free.drain() {
             for p in v {
+                // SAFETY: every cached block came from raw_alloc with exactly this cap and ALIGN.
                 unsafe { dealloc(p as *mut u8, Layout::from_size_align_unchecked(cap, ALIGN)) }
             }
         }
@@ -83,35 +95,38 @@ pub struct Storage {
     buf: Buffer,
     nbytes: usize,
     pub device: Device,
-    version: AtomicU64,
 }
 
-// SAFETY: the buffer is plain memory; concurrent writes have the same semantics as PyTorch's.
+// SAFETY: the buffer is plain memory owned by this value (or kept alive by `_owner`); concurrent
+// writes have the same semantics as PyTorch's.
 unsafe impl Send for Storage {}
 unsafe impl Sync for Storage {}
 
 impl Storage {
-    /// Uninitialised storage of `nbytes` bytes.
-    pub fn new_uninit(nbytes: usize) -> Storage {
-        let cap = size_class(nbytes);
-        Storage { buf: Buffer::Owned { ptr: raw_alloc(cap), cap }, nbytes, device: Device::Cpu, version: AtomicU64::new(0) }
+    /// Uninitialised storage of `nbytes` bytes; fails (never aborts) when memory is short.
+    pub fn new_uninit(nbytes: usize) -> Result<Storage> {
+        let cap = size_class(nbytes)?;
+        let (ptr, _) = raw_alloc(cap, false)?;
+        Ok(Storage { buf: Buffer::Owned { ptr, cap }, nbytes, device: Device::Cpu })
     }
-    pub fn new_zeroed(nbytes: usize) -> Storage {
-        let s = Storage::new_uninit(nbytes);
-        unsafe { std::ptr::write_bytes(s.ptr(), 0, nbytes) };
-        s
+    /// Zero-filled storage. Fresh system memory comes zeroed (lazily, by the OS); only a
+    /// recycled cache block is cleared here.
+    pub fn new_zeroed(nbytes: usize) -> Result<Storage> {
+        let cap = size_class(nbytes)?;
+        let (ptr, is_zero) = raw_alloc(cap, true)?;
+        // SAFETY: ptr points to a live block of cap >= nbytes bytes just allocated above.
+        if !is_zero { unsafe { std::ptr::write_bytes(ptr, 0, nbytes) } }
+        Ok(Storage { buf: Buffer::Owned { ptr, cap }, nbytes, device: Device::Cpu })
     }
     /// Wraps foreign memory without copying.
     pub fn from_external(ptr: *mut u8, nbytes: usize, owner: Box<dyn std::any::Any + Send + Sync>) -> Storage {
-        Storage { buf: Buffer::External { ptr, _owner: owner }, nbytes, device: Device::Cpu, version: AtomicU64::new(0) }
+        Storage { buf: Buffer::External { ptr, _owner: owner }, nbytes, device: Device::Cpu }
     }
     #[inline]
     pub fn ptr(&self) -> *mut u8 {
         match &self.buf { Buffer::Owned { ptr, .. } => *ptr, Buffer::External { ptr, .. } => *ptr }
     }
     pub fn nbytes(&self) -> usize { self.nbytes }
-    pub fn version(&self) -> u64 { self.version.load(Ordering::Relaxed) }
-    pub fn bump_version(&self) { self.version.fetch_add(1, Ordering::Relaxed); }
 }
 
 impl Drop for Storage {

@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::storage::{Device, Storage};
 use parking_lot::{Mutex, RwLock};
 use smallvec::SmallVec;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 
 pub type Shape = SmallVec<[usize; 6]>;
@@ -26,6 +26,9 @@ pub struct Body {
     pub strides: Strides,
     pub offset: usize,
     pub dtype: DType,
+    /// In-place version counter, shared by every view and `detach()` of the same data but not
+    /// by `.data` (PyTorch's rule), which is why it lives here and not in the storage.
+    pub version: Arc<AtomicU64>,
 }
 
 impl Body {
@@ -33,7 +36,10 @@ impl Body {
     pub fn is_contiguous(&self) -> bool { is_contiguous(&self.shape, &self.strides) }
     /// Pointer to element 0 of this view.
     #[inline]
-    pub fn data_ptr(&self) -> *mut u8 { unsafe { self.storage.ptr().add(self.offset * self.dtype.size()) } }
+    /// Callers dereference it only for numel > 0, when `check_view_bounds` holds for this view
+    /// (every view constructor keeps it), so offset lies inside the storage; `wrapping_add`
+    /// keeps even an empty view's pointer arithmetic defined.
+    pub fn data_ptr(&self) -> *mut u8 { self.storage.ptr().wrapping_add(self.offset * self.dtype.size()) }
 }
 
 pub fn contiguous_strides(shape: &[usize]) -> Strides {
@@ -55,6 +61,50 @@ pub fn is_contiguous(shape: &[usize], strides: &[isize]) -> bool {
         expected *= shape[i] as isize;
     }
     true
+}
+
+fn overflow_err(shape: &[usize]) -> crate::error::Error {
+    crate::rt_err!("Storage size calculation overflowed with sizes=[{}]", crate::ops::shape::join(shape))
+}
+
+/// Element count of `shape`; like PyTorch, a count past i64::MAX is an error, not a wrap.
+pub fn checked_numel(shape: &[usize]) -> Result<usize> {
+    shape.iter().try_fold(1usize, |acc, &n| acc.checked_mul(n))
+        .filter(|&n| n <= i64::MAX as usize)
+        .ok_or_else(|| overflow_err(shape))
+}
+
+/// Bytes of a contiguous buffer for `shape`, checked for overflow.
+pub fn checked_nbytes(shape: &[usize], itemsize: usize) -> Result<usize> {
+    checked_numel(shape)?.checked_mul(itemsize)
+        .filter(|&n| n <= i64::MAX as usize)
+        .ok_or_else(|| overflow_err(shape))
+}
+
+/// Checks that every element a strided view can address lies inside `storage_nbytes`:
+/// the one guard between user-supplied geometry (as_strided, set_, checkpoints) and memory.
+/// Negative strides are rejected like PyTorch's as_strided.
+pub fn check_view_bounds(shape: &[usize], strides: &[isize], offset: usize, itemsize: usize, storage_nbytes: usize) -> Result<()> {
+    let j = |v: &[isize]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ");
+    if shape.len() != strides.len() {
+        crate::bail!("mismatch in length of strides and shape");
+    }
+    if let Some(s) = strides.iter().find(|&&s| s < 0) {
+        crate::bail!("as_strided: Negative strides are not supported at the moment, got strides: [{}] ({})", j(strides), s);
+    }
+    checked_numel(shape)?;
+    if shape.contains(&0) { return Ok(()); }
+    // the last addressed element: offset + sum((n - 1) * stride), computed without overflow
+    let mut last: u128 = offset as u128;
+    for (&n, &st) in shape.iter().zip(strides) {
+        last = last.checked_add((n as u128 - 1) * st as u128).ok_or_else(|| overflow_err(shape))?;
+    }
+    let need = (last + 1).checked_mul(itemsize as u128).ok_or_else(|| overflow_err(shape))?;
+    if need > storage_nbytes as u128 {
+        crate::bail!("setStorage: sizes [{}], strides [{}], storage offset {}, and itemsize {} requiring a storage size of {} are out of bounds for storage of size {}",
+            crate::ops::shape::join(shape), j(strides), offset, itemsize, need, storage_nbytes);
+    }
+    Ok(())
 }
 
 #[derive(Default)]
@@ -83,24 +133,26 @@ impl Tensor {
     pub fn from_body(body: Body) -> Tensor {
         Tensor(Arc::new(TensorImpl { body: RwLock::new(body), meta: Mutex::new(AutogradMeta::default()) }))
     }
-    /// Uninitialised contiguous tensor.
-    pub fn empty(shape: &[usize], dtype: DType) -> Tensor {
-        let n: usize = shape.iter().product();
-        let storage = Arc::new(Storage::new_uninit(n * dtype.size()));
-        Tensor::from_body(Body { storage, shape: shape.into(), strides: contiguous_strides(shape), offset: 0, dtype })
+    /// Uninitialised contiguous tensor. Fails with PyTorch's errors when the byte count
+    /// overflows or the memory cannot be had.
+    pub fn empty(shape: &[usize], dtype: DType) -> Result<Tensor> {
+        let storage = Arc::new(Storage::new_uninit(checked_nbytes(shape, dtype.size())?)?);
+        Ok(Tensor::from_body(Body { storage, shape: shape.into(), strides: contiguous_strides(shape), offset: 0, dtype, version: Default::default() }))
     }
-    pub fn zeros(shape: &[usize], dtype: DType) -> Tensor {
-        let n: usize = shape.iter().product();
-        let storage = Arc::new(Storage::new_zeroed(n * dtype.size()));
-        Tensor::from_body(Body { storage, shape: shape.into(), strides: contiguous_strides(shape), offset: 0, dtype })
+    pub fn zeros(shape: &[usize], dtype: DType) -> Result<Tensor> {
+        let storage = Arc::new(Storage::new_zeroed(checked_nbytes(shape, dtype.size())?)?);
+        Ok(Tensor::from_body(Body { storage, shape: shape.into(), strides: contiguous_strides(shape), offset: 0, dtype, version: Default::default() }))
     }
-    pub fn from_vec<T: Elem>(v: Vec<T>, shape: &[usize]) -> Tensor {
-        let t = Tensor::empty(shape, T::DTYPE);
-        debug_assert_eq!(v.len(), t.numel());
+    pub fn from_vec<T: Elem>(v: Vec<T>, shape: &[usize]) -> Result<Tensor> {
+        let t = Tensor::empty(shape, T::DTYPE)?;
+        if v.len() != t.numel() {
+            crate::bail!("from_vec: {} values for shape [{}]", v.len(), crate::ops::shape::join(shape));
+        }
+        // SAFETY: t is a fresh contiguous buffer of exactly v.len() elements of T (checked above).
         unsafe { std::ptr::copy_nonoverlapping(v.as_ptr(), t.body().data_ptr() as *mut T, v.len()) };
-        t
+        Ok(t)
     }
-    pub fn scalar_tensor<T: Elem>(v: T) -> Tensor { Tensor::from_vec(vec![v], &[]) }
+    pub fn scalar_tensor<T: Elem>(v: T) -> Result<Tensor> { Tensor::from_vec(vec![v], &[]) }
 
     #[inline] pub fn body(&self) -> Body { self.0.body.read().clone() }
     #[inline] pub fn dtype(&self) -> DType { self.0.body.read().dtype }
@@ -112,8 +164,8 @@ impl Tensor {
     pub fn device(&self) -> Device { self.0.body.read().storage.device }
     pub fn is_contiguous(&self) -> bool { self.0.body.read().is_contiguous() }
     pub fn storage(&self) -> Arc<Storage> { self.0.body.read().storage.clone() }
-    pub fn version(&self) -> u64 { self.0.body.read().storage.version() }
-    pub fn bump_version(&self) { self.0.body.read().storage.bump_version() }
+    pub fn version(&self) -> u64 { self.0.body.read().version.load(Ordering::Relaxed) }
+    pub fn bump_version(&self) { self.0.body.read().version.fetch_add(1, Ordering::Relaxed); }
     pub fn same(&self, o: &Tensor) -> bool { Arc::ptr_eq(&self.0, &o.0) }
 
     pub fn requires_grad(&self) -> bool {
@@ -126,11 +178,14 @@ impl Tensor {
 
     /// A new handle on the same data with no autograd history (`detach()`).
     pub fn detach(&self) -> Tensor { Tensor::from_body(self.body()) }
+    /// `.data`: like detach, but with its own version counter, so in-place writes through it
+    /// are invisible to autograd's saved-tensor checks (PyTorch's documented behaviour).
+    pub fn data_alias(&self) -> Tensor { Tensor::from_body(Body { version: Default::default(), ..self.body() }) }
 
     /// A view: same storage, new geometry. Records the view base for in-place-through-view.
     pub fn view_of(&self, shape: Shape, strides: Strides, offset: usize) -> Tensor {
         let b = self.body();
-        let t = Tensor::from_body(Body { storage: b.storage, shape, strides, offset, dtype: b.dtype });
+        let t = Tensor::from_body(Body { storage: b.storage, shape, strides, offset, dtype: b.dtype, version: b.version });
         let base = self.0.meta.lock().base.clone().unwrap_or_else(|| self.clone());
         t.0.meta.lock().base = Some(base);
         t
@@ -142,6 +197,7 @@ impl Tensor {
         if b.numel() != 1 {
             crate::bail!("a Tensor with {} elements cannot be converted to Scalar", b.numel());
         }
+        // SAFETY: numel == 1 (checked) and the view lies inside its storage
         Ok(crate::dispatch!(b.dtype, T => unsafe { (*(b.data_ptr() as *const T)).to_f64() }))
     }
     pub fn item_i64(&self) -> Result<i64> {
@@ -149,19 +205,30 @@ impl Tensor {
         if b.numel() != 1 {
             crate::bail!("a Tensor with {} elements cannot be converted to Scalar", b.numel());
         }
+        // SAFETY: numel == 1 (checked) and the view lies inside its storage
         Ok(crate::dispatch!(b.dtype, T => unsafe { (*(b.data_ptr() as *const T)).to_i64() }))
     }
 
     /// Copies the elements out in logical (row-major) order.
-    pub fn to_vec<T: Elem>(&self) -> Vec<T> {
-        let c = crate::ops::copy::contiguous_as(self, T::DTYPE);
+    pub fn to_vec<T: Elem>(&self) -> Result<Vec<T>> {
+        let c = crate::ops::copy::contiguous_as(self, T::DTYPE)?;
         let b = c.body();
         let n = b.numel();
-        let mut v = Vec::with_capacity(n);
+        let v = try_vec::<T>(n)?;
+        let mut v = v;
+        // SAFETY: c is contiguous with n elements of T; v has capacity >= n.
         unsafe {
             std::ptr::copy_nonoverlapping(b.data_ptr() as *const T, v.as_mut_ptr(), n);
             v.set_len(n);
         }
-        v
+        Ok(v)
     }
+}
+
+/// An empty Vec with room for `n` items, or PyTorch's out-of-memory error (a plain
+/// `Vec::with_capacity` would abort the process when `n` comes from a user's huge shape).
+pub fn try_vec<T>(n: usize) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| crate::rt_err!("DefaultCPUAllocator: can't allocate memory: you tried to allocate {} bytes.", n.saturating_mul(std::mem::size_of::<T>())))?;
+    Ok(v)
 }

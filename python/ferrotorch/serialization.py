@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import _compat_pickle
 import collections
-import copyreg
 import io
 import os
 import pickle
@@ -595,9 +594,16 @@ def _rebuild_from_storage(storage, storage_offset, size, stride, dtype_name=None
     if not isinstance(storage, _LoadedStorage):
         raise pickle.UnpicklingError("tensor rebuild expected a storage from this archive")
     base = storage.base(dtype_name)
-    size = tuple(int(s) for s in size)
-    stride = tuple(int(s) for s in stride)
-    storage_offset = int(storage_offset)
+    try:
+        size = tuple(int(s) for s in size)
+        stride = tuple(int(s) for s in stride)
+        storage_offset = int(storage_offset)
+    except (TypeError, ValueError):
+        raise RuntimeError(f"ferrotorch.load: malformed tensor geometry size={size!r}, stride={stride!r}, "
+                           f"offset={storage_offset!r}") from None
+    if len(size) != len(stride) or any(not -2**63 <= v < 2**63 for v in (*size, *stride, storage_offset)):
+        raise RuntimeError(f"ferrotorch.load: malformed tensor geometry size={list(size)}, stride={list(stride)}, "
+                           f"offset={storage_offset}")
     numel = 1
     for s in size:
         numel *= s
@@ -757,40 +763,22 @@ def _allowed_global(module: str, name: str, weights_only: bool):
         if dtypes is not None and hasattr(dtypes, name):
             return getattr(dtypes, name)
     if not weights_only:
-        return _unsafe_but_codeless_global(module, name)
+        return _full_unpickle_global(module, name)
     return None
 
 
-_SAFE_BUILTINS = {"int", "float", "bool", "str", "bytes", "list", "dict", "tuple", "object", "getattr"}
+def _full_unpickle_global(module: str, name: str):
+    """``weights_only=False``: PyTorch's full unpickling. ``torch.*`` names resolve to the same
+    path under ferrotorch; every other global resolves as plain :mod:`pickle` would, which
+    imports modules and can run arbitrary code from the file."""
+    import importlib
 
-
-def _unsafe_but_codeless_global(module: str, name: str):
-    """``weights_only=False``: additionally allow classes that exist in ferrotorch
-    under the same ``torch.*`` path (e.g. whole pickled ``nn.Module`` objects),
-    ``copyreg`` reconstruction helpers and plain builtin types.  Arbitrary
-    callables (``os.system``, ``builtins.eval``...) are still refused."""
-    if module == "copyreg" and name in ("_reconstructor", "__newobj__", "__newobj_ex__"):
-        return getattr(copyreg, name)
-    if module in ("builtins", "__builtin__") and name in _SAFE_BUILTINS - {"getattr"}:
-        import builtins
-
-        return getattr(builtins, name)
     if module == "torch" or module.startswith("torch."):
-        import importlib
-
-        ft_module = torch.__name__ + module[len("torch"):]
-        try:
-            mod = importlib.import_module(ft_module)
-        except Exception:
-            return None
-        obj = mod
-        for part in name.split("."):
-            obj = getattr(obj, part, None)
-            if obj is None:
-                return None
-        if isinstance(obj, type):
-            return obj
-    return None
+        module = torch.__name__ + module[len("torch"):]
+    obj = importlib.import_module(module)
+    for part in name.split("."):
+        obj = getattr(obj, part)
+    return obj
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
@@ -906,9 +894,13 @@ def load(f, map_location=None, pickle_module=None, *, weights_only: Optional[boo
         map_location: ``None`` (restore where saved), a device string or
             ``torch.device``, a dict mapping saved locations to new ones, or a
             callable ``fn(storage, location)``.
-        weights_only: PyTorch's flag (default ``True``).  Loading never runs code
-            from the file either way; ``False`` only widens the allowlist to
-            classes that exist in ferrotorch under the same ``torch.*`` name.
+        weights_only: PyTorch's flag (default ``True``). ``True`` unpickles only tensors,
+            storages, containers and an allowlist of plain types; nothing from the file is
+            called except those rebuild functions, and every tensor view is checked against
+            its storage. ``False`` is PyTorch's full unpickling: any global the file names
+            is imported and may be called, so **a file from an untrusted source can run
+            arbitrary code**; use it only for files you trust (e.g. whole pickled modules
+            you saved yourself).
         mmap: accepted for compatibility (the file is read into memory).
     """
     if weights_only is None:

@@ -1,7 +1,7 @@
 //! Binary elementwise ops: promotion (tensor / zero-dim / scalar tiers), broadcasting,
 //! one generic kernel per op, backward formulas, and the in-place forms.
 use crate::autograd::{self, SaveItem};
-use crate::dtype::{promote, DType, Elem, ResultTypeState, Scalar};
+use crate::dtype::{DType, Elem, ResultTypeState, Scalar};
 use crate::error::{Error, Result};
 use crate::iter::{broadcast_strides, zip2};
 use crate::ops::{broadcast_shapes, copy, reduce, unary};
@@ -67,17 +67,20 @@ macro_rules! int_arith {
             #[inline] fn div(a: Self, b: Self) -> Self { if b == 0 { 0 } else { a.wrapping_div(b) } }
             #[inline] fn floordiv(a: Self, b: Self) -> Self {
                 if b == 0 { return 0 }
+                // wrapping: MIN // -1 wraps to MIN like PyTorch instead of trapping
                 let q = a.wrapping_div(b);
-                if (a % b != 0) && ((a < 0) != (b < 0)) { q - 1 } else { q }
+                if (a.wrapping_rem(b) != 0) && ((a < 0) != (b < 0)) { q.wrapping_sub(1) } else { q }
             }
             #[inline] fn rem(a: Self, b: Self) -> Self {
                 if b == 0 { return 0 }
                 let r = a.wrapping_rem(b);
-                if r != 0 && ((r < 0) != (b < 0)) { r + b } else { r }
+                if r != 0 && ((r < 0) != (b < 0)) { r.wrapping_add(b) } else { r }
             }
             #[inline] fn fmod(a: Self, b: Self) -> Self { if b == 0 { 0 } else { a.wrapping_rem(b) } }
             #[inline] fn pow(a: Self, b: Self) -> Self {
-                let mut e = b as i64; if e < 0 { return if a == 1 { 1 } else { 0 } }
+                // negative powers truncate toward zero: only 1 and -1 survive
+                let mut e = b as i64;
+                if e < 0 { return if a == 1 { 1 } else if a == (0 as $t).wrapping_sub(1) { if e & 1 == 1 { a } else { 1 } } else { 0 } }
                 let (mut base, mut r): ($t, $t) = (a, 1);
                 while e > 0 { if e & 1 == 1 { r = r.wrapping_mul(base); } base = base.wrapping_mul(base); e >>= 1; }
                 r
@@ -150,7 +153,8 @@ fn arith_kernel<T: Arith>(op: BinOp, shape: &[usize], out: &Tensor, a: &Tensor, 
     let po = (o.data_ptr() as *mut T, &os[..]);
     let pa = (x.data_ptr() as *const T, &xs[..]);
     let pb = (y.data_ptr() as *const T, &ys[..]);
-    macro_rules! go { ($f:expr) => { zip2::<T, T, T>(shape, po, pa, pb, $f) } }
+    // SAFETY (both go! macros): out, a, b are views of `shape` from data_ptr + broadcast strides (zip contract)
+    macro_rules! go { ($f:expr) => { unsafe { zip2::<T, T, T>(shape, po, pa, pb, $f) } } }
     let one = T::from_f64(1.0);
     match op {
         BinOp::Add if alpha == one => go!(|a, b| T::add(a, b)),
@@ -178,7 +182,8 @@ fn compare_kernel<T: Elem>(op: BinOp, shape: &[usize], out: &Tensor, a: &Tensor,
     let po = (o.data_ptr() as *mut bool, &os[..]);
     let pa = (x.data_ptr() as *const T, &xs[..]);
     let pb = (y.data_ptr() as *const T, &ys[..]);
-    macro_rules! go { ($f:expr) => { zip2::<bool, T, T>(shape, po, pa, pb, $f) } }
+    // SAFETY: out, a, b are views of `shape` from data_ptr + broadcast strides (zip contract)
+    macro_rules! go { ($f:expr) => { unsafe { zip2::<bool, T, T>(shape, po, pa, pb, $f) } } }
     let z = T::default();
     match op {
         BinOp::Eq => go!(|a, b| a == b),
@@ -199,23 +204,25 @@ fn float_kernel<T: num_traits::Float + Elem>(op: BinOp, shape: &[usize], out: &T
     let xs = broadcast_strides(&x.shape, &x.strides, shape);
     let ys = broadcast_strides(&y.shape, &y.strides, shape);
     let os = o.strides.clone();
-    zip2::<T, T, T>(shape, (o.data_ptr() as *mut T, &os[..]), (x.data_ptr() as *const T, &xs[..]), (y.data_ptr() as *const T, &ys[..]), |a, b| float_only(op, a, b));
+    // SAFETY: out, x, y are views of `shape` from data_ptr + broadcast strides (zip contract)
+    unsafe { zip2::<T, T, T>(shape, (o.data_ptr() as *mut T, &os[..]), (x.data_ptr() as *const T, &xs[..]), (y.data_ptr() as *const T, &ys[..]), |a, b| float_only(op, a, b)) };
 }
 
 /// Materialises an operand as a tensor of `dtype` (scalars become 0-dim tensors).
-fn as_dtype(x: &Operand, dtype: DType) -> Tensor {
-    match x {
+fn as_dtype(x: &Operand, dtype: DType) -> Result<Tensor> {
+    Ok(match x {
         Operand::T(t) if t.dtype() == dtype => t.clone(),
-        Operand::T(t) => copy::contiguous_as(t, dtype),
+        Operand::T(t) => copy::contiguous_as(t, dtype)?,
         Operand::S(s) => {
-            let t = Tensor::empty(&[], dtype);
+            let t = Tensor::empty(&[], dtype)?;
+            // SAFETY: t is a fresh one-element tensor of `dtype`
             crate::dispatch!(dtype, T => unsafe {
                 let v: T = match s { Scalar::Float(f) => T::from_f64(*f), other => if dtype.is_float() { T::from_f64(other.to_f64()) } else { T::from_i64(other.to_i64()) } };
                 *(t.body().data_ptr() as *mut T) = v;
             });
             t
         }
-    }
+    })
 }
 
 pub fn result_type(a: &Operand, b: &Operand) -> DType {
@@ -247,13 +254,14 @@ fn dtypes(op: BinOp, a: &Operand, b: &Operand) -> Result<(DType, DType)> {
     Ok((out, out))
 }
 
-fn int_div_check(op: BinOp, b: &Tensor) -> Result<()> {
-    if op == BinOp::Pow && !b.dtype().is_float() && b.dtype() != DType::Bool {
-        let neg = crate::dispatch!(b.dtype(), T => b.to_vec::<T>().iter().any(|v| v.to_f64() < 0.0));
+fn int_div_check(op: BinOp, b: &Tensor, b_is_scalar: bool) -> Result<()> {
+    // PyTorch rejects only a negative *scalar* exponent; tensor exponents truncate
+    if op == BinOp::Pow && b_is_scalar && !b.dtype().is_float() && b.dtype() != DType::Bool {
+        let neg = crate::dispatch!(b.dtype(), T => b.to_vec::<T>()?.iter().any(|v| v.to_f64() < 0.0));
         if neg { return Err(Error::Runtime("Integers to negative integer powers are not allowed.".into())); }
     }
     if matches!(op, BinOp::FloorDiv | BinOp::TruncDiv | BinOp::Remainder | BinOp::Fmod) && !b.dtype().is_float() {
-        let zero = crate::dispatch!(b.dtype(), T => b.to_vec::<T>().iter().any(|v| v.to_f64() == 0.0));
+        let zero = crate::dispatch!(b.dtype(), T => b.to_vec::<T>()?.iter().any(|v| v.to_f64() == 0.0));
         if zero { return Err(Error::Runtime("ZeroDivisionError".into())); }
     }
     Ok(())
@@ -266,16 +274,16 @@ fn compute(op: BinOp, a: &Operand, b: &Operand, alpha: f64, out_dtype: DType, co
     let shape = broadcast_shapes(&sa, &sb)?;
     // bool arithmetic runs as logic; half types compute in f32
     let kd = if compute_dtype == DType::Bool && !op.is_logical() && !op.is_compare() { DType::Bool } else { compute_dtype.compute() };
-    let ta = as_dtype(a, kd);
-    let tb = as_dtype(b, kd);
-    int_div_check(op, &tb)?;
+    let ta = as_dtype(a, kd)?;
+    let tb = as_dtype(b, kd)?;
+    int_div_check(op, &tb, matches!(b, Operand::S(_)))?;
     let result_dtype = if op.is_compare() || op.is_logical() { DType::Bool } else { kd };
     let direct = out.filter(|o| o.dtype() == result_dtype && !shares(o, &ta, &tb));
-    let res = match direct { Some(o) => o.clone(), None => Tensor::empty(&shape, result_dtype) };
+    let res = match direct { Some(o) => o.clone(), None => Tensor::empty(&shape, result_dtype)? };
     if op.is_compare() || op.is_logical() {
         crate::dispatch!(kd, T => compare_kernel::<T>(op, &shape, &res, &ta, &tb));
     } else if kd == DType::Bool {
-        let o = Tensor::empty(&shape, DType::Bool);
+        let o = Tensor::empty(&shape, DType::Bool)?;
         let op2 = match op { BinOp::Add | BinOp::BitOr | BinOp::Maximum => BinOp::LogicalOr, BinOp::Mul | BinOp::BitAnd | BinOp::Minimum => BinOp::LogicalAnd, BinOp::BitXor => BinOp::LogicalXor, _ => return Err(Error::Runtime(format!("{:?} is not supported for bool tensors", op))) };
         compare_kernel::<bool>(op2, &shape, &o, &ta, &tb);
         copy::copy_raw(&res, &o)?;
@@ -288,7 +296,7 @@ fn compute(op: BinOp, a: &Operand, b: &Operand, alpha: f64, out_dtype: DType, co
     match out {
         Some(o) if !res.same(o) => { copy::copy_raw(o, &res)?; Ok(o.clone()) }
         Some(o) => Ok(o.clone()),
-        None if res.dtype() != out_dtype => Ok(copy::contiguous_as(&res, out_dtype)),
+        None if res.dtype() != out_dtype => Ok(copy::contiguous_as(&res, out_dtype)?),
         None => Ok(res),
     }
 }
@@ -325,7 +333,7 @@ fn record_binary(op: BinOp, a: &Operand, b: &Operand, alpha: f64, out: &Tensor) 
     let mut save = vec![];
     let needs_inputs = !matches!(op, BinOp::Add | BinOp::Sub);
     if needs_inputs { for t in &inputs { save.push(SaveItem::Input(t)); } }
-    let saves_out = matches!(op, BinOp::Div | BinOp::Pow | BinOp::Hypot);
+    let saves_out = matches!(op, BinOp::Div | BinOp::Pow | BinOp::Hypot | BinOp::Copysign);
     if saves_out { save.push(SaveItem::Output(0)); }
     let (has_a, has_b) = (ta.is_some(), tb.is_some());
     let f = move |saved: &[Tensor], g: &[Option<Tensor>]| -> Result<Vec<Option<Tensor>>> {
@@ -366,7 +374,7 @@ pub fn where_mask_fill(a: &Tensor, mask: &Tensor, v: f64) -> Result<Tensor> { cr
 fn binary_backward(op: BinOp, g: &Tensor, a: &Operand, b: &Operand, out: Option<&Tensor>, alpha: f64) -> Result<(Option<Tensor>, Option<Tensor>)> {
     let at = a.tensor();
     let bt = b.tensor();
-    let ta = |x: &Operand| -> Result<Tensor> { match x { Operand::T(t) => Ok(t.clone()), Operand::S(sc) => Ok(as_dtype(&Operand::S(*sc), g.dtype())) } };
+    let ta = |x: &Operand| -> Result<Tensor> { match x { Operand::T(t) => Ok(t.clone()), Operand::S(sc) => as_dtype(&Operand::S(*sc), g.dtype()) } };
     Ok(match op {
         BinOp::Add => (Some(g.clone()), Some(if alpha == 1.0 { g.clone() } else { mul_s(g, alpha)? })),
         BinOp::Sub => (Some(g.clone()), Some(mul_s(g, -alpha)?)),
@@ -418,8 +426,9 @@ fn binary_backward(op: BinOp, g: &Tensor, a: &Operand, b: &Operand, out: Option<
         }
         BinOp::Xlogy => {
             let (aa, bb) = (ta(a)?, ta(b)?);
-            let la = mul(g, &unary::unary(unary::UnaryOp::Log, &bb)?)?;
-            let z = binary(BinOp::LogicalAnd, &t(&cmp(BinOp::Eq, &aa, &s(0.0))?), &t(&unary::logical_not(&unary::isnan(&bb)?)?), 1.0)?;
+            // PyTorch: xlogy(g, b), zeroed only where a == 0 and b <= 0
+            let la = binary(BinOp::Xlogy, &t(g), &t(&bb), 1.0)?;
+            let z = binary(BinOp::LogicalAnd, &t(&cmp(BinOp::Eq, &aa, &s(0.0))?), &t(&cmp(BinOp::Le, &bb, &s(0.0))?), 1.0)?;
             (Some(where_mask_fill(&la, &z, 0.0)?), Some(div(&mul(g, &aa)?, &bb)?))
         }
         BinOp::LogAddExp => {
@@ -427,6 +436,12 @@ fn binary_backward(op: BinOp, g: &Tensor, a: &Operand, b: &Operand, out: Option<
             let ea = unary::unary(unary::UnaryOp::Sigmoid, &sub(&aa, &bb)?)?;
             let eb = unary::unary(unary::UnaryOp::Sigmoid, &sub(&bb, &aa)?)?;
             (Some(mul(g, &ea)?), Some(mul(g, &eb)?))
+        }
+        BinOp::Copysign => {
+            // d/da = result / a (sign flip), 0 where a == 0; b gets a zero gradient (not None)
+            let aa = ta(a)?;
+            let ratio = where_mask_fill(&div(out.unwrap(), &aa)?, &cmp(BinOp::Eq, &aa, &s(0.0))?, 0.0)?;
+            (Some(mul(g, &ratio)?), if bt.is_some() { Some(unary::zeros_like_g(g)?) } else { None })
         }
         BinOp::Remainder | BinOp::Fmod => {
             let (aa, bb) = (ta(a)?, ta(b)?);
@@ -456,11 +471,11 @@ pub fn binary_(op: BinOp, a: &Tensor, b: &Operand, alpha: f64) -> Result<Tensor>
     let grad = target.is_float() && crate::ops::inplace_needs_grad(a, &b_t.into_iter().collect::<Vec<_>>());
     // inputs saved for backward must be the values before the write
     let old_a = if grad && !matches!(op, BinOp::Add | BinOp::Sub) { Some(copy::contiguous_clone(a)?) } else { None };
-    let _ = cd;
-    compute(op, &Operand::T(a.clone()), b, alpha, target, promote(res_dtype, res_dtype), Some(a))?;
+    // comparisons compute in the operands' common dtype (not in bool), then cast into a
+    compute(op, &Operand::T(a.clone()), b, alpha, target, cd, Some(a))?;
     a.bump_version();
     if grad {
-        let saves_out = matches!(op, BinOp::Div | BinOp::Pow | BinOp::Hypot);
+        let saves_out = matches!(op, BinOp::Div | BinOp::Pow | BinOp::Hypot | BinOp::Copysign);
         let mut save = vec![];
         if let Some(o) = &old_a { save.push(SaveItem::Value(o.clone())); }
         if saves_out { save.push(SaveItem::Output(0)); }
@@ -469,7 +484,7 @@ pub fn binary_(op: BinOp, a: &Tensor, b: &Operand, alpha: f64) -> Result<Tensor>
         let bs = if let Operand::S(sc) = b { Some(*sc) } else { None };
         let f = move |s: &[Tensor], g: &[Option<Tensor>]| -> Result<Vec<Option<Tensor>>> {
             let Some(g) = &g[0] else { return Ok(vec![None, None]) };
-            let aa = Operand::T(if has_old { s[0].clone() } else { Tensor::zeros(&[], DType::F32) });
+            let aa = Operand::T(if has_old { s[0].clone() } else { Tensor::zeros(&[], DType::F32)? });
             let out_after = if saves_out { s.last().cloned() } else { None };
             let bb = match (&bt, bs) { (Some(t), _) => Operand::T(t.clone()), (None, Some(s)) => Operand::S(s), _ => unreachable!() };
             let (ga, gb) = binary_backward(op, g, &aa, &bb, out_after.as_ref(), alpha)?;
@@ -494,15 +509,16 @@ pub fn where_(cond: &Tensor, a: &Operand, b: &Operand) -> Result<Tensor> {
     let sb = b.tensor().map(|t| t.shape()).unwrap_or_default();
     let shape = broadcast_shapes(&broadcast_shapes(&sa, &sb)?, &cond.shape())?;
     let kd = dt;
-    let ta = as_dtype(a, kd);
-    let tb = as_dtype(b, kd);
-    let c = copy::contiguous_as(cond, DType::Bool);
-    let out = Tensor::empty(&shape, kd);
+    let ta = as_dtype(a, kd)?;
+    let tb = as_dtype(b, kd)?;
+    let c = copy::contiguous_as(cond, DType::Bool)?;
+    let out = Tensor::empty(&shape, kd)?;
     let (o, x, y, cb) = (out.body(), ta.body(), tb.body(), c.body());
     let xs = broadcast_strides(&x.shape, &x.strides, &shape);
     let ys = broadcast_strides(&y.shape, &y.strides, &shape);
     let cs = broadcast_strides(&cb.shape, &cb.strides, &shape);
-    crate::dispatch!(kd, T => crate::iter::zip3::<T, bool, T, T>(&shape, (o.data_ptr() as *mut T, &o.strides), (cb.data_ptr() as *const bool, &cs), (x.data_ptr() as *const T, &xs), (y.data_ptr() as *const T, &ys), |c, a, b| if c { a } else { b }));
+    // SAFETY: out, cond, x, y are views of `shape` from data_ptr + broadcast strides (zip contract)
+    crate::dispatch!(kd, T => unsafe { crate::iter::zip3::<T, bool, T, T>(&shape, (o.data_ptr() as *mut T, &o.strides), (cb.data_ptr() as *const bool, &cs), (x.data_ptr() as *const T, &xs), (y.data_ptr() as *const T, &ys), |c, a, b| if c { a } else { b }) });
     let ins: Vec<&Tensor> = [a.tensor(), b.tensor()].into_iter().flatten().collect();
     if kd.is_float() && autograd::needs_grad(&ins) {
         let (ha, hb) = (a.tensor().is_some(), b.tensor().is_some());

@@ -6,7 +6,8 @@ use crate::iter::{broadcast_strides, zip1};
 use crate::tensor::{Body, Tensor};
 
 fn cast_kernel<S: Elem, D: Elem>(shape: &[usize], dst: &Body, dst_strides: &[isize], src: &Body, src_strides: &[isize]) {
-    zip1::<D, S>(shape, (dst.data_ptr() as *mut D, dst_strides), (src.data_ptr() as *const S, src_strides), |x| x.cast::<D>());
+    // SAFETY: dst and src are views of `shape` (src strides broadcast by copy_raw's check), zip contract
+    unsafe { zip1::<D, S>(shape, (dst.data_ptr() as *mut D, dst_strides), (src.data_ptr() as *const S, src_strides), |x| x.cast::<D>()) };
 }
 
 /// Writes `src` (broadcast to dst's shape, converted to dst's dtype) into `dst`'s memory.
@@ -17,7 +18,7 @@ pub fn copy_raw(dst: &Tensor, src: &Tensor) -> Result<()> {
     let ss = broadcast_checked(&s.shape, &s.strides, &d.shape)?;
     if d.storage.ptr() == s.storage.ptr() && overlaps(&d, &s) && !(d.offset == s.offset && d.strides == s.strides) {
         // overlapping copy: go through a temporary
-        let tmp = contiguous_as(src, src.dtype());
+        let tmp = contiguous_as(src, src.dtype())?;
         return copy_raw(dst, &tmp);
     }
     if s.dtype == d.dtype && transpose_copy(&d, &s, &ss) { return Ok(()); }
@@ -98,19 +99,19 @@ pub fn broadcast_checked(shape: &[usize], strides: &[isize], out: &[usize]) -> R
 }
 
 /// A contiguous tensor with `t`'s values in `dtype` (returns `t`'s data itself when possible).
-pub fn contiguous_as(t: &Tensor, dtype: DType) -> Tensor {
+pub fn contiguous_as(t: &Tensor, dtype: DType) -> Result<Tensor> {
     let b = t.body();
     if b.dtype == dtype && b.is_contiguous() {
-        return t.detach();
+        return Ok(t.detach());
     }
-    let out = Tensor::empty(&b.shape, dtype);
-    copy_raw(&out, t).expect("same shape");
-    out
+    let out = Tensor::empty(&b.shape, dtype)?;
+    copy_raw(&out, t)?;
+    Ok(out)
 }
 
 /// A fresh contiguous copy, never aliasing `t` (no autograd).
 pub fn contiguous_clone(t: &Tensor) -> Result<Tensor> {
-    let out = Tensor::empty(&t.shape(), t.dtype());
+    let out = Tensor::empty(&t.shape(), t.dtype())?;
     copy_raw(&out, t)?;
     Ok(out)
 }
@@ -118,7 +119,7 @@ pub fn contiguous_clone(t: &Tensor) -> Result<Tensor> {
 /// `t.to(dtype)`: differentiable between float dtypes.
 pub fn to_dtype(t: &Tensor, dtype: DType) -> Result<Tensor> {
     if t.dtype() == dtype { return Ok(t.clone()); }
-    let out = Tensor::empty(&t.shape(), dtype);
+    let out = Tensor::empty(&t.shape(), dtype)?;
     copy_raw(&out, t)?;
     if dtype.is_float() && autograd::needs_grad(&[t]) {
         let src = t.dtype();
@@ -165,6 +166,7 @@ pub fn fill_raw(t: &Tensor, v: f64) {
         let p = b.data_ptr() as *mut T;
         let dummy = [0isize; 0];
         let _ = dummy;
-        zip1::<T, T>(&b.shape, (p, &b.strides), (&x as *const T, &vec![0; b.shape.len()]), |v| v);
+        // SAFETY: p is t's own view; the source is one local value read with all-zero strides
+        unsafe { zip1::<T, T>(&b.shape, (p, &b.strides), (&x as *const T, &vec![0; b.shape.len()]), |v| v) };
     });
 }

@@ -28,11 +28,11 @@ pub fn masked_fill(x: &Tensor, mask: &Tensor, value: &Operand) -> Result<Tensor>
     let vv = match &v { Operand::T(t) => Operand::T(t.clone()), Operand::S(s) => Operand::S(*s) };
     let out = {
         let _g = autograd::GradMode::set(false);
-        let vt = match &vv { Operand::T(t) => t.clone(), Operand::S(s) => { let t = Tensor::empty(&[], x.dtype()); copy::fill_raw(&t, s.to_f64()); t } };
+        let vt = match &vv { Operand::T(t) => t.clone(), Operand::S(s) => { let t = Tensor::empty(&[], x.dtype())?; copy::fill_raw(&t, s.to_f64()); t } };
         binary::where_(mask, &Operand::T(vt), &Operand::T(x.clone()))?
     };
     let out = if out.shape() != x.shape() { return Err(Error::Runtime("masked_fill: mask must broadcast to the input".into())) } else { out };
-    let out = if out.dtype() != x.dtype() { copy::contiguous_as(&out, x.dtype()) } else { out };
+    let out = if out.dtype() != x.dtype() { copy::contiguous_as(&out, x.dtype())? } else { out };
     let mut ins = vec![x];
     if let Operand::T(t) = value { ins.push(t) }
     if x.dtype().is_float() && autograd::needs_grad(&ins) {
@@ -56,7 +56,7 @@ pub fn masked_fill(x: &Tensor, mask: &Tensor, value: &Operand) -> Result<Tensor>
 fn gather_offsets(x: &Tensor, dim: usize, idx: &Tensor, what: &str) -> Result<Vec<isize>> {
     let xb = x.body();
     let ish = idx.shape();
-    let iv = idx.to_vec::<i64>();
+    let iv = idx.to_vec::<i64>()?;
     let n = xb.shape.get(dim).copied().unwrap_or(1) as i64;
     if ish.len() != xb.shape.len() && !(xb.shape.is_empty() && ish.len() <= 1) {
         return Err(Error::Runtime(format!("Index tensor must have the same number of dimensions as {} tensor", if what == "gather" { "input" } else { "self" })));
@@ -69,10 +69,10 @@ fn gather_offsets(x: &Tensor, dim: usize, idx: &Tensor, what: &str) -> Result<Ve
     let mut offs = Vec::with_capacity(iv.len());
     let mut ctr = vec![0usize; ish.len()];
     for &v in &iv {
-        if v < -n || v >= n {
+        // PyTorch does not wrap negative indices here: they are out of bounds like any other
+        if v < 0 || v >= n {
             return Err(Error::Runtime(format!("index {} is out of bounds for dimension {} with size {}", v, dim, n)));
         }
-        let v = if v < 0 { v + n } else { v };
         let mut o = 0isize;
         for k in 0..ish.len() {
             o += if k == dim { v as isize * xb.strides[k] } else { ctr[k] as isize * xb.strides[k] };
@@ -95,8 +95,9 @@ pub fn gather(x: &Tensor, dim: i64, idx: &Tensor) -> Result<Tensor> {
     }
     let d = wrap_dim(dim, x.ndim())?;
     let offs = gather_offsets(x, d, idx, "gather")?;
-    let out = Tensor::empty(&idx.shape(), x.dtype());
+    let out = Tensor::empty(&idx.shape(), x.dtype())?;
     let xb = x.body();
+    // SAFETY: every offset came from gather_offsets, which bounds each index to [0, size) per dim of x's view; out holds offs.len() elements
     crate::dispatch!(x.dtype(), T => unsafe {
         let src = xb.data_ptr() as *const T;
         let dst = out.body().data_ptr() as *mut T;
@@ -105,7 +106,7 @@ pub fn gather(x: &Tensor, dim: i64, idx: &Tensor) -> Result<Tensor> {
     if x.dtype().is_float() && autograd::needs_grad(&[x]) {
         let (ish, id) = (x.shape(), idx.clone());
         autograd::record("GatherBackward0", &[x], &[&out], vec![], Box::new(move |_, g| {
-            Ok(vec![g[0].as_ref().map(|g| scatter_add(&Tensor::zeros(&ish, g.dtype()), d as i64, &id, g)).transpose()?])
+            Ok(vec![g[0].as_ref().map(|g| scatter_add(&Tensor::zeros(&ish, g.dtype())?, d as i64, &id, g)).transpose()?])
         }));
     }
     Ok(out)
@@ -119,6 +120,7 @@ fn scatter_impl(x: &Tensor, d: usize, idx: &Tensor, src: &Operand, red: Reduce, 
     let out = copy::contiguous_clone(x)?;
     let offs = gather_offsets(&out, d, idx, "scatter")?;
     let ish = idx.shape();
+    // SAFETY: out is a fresh contiguous clone and offs were bounds-checked by gather_offsets against it
     crate::dispatch!(x.dtype(), T => unsafe {
         let dst = out.body().data_ptr() as *mut T;
         // src values in idx's iteration order
@@ -220,7 +222,7 @@ pub fn scatter_reduce(x: &Tensor, dim: i64, idx: &Tensor, src: &Tensor, red: Red
 
 /// zeros(shape) with g scattered at idx along d (backward of max(dim)/sort/topk).
 pub fn scatter_new(shape: &[usize], d: usize, idx: &Tensor, g: &Tensor) -> Result<Tensor> {
-    scatter(&Tensor::zeros(shape, g.dtype()), d as i64, idx, &Operand::T(g.clone()), Reduce::Add)
+    scatter(&Tensor::zeros(shape, g.dtype())?, d as i64, idx, &Operand::T(g.clone()), Reduce::Add)
 }
 
 pub fn index_select(x: &Tensor, dim: i64, idx: &Tensor) -> Result<Tensor> {
@@ -231,23 +233,26 @@ pub fn index_select(x: &Tensor, dim: i64, idx: &Tensor) -> Result<Tensor> {
     let d = wrap_dim(dim, x.ndim())?;
     let xb = x.body();
     let n = if xb.shape.is_empty() { 1 } else { xb.shape[d] } as i64;
-    let iv = idx.to_vec::<i64>();
-    for &v in &iv {
-        if v < -n || v >= n { return Err(Error::Index(format!("index out of range in self"))); }
+    let iv = idx.to_vec::<i64>()?;
+    // no negative wrapping (PyTorch's rule); the error type depends on the dim like PyTorch's
+    if let Some(&v) = iv.iter().find(|&&v| v < 0 || v >= n) {
+        if d == 0 || xb.shape.len() <= 1 { return Err(Error::Index("index out of range in self".into())); }
+        return Err(Error::Runtime(format!("INDICES element is out of DATA bounds, id={} axis_dim={}", v, n)));
     }
     let mut oshape = xb.shape.clone();
     if !oshape.is_empty() { oshape[d] = iv.len(); }
-    let out = Tensor::empty(&oshape, xb.dtype);
+    let out = Tensor::empty(&oshape, xb.dtype)?;
     let outer: usize = xb.shape[..d.min(xb.shape.len())].iter().product();
     let inner: usize = if xb.shape.is_empty() { 1 } else { xb.shape[d + 1..].iter().product() };
-    let xc = copy::contiguous_as(x, xb.dtype);
+    let xc = copy::contiguous_as(x, xb.dtype)?;
+    // SAFETY: xc is contiguous [outer, n, inner], every index is in [0, n) (checked above), out is [outer, k, inner]
     crate::dispatch!(xb.dtype, T => unsafe {
         let src = xc.body().data_ptr() as *const T;
         let dst = out.body().data_ptr() as *mut T;
         let k = iv.len();
         for o in 0..outer {
             for (j, &v) in iv.iter().enumerate() {
-                let v = if v < 0 { v + n } else { v } as usize;
+                let v = v as usize;
                 std::ptr::copy_nonoverlapping(src.add((o * n as usize + v) * inner), dst.add((o * k + j) * inner), inner);
             }
         }
@@ -255,7 +260,7 @@ pub fn index_select(x: &Tensor, dim: i64, idx: &Tensor) -> Result<Tensor> {
     if xb.dtype.is_float() && autograd::needs_grad(&[x]) {
         let (ish, id) = (x.shape(), idx.clone());
         autograd::record("IndexSelectBackward0", &[x], &[&out], vec![], Box::new(move |_, g| {
-            Ok(vec![g[0].as_ref().map(|g| index_add(&Tensor::zeros(&ish, g.dtype()), d as i64, &id, g, 1.0)).transpose()?])
+            Ok(vec![g[0].as_ref().map(|g| index_add(&Tensor::zeros(&ish, g.dtype())?, d as i64, &id, g, 1.0)).transpose()?])
         }));
     }
     Ok(out)
@@ -281,20 +286,23 @@ pub fn index_add(x: &Tensor, dim: i64, idx: &Tensor, src: &Tensor, alpha: f64) -
 pub fn index_add_raw(out: &Tensor, d: usize, idx: &Tensor, src: &Tensor, alpha: f64) -> Result<()> {
     let ob = out.body();
     let n = if ob.shape.is_empty() { 1 } else { ob.shape[d] };
-    let iv = idx.to_vec::<i64>();
+    let iv = idx.to_vec::<i64>()?;
     let outer: usize = ob.shape[..d.min(ob.shape.len())].iter().product();
     let inner: usize = if ob.shape.is_empty() { 1 } else { ob.shape[d + 1..].iter().product() };
     let mut want = ob.shape.clone();
     if !want.is_empty() { want[d] = iv.len(); }
-    let sc = copy::contiguous_as(&shape::expand(&src.detach(), &want.iter().map(|&v| v as i64).collect::<Vec<_>>())?, ob.dtype);
+    let sc = copy::contiguous_as(&shape::expand(&src.detach(), &want.iter().map(|&v| v as i64).collect::<Vec<_>>())?, ob.dtype)?;
     let k = iv.len();
-    for &v in &iv { if v < -(n as i64) || v >= n as i64 { return Err(Error::Index(format!("index out of range in self"))); } }
+    if let Some(&v) = iv.iter().find(|&&v| v < 0 || v >= n as i64) {
+        return Err(Error::Runtime(format!("index {} is out of bounds for dimension {} with size {}", v, d, n)));
+    }
+    // SAFETY: out is contiguous [outer, n, inner] (index_add's contract), indices are in [0, n) (checked above), sc is [outer, k, inner]
     crate::dispatch!(ob.dtype, T => unsafe {
         let s = sc.body().data_ptr() as *const T;
         let dptr = ob.data_ptr() as *mut T;
         for o in 0..outer {
             for (j, &v) in iv.iter().enumerate() {
-                let v = if v < 0 { v + n as i64 } else { v } as usize;
+                let v = v as usize;
                 for i in 0..inner {
                     let p = dptr.add((o * n + v) * inner + i);
                     *p = T::from_f64((*p).to_f64() + alpha * (*s.add((o * k + j) * inner + i)).to_f64());
@@ -336,7 +344,7 @@ pub fn adv_plan(xshape: &[usize], indices: &[Option<Tensor>]) -> Result<AdvPlan>
         }
         let e = shape::expand(&t.detach(), &bshape.iter().map(|&v| v as i64).collect::<Vec<_>>())?;
         let n = xshape[*d] as i64;
-        let mut v = e.to_vec::<i64>();
+        let mut v = e.to_vec::<i64>()?;
         for x in v.iter_mut() {
             if *x < -n || *x >= n {
                 return Err(Error::Index(format!("index {} is out of bounds for dimension {} with size {}", x, d, n)));
@@ -375,23 +383,24 @@ impl AdvPlan {
         }
     }
     /// Element offsets (relative to x's first element) in canonical order.
-    fn offsets(&self, xshape: &[usize], xstrides: &[isize]) -> Vec<isize> {
+    fn offsets(&self, xshape: &[usize], xstrides: &[isize]) -> Result<Vec<isize>> {
         let nb: usize = self.bshape.iter().product();
         let rshape: Vec<usize> = self.rest.iter().map(|&d| xshape[d]).collect();
         let rstr: Vec<isize> = self.rest.iter().map(|&d| xstrides[d]).collect();
         let nr: usize = rshape.iter().product();
-        let mut roffs = Vec::with_capacity(nr);
+        // sizes come from (possibly expanded, huge) user tensors: reserve fallibly
+        let mut roffs = crate::tensor::try_vec(nr)?;
         let mut ctr = vec![0usize; rshape.len()];
         for _ in 0..nr {
             roffs.push((0..rshape.len()).map(|k| ctr[k] as isize * rstr[k]).sum::<isize>());
             for k in (0..rshape.len()).rev() { ctr[k] += 1; if ctr[k] < rshape[k] { break; } ctr[k] = 0; }
         }
-        let mut out = Vec::with_capacity(nb * nr);
+        let mut out = crate::tensor::try_vec(crate::tensor::checked_numel(&[nb, nr])?)?;
         for b in 0..nb {
             let base: isize = self.dims.iter().enumerate().map(|(j, &d)| self.idx[j][b] as isize * xstrides[d]).sum();
             for &r in &roffs { out.push(base + r); }
         }
-        out
+        Ok(out)
     }
 }
 
@@ -399,8 +408,9 @@ pub fn index(x: &Tensor, indices: &[Option<Tensor>]) -> Result<Tensor> {
     let xb = x.body();
     let plan = adv_plan(&xb.shape, indices)?;
     let cshape = plan.canon_shape(&xb.shape);
-    let offs = plan.offsets(&xb.shape, &xb.strides);
-    let canon = Tensor::empty(&cshape, xb.dtype);
+    let offs = plan.offsets(&xb.shape, &xb.strides)?;
+    let canon = Tensor::empty(&cshape, xb.dtype)?;
+    // SAFETY: adv_plan bounds every index to its dim; offsets walk x's own view; canon holds offs.len() elements
     crate::dispatch!(xb.dtype, T => unsafe {
         let src = xb.data_ptr() as *const T;
         let dst = canon.body().data_ptr() as *mut T;
@@ -412,7 +422,7 @@ pub fn index(x: &Tensor, indices: &[Option<Tensor>]) -> Result<Tensor> {
         let (ish, idx) = (xb.shape.clone(), indices.to_vec());
         autograd::record("IndexBackward0", &[x], &[&out], vec![], Box::new(move |_, g| {
             let Some(g) = &g[0] else { return Ok(vec![None]) };
-            Ok(vec![Some(index_put(&Tensor::zeros(&ish, g.dtype()), &idx, g, true)?)])
+            Ok(vec![Some(index_put(&Tensor::zeros(&ish, g.dtype())?, &idx, g, true)?)])
         }));
     }
     Ok(out)
@@ -430,8 +440,9 @@ pub fn index_put_raw(x: &Tensor, indices: &[Option<Tensor>], values: &Tensor, ac
         "shape mismatch: value tensor of shape [{}] cannot be broadcast to indexing result of shape [{}]", shape::join(&values.shape()), pshape.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", "))))?;
     let mut inv = vec![0usize; perm.len()];
     for (i, &p) in perm.iter().enumerate() { inv[p] = i; }
-    let vcanon = copy::contiguous_as(&shape::permute_raw(&vexp, &inv), xb.dtype);
-    let offs = plan.offsets(&xb.shape, &xb.strides);
+    let vcanon = copy::contiguous_as(&shape::permute_raw(&vexp, &inv), xb.dtype)?;
+    let offs = plan.offsets(&xb.shape, &xb.strides)?;
+    // SAFETY: adv_plan bounds every index to its dim, so offsets stay in x's view; vcanon holds offs.len() values
     crate::dispatch!(xb.dtype, T => unsafe {
         let dst = xb.data_ptr() as *mut T;
         let src = vcanon.body().data_ptr() as *const T;
@@ -452,7 +463,7 @@ pub fn index_put(x: &Tensor, indices: &[Option<Tensor>], values: &Tensor, accumu
         let idx = indices.to_vec();
         autograd::record("IndexPutBackward0", &[x, &values], &[&out], vec![], Box::new(move |_, g| {
             let Some(g) = &g[0] else { return Ok(vec![None, None]) };
-            let gx = if accumulate { g.clone() } else { index_put(g, &idx, &Tensor::zeros(&[], g.dtype()), false)? };
+            let gx = if accumulate { g.clone() } else { index_put(g, &idx, &Tensor::zeros(&[], g.dtype())?, false)? };
             Ok(vec![Some(gx), Some(index(g, &idx)?)])
         }));
     }
@@ -469,7 +480,7 @@ pub fn index_put_(x: &Tensor, indices: &[Option<Tensor>], values: &Tensor, accum
         let idx = indices.to_vec();
         crate::ops::rebase_inplace(x, &[&values], "IndexPutBackward0", vec![], Box::new(move |_, g| {
             let Some(g) = &g[0] else { return Ok(vec![None, None]) };
-            let gx = if accumulate { g.clone() } else { index_put(g, &idx, &Tensor::zeros(&[], g.dtype()), false)? };
+            let gx = if accumulate { g.clone() } else { index_put(g, &idx, &Tensor::zeros(&[], g.dtype())?, false)? };
             Ok(vec![Some(gx), Some(index(g, &idx)?)])
         }))?;
     }
@@ -480,7 +491,7 @@ pub fn index_put_(x: &Tensor, indices: &[Option<Tensor>], values: &Tensor, accum
 pub fn nonzero(x: &Tensor) -> Result<Tensor> {
     let sh = x.shape();
     let nd = sh.len();
-    let v = crate::dispatch!(x.dtype(), T => x.to_vec::<T>().iter().map(|e| *e != T::default()).collect::<Vec<bool>>());
+    let v = crate::dispatch!(x.dtype(), T => x.to_vec::<T>()?.iter().map(|e| *e != T::default()).collect::<Vec<bool>>());
     let mut out: Vec<i64> = vec![];
     let mut ctr = vec![0usize; nd];
     for &nz in &v {
@@ -488,8 +499,8 @@ pub fn nonzero(x: &Tensor) -> Result<Tensor> {
         for k in (0..nd).rev() { ctr[k] += 1; if ctr[k] < sh[k] { break; } ctr[k] = 0; }
     }
     let n = out.len() / nd.max(1);
-    if nd == 0 { return Ok(Tensor::from_vec(vec![0i64; 0], &[if v[0] { 1 } else { 0 }, 0])); }
-    Ok(Tensor::from_vec(out, &[n, nd]))
+    if nd == 0 { return Ok(Tensor::from_vec(vec![0i64; 0], &[if v[0] { 1 } else { 0 }, 0])?); }
+    Ok(Tensor::from_vec(out, &[n, nd])?)
 }
 
 /// Expands bool masks into integer index tensors (one per masked dim).
@@ -526,13 +537,14 @@ pub fn expand_masks(indices: Vec<Option<Tensor>>, xshape: &[usize]) -> Result<Ve
 pub fn sort(x: &Tensor, dim: i64, descending: bool) -> Result<(Tensor, Tensor)> {
     let nd = x.ndim();
     let d = wrap_dim(dim, nd)?;
-    if nd == 0 { return Ok((x.clone(), Tensor::zeros(&[], DType::I64))); }
+    if nd == 0 { return Ok((x.clone(), Tensor::zeros(&[], DType::I64)?)); }
     let moved = shape::movedim_raw(&x.detach(), d, nd - 1);
-    let c = copy::contiguous_as(&moved, x.dtype());
+    let c = copy::contiguous_as(&moved, x.dtype())?;
     let msh = c.shape();
     let len = msh[nd - 1];
     let rows = c.numel() / len.max(1);
-    let idx = Tensor::empty(&msh, DType::I64);
+    let idx = Tensor::empty(&msh, DType::I64)?;
+    // SAFETY: c and idx are fresh contiguous [rows, len] buffers
     crate::dispatch!(x.dtype(), T => unsafe {
         let src = c.body().data_ptr() as *const T;
         let ip = idx.body().data_ptr() as *mut i64;

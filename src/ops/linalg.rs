@@ -9,17 +9,23 @@ use crate::tensor::{Shape, Tensor};
 /// out[b] = a[b] @ c[b] for 3-D a [B,m,k], c [B,k,n] (any strides), no autograd.
 fn bmm_raw(a: &Tensor, c: &Tensor) -> Result<Tensor> {
     let dt = a.dtype();
-    let kd = match dt { DType::F32 | DType::F64 => dt, DType::F16 | DType::BF16 => DType::F32, _ => DType::F64 };
-    let a2 = if a.dtype() == kd { a.clone() } else { copy::contiguous_as(a, kd) };
-    let c2 = if c.dtype() == kd { c.clone() } else { copy::contiguous_as(c, kd) };
+    if dt == DType::Bool {
+        return Err(Error::NotImplemented("\"addmm_impl_cpu_\" not implemented for 'Bool'".into()));
+    }
+    if !dt.is_float() { return bmm_int(a, c); }
+    let kd = match dt { DType::F32 | DType::F64 => dt, _ => DType::F32 };
+    let a2 = if a.dtype() == kd { a.clone() } else { copy::contiguous_as(a, kd)? };
+    let c2 = if c.dtype() == kd { c.clone() } else { copy::contiguous_as(c, kd)? };
     let (ab, cb) = (a2.body(), c2.body());
     let (bsz, m, k, n) = (ab.shape[0], ab.shape[1], ab.shape[2], cb.shape[2]);
-    let out = Tensor::empty(&[bsz, m, n], kd);
-    if m * n == 0 { return Ok(if kd == dt { out } else { copy::contiguous_as(&out, dt) }); }
-    if k == 0 { copy::fill_raw(&out, 0.0); return Ok(copy::contiguous_as(&out, dt)); }
+    let out = Tensor::empty(&[bsz, m, n], kd)?;
+    if m * n == 0 { return Ok(if kd == dt { out } else { copy::contiguous_as(&out, dt)? }); }
+    if k == 0 { copy::fill_raw(&out, 0.0); return Ok(copy::contiguous_as(&out, dt)?); }
     let ob = out.body();
     let flops = m * n * k;
     let par = if flops >= 1 << 18 && crate::iter::parallel_ok() { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
+    // SAFETY: a2 [B,m,k] and c2 [B,k,n] are views inside their storages (any strides, gemm reads
+    // exactly those elements); out is a fresh contiguous [B,m,n] buffer with m, n, k > 0 here
     crate::dispatch_float!(kd, T => unsafe {
         let (ap, cp, op) = (ab.data_ptr() as *const T, cb.data_ptr() as *const T, ob.data_ptr() as *mut T);
         for b in 0..bsz {
@@ -32,7 +38,38 @@ fn bmm_raw(a: &Tensor, c: &Tensor) -> Result<Tensor> {
             );
         }
     });
-    Ok(if kd == dt { out } else { copy::contiguous_as(&out, dt) })
+    Ok(if kd == dt { out } else { copy::contiguous_as(&out, dt)? })
+}
+
+/// Integer batched matmul with PyTorch's wrapping semantics: products and sums wrap in the
+/// tensor's own width, which equals computing in wrapping i64 and truncating.
+fn bmm_int(a: &Tensor, c: &Tensor) -> Result<Tensor> {
+    let dt = a.dtype();
+    let a2 = copy::contiguous_as(a, DType::I64)?;
+    let c2 = copy::contiguous_as(c, DType::I64)?;
+    let (ab, cb) = (a2.body(), c2.body());
+    let (bsz, m, k, n) = (ab.shape[0], ab.shape[1], ab.shape[2], cb.shape[2]);
+    let out = Tensor::zeros(&[bsz, m, n], DType::I64)?;
+    if bsz > 0 && m > 0 && n > 0 && k > 0 {
+        // SAFETY: a2 [bsz,m,k], c2 [bsz,k,n] and out [bsz,m,n] are fresh contiguous i64 buffers
+        // of exactly those sizes (contiguous_as / zeros above).
+        let (ap, cp, op) = unsafe { (
+            std::slice::from_raw_parts(ab.data_ptr() as *const i64, bsz * m * k),
+            std::slice::from_raw_parts(cb.data_ptr() as *const i64, bsz * k * n),
+            std::slice::from_raw_parts_mut(out.body().data_ptr() as *mut i64, bsz * m * n),
+        ) };
+        use rayon::prelude::*;
+        let row = |(r, orow): (usize, &mut [i64])| {
+            let (b, i) = (r / m, r % m);
+            for p in 0..k {
+                let x = ap[(b * m + i) * k + p];
+                let crow = &cp[(b * k + p) * n..(b * k + p + 1) * n];
+                for (o, &y) in orow.iter_mut().zip(crow) { *o = o.wrapping_add(x.wrapping_mul(y)); }
+            }
+        };
+        if bsz.saturating_mul(m).saturating_mul(n).saturating_mul(k) >= 1 << 18 && crate::iter::parallel_ok() { op.par_chunks_mut(n).enumerate().for_each(row) } else { op.chunks_mut(n).enumerate().for_each(row) }
+    }
+    copy::contiguous_as(&out, dt)
 }
 
 fn check_same_dtype(a: &Tensor, b: &Tensor) -> Result<()> {

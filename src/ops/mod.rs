@@ -83,7 +83,7 @@ pub fn rebase_inplace(dst: &Tensor, others: &[&Tensor], name: impl Into<std::bor
             let geom = (vb.shape.clone(), vb.strides.clone(), vb.offset - bb.offset);
             let base_shape = bb.shape.clone();
             // mask of the base positions the view does not cover
-            let mask = Tensor::empty(&base_shape, b.dtype());
+            let mask = Tensor::empty(&base_shape, b.dtype())?;
             copy::fill_raw(&mask, 1.0);
             let region = shape::as_strided_raw(&mask, &geom.0, &geom.1, bb.offset * 0 + geom.2);
             copy::fill_raw(&region, 0.0);

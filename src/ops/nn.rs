@@ -40,9 +40,10 @@ pub fn softmax(x: &Tensor, dim: i64, log: bool, dtype: Option<DType>) -> Result<
     let d = wrap_dim(dim, nd)?;
     let kd = x.dtype().compute();
     let moved = if nd == 0 { x.detach() } else { shape::movedim_raw(&x.detach(), d, nd - 1) };
-    let work = copy::contiguous_clone(&copy::contiguous_as(&moved, kd))?;
+    let work = copy::contiguous_clone(&copy::contiguous_as(&moved, kd)?)?;
     let len = if nd == 0 { 1 } else { x.shape()[d] };
     if len > 0 {
+        // SAFETY: work is a fresh contiguous clone; numel elements of T
         crate::dispatch_float!(kd, T => unsafe {
             let b = work.body();
             let s = std::slice::from_raw_parts_mut(b.data_ptr() as *mut T, b.numel());
@@ -50,7 +51,7 @@ pub fn softmax(x: &Tensor, dim: i64, log: bool, dtype: Option<DType>) -> Result<
         });
     }
     let back = if nd == 0 { work } else { shape::movedim_raw(&work, nd - 1, d) };
-    let out = copy::contiguous_as(&back, x.dtype());
+    let out = copy::contiguous_as(&back, x.dtype())?;
     let out = if out.is_contiguous() { out } else { copy::contiguous_clone(&out)? };
     if autograd::needs_grad(&[&x]) {
         let di = d as i64;

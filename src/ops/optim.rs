@@ -117,7 +117,7 @@ pub fn sgd_step(
         let (buf, is_new) = match bufs.get(i).cloned().flatten() {
             _ if momentum == 0.0 => (None, false),
             Some(b) => { check(&[std::slice::from_ref(&b)], dt)?; (Some(b), false) }
-            None => (Some(Tensor::empty(&p.shape(), dt)), true),
+            None => (Some(Tensor::empty(&p.shape(), dt)?), true),
         };
         crate::dispatch_float!(dt, T => {
             let c = |x: f64| -> T { num_traits::cast::<f64, T>(x).unwrap_or_else(T::nan) };

@@ -71,8 +71,9 @@ pub fn manual_seed(seed: u64) { *DEFAULT.lock() = Some(Rng::new(seed)); }
 /// Fills `t` (contiguous or not) with values drawn by `draw`, in logical order.
 pub fn fill_with(t: &Tensor, g: Option<&Mutex<Rng>>, mut draw: impl FnMut(&mut Rng) -> f64) -> Result<()> {
     let n = t.numel();
-    let vals: Vec<f64> = with_rng(g, |r| (0..n).map(|_| draw(r)).collect());
-    let tmp = Tensor::from_vec(vals, &t.shape());
+    let mut vals = crate::tensor::try_vec::<f64>(n)?;
+    with_rng(g, |r| vals.extend((0..n).map(|_| draw(r))));
+    let tmp = Tensor::from_vec(vals, &t.shape())?;
     crate::ops::copy::copy_raw(t, &tmp)?;
     t.bump_version();
     Ok(())
@@ -96,19 +97,21 @@ pub fn randint_(t: &Tensor, lo: i64, hi: i64, g: Option<&Mutex<Rng>>) -> Result<
     fill_with(t, g, |r| (lo + r.below((hi - lo) as u64) as i64) as f64)
 }
 
-pub fn randperm(n: usize, dtype: DType, g: Option<&Mutex<Rng>>) -> Tensor {
-    let mut v: Vec<i64> = (0..n as i64).collect();
+pub fn randperm(n: usize, dtype: DType, g: Option<&Mutex<Rng>>) -> Result<Tensor> {
+    crate::tensor::checked_nbytes(&[n], 8)?;
+    let mut v = crate::tensor::try_vec::<i64>(n)?;
+    v.extend(0..n as i64);
     with_rng(g, |r| { for i in (1..n).rev() { let j = r.below(i as u64 + 1) as usize; v.swap(i, j); } });
-    crate::ops::copy::contiguous_as(&Tensor::from_vec(v, &[n]), dtype)
+    crate::ops::copy::contiguous_as(&Tensor::from_vec(v, &[n])?, dtype)
 }
 
 pub fn bernoulli(p: &Tensor, g: Option<&Mutex<Rng>>) -> Result<Tensor> {
-    let probs = p.to_vec::<f64>();
+    let probs = p.to_vec::<f64>()?;
     if probs.iter().any(|&x| !(0.0..=1.0).contains(&x)) {
         return Err(Error::Runtime("Expected p_in >= 0 && p_in <= 1 to be true, but got false.".into()));
     }
     let vals: Vec<f64> = with_rng(g, |r| probs.iter().map(|&q| if r.uniform() < q { 1.0 } else { 0.0 }).collect());
-    Ok(crate::ops::copy::contiguous_as(&Tensor::from_vec(vals, &p.shape()), if p.dtype().is_float() { p.dtype() } else { DType::F32 }))
+    Ok(crate::ops::copy::contiguous_as(&Tensor::from_vec(vals, &p.shape())?, if p.dtype().is_float() { p.dtype() } else { DType::F32 })?)
 }
 
 pub fn multinomial(p: &Tensor, n: usize, replacement: bool, g: Option<&Mutex<Rng>>) -> Result<Tensor> {
@@ -116,7 +119,7 @@ pub fn multinomial(p: &Tensor, n: usize, replacement: bool, g: Option<&Mutex<Rng
     if nd == 0 || nd > 2 { return Err(Error::Runtime("prob_dist must be 1 or 2 dim".into())); }
     let sh = p.shape();
     let (rows, k) = if nd == 1 { (1, sh[0]) } else { (sh[0], sh[1]) };
-    let probs = p.to_vec::<f64>();
+    let probs = p.to_vec::<f64>()?;
     if probs.iter().any(|&x| x < 0.0 || !x.is_finite()) { return Err(Error::Runtime("probability tensor contains either `inf`, `nan` or element < 0".into())); }
     let mut out = Vec::with_capacity(rows * n);
     for r in 0..rows {
@@ -142,6 +145,6 @@ pub fn multinomial(p: &Tensor, n: usize, replacement: bool, g: Option<&Mutex<Rng
         });
     }
     let shape: Vec<usize> = if nd == 1 { vec![n] } else { vec![rows, n] };
-    Ok(Tensor::from_vec(out, &shape))
+    Ok(Tensor::from_vec(out, &shape)?)
 }
 

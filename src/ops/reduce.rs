@@ -25,7 +25,7 @@ pub fn norm_dims(dims: Option<&[i64]>, ndim: usize) -> Result<Vec<usize>> {
 /// (output shape with keepdim, output shape without, rows, row length, contiguous input laid out as rows)
 struct Plan { keep: Shape, drop: Shape, rows: usize, len: usize, data: Tensor }
 
-fn plan(x: &Tensor, dims: &[usize]) -> Plan {
+fn plan(x: &Tensor, dims: &[usize]) -> Result<Plan> {
     let sh = x.shape();
     let nd = sh.len();
     let mut perm: Vec<usize> = (0..nd).filter(|d| !dims.contains(d)).collect();
@@ -35,22 +35,23 @@ fn plan(x: &Tensor, dims: &[usize]) -> Plan {
     let len: usize = dims.iter().map(|&d| sh[d]).product();
     let rows: usize = drop.iter().product();
     let p = shape::permute_raw(x, &perm);
-    let data = copy::contiguous_as(&p, x.dtype());
-    Plan { keep, drop, rows, len, data }
+    let data = copy::contiguous_as(&p, x.dtype())?;
+    Ok(Plan { keep, drop, rows, len, data })
 }
 
 /// Applies `f(row) -> O` to every row, in parallel for large inputs.
-fn map_rows<T: Elem, O: Elem>(p: &Plan, f: impl Fn(&[T]) -> O + Sync + Send) -> Tensor {
-    let out = Tensor::empty(&p.drop, O::DTYPE);
+fn map_rows<T: Elem, O: Elem>(p: &Plan, f: impl Fn(&[T]) -> O + Sync + Send) -> Result<Tensor> {
+    let out = Tensor::empty(&p.drop, O::DTYPE)?;
     let src = p.data.body().data_ptr() as usize;
     let dst = out.body().data_ptr() as usize;
     let (rows, len) = (p.rows, p.len);
+    // SAFETY: p.data is a fresh contiguous rows x len buffer of T and out holds `rows` O's.
     let run = |r: usize| unsafe {
         let row = std::slice::from_raw_parts((src as *const T).add(r * len), len);
         *(dst as *mut O).add(r) = f(row);
     };
     if rows * len >= crate::iter::GRAIN && rows > 1 && crate::iter::parallel_ok() { (0..rows).into_par_iter().for_each(run) } else { (0..rows).for_each(run) }
-    out
+    Ok(out)
 }
 
 fn sum_f64<T: Elem>(row: &[T]) -> f64 {
@@ -70,21 +71,22 @@ fn sum_kernel(p: &Plan, in_dt: DType, out_dt: DType) -> Result<Tensor> {
         let part = crate::dispatch!(in_dt, T => {
             let src = p.data.body().data_ptr() as usize;
             let n = p.len;
+            // SAFETY: p.data is a fresh contiguous buffer of n elements of T; [s, e) lies within it
             (0..16usize).into_par_iter().map(|c| unsafe {
                 let s = c * n.div_ceil(16); let e = ((c + 1) * n.div_ceil(16)).min(n);
                 if s >= e { 0.0 } else { sum_f64(std::slice::from_raw_parts((src as *const T).add(s), e - s)) }
             }).sum::<f64>()
         });
-        let t = Tensor::empty(&p.drop, out_dt);
+        let t = Tensor::empty(&p.drop, out_dt)?;
         copy::fill_raw(&t, part);
         return Ok(t);
     }
     let r = if in_dt.is_float() {
-        crate::dispatch!(in_dt, T => map_rows::<T, f64>(p, |row| sum_f64(row)))
+        crate::dispatch!(in_dt, T => map_rows::<T, f64>(p, |row| sum_f64(row)))?
     } else {
-        crate::dispatch!(in_dt, T => map_rows::<T, i64>(p, |row| row.iter().fold(0i64, |a, v| a.wrapping_add(v.to_i64()))))
+        crate::dispatch!(in_dt, T => map_rows::<T, i64>(p, |row| row.iter().fold(0i64, |a, v| a.wrapping_add(v.to_i64()))))?
     };
-    Ok(copy::contiguous_as(&r, out_dt))
+    Ok(copy::contiguous_as(&r, out_dt)?)
 }
 
 fn expand_grad(g: &Tensor, keep: &[usize], input_shape: &[usize]) -> Result<Tensor> {
@@ -96,7 +98,7 @@ fn expand_grad(g: &Tensor, keep: &[usize], input_shape: &[usize]) -> Result<Tens
 pub fn sum(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, dtype: Option<DType>) -> Result<Tensor> {
     let nd = norm_dims(dims, x.ndim())?;
     let out_dt = dtype.unwrap_or(if x.dtype().is_float() { x.dtype() } else { DType::I64 });
-    let p = plan(x, &nd);
+    let p = plan(x, &nd)?;
     let out = sum_kernel(&p, x.dtype(), out_dt)?;
     let out = if keepdim { shape::reshape_raw(&out, &p.keep) } else { out };
     if out_dt.is_float() && autograd::needs_grad(&[x]) {
@@ -138,13 +140,13 @@ pub fn mean(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, dtype: Option<DType
 pub fn prod(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, dtype: Option<DType>) -> Result<Tensor> {
     let nd = norm_dims(dims, x.ndim())?;
     let out_dt = dtype.unwrap_or(if x.dtype().is_float() { x.dtype() } else { DType::I64 });
-    let p = plan(x, &nd);
+    let p = plan(x, &nd)?;
     let r = if x.dtype().is_float() {
-        crate::dispatch!(x.dtype(), T => map_rows::<T, f64>(&p, |row| row.iter().fold(1f64, |a, v| a * v.to_f64())))
+        crate::dispatch!(x.dtype(), T => map_rows::<T, f64>(&p, |row| row.iter().fold(1f64, |a, v| a * v.to_f64())))?
     } else {
-        crate::dispatch!(x.dtype(), T => map_rows::<T, i64>(&p, |row| row.iter().fold(1i64, |a, v| a.wrapping_mul(v.to_i64()))))
+        crate::dispatch!(x.dtype(), T => map_rows::<T, i64>(&p, |row| row.iter().fold(1i64, |a, v| a.wrapping_mul(v.to_i64()))))?
     };
-    let out = copy::contiguous_as(&r, out_dt);
+    let out = copy::contiguous_as(&r, out_dt)?;
     let out = if keepdim { shape::reshape_raw(&out, &p.keep) } else { out };
     if out_dt.is_float() && autograd::needs_grad(&[x]) {
         let (keep, ishape) = (p.keep.clone(), x.shape());
@@ -164,7 +166,7 @@ pub fn prod(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, dtype: Option<DType
 fn prod_of_others(x: &Tensor, red: &[usize]) -> Result<Tensor> {
     let sh = x.shape();
     let nd = sh.len();
-    if nd == 0 { return Ok(Tensor::zeros(&[], x.dtype()).detach_ones()); }
+    if nd == 0 { return Ok(Tensor::zeros(&[], x.dtype())?.detach_ones()); }
     let mut perm: Vec<i64> = (0..nd).filter(|d| !red.contains(d)).map(|d| d as i64).collect();
     perm.extend(red.iter().map(|&d| d as i64));
     let xp = shape::permute(x, &perm)?;
@@ -176,7 +178,7 @@ fn prod_of_others(x: &Tensor, red: &[usize]) -> Result<Tensor> {
     let last = flat_shape.len() as i64 - 1;
     let mut ones_shape: Vec<usize> = kept.iter().map(|&v| v as usize).collect();
     ones_shape.push(1);
-    let ones = Tensor::empty(&ones_shape, x.dtype());
+    let ones = Tensor::empty(&ones_shape, x.dtype())?;
     copy::fill_raw(&ones, 1.0);
     let excl = |t: &Tensor| -> Result<Tensor> {
         let head = shape::narrow(t, last, 0, r as i64 - 1)?;
@@ -213,11 +215,11 @@ fn extreme_row<T: Elem>(row: &[T], which: Extreme) -> (T, i64) {
 
 /// Values and indices of the max/min along the reduced dims (row-wise).
 fn extreme_kernel(x: &Tensor, nd: &[usize], which: Extreme, name: &str) -> Result<(Plan, Tensor, Tensor)> {
-    let p = plan(x, nd);
+    let p = plan(x, nd)?;
     if p.len == 0 {
         return Err(Error::Index(format!("{}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.", name)));
     }
-    let vals = Tensor::empty(&p.drop, x.dtype());
+    let vals = Tensor::empty(&p.drop, x.dtype())?;
     let idx = crate::dispatch!(x.dtype(), T => {
         let vp = vals.body().data_ptr() as usize;
         map_rows::<T, i64>(&p, |row| {
@@ -225,8 +227,9 @@ fn extreme_kernel(x: &Tensor, nd: &[usize], which: Extreme, name: &str) -> Resul
             let _ = (v, vp);
             i
         })
-    });
+    })?;
     // values gathered by index (cheap second pass keeps map_rows single-output)
+    // SAFETY: p.data is rows x len contiguous (len > 0, checked above), idx[r] < len from extreme_row, vals holds rows
     crate::dispatch!(x.dtype(), T => unsafe {
         let src = p.data.body().data_ptr() as *const T;
         let ip = idx.body().data_ptr() as *const i64;
@@ -354,13 +357,14 @@ pub fn cumulative(x: &Tensor, dim: i64, prod: bool, dtype: Option<DType>) -> Res
     let d = crate::error::wrap_dim(dim, x.ndim())?;
     let out_dt = dtype.unwrap_or(if x.dtype().is_float() { x.dtype() } else { DType::I64 });
     let nd = if x.ndim() == 0 { vec![] } else { vec![d] };
-    let p = plan(x, &nd);
-    let out_rows = Tensor::empty(&[p.rows, p.len], out_dt.compute());
+    let p = plan(x, &nd)?;
+    let out_rows = Tensor::empty(&[p.rows, p.len], out_dt.compute())?;
     crate::dispatch!(x.dtype(), T => {
         let src = p.data.body().data_ptr() as usize;
         let dst = out_rows.body().data_ptr() as usize;
         let len = p.len;
         crate::dispatch!(out_dt.compute(), O => {
+            // SAFETY: p.data and out_rows are fresh contiguous rows x len buffers; each r touches its own row
             (0..p.rows).into_par_iter().with_min_len(if crate::iter::parallel_ok() { 64 } else { usize::MAX }).for_each(|r| unsafe {
                 let row = std::slice::from_raw_parts((src as *const T).add(r * len), len);
                 let o = std::slice::from_raw_parts_mut((dst as *mut O).add(r * len), len);
@@ -379,7 +383,7 @@ pub fn cumulative(x: &Tensor, dim: i64, prod: bool, dtype: Option<DType>) -> Res
     if !nd.is_empty() { sh_perm.push(x.shape()[d]); }
     let r = shape::reshape_raw(&out_rows, &sh_perm);
     let r = if nd.is_empty() { r } else { shape::movedim_raw(&r, x.ndim() - 1, d) };
-    let out = copy::contiguous_as(&r, out_dt);
+    let out = copy::contiguous_as(&r, out_dt)?;
     if out_dt.is_float() && autograd::needs_grad(&[x]) {
         let name = if prod { "CumprodBackward0" } else { "CumsumBackward0" };
         let di = d as i64;
@@ -390,7 +394,7 @@ pub fn cumulative(x: &Tensor, dim: i64, prod: bool, dtype: Option<DType>) -> Res
                 shape::flip(&cumulative(&f, di, false, None)?, &[di])
             };
             if prod {
-                let has_zero = binary::cmp(BinOp::Eq, &s[0], &Operand::S(crate::dtype::Scalar::Float(0.0)))?.to_vec::<bool>().into_iter().any(|z| z);
+                let has_zero = binary::cmp(BinOp::Eq, &s[0], &Operand::S(crate::dtype::Scalar::Float(0.0)))?.to_vec::<bool>()?.into_iter().any(|z| z);
                 if has_zero { return Ok(vec![Some(cumprod_backward_exact(&s[0], g, di)?)]); }
                 Ok(vec![Some(div(&rev(&mul(g, &s[1])?)?, &s[0])?)])
             } else {
@@ -418,7 +422,7 @@ fn cumprod_backward_exact(x: &Tensor, g: &Tensor, dim: i64) -> Result<Tensor> {
     // L_i = prod_{l<i} x_l
     let mut ones_shape = xm.shape().to_vec();
     *ones_shape.last_mut().unwrap() = 1;
-    let ones = Tensor::empty(&ones_shape, x.dtype());
+    let ones = Tensor::empty(&ones_shape, x.dtype())?;
     copy::fill_raw(&ones, 1.0);
     let left = if n > 1 { shape::cat(&[ones, cumulative(&shape::narrow(&xm, last, 0, n as i64 - 1)?, last, true, None)?], last)? } else { ones };
     // T[i, j] = x_j for j > i else 1; its cumprod over j gives prod_{i<l<=j} x_l
@@ -426,8 +430,8 @@ fn cumprod_backward_exact(x: &Tensor, g: &Tensor, dim: i64) -> Result<Tensor> {
     mshape.extend([n, n]);
     let strict_upper: Vec<bool> = (0..n * n).map(|k| k % n > k / n).collect();
     let upper_eq: Vec<bool> = (0..n * n).map(|k| k % n >= k / n).collect();
-    let su = Tensor::from_vec(strict_upper, &mshape);
-    let ue = copy::to_dtype(&Tensor::from_vec(upper_eq, &mshape), x.dtype())?;
+    let su = Tensor::from_vec(strict_upper, &mshape)?;
+    let ue = copy::to_dtype(&Tensor::from_vec(upper_eq, &mshape)?, x.dtype())?;
     let xe = shape::unsqueeze(&xm, nd - 1)?;
     let t = binary::where_(&su, &Operand::T(xe), &Operand::S(crate::dtype::Scalar::Float(1.0)))?;
     let inner = cumulative(&t, nd, true, None)?;
@@ -439,12 +443,12 @@ fn cumprod_backward_exact(x: &Tensor, g: &Tensor, dim: i64) -> Result<Tensor> {
 /// all / any (bool results; uint8 inputs keep uint8 like PyTorch).
 pub fn all_any(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, any: bool) -> Result<Tensor> {
     let nd = norm_dims(dims, x.ndim())?;
-    let p = plan(x, &nd);
+    let p = plan(x, &nd)?;
     let r = crate::dispatch!(x.dtype(), T => map_rows::<T, bool>(&p, |row| {
         let z = T::default();
         if any { row.iter().any(|v| *v != z) } else { row.iter().all(|v| *v != z) }
-    }));
-    let r = if x.dtype() == DType::U8 { copy::contiguous_as(&r, DType::U8) } else { r };
+    }))?;
+    let r = if x.dtype() == DType::U8 { copy::contiguous_as(&r, DType::U8)? } else { r };
     Ok(if keepdim { shape::reshape_raw(&r, &p.keep) } else { r })
 }
 

@@ -10,7 +10,7 @@ pub type ViewFn = Arc<dyn Fn(&Tensor) -> Result<Tensor> + Send + Sync>;
 
 /// zeros(in_shape) with `view_fn(zeros) = g`: the backward of any non-overlapping view.
 pub fn scatter_into_zeros(g: &Tensor, in_shape: &[usize], view_fn: ViewFn, name: &'static str) -> Result<Tensor> {
-    let z = Tensor::zeros(in_shape, g.dtype());
+    let z = Tensor::zeros(in_shape, g.dtype())?;
     {
         let _ng = autograd::GradMode::set(false);
         let v = view_fn(&z)?;
@@ -124,7 +124,6 @@ pub fn movedim_raw(x: &Tensor, src: usize, dst: usize) -> Tensor {
 pub fn infer_shape(shape: &[i64], numel: usize) -> Result<Shape> {
     let mut out: Shape = Shape::new();
     let mut infer = None;
-    let mut prod = 1usize;
     for (i, &s) in shape.iter().enumerate() {
         if s == -1 {
             if infer.is_some() { return Err(Error::Runtime("only one dimension can be inferred".into())); }
@@ -133,11 +132,12 @@ pub fn infer_shape(shape: &[i64], numel: usize) -> Result<Shape> {
         } else if s < 0 {
             return Err(Error::Runtime(format!("invalid shape dimension {}", s)));
         } else {
-            prod *= s as usize;
             out.push(s as usize);
         }
     }
     let bad = || Error::Runtime(format!("shape '[{}]' is invalid for input of size {}", shape.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", "), numel));
+    // an overflowing product can never equal a real tensor's numel
+    let prod = crate::tensor::checked_numel(&out).map_err(|_| bad())?;
     if let Some(i) = infer {
         if prod == 0 || numel % prod != 0 { return Err(bad()); }
         out[i] = numel / prod;
@@ -244,6 +244,7 @@ pub fn expand(x: &Tensor, sizes: &[i64]) -> Result<Tensor> {
             }
         }
     }
+    crate::tensor::checked_numel(&shape)?;
     let out = x.view_of(shape, strides, b.offset);
     if autograd::needs_grad(&[x]) {
         let ishape = b.shape.clone();
@@ -358,9 +359,12 @@ pub fn diagonal(x: &Tensor, offset: i64, d1: i64, d2: i64) -> Result<Tensor> {
 }
 
 /// Tensor.unfold(dim, size, step): windows as a new last dim (overlapping view).
-pub fn unfold(x: &Tensor, dim: i64, size: usize, step: usize) -> Result<Tensor> {
+pub fn unfold(x: &Tensor, dim: i64, size: i64, step: i64) -> Result<Tensor> {
     let nd = x.ndim();
     let d = if nd == 0 { 0 } else { wrap_dim(dim, nd)? };
+    if size < 0 { return Err(Error::Runtime(format!("size is {} but must be >= 0", size))); }
+    if step <= 0 { return Err(Error::Runtime(format!("step is {} but must be > 0", step))); }
+    let (size, step) = (size as usize, step as usize);
     let b = x.body();
     let n = if nd == 0 { 1 } else { b.shape[d] };
     if size > n { return Err(Error::Runtime(format!("maximum size for tensor at dimension {} is {} but size is {}", d, n, size))); }
@@ -390,8 +394,8 @@ pub fn unfold(x: &Tensor, dim: i64, size: usize, step: usize) -> Result<Tensor> 
 fn unfold_backward(g: &Tensor, ishape: &[usize], d: usize, size: usize, step: usize) -> Result<Tensor> {
     let dt = g.dtype();
     let kd = dt.compute();
-    let gc = copy::contiguous_as(g, kd);
-    let z = Tensor::zeros(ishape, kd);
+    let gc = copy::contiguous_as(g, kd)?;
+    let z = Tensor::zeros(ishape, kd)?;
     let nd = ishape.len();
     let (outer, n, inner) = if nd == 0 { (1, 1, 1) } else { (ishape[..d].iter().product::<usize>(), ishape[d], ishape[d + 1..].iter().product::<usize>()) };
     let nwin = if n >= size { (n - size) / step + 1 } else { 0 };
@@ -415,10 +419,10 @@ fn unfold_backward(g: &Tensor, ishape: &[usize], d: usize, size: usize, step: us
             (0..outer).for_each(row);
         }
     });
-    let z = if kd != dt { copy::contiguous_as(&z, dt) } else { z };
+    let z = if kd != dt { copy::contiguous_as(&z, dt)? } else { z };
     if autograd::needs_grad(&[g]) {
         autograd::record("UnfoldBackwardBackward0", &[g], &[&z], vec![], Box::new(move |_, gg| {
-            Ok(vec![gg[0].as_ref().map(|gg| unfold(gg, d as i64, size, step)).transpose()?])
+            Ok(vec![gg[0].as_ref().map(|gg| unfold(gg, d as i64, size as i64, step as i64)).transpose()?])
         }));
     }
     Ok(z)
@@ -431,6 +435,10 @@ pub fn flip(x: &Tensor, dims: &[i64]) -> Result<Tensor> {
         return copy::clone(x);
     }
     let ds: Vec<usize> = dims.iter().map(|&d| wrap_dim(d, nd)).collect::<Result<_>>()?;
+    // flipping a dim twice would move the offset past the view's last element
+    for (i, &d) in ds.iter().enumerate() {
+        if ds[..i].contains(&d) { return Err(Error::Runtime(format!("dim {} appears multiple times in the list of dims", d))); }
+    }
     let b = x.body();
     let mut off = b.offset as isize;
     let mut strides = b.strides.clone();
@@ -473,7 +481,7 @@ pub fn cat(ts: &[Tensor], dim: i64) -> Result<Tensor> {
     }
     let mut shape = s0.clone();
     shape[d] = total;
-    let out = Tensor::empty(&shape, dt);
+    let out = Tensor::empty(&shape, dt)?;
     let mut pos = 0;
     let mut sizes = vec![];
     for t in &parts {
@@ -527,6 +535,9 @@ pub fn repeat(x: &Tensor, reps: &[i64]) -> Result<Tensor> {
     if reps.len() < nd {
         return Err(Error::Runtime("Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor".into()));
     }
+    if let Some(&r) = reps.iter().find(|&&r| r < 0) {
+        return Err(Error::Runtime(format!("Trying to create tensor with negative dimension {}: [{}]", r, reps.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", "))));
+    }
     let lead = reps.len() - nd;
     let mut shape: Vec<i64> = vec![1; lead];
     shape.extend(x.shape().iter().map(|&v| v as i64));
@@ -538,8 +549,10 @@ pub fn repeat(x: &Tensor, reps: &[i64]) -> Result<Tensor> {
     for (i, &s) in shape.iter().enumerate() {
         inter.push(1); inter.push(s);
         exp.push(reps[i]); exp.push(s);
-        fin.push(reps[i] * s);
+        fin.push(reps[i].checked_mul(s).ok_or_else(|| Error::Runtime(format!("Storage size calculation overflowed with sizes=[{}]", exp.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", "))))?);
     }
+    // the result must be allocatable before the (huge) expanded view is formed
+    crate::tensor::checked_nbytes(&fin.iter().map(|&v| v as usize).collect::<Vec<_>>(), x.dtype().size())?;
     let y = reshape(&xr, &inter)?;
     let y = expand(&y, &exp)?;
     let y = copy::contiguous(&y)?;
@@ -559,7 +572,7 @@ pub fn tri(x: &Tensor, diag: i64, upper: bool) -> Result<Tensor> {
             mask[i * c + j] = !keep;
         }
     }
-    let m = Tensor::from_vec(mask, &[r, c]);
+    let m = Tensor::from_vec(mask, &[r, c])?;
     let out = {
         let _g = autograd::GradMode::set(false);
         crate::ops::index::masked_fill(x, &m, &binary::Operand::S(crate::dtype::Scalar::Int(0)))?

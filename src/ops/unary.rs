@@ -57,8 +57,9 @@ fn float_kernel<T: Float + Elem>(op: UnaryOp, out: &Tensor, x: &Tensor) -> Resul
     let po = (o.data_ptr() as *mut T, &o.strides[..]);
     let pa = (a.data_ptr() as *const T, &a.strides[..]);
     let sh = &a.shape;
-    macro_rules! go { ($f:expr) => { zip1::<T, T>(sh, po, pa, $f) } }
-    macro_rules! via64 { ($f:expr) => { zip1::<T, T>(sh, po, pa, |x: T| T::from_f64($f(x.to_f64()))) } }
+    // SAFETY (go!, via64!): out and a are views of `sh` from data_ptr + own strides (zip contract)
+    macro_rules! go { ($f:expr) => { unsafe { zip1::<T, T>(sh, po, pa, $f) } } }
+    macro_rules! via64 { ($f:expr) => { unsafe { zip1::<T, T>(sh, po, pa, |x: T| T::from_f64($f(x.to_f64()))) } } }
     let z = T::zero();
     let one = T::one();
     match op {
@@ -112,7 +113,8 @@ fn int_kernel<T: Elem + binary::Arith + std::ops::Not<Output = T>>(op: UnaryOp, 
     let po = (o.data_ptr() as *mut T, &o.strides[..]);
     let pa = (a.data_ptr() as *const T, &a.strides[..]);
     let sh = &a.shape;
-    macro_rules! go { ($f:expr) => { zip1::<T, T>(sh, po, pa, $f) } }
+    // SAFETY: out and a are views of `sh` from data_ptr + own strides (zip contract)
+    macro_rules! go { ($f:expr) => { unsafe { zip1::<T, T>(sh, po, pa, $f) } } }
     let z = T::default();
     match op {
         Neg => go!(|x: T| T::sub(z, x)),
@@ -133,7 +135,8 @@ fn bool_kernel<T: Elem>(op: UnaryOp, out: &Tensor, x: &Tensor) {
     let po = (o.data_ptr() as *mut bool, &o.strides[..]);
     let pa = (a.data_ptr() as *const T, &a.strides[..]);
     let sh = &a.shape;
-    macro_rules! go { ($f:expr) => { zip1::<bool, T>(sh, po, pa, $f) } }
+    // SAFETY: out and a are views of `sh` from data_ptr + own strides (zip contract)
+    macro_rules! go { ($f:expr) => { unsafe { zip1::<bool, T>(sh, po, pa, $f) } } }
     match op {
         IsNan => go!(|x: T| x.to_f64().is_nan()),
         IsInf => go!(|x: T| x.to_f64().is_infinite()),
@@ -166,12 +169,12 @@ fn compute_into(op: UnaryOp, x: &Tensor, out: &Tensor) -> Result<()> {
     }
     if dt == DType::Bool {
         // abs/relu/... on bool are identities; bitwise_not is logical not
-        let t = if op == UnaryOp::BitwiseNot { let o = Tensor::empty(&x.shape(), DType::Bool); bool_kernel::<bool>(UnaryOp::LogicalNot, &o, x); o } else { x.clone() };
+        let t = if op == UnaryOp::BitwiseNot { let o = Tensor::empty(&x.shape(), DType::Bool)?; bool_kernel::<bool>(UnaryOp::LogicalNot, &o, x); o } else { x.clone() };
         return copy::copy_raw(out, &t);
     }
     let kd = dt.compute();
-    let xin = if x.dtype() == kd { x.clone() } else { copy::contiguous_as(x, kd) };
-    let target = if out.dtype() == kd { out.clone() } else { Tensor::empty(&x.shape(), kd) };
+    let xin = if x.dtype() == kd { x.clone() } else { copy::contiguous_as(x, kd)? };
+    let target = if out.dtype() == kd { out.clone() } else { Tensor::empty(&x.shape(), kd)? };
     match kd {
         DType::F32 => float_kernel::<f32>(op, &target, &xin)?,
         DType::F64 => float_kernel::<f64>(op, &target, &xin)?,
@@ -194,7 +197,7 @@ fn saves_output(op: UnaryOp) -> bool {
 
 pub fn unary(op: UnaryOp, x: &Tensor) -> Result<Tensor> {
     let dt = out_dtype(op, x.dtype())?;
-    let out = Tensor::empty(&x.shape(), dt);
+    let out = Tensor::empty(&x.shape(), dt)?;
     compute_into(op, x, &out)?;
     if dt.is_float() && autograd::needs_grad(&[x]) {
         let save = if saves_output(op) { vec![SaveItem::Output(0)] } else { vec![SaveItem::Input(x)] };
@@ -275,7 +278,7 @@ pub fn neg(x: &Tensor) -> Result<Tensor> { unary(UnaryOp::Neg, x) }
 pub fn logical_not(x: &Tensor) -> Result<Tensor> { unary(UnaryOp::LogicalNot, x) }
 pub fn isnan(x: &Tensor) -> Result<Tensor> { unary(UnaryOp::IsNan, x) }
 /// Zeros shaped like a gradient (constant; no history).
-pub fn zeros_like_g(g: &Tensor) -> Result<Tensor> { Ok(Tensor::zeros(&g.shape(), g.dtype())) }
+pub fn zeros_like_g(g: &Tensor) -> Result<Tensor> { Ok(Tensor::zeros(&g.shape(), g.dtype())?) }
 
 /// Inverse error function: Giles' single-precision-friendly approximation refined by Newton steps.
 pub fn erfinv(y: f64) -> f64 {

@@ -77,7 +77,7 @@ pub fn shape_args(args: &Bound<'_, PyTuple>) -> PyResult<Vec<i64>> {
         let a = args.get_item(0)?;
         if a.is_instance_of::<PyTuple>() || a.is_instance_of::<PyList>() { return int_list(&a); }
         if let Ok(t) = a.cast::<PyTensor>() {
-            if t.get().t.ndim() == 1 { return Ok(t.get().t.to_vec::<i64>()); }
+            if t.get().t.ndim() == 1 { return Ok(t.get().t.to_vec::<i64>()?); }
         }
     }
     let mut v = vec![];

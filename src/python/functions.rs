@@ -41,8 +41,8 @@ impl PyGenerator {
     fn manual_seed(slf: PyRef<'_, Self>, seed: i64) -> PyRef<'_, Self> { *slf.rng.lock() = random::Rng::new(seed as u64); slf }
     fn seed(&self) -> u64 { let s = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0); *self.rng.lock() = random::Rng::new(s); s }
     fn initial_seed(&self) -> u64 { self.rng.lock().seed() }
-    fn get_state(&self, py: Python<'_>) -> R<PT> { crate::python::convert::guard(|| { let b = self.rng.lock().state(); wrap(py, Tensor::from_vec(b, &[40])) }) }
-    fn set_state(slf: PyRef<'_, Self>, state: &Bound<'_, PyAny>) -> R<()> { crate::python::convert::guard(|| { let v = tt(state)?.to_vec::<u8>(); slf.rng.lock().set_state(&v)?; Ok(()) }) }
+    fn get_state(&self, py: Python<'_>) -> R<PT> { crate::python::convert::guard(|| { let b = self.rng.lock().state(); wrap(py, Tensor::from_vec(b, &[40])?) }) }
+    fn set_state(slf: PyRef<'_, Self>, state: &Bound<'_, PyAny>) -> R<()> { crate::python::convert::guard(|| { let v = tt(state)?.to_vec::<u8>()?; slf.rng.lock().set_state(&v)?; Ok(()) }) }
     #[getter] fn device<'py>(&self, py: Python<'py>) -> R<Bound<'py, PyAny>> { crate::python::helper(py, "_cpu_device") }
 }
 
@@ -290,7 +290,7 @@ fn slice_op(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64, start: i64, end: i64
 #[pyfunction]
 fn diagonal(py: Python<'_>, x: &Bound<'_, PyAny>, offset: i64, d1: i64, d2: i64) -> R<PT> { crate::python::convert::guard(|| { wrap(py, shape::diagonal(&tt(x)?, offset, d1, d2)?) }) }
 #[pyfunction]
-fn unfold(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64, size: usize, step: usize) -> R<PT> { crate::python::convert::guard(|| { wrap(py, shape::unfold(&tt(x)?, dim, size, step)?) }) }
+fn unfold(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64, size: i64, step: i64) -> R<PT> { crate::python::convert::guard(|| { wrap(py, shape::unfold(&tt(x)?, dim, size, step)?) }) }
 #[pyfunction]
 fn flip(py: Python<'_>, x: &Bound<'_, PyAny>, dims: Vec<i64>) -> R<PT> { crate::python::convert::guard(|| { wrap(py, shape::flip(&tt(x)?, &dims)?) }) }
 #[pyfunction]
@@ -307,14 +307,18 @@ fn as_strided(py: Python<'_>, x: &Bound<'_, PyAny>, size: Vec<i64>, stride: Vec<
     crate::python::convert::guard(|| {
     let t = tt(x)?;
     let s = usize_shape(&size)?;
+    if stride.len() != s.len() {
+        return Err(PyRuntimeError::new_err(format!("mismatch in length of strides and shape")));
+    }
     let st: Vec<isize> = stride.iter().map(|&v| v as isize).collect();
     let b = t.body();
-    let off = storage_offset.map(|o| o as usize).unwrap_or(b.offset);
-    // bounds: the view must stay inside the storage
-    let max: isize = off as isize + s.iter().zip(&st).map(|(&n, &k)| if n == 0 { 0 } else { (n as isize - 1) * k.max(0) }).sum::<isize>();
-    if s.iter().all(|&n| n > 0) && (max + 1) as usize * b.dtype.size() > b.storage.nbytes() {
-        return Err(PyRuntimeError::new_err(format!("setStorage: sizes {:?}, strides {:?}, storage offset {}, and itemsize {} requiring a storage size of {} are out of bounds for storage of size {}", size, stride, off, b.dtype.size(), (max + 1) as usize * b.dtype.size(), b.storage.nbytes())));
-    }
+    let off = match storage_offset {
+        Some(o) if o < 0 => return Err(PyRuntimeError::new_err(format!("Tensor: invalid storage offset {}", o))),
+        Some(o) => o as usize,
+        None => b.offset,
+    };
+    // the view must stay inside the storage: the only check between user geometry and memory
+    crate::tensor::check_view_bounds(&s, &st, off, b.dtype.size(), b.storage.nbytes())?;
     let rel = off as isize - b.offset as isize;
     if rel < 0 {
         return wrap(py, t.view_of(s.into(), st.into(), off));
@@ -354,7 +358,7 @@ fn view_dtype(py: Python<'_>, x: &Bound<'_, PyAny>, dtype: &Bound<'_, PyAny>) ->
             let last = shape.len() - 1;
             shape[last] = shape[last] * b.dtype.size() / d.size();
             let off = b.offset * b.dtype.size() / d.size();
-            return wrap(py, Tensor::from_body(Body { storage: b.storage.clone(), strides: contiguous_strides(&shape), shape, offset: off, dtype: d }));
+            return wrap(py, Tensor::from_body(Body { storage: b.storage.clone(), strides: contiguous_strides(&shape), shape, offset: off, dtype: d, version: b.version.clone() }));
         }
         return Err(PyRuntimeError::new_err(format!("self.size(-1) must be divisible by {} to view {} as {} (different element sizes), but got {}", d.size() / b.dtype.size().max(1), b.dtype.name(), d.name(), b.shape.last().copied().unwrap_or(0))));
     }
@@ -367,7 +371,7 @@ fn copy_<'py>(dst: &Bound<'py, PyAny>, src: &Bound<'py, PyAny>) -> R<Bound<'py, 
 fn fill_<'py>(dst: &Bound<'py, PyAny>, value: &Bound<'py, PyAny>) -> R<Bound<'py, PyAny>> {
     crate::python::convert::guard(|| {
     let t = tt(dst)?;
-    let v = match operand(value)? { Operand::T(v) => v, Operand::S(s) => { let x = Tensor::empty(&[], t.dtype()); fill_scalar(&x, s)?; x } };
+    let v = match operand(value)? { Operand::T(v) => v, Operand::S(s) => { let x = Tensor::empty(&[], t.dtype())?; fill_scalar(&x, s)?; x } };
     copy::copy_(&t, &v)?;
     Ok(dst.clone())
     })
@@ -375,7 +379,7 @@ fn fill_<'py>(dst: &Bound<'py, PyAny>, value: &Bound<'py, PyAny>) -> R<Bound<'py
 fn fill_scalar(t: &Tensor, s: Scalar) -> R<()> {
     crate::python::convert::guard(|| {
     match s {
-        Scalar::Int(i) if !t.dtype().is_float() => copy::copy_raw(t, &Tensor::from_vec(vec![i], &[]))?,
+        Scalar::Int(i) if !t.dtype().is_float() => copy::copy_raw(t, &Tensor::from_vec(vec![i], &[])?)?,
         other => copy::fill_raw(t, other.to_f64()),
     }
     Ok(())
@@ -444,7 +448,7 @@ fn index_put(py: Python<'_>, x: &Bound<'_, PyAny>, indices: &Bound<'_, PyAny>, v
     crate::python::convert::guard(|| {
     let t = tt(x)?;
     let idx = index::expand_masks(opt_tensors(indices)?, &t.shape())?;
-    let v = match operand(values)? { Operand::T(v) => v, Operand::S(s) => { let x = Tensor::empty(&[], t.dtype()); fill_scalar(&x, s)?; x } };
+    let v = match operand(values)? { Operand::T(v) => v, Operand::S(s) => { let x = Tensor::empty(&[], t.dtype())?; fill_scalar(&x, s)?; x } };
     if inplace { index::index_put_(&t, &idx, &v, accumulate)?; return Ok(x.clone().unbind()); }
     Ok(wrap(py, index::index_put(&t, &idx, &v, accumulate)?)?.into_any())
     })
@@ -485,19 +489,27 @@ fn softmax(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64, log: bool, dtype: Opt
 
 // ---- creation
 #[pyfunction]
-fn empty(py: Python<'_>, shape_: Vec<i64>, dtype: &Bound<'_, PyAny>) -> R<PT> { crate::python::convert::guard(|| { wrap(py, Tensor::empty(&usize_shape(&shape_)?, dtype_of(dtype)?)) }) }
+fn empty(py: Python<'_>, shape_: Vec<i64>, dtype: &Bound<'_, PyAny>) -> R<PT> { crate::python::convert::guard(|| { wrap(py, Tensor::empty(&usize_shape(&shape_)?, dtype_of(dtype)?)?) }) }
 #[pyfunction]
-fn zeros(py: Python<'_>, shape_: Vec<i64>, dtype: &Bound<'_, PyAny>) -> R<PT> { crate::python::convert::guard(|| { wrap(py, Tensor::zeros(&usize_shape(&shape_)?, dtype_of(dtype)?)) }) }
+fn zeros(py: Python<'_>, shape_: Vec<i64>, dtype: &Bound<'_, PyAny>) -> R<PT> { crate::python::convert::guard(|| { wrap(py, Tensor::zeros(&usize_shape(&shape_)?, dtype_of(dtype)?)?) }) }
 #[pyfunction]
 fn full(py: Python<'_>, shape_: Vec<i64>, value: &Bound<'_, PyAny>, dtype: &Bound<'_, PyAny>) -> R<PT> {
     crate::python::convert::guard(|| {
-    let t = Tensor::empty(&usize_shape(&shape_)?, dtype_of(dtype)?);
+    let t = Tensor::empty(&usize_shape(&shape_)?, dtype_of(dtype)?)?;
     let s = scalar_of(value).ok_or_else(|| PyTypeError::new_err("full(): fill_value must be a number"))?;
-    let one = Tensor::empty(&[], t.dtype());
+    let one = Tensor::empty(&[], t.dtype())?;
     fill_scalar(&one, s)?;
     copy::copy_raw(&t, &one)?;
     wrap(py, t)
     })
+}
+/// A float64 vector of `n` values `f(i)`, allocated fallibly (n comes from the user).
+fn f64_sequence(n: usize, f: impl Fn(usize) -> f64) -> crate::error::Result<Tensor> {
+    let t = Tensor::empty(&[n], DType::F64)?;
+    // SAFETY: t is a fresh contiguous buffer of exactly n f64 values.
+    let out = unsafe { std::slice::from_raw_parts_mut(t.body().data_ptr() as *mut f64, n) };
+    for (i, o) in out.iter_mut().enumerate() { *o = f(i); }
+    Ok(t)
 }
 #[pyfunction]
 fn arange(py: Python<'_>, start: f64, end: f64, step: f64, dtype: &Bound<'_, PyAny>) -> R<PT> {
@@ -507,9 +519,12 @@ fn arange(py: Python<'_>, start: f64, end: f64, step: f64, dtype: &Bound<'_, PyA
     if (step > 0.0 && end < start) || (step < 0.0 && end > start) {
         return Err(PyRuntimeError::new_err("upper bound and larger bound inconsistent with step sign"));
     }
-    let n = ((end - start) / step).ceil().max(0.0) as usize;
-    let v: Vec<f64> = (0..n).map(|i| start + i as f64 * step).collect();
-    wrap(py, copy::contiguous_as(&Tensor::from_vec(v, &[n]), d))
+    if !start.is_finite() || !end.is_finite() {
+        return Err(PyRuntimeError::new_err(format!("unsupported range: {} -> {}", start, end)));
+    }
+    let n = ((end - start) / step).ceil().max(0.0);
+    if n >= i64::MAX as f64 { return Err(PyRuntimeError::new_err(format!("Storage size calculation overflowed with sizes=[{}]", n))); }
+    wrap(py, copy::contiguous_as(&f64_sequence(n as usize, |i| start + i as f64 * step)?, d)?)
     })
 }
 #[pyfunction]
@@ -518,10 +533,10 @@ fn linspace(py: Python<'_>, start: f64, end: f64, steps: i64, dtype: &Bound<'_, 
     if steps < 0 { return Err(PyRuntimeError::new_err("number of steps must be non-negative")); }
     let n = steps as usize;
     let step = if n > 1 { (end - start) / (n - 1) as f64 } else { 0.0 };
-    if n == 1 { return wrap(py, copy::contiguous_as(&Tensor::from_vec(vec![start], &[1]), dtype_of(dtype)?)); }
+    if n == 1 { return wrap(py, copy::contiguous_as(&Tensor::from_vec(vec![start], &[1])?, dtype_of(dtype)?)?); }
     // symmetric evaluation like PyTorch: first half from start, second half from end
-    let v: Vec<f64> = (0..n).map(|i| if i < n / 2 { start + step * i as f64 } else { end - step * (n - 1 - i) as f64 }).collect();
-    wrap(py, copy::contiguous_as(&Tensor::from_vec(v, &[n]), dtype_of(dtype)?))
+    let v = f64_sequence(n, |i| if i < n / 2 { start + step * i as f64 } else { end - step * (n - 1 - i) as f64 })?;
+    wrap(py, copy::contiguous_as(&v, dtype_of(dtype)?)?)
     })
 }
 
@@ -556,7 +571,7 @@ fn from_numpy(py: Python<'_>, arr: &Bound<'_, PyAny>) -> R<PT> {
     let base = (ptr as isize + lo * es) as *mut u8;
     let owner: Py<PyAny> = arr.clone().unbind();
     let storage = Arc::new(Storage::from_external(base, n * dt.size(), Box::new(owner)));
-    wrap(py, Tensor::from_body(Body { storage, shape: shape.into(), strides: strides.into(), offset: (-lo) as usize, dtype: dt }))
+    wrap(py, Tensor::from_body(Body { storage, shape: shape.into(), strides: strides.into(), offset: (-lo) as usize, dtype: dt, version: Default::default() }))
     })
 }
 
@@ -566,9 +581,9 @@ fn manual_seed(seed: i64) { random::manual_seed(seed as u64) }
 #[pyfunction]
 fn initial_seed() -> u64 { random::with_rng(None, |r| r.seed()) }
 #[pyfunction]
-fn default_rng_state(py: Python<'_>) -> R<PT> { crate::python::convert::guard(|| { wrap(py, Tensor::from_vec(random::with_rng(None, |r| r.state()), &[40])) }) }
+fn default_rng_state(py: Python<'_>) -> R<PT> { crate::python::convert::guard(|| { wrap(py, Tensor::from_vec(random::with_rng(None, |r| r.state()), &[40])?) }) }
 #[pyfunction]
-fn set_default_rng_state(state: &Bound<'_, PyAny>) -> R<()> { crate::python::convert::guard(|| { let v = tt(state)?.to_vec::<u8>(); random::with_rng(None, |r| r.set_state(&v))?; Ok(()) }) }
+fn set_default_rng_state(state: &Bound<'_, PyAny>) -> R<()> { crate::python::convert::guard(|| { let v = tt(state)?.to_vec::<u8>()?; random::with_rng(None, |r| r.set_state(&v))?; Ok(()) }) }
 #[pyfunction]
 #[pyo3(signature = (t, lo, hi, generator=None))]
 fn uniform_<'py>(t: &Bound<'py, PyAny>, lo: f64, hi: f64, generator: Option<&Bound<'py, PyAny>>) -> R<Bound<'py, PyAny>> {
@@ -601,7 +616,7 @@ fn randint_<'py>(t: &Bound<'py, PyAny>, lo: i64, hi: i64, generator: Option<&Bou
 fn randperm(py: Python<'_>, n: usize, dtype: &Bound<'_, PyAny>, generator: Option<&Bound<'_, PyAny>>) -> R<PT> {
     crate::python::convert::guard(|| {
     let g = gen_of(generator)?;
-    wrap(py, random::randperm(n, dtype_of(dtype)?, g.as_deref()))
+    wrap(py, random::randperm(n, dtype_of(dtype)?, g.as_deref())?)
     })
 }
 #[pyfunction]
@@ -669,7 +684,7 @@ fn grads_for(outs: &[Tensor], grads: &Bound<'_, PyAny>) -> R<Vec<(Tensor, Tensor
             None => {
                 if o.numel() != 1 { return Err(PyRuntimeError::new_err("grad can be implicitly created only for scalar outputs")); }
                 if !o.dtype().is_float() { return Err(PyRuntimeError::new_err(format!("grad can be implicitly created only for real scalar outputs but got {}", o.dtype().name()))); }
-                let g = Tensor::empty(&o.shape(), o.dtype());
+                let g = Tensor::empty(&o.shape(), o.dtype())?;
                 copy::fill_raw(&g, 1.0);
                 g
             }
@@ -766,7 +781,7 @@ fn record_function(name: String, inputs: &Bound<'_, PyAny>, outputs: &Bound<'_, 
             let err = |e: PyErr| crate::error::Error::Runtime(format!("{}", e));
             let gs: Vec<Py<PyAny>> = g.iter().enumerate().map(|(i, x)| match x {
                 Some(t) => wrap(py, t.clone()).map(|p| p.into_any()),
-                None => wrap(py, Tensor::zeros(&out_meta[i].0, out_meta[i].1)).map(|p| p.into_any()),
+                None => wrap(py, Tensor::zeros(&out_meta[i].0, out_meta[i].1)?).map(|p| p.into_any()),
             }).collect::<PyResult<_>>().map_err(err)?;
             let r = backward.call1(py, PyTuple::new(py, gs).map_err(err)?).map_err(err)?;
             let r = r.bind(py);
@@ -903,7 +918,7 @@ fn tensor_from_list(py: Python<'_>, data: &Bound<'_, PyList>, shape_: Vec<usize>
     // flat list of python numbers -> tensor (fast path for torch.tensor on plain lists)
     let d = dtype_of(dtype)?;
     let v: Vec<f64> = data.extract()?;
-    wrap(py, copy::contiguous_as(&Tensor::from_vec(v, &shape_), d))
+    wrap(py, copy::contiguous_as(&Tensor::from_vec(v, &shape_)?, d)?)
     })
 }
 

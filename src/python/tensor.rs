@@ -103,7 +103,7 @@ fn apply_basic(x: &Tensor, items: &[Item]) -> R<(Tensor, Vec<(usize, Tensor)>)> 
             Item::Bool(b) => {
                 // a Python bool adds a dim of size 1 (True) or 0 (False), like a mask on a new axis
                 t = shape::unsqueeze(&t, d as i64)?;
-                adv.push((d, Tensor::from_vec(vec![*b], &[1])));
+                adv.push((d, Tensor::from_vec(vec![*b], &[1])?));
                 d += 1;
             }
             Item::Adv(a) => {
@@ -150,9 +150,9 @@ fn to_py_list(py: Python<'_>, t: &Tensor) -> R<Py<PyAny>> {
         Ok(PyList::new(py, items)?.into_any())
         })
     }
-    Ok(if dt == DType::Bool { nest(py, &t.to_vec::<bool>(), &shape)? }
-       else if dt.is_float() { nest(py, &t.to_vec::<f64>(), &shape)? }
-       else { nest(py, &t.to_vec::<i64>(), &shape)? }.unbind())
+    Ok(if dt == DType::Bool { nest(py, &t.to_vec::<bool>()?, &shape)? }
+       else if dt.is_float() { nest(py, &t.to_vec::<f64>()?, &shape)? }
+       else { nest(py, &t.to_vec::<i64>()?, &shape)? }.unbind())
 }
 
 #[pymethods]
@@ -213,7 +213,7 @@ impl PyTensor {
             Some(n) => Ok(Some(Py::new(py, super::functions::PyNode { node: n })?.into_any())),
         }
     }
-    #[getter] fn data(&self, py: Python<'_>) -> R<Py<PyTensor>> { wrap(py, self.t.detach()) }
+    #[getter] fn data(&self, py: Python<'_>) -> R<Py<PyTensor>> { wrap(py, self.t.data_alias()) }
     #[setter] fn set_data(&self, other: &Bound<'_, PyTensor>) -> R<()> {
         // swap in new data/geometry, keep identity and autograd flags
         let b = other.get().t.body();
@@ -545,9 +545,9 @@ impl PyTensor {
         let val = match operand(value)? {
             Operand::T(v) => v,
             Operand::S(s) => {
-                let t = Tensor::empty(&[], self.t.dtype());
+                let t = Tensor::empty(&[], self.t.dtype())?;
                 copy::fill_raw(&t, match s { Scalar::Float(f) => f, other => other.to_f64() });
-                if !self.t.dtype().is_float() { if let Scalar::Int(i) = s { let tt = Tensor::from_vec(vec![i], &[]); copy::copy_raw(&t, &tt)?; } }
+                if !self.t.dtype().is_float() { if let Scalar::Int(i) = s { let tt = Tensor::from_vec(vec![i], &[])?; copy::copy_raw(&t, &tt)?; } }
                 t
             }
         };
