@@ -728,7 +728,8 @@ def test_pad_modes():
     close(F.pad(T(x), (-1, 1)), np.pad(x, [(0, 0), (0, 0), (0, 0), (0, 1)])[..., 1:])
     close(F.pad(T(x), (1, 1, 2, 2), mode="reflect"), np.pad(x, [(0, 0), (0, 0), (2, 2), (1, 1)], mode="reflect"))
     close(F.pad(T(x), (2, 1, 1, 0), mode="replicate"), np.pad(x, [(0, 0), (0, 0), (1, 0), (2, 1)], mode="edge"))
-    close(F.pad(T(x), (1, 3), mode="circular"), np.pad(x, [(0, 0), (0, 0), (0, 0), (1, 3)], mode="wrap"))
+    # PyTorch pads one dim circularly only for 2D or 3D input (4D input: NotImplementedError)
+    close(F.pad(T(x[0]), (1, 3), mode="circular"), np.pad(x[0], [(0, 0), (0, 0), (1, 3)], mode="wrap"))
     with pytest.raises(RuntimeError):
         F.pad(T(x), (4, 0), mode="reflect")
     fd_check(lambda a: F.pad(a, (1, 2, 1, 0), mode="reflect"), [rnd(1, 1, 3, 4)])

@@ -274,7 +274,7 @@ def test_repr_strings():
     assert repr(nn.ConvTranspose2d(3, 2, 3, stride=2, output_padding=1)) == \
         "ConvTranspose2d(3, 2, kernel_size=(3, 3), stride=(2, 2), output_padding=(1, 1))"
     assert repr(nn.BatchNorm2d(3)) == \
-        "BatchNorm2d(3, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)"
+        "BatchNorm2d(3, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)"
     assert repr(nn.LayerNorm(4)) == "LayerNorm((4,), eps=1e-05, elementwise_affine=True)"
     assert repr(nn.GroupNorm(2, 4)) == "GroupNorm(2, 4, eps=1e-05, affine=True)"
     assert repr(nn.Dropout(0.25)) == "Dropout(p=0.25, inplace=False)"

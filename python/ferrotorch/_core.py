@@ -154,6 +154,7 @@ class return_types:
     topk = _named("topk", ["values", "indices"])
     kthvalue = _named("kthvalue", ["values", "indices"])
     median = _named("median", ["values", "indices"])
+    nanmedian = _named("nanmedian", ["values", "indices"])
     mode = _named("mode", ["values", "indices"])
     cummax = _named("cummax", ["values", "indices"])
     cummin = _named("cummin", ["values", "indices"])

@@ -4,6 +4,9 @@ from . import _ops
 
 def _parse(eq, operands):
     eq = eq.replace(" ", "")
+    for i, c in enumerate(eq):
+        if not (c.isascii() and c.isalpha()) and c not in ".,->":
+            raise RuntimeError(f"einsum(): invalid subscript given at index {i} in the equation string, subscripts must be in [a-zA-Z]")
     lhs, rhs = (eq.split("->") + [None])[:2]
     terms = lhs.split(",")
     if len(terms) != len(operands):
@@ -28,6 +31,8 @@ def _parse(eq, operands):
     else:
         rhs = rhs.replace("...", ell)
         for c in rhs:
+            if rhs.count(c) > 1:
+                raise RuntimeError(f"einsum(): output subscript {c} appears more than once in the output")
             if not any(c in t for t in out_terms):
                 raise RuntimeError(f"einsum(): output subscript {c} does not appear in the equation for any input operand")
     return out_terms, rhs
@@ -53,10 +58,34 @@ def _sum_out(x, t, keep):
     return x, t
 
 
+def _sizes(operands, terms):
+    """Each subscript's size: equal within an operand, equal or 1 (broadcast) across operands."""
+    size = {}
+    for k, (x, t) in enumerate(zip(operands, terms)):
+        if x.dtype != operands[0].dtype:
+            raise RuntimeError(f"expected scalar type {_ops._SCALAR_NAME[operands[0].dtype]} but found {_ops._SCALAR_NAME[x.dtype]}")
+        mine = {}
+        for c, n in zip(t, x.shape):
+            if c in mine and mine[c] != n:
+                raise RuntimeError(f"einsum(): subscript {c} is repeated for operand {k} but the sizes don't match, {n} != {mine[c]}")
+            mine[c] = n
+        for c, n in mine.items():
+            seen = size.get(c, 1)
+            if n != 1 and seen != 1 and n != seen:
+                raise RuntimeError(f"einsum(): subscript {c} has size {n} for operand {k} which does not broadcast with previously seen size {seen}")
+            size[c] = n if seen == 1 else seen
+    return size
+
+
 def einsum(eq, *operands):
     terms, rhs = _parse(eq, operands)
+    size = _sizes(operands, terms)
     ops = []
     for x, t in zip(operands, terms):
+        # broadcast size-1 subscripts to the size the other operands give them
+        want = [size[c] for c in t]
+        if list(x.shape) != want:
+            x = x.expand(*want)
         ops.append(_dedup(x, t))
     x, t = ops[0]
     for i in range(1, len(ops)):

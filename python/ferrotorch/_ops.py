@@ -207,19 +207,19 @@ def _mk(fn, size, dtype, device, requires_grad, *extra):
     return _finish(fn(shp, *extra, dtype or get_default_dtype()), requires_grad, device)
 
 
-def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+def zeros(*size, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
     return _mk(_C.zeros, size, dtype, device, requires_grad)
 
 
-def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False, memory_format=None):
+def empty(*size, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False, memory_format=None):
     return _mk(_C.empty, size, dtype, device, requires_grad)
 
 
-def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+def ones(*size, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
     return _mk(lambda s, d: _C.full(s, 1, d), size, dtype, device, requires_grad)
 
 
-def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+def full(size, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
     if dtype is None:
         if isinstance(fill_value, _b_bool):
             dtype = _core.bool
@@ -263,27 +263,32 @@ def randint_like(input, low=0, high=None, dtype=None, **kw):
     return randint(low, high, tuple(input.shape), dtype=dtype or input.dtype)
 
 
-def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+def arange(start=0, end=None, step=1, *, dtype=None, layout=None, device=None, requires_grad=False):
     if end is None:
         start, end = 0, start
     vals = [start, end, step]
     vals = [v.item() if _is_t(v) else v for v in vals]
+    if not (math.isfinite(vals[0]) and math.isfinite(vals[1])):
+        raise RuntimeError(f"unsupported range: {vals[0]:g} -> {vals[1]:g}")
     if dtype is None:
         dtype = get_default_dtype() if _b_any(isinstance(v, _b_float) for v in vals) else _core.int64
     return _finish(_C.arange(_b_float(vals[0]), _b_float(vals[1]), _b_float(vals[2]), dtype), requires_grad, device)
 
 
-def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+def linspace(start, end, steps, *, dtype=None, layout=None, device=None, requires_grad=False):
     return _finish(_C.linspace(_b_float(start), _b_float(end), _b_int(steps), dtype or get_default_dtype()), requires_grad, device)
 
 
-def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+def logspace(start, end, steps, base=10.0, *, dtype=None, layout=None, device=None, requires_grad=False):
     e = _C.linspace(_b_float(start), _b_float(end), _b_int(steps), _core.float64)
     return _finish(pow(base, e).to(dtype or get_default_dtype()), requires_grad, device)
 
 
-def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+def eye(n, m=None, *, dtype=None, layout=None, device=None, requires_grad=False):
     m = n if m is None else m
+    for name, v in (("n", n), ("m", m)):
+        if v < 0:
+            raise RuntimeError(f"{name} must be greater or equal to 0, got {v}")
     t = _C.zeros([n, m], dtype or get_default_dtype())
     _C.fill_(_C.diagonal(t, 0, 0, 1), 1)
     return _finish(t, requires_grad, device)
@@ -350,24 +355,24 @@ def _gen(g):
 
 def _float_only(dtype, what):
     if dtype is not None and not dtype.is_floating_point:
-        raise RuntimeError(f"\"{what}\" not implemented for '{str(dtype).split('.')[-1]}'")
+        raise NotImplementedError(f"\"{what}\" not implemented for '{_SCALAR_NAME[dtype]}'")
 
 
-def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+def rand(*size, generator=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
     _float_only(dtype, "check_uniform_bounds")
     t = _mk(_C.empty, size, dtype, device, False)
     _C.uniform_(t, 0.0, 1.0, _gen(generator))
     return _finish(t, requires_grad)
 
 
-def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+def randn(*size, generator=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
     _float_only(dtype, "normal_kernel_cpu")
     t = _mk(_C.empty, size, dtype, device, False)
     _C.normal_(t, 0.0, 1.0, _gen(generator))
     return _finish(t, requires_grad)
 
 
-def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+def randint(low=0, high=None, size=None, *, generator=None, dtype=None, layout=None, device=None, requires_grad=False):
     if size is None:
         low, high, size = 0, low, high
     t = _C.empty(_shape((size,)), dtype or _core.int64)
@@ -375,12 +380,19 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
     return _finish(t, requires_grad, device)
 
 
-def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+def randperm(n, *, generator=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+    if n < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
     return _finish(_C.randperm(_b_int(n), dtype or _core.int64, _gen(generator)), requires_grad, device)
 
 
-def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, layout=None, device=None, requires_grad=False):
     g = _gen(generator)
+    if _is_t(std):
+        if std.numel() and _b_bool((std < 0).any()):
+            raise RuntimeError("normal expects all elements of std >= 0.0")
+    elif std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
     if _is_t(mean) or _is_t(std):
         shape = broadcast_shapes(*(x.shape for x in (mean, std) if _is_t(x)))
         dt = mean.dtype if _is_t(mean) else std.dtype
@@ -393,14 +405,22 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
 
 
 @method()
-def bernoulli(input, p=None, *, generator=None, out=None):
+def bernoulli(input, p=None, *, generator=None):
     if p is not None:
         return _C.bernoulli(full_like(input, p, dtype=_core.float64), _gen(generator)).to(input.dtype)
     return _C.bernoulli(input.detach(), _gen(generator)).to(input.dtype)
 
 
 @method()
-def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
+def multinomial(input, num_samples, replacement=False, *, generator=None):
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: {_SCALAR_NAME[input.dtype]}")
+    if input.ndim not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
+    if not replacement and num_samples > input.shape[-1]:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
     return _C.multinomial(input.detach(), _b_int(num_samples), replacement, _gen(generator))
 
 
@@ -415,7 +435,7 @@ def uniform_(self, a=0.0, b=1.0, *, generator=None, **kw):
 @method()
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
     if std < 0:
-        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
     return _C.normal_(self, _b_float(mean), _b_float(std), _gen(generator))
 
 
@@ -438,6 +458,14 @@ def exponential_(self, lambd=1.0, *, generator=None):
     return self.copy_(-(1 - self).log() / lambd)
 
 
+def _inplace(self, fn, *args, **kw):
+    """self.copy_(fn(self, ...)) for in-place ops composed in Python. When autograd records, fn reads
+    a clone: tensors fn saves for backward must not be the one copy_ then overwrites (PyTorch
+    raises no "modified by an inplace operation" error for these ops)."""
+    src = self.clone() if self.requires_grad and _C.is_grad_enabled() else self
+    return self.copy_(fn(src, *args, **kw))
+
+
 # ---------------------------------------------------------------- elementwise
 
 _UNARY = ["abs", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "sin", "cos", "tan",
@@ -449,12 +477,12 @@ _ALIASES = {"absolute": "abs", "arcsin": "asin", "arccos": "acos", "arctan": "at
 
 
 def _unary(name):
-    def f(input, *, out=None):
+    def f(input):
         return _C.unary_op(name, input)
 
     def f_(self):
         return _C.unary_op_(name, self)
-    f.__name__, f_.__name__ = name, name + "_"
+    f.__name__, f_.__name__ = f.__qualname__, f_.__qualname__ = name, name + "_"
     return f, f_
 
 
@@ -470,9 +498,17 @@ for _a, _n in _ALIASES.items():
 
 
 @method()
-def round(input, *, decimals=0, out=None):
+def square(input):
+    # bool ** 2 promotes to int64 in PyTorch
+    return _C.unary_op("square", input.to(_core.int64) if input.dtype == _core.bool else input)
+
+
+@method()
+def round(input, *, decimals=0):
     if decimals == 0:
         return _C.unary_op("round", input)
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f"\"round_cpu\" not implemented for '{_SCALAR_NAME[input.dtype]}'")
     s = 10.0 ** decimals
     return _C.unary_op("round", input * s) / s
 
@@ -481,7 +517,7 @@ def round(input, *, decimals=0, out=None):
 def round_(self, *, decimals=0):
     if decimals == 0:
         return _C.unary_op_("round", self)
-    return self.copy_(round(self, decimals=decimals))
+    return _inplace(self, round, decimals=decimals)
 
 
 @method()
@@ -490,7 +526,7 @@ def sgn(input):
 
 
 @method()
-def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
     if not input.dtype.is_floating_point:
         return input.clone()
     fi = _core.finfo(input.dtype)
@@ -516,7 +552,7 @@ _BINARY = ["add", "sub", "mul", "div", "remainder", "fmod", "pow", "maximum", "m
 
 def _binary(name):
     if name in ("add", "sub"):
-        def f(input, other, *, alpha=1, out=None):
+        def f(input, other, *, alpha=1):
             if not _is_t(input):
                 return _C.binary_op(name, input, other, _b_float(alpha))
             return _C.binary_op(name, input, other, _b_float(alpha))
@@ -524,13 +560,16 @@ def _binary(name):
         def f_(self, other, *, alpha=1):
             return _C.binary_op_(name, self, other, _b_float(alpha))
     elif name == "div":
-        def f(input, other, *, rounding_mode=None, out=None):
+        def f(input, other, *, rounding_mode=None):
             if rounding_mode is None:
                 return _C.binary_op("div", input, other)
             if rounding_mode == "floor":
                 return _C.binary_op("floor_divide", input, other)
             if rounding_mode == "trunc":
-                if (input.dtype if _is_t(input) else None) in (None,) or input.dtype.is_floating_point or (_is_t(other) and other.dtype.is_floating_point) or isinstance(other, _b_float):
+                rt = _C.result_type(input, other) if _is_t(input) else _C.result_type(other, input)
+                if rt == _core.bool:
+                    raise NotImplementedError("\"div_trunc_cpu\" not implemented for 'Bool'")
+                if rt.is_floating_point:
                     return trunc(_C.binary_op("div", input, other))
                 return _C.binary_op("trunc_divide", input, other)
             raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
@@ -538,25 +577,85 @@ def _binary(name):
         def f_(self, other, *, rounding_mode=None):
             if rounding_mode is None:
                 return _C.binary_op_("div", self, other)
-            return self.copy_(f(self, other, rounding_mode=rounding_mode))
+            return _inplace(self, f, other, rounding_mode=rounding_mode)
     else:
-        def f(input, other, *, out=None):
+        def f(input, other):
             return _C.binary_op(name, input, other)
 
         def f_(self, other):
             return _C.binary_op_(name, self, other)
-    f.__name__, f_.__name__ = name, name + "_"
+    if name in _KERNEL_DTYPES:
+        f, f_ = _kernel_dtypes(f, name), _kernel_dtypes(f_, name)
+    if name in _TENSOR_ARGS:
+        f, f_ = _tensor_args(f, name, _TENSOR_ARGS[name]), _tensor_args(f_, name + "_", _TENSOR_ARGS[name])
+    f.__name__, f_.__name__ = f.__qualname__, f_.__qualname__ = name, name + "_"
     return f, f_
+
+
+# binary ops whose PyTorch signature takes Tensors, not Python scalars: 2 = both arguments, 1 = the first
+_TENSOR_ARGS = {"maximum": 2, "minimum": 2, "atan2": 2, "hypot": 2, "logaddexp": 2, "logical_and": 2, "logical_or": 2,
+                "logical_xor": 2, "fmod": 1, "copysign": 1, "eq": 1, "ne": 1, "lt": 1, "le": 1, "gt": 1, "ge": 1}
+
+
+# binary kernels PyTorch has only for floating (True) or only for integral/bool (False) result dtypes
+_KERNEL_DTYPES = {"logaddexp": ("logaddexp_cpu", True), "hypot": ("hypot_cpu", True),
+                  "bitwise_and": ("bitwise_and_cpu", False), "bitwise_or": ("bitwise_or_cpu", False),
+                  "bitwise_xor": ("bitwise_xor_cpu", False), "bitwise_left_shift": ("lshift_cpu", False),
+                  "bitwise_right_shift": ("rshift_cpu", False)}
+
+
+def _kernel_dtypes(f, name):
+    kernel, want_float = _KERNEL_DTYPES[name]
+
+    def g(input, other, *args, **kw):
+        rt = _C.result_type(input, other) if _is_t(input) else _C.result_type(other, input) if _is_t(other) else None
+        if rt is not None and rt.is_floating_point != want_float:
+            raise NotImplementedError(f"\"{kernel}\" not implemented for '{_SCALAR_NAME[rt]}'")
+        return f(input, other, *args, **kw)
+    return g
+
+
+def _require_tensor(name, x, pos):
+    if not _is_t(x):
+        arg = "input" if pos == 1 else "other"
+        raise TypeError(f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not {type(x).__name__}")
+
+
+def _tensor_args(f, name, n):
+    def g(input, other, *args, **kw):
+        _require_tensor(name, input, 1)
+        if n == 2:
+            _require_tensor(name, other, 2)
+        return f(input, other, *args, **kw)
+    return g
 
 
 for _n in _BINARY:
     _G[_n], _G[_n + "_"] = _binary(_n)
     METHODS[_n], METHODS[_n + "_"] = _G[_n], _G[_n + "_"]
 for _a, _n in {"subtract": "sub", "multiply": "mul", "divide": "div", "true_divide": "div", "greater": "gt",
-               "greater_equal": "ge", "less": "lt", "less_equal": "le", "not_equal": "ne", "fmax": "maximum",
-               "fmin": "minimum", "arctan2": "atan2"}.items():
+               "greater_equal": "ge", "less": "lt", "less_equal": "le", "not_equal": "ne", "arctan2": "atan2"}.items():
     _G[_a], _G[_a + "_"] = _G[_n], _G[_n + "_"]
     METHODS[_a], METHODS[_a + "_"] = _G[_n], _G[_n + "_"]
+
+
+def _fextreme(is_max):
+    name = "fmax" if is_max else "fmin"
+
+    def f(input, other):
+        # NaN loses to a number (unlike maximum/minimum); ties send the gradient to `input`, as PyTorch does
+        _require_tensor(name, input, 1)
+        _require_tensor(name, other, 2)
+        pick = (input >= other if is_max else input <= other) | isnan(other)
+        return where(pick, input, other)
+
+    f.__name__ = f.__qualname__ = name
+    return f
+
+
+fmax = _fextreme(True)
+fmin = _fextreme(False)
+METHODS.update(fmax=fmax, fmin=fmin)
 
 
 @method()
@@ -573,18 +672,32 @@ def rsub(input, other, *, alpha=1):
 
 @method()
 def equal(input, other):
+    _require_tensor("equal", input, 1)
+    _require_tensor("equal", other, 2)
     return tuple(input.shape) == tuple(other.shape) and _b_bool(all(eq(input, other)))
 
 
 @method()
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    other = other if _is_t(other) else full_like(input, other)
-    diff = abs(input - other)
-    tol = atol + rtol * abs(other)
-    r = (diff <= tol) | (input == other)
-    if equal_nan:
-        r = r | (isnan(input) & isnan(other))
-    return r
+    _require_tensor("isclose", input, 1)
+    _require_tensor("isclose", other, 2)
+    if input.dtype != other.dtype:
+        raise RuntimeError(f"{_SCALAR_NAME[input.dtype]} did not match {_SCALAR_NAME[other.dtype]}")
+    if rtol < 0:
+        raise RuntimeError(f"rtol must be greater than or equal to zero, but got {rtol}")
+    if atol < 0:
+        raise RuntimeError(f"atol must be greater than or equal to zero, but got {atol}")
+    close = input == other
+    if equal_nan and input.dtype.is_floating_point:
+        close = close | (isnan(input) & isnan(other))
+    if rtol == 0 and atol == 0:
+        return close
+    a, b = input, other
+    if a.dtype == _core.bool:
+        a, b = a.to(get_default_dtype()), b.to(get_default_dtype())
+    # a finite error within tolerance (inf - inf is nan: equal infinities are caught by == above)
+    err = abs(a - b)
+    return close | (isfinite(err) & (err <= atol + abs(rtol * b)))
 
 
 @method()
@@ -592,29 +705,44 @@ def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     return _b_bool(all(isclose(input, other, rtol, atol, equal_nan)))
 
 
-def where(condition, input=None, other=None, *, out=None):
+def where(condition, input=None, other=None):
     if input is None and other is None:
         return nonzero(condition, as_tuple=True)
+    if condition.dtype not in (_core.bool, _core.uint8):
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {_SCALAR_NAME[condition.dtype]}")
     return _C.where_op(condition, input, other)
 
 
-METHODS["where"] = lambda self, condition, other: _C.where_op(condition, self, other)
+METHODS["where"] = lambda self, condition, other: where(condition, self, other)
+
+
+def _bound(input, b):
+    """A clamp bound as a tensor: Python scalars become 0-d tensors that promote like scalars."""
+    if _is_t(b):
+        return b
+    if isinstance(b, _b_bool):
+        return full([], b, dtype=_core.bool)
+    if isinstance(b, numbers.Integral):
+        return full([], b, dtype=_core.int64)
+    return full([], b, dtype=_core.float64)
 
 
 @method("clamp", "clip")
-def clamp(input, min=None, max=None, *, out=None):
+def clamp(input, min=None, max=None):
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
-    r = input
-    if min is not None:
-        r = where(r < min, min if _is_t(min) else min, r) if _is_t(min) else _C.masked_fill(r, r < min, min)
-    if max is not None:
-        r = where(r > max, max, r) if _is_t(max) else _C.masked_fill(r, r > max, max)
-    if r is input:
-        r = input.clone()
-    if r.dtype != input.dtype and not input.dtype.is_floating_point and isinstance(min if min is not None else max, _b_float):
-        pass
-    return r
+    # the result dtype promotes over input and bounds (int tensor, float bound -> float)
+    dt = input.dtype
+    for b in (min, max):
+        if b is not None:
+            dt = _C.result_type(input if dt == input.dtype else input.to(dt), b)
+    r = input if input.dtype == dt else input.to(dt)
+    # a NaN bound gives NaN (PyTorch propagates it); at x == bound the gradient goes to x
+    for b, above in ((min, False), (max, True)):
+        if b is not None:
+            b = _bound(input, b).to(dt)
+            r = where(((r > b) if above else (r < b)) | isnan(b), b, r)
+    return input.clone() if r is input else r
 
 
 clip = clamp
@@ -622,7 +750,10 @@ clip = clamp
 
 @method("clamp_", "clip_")
 def clamp_(self, min=None, max=None):
-    return self.copy_(clamp(self, min, max))
+    r = clamp(self, min, max)
+    if not _C.can_cast(r.dtype, self.dtype):
+        raise RuntimeError(f"result type {_SCALAR_NAME[r.dtype]} can't be cast to the desired output type {_CPP_NAME[self.dtype]}")
+    return self.copy_(r)
 
 
 def clamp_min(input, min):
@@ -639,22 +770,31 @@ METHODS["clamp_min"], METHODS["clamp_max"] = clamp_min, clamp_max
 @method()
 def lerp(input, end, weight):
     if input.dtype != end.dtype or (_is_t(weight) and weight.dtype != input.dtype):
-        raise RuntimeError(f"expected dtype {str(input.dtype).split('.')[-1]} for `end` but got dtype {str(end.dtype).split('.')[-1]}")
+        bad = end if input.dtype != end.dtype else weight
+        raise RuntimeError(f"expected dtype {_CPP_NAME[input.dtype]} for `{'end' if bad is end else 'weight'}` but got dtype {_CPP_NAME[bad.dtype]}")
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f"\"lerp_kernel_{'tensor' if _is_t(weight) else 'scalar'}\" not implemented for '{_SCALAR_NAME[input.dtype]}'")
     return input + weight * (end - input)
 
 
 @method()
 def lerp_(self, end, weight):
-    return self.copy_(lerp(self, end, weight))
+    return _inplace(self, lerp, end, weight)
 
 
 @method()
 def addcmul(input, tensor1, tensor2, *, value=1):
+    if not _C.promote_types(_C.promote_types(input.dtype, tensor1.dtype), tensor2.dtype).is_floating_point:
+        value = _b_int(value)  # PyTorch casts the scalar to the (integral) result type
     return input + value * tensor1 * tensor2 if value != 1 else input + tensor1 * tensor2
 
 
 @method()
 def addcdiv(input, tensor1, tensor2, *, value=1):
+    if not tensor1.dtype.is_floating_point and not tensor2.dtype.is_floating_point:
+        raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future  release addcdiv will perform a true division of tensor1 and tensor2. "
+                           "The historic addcdiv behavior can be implemented as (input + value * torch.trunc(tensor1 / tensor2)).to(input.dtype) for integer inputs and as "
+                           "(input + value * tensor1 / tensor2) for float inputs. The future addcdiv behavior is just the latter implementation: (input + value * tensor1 / tensor2), for all dtypes.")
     return input + value * (tensor1 / tensor2) if value != 1 else input + tensor1 / tensor2
 
 
@@ -675,34 +815,41 @@ def masked_fill(input, mask, value):
 
 @method()
 def masked_fill_(self, mask, value):
-    return self.copy_(_C.masked_fill(self, mask, value))
+    return _inplace(self, _C.masked_fill, mask, value)
 
 
 # ---------------------------------------------------------------- reductions
 
 @method()
-def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
+def sum(input, dim=None, keepdim=False, *, dtype=None):
     return _C.sum(input, _dims(dim), keepdim, dtype)
 
 
 @method()
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
-    return sum(where(isnan(input), 0.0, input), dim, keepdim, dtype=dtype)
+    if input.dtype.is_floating_point:
+        input = where(isnan(input), 0.0, input)
+    return sum(input, dim, keepdim, dtype=dtype)
 
 
 @method()
-def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
+def mean(input, dim=None, keepdim=False, *, dtype=None):
     return _C.mean(input, _dims(dim), keepdim, dtype)
 
 
 @method()
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"nanmean(): expected input to have floating point or complex dtype but got {_SCALAR_NAME[input.dtype]}")
     nn = logical_not(isnan(input))
     return nansum(input, dim, keepdim, dtype=dtype) / sum(nn, dim, keepdim)
 
 
 @method()
 def prod(input, dim=None, keepdim=False, *, dtype=None):
+    if input.numel() == 0:
+        # the empty product is 1; built from sum so that backward (an empty gradient) works
+        return sum(input, dim, keepdim, dtype=dtype) * 0 + 1
     return _C.prod(input, _dims(dim), keepdim, dtype)
 
 
@@ -720,7 +867,7 @@ def _extreme(is_max):
     rt = return_types.max if is_max else return_types.min
     other_fn = "maximum" if is_max else "minimum"
 
-    def f(input, dim=None, keepdim=False, *, out=None):
+    def f(input, dim=None, keepdim=False):
         if _is_t(dim):
             return _C.binary_op(other_fn, input, dim)
         if dim is None:
@@ -740,6 +887,8 @@ METHODS["max"], METHODS["min"] = max, min
 
 @method()
 def aminmax(input, *, dim=None, keepdim=False):
+    if input.numel() == 0 and (dim is None or input.ndim and input.shape[_wrap(dim, input.ndim)] == 0):
+        raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the operation has no identity.")
     return return_types.aminmax(amin(input, dim if dim is not None else (), keepdim), amax(input, dim if dim is not None else (), keepdim))
 
 
@@ -762,13 +911,13 @@ def _correction(dim, unbiased, correction):
 
 
 @method()
-def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     dim, c = _correction(dim, unbiased, correction)
     return _C.var(input, _dims(dim), c, keepdim, False)
 
 
 @method()
-def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     dim, c = _correction(dim, unbiased, correction)
     return _C.var(input, _dims(dim), c, keepdim, True)
 
@@ -788,11 +937,39 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     if p == "nuc":
         raise NotImplementedError("nuclear norm")
     x = input if dtype is None else input.to(dtype)
+    if x.dtype in (_core.float16, _core.bfloat16):
+        # PyTorch accumulates half-precision norms in float32 (300**2 overflows float16)
+        return norm(x.float(), p, dim, keepdim).to(x.dtype)
+    if p == 0 and x.requires_grad and _C.is_grad_enabled():
+        return _norm0_fn().apply(x, _dims(dim), keepdim)
     return _C.norm(x, _b_float(p), _dims(dim), keepdim)
+
+
+_NORM0 = []
+
+
+def _norm0_fn():
+    """The 0-"norm" (a count) is part of the graph like in PyTorch, with no gradient to its input."""
+    if not _NORM0:
+        from .autograd.function import Function
+
+        class _Norm0(Function):
+            @staticmethod
+            def forward(ctx, x, dim, keepdim):
+                return _C.norm(x.detach(), 0.0, dim, keepdim)
+
+            @staticmethod
+            def backward(ctx, g):
+                return None, None, None
+        _NORM0.append(_Norm0)
+    return _NORM0[0]
 
 
 @method()
 def logsumexp(input, dim, keepdim=False):
+    if input.numel() == 0:
+        # log of an empty sum: -inf (the max-shift of the kernel needs an element)
+        return log(sum(exp(input), dim, keepdim))
     return _C.logsumexp(input, _dims(dim), keepdim)
 
 
@@ -808,7 +985,12 @@ def cumprod(input, dim, *, dtype=None):
 
 @method()
 def cumsum_(self, dim, *, dtype=None):
-    return self.copy_(cumsum(self, dim))
+    return _inplace(self, cumsum, dim, dtype=dtype)
+
+
+@method()
+def cumprod_(self, dim, *, dtype=None):
+    return _inplace(self, cumprod, dim, dtype=dtype)
 
 
 def _np_of(t):
@@ -819,6 +1001,8 @@ def _np_of(t):
 
 def _cumext(input, dim, is_max):
     _wrap(dim, input.ndim)
+    if input.numel() == 0:
+        return (return_types.cummax if is_max else return_types.cummin)(input.clone(), empty(*input.shape, dtype=_core.int64))
     a = _np_of(input)
     d = _b_int(dim) % _b_max(a.ndim, 1)
     a = np.moveaxis(a, d, -1) if a.ndim else a.reshape(1)
@@ -849,14 +1033,22 @@ def cummin(input, dim):
     return _cumext(input, dim, False)
 
 
+def _all_any(input, dim, keepdim, is_any):
+    if isinstance(dim, (tuple, list)) and len(dim) == 0:
+        # an empty dim list reduces nothing: elementwise truth (uint8 stays uint8, like PyTorch)
+        r = ne(input, 0) if input.dtype != _core.bool else input.clone()
+        return r.to(_core.uint8) if input.dtype == _core.uint8 else r
+    return _C.all_any(input, _dims(dim), keepdim, is_any)
+
+
 @method()
 def all(input, dim=None, keepdim=False):  # noqa: A001
-    return _C.all_any(input, _dims(dim), keepdim, False)
+    return _all_any(input, dim, keepdim, False)
 
 
 @method()
 def any(input, dim=None, keepdim=False):  # noqa: A001
-    return _C.all_any(input, _dims(dim), keepdim, True)
+    return _all_any(input, dim, keepdim, True)
 
 
 @method()
@@ -887,7 +1079,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
         if k > 1:
             raise RuntimeError("selected index k out of range")
         return return_types.topk(input.clone(), zeros((), dtype=_core.int64))
-    if k > (input.shape[d] if input.ndim else 1):
+    if not 0 <= k <= (input.shape[d] if input.ndim else 1):
         raise RuntimeError("selected index k out of range")
     v, i = _C.sort(input, d, largest)
     return return_types.topk(narrow(v, d, 0, k), narrow(i, d, 0, k))
@@ -908,24 +1100,50 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     return return_types.kthvalue(v, i)
 
 
-@method()
-def median(input, dim=None, keepdim=False):
+def _median(input, dim, keepdim, ignore_nan, name):
     if dim is None:
         flat = reshape(input, (-1,))
-        v, _ = _C.sort(flat, 0, False)
-        n = flat.shape[0]
-        if input.dtype.is_floating_point and bool(isnan(flat).any()):
-            return flat[isnan(flat)][0]
-        return select(v, 0, (n - 1) // 2)
+        if flat.numel() == 0:
+            return full([], math.nan, dtype=input.dtype)
+        r = _median(flat, 0, False, ignore_nan, name)
+        return r.values
     d = _wrap(dim, input.ndim)
+    rt = return_types.median if name == "median" else return_types.nanmedian
     if input.ndim == 0:
-        return return_types.median(input.clone(), zeros((), dtype=_core.int64))
-    v, i = _C.sort(input, d, False)
+        return rt(input.clone(), zeros((), dtype=_core.int64))
     n = input.shape[d]
-    v, i = select(v, d, (n - 1) // 2), select(i, d, (n - 1) // 2)
-    if keepdim:
-        v, i = unsqueeze(v, d), unsqueeze(i, d)
-    return return_types.median(v, i)
+    if n == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+    v, i = _C.sort(input, d, False)  # NaN sorts last
+    if input.dtype.is_floating_point:
+        nan = isnan(input)
+        if ignore_nan:
+            # the lower median of the non-NaN values (NaN only when the whole slice is NaN)
+            k = sum(logical_not(nan), d, keepdim=True)
+            pos = clamp((k - 1) // 2, min=0)
+        else:
+            # any NaN makes the median NaN, reported at the first NaN's index
+            first_nan = argmax(nan.to(_core.uint8), d, keepdim=True)
+            pos = where(any(nan, d, keepdim=True), n, (n - 1) // 2)
+            i = cat([i, first_nan], d)
+        idx = gather(i, d, pos)
+    else:
+        idx = narrow(i, d, (n - 1) // 2, 1)
+    # values gathered from the input at the chosen index: differentiable
+    v = gather(input, d, idx)
+    if not keepdim:
+        v, idx = squeeze(v, d), squeeze(idx, d)
+    return rt(v, idx)
+
+
+@method()
+def median(input, dim=None, keepdim=False):
+    return _median(input, dim, keepdim, False, "median")
+
+
+@method()
+def nanmedian(input, dim=None, keepdim=False):
+    return _median(input, dim, keepdim, True, "nanmedian")
 
 
 @method()
@@ -933,28 +1151,38 @@ def mode(input, dim=-1, keepdim=False):
     d = _wrap(dim, input.ndim)
     if input.ndim == 0:
         return return_types.mode(input.clone(), zeros((), dtype=_core.int64))
+    if input.shape[d] == 0:
+        raise IndexError(f"mode(): Expected reduction dim {d} to have non-zero size.")
+    if input.numel() == 0:
+        shp = [s for k, s in enumerate(input.shape) if k != d or keepdim]
+        shp = [1 if k == d else s for k, s in enumerate(shp)] if keepdim else shp
+        return return_types.mode(empty(*shp, dtype=input.dtype), empty(*shp, dtype=_core.int64))
     a = _np_of(input)
     m = np.moveaxis(a, d, -1)
     vals = np.empty(m.shape[:-1], dtype=a.dtype)
     idx = np.empty(m.shape[:-1], dtype=np.int64)
     for pos in np.ndindex(m.shape[:-1]):
         row = m[pos]
-        u, c = np.unique(row, return_counts=True)
+        # NaNs are all distinct (as in PyTorch): each counts once
+        u, c = np.unique(row, return_counts=True, equal_nan=False)
         best = u[np.argmax(c)]
-        vals[pos], idx[pos] = best, np.nonzero(row == best)[0][-1]
-    v, i = tensor(vals, dtype=input.dtype), from_numpy(idx)
-    if keepdim:
-        v, i = v.unsqueeze(d), i.unsqueeze(d)
+        hit = np.isnan(row) if best != best else row == best
+        vals[pos], idx[pos] = best, np.nonzero(hit)[0][-1]
+    # values gathered from the input at the chosen index: differentiable, like PyTorch's
+    i = from_numpy(idx).unsqueeze(d)
+    v = gather(input, d, i)
+    if not keepdim:
+        v, i = v.squeeze(d), i.squeeze(d)
     return return_types.mode(v, i)
 
 
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
     a = _np_of(input)
     if dim is None:
-        u, inv, cnt = np.unique(a.reshape(-1), return_inverse=True, return_counts=True)
+        u, inv, cnt = np.unique(a.reshape(-1), return_inverse=True, return_counts=True, equal_nan=False)
         inv = inv.reshape(a.shape)
     else:
-        u, inv, cnt = np.unique(a, return_inverse=True, return_counts=True, axis=_b_int(dim))
+        u, inv, cnt = np.unique(a, return_inverse=True, return_counts=True, axis=_wrap(dim, input.ndim), equal_nan=False)
     res = [tensor(u, dtype=input.dtype)]
     if return_inverse:
         res.append(from_numpy(inv.astype(np.int64)))
@@ -969,10 +1197,28 @@ METHODS["unique"] = unique
 @method()
 def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
     if dim is not None:
-        _wrap(dim, input.ndim)
+        d = _wrap(dim, input.ndim)
+        n = input.shape[d] if input.ndim else 1
+        x = movedim(input, d, 0).reshape(n, -1) if input.ndim else input.reshape(1, 1)
+        # a slice starts a new group when it differs anywhere from the previous one
+        keep = ones(n, dtype=_core.bool)
+        if n > 1:
+            keep[1:] = any(ne(x[1:], x[:-1]), 1)
+        starts = nonzero(keep).reshape(-1)
+        res = [index_select(input, d, starts) if input.ndim else input.clone()]
+        if return_inverse:
+            res.append(cumsum(keep.to(_core.int64), 0) - 1)
+        if return_counts:
+            res.append(diff(cat([starts, tensor([n])])))
+        return res[0] if len(res) == 1 else tuple(res)
     a = _np_of(input).reshape(-1)
     if a.size == 0:
-        return input.clone()
+        res = [input.reshape(-1).clone()]
+        if return_inverse:
+            res.append(zeros(*input.shape, dtype=_core.int64))
+        if return_counts:
+            res.append(zeros(0, dtype=_core.int64))
+        return res[0] if len(res) == 1 else tuple(res)
     keep = np.concatenate([[True], a[1:] != a[:-1]])
     u = a[keep]
     res = [tensor(u, dtype=input.dtype)]
@@ -984,25 +1230,70 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
 
 
 @method()
+def diff(input, n=1, dim=-1, prepend=None, append=None):
+    if input.ndim == 0:
+        raise RuntimeError("diff expects input to be at least one-dimensional")
+    if n < 0:
+        raise RuntimeError(f"order must be non-negative but got {n}")
+    d = _wrap(dim, input.ndim)
+    if prepend is not None or append is not None:
+        input = cat([x for x in (prepend, input, append) if x is not None], d)
+    for _ in range(n):
+        m = input.shape[d]
+        if m == 0:
+            break
+        a, b = narrow(input, d, 1, m - 1), narrow(input, d, 0, m - 1)
+        input = logical_xor(a, b) if input.dtype == _core.bool else a - b
+    return input
+
+
+@method()
 def bincount(input, weights=None, minlength=0):
     if input.ndim != 1 or input.dtype.is_floating_point or input.dtype == _core.bool:
         raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    if minlength < 0:
+        raise RuntimeError("minlength should be >= 0")
+    if weights is not None and (weights.ndim != 1 or weights.shape[0] != input.shape[0]):
+        raise RuntimeError("weights should be 1-d and have the same length as input")
     if input.numel() and _b_int(input.min()) < 0:
         raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
-    w = None if weights is None else weights.detach().numpy()
+    w = None if weights is None else _np_of(weights).astype(np.float64)
     r = np.bincount(input.numpy(), w, minlength)
-    return from_numpy(r.astype(np.int64)) if weights is None else tensor(r, dtype=weights.dtype if weights.dtype.is_floating_point else _core.float64)
+    if weights is None:
+        return from_numpy(r.astype(np.int64))
+    # PyTorch keeps float32 weights' dtype and sums every other dtype in float64
+    return tensor(r, dtype=_core.float32 if weights.dtype == _core.float32 else _core.float64)
 
 
 @method()
 def histc(input, bins=100, min=0, max=0):
-    a = input.detach().numpy()
-    lo, hi = (a.min(), a.max()) if min == 0 and max == 0 else (min, max)
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{_SCALAR_NAME[input.dtype]}'")
+    if bins <= 0:
+        raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for dimension 0")
+    lo, hi = _b_float(min), _b_float(max)
+    if lo > hi:
+        raise RuntimeError("torch.histc: max must be larger than min")
+    a = _np_of(input).astype(np.float64).reshape(-1)
+    # an empty range means the data's range; a single point widens by 1 on each side
+    if lo == hi and a.size:
+        lo, hi = _b_float(a.min()), _b_float(a.max())
+    if lo == hi:
+        lo, hi = lo - 1, hi + 1
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise RuntimeError(f"torch.histc: range of [{lo:g}, {hi:g}] is not finite")
+    a = a[(a >= lo) & (a <= hi)]
     h, _ = np.histogram(a, bins=bins, range=(lo, hi))
     return tensor(h, dtype=input.dtype)
 
 
 def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None, sorter=None):
+    if side is not None and side not in ("left", "right"):
+        raise RuntimeError(f"torch.searchsorted(): side can only be 'left' or 'right' but got {side}")
+    if side == "left" and right:
+        raise RuntimeError("torch.searchsorted(): side and right can't be set to opposites, got side of left while right was True")
+    if sorted_sequence.ndim == 0:
+        raise RuntimeError("torch.searchsorted(): boundaries tensor should have positive dimension, but got 0 dimension")
     side = side or ("right" if right else "left")
     s = _np_of(sorted_sequence)
     if sorter is not None:
@@ -1020,6 +1311,8 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
 
 
 def bucketize(input, boundaries, *, out_int32=False, right=False):
+    if boundaries.ndim != 1:
+        raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim({boundaries.ndim})")
     return searchsorted(boundaries, input, out_int32=out_int32, right=right)
 
 
@@ -1078,8 +1371,19 @@ def ravel(input):
     return reshape(input, (-1,))
 
 
+def _unique_dims(dims, ndim):
+    seen = set()
+    for d in dims:
+        w = _wrap(d, ndim)
+        if w in seen:
+            raise RuntimeError(f"dim {w} appears multiple times in the list of dims")
+        seen.add(w)
+
+
 @method()
 def squeeze(input, dim=None):
+    if isinstance(dim, (list, tuple)):
+        _unique_dims(dim, input.ndim)
     return _C.squeeze(input, _dims(dim))
 
 
@@ -1110,8 +1414,13 @@ def t(input):
 def movedim(input, source, destination):
     src, dst = _dims(source), _dims(destination)
     nd = input.ndim
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({src} dims) should contain the same number of dims as destination ({dst} dims)")
     src = [_wrap(s, nd) for s in src]
     dst = [_wrap(d, nd) for d in dst]
+    for name, ds, given in (("source", src, _dims(source)), ("destination", dst, _dims(destination))):
+        if len(set(ds)) != len(ds):
+            raise RuntimeError(f"movedim: repeated dim in `{name}` ({given})")
     if nd == 0:
         return input.view_as(input)
     order = [None] * nd
@@ -1190,20 +1499,24 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     reps = repeats.tolist() if _is_t(repeats) else repeats
     if isinstance(reps, numbers.Integral):
         reps = [reps] * n
+    if _b_any(r < 0 for r in reps):
+        raise RuntimeError("repeats can not be negative" if _is_t(repeats) else "Repeats must be non-negative")
     if len(reps) != n:
         raise RuntimeError(f"repeats must have the same size as input along dim, but got repeats.size(0) = {len(reps)} and input.size({d}) = {n}")
     idx = tensor([i for i, r in enumerate(reps) for _ in range(r)], dtype=_core.int64)
     return index_select(input, d, idx)
 
 
-def cat(tensors, dim=0, *, out=None):
+def cat(tensors, dim=0):
+    if isinstance(tensors, (list, tuple)) and not tensors:
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     return _C.cat(list(tensors), _b_int(dim))
 
 
 concat = concatenate = cat
 
 
-def stack(tensors, dim=0, *, out=None):
+def stack(tensors, dim=0):
     return _C.stack(list(tensors), _b_int(dim))
 
 
@@ -1268,7 +1581,12 @@ def tensor_split(input, indices_or_sections, dim=0):
     d = _wrap(dim, input.ndim)
     n = input.shape[d]
     if _is_t(indices_or_sections):
-        indices_or_sections = indices_or_sections.item() if indices_or_sections.ndim == 0 else indices_or_sections.tolist()
+        t = indices_or_sections
+        if t.dtype != _core.int64:
+            raise RuntimeError(f"tensor_split expected tensor_indices_or_sections to have dtype of long, but got {_SCALAR_NAME[t.dtype]}")
+        if t.ndim > 1:
+            raise RuntimeError(f"tensor_split expected tensor_indices_or_sections to be a zero-dimensional or one-dimensional tensor, but got a tensor with {t.ndim} dims")
+        indices_or_sections = t.item() if t.ndim == 0 else t.tolist()
     if isinstance(indices_or_sections, numbers.Integral):
         k = indices_or_sections
         if k <= 0:
@@ -1276,24 +1594,29 @@ def tensor_split(input, indices_or_sections, dim=0):
         q, r = divmod(n, k)
         sizes = [q + 1] * r + [q] * (k - r)
     else:
-        idx = [0] + [(i + n if i < 0 else i) for i in indices_or_sections] + [n]
-        idx = [_b_min(_b_max(i, 0), n) for i in idx]
-        out, prev = [], 0
-        for i in idx[1:]:
-            i = _b_max(i, prev)
-            out.append(narrow(input, d, prev, i - prev))
-            prev = i
-        return tuple(out)
+        # piece i spans [idx[i-1], idx[i]) after wrapping and clamping to [0, n]; a decreasing
+        # index gives an empty piece and the next one starts from it again (PyTorch's rule)
+        idx = [0] + [_b_min(_b_max(i + n if i < 0 else i, 0), n) for i in map(_as_int, indices_or_sections)] + [n]
+        return tuple(narrow(input, d, a, _b_max(b - a, 0)) for a, b in zip(idx[:-1], idx[1:]))
     return split(input, sizes, d)
 
 
 @method()
 def unbind(input, dim=0):
+    if input.ndim == 0:
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+    dim = _wrap(dim, input.ndim)
     return tuple(select(input, dim, i) for i in range(input.shape[dim]))
 
 
 @method()
 def narrow(input, dim, start, length):
+    if input.ndim:
+        n = input.shape[_wrap(dim, input.ndim)]
+        if not -n <= start <= n:
+            raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but got {start})")
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
     return _C.narrow(input, _b_int(dim), _b_int(start), _b_int(length))
 
 
@@ -1322,6 +1645,9 @@ def roll(input, shifts, dims=None):
     if dims is None:
         return roll(reshape(input, (-1,)), shifts, 0).view(input.shape)
     shifts, dims = _dims(shifts), _dims(dims)
+    if len(shifts) != len(dims):
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
+    dims = [_wrap(d, input.ndim) for d in dims]
     r = input
     for s, d in zip(shifts, dims):
         n = r.shape[d]
@@ -1359,6 +1685,8 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
 
 @method()
 def diag(input, diagonal=0):
+    if input.ndim not in (1, 2):
+        raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {input.ndim}D")
     if input.ndim == 1:
         n = input.shape[0] + _b_abs(diagonal)
         z = zeros(n, n, dtype=input.dtype)
@@ -1370,16 +1698,24 @@ def diag(input, diagonal=0):
 
 @method()
 def diag_embed(input, offset=0, dim1=-2, dim2=-1):
-    _wrap(dim1, input.ndim + 1), _wrap(dim2, input.ndim + 1)
+    d1, d2 = _wrap(dim1, input.ndim + 1), _wrap(dim2, input.ndim + 1)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
     n = input.shape[-1] + _b_abs(offset)
     out = zeros(*input.shape[:-1], n, n, dtype=input.dtype)
     idx = arange(input.shape[-1])
     r, c = (idx, idx + offset) if offset >= 0 else (idx - offset, idx)
-    return _C.index_put(out, [None] * (input.ndim - 1) + [r, c], input, False, False)
+    out = _C.index_put(out, [None] * (input.ndim - 1) + [r, c], input, False, False)
+    nd = input.ndim + 1
+    return out if (d1, d2) == (nd - 2, nd - 1) else movedim(out, (nd - 2, nd - 1), (d1, d2))
 
 
 @method()
 def trace(input):
+    if input.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
+    if input.dtype == _core.bool:
+        raise NotImplementedError("\"trace\" not implemented for 'Bool'")
     return sum(diagonal(input))
 
 
@@ -1395,16 +1731,20 @@ def triu(input, diagonal=0):
 
 @method()
 def tril_(self, diagonal=0):
-    return self.copy_(tril(self, diagonal))
+    return _inplace(self, tril, diagonal)
 
 
 @method()
 def triu_(self, diagonal=0):
-    return self.copy_(triu(self, diagonal))
+    return _inplace(self, triu, diagonal)
 
 
 @method()
 def unfold(self, dimension, size, step):
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    if size < 0:
+        raise RuntimeError(f"size is {size} but must be >= 0")
     return _C.unfold(self, _b_int(dimension), _b_int(size), _b_int(step))
 
 
@@ -1421,11 +1761,13 @@ def atleast_1d(*ts):
 
 
 def atleast_2d(*ts):
+    ts = ts[0] if len(ts) == 1 and isinstance(ts[0], (list, tuple)) else ts
     r = tuple(t.reshape(1, -1) if t.ndim < 2 else t for t in ts)
     return r[0] if len(r) == 1 else r
 
 
 def atleast_3d(*ts):
+    ts = ts[0] if len(ts) == 1 and isinstance(ts[0], (list, tuple)) else ts
     def one(t):
         if t.ndim == 0:
             return t.reshape(1, 1, 1)
@@ -1440,7 +1782,18 @@ def atleast_3d(*ts):
 
 def meshgrid(*tensors, indexing="ij"):
     ts = list(tensors[0]) if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) else list(tensors)
-    if indexing == "xy" and len(ts) >= 2:
+    if not ts:
+        raise RuntimeError("meshgrid expects a non-empty TensorList")
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f'torch.meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}')
+    for t in ts:
+        if t.ndim > 1:
+            raise RuntimeError(f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got: {t}")
+        if t.dtype != ts[0].dtype:
+            raise RuntimeError("meshgrid expects all tensors to have the same dtype")
+    # "xy" is "ij" with the first two inputs (and outputs) swapped
+    swap = indexing == "xy" and len(ts) >= 2
+    if swap:
         ts[0], ts[1] = ts[1], ts[0]
     shp = [t.numel() for t in ts]
     out = []
@@ -1448,9 +1801,8 @@ def meshgrid(*tensors, indexing="ij"):
         v = [1] * len(ts)
         v[i] = -1
         out.append(t.reshape(v).expand(*shp))
-    if indexing == "xy" and len(ts) >= 2:
+    if swap:
         out[0], out[1] = out[1], out[0]
-        out = [o.transpose(0, 1) for o in out]
     return tuple(out)
 
 
@@ -1480,6 +1832,10 @@ def gather(input, dim, index, *, sparse_grad=False):
 
 @method()
 def take_along_dim(input, indices, dim=None):
+    if indices.dtype != _core.int64:
+        raise RuntimeError(f"torch.take_along_dim(): dtype of indices should be Long but got {_SCALAR_NAME[indices.dtype]}")
+    if dim is not None and input.ndim != indices.ndim:
+        raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same number of dimensions, but got {input.ndim} dimensions for input, and {indices.ndim} dimensions for indices")
     if dim is not None:
         dim = _wrap(dim, input.ndim)
         if input.ndim == 0:
@@ -1493,30 +1849,41 @@ def take_along_dim(input, indices, dim=None):
     return gather(input.expand(*ishp), dim, indices.expand(*jshp))
 
 
+def _same_dtype(self, src, msg):
+    if _is_t(src) and src.dtype != self.dtype:
+        raise RuntimeError(msg.format(a=_SCALAR_NAME[self.dtype], b=_SCALAR_NAME[src.dtype]))
+
+
 @method()
 def scatter(input, dim, index, src=None, *, value=None, reduce=None):
     src = value if src is None else src
-    red = {"add": "add", "multiply": "multiply"}.get(reduce) if reduce else None
+    _same_dtype(input, src, "scatter(): Expected self.dtype to be equal to src.dtype")
+    if reduce is not None and reduce not in ("add", "multiply"):
+        raise RuntimeError("reduce argument must be either add or multiply.")
+    red = reduce
     return _C.scatter(input, _b_int(dim), index, src, red)
 
 
 @method()
 def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
-    return self.copy_(scatter(self, dim, index, src, value=value, reduce=reduce))
+    return _inplace(self, scatter, dim, index, src, value=value, reduce=reduce)
 
 
 @method()
 def scatter_add(input, dim, index, src):
+    _same_dtype(input, src, "scatter(): Expected self.dtype to be equal to src.dtype")
     return _C.scatter(input, _b_int(dim), index, src, "add")
 
 
 @method()
 def scatter_add_(self, dim, index, src):
-    return self.copy_(scatter_add(self, dim, index, src))
+    return _inplace(self, scatter_add, dim, index, src)
 
 
 @method()
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
+    if reduce not in ("sum", "prod", "mean", "amax", "amin"):
+        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
     if reduce == "sum":
         if include_self:
             return scatter_add(input, dim, index, src)
@@ -1525,7 +1892,7 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
 
 @method()
 def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
-    return self.copy_(scatter_reduce(self, dim, index, src, reduce, include_self=include_self))
+    return _inplace(self, scatter_reduce, dim, index, src, reduce, include_self=include_self)
 
 
 @method()
@@ -1535,12 +1902,13 @@ def index_select(input, dim, index):
 
 @method()
 def index_add(input, dim, index, source, *, alpha=1):
+    _same_dtype(input, source, "index_add_(): self ({a}) and source ({b}) must have the same scalar type")
     return _C.index_add(input, _b_int(dim), index, source, _b_float(alpha))
 
 
 @method()
 def index_add_(self, dim, index, source, *, alpha=1):
-    return self.copy_(index_add(self, dim, index, source, alpha=alpha))
+    return _inplace(self, index_add, dim, index, source, alpha=alpha)
 
 
 def _dim_index(ndim, dim, index):
@@ -1549,8 +1917,16 @@ def _dim_index(ndim, dim, index):
     return idx
 
 
+def _fill_value(value, index):
+    if index.ndim > 1:
+        raise RuntimeError("Index has to be a vector/scalar")
+    if _is_t(value) and value.ndim != 0:
+        raise RuntimeError(f"index_fill_ only supports a 0-dimensional value tensor, but got tensor with {value.ndim} dimension(s).")
+
+
 @method()
 def index_fill(input, dim, index, value):
+    _fill_value(value, index)
     dim = _wrap(dim, input.ndim)
     if input.ndim == 0:
         return _C.index_put(input.reshape(1), [index], value, False, False).reshape(())
@@ -1559,6 +1935,7 @@ def index_fill(input, dim, index, value):
 
 @method()
 def index_fill_(self, dim, index, value):
+    _fill_value(value, index)
     dim = _wrap(dim, self.ndim)
     if self.ndim == 0:
         _C.index_put(self.view(1), [index], value, False, True)
@@ -1568,7 +1945,17 @@ def index_fill_(self, dim, index, value):
 
 @method()
 def index_copy(input, dim, index, source):
+    _same_dtype(input, source, "index_copy_(): self and source expected to have the same dtype, but got (self) {a} and (source) {b}")
     dim = _wrap(dim, input.ndim)
+    n = input.shape[dim] if input.ndim else 1
+    if index.ndim > 1:
+        raise IndexError("index_copy_(): Index should have dimension 1 or 0 (got 2)")
+    if source.ndim and index.numel() != source.shape[dim if source.ndim > dim else -1]:
+        raise IndexError(f"index_copy_(): Number of indices ({index.numel()}) should be equal to source.size(dim) ({source.shape[dim]})")
+    # unlike index_put, index_copy does not wrap negative indices
+    if index.numel() and (_b_bool((index < 0).any()) or _b_bool((index >= n).any())):
+        bad = _b_int(index.reshape(-1)[logical_or(index.reshape(-1) < 0, index.reshape(-1) >= n)][0])
+        raise IndexError(f"index_copy_(): index {bad} is out of bounds for dimension {dim} with size {n}")
     if input.ndim == 0:
         return _C.index_put(input.reshape(1), [index], source.reshape(-1), False, False).reshape(())
     src = movedim(source, dim, 0)
@@ -1579,7 +1966,7 @@ def index_copy(input, dim, index, source):
 
 @method()
 def index_copy_(self, dim, index, source):
-    return self.copy_(index_copy(self, dim, index, source))
+    return _inplace(self, index_copy, dim, index, source)
 
 
 def _idx_list(input, indices):
@@ -1588,46 +1975,73 @@ def _idx_list(input, indices):
 
 @method()
 def index_put(input, indices, values, accumulate=False):
+    _same_dtype(input, values, "Index put requires the source and destination dtypes match, got {a} for the destination and {b} for the source.")
     return _C.index_put(input, _idx_list(input, list(indices)), values, accumulate, False)
 
 
 @method()
 def index_put_(self, indices, values, accumulate=False):
+    _same_dtype(self, values, "Index put requires the source and destination dtypes match, got {a} for the destination and {b} for the source.")
     return _C.index_put(self, _idx_list(self, list(indices)), values, accumulate, True)
 
 
 @method()
 def masked_select(input, mask):
+    if mask.dtype != _core.bool:
+        raise RuntimeError("masked_select: expected BoolTensor for mask")
     shp = list(broadcast_shapes(input.shape, mask.shape))
     return _C.index_op(_C.expand(input, shp), [_C.expand(mask, shp)])
 
 
 @method()
 def masked_scatter(input, mask, source):
+    _same_dtype(input, source, "masked_scatter: expected self and source to have same dtypes but got{a} and {b}")
+    if mask.dtype != _core.bool:
+        raise RuntimeError(f"masked_scatter_ only supports boolean masks, but got mask with dtype {_SCALAR_NAME[mask.dtype]}")
     shp = list(broadcast_shapes(input.shape, mask.shape))
     m = _C.expand(mask, shp)
     n = _b_int(sum(m))
+    if source.numel() < n:
+        raise RuntimeError("Number of elements of source < number of ones in mask")
     return _C.index_put(_C.expand(input, shp).clone(), [m], reshape(source, (-1,))[:n], False, False)
+
+
+def _flat_index(input, index, name):
+    """Flat (take/put_) indices: long only, negatives wrap, out-of-range raises IndexError."""
+    if index.dtype != _core.int64:
+        raise RuntimeError(f"{name}(): Expected a long tensor for index, but got {_SCALAR_NAME[index.dtype]}")
+    n = input.numel()
+    idx = index.reshape(-1)
+    bad = logical_or(idx < -n, idx >= n)
+    if idx.numel() and _b_bool(bad.any()):
+        i = _b_int(idx[bad][0])
+        raise IndexError(f"out of range: tried to access index {i} on a tensor of {n} elements.")
+    return where(idx < 0, idx + n, idx)
 
 
 @method()
 def take(input, index):
-    return reshape(index_select(reshape(input, (-1,)), 0, reshape(index, (-1,))), list(index.shape))
+    return reshape(index_select(reshape(input, (-1,)), 0, _flat_index(input, index, "take")), list(index.shape))
 
 
 @method()
 def put_(self, index, source, accumulate=False):
-    flat = self.view(-1)
-    _C.index_put(flat, [index.reshape(-1)], source.reshape(-1), accumulate, True)
-    return self
+    _same_dtype(self, source, "put_(): self and source expected to have the same dtype, but got self.dtype = {a} and source.dtype = {b}")
+    idx = _flat_index(self, index, "put")
+    if self.is_contiguous():
+        _C.index_put(self.view(-1), [idx], source.reshape(-1), accumulate, True)
+        return self
+    # a non-contiguous self: put into a flat copy, then write it back
+    return self.copy_(_C.index_put(self.reshape(-1), [idx], source.reshape(-1), accumulate, False).view(self.shape))
 
 
 @method()
-def nonzero(input, *, out=None, as_tuple=False):
+def nonzero(input, *, as_tuple=False):
     nz = _C.nonzero(input)
     if as_tuple:
         if input.ndim == 0:
-            return (nz.reshape(-1),)
+            # a 0-d tensor counts as one element, like PyTorch
+            return (_C.nonzero(input.reshape(1)).reshape(-1),)
         return tuple(nz[:, i] for i in range(input.ndim))
     return nz
 
@@ -1640,29 +2054,29 @@ def argwhere(input):
 # ---------------------------------------------------------------- matmul family
 
 @method()
-def matmul(input, other, *, out=None):
+def matmul(input, other):
     return _C.matmul(input, other)
 
 
 @method()
-def mm(input, mat2, *, out=None):
+def mm(input, mat2):
     return _C.mm(input, mat2)
 
 
 @method()
-def bmm(input, mat2, *, out=None):
+def bmm(input, mat2):
     return _C.bmm(input, mat2)
 
 
 @method()
-def mv(input, vec, *, out=None):
+def mv(input, vec):
     if input.ndim != 2 or vec.ndim != 1:
         raise RuntimeError("vector + matrix @ vector expected, got {}, {}".format(input.ndim, vec.ndim))
     return _C.matmul(input, vec)
 
 
 @method()
-def dot(input, other, *, out=None):
+def dot(input, other):
     if input.ndim != 1 or other.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
     if input.dtype != other.dtype:
@@ -1678,11 +2092,16 @@ METHODS["vdot"] = dot
 def inner(input, other):
     if input.ndim == 0 or other.ndim == 0:
         return input * other
+    if input.shape[-1] != other.shape[-1]:
+        raise RuntimeError(f"inner() the last dimension must match on both input tensors but got shapes {list(input.shape)} and {list(other.shape)}")
     return tensordot(input, other, ([input.ndim - 1], [other.ndim - 1]))
 
 
 @method("outer", "ger")
 def outer(input, vec2):
+    for name, v in (("self", input), ("vec2", vec2)):
+        if v.ndim != 1:
+            raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {v.ndim}-D")
     return unsqueeze(input, 1) * unsqueeze(vec2, 0)
 
 
@@ -1690,31 +2109,41 @@ ger = outer
 
 
 @method()
-def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     p = _C.mm(mat1, mat2)
     p = p if alpha == 1 else p * alpha
-    return p + (input if beta == 1 else input * beta) if beta != 0 else p + zeros_like(input)
+    return p + _scaled_input(input, beta, p)
 
 
 @method()
 def addmm_(self, mat1, mat2, *, beta=1, alpha=1):
-    return self.copy_(addmm(self, mat1, mat2, beta=beta, alpha=alpha))
+    return _inplace(self, addmm, mat1, mat2, beta=beta, alpha=alpha)
+
+
+def _scaled_input(input, beta, like):
+    """beta * input for the add*mm family; beta == 0 ignores input's values (NaN included), like PyTorch."""
+    if beta == 0:
+        # zeros that stay in input's graph (a zero gradient, like PyTorch)
+        return where(zeros_like(input, dtype=_core.bool), input, 0) if input.requires_grad else zeros_like(input, dtype=like.dtype)
+    return input if beta == 1 else input * beta
 
 
 @method()
 def addmv(input, mat, vec, *, beta=1, alpha=1):
-    return input * beta + mv(mat, vec) * alpha
+    p = mv(mat, vec)
+    return _scaled_input(input, beta, p) + (p if alpha == 1 else p * alpha)
 
 
 @method()
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
     p = _C.bmm(batch1, batch2)
-    return (input if beta == 1 else input * beta) + (p if alpha == 1 else p * alpha)
+    return _scaled_input(input, beta, p) + (p if alpha == 1 else p * alpha)
 
 
 @method()
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
-    return input * beta + _C.bmm(batch1, batch2).sum(0) * alpha
+    p = _C.bmm(batch1, batch2).sum(0)
+    return _scaled_input(input, beta, p) + (p if alpha == 1 else p * alpha)
 
 
 def einsum(equation, *operands):
@@ -1725,11 +2154,23 @@ def einsum(equation, *operands):
 
 
 def tensordot(a, b, dims=2):
+    if a.dtype != b.dtype:
+        raise RuntimeError("both inputs should have same dtype")
     if isinstance(dims, numbers.Integral):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        if dims > _b_min(a.ndim, b.ndim):
+            raise RuntimeError(f"tensordot expects dims < ndim_a or ndim_b, but got dims={dims}")
         da = list(range(a.ndim - dims, a.ndim))
         db = list(range(dims))
     else:
         da, db = [list(x) if isinstance(x, (list, tuple)) else [x] for x in dims]
+        if len(da) != len(db):
+            raise RuntimeError("both dimension lists should have same length")
+        da, db = [_wrap(d, a.ndim) for d in da], [_wrap(d, b.ndim) for d in db]
+    for i, j in zip(da, db):
+        if a.shape[i] != b.shape[j] and a.shape[i] != 1 and b.shape[j] != 1:
+            raise RuntimeError(f"contracted dimensions need to match, but first has size {a.shape[i]} in dim {i - a.ndim if isinstance(dims, numbers.Integral) else i} and second has size {b.shape[j]} in dim {j}")
     ra = [i for i in range(a.ndim) if i not in da]
     rb = [i for i in range(b.ndim) if i not in db]
     pa = permute(a, ra + da).reshape(-1, int(np.prod([a.shape[i] for i in da])) if da else 1)
@@ -1739,23 +2180,50 @@ def tensordot(a, b, dims=2):
 
 @method()
 def cross(input, other, dim=None):
+    return _cross(input, other, dim, "cross")
+
+
+def _cross(input, other, dim, name):
+    if input.ndim != other.ndim:
+        raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
+    if name == "cross" and input.dtype != other.dtype:
+        raise RuntimeError(f"expected scalar type {_SCALAR_NAME[input.dtype]} but found {_SCALAR_NAME[other.dtype]}")
+    shp = broadcast_shapes(input.shape, other.shape)
     if dim is None:
-        dim = next(i for i, s in enumerate(input.shape) if s == 3)
-    a0, a1, a2 = unbind(input, dim)
-    b0, b1, b2 = unbind(other, dim)
-    return stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], dim)
+        dim = next((i for i, s in enumerate(shp) if s == 3), None)
+        if dim is None:
+            raise RuntimeError("no dimension of size 3 in input")
+    d = _wrap(dim, input.ndim)
+    if input.shape[d] != 3 or other.shape[d] != 3:
+        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got {input.shape[d]} and {other.shape[d]}")
+    a0, a1, a2 = unbind(input, d)
+    b0, b1, b2 = unbind(other, d)
+    return stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], d)
 
 
 def cdist(x1, x2, p=2.0, compute_mode=None):
+    for name, x in (("X1", x1), ("X2", x2)):
+        if x.ndim < 2:
+            raise RuntimeError(f"cdist only supports at least 2D tensors, {name} got: {x.ndim}D")
+        if not x.dtype.is_floating_point:
+            raise RuntimeError(f"cdist only supports floating-point dtypes, {name} got: {_SCALAR_NAME[x.dtype]}")
+    if x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} X2: {x2.shape[-1]}")
+    if p < 0:
+        raise RuntimeError("cdist only supports non-negative p values")
     d = unsqueeze(x1, -2) - unsqueeze(x2, -3)
     return norm(d, p, dim=-1)
 
 
 @method()
 def kron(input, other):
-    a, b = input, other
-    r = a.reshape(a.shape[0], 1, a.shape[1], 1) * b.reshape(1, b.shape[0], 1, b.shape[1])
-    return r.reshape(a.shape[0] * b.shape[0], a.shape[1] * b.shape[1])
+    n = _b_max(input.ndim, other.ndim)
+    sa = [1] * (n - input.ndim) + list(input.shape)
+    sb = [1] * (n - other.ndim) + list(other.shape)
+    # interleave dims: a as (a0, 1, a1, 1, ...), b as (1, b0, 1, b1, ...), then merge pairs
+    a = input.reshape([x for s in sa for x in (s, 1)])
+    b = other.reshape([x for s in sb for x in (1, s)])
+    return (a * b).reshape([x * y for x, y in zip(sa, sb)])
 
 
 # ---------------------------------------------------------------- nn-ish ops
@@ -1811,5 +2279,113 @@ def numel(input):
 
 def is_nonzero(input):
     if input.numel() != 1:
-        raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        raise RuntimeError("Boolean value of Tensor with no values is ambiguous" if input.numel() == 0 else "Boolean value of Tensor with more than one value is ambiguous")
     return _b_bool(input.item())
+
+
+# ---------------------------------------------------------------- out= arguments
+
+_SCALAR_NAME = {_core.bool: "Bool", _core.uint8: "Byte", _core.int8: "Char", _core.int16: "Short", _core.int32: "Int",
+                _core.int64: "Long", _core.float16: "Half", _core.bfloat16: "BFloat16", _core.float32: "Float",
+                _core.float64: "Double"}
+_CPP_NAME = {_core.bool: "bool", _core.uint8: "unsigned char", _core.int8: "signed char", _core.int16: "short int",
+             _core.int32: "int", _core.int64: "long int", _core.float16: "c10::Half", _core.bfloat16: "c10::BFloat16",
+             _core.float32: "float", _core.float64: "double"}
+
+
+def _any_requires_grad(x):
+    if _is_t(x):
+        return x.requires_grad
+    if isinstance(x, (list, tuple)):
+        return _b_any(_any_requires_grad(y) for y in x)
+    return False
+
+
+def _check_out_dtype(name, mode, res, o):
+    """PyTorch's out= dtype rules: TensorIterator ops cast the result into out when the cast is safe;
+    dtype-preserving kernels and multi-output ops need out's dtype to match exactly."""
+    if res.dtype == o.dtype:
+        return
+    if mode == "cast":
+        if not _C.can_cast(res.dtype, o.dtype):
+            raise RuntimeError(f"result type {_SCALAR_NAME[res.dtype]} can't be cast to the desired output type {_SCALAR_NAME[o.dtype]}")
+    elif mode == "same":
+        raise RuntimeError(f"Found dtype {_SCALAR_NAME[o.dtype]} but expected {_SCALAR_NAME[res.dtype]}")
+    elif mode != "reduce":
+        raise RuntimeError(f"Expected out tensor to have dtype {_CPP_NAME[res.dtype]}, but got {_CPP_NAME[o.dtype]} instead")
+
+
+def _write_out(o, res, warn=True):
+    """Resizes `o` to `res`'s shape (warning when it had elements, like PyTorch) and copies `res` into it."""
+    if tuple(o.shape) != tuple(res.shape):
+        if o.numel() and warn:
+            import warnings
+            warnings.warn(f"An output with one or more elements was resized since it had shape {list(o.shape)}, which does not match the required output shape {list(res.shape)}. "
+                          "This behavior is deprecated, and in a future PyTorch release outputs will not be resized unless they have zero elements. "
+                          "You can explicitly reuse an out tensor t by resizing it, inplace, to zero elements with t.resize_(0).", UserWarning, stacklevel=4)
+        o.resize_(*res.shape)
+    prev = _C.is_grad_enabled()
+    _C.set_grad_enabled(False)
+    try:
+        _C.copy_(o, res)
+    finally:
+        _C.set_grad_enabled(prev)
+
+
+def _with_out(f, name, mode):
+    """torch.<op>(..., out=t): computes the op, then writes the result into t (or each of a tuple of
+    outputs) and returns t. `mode`: "cast" | "same" | "exact" dtype rule, "reduce" (out's dtype is the
+    accumulation dtype), "factory" (out's dtype is the default dtype)."""
+    def g(*args, out=None, **kw):
+        if out is None:
+            return f(*args, **kw)
+        multi = isinstance(out, (tuple, list))
+        outs = tuple(out) if multi else (out,)
+        if not _b_all(_is_t(o) for o in outs):
+            raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+        if _C.is_grad_enabled() and (_any_requires_grad(args) or _any_requires_grad(list(kw.values())) or _any_requires_grad(outs)):
+            raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic differentiation, but one of the arguments requires grad.")
+        if mode in ("reduce", "factory") and not multi and kw.get("dtype") is None:
+            kw["dtype"] = out.dtype
+        res = f(*args, **kw)
+        ress = tuple(res) if multi else (res,)
+        if len(ress) != len(outs):
+            raise RuntimeError(f"{name}(): expected out to be a tuple of {len(ress)} tensors, got {len(outs)}")
+        for o, r in zip(outs, ress):
+            _check_out_dtype(name, "exact" if multi else mode, r, o)
+        for o, r in zip(outs, ress):
+            _write_out(o, r, warn=mode != "factory")
+        if multi:
+            return type(res)(*outs) if hasattr(res, "_fields") else tuple(outs)
+        return out
+    g.__name__ = g.__qualname__ = getattr(f, "__name__", name)
+    g.__doc__ = f.__doc__
+    g.__wrapped__ = f
+    return g
+
+
+# unary ops whose result dtype may differ from the input's (int -> float): TensorIterator's cast rule
+_UNARY_OUT_CAST = [n for n in _UNARY + list(_ALIASES) if n not in (
+    "abs", "absolute", "floor", "ceil", "trunc", "fix", "frac", "sign", "neg", "negative", "bitwise_not", "relu",
+    "isnan", "isinf", "isfinite", "signbit", "logical_not")]
+
+_OUT_MODES = {
+    "cast": _UNARY_OUT_CAST + ["bernoulli", "logical_not", "polygamma", "isin", "where", "var", "std", "norm", "logsumexp", "nanmean",
+             "all", "any", "cat", "concat", "concatenate", "stack", "hstack", "vstack", "row_stack", "dstack",
+             "column_stack", "take", "take_along_dim", "gather", "index_select", "masked_select", "index_add", "index_copy",
+             "scatter", "scatter_add", "tril", "triu", "diag", "lerp", "addcmul", "addcdiv", "outer", "ger", "inner",
+             "tensordot", "kron", "cross", "addmv", "baddbmm", "addbmm", "softmax", "log_softmax", "histc", "max", "min",
+             "fmax", "fmin", "subtract", "multiply", "divide", "true_divide", "greater", "greater_equal", "less",
+             "less_equal", "not_equal", "arctan2", "searchsorted", "bucketize"] + _BINARY,
+    "same": ["abs", "absolute", "floor", "ceil", "trunc", "fix", "frac", "sign", "sgn", "neg", "negative", "bitwise_not",
+             "round", "clamp", "clip", "clamp_min", "clamp_max", "nan_to_num"],
+    "exact": ["mm", "bmm", "matmul", "mv", "dot", "vdot", "addmm", "nonzero", "float_power", "signbit", "amax", "amin",
+              "argmax", "argmin", "msort", "multinomial", "median", "nanmedian", "mode", "sort", "topk", "kthvalue", "cummax", "cummin", "aminmax"],
+    "reduce": ["sum", "nansum", "mean", "prod", "cumsum", "cumprod"],
+    "factory": ["zeros", "ones", "empty", "full", "arange", "linspace", "logspace", "eye", "rand", "randn", "randint",
+                "randperm", "normal"],
+}
+for _mode, _names in _OUT_MODES.items():
+    for _n in _names:
+        if _n in _G:
+            _G[_n] = _with_out(_G[_n], _n, _mode)

@@ -250,6 +250,15 @@ def apply_(self, fn):
     return self.copy_(_ops.tensor(v, dtype=self.dtype).reshape(self.shape))
 
 
+def _matrix_t(t, attr):
+    """Tensor.mT / mH: 1-D is an error; 0-D passes through (PyTorch's deprecated behaviour)."""
+    if t.ndim == 0:
+        return _ops.view_as(t, t)
+    if t.ndim < 2:
+        raise RuntimeError(f"tensor.{attr} is only supported on matrices or batches of matrices. Got {t.ndim}-D tensor.")
+    return _ops.transpose(t, -2, -1)
+
+
 def _install():
     T = Tensor
     for name, f in _ops.METHODS.items():
@@ -275,9 +284,9 @@ def _install():
     T.swapaxes_ = T.transpose_
     T.__array_priority__ = 1000
     T.T = property(lambda self: _ops.permute(self, list(range(self.ndim))[::-1]))
-    T.mT = property(lambda self: _ops.transpose(self, -2, -1))
+    T.mT = property(lambda self: _matrix_t(self, "mT"))
     T.H = property(lambda self: _ops.t(self) if self.ndim == 2 else self)
-    T.mH = T.mT
+    T.mH = property(lambda self: _matrix_t(self, "mH"))
     T.layout = property(lambda self: "torch.strided")
     T.is_sparse = False
     T.is_quantized = False

@@ -158,11 +158,6 @@ def _reduce(loss, reduction):
     raise ValueError(f"{reduction} is not a valid value for reduction")
 
 
-def _same_value_grad_through(x, y):
-    """Value of ``y`` with the gradient of ``x`` (identity): x + (y - x).detach()."""
-    return x + (y - x).detach()
-
-
 def _scale_grad(x, s):
     """Value of x exactly, gradient multiplied by ``s``."""
     xd = x.detach()
@@ -250,6 +245,15 @@ def _constant_pad(x, pads, value):
 
 @functools.lru_cache(maxsize=512)
 def _pad_index(size, l, r, mode):
+    """Source index along one dim for reflect/replicate/circular padding by (l, r).
+
+    Negative pads crop first (PyTorch's kernels read from the cropped range)."""
+    if mode == "circular":
+        # PyTorch copies the cropped centre, then wraps the positive pads around it
+        lo, hi = max(-l, 0), size - max(-r, 0)
+        c = hi - lo
+        j = np.arange(-max(l, 0), c + max(r, 0))
+        return lo + (j % c) if c > 0 else np.zeros_like(j)
     j = np.arange(-l, size + r)
     if mode == "reflect":
         period = 2 * (size - 1)
@@ -259,13 +263,21 @@ def _pad_index(size, l, r, mode):
         j = np.where(j >= size, period - j, j)
     elif mode == "replicate":
         j = np.clip(j, 0, size - 1)
-    elif mode == "circular":
-        j = j % size
     return j
+
+
+_PAD_DIMS_MSG = ("Supported combinations for non-constant padding:\n"
+                 "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+                 "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+                 "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
 
 
 def pad(input, pad, mode="constant", value=None):
     r"""Pads tensor (PyTorch's ``torch.nn.functional.pad``)."""
+    for i, p in enumerate(pad):
+        if not isinstance(p, numbers.Integral) and not (_is_tensor(p) and not p.is_floating_point()):
+            raise TypeError(f"pad(): argument 'pad' (position 2) must be tuple of ints, but found element of type "
+                            f"{type(p).__name__} at pos {i}")
     pad = [int(p) for p in pad]
     if len(pad) % 2 != 0:
         raise RuntimeError("Padding length must be divisible by 2")
@@ -280,21 +292,40 @@ def pad(input, pad, mode="constant", value=None):
         raise NotImplementedError(f"Unrecognised padding mode {mode}")
     if value is not None and value != 0:
         raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument.')
+    nd = input.dim()
+    k = len(pads)
+    if k not in (1, 2, 3) or nd not in (k + 1, k + 2):
+        raise NotImplementedError(f"Padding size {len(pad)} is not supported for {nd}D input tensor.\n"
+                                  + _PAD_DIMS_MSG)
+    shp = _shape(input)
+    if mode != "circular":
+        if _dtype_name(input.dtype) == "bool":
+            kname = ("reflection" if mode == "reflect" else "replication") + f"_pad{k}d"
+            raise NotImplementedError(f'"{kname}" not implemented for \'Bool\'')
+        # non-batch dims must be non-empty (the leading dim of an unbatched input counts as channels)
+        if any(v == 0 for v in shp[1:]):
+            raise RuntimeError(
+                f"Expected {k + 1}D or {k + 2}D (batch mode) tensor with possibly 0 batch size and other non-zero "
+                f"dimensions for input, but got: {list(shp)}")
     x = input
-    nd = x.dim()
     for i, (l, r) in enumerate(pads):
-        if l == 0 and r == 0:
-            continue
         d = nd - 1 - i
         size = int(x.shape[d])
+        out = size + l + r
         if mode == "reflect" and (l >= size or r >= size):
             raise RuntimeError(
-                f"Argument #4: Padding size should be less than the corresponding input dimension, but got: "
-                f"padding ({l}, {r}) at dimension {d} of input {list(input.shape)}")
-        if mode == "circular" and (l > size or r > size):
-            raise RuntimeError("Padding value causes wrapping around more than once.")
-        if mode == "replicate" and size == 0:
-            raise RuntimeError("replication_pad: input tensor must have non-zero size in the padded dimension")
+                f"Argument #{4 + 2 * i}: Padding size should be less than the corresponding input dimension, but "
+                f"got: padding ({l}, {r}) at dimension {d} of input {list(input.shape)}")
+        if mode == "circular":
+            if l > size or r > size:
+                raise RuntimeError("Padding value causes wrapping around more than once.")
+            if out < 0:
+                raise RuntimeError("Negative padding value is resulting in an empty dimension")
+        elif out < 1 and (k == 1 or out < 0):
+            name = "WHD"[i]
+            raise RuntimeError(f"input ({name}: {size}) is too small. Calculated output {name}: {out}")
+        if l == 0 and r == 0:
+            continue
         idx = _pad_index(size, l, r, mode)
         x = x.index_select(d, _index_tensor(idx, x))
     return x
@@ -437,6 +468,9 @@ def _conv_nd(input, weight, bias, stride, padding, dilation, groups, nd, name):
         raise RuntimeError(
             f"Given groups={groups}, weight of size {list(weight.shape)}, expected input{list(input.shape)} to have "
             f"{Cg * groups} channels, but got {C} channels instead")
+    if O < 1:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be at least {groups} at dimension 0, but got "
+                           f"weight of size {list(weight.shape)} instead")
     if O % groups != 0:
         raise RuntimeError(
             f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, but got weight of "
@@ -516,7 +550,7 @@ def _col2im(cols, out_sp, ks, dilation, padding, stride):
     padded = tuple(out_sp[i] + 2 * padding[i] for i in range(nd))
     blocks = tuple((padded[i] - dilation[i] * (ks[i] - 1) - 1) // stride[i] + 1 for i in range(nd))
     idx = _index_tensor(_col2im_index(padded, tuple(ks), tuple(dilation), tuple(stride), blocks), cols)
-    src = cols.reshape(N, C, -1)
+    src = cols.reshape(N, C, _prod(_shape(cols)[2:]))
     out = torch.zeros(N, C, _prod(padded), dtype=cols.dtype, device=cols.device).index_add(2, idx, src)
     out = out.reshape(N, C, *padded)
     for i in range(nd):
@@ -544,6 +578,16 @@ def _conv_transpose_nd(input, weight, bias, stride, padding, output_padding, gro
     padding = _ntuple(padding, nd, "padding")
     output_padding = _ntuple(output_padding, nd, "output_padding")
     dilation = _ntuple(dilation, nd, "dilation")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError("dilation should be greater than zero")
+    if any(p < 0 for p in padding):
+        raise RuntimeError("negative padding is not supported")
+    if any(p < 0 for p in output_padding):
+        raise RuntimeError("negative output_padding is not supported")
     shp = _shape(input)
     N, Cin = shp[0], shp[1]
     sp = shp[2:]
@@ -611,6 +655,20 @@ def conv_tbc(input, weight, bias, pad=0):
     return out.permute(2, 0, 1)
 
 
+def _check_im2col_args(ks, dil, pd, st):
+    if ks[0] <= 0 or ks[1] <= 0:
+        raise RuntimeError(f"kernel size should be greater than zero, but got kernel_height: {ks[0]} "
+                           f"kernel_width: {ks[1]}")
+    if st[0] <= 0 or st[1] <= 0:
+        raise RuntimeError(f"stride should be greater than zero, but got stride_height: {st[0]} "
+                           f"stride_width: {st[1]}")
+    if dil[0] <= 0 or dil[1] <= 0:
+        raise RuntimeError(f"dilation should be greater than zero, but got dilation_height: {dil[0]} "
+                           f"dilation_width: {dil[1]}")
+    if pd[0] < 0 or pd[1] < 0:
+        raise RuntimeError(f"padding should be non-negative, but got pad_height: {pd[0]} pad_width: {pd[1]}")
+
+
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     r"""Extract sliding local blocks (im2col): [N, C, H, W] -> [N, C*kh*kw, L]."""
     if input.dim() not in (3, 4):
@@ -623,6 +681,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     dil = _pair(dilation)
     pd = _pair(padding)
     st = _pair(stride)
+    _check_im2col_args(ks, dil, pd, st)
     x = input
     if any(pd):
         x = _constant_pad(x, [(pd[1], pd[1]), (pd[0], pd[0])], 0.0)
@@ -654,6 +713,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     dil = _pair(dilation)
     pd = _pair(padding)
     st = _pair(stride)
+    _check_im2col_args(ks, dil, pd, st)
     N, CK, L = _shape(input)
     K = ks[0] * ks[1]
     if CK % K != 0:
@@ -705,6 +765,11 @@ def _pool_setup(input, kernel_size, stride, padding, dilation, nd, name):
         raise RuntimeError(f"{name}: stride must be greater than zero, but got {list(st)}")
     if any(d <= 0 for d in dl):
         raise RuntimeError(f"{name}: dilation must be greater than zero, but got {list(dl)}")
+    for p in pd:
+        if p < 0:
+            if name == "max_pool1d":
+                raise RuntimeError(f"max_pool1d() padding must be non-negative, but got {p}")
+            raise RuntimeError(f"pad must be non-negative, but got pad: {p}")
     return ks, st, pd, dl
 
 
@@ -739,21 +804,62 @@ def _pool_index_table(sp, outs, ks, st, pd, dl):
     return total.reshape(*outs, _prod(ks))
 
 
-def _max_last(win):
-    """Max over the last dim -> (values, argmax).
+@functools.lru_cache(maxsize=256)
+def _pool_valid_table(sp, outs, ks, st, pd, dl):
+    """bool [*outs, K]: which kernel taps fall inside the (unpadded) input."""
+    nd = len(ks)
+    ok = np.ones([*outs, *ks], dtype=bool)
+    for i in range(nd):
+        c = (np.arange(outs[i]) * st[i] - pd[i])[:, None] + (np.arange(ks[i]) * dl[i])[None, :]
+        shape = [1] * (2 * nd)
+        shape[i] = outs[i]
+        shape[nd + i] = ks[i]
+        ok = ok & ((c >= 0) & (c < sp[i])).reshape(shape)
+    return ok.reshape(*outs, _prod(ks))
 
-    The gradient flows to the single (first) argmax of each window, like PyTorch's
-    max-pooling kernels, composed as a one-hot selection + sum so autograd stays cheap."""
+
+def _lowest(dtype):
+    """The value max-pooling pads with: -inf, or the integer dtype's minimum."""
+    if dtype.is_floating_point:
+        return float("-inf")
+    return int(torch.iinfo(dtype).min)
+
+
+def _not_implemented(kernel, dtype):
+    dn = _dtype_name(dtype)
+    return NotImplementedError(f'"{kernel}" not implemented for \'{_TYPE_NAMES.get(dn, dn)}\'')
+
+
+def _max_last(win, valid=None):
+    """Max over the last dim -> (values, argmax) with PyTorch's max-pool rules: the first maximum wins,
+    except that the last NaN wins over everything; ``valid`` ([..., K] bool, broadcast) marks real
+    input taps, and a padding tap is never reported (an all-lowest window reports its first real tap).
+
+    The values are gathered at the argmax, so the gradient flows to that single element."""
+    K = int(win.shape[-1])
     with torch.no_grad():
         arg = win.argmax(-1)
-    K = int(win.shape[-1])
-    onehot = torch.arange(K, device=win.device) == arg.unsqueeze(-1)
-    values = win.masked_fill(onehot.logical_not(), 0.0).sum(-1)
+        if win.is_floating_point():
+            nan = win.isnan()
+            if bool(nan.any()):
+                pos = torch.arange(1, K + 1, device=win.device)
+                last = (nan.to(torch.int64) * pos).amax(-1) - 1
+                arg = torch.where(last >= 0, last, arg)
+        if valid is not None:
+            vt = _to_dev(torch.tensor(np.ascontiguousarray(valid)), win)
+            first = _index_tensor(valid.argmax(-1), win)
+            chosen = vt.expand(*_shape(win)).gather(-1, arg.unsqueeze(-1)).squeeze(-1)
+            arg = torch.where(chosen, arg, first.expand(*_shape(arg)))
+    values = win.gather(-1, arg.unsqueeze(-1)).squeeze(-1)
     return values, arg
 
 
 def _max_pool_nd(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, nd, name):
     ks, st, pd, dl = _pool_setup(input, kernel_size, stride, padding, dilation, nd, name)
+    if _dtype_name(input.dtype) == "bool":
+        raise _not_implemented(f"max_pool{nd}d", input.dtype)
+    if nd == 1 and not return_indices and not input.is_floating_point():
+        raise _not_implemented("max_pool1d_impl", input.dtype)
     for i in range(nd):
         if nd == 1 and pd[i] > (dl[i] * (ks[i] - 1) + 1) // 2:
             raise RuntimeError(
@@ -764,16 +870,22 @@ def _max_pool_nd(input, kernel_size, stride, padding, dilation, ceil_mode, retur
                 f"pad should be smaller than or equal to half of kernel size, but got padW = {pd[-1]}, "
                 f"padH = {pd[-2]}, kW = {ks[-1]}, kH = {ks[-2]}")
     unbatched = input.dim() == nd + 1
+    if any(v == 0 for v in _shape(input)[1:]):
+        raise RuntimeError(
+            f"{name}: Expected {nd + 1}D or {nd + 2}D (batch mode) tensor with optional 0 dim batch size for input, "
+            f"but got:{list(input.shape)}")
     x = input.unsqueeze(0) if unbatched else input
     N, C = int(x.shape[0]), int(x.shape[1])
     sp = _shape(x)[2:]
     outs, pads = _pool_geometry(sp, ks, st, pd, dl, ceil_mode, name)
-    if any(l or r for l, r in pads):
-        x = _constant_pad(x, [p for p in reversed(pads)], float("-inf"))
+    padded = any(l or r for l, r in pads)
+    if padded:
+        x = _constant_pad(x, [p for p in reversed(pads)], _lowest(x.dtype))
     win = _windows(x, ks, st, dl)  # [N, C, *outs, *ks]
     K = _prod(ks)
     win = win.reshape(N, C, *outs, K)
-    values, arg = _max_last(win)
+    valid = _pool_valid_table(tuple(sp), tuple(outs), ks, st, pd, dl) if padded else None
+    values, arg = _max_last(win, valid)
     if unbatched:
         values = values.squeeze(0)
     if not return_indices:
@@ -843,6 +955,14 @@ def _max_unpool_nd(input, indices, kernel_size, stride, padding, output_size, nd
     N, C = int(x.shape[0]), int(x.shape[1])
     flat = x.reshape(N, C, -1)
     fidx = idx.reshape(N, C, -1)
+    total = _prod(out_sp)
+    if fidx.numel() > 0:
+        bad = (fidx < 0) | (fidx >= total)
+        if bool(bad.any()):
+            first = int(fidx.masked_select(bad)[0].item())
+            dims = list(out_sp) if nd > 1 else [out_sp[0], 1]
+            raise RuntimeError(f"Found an invalid max index: {first} (output volumes are of size "
+                               f"{'x'.join(str(v) for v in dims)})")
     out = torch.zeros(N, C, _prod(out_sp), dtype=x.dtype, device=x.device).scatter(2, fidx, flat)
     out = out.reshape(N, C, *out_sp)
     if unbatched:
@@ -892,6 +1012,14 @@ def _avg_pool_nd(input, kernel_size, stride, padding, ceil_mode, count_include_p
                 f"padH = {pd[0]}, kW = {ks[-1]}, kH = {ks[0]}")
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
+    # CPU kernels: floats, plus int64 (integer division truncating toward zero); avg_pool3d has no half kernels
+    dn = _dtype_name(input.dtype)
+    if dn not in ("float32", "float64", "int64") and (nd == 3 or dn not in ("float16", "bfloat16")):
+        raise _not_implemented("avg_pool3d_out_frame" if nd == 3 else "avg_pool2d", input.dtype)
+    integral = dn == "int64"
+    if _is_half(input):  # accumulate and divide in float32, round once
+        return _avg_pool_nd(input.float(), kernel_size, stride, padding, ceil_mode, count_include_pad,
+                            divisor_override, nd, name).to(input.dtype)
     unbatched = input.dim() == nd + 1
     x = input.unsqueeze(0) if unbatched else input
     sp = _shape(x)[2:]
@@ -901,13 +1029,14 @@ def _avg_pool_nd(input, kernel_size, stride, padding, ceil_mode, count_include_p
     win = _windows(x, ks, st, dl)  # [N, C, *outs, *ks]
     s = win.sum(dim=tuple(range(win.dim() - nd, win.dim())))
     if divisor_override is not None:
-        out = s / float(divisor_override)
+        div = int(divisor_override) if integral else float(divisor_override)
     else:
         table = _avg_divisor_table(tuple(sp), tuple(outs), ks, st, pd, bool(count_include_pad))
         if np.all(table == table.flat[0]):
-            out = s / float(table.flat[0])
+            div = int(table.flat[0]) if integral else float(table.flat[0])
         else:
-            out = s / _value_tensor(table, s)
+            div = _index_tensor(table, s) if integral else _value_tensor(table, s)
+    out = torch.div(s, div, rounding_mode="trunc") if integral else s / div
     if unbatched:
         out = out.squeeze(0)
     return out
@@ -982,21 +1111,14 @@ def _adaptive_windows(n_in, n_out):
     return start, end
 
 
-@functools.lru_cache(maxsize=512)
-def _adaptive_avg_matrix(n_in, n_out):
-    start, end = _adaptive_windows(n_in, n_out)
-    m = np.zeros((n_out, n_in), dtype=np.float64)
-    for o in range(n_out):
-        m[o, start[o]:end[o]] = 1.0 / (end[o] - start[o])
-    return m
-
-
 def _adaptive_avg_pool_nd(input, output_size, nd, name):
     sp, outs = _adaptive_out(input, output_size, nd, name)
     x = input
     base = x.dim() - nd
     if all(o == 1 for o in outs):
         return x.mean(dim=tuple(range(base, base + nd)), keepdim=True)
+    if not input.is_floating_point():
+        raise _not_implemented("adaptive_avg_pool3d_cpu" if nd == 3 else "adaptive_avg_pool2d", input.dtype)
     if all(o > 0 and s % o == 0 for s, o in zip(sp, outs)):
         # uniform windows: reshape and average
         shp = list(_shape(x)[:base])
@@ -1007,9 +1129,23 @@ def _adaptive_avg_pool_nd(input, output_size, nd, name):
     for i in range(nd):
         if sp[i] == outs[i]:
             continue
+        # gather each window's taps (short windows padded with a masked-out repeat) and average:
+        # a weight-matrix product would turn 0 * inf into NaN outside the window
         d = base + i
-        m = _value_tensor(_adaptive_avg_matrix(sp[i], outs[i]).T, x)  # [in, out]
-        x = x.transpose(d, -1).matmul(m).transpose(d, -1)
+        table = _adaptive_max_index(sp[i], outs[i])  # [out, kmax]
+        kmax = int(table.shape[1])
+        start, end = _adaptive_windows(sp[i], outs[i])
+        y = x.index_select(d, _index_tensor(table.reshape(-1), x))
+        shp = list(_shape(y))
+        y = y.reshape(*shp[:d], outs[i], kmax, *shp[d + 1:])
+        cnt = end - start
+        if not np.all(cnt == kmax):
+            keep = np.arange(kmax)[None, :] < cnt[:, None]
+            mask = _to_dev(torch.tensor(np.ascontiguousarray(~keep)), x).reshape(
+                outs[i], kmax, *([1] * (len(shp) - d - 1)))
+            y = y.masked_fill(mask, 0.0)
+        cshape = [outs[i]] + [1] * (len(shp) - d - 1)
+        x = y.sum(d + 1) / _value_tensor(cnt.astype(np.float64), x).reshape(cshape)
     return x.contiguous()
 
 
@@ -1037,6 +1173,8 @@ def _adaptive_max_index(n_in, n_out):
 
 def _adaptive_max_pool_nd(input, output_size, return_indices, nd, name):
     sp, outs = _adaptive_out(input, output_size, nd, name)
+    if not input.is_floating_point():
+        raise _not_implemented("adaptive_max_pool3d_cpu" if nd == 3 else "adaptive_max_pool2d", input.dtype)
     unbatched = input.dim() == nd + 1
     x = input.unsqueeze(0) if unbatched else input
     N, C = int(x.shape[0]), int(x.shape[1])
@@ -1110,6 +1248,8 @@ def threshold_(input, threshold, value):
 
 
 def relu(input, inplace=False):
+    if _dtype_name(input.dtype) == "bool":
+        raise RuntimeError("Boolean inputs not supported for relu")
     if inplace:
         return torch.relu_(input)
     return torch.relu(input)
@@ -1119,12 +1259,41 @@ def relu_(input):
     return torch.relu_(input)
 
 
+def _is_half(t):
+    return _dtype_name(t.dtype) in ("float16", "bfloat16")
+
+
+def _in_float(input, fn):
+    """fn(input), computed in float32 for half types and rounded once (PyTorch's opmath kernels)."""
+    if _is_half(input):
+        return fn(input.float()).to(input.dtype)
+    return fn(input)
+
+
+def _open_clamp(x, lo, hi):
+    """clamp(x, lo, hi) whose gradient is zero at the bounds too (PyTorch's hardtanh backward)."""
+    y = torch.clamp(x, lo, hi)
+    if not (y.requires_grad and torch.is_grad_enabled()):
+        return y
+    return torch.where((x > lo) & (x < hi), y, y.detach())
+
+
+def _require_float(input, kernel):
+    if not input.is_floating_point():
+        raise _not_implemented(kernel, input.dtype)
+
+
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
+    if not input.is_floating_point():
+        # integer kernels cast the bounds to the input's type (truncating)
+        if _dtype_name(input.dtype) == "bool":
+            raise _not_implemented("hardtanh", input.dtype)
+        min_val, max_val = int(min_val), int(max_val)
     if inplace:
         return input.clamp_(min_val, max_val)
-    return torch.clamp(input, min_val, max_val)
+    return _open_clamp(input, min_val, max_val)
 
 
 def hardtanh_(input, min_val=-1.0, max_val=1.0):
@@ -1136,6 +1305,9 @@ def relu6(input, inplace=False):
 
 
 def _elu_impl(input, alpha, scale, input_scale):
+    _require_float(input, "elu_cpu")
+    if _is_half(input):
+        return _in_float(input, lambda x: _elu_impl(x, alpha, scale, input_scale))
     # negative branch evaluated on min(x, 0) so the unused branch can never overflow
     neg = torch.expm1(input.clamp(max=0.0) * input_scale if input_scale != 1 else input.clamp(max=0.0)) * (alpha * scale)
     pos = input * scale if scale != 1 else input
@@ -1176,6 +1348,7 @@ def celu_(input, alpha=1.0):
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
+    _require_float(input, "leaky_relu_cpu")
     if inplace:
         with torch.no_grad():
             factor = torch.where(input > 0, torch.ones_like(input), torch.full_like(input, negative_slope))
@@ -1231,6 +1404,9 @@ def glu(input, dim=-1):
 
 
 def gelu(input, approximate="none"):
+    _require_float(input, "GeluKernelImpl")
+    if _is_half(input):
+        return _in_float(input, lambda x: gelu(x, approximate))
     if approximate == "none":
         return input * 0.5 * (1.0 + torch.erf(input * 0.7071067811865476))
     if approximate == "tanh":
@@ -1241,10 +1417,17 @@ def gelu(input, approximate="none"):
 
 
 def logsigmoid(input):
-    return input.clamp(max=0.0) - torch.log1p(torch.exp(-torch.abs(input)))
+    _require_float(input, "log_sigmoid_cpu")
+    # min(x, 0) - log1p(exp(-|x|)), one branch per sign so the gradient at 0 is sigmoid(-0) = 0.5
+    def f(x):
+        neg = x.clamp(max=0.0)
+        pos = x.clamp(min=0.0)
+        return torch.where(x < 0, neg - torch.log1p(torch.exp(neg)), -torch.log1p(torch.exp(-pos)))
+    return _in_float(input, f)
 
 
 def hardshrink(input, lambd=0.5):
+    _require_float(input, "hardshrink_cpu")
     return input.masked_fill((input >= -lambd) & (input <= lambd), 0.0)
 
 
@@ -1257,6 +1440,9 @@ def softsign(input):
 
 
 def softplus(input, beta=1.0, threshold=20.0):
+    _require_float(input, "softplus_cpu")
+    if _is_half(input):
+        return _in_float(input, lambda x: softplus(x, beta, threshold))
     xb = input * beta if beta != 1 else input
     soft = torch.log1p(torch.exp(xb.clamp(max=threshold)))
     if beta != 1:
@@ -1265,6 +1451,7 @@ def softplus(input, beta=1.0, threshold=20.0):
 
 
 def softshrink(input, lambd=0.5):
+    _require_float(input, "softshrink_check")
     if lambd < 0:
         raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
     return input - torch.clamp(input, -lambd, lambd)
@@ -1279,22 +1466,27 @@ def sigmoid(input):
 
 
 def hardsigmoid(input, inplace=False):
-    out = torch.clamp(input + 3.0, 0.0, 6.0) / 6.0
+    _require_float(input, "hardsigmoid_cpu")
+    out = _in_float(input, lambda x: _open_clamp(x + 3.0, 0.0, 6.0) / 6.0)
     return _inplace_result(input, out) if inplace else out
 
 
 def silu(input, inplace=False):
-    out = input * torch.sigmoid(input)
+    _require_float(input, "silu_cpu")
+    out = _in_float(input, lambda x: x * torch.sigmoid(x))
     return _inplace_result(input, out) if inplace else out
 
 
 def mish(input, inplace=False):
-    out = input * torch.tanh(softplus(input))
+    _require_float(input, "mish_cpu")
+    out = _in_float(input, lambda x: x * torch.tanh(softplus(x)))
     return _inplace_result(input, out) if inplace else out
 
 
 def hardswish(input, inplace=False):
-    out = input * torch.clamp(input + 3.0, 0.0, 6.0) / 6.0
+    _require_float(input, "hardswish_cpu")
+    # open clamp: PyTorch's gradient is 0 at x = -3 and 1 at x = 3
+    out = _in_float(input, lambda x: x * _open_clamp(x + 3.0, 0.0, 6.0) / 6.0)
     return _inplace_result(input, out) if inplace else out
 
 
@@ -1311,27 +1503,32 @@ def _get_softmax_dim(name, ndim, stacklevel):
     return 1
 
 
+def _softmax_input(input, dtype, kernel):
+    if dtype is not None:
+        input = input.to(dtype)
+    if not input.is_floating_point():
+        raise _not_implemented(kernel, input.dtype)
+    return input
+
+
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
     if dim is None:
         dim = _get_softmax_dim("softmax", input.dim(), _stacklevel)
-    if dtype is not None:
-        input = input.to(dtype)
+    input = _softmax_input(input, dtype, "softmax_lastdim_kernel_impl")
     return torch.softmax(input, dim)
 
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
     if dim is None:
         dim = _get_softmax_dim("softmin", input.dim(), _stacklevel)
-    if dtype is not None:
-        input = input.to(dtype)
+    input = _softmax_input(input, dtype, "softmax_lastdim_kernel_impl")
     return torch.softmax(-input, dim)
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     if dim is None:
         dim = _get_softmax_dim("log_softmax", input.dim(), _stacklevel)
-    if dtype is not None:
-        input = input.to(dtype)
+    input = _softmax_input(input, dtype, "log_softmax_lastdim_kernel_impl")
     return torch.log_softmax(input, dim)
 
 
@@ -1549,6 +1746,10 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
             f"Expected bias to be of same shape as normalized_shape, but got bias of shape "
             f"{list(bias.shape)} and normalized_shape = {list(ns)}")
     dims = tuple(range(len(shp) - k, len(shp)))
+    if _is_half(input):
+        # PyTorch's half kernels normalise and apply the affine in float32, rounding once
+        f32 = lambda t: None if t is None else t.float()
+        return layer_norm(input.float(), ns, f32(weight), f32(bias), eps).to(input.dtype)
     mean = input.mean(dim=dims, keepdim=True)
     centered = input - mean
     var = (centered * centered).mean(dim=dims, keepdim=True)
@@ -1595,7 +1796,10 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
         raise RuntimeError(
             f"Expected number of channels in input to be divisible by num_groups, but got input of shape "
             f"{list(shp)} and num_groups={num_groups}")
-    x = input.reshape(N, num_groups, -1)
+    if _is_half(input):
+        f32 = lambda t: None if t is None else t.float()
+        return group_norm(input.float(), num_groups, f32(weight), f32(bias), eps).to(input.dtype)
+    x = input.reshape(N, num_groups, _prod(shp[1:]) // num_groups if num_groups else 0)
     mean = x.mean(dim=-1, keepdim=True)
     centered = x - mean
     var = (centered * centered).mean(dim=-1, keepdim=True)
@@ -1680,6 +1884,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     if max_norm is not None:
         _embedding_renorm_(weight, input, max_norm, norm_type)
     flat = input.reshape(-1)
+    if flat.numel() > 0 and bool(((flat < 0) | (flat >= num)).any()):
+        raise IndexError("index out of range in self")  # a negative id must never wrap to another row
     out = weight.index_select(0, flat)
     if padding_idx is not None:
         mask = (flat == padding_idx).unsqueeze(-1)
@@ -1733,6 +1939,15 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
             raise ValueError("offsets has to be a 1D Tensor")
         n = int(input.shape[0])
         offs = [int(v) for v in offsets.tolist()]
+        if offs and offs[0] != 0:
+            raise RuntimeError(f"offsets[0] has to be 0, i.e., the first sequence in the mini-batch has to start "
+                               f"from position 0. However, got {offs[0]}")
+        if offs and offs[-1] > n:
+            raise RuntimeError(f"offsets[-1] can not be greater than input's length {n} but got offsets[-1] of "
+                               f"{offs[-1]}")
+        if any(b < a for a, b in zip(offs, offs[1:])):
+            raise RuntimeError("Expected i < index_size to be true, but got false.  (Could this error message be "
+                               "improved?  If so, please report an enhancement request to PyTorch.)")
         if include_last_offset:
             starts = offs[:-1]
             ends = offs[1:]
@@ -1759,6 +1974,13 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
             psw = per_sample_weights.index_select(0, pos_t).reshape(B, Lb)
     else:
         raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.dim()}")
+    flat_in = input.reshape(-1)
+    if flat_in.numel() > 0:
+        bad = (flat_in < 0) | (flat_in >= num)
+        if bool(bad.any()):
+            i = int(bad.to(torch.int64).argmax().item())
+            raise RuntimeError(f"Index {i} of input takes value {int(flat_in[i].item())} which is not in the valid "
+                               f"range [0, {num})")
     if max_norm is not None:
         _embedding_renorm_(weight, input, max_norm, norm_type)
     if padding_idx is not None:
@@ -1828,20 +2050,26 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
 
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    common = torch.result_type(x1, x2)
+    if not common.is_floating_point:
+        raise RuntimeError(f"expected common dtype to be floating point, yet common dtype is "
+                           f"{_TYPE_NAMES.get(_dtype_name(common), common)}")
     if not x1.is_floating_point():
-        x1 = x1.to(torch.get_default_dtype())
+        x1 = x1.to(common)
     if not x2.is_floating_point():
-        x2 = x2.to(torch.get_default_dtype())
+        x2 = x2.to(common)
     shp = _broadcast_shapes(_shape(x1), _shape(x2))
     if _shape(x1) != shp:
         x1 = x1.expand(*shp)
     if _shape(x2) != shp:
         x2 = x2.expand(*shp)
-    n1 = x1.norm(2, dim, keepdim=True)
-    n2 = x2.norm(2, dim, keepdim=True)
-    # PyTorch clamps the norms in place under no_grad: value clamped, gradient of the unclamped norm
-    n1 = _same_value_grad_through(n1, n1.clamp(min=eps))
-    n2 = _same_value_grad_through(n2, n2.clamp(min=eps))
+    # like PyTorch: clamp clones of the norms in place under no_grad (value clamped, gradient of the
+    # unclamped norm); composing the clamp as n + (clamp(n) - n).detach() would turn an inf norm into NaN
+    n1 = x1.norm(2, dim, keepdim=True).clone()
+    n2 = x2.norm(2, dim, keepdim=True).clone()
+    with torch.no_grad():
+        n1.clamp_(min=eps)
+        n2.clamp_(min=eps)
     return ((x1 / n1) * (x2 / n2)).sum(dim)
 
 
@@ -1965,6 +2193,17 @@ def _nearest_index(n_in, n_out, scale, exact):
     return np.minimum(src, n_in - 1)
 
 
+def _fixed_point_weights(ws):
+    """Weights as PyTorch's uint8 kernels use them: int16 fixed point with the most precision that fits."""
+    w_max = max(float(np.max(w)) if len(w) else 0.0 for w in ws)
+    precision = 0
+    while precision < 22 and int(0.5 + w_max * (1 << (precision + 1))) < (1 << 15):
+        precision += 1
+    one = float(1 << precision)
+    return tuple(np.trunc(np.asarray(w, np.float64) * one + np.where(np.asarray(w) >= 0, 0.5, -0.5)) / one
+                 for w in ws)
+
+
 def _interp_taps(x, d, idxs, ws):
     n_out = len(idxs[0])
     shape = [1] * x.dim()
@@ -1974,6 +2213,13 @@ def _interp_taps(x, d, idxs, ws):
         term = x.index_select(d, _index_tensor(idx, x)) * _value_tensor(w, x).reshape(shape)
         out = term if out is None else out + term
     return out
+
+
+def _scaled_size(n, scale):
+    v = math.floor(float(n) * scale) if math.isfinite(float(n) * scale) else None
+    if v is None or not (-2 ** 63 <= v < 2 ** 63):
+        raise RuntimeError("value cannot be converted to type int64_t without overflow")
+    return int(v)
 
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
@@ -2024,24 +2270,41 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         recompute_scale_factor = True
     sp = _shape(input)[2:]
     if recompute_scale_factor is not None and recompute_scale_factor:
-        output_size = [int(math.floor(float(sp[i]) * scale_factors[i])) for i in range(dim)]
+        output_size = [_scaled_size(sp[i], scale_factors[i]) for i in range(dim)]
         scale_factors = None
     if output_size is None:
-        output_size = [int(math.floor(float(sp[i]) * scale_factors[i])) for i in range(dim)]
+        output_size = [_scaled_size(sp[i], scale_factors[i]) for i in range(dim)]
     if antialias and not (mode in ("bilinear", "bicubic") and input.dim() == 4):
         raise ValueError("Anti-alias option is restricted to bilinear and bicubic modes and requires a 4-D tensor "
                          "as input")
     if antialias:
         raise NotImplementedError("interpolate(antialias=True) is not supported by ferrotorch")
-    if any(o <= 0 for o in output_size):
+    if any(o <= 0 for o in output_size) or any(v <= 0 for v in sp):
+        names = ["D", "H", "W"][3 - dim:]
         raise RuntimeError(
-            f"Input and output sizes should be greater than 0, but got input ({', '.join(str(s) for s in sp)}) "
-            f"and output ({', '.join(str(s) for s in output_size)})")
+            f"Input and output sizes should be greater than 0, but got input "
+            f"({', '.join(f'{n}: {v}' for n, v in zip(names, sp))}) and output "
+            f"({', '.join(f'{n}: {v}' for n, v in zip(names, output_size))})")
+    if _prod(_shape(input)[1:]) == 0:
+        raise RuntimeError(f"Non-empty {input.dim()}D data tensor expected but got a tensor with sizes "
+                           f"{list(input.shape)}")
     scales = scale_factors if scale_factors is not None else [None] * dim
     need = {"linear": 3, "bilinear": 4, "trilinear": 5, "bicubic": 4}
     if mode in need and input.dim() != need[mode]:
         raise NotImplementedError(f"Got {input.dim()}D input, but {mode} mode needs {need[mode]}D input")
-    fname = "float64" if _dtype_name(input.dtype) == "float64" else "float32"
+    dn = _dtype_name(input.dtype)
+    if not input.is_floating_point() and not (dn == "uint8" and mode in ("nearest", "nearest-exact", "bilinear",
+                                                                         "bicubic")):
+        kernel = {"bilinear": "upsample_bilinear2d_channels_last", "bicubic": "compute_indices_weights_cubic",
+                  "area": "adaptive_avg_pool2d"}.get(mode, "compute_indices_weights_linear")
+        if mode in ("nearest", "nearest-exact"):
+            kernel = "upsample_nearest2d_channels_last" if dim == 2 else "compute_indices_weights_nearest"
+        raise _not_implemented(kernel, input.dtype)
+    u8 = dn == "uint8" and mode in ("bilinear", "bicubic")
+    if u8:
+        # PyTorch's uint8 kernels are separable: each dim (last first) is interpolated and rounded to uint8
+        input = input.double()
+    fname = "float64" if dn == "float64" else "float32"
     x = input
     if mode in ("nearest", "nearest-exact"):
         for i in reversed(range(dim)):
@@ -2052,16 +2315,16 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         return x
     if mode == "area":
         return _adaptive_avg_pool_nd(input, output_size, dim, "adaptive_avg_pool")
-    if mode in ("linear", "bilinear", "trilinear"):
+    if mode in ("linear", "bilinear", "trilinear", "bicubic"):
+        coeffs = _cubic_coeffs if mode == "bicubic" else _linear_coeffs
         for i in reversed(range(dim)):
-            idxs, ws = _linear_coeffs(sp[i], output_size[i], bool(align_corners), scales[i], fname)
+            idxs, ws = coeffs(sp[i], output_size[i], bool(align_corners), scales[i], fname)
+            if u8:
+                ws = _fixed_point_weights(ws)
             x = _interp_taps(x, 2 + i, idxs, ws)
-        return x
-    if mode == "bicubic":
-        for i in reversed(range(dim)):
-            idxs, ws = _cubic_coeffs(sp[i], output_size[i], bool(align_corners), scales[i], fname)
-            x = _interp_taps(x, 2 + i, idxs, ws)
-        return x
+            if u8:
+                x = (x + 0.5).floor().clamp(0, 255)  # fixed-point rounding: halves go up
+        return x.to(torch.uint8) if u8 else x
     raise NotImplementedError(
         f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) for the modes: nearest | "
         f"linear | bilinear | bicubic | trilinear | area | nearest-exact (got {mode})")
@@ -2277,6 +2540,8 @@ def affine_grid(theta, size, align_corners=None):
 
 def pixel_shuffle(input, upscale_factor):
     r = int(upscale_factor)
+    if r <= 0:
+        raise RuntimeError(f"pixel_shuffle expects a positive upscale_factor, but got {r}")
     if input.dim() < 3:
         raise RuntimeError(
             f"pixel_shuffle expects input to have at least 3 dimensions, but got input with {input.dim()} dimension(s)")
@@ -2296,6 +2561,8 @@ def pixel_shuffle(input, upscale_factor):
 
 def pixel_unshuffle(input, downscale_factor):
     r = int(downscale_factor)
+    if r <= 0:
+        raise RuntimeError(f"pixel_unshuffle expects a positive downscale_factor, but got {r}")
     if input.dim() < 3:
         raise RuntimeError(
             f"pixel_unshuffle expects input to have at least 3 dimensions, but got input with {input.dim()} "
@@ -2318,6 +2585,8 @@ def pixel_unshuffle(input, downscale_factor):
 
 
 def channel_shuffle(input, groups):
+    if groups <= 0:
+        raise RuntimeError(f"Number of groups to divide channels in must be positive. Value of groups:{groups}")
     shp = _shape(input)
     N, C = shp[0], shp[1]
     if C % groups != 0:
@@ -2357,7 +2626,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         raise RuntimeError(
             f"Expected query, key, and value to have the same embedding dimension for query and key, but got "
             f"query.size(-1)={E} and key.size(-1)={int(key.shape[-1])}")
-    scale_factor = 1.0 / math.sqrt(E) if scale is None else scale
+    # empty head dim: every score is an empty dot product (0), whatever the scale
+    scale_factor = (1.0 / math.sqrt(E) if E > 0 else 1.0) if scale is None else scale
     if enable_gqa and query.dim() >= 3:
         hq, hk, hv = int(query.shape[-3]), int(key.shape[-3]), int(value.shape[-3])
         if hq % hk != 0 or hq % hv != 0:
@@ -2634,6 +2904,8 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     reduction = _reduction_arg(size_average, reduce, reduction)
     _check_loss_sizes(input, target, "mse_loss")
+    if not input.is_floating_point() and not target.is_floating_point():
+        raise _not_implemented("mse_cpu", torch.result_type(input, target))
     d = input - target
     return _reduce(_weighted(d * d, weight), reduction)
 
@@ -2641,6 +2913,8 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     reduction = _reduction_arg(size_average, reduce, reduction)
     _check_loss_sizes(input, target, "smooth_l1_loss")
+    if not input.is_floating_point() and not target.is_floating_point():
+        raise _not_implemented("smooth_l1_cpu", torch.result_type(input, target))
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     z = torch.abs(input - target)
@@ -2652,6 +2926,8 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     _check_loss_sizes(input, target, "huber_loss")
+    if not input.is_floating_point() and not target.is_floating_point():
+        raise _not_implemented("huber_cpu", torch.result_type(input, target))
     if delta <= 0:
         raise RuntimeError(f"huber_loss does not support non-positive values for delta.")
     z = torch.abs(input - target)
@@ -2665,13 +2941,18 @@ def _nll_core(input, target, weight, ignore_index, reduction):
     if dim < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {dim})")
     dn = _dtype_name(target.dtype)
-    if dn not in ("int64", "int32", "int16", "int8", "uint8"):
-        raise RuntimeError(f"expected scalar type Long but found {_TYPE_NAMES.get(dn, dn)}")
+    if not input.is_floating_point():
+        raise _not_implemented("nll_loss_out_frame", input.dtype)
+    if weight is not None and weight.dtype != input.dtype:
+        raise RuntimeError(f"expected scalar type {_TYPE_NAMES.get(_dtype_name(input.dtype))} but found "
+                           f"{_TYPE_NAMES.get(_dtype_name(weight.dtype))}")
     unbatched = dim == 1
     if unbatched:
-        if target.dim() != 0:
-            raise RuntimeError(
-                f"0D or 1D target tensor expected, multi-target not supported")
+        if target.dim() > 1:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        if target.dim() == 1 and int(target.shape[0]) != 1:
+            raise ValueError(f"For 1D input, 1D target must have size 1, but got target size: "
+                             f"{int(target.shape[0])}")
         x = input.unsqueeze(0)
         t = target.reshape(1)
     else:
@@ -2687,6 +2968,8 @@ def _nll_core(input, target, weight, ignore_index, reduction):
                 f"Expected target size {list(_shape(input)[:1] + _shape(input)[2:])}, got {list(target.shape)}")
         if dim == 2 and target.dim() != 1:
             raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if dn not in ("int64", "uint8"):
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {_TYPE_NAMES.get(dn, dn)}")
     C = int(x.shape[1])
     if weight is not None and weight.numel() != C:
         raise RuntimeError(
@@ -2739,17 +3022,13 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         raise RuntimeError("cross_entropy: input tensor should be at least 1-D")
     class_dim = 0 if input.dim() == 1 else 1
     C = int(input.shape[class_dim])
-    if target.is_floating_point():
-        # class probabilities
-        if _shape(input) != _shape(target):
-            raise RuntimeError(
-                f"Expected input batch_size ({int(input.shape[0])}) to match target batch_size "
-                f"({int(target.shape[0]) if target.dim() else 0}).")
+    if target.is_floating_point() and _shape(input) == _shape(target):
+        # class probabilities (a float target of another shape goes down the class-index path, like PyTorch)
         if weight is not None and weight.numel() != C:
             raise RuntimeError(
                 f"weight tensor should be defined either for all {C} classes or no classes but got weight tensor "
                 f"of shape: {list(weight.shape)}")
-        logp = torch.log_softmax(input, class_dim)
+        logp = log_softmax(input, class_dim)
         if label_smoothing > 0.0:
             target = target * (1 - label_smoothing) + (label_smoothing / C)
         prod = logp * target
@@ -2765,7 +3044,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
             n = input.numel() // C if C > 0 else 0
             return -prod.sum() / float(n) if n > 0 else -prod.sum() * float("nan")
         raise ValueError(f"{reduction} is not a valid value for reduction")
-    logp = torch.log_softmax(input, class_dim)
+    logp = log_softmax(input, class_dim)
     nll = _nll_core(logp, target, weight, ignore_index, reduction)
     if label_smoothing <= 0.0:
         return nll
@@ -2791,12 +3070,35 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     return (1 - label_smoothing) * nll + ret * (label_smoothing / C)
 
 
+class _BinaryCrossEntropy(torch.autograd.Function):
+    """Elementwise BCE with PyTorch's backward: logs clamped at -100 in the value only, and
+    d/dinput = (x - t) / max((1 - x) x, 1e-12), so inputs of exactly 0 or 1 get finite gradients."""
+
+    @staticmethod
+    def forward(ctx, input, target):
+        ctx.save_for_backward(input, target)
+        return (target - 1) * torch.log1p(-input).clamp(min=-100.0) - target * torch.log(input).clamp(min=-100.0)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, t = ctx.saved_tensors
+        gx = gt = None
+        if ctx.needs_input_grad[0]:
+            gx = grad * (x - t) / ((1 - x) * x).clamp(min=1e-12)
+        if ctx.needs_input_grad[1]:
+            gt = grad * (torch.log1p(-x) - torch.log(x))
+        return gx, gt
+
+
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
     reduction = _reduction_arg(size_average, reduce, reduction)
     if _shape(target) != _shape(input):
         raise ValueError(
             f"Using a target size ({target.shape}) that is different to the input size ({input.shape}) is "
             "deprecated. Please ensure they have the same size.")
+    if target.dtype != input.dtype:
+        raise RuntimeError(f"Found dtype {_TYPE_NAMES.get(_dtype_name(target.dtype))} but expected "
+                           f"{_TYPE_NAMES.get(_dtype_name(input.dtype))}")
     with torch.no_grad():
         ok_in = ((input >= 0) & (input <= 1)).all()
         ok_t = ((target >= 0) & (target <= 1)).all()
@@ -2804,7 +3106,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         raise RuntimeError("all elements of input should be between 0 and 1")
     if not bool(ok_t):
         raise RuntimeError("all elements of target should be between 0 and 1")
-    loss = (target - 1) * torch.log1p(-input).clamp(min=-100.0) - target * torch.log(input).clamp(min=-100.0)
+    loss = _BinaryCrossEntropy.apply(input, target)
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)
@@ -2815,6 +3117,9 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     reduction = _reduction_arg(size_average, reduce, reduction)
     if _shape(target) != _shape(input):
         raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
+    if not target.is_floating_point():
+        raise RuntimeError(f"result type {_TYPE_NAMES.get(_dtype_name(input.dtype))} can't be cast to the desired "
+                           f"output type {_TYPE_NAMES.get(_dtype_name(target.dtype))}")
     log_sig = logsigmoid(input)
     if pos_weight is not None:
         log_weight = (pos_weight - 1) * target + 1
@@ -2882,8 +3187,10 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
         raise ValueError(reduction + " is not valid")
     if bool((var < 0).any()):
         raise ValueError("var has negative entry/entries")
-    # PyTorch: var = var.clone(); with no_grad(): var.clamp_(min=eps)
-    var = _same_value_grad_through(var, var.clamp(min=eps))
+    # like PyTorch: clamp a clone in place under no_grad (an inf variance must not become NaN)
+    var = var.clone()
+    with torch.no_grad():
+        var.clamp_(min=eps)
     d = input - target
     loss = 0.5 * (torch.log(var) + d * d / var)
     if full:
@@ -2936,8 +3243,9 @@ def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, r
     mag2 = (input2 * input2).sum(targ_dim) + EPS
     denom = torch.sqrt(mag1 * mag2)
     cos = prod_sum / denom
-    pos = (1 - cos).masked_fill(target != 1, 0.0)
-    neg = (cos - margin).clamp(min=0).masked_fill(target != -1, 0.0)
+    zero = torch.zeros_like(cos)
+    pos = torch.where(target == 1, 1 - cos, zero)  # where (not masked_fill): target broadcasts like PyTorch
+    neg = torch.where(target == -1, (cos - margin).clamp(min=0), zero)
     return _reduce(pos + neg, reduction)
 
 
