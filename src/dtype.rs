@@ -84,6 +84,34 @@ impl Scalar {
     pub fn to_i64(self) -> i64 {
         match self { Scalar::Bool(b) => b as i64, Scalar::Int(i) => i, Scalar::Float(f) => f as i64 }
     }
+    /// PyTorch's checked conversion of a Python scalar into `dt` (fill, full, masked_fill,
+    /// setitem): a value outside the dtype's range is an error, not a silent wrap; infinities
+    /// and NaN may go into floating types only.
+    pub fn check_fits(self, dt: DType) -> crate::error::Result<()> {
+        let (lo, hi, cname): (f64, f64, &str) = match dt {
+            DType::Bool => return Ok(()),
+            DType::U8 => (0.0, 255.0, "uint8_t"),
+            DType::I8 => (-128.0, 127.0, "int8_t"),
+            DType::I16 => (-32768.0, 32767.0, "int16_t"),
+            DType::I32 => (-2147483648.0, 2147483647.0, "int"),
+            DType::I64 => (-9223372036854775808.0, 9223372036854775807.0, "int64_t"),
+            DType::F16 => (-65504.0, 65504.0, "c10::Half"),
+            DType::BF16 => (-3.3895313892515355e38, 3.3895313892515355e38, "c10::BFloat16"),
+            DType::F32 => (-f32::MAX as f64, f32::MAX as f64, "float"),
+            DType::F64 => return Ok(()),
+        };
+        let ok = match self {
+            Scalar::Bool(_) => true,
+            // exact for i64 (f64 bounds are only coarse there)
+            Scalar::Int(i) => if dt == DType::I64 { true } else { (i as f64) >= lo && (i as f64) <= hi },
+            // c10::overflows: infinities and NaN fit floating types; otherwise lowest <= f <= max
+            Scalar::Float(f) if dt.is_float() => !f.is_finite() || (f >= lo && f <= hi),
+            Scalar::Float(f) => f >= lo && f <= hi,
+        };
+        if ok { Ok(()) } else {
+            Err(crate::error::Error::Runtime(format!("value cannot be converted to type {} without overflow", cname)))
+        }
+    }
     /// The dtype a wrapped Python scalar contributes (float -> default dtype).
     pub fn dtype(self) -> DType {
         match self { Scalar::Bool(_) => DType::Bool, Scalar::Int(_) => DType::I64, Scalar::Float(_) => crate::tensor::default_dtype() }
@@ -131,6 +159,13 @@ pub trait Elem: Copy + Send + Sync + 'static + PartialOrd + Default + std::fmt::
     #[inline]
     fn cast<D: Elem>(self) -> D {
         if D::DTYPE.is_float() || Self::DTYPE.is_float() { D::from_f64(self.to_f64()) } else { D::from_i64(self.to_i64()) }
+    }
+    /// `self + alpha * v`: floats through f64, integers exactly with wrapping (alpha truncated,
+    /// like PyTorch's integral alpha), so int64 accumulation never loses bits past 2**53.
+    #[inline]
+    fn add_scaled(self, v: Self, alpha: f64) -> Self {
+        if Self::DTYPE.is_float() { Self::from_f64(self.to_f64() + alpha * v.to_f64()) }
+        else { Self::from_i64(self.to_i64().wrapping_add((alpha as i64).wrapping_mul(v.to_i64()))) }
     }
 }
 

@@ -89,7 +89,8 @@ multiversion! {
     pub fn softmax_row(row: &mut [f32]) {
         if row.iter().any(|v| v.is_nan()) { for v in row.iter_mut() { *v = f32::NAN; } return; }
         let m = row_max(row);
-        let m = if m.is_infinite() { 0.0 } else { m };
+        // a row whose max is +inf is all NaN (inf - inf), like PyTorch; only -inf is shifted
+        let m = if m == f32::NEG_INFINITY { 0.0 } else { m };
         for v in row.iter_mut() { *v = exp_f32(*v - m); }
         let inv = 1.0 / row_sum(row);
         for v in row.iter_mut() { *v *= inv; }
@@ -101,7 +102,8 @@ multiversion! {
     pub fn log_softmax_row(row: &mut [f32]) {
         if row.iter().any(|v| v.is_nan()) { for v in row.iter_mut() { *v = f32::NAN; } return; }
         let m = row_max(row);
-        let m = if m.is_infinite() { 0.0 } else { m };
+        // a row whose max is +inf is all NaN (inf - inf), like PyTorch; only -inf is shifted
+        let m = if m == f32::NEG_INFINITY { 0.0 } else { m };
         for v in row.iter_mut() { *v -= m; }
         let mut s = [0f32; 8];
         let chunks = row.chunks_exact(8);

@@ -74,11 +74,16 @@ pub fn checked_numel(shape: &[usize]) -> Result<usize> {
         .ok_or_else(|| overflow_err(shape))
 }
 
-/// Bytes of a contiguous buffer for `shape`, checked for overflow.
+/// Bytes of a contiguous buffer for `shape`, checked for overflow. The contiguous strides
+/// (products of max(size, 1)) must fit too, even when a 0 makes the tensor empty.
 pub fn checked_nbytes(shape: &[usize], itemsize: usize) -> Result<usize> {
-    checked_numel(shape)?.checked_mul(itemsize)
+    let nbytes = checked_numel(shape)?.checked_mul(itemsize)
         .filter(|&n| n <= i64::MAX as usize)
-        .ok_or_else(|| overflow_err(shape))
+        .ok_or_else(|| overflow_err(shape))?;
+    shape.iter().try_fold(1usize, |acc, &n| acc.checked_mul(n.max(1)))
+        .filter(|&n| n <= i64::MAX as usize)
+        .ok_or_else(|| crate::rt_err!("Stride calculation overflowed with sizes=[{}]", crate::ops::shape::join(shape)))?;
+    Ok(nbytes)
 }
 
 /// Checks that every element a strided view can address lies inside `storage_nbytes`:
@@ -119,6 +124,9 @@ pub struct AutogradMeta {
     /// The tensor this one is a view of (root of the view chain), like `._base`.
     pub base: Option<Tensor>,
     pub is_param: bool,
+    /// For views: the version of the shared data when this view's grad_fn was last derived
+    /// from its base; a later in-place write makes autograd re-derive it (see `edge_of`).
+    pub view_version: u64,
 }
 
 pub struct TensorImpl {
@@ -187,7 +195,11 @@ impl Tensor {
         let b = self.body();
         let t = Tensor::from_body(Body { storage: b.storage, shape, strides, offset, dtype: b.dtype, version: b.version });
         let base = self.0.meta.lock().base.clone().unwrap_or_else(|| self.clone());
-        t.0.meta.lock().base = Some(base);
+        let version = t.version();
+        let mut m = t.0.meta.lock();
+        m.base = Some(base);
+        m.view_version = version;
+        drop(m);
         t
     }
 

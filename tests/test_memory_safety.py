@@ -80,7 +80,7 @@ def test_as_strided_inside_the_storage_still_works():
     assert torch.as_strided(x, (0, 5), (100, 100)).shape == (0, 5)
 
 
-def _crafted_checkpoint(size, stride, offset=0, numel=4):
+def _crafted_checkpoint(size, stride, offset=0, numel=4, data_numel=None):
     """A torch.save-format zip whose tensor has the given geometry, written with a stand-in
     `torch` module so the pickle names PyTorch's real globals."""
     fake_torch = types.ModuleType("torch")
@@ -123,7 +123,7 @@ def _crafted_checkpoint(size, stride, offset=0, numel=4):
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("archive/data.pkl", pkl.getvalue())
         z.writestr("archive/byteorder", "little")
-        z.writestr("archive/data/0", np.arange(numel, dtype=np.float32).tobytes())
+        z.writestr("archive/data/0", np.arange(numel if data_numel is None else data_numel, dtype=np.float32).tobytes())
         z.writestr("archive/version", "3\n")
     buf.seek(0)
     return buf
@@ -238,3 +238,123 @@ def test_inplace_through_data_is_invisible_to_autograd():
     v.add_(1)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         u.backward()
+
+
+# ---------------------------------------------------------------- second round (fuzz findings)
+
+def test_softmax_rows_with_inf_and_integer_input():
+    assert all(v != v for v in torch.softmax(torch.tensor([1., float("inf"), 2.]), 0).tolist())
+    assert all(v != v for v in torch.log_softmax(torch.tensor([1., float("inf")]), 0).tolist())
+    with pytest.raises(NotImplementedError, match="softmax_lastdim_kernel_impl"):
+        torch.softmax(torch.ones(2, 3, dtype=torch.long), 1)
+    with pytest.raises(NotImplementedError, match="log_softmax_kernel_impl"):
+        torch.log_softmax(torch.ones(2, 3, dtype=torch.long), 0)
+
+
+def test_overwritten_values_get_zero_gradients():
+    a = torch.ones(3, requires_grad=True)
+    x = a * 2
+    x.zero_()
+    x.sum().backward()
+    assert a.grad.tolist() == [0.0, 0.0, 0.0]
+    x = torch.ones(3, requires_grad=True)
+    y = x * 1
+    y.ge_(0.5)
+    y.sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_setitem_gradients_through_views():
+    a = torch.arange(9.).reshape(3, 3).requires_grad_()
+    x = a * 1
+    x[1, [0, 2]] = 0.5
+    x.sum().backward()
+    assert a.grad.tolist() == [[1.0, 1.0, 1.0], [0.0, 1.0, 0.0], [1.0, 1.0, 1.0]]
+    # a write through a view reaches the other views of the same base
+    a = torch.arange(6., requires_grad=True)
+    x = (a * 1)[::2]
+    x[0] = 1.0
+    x.sum().backward()
+    assert a.grad.tolist() == [0.0, 0.0, 1.0, 0.0, 1.0, 0.0]
+    a = torch.randn(6, 5, 3, requires_grad=True)
+    x = (a * 1)[::2]
+    x[torch.tensor([True, False, True]), :, :9] = torch.ones(2, 5, 3)
+    x.sum().backward()
+    assert [a.grad[i].sum().item() for i in range(6)] == [0.0, 0.0, 15.0, 0.0, 0.0, 0.0]
+
+
+def test_zero_dim_bool_mask_indexing():
+    a = torch.zeros(2, 3)
+    a[torch.tensor(True)] = 0.5
+    assert a.tolist() == [[0.5] * 3] * 2
+    assert a[torch.tensor(True)].shape == (1, 2, 3)
+    assert a[torch.tensor(False)].shape == (0, 2, 3)
+
+
+@pytest.mark.parametrize("red,include_self,ga,gb", [
+    ("sum", True, [1.0, 1.0, 1.0], [1.0, 1.0, 1.0]),
+    ("sum", False, [0.0, 1.0, 0.0], [1.0, 1.0, 1.0]),
+    ("prod", True, [10.0, 1.0, 0.0], [5.0, 2.0, 3.0]),
+    ("prod", False, [0.0, 1.0, 0.0], [5.0, 2.0, 1.0]),
+    ("mean", True, [1 / 3, 1.0, 0.5], [1 / 3, 1 / 3, 0.5]),
+    ("mean", False, [0.0, 1.0, 0.0], [0.5, 0.5, 1.0]),
+    ("amax", True, [0.0, 1.0, 1.0], [0.0, 1.0, 0.0]),
+    ("amax", False, [0.0, 1.0, 0.0], [0.0, 1.0, 1.0]),
+    ("amin", True, [1.0, 1.0, 0.0], [0.0, 0.0, 1.0]),
+    ("amin", False, [0.0, 1.0, 0.0], [1.0, 0.0, 1.0]),
+])
+def test_scatter_reduce_gradients(red, include_self, ga, gb):
+    a = torch.tensor([1., 0., 3.], requires_grad=True)
+    b = torch.tensor([2., 5., 0.], requires_grad=True)
+    torch.scatter_reduce(a, 0, torch.tensor([0, 0, 2]), b, red, include_self=include_self).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), ga, rtol=1e-6)
+    np.testing.assert_allclose(b.grad.numpy(), gb, rtol=1e-6)
+
+
+@pytest.mark.parametrize("expr,msg", [
+    ("torch.full((2,), 300, dtype=torch.uint8)", "uint8_t"),
+    ("torch.zeros(2, dtype=torch.float16).fill_(1e10)", "c10::Half"),
+    ("torch.zeros(2, dtype=torch.int8).masked_fill(torch.tensor([True, False]), 200)", "int8_t"),
+    ("torch.full((1,), float('nan'), dtype=torch.int32)", "type int without overflow"),
+    ("torch.empty(0, 2**62, 2**62)", "Stride calculation overflowed"),
+])
+def test_out_of_range_values_and_strides_raise(expr, msg):
+    with pytest.raises(RuntimeError, match=msg):
+        eval(expr)
+
+
+def test_reductions_match_pytorch_rounding_and_range():
+    assert torch.mean(torch.tensor([1., 2., 4.])).item() == np.float32(7) / np.float32(3)
+    assert torch.sum(torch.tensor([-1.1, 5.04]), dtype=torch.int16).item() == 4
+    assert abs(torch.std(torch.tensor([[1e30, -1e30]])).item() / 1.4142e30 - 1) < 1e-4
+    a = torch.tensor([3.], requires_grad=True)
+    torch.std(a, correction=0).backward()
+    assert a.grad.tolist() == [0.0]
+    with pytest.raises(RuntimeError, match="dim 0 appears multiple times"):
+        torch.ones(2, 2).sum(dim=(0, 0))
+
+
+def test_binary_edge_cases():
+    assert torch.logaddexp(torch.tensor([1.]), torch.tensor([float("inf")])).tolist() == [float("inf")]
+    assert (torch.tensor([2, 1, -1]) ** torch.tensor([-1, -2, -3])).tolist() == [0, 1, -1]
+    with pytest.raises(RuntimeError, match="negative integer powers"):
+        torch.tensor([2]) ** -1
+    assert torch.floor_divide(torch.zeros(0, 3, dtype=torch.long), torch.zeros(3, dtype=torch.long)).shape == (0, 3)
+    assert torch.masked_fill(torch.zeros(2), torch.tensor([[True, False], [False, True]]), 1.).tolist() == [[1., 0.], [0., 1.]]
+    x = torch.zeros(3, dtype=torch.float16)
+    with pytest.raises(RuntimeError, match="Index put requires the source and destination dtypes match"):
+        x[[0, 1]] = torch.tensor([1., 2.])
+
+
+def test_checkpoint_record_size_and_corrupt_zip():
+    buf = _crafted_checkpoint((2,), (1,), numel=7, data_numel=4)  # declares 7 floats, the record holds 4
+    with pytest.raises(RuntimeError, match="does not match expected size"):
+        torch.load(buf)
+    data = bytearray(_crafted_checkpoint((2, 2), (1, 2)).getvalue())
+    for pos in range(30, len(data), 97):
+        bad = bytearray(data)
+        bad[pos] ^= 0xFF
+        try:
+            torch.load(io.BytesIO(bytes(bad)))
+        except (RuntimeError, pickle.UnpicklingError, EOFError):
+            pass

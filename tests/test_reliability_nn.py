@@ -333,3 +333,85 @@ def test_gaussian_nll_inf_and_clamped_variance():
     gx, gv = torch.autograd.grad(loss.sum(), [x, v])
     same(gx, [0.0, 2000000.0, 3000000.0])
     same(gv, [0.0, -1999999500000.0, -4499999500000.0])
+
+
+def _raises(exc, match, f):
+    with pytest.raises(exc, match=match):
+        f()
+
+
+def test_loss_reduction_validated_first_and_dtype_rules():
+    # an unknown reduction is a ValueError before any dtype check (after broadcasting for l1/mse)
+    _raises(ValueError, "bogus is not a valid", lambda: F.l1_loss(
+        torch.tensor([True]), torch.tensor([False]), reduction="bogus"))
+    _raises(ValueError, "bogus is not a valid", lambda: F.cross_entropy(
+        torch.tensor([[1.0]]), torch.tensor([-2]), reduction="bogus"))
+    _raises(RuntimeError, "must match the size", lambda: F.mse_loss(
+        torch.tensor([1, 2]), torch.tensor([1, 1, 1]), reduction="bogus"))
+    _raises(RuntimeError, "result type Float can't be cast to the desired output type Long",
+            lambda: F.soft_margin_loss(torch.tensor([1, 2]), torch.tensor([1, 1])))
+    _raises(RuntimeError, "kl_div: Integral inputs not supported",
+            lambda: F.kl_div(torch.tensor([1, 2]), torch.tensor([1, 2])))
+    _raises(RuntimeError, "ignore_index is not supported for floating point target",
+            lambda: F.cross_entropy(torch.zeros(2, 3), torch.zeros(2, 3), ignore_index=0))
+    _raises(RuntimeError, "not differentiable with respect to argument 'pos_weight'",
+            lambda: F.binary_cross_entropy_with_logits(torch.tensor([0.5]), torch.tensor([1.0]),
+                                                       pos_weight=torch.ones(1, requires_grad=True)))
+    # soft margin keeps the input's dtype; mse broadcasts first (a 0-d float64 input wins)
+    same(F.soft_margin_loss(torch.tensor([1.0, 2.0], dtype=torch.float16), torch.tensor([1.0, -1.0]),
+                            reduction="sum"), 2.439453125, torch.float16)
+    same(F.mse_loss(torch.tensor(-1.0, dtype=torch.float64), torch.tensor([-0.5], dtype=torch.bfloat16)),
+         0.25, torch.float64)
+    # BCE with logits takes the target's dtype; integer l1 / hinge losses stay integral
+    same(F.binary_cross_entropy_with_logits(torch.tensor([0.5]), torch.tensor([1.0], dtype=torch.float64)),
+         0.4740769863128662, torch.float64)
+    same(F.smooth_l1_loss(torch.tensor([1, -4]), torch.tensor([3, 5]), reduction="sum", beta=0.0),
+         11, torch.int64)
+    same(F.hinge_embedding_loss(torch.tensor([-3, 5]), torch.tensor([5, -1]), reduction="none"),
+         [1, 0], torch.int64)
+
+
+def test_loss_gradients_at_inf_and_nan():
+    a = torch.tensor([nan, -inf, 2.0], requires_grad=True)
+    F.huber_loss(a, torch.tensor([0.0, 0.0, 0.0]), reduction="sum", delta=0.5).backward()
+    same(a.grad, [nan, -0.5, 0.5])
+    b = torch.tensor([nan, 3.0], requires_grad=True)
+    F.hinge_embedding_loss(b, torch.tensor([4.0, -1.0]), reduction="sum").backward()
+    same(b.grad, [1.0, 0.0])
+
+
+def test_functional_dtype_and_dim_checks():
+    _raises(RuntimeError, "linalg.vector_norm: Expected a floating point", lambda: F.normalize(
+        torch.tensor([[3, 4]]), dim=5))
+    _raises(IndexError, "Dimension out of range", lambda: F.log_softmax(
+        torch.tensor([1, 2], dtype=torch.int32), 3))
+    same(F.softmax(torch.zeros(0, 3, dtype=torch.int8), 1), [], torch.int8)
+    _raises(NotImplementedError, '"glu_cpu" not implemented for \'Int\'', lambda: F.glu(
+        torch.zeros(4, dtype=torch.int32), 0))
+    _raises(IndexError, "Dimension out of range", lambda: F.glu(torch.zeros(3), -2))
+    _raises(NotImplementedError, "threshold_cpu", lambda: F.threshold(torch.tensor([True]), 0.5, 1.0))
+    _raises(NotImplementedError, "slow_conv_transpose2d_out_cpu", lambda: F.conv_transpose1d(
+        torch.ones(1, 1, 2, dtype=torch.int32), torch.ones(1, 1, 1, dtype=torch.int32)))
+    # |x| + 1 wraps for the integer extremes before the division
+    same(F.softsign(torch.tensor([2 ** 63 - 1, -2 ** 63, 3])), [-1.0, 1.0, 0.75], torch.float32)
+
+
+def test_group_norm_checks_and_overflow():
+    _raises(ValueError, "Expected more than 1 value per channel", lambda: F.group_norm(
+        torch.tensor([[0.5], [0.0]]).t()[:, :1].expand(1, 2), 2))
+    out = F.group_norm(torch.tensor([[1e20, 1e20, 1.1e20, 1e20], [1.0, 2.0, 3.0, 4.0]]), 1)
+    same(out[0], [nan, nan, nan, nan])
+    assert abs(out[1, 0].item() + 1.3416354656219482) < 1e-5
+
+
+def test_conv_transpose_output_padding_beyond_stride():
+    out = F.conv_transpose1d(torch.tensor([[[-0.75]]]), torch.tensor([[[4.0], [-1.0]]]),
+                             torch.tensor([0.5, 2.0]), dilation=2, output_padding=1)
+    same(out, [[[-2.5, 0.5], [2.75, 2.0]]], torch.float32)
+
+
+def test_adaptive_pool_empty_output():
+    same(F.adaptive_avg_pool1d(torch.ones(1, 1, 3, dtype=torch.int64), 0), [[[]]], torch.int64)
+    x = torch.ones(1, 2, 3, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"adaptive_avg_pool2d_backward\(\): Expected grad_output"):
+        F.adaptive_avg_pool1d(x, 0).sum().backward()

@@ -100,9 +100,14 @@ def _infer_np(data, dtype):
             arr = np.array(data)
         except ValueError as e:
             raise ValueError(f"expected sequence of length {e}") from None
-        if arr.dtype == object:
-            # a list of tensors: stack them
-            raise ValueError("expected a rectangular sequence of numbers")
+        if arr.dtype == object or arr.dtype == np.uint64:
+            try:
+                # Python ints beyond int64 (NumPy made uint64 or object of them)
+                return _check_data_range(arr, dtype, data)
+            except (TypeError, ValueError) as e:
+                if "Overflow" in str(e):
+                    raise
+                raise ValueError("expected a rectangular sequence of numbers") from None
     if dtype is None:
         k = arr.dtype.kind
         # Python numbers come out of NumPy as float64/int64: they take torch's defaults;
@@ -142,6 +147,29 @@ def _nested_has_tensor(x):
     return isinstance(x, (list, tuple)) and _b_any(_nested_has_tensor(y) for y in x)
 
 
+def _check_data_range(arr, dtype, data=None):
+    """torch.tensor's checks on Python numbers: an int outside int64 does not unpack (unless the
+    target is floating), and a value must fit an integral target dtype."""
+    if arr.dtype == object or arr.dtype == np.uint64:
+        floats = arr.dtype == object and _b_any(isinstance(x, _b_float) for x in arr.flat)
+        if not (floats or (dtype is not None and (dtype.is_floating_point or dtype == _core.bool))):
+            raise ValueError("Overflow when unpacking long long")
+        arr = np.array(data if data is not None else arr.tolist(), dtype=np.float64)
+        if dtype is None:
+            arr = arr.astype(_NP_OF[get_default_dtype()])
+    if dtype is None or dtype.is_floating_point or dtype == _core.bool or not arr.size or arr.dtype.kind not in "fiu":
+        return arr
+    ii = _core.iinfo(dtype)
+    lo = -ii.max if dtype == _core.uint8 else ii.min
+    if arr.dtype.kind == "f":
+        bad = not np.isfinite(arr).all() or _b_float(arr.min()) < _b_float(lo) or _b_float(arr.max()) > _b_float(ii.max)
+    else:
+        bad = _b_int(arr.min()) < lo or _b_int(arr.max()) > ii.max
+    if bad:
+        raise RuntimeError(f"value cannot be converted to type {str(dtype).split('.')[-1]} without overflow")
+    return arr
+
+
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
     if _is_t(data):
         t = data.detach().clone()
@@ -159,11 +187,18 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
     elif isinstance(data, _b_bool) or isinstance(data, np.bool_):
         t = _C.full([], data, _core.bool)
     elif isinstance(data, _b_int) and not isinstance(data, _b_bool):
-        t = _C.full([], data, dtype if dtype is not None else _core.int64)
+        if dtype is not None and dtype.is_floating_point:
+            t = _C.full([], _b_float(data), dtype)
+        else:
+            _check_data_range(np.array([data]) if -2 ** 63 <= data < 2 ** 63 else np.array([data], dtype=object), dtype)
+            t = _C.full([], data, dtype if dtype is not None else _core.int64)
     elif isinstance(data, _b_float):
+        _check_data_range(np.array([data]), dtype)
         t = _C.full([], data, dtype if dtype is not None and dtype.is_floating_point else get_default_dtype())
     else:
         arr = _infer_np(data, dtype)
+        if not isinstance(data, np.ndarray):
+            arr = _check_data_range(arr, dtype, data)
         if isinstance(arr, np.ndarray) and _b_any(st < 0 for st in arr.strides):
             raise ValueError("At least one stride in the given numpy array is negative, and tensors with negative strides are not currently supported. (You can probably work around this by making a copy of your array  with array.copy().) ")
         if arr.size == 0 and dtype is None and arr.dtype.kind not in "b" and not isinstance(data, np.ndarray):
@@ -219,7 +254,7 @@ def ones(*size, dtype=None, layout=None, device=None, requires_grad=False, pin_m
     return _mk(lambda s, d: _C.full(s, 1, d), size, dtype, device, requires_grad)
 
 
-def full(size, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+def full(size, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False, _half_check=True):
     if dtype is None:
         if isinstance(fill_value, _b_bool):
             dtype = _core.bool
@@ -231,6 +266,9 @@ def full(size, fill_value, *, dtype=None, layout=None, device=None, requires_gra
             dtype = get_default_dtype()
     if _is_t(fill_value):
         fill_value = fill_value.item()
+    _check_scalar(fill_value, dtype, _half_check)
+    if dtype.is_floating_point and isinstance(fill_value, _b_int):
+        fill_value = _b_float(fill_value)
     return _finish(_C.full(_shape((size,)) if not isinstance(size, numbers.Integral) else [size], fill_value, dtype), requires_grad, device)
 
 
@@ -246,7 +284,7 @@ empty_like = _like(empty)
 
 
 def full_like(input, fill_value, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
-    return full(tuple(input.shape), fill_value, dtype=dtype or input.dtype, device=device, requires_grad=requires_grad)
+    return full(tuple(input.shape), fill_value, dtype=dtype or input.dtype, device=device, requires_grad=requires_grad, _half_check=False)
 
 
 def rand_like(input, dtype=None, **kw):
@@ -272,14 +310,40 @@ def arange(start=0, end=None, step=1, *, dtype=None, layout=None, device=None, r
         raise RuntimeError(f"unsupported range: {vals[0]:g} -> {vals[1]:g}")
     if dtype is None:
         dtype = get_default_dtype() if _b_any(isinstance(v, _b_float) for v in vals) else _core.int64
-    return _finish(_C.arange(_b_float(vals[0]), _b_float(vals[1]), _b_float(vals[2]), dtype), requires_grad, device)
+    if dtype == _core.bool:
+        raise NotImplementedError("\"arange_cpu\" not implemented for 'Bool'")
+    s0, e0, st = vals
+    if st == 0:
+        raise RuntimeError("step must be nonzero")
+    if (st > 0 and e0 < s0) or (st < 0 and e0 > s0):
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
+    if not dtype.is_floating_point:
+        # integral dtypes step by the truncated start/step; int64 also counts in truncated integers
+        xs, xe, xst = _b_int(s0), _b_int(e0), _b_int(st)
+        if dtype == _core.int64:
+            if xst == 0:
+                raise ValueError("step must be nonzero")
+            sgn = (xst > 0) - (xst < 0)
+            num = xe - xs + xst - sgn
+            n = (_b_abs(num) // _b_abs(xst)) * (1 if (num >= 0) == (xst > 0) else -1)  # C++ division
+        else:
+            n = math.ceil((_b_float(e0) - _b_float(s0)) / _b_float(st))
+        n = _b_max(n, 0)
+        if xst == 0:
+            return _finish(full([n], xs, dtype=dtype), requires_grad, device)
+        s0, e0, st = xs, xs + n * xst, xst
+    return _finish(_C.arange(_b_float(s0), _b_float(e0), _b_float(st), dtype), requires_grad, device)
 
 
 def linspace(start, end, steps, *, dtype=None, layout=None, device=None, requires_grad=False):
+    if dtype == _core.bool:
+        raise NotImplementedError("\"linspace_cpu\" not implemented for 'Bool'")
     return _finish(_C.linspace(_b_float(start), _b_float(end), _b_int(steps), dtype or get_default_dtype()), requires_grad, device)
 
 
 def logspace(start, end, steps, base=10.0, *, dtype=None, layout=None, device=None, requires_grad=False):
+    if dtype == _core.bool:
+        raise NotImplementedError("\"logspace_cpu\" not implemented for 'Bool'")
     e = _C.linspace(_b_float(start), _b_float(end), _b_int(steps), _core.float64)
     return _finish(pow(base, e).to(dtype or get_default_dtype()), requires_grad, device)
 
@@ -295,6 +359,10 @@ def eye(n, m=None, *, dtype=None, layout=None, device=None, requires_grad=False)
 
 
 def scalar_tensor(s, dtype=None, device=None, requires_grad=False):
+    dtype = dtype or get_default_dtype()
+    _check_scalar(s, dtype)
+    if dtype.is_floating_point and isinstance(s, _b_int):
+        s = _b_float(s)
     return _finish(_C.full([], s, dtype or get_default_dtype()), requires_grad, device)
 
 
@@ -359,6 +427,7 @@ def _float_only(dtype, what):
 
 
 def rand(*size, generator=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+    _shape(size)  # a bad size is a TypeError before the dtype check
     _float_only(dtype, "check_uniform_bounds")
     t = _mk(_C.empty, size, dtype, device, False)
     _C.uniform_(t, 0.0, 1.0, _gen(generator))
@@ -366,6 +435,7 @@ def rand(*size, generator=None, dtype=None, layout=None, device=None, requires_g
 
 
 def randn(*size, generator=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+    _shape(size)  # a bad size is a TypeError before the dtype check
     _float_only(dtype, "normal_kernel_cpu")
     t = _mk(_C.empty, size, dtype, device, False)
     _C.normal_(t, 0.0, 1.0, _gen(generator))
@@ -396,6 +466,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, layout=N
     if _is_t(mean) or _is_t(std):
         shape = broadcast_shapes(*(x.shape for x in (mean, std) if _is_t(x)))
         dt = mean.dtype if _is_t(mean) else std.dtype
+        _float_only(dt, "normal_kernel_cpu")
         z = _C.empty(list(shape), dt)
         _C.normal_(z, 0.0, 1.0, g)
         return z * std + mean
@@ -427,6 +498,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
 @method()
 def uniform_(self, a=0.0, b=1.0, *, generator=None, **kw):
     a, b = kw.get("from", a), kw.get("to", b)
+    _float_only(self.dtype, "check_uniform_bounds")
     if a > b:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > to={b}")
     return _C.uniform_(self, _b_float(a), _b_float(b), _gen(generator))
@@ -434,6 +506,7 @@ def uniform_(self, a=0.0, b=1.0, *, generator=None, **kw):
 
 @method()
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
+    _float_only(self.dtype, "normal_kernel_cpu")
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
     return _C.normal_(self, _b_float(mean), _b_float(std), _gen(generator))
@@ -454,6 +527,8 @@ def random_(self, a=0, b=None, *, generator=None, **kw):
 
 @method()
 def exponential_(self, lambd=1.0, *, generator=None):
+    if not self.dtype.is_floating_point:
+        raise RuntimeError(f"Exponential distribution is a continuous probability distribution. dtype must be a floating point but you specified {_SCALAR_NAME[self.dtype]}")
     _C.uniform_(self, 0.0, 1.0, _gen(generator))
     return self.copy_(-(1 - self).log() / lambd)
 
@@ -476,11 +551,29 @@ _ALIASES = {"absolute": "abs", "arcsin": "asin", "arccos": "acos", "arctan": "at
             "arccosh": "acosh", "arctanh": "atanh", "negative": "neg", "fix": "trunc"}
 
 
+# unary kernels PyTorch lacks for some input dtypes: name -> (kernel, predicate on the dtype)
+_UNARY_KERNELS = {"abs": ("abs_cpu", "bool"), "floor": ("floor_vml_cpu", "bool"), "ceil": ("ceil_vml_cpu", "bool"),
+                  "trunc": ("trunc_vml_cpu", "bool"), "round": ("round_vml_cpu", "bool"), "frac": ("frac_cpu", "int")}
+
+
+def _check_unary(name, t):
+    """PyTorch's dtype errors for unary kernels (NotImplementedError naming the kernel)."""
+    if not _is_t(t):
+        return
+    k = _UNARY_KERNELS.get(name)
+    if k is not None and (t.dtype == _core.bool if k[1] == "bool" else not t.dtype.is_floating_point):
+        raise NotImplementedError(f"\"{k[0]}\" not implemented for '{_SCALAR_NAME[t.dtype]}'")
+    if name == "relu" and t.dtype == _core.bool:
+        raise RuntimeError("Boolean inputs not supported for relu")
+
+
 def _unary(name):
     def f(input):
+        _check_unary(name, input)
         return _C.unary_op(name, input)
 
     def f_(self):
+        _check_unary(name, self)
         return _C.unary_op_(name, self)
     f.__name__, f_.__name__ = f.__qualname__, f_.__qualname__ = name, name + "_"
     return f, f_
@@ -504,8 +597,31 @@ def square(input):
 
 
 @method()
+def square_(self):
+    if self.dtype == _core.bool:
+        raise RuntimeError("result type Long can't be cast to the desired output type Bool")
+    return _C.unary_op_("square", self)
+
+
+@method()
+def positive(input):
+    if input.dtype == _core.bool:
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+    return input
+
+
+@method()
+def logical_not_(self):
+    if self.dtype == _core.bool:
+        return _C.unary_op_("logical_not", self)
+    # PyTorch writes 0/1 in self's dtype
+    return _inplace(self, lambda x: logical_not(x).to(x.dtype))
+
+
+@method()
 def round(input, *, decimals=0):
     if decimals == 0:
+        _check_unary("round", input)
         return _C.unary_op("round", input)
     if not input.dtype.is_floating_point:
         raise NotImplementedError(f"\"round_cpu\" not implemented for '{_SCALAR_NAME[input.dtype]}'")
@@ -516,6 +632,7 @@ def round(input, *, decimals=0):
 @method()
 def round_(self, *, decimals=0):
     if decimals == 0:
+        _check_unary("round", self)
         return _C.unary_op_("round", self)
     return _inplace(self, round, decimals=decimals)
 
@@ -544,6 +661,267 @@ def polygamma(n, input):
     raise NotImplementedError("polygamma for n > 1")
 
 
+@method()
+def sgn_(self):
+    return _C.unary_op_("sign", self)
+
+
+@method()
+def nan_to_num_(self, nan=0.0, posinf=None, neginf=None):
+    if not self.dtype.is_floating_point:
+        return self
+    return _inplace(self, nan_to_num, nan, posinf, neginf)
+
+
+def _float_result(input, other=None):
+    """The result dtype of an int->float op: the promoted dtype, or the default float for ints/bool."""
+    rt = input.dtype if other is None else _C.result_type(input, other)
+    return rt if rt.is_floating_point else get_default_dtype()
+
+
+def _cast_back(self, r, name=None):
+    """In-place result check: PyTorch's "result type X can't be cast to the desired output type Y"."""
+    if not _C.can_cast(r.dtype, self.dtype):
+        raise RuntimeError(f"{name or 'result type ' + _SCALAR_NAME[r.dtype]} can't be cast to the desired output type {_SCALAR_NAME[self.dtype]}")
+    return r
+
+
+_M_180_PI = 57.295779513082320876798154814105170332405472466564
+_M_PI_180 = 0.017453292519943295769236907684886127134428718885417
+
+
+@method()
+def rad2deg(input):
+    x = input if input.dtype.is_floating_point else input.to(get_default_dtype())
+    return x * _M_180_PI
+
+
+@method()
+def deg2rad(input):
+    x = input if input.dtype.is_floating_point else input.to(get_default_dtype())
+    return x * _M_PI_180
+
+
+@method()
+def rad2deg_(self):
+    _cast_back(self, zeros((), dtype=_float_result(self)))
+    return _inplace(self, rad2deg)
+
+
+@method()
+def deg2rad_(self):
+    _cast_back(self, zeros((), dtype=_float_result(self)))
+    return _inplace(self, deg2rad)
+
+
+@method()
+def isposinf(input):
+    if not input.dtype.is_floating_point:
+        return zeros(*input.shape, dtype=_core.bool)
+    return input.detach() == math.inf
+
+
+@method()
+def isneginf(input):
+    if not input.dtype.is_floating_point:
+        return zeros(*input.shape, dtype=_core.bool)
+    return input.detach() == -math.inf
+
+
+@method()
+def isreal(input):
+    return ones(*input.shape, dtype=_core.bool)
+
+
+def _float_kernel(name, kernel, input, other):
+    """Checks both arguments are tensors and their promoted dtype has a floating kernel."""
+    _require_tensor(name, input, 1)
+    _require_tensor(name, other, 2)
+    rt = _C.result_type(input, other)
+    if not rt.is_floating_point:
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_SCALAR_NAME[rt]}'")
+    return rt
+
+
+_LN2 = math.log(2.0)
+
+
+@method()
+def logaddexp2(input, other):
+    rt = _float_kernel("logaddexp2", "logaddexp2_cpu", input, other)
+    # computed in float64: the ln2 scalings then round once
+    ct = _core.float64
+    r = logaddexp(input.to(ct) * _LN2, other.to(ct) * _LN2) / _LN2
+    return r.to(rt)
+
+
+@method()
+def logaddexp2_(self, other):
+    _require_tensor("logaddexp2_", other, 1, "other")
+    return self.copy_(_cast_back(self, logaddexp2(self.clone() if self.requires_grad else self, other)))
+
+
+_NEXTAFTER = []
+
+
+def _nextafter_fn():
+    """nextafter as a graph node: gradient 1 to input and 0 to other, like PyTorch."""
+    if not _NEXTAFTER:
+        from .autograd.function import Function
+
+        class _NextAfter(Function):
+            @staticmethod
+            def forward(ctx, x, y):
+                return _nextafter_bits(x.detach(), y.detach())
+
+            @staticmethod
+            def backward(ctx, g):
+                return g, zeros_like(g)
+        _NEXTAFTER.append(_NextAfter)
+    return _NEXTAFTER[0]
+
+
+_BITS_OF = {_core.float16: _core.int16, _core.bfloat16: _core.int16, _core.float32: _core.int32, _core.float64: _core.int64}
+
+
+def _nextafter_bits(x, y):
+    """The float after x towards y: x's bit pattern +-1 (IEEE order is sign-magnitude)."""
+    it = _BITS_OF[x.dtype]
+    xb = _C.view_dtype(x.contiguous(), it)
+    # away from zero (|x| grows) is +1 on the bit pattern, towards zero is -1
+    step = where((y > x) == (x > 0), 1, -1).to(it)
+    r = _C.view_dtype((xb + step).to(it), x.dtype)
+    # from +-0: the smallest subnormal with y's sign
+    tiny = _C.view_dtype(full([], 1, dtype=it), x.dtype)
+    r = where(x == 0, where(y > 0, tiny, -tiny), r)
+    r = where(x == y, y, r)
+    return where(isnan(x) | isnan(y), math.nan, r)
+
+
+@method()
+def nextafter(input, other):
+    rt = _float_kernel("nextafter", "nextafter_cpu", input, other)
+    shp = list(broadcast_shapes(input.shape, other.shape))
+    x, y = input.to(rt).expand(*shp), other.to(rt).expand(*shp)
+    if (x.requires_grad or y.requires_grad) and _C.is_grad_enabled():
+        return _nextafter_fn().apply(x, y)
+    return _nextafter_bits(x, y)
+
+
+@method()
+def nextafter_(self, other):
+    _require_tensor("nextafter_", other, 1, "other")
+    return self.copy_(_cast_back(self, nextafter(self.detach(), other.detach())))
+
+
+_LDEXP = []
+
+
+def _ldexp_int_fn():
+    """ldexp by an integral exponent as a graph node: PyTorch's backward multiplies the gradient by
+    pow(2, other) in other's integer dtype (0 for negative exponents, wrapping for large ones)."""
+    if not _LDEXP:
+        from .autograd.function import Function
+
+        class _LdexpInt(Function):
+            @staticmethod
+            def forward(ctx, x, k):
+                ctx.save_for_backward(k)
+                return _ldexp_exact(x.detach(), k)
+
+            @staticmethod
+            def backward(ctx, g):
+                k, = ctx.saved_tensors
+                bits = _core.iinfo(k.dtype).bits
+                kk = k.to(_core.int64)
+                p = pow(2.0, clamp(kk, 0, 62).to(_core.float64))
+                # 2**k wrapped into k's dtype: the top bit is negative for signed dtypes, beyond is 0
+                top = -p if k.dtype != _core.uint8 else p
+                p = where((kk < 0) | (kk >= bits), 0.0, where(kk == bits - 1, top, p))
+                return g * p.to(g.dtype), None
+        _LDEXP.append(_LdexpInt)
+    return _LDEXP[0]
+
+
+def _ldexp_exact(x, k):
+    """x * 2**k with the power taken exactly (as in extended precision: 2**k is inf beyond
+    k > 16383 and 0 below -16445, so 0 * 2**huge is NaN like PyTorch), rounded once to x's dtype."""
+    k = k.to(_core.int64)
+    x64 = x.to(_core.float64)
+    kc = clamp(k, -2200, 2200)
+    k1 = clamp(kc, -1000, 1000)
+    k2 = clamp(kc - k1, -1000, 1000)
+    f = [pow(2.0, e.to(_core.float64)) for e in (k1, k2, kc - k1 - k2)]
+    r = x64 * f[0] * f[1] * f[2]
+    r = where(k > 16383, x64 * math.inf, r)
+    r = where(k < -16445, x64 * 0.0, r)
+    return r.to(x.dtype)
+
+
+@method()
+def ldexp(input, other):
+    _require_tensor("ldexp", input, 1)
+    _require_tensor("ldexp", other, 2)
+    if other.dtype == _core.bool:
+        raise NotImplementedError("\"ldexp_cpu_exp\" not implemented for 'Bool'")
+    if other.dtype.is_floating_point:
+        # PyTorch's mul(input, pow(2, other)): the power keeps other's dtype
+        return input * pow(2.0, other)
+    x = input.to(_float_result(input, other))
+    shp = list(broadcast_shapes(x.shape, other.shape))
+    x, k = x.expand(*shp), other.expand(*shp)
+    if x.requires_grad and _C.is_grad_enabled():
+        return _ldexp_int_fn().apply(x, k)
+    return _ldexp_exact(x, k)
+
+
+@method()
+def ldexp_(self, other):
+    _require_tensor("ldexp_", other, 1, "other")
+    r = ldexp(self.clone() if self.requires_grad else self, other)
+    if not _C.can_cast(r.dtype, self.dtype):
+        raise RuntimeError(f"ldexp can't be cast to the desired output type {_SCALAR_NAME[self.dtype]}")
+    return self.copy_(r)
+
+
+@method()
+def logcumsumexp(input, dim):
+    d = _wrap(dim, input.ndim)
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f"\"logcumsumexp_out_cpu\" not implemented for '{_SCALAR_NAME[input.dtype]}'")
+    if input.ndim == 0 or input.numel() == 0:
+        return input.clone()
+    # a log-space inclusive scan by doubling (Hillis-Steele): stable (logaddexp shifts by the max)
+    # and differentiable through logaddexp
+    n = input.shape[d]
+    r, k = input, 1
+    while k < n:
+        pad = full([k if i == d else s for i, s in enumerate(input.shape)], -math.inf, dtype=input.dtype)
+        r = logaddexp(r, cat([pad, narrow(r, d, 0, n - k)], d))
+        k *= 2
+    return r
+
+
+@method()
+def float_power_(self, exponent):
+    if self.dtype != _core.float64:
+        raise RuntimeError(f"the base given to float_power_ has dtype {_SCALAR_NAME[self.dtype]} but the operation's result requires dtype Double")
+    return _inplace(self, float_power, exponent)
+
+
+def det(input):
+    from . import linalg
+    return linalg.det(input)
+
+
+def inverse(input):
+    from . import linalg
+    return linalg.inv(input)
+
+
+METHODS.update(det=det, inverse=inverse)
+
+
 _BINARY = ["add", "sub", "mul", "div", "remainder", "fmod", "pow", "maximum", "minimum", "atan2", "hypot",
            "copysign", "xlogy", "logaddexp", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift",
            "bitwise_right_shift", "logical_and", "logical_or", "logical_xor", "eq", "ne", "lt", "le", "gt", "ge",
@@ -553,11 +931,11 @@ _BINARY = ["add", "sub", "mul", "div", "remainder", "fmod", "pow", "maximum", "m
 def _binary(name):
     if name in ("add", "sub"):
         def f(input, other, *, alpha=1):
-            if not _is_t(input):
-                return _C.binary_op(name, input, other, _b_float(alpha))
+            _check_add_args(name, input, other, alpha)
             return _C.binary_op(name, input, other, _b_float(alpha))
 
         def f_(self, other, *, alpha=1):
+            _check_add_args(name, self, other, alpha)
             return _C.binary_op_(name, self, other, _b_float(alpha))
     elif name == "div":
         def f(input, other, *, rounding_mode=None):
@@ -592,6 +970,24 @@ def _binary(name):
     return f, f_
 
 
+_SUB_BOOL = ("Subtraction, the `-` operator, with a bool tensor is not supported. "
+             "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+
+
+def _check_add_args(name, input, other, alpha):
+    """add/sub: a bool operand of sub, and alpha's type against the result dtype (PyTorch's checks)."""
+    if name == "sub" and (isinstance(other, _b_bool) or isinstance(input, _b_bool)):
+        raise RuntimeError(_SUB_BOOL)
+    if not isinstance(alpha, (_b_bool, _b_float)):
+        return
+    rt = _C.result_type(input, other) if _is_t(input) else _C.result_type(other, input)
+    if isinstance(alpha, _b_bool):
+        if rt != _core.bool:
+            raise RuntimeError("Boolean alpha only supported for Boolean results.")
+    elif not rt.is_floating_point:
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+
+
 # binary ops whose PyTorch signature takes Tensors, not Python scalars: 2 = both arguments, 1 = the first
 _TENSOR_ARGS = {"maximum": 2, "minimum": 2, "atan2": 2, "hypot": 2, "logaddexp": 2, "logical_and": 2, "logical_or": 2,
                 "logical_xor": 2, "fmod": 1, "copysign": 1, "eq": 1, "ne": 1, "lt": 1, "le": 1, "gt": 1, "ge": 1}
@@ -615,9 +1011,9 @@ def _kernel_dtypes(f, name):
     return g
 
 
-def _require_tensor(name, x, pos):
+def _require_tensor(name, x, pos, arg=None):
     if not _is_t(x):
-        arg = "input" if pos == 1 else "other"
+        arg = arg or ("input" if pos == 1 else "other")
         raise TypeError(f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not {type(x).__name__}")
 
 
@@ -667,6 +1063,7 @@ def float_power(input, exponent):
 
 @method()
 def rsub(input, other, *, alpha=1):
+    _check_add_args("sub", other, input, alpha)
     return _C.binary_op("sub", other, input, _b_float(alpha))
 
 
@@ -693,7 +1090,8 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     if rtol == 0 and atol == 0:
         return close
     a, b = input, other
-    if a.dtype == _core.bool:
+    if not a.dtype.is_floating_point:
+        # PyTorch measures integer errors in the default float dtype (no wrap-around)
         a, b = a.to(get_default_dtype()), b.to(get_default_dtype())
     # a finite error within tolerance (inf - inf is nan: equal infinities are caught by == above)
     err = abs(a - b)
@@ -710,10 +1108,53 @@ def where(condition, input=None, other=None):
         return nonzero(condition, as_tuple=True)
     if condition.dtype not in (_core.bool, _core.uint8):
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {_SCALAR_NAME[condition.dtype]}")
+    # a Python scalar next to a tensor is converted (checked) to the result dtype
+    for a, b in ((input, other), (other, input)):
+        if _is_t(a) and isinstance(b, numbers.Number):
+            _check_scalar(b, _C.result_type(a, b), half=False)
     return _C.where_op(condition, input, other)
 
 
 METHODS["where"] = lambda self, condition, other: where(condition, self, other)
+
+
+_C_TYPE = {_core.bool: "bool", _core.uint8: "uint8_t", _core.int8: "int8_t", _core.int16: "int16_t", _core.int32: "int",
+           _core.int64: "int64_t", _core.float16: "c10::Half", _core.bfloat16: "c10::BFloat16", _core.float32: "float",
+           _core.float64: "double"}
+
+
+def _scalar_overflows(v, dtype):
+    """c10's checked Scalar conversion: integers must fit (unsigned also takes down to -max),
+    floats must be within +-max unless inf/NaN; bool takes anything."""
+    if dtype == _core.bool or isinstance(v, _b_bool):
+        return False
+    if dtype.is_floating_point:
+        try:
+            f = _b_float(v)
+        except OverflowError:
+            return True
+        return math.isfinite(f) and _b_abs(f) > _core.finfo(dtype).max
+    ii = _core.iinfo(dtype)
+    lo = -ii.max if dtype == _core.uint8 else ii.min
+    if isinstance(v, _b_float):
+        return not math.isfinite(v) or v < _b_float(lo) or v > _b_float(ii.max)
+    return v < lo or v > ii.max
+
+
+def _check_scalar(v, dtype, half=True):
+    """RuntimeError for a Python scalar that does not fit `dtype` (PyTorch's checked conversion);
+    a Python int outside [-2**63, 2**64) does not even parse as a Scalar."""
+    if _is_t(v):
+        if v.numel() != 1:
+            return
+        v = v.item()
+    if isinstance(v, _b_int) and not isinstance(v, _b_bool) and not -2 ** 63 <= v < 2 ** 64:
+        raise OverflowError("int too big to convert")
+    # (fill_, setitem, full_like and where convert to half/bfloat16 unchecked: inf)
+    if not half and dtype in (_core.float16, _core.bfloat16):
+        return
+    if isinstance(v, numbers.Number) and _scalar_overflows(v, dtype):
+        raise RuntimeError(f"value cannot be converted to type {_C_TYPE[dtype]} without overflow")
 
 
 def _bound(input, b):
@@ -727,15 +1168,39 @@ def _bound(input, b):
     return full([], b, dtype=_core.float64)
 
 
-@method("clamp", "clip")
-def clamp(input, min=None, max=None):
+def _clamp_args(name, input, min, max):
+    """PyTorch's overloads: (Scalar? min, Scalar? max) or (Tensor? min, Tensor? max). A 0-d tensor
+    next to a Python number binds as a Scalar; a sized tensor next to a number is a TypeError."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    bs = [b for b in (min, max) if b is not None]
+    if _b_any(_is_t(b) for b in bs) and not _b_all(_is_t(b) for b in bs):
+        if _b_any(_is_t(b) and b.ndim > 0 for b in bs):
+            got = ", ".join(["Tensor"] + [f"{k}={type(v).__name__ if not _is_t(v) else 'Tensor'}" for k, v in (("max", max), ("min", min)) if v is not None])
+            raise TypeError(f"{name}() received an invalid combination of arguments - got ({got}), but expected one of:\n"
+                            " * (Tensor input, Tensor min = None, Tensor max = None, *, Tensor out = None)\n"
+                            " * (Tensor input, Number min = None, Number max = None, *, Tensor out = None)")
+        min, max = (b.item() if _is_t(b) else b for b in (min, max))
+    scalars = not _b_any(_is_t(b) for b in bs)
+    if scalars:
+        if input.dtype == _core.bool and _b_all(isinstance(b, _b_bool) for b in bs):
+            k = "clamp_scalar_cpu" if len(bs) == 2 else "clamp_min_scalar_cpu" if min is not None else "clamp_max_scalar_cpu"
+            raise NotImplementedError(f"\"{k}\" not implemented for 'Bool'")
+    return min, max, scalars
+
+
+@method("clamp", "clip")
+def clamp(input, min=None, max=None):
+    min, max, scalars = _clamp_args("clamp", input, min, max)
     # the result dtype promotes over input and bounds (int tensor, float bound -> float)
     dt = input.dtype
     for b in (min, max):
         if b is not None:
             dt = _C.result_type(input if dt == input.dtype else input.to(dt), b)
+    if scalars:
+        for b in (min, max):
+            if b is not None:
+                _check_scalar(b, dt)
     r = input if input.dtype == dt else input.to(dt)
     # a NaN bound gives NaN (PyTorch propagates it); at x == bound the gradient goes to x
     for b, above in ((min, False), (max, True)):
@@ -750,21 +1215,38 @@ clip = clamp
 
 @method("clamp_", "clip_")
 def clamp_(self, min=None, max=None):
+    _, _, scalars = _clamp_args("clamp_", self, min, max)
     r = clamp(self, min, max)
     if not _C.can_cast(r.dtype, self.dtype):
-        raise RuntimeError(f"result type {_SCALAR_NAME[r.dtype]} can't be cast to the desired output type {_CPP_NAME[self.dtype]}")
+        raise RuntimeError(f"result type {_SCALAR_NAME[r.dtype]} can't be cast to the desired output type {(_CPP_NAME if scalars else _SCALAR_NAME)[self.dtype]}")
     return self.copy_(r)
 
 
 def clamp_min(input, min):
+    if min is None:
+        raise TypeError("clamp_min() received an invalid combination of arguments - got (Tensor, NoneType)")
     return clamp(input, min=min)
 
 
 def clamp_max(input, max):
+    if max is None:
+        raise TypeError("clamp_max() received an invalid combination of arguments - got (Tensor, NoneType)")
     return clamp(input, max=max)
 
 
-METHODS["clamp_min"], METHODS["clamp_max"] = clamp_min, clamp_max
+def clamp_min_(self, min):
+    if min is None:
+        raise TypeError("clamp_min_() received an invalid combination of arguments - got (NoneType)")
+    return clamp_(self, min=min)
+
+
+def clamp_max_(self, max):
+    if max is None:
+        raise TypeError("clamp_max_() received an invalid combination of arguments - got (NoneType)")
+    return clamp_(self, max=max)
+
+
+METHODS.update(clamp_min=clamp_min, clamp_max=clamp_max, clamp_min_=clamp_min_, clamp_max_=clamp_max_)
 
 
 @method()
@@ -810,11 +1292,13 @@ def addcdiv_(self, tensor1, tensor2, *, value=1):
 
 @method()
 def masked_fill(input, mask, value):
+    _check_scalar(value, input.dtype)
     return _C.masked_fill(input, mask, value)
 
 
 @method()
 def masked_fill_(self, mask, value):
+    _check_scalar(value, self.dtype)
     return _inplace(self, _C.masked_fill, mask, value)
 
 
@@ -841,6 +1325,8 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     if not input.dtype.is_floating_point:
         raise RuntimeError(f"nanmean(): expected input to have floating point or complex dtype but got {_SCALAR_NAME[input.dtype]}")
+    if dtype is not None and not dtype.is_floating_point:
+        raise RuntimeError(f"nanmean(): could not infer output dtype. Optional dtype must be either a floating point or complex dtype. Got: {_SCALAR_NAME[dtype]}")
     nn = logical_not(isnan(input))
     return nansum(input, dim, keepdim, dtype=dtype) / sum(nn, dim, keepdim)
 
@@ -853,14 +1339,30 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
     return _C.prod(input, _dims(dim), keepdim, dtype)
 
 
+def _check_empty_reduction(name, input, dims):
+    """Reductions without identity (amax, argmax, ...) on empty input: PyTorch's errors."""
+    if input.numel() != 0:
+        return
+    if not dims:
+        raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.")
+    for d in dims:
+        d = _wrap(d, input.ndim)
+        if input.ndim and input.shape[d] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+
+
 @method()
 def amax(input, dim=(), keepdim=False):
-    return _C.amax(input, _dims(dim) if dim != () else None, keepdim, True)
+    dims = _dims(dim) if dim != () else None
+    _check_empty_reduction("amax", input, dims)
+    return _C.amax(input, dims, keepdim, True)
 
 
 @method()
 def amin(input, dim=(), keepdim=False):
-    return _C.amax(input, _dims(dim) if dim != () else None, keepdim, False)
+    dims = _dims(dim) if dim != () else None
+    _check_empty_reduction("amin", input, dims)
+    return _C.amax(input, dims, keepdim, False)
 
 
 def _extreme(is_max):
@@ -892,13 +1394,24 @@ def aminmax(input, *, dim=None, keepdim=False):
     return return_types.aminmax(amin(input, dim if dim is not None else (), keepdim), amax(input, dim if dim is not None else (), keepdim))
 
 
+def _check_arg_extreme(name, input, dim):
+    if input.dtype == _core.bool:
+        raise RuntimeError(f"{name}(): does not support bool input")
+    if input.numel() == 0:
+        if dim is None:
+            raise IndexError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
+        _check_empty_reduction(name, input, [dim])
+
+
 @method()
 def argmax(input, dim=None, keepdim=False):
+    _check_arg_extreme("argmax", input, dim)
     return _C.argmax(input, dim, keepdim, True)
 
 
 @method()
 def argmin(input, dim=None, keepdim=False):
+    _check_arg_extreme("argmin", input, dim)
     return _C.argmax(input, dim, keepdim, False)
 
 
@@ -932,10 +1445,13 @@ def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 
 @method()
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    if p == "nuc":
+        from . import linalg
+        return linalg.matrix_norm(input, "nuc", tuple(range(input.ndim)) if dim is None else dim, keepdim, dtype=dtype)
     if p == "fro" or p is None:
         p = 2.0
-    if p == "nuc":
-        raise NotImplementedError("nuclear norm")
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got {_SCALAR_NAME[input.dtype]}")
     x = input if dtype is None else input.to(dtype)
     if x.dtype in (_core.float16, _core.bfloat16):
         # PyTorch accumulates half-precision norms in float32 (300**2 overflows float16)
@@ -973,24 +1489,38 @@ def logsumexp(input, dim, keepdim=False):
     return _C.logsumexp(input, _dims(dim), keepdim)
 
 
+def _cum_dtype(name, input, dtype):
+    if (dtype or input.dtype) == _core.bool and (dtype is not None or name.endswith("_")):
+        raise NotImplementedError(f"\"{name.rstrip('_')}_out_cpu\" not implemented for 'Bool'")
+
+
 @method()
 def cumsum(input, dim, *, dtype=None):
+    _cum_dtype("cumsum", input, dtype)
     return _C.cumulative(input, _b_int(dim), False, dtype)
 
 
 @method()
 def cumprod(input, dim, *, dtype=None):
+    _cum_dtype("cumprod", input, dtype)
     return _C.cumulative(input, _b_int(dim), True, dtype)
+
+
+def _cum_inplace(name, self, dim, dtype):
+    if dtype is not None and dtype != self.dtype:
+        raise RuntimeError(f"Bad in-place call: input tensor dtype {_CPP_NAME[self.dtype]} and output tensor dtype {_CPP_NAME[dtype]} should match")
+    _cum_dtype(name + "_", self, dtype)
+    return _inplace(self, cumsum if name == "cumsum" else cumprod, dim, dtype=self.dtype)
 
 
 @method()
 def cumsum_(self, dim, *, dtype=None):
-    return _inplace(self, cumsum, dim, dtype=dtype)
+    return _cum_inplace("cumsum", self, dim, dtype)
 
 
 @method()
 def cumprod_(self, dim, *, dtype=None):
-    return _inplace(self, cumprod, dim, dtype=dtype)
+    return _cum_inplace("cumprod", self, dim, dtype)
 
 
 def _np_of(t):
@@ -1298,7 +1828,9 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     s = _np_of(sorted_sequence)
     if sorter is not None:
         s = np.take_along_axis(s, _np_of(sorter), -1)
-    scalar = not _is_t(input)
+    scalar = not _is_t(input) or input.ndim == 0
+    if scalar and sorted_sequence.ndim != 1:
+        raise RuntimeError(f"torch.searchsorted(): input value can be a scalar only when boundaries tensor dimension is 1, but we got boundaries tensor dim({sorted_sequence.ndim}) and input value's dim(0) numel(1)")
     v = _np_of(input) if _is_t(input) else np.asarray(input)
     if s.ndim > 1 and (v.ndim != s.ndim or v.shape[:-1] != s.shape[:-1]):
         raise RuntimeError("torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 dimensions of boundaries tensor and input value tensor must match")
@@ -1359,9 +1891,9 @@ def flatten(input, start_dim=0, end_dim=-1):
 
 @method()
 def unflatten(input, dim, sizes):
+    d = _wrap(dim, input.ndim)
     if input.ndim == 0:
         raise RuntimeError("unflatten: Provided dimension is out of range for a 0-dim tensor")
-    d = _wrap(dim, input.ndim)
     shp = list(input.shape)
     return reshape(input, shp[:d] + list(sizes) + shp[d + 1:])
 
@@ -1570,6 +2102,8 @@ def chunk(input, chunks, dim=0):
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     d = _wrap(dim, input.ndim)
     n = input.shape[d]
+    if n == 0:
+        return tuple(narrow(input, d, 0, 0) for _ in range(chunks))
     s = -(-n // chunks)
     return split(input, _b_max(s, 1), d)
 
@@ -1611,6 +2145,8 @@ def unbind(input, dim=0):
 
 @method()
 def narrow(input, dim, start, length):
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
     if input.ndim:
         n = input.shape[_wrap(dim, input.ndim)]
         if not -n <= start <= n:
@@ -1632,11 +2168,15 @@ def flip(input, *dims):
 
 @method()
 def fliplr(input):
+    if input.ndim < 2:
+        raise RuntimeError("Input must be >= 2-d.")
     return flip(input, 1)
 
 
 @method()
 def flipud(input):
+    if input.ndim < 1:
+        raise RuntimeError("Input must be >= 1-d.")
     return flip(input, 0)
 
 
@@ -1741,10 +2281,14 @@ def triu_(self, diagonal=0):
 
 @method()
 def unfold(self, dimension, size, step):
-    if step <= 0:
-        raise RuntimeError(f"step is {step} but must be > 0")
+    d = _wrap(dimension, self.ndim)
+    n = self.shape[d] if self.ndim else 1
+    if size > n:
+        raise RuntimeError(f"maximum size for tensor at dimension {d} is {n} but size is {size}")
     if size < 0:
         raise RuntimeError(f"size is {size} but must be >= 0")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
     return _C.unfold(self, _b_int(dimension), _b_int(size), _b_int(step))
 
 
@@ -1857,6 +2401,7 @@ def _same_dtype(self, src, msg):
 @method()
 def scatter(input, dim, index, src=None, *, value=None, reduce=None):
     src = value if src is None else src
+    _wrap(dim, input.ndim)  # a bad dim is reported before the dtypes
     _same_dtype(input, src, "scatter(): Expected self.dtype to be equal to src.dtype")
     if reduce is not None and reduce not in ("add", "multiply"):
         raise RuntimeError("reduce argument must be either add or multiply.")
@@ -1871,6 +2416,7 @@ def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
 
 @method()
 def scatter_add(input, dim, index, src):
+    _wrap(dim, input.ndim)
     _same_dtype(input, src, "scatter(): Expected self.dtype to be equal to src.dtype")
     return _C.scatter(input, _b_int(dim), index, src, "add")
 
@@ -1884,6 +2430,8 @@ def scatter_add_(self, dim, index, src):
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     if reduce not in ("sum", "prod", "mean", "amax", "amin"):
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
+    _wrap(dim, input.ndim)
+    _same_dtype(input, src, "scatter(): Expected self.dtype to be equal to src.dtype")
     if reduce == "sum":
         if include_self:
             return scatter_add(input, dim, index, src)
@@ -1902,6 +2450,7 @@ def index_select(input, dim, index):
 
 @method()
 def index_add(input, dim, index, source, *, alpha=1):
+    _wrap(dim, input.ndim)
     _same_dtype(input, source, "index_add_(): self ({a}) and source ({b}) must have the same scalar type")
     return _C.index_add(input, _b_int(dim), index, source, _b_float(alpha))
 
@@ -1917,7 +2466,9 @@ def _dim_index(ndim, dim, index):
     return idx
 
 
-def _fill_value(value, index):
+def _fill_value(value, index, input, dim):
+    _wrap(dim, input.ndim)
+    _check_scalar(value, input.dtype)
     if index.ndim > 1:
         raise RuntimeError("Index has to be a vector/scalar")
     if _is_t(value) and value.ndim != 0:
@@ -1926,7 +2477,7 @@ def _fill_value(value, index):
 
 @method()
 def index_fill(input, dim, index, value):
-    _fill_value(value, index)
+    _fill_value(value, index, input, dim)
     dim = _wrap(dim, input.ndim)
     if input.ndim == 0:
         return _C.index_put(input.reshape(1), [index], value, False, False).reshape(())
@@ -1935,7 +2486,7 @@ def index_fill(input, dim, index, value):
 
 @method()
 def index_fill_(self, dim, index, value):
-    _fill_value(value, index)
+    _fill_value(value, index, self, dim)
     dim = _wrap(dim, self.ndim)
     if self.ndim == 0:
         _C.index_put(self.view(1), [index], value, False, True)
@@ -1945,11 +2496,11 @@ def index_fill_(self, dim, index, value):
 
 @method()
 def index_copy(input, dim, index, source):
-    _same_dtype(input, source, "index_copy_(): self and source expected to have the same dtype, but got (self) {a} and (source) {b}")
     dim = _wrap(dim, input.ndim)
     n = input.shape[dim] if input.ndim else 1
     if index.ndim > 1:
-        raise IndexError("index_copy_(): Index should have dimension 1 or 0 (got 2)")
+        raise IndexError(f"index_copy_(): Index should have dimension 1 or 0 (got {index.ndim})")
+    _same_dtype(input, source, "index_copy_(): self and source expected to have the same dtype, but got (self) {a} and (source) {b}")
     if source.ndim and index.numel() != source.shape[dim if source.ndim > dim else -1]:
         raise IndexError(f"index_copy_(): Number of indices ({index.numel()}) should be equal to source.size(dim) ({source.shape[dim]})")
     # unlike index_put, index_copy does not wrap negative indices
@@ -2173,8 +2724,10 @@ def tensordot(a, b, dims=2):
             raise RuntimeError(f"contracted dimensions need to match, but first has size {a.shape[i]} in dim {i - a.ndim if isinstance(dims, numbers.Integral) else i} and second has size {b.shape[j]} in dim {j}")
     ra = [i for i in range(a.ndim) if i not in da]
     rb = [i for i in range(b.ndim) if i not in db]
-    pa = permute(a, ra + da).reshape(-1, int(np.prod([a.shape[i] for i in da])) if da else 1)
-    pb = permute(b, db + rb).reshape(int(np.prod([b.shape[i] for i in db])) if db else 1, -1)
+    ka = math.prod(a.shape[i] for i in da)
+    kb = math.prod(b.shape[i] for i in db)
+    pa = permute(a, ra + da).reshape(math.prod(a.shape[i] for i in ra), ka)
+    pb = permute(b, db + rb).reshape(kb, math.prod(b.shape[i] for i in rb))
     return (pa @ pb).reshape([a.shape[i] for i in ra] + [b.shape[i] for i in rb])
 
 
@@ -2239,6 +2792,7 @@ def log_softmax(input, dim=None, dtype=None):
 
 
 def relu_(input):
+    _check_unary("relu", input)
     return _C.unary_op_("relu", input)
 
 

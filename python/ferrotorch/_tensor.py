@@ -182,6 +182,8 @@ def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=Fals
 
 
 def fill_(self, value):
+    if not isinstance(value, Tensor):
+        _ops._check_scalar(value, self.dtype, half=False)
     return _C.fill_(self, value)
 
 
@@ -259,6 +261,23 @@ def _matrix_t(t, attr):
     return _ops.transpose(t, -2, -1)
 
 
+_invert = Tensor.__invert__
+
+
+def __invert__(self):
+    if self.dtype.is_floating_point:
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
+    return _invert(self)
+
+
+def _no_bool_sub(f):
+    def g(self, other):
+        if isinstance(other, bool):
+            raise RuntimeError(_ops._SUB_BOOL)
+        return f(self, other)
+    return g
+
+
 def _install():
     T = Tensor
     for name, f in _ops.METHODS.items():
@@ -293,6 +312,19 @@ def _install():
     T.is_meta = False
     T.itemsize = property(lambda self: self.element_size())
     T.nbytes = property(lambda self: self.element_size() * self.numel())
+    for k in ("__sub__", "__rsub__", "__isub__"):
+        setattr(T, k, _no_bool_sub(getattr(T, k)))
+    T.__pos__ = _ops.positive
+    T.__abs__ = _ops.abs
+    T.__invert__ = __invert__
+    _setitem = T.__setitem__
+
+    def __setitem__(self, idx, value):
+        # a Python scalar is converted (checked) to the tensor's dtype, like PyTorch
+        if isinstance(value, numbers.Number):
+            _ops._check_scalar(value, self.dtype, half=False)
+        return _setitem(self, idx, value)
+    T.__setitem__ = __setitem__
     T.__rlshift__ = lambda self, o: _C.binary_op("bitwise_left_shift", o, self)
     T.__rrshift__ = lambda self, o: _C.binary_op("bitwise_right_shift", o, self)
     T.__ilshift__ = lambda self, o: _C.binary_op_("bitwise_left_shift", self, o)

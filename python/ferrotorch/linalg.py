@@ -17,7 +17,7 @@ LinAlgError = _LinAlgError
 _NAMES = {_ops._core.float16: "Half", _ops._core.bfloat16: "BFloat16"}
 
 
-def _check(A, name, square=True, float_only=True, kernel="lu_cpu"):
+def _check(A, name, square=True, float_only=True, kernel="lu_cpu", always=False):
     """PyTorch's input checks for linalg functions (so NumPy never sees, or reports on, bad input)."""
     if A.ndim < 2:
         raise RuntimeError(f"{name}: The input tensor A must have at least 2 dimensions.")
@@ -25,48 +25,124 @@ def _check(A, name, square=True, float_only=True, kernel="lu_cpu"):
         raise RuntimeError(f"{name}: A must be batches of square matrices, but they are {A.shape[-2]} by {A.shape[-1]} matrices")
     if float_only and not A.dtype.is_floating_point:
         raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got {_ops._SCALAR_NAME[A.dtype]}")
-    if A.dtype in _NAMES:
-        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_NAMES[A.dtype]}'")
+    # most of PyTorch's kernels reject these dtypes only when they run, i.e. on non-empty input
+    if kernel is not None and (A.numel() or always) and (A.dtype in _NAMES or not A.dtype.is_floating_point):
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_ops._SCALAR_NAME[A.dtype]}'")
+
+
+def _ord_str(ord):
+    """A norm order as PyTorch prints it (a C++ Scalar: 1, -1.5, inf)."""
+    o = float(ord)
+    return str(int(o)) if o.is_integer() else str(o)
+
+
+def _check_norm_dtype(dtype, in_dtype, name):
+    """PyTorch's check_linalg_norm_dtype: a float dtype the input converts to without narrowing."""
+    if dtype is None:
+        return
+    if not dtype.is_floating_point:
+        raise RuntimeError(f"{name}: dtype should be floating point or complex, but got {_ops._SCALAR_NAME[dtype]}")
+    if _ops.promote_types(in_dtype, dtype) != dtype:
+        raise RuntimeError(f"{name}: the dtype of the input ({_ops._SCALAR_NAME[in_dtype]}) should be convertible "
+                           f"without narrowing to the specified dtype ({_ops._SCALAR_NAME[dtype]})")
+
+
+def _check_float(A, name, low_precision=True):
+    if not A.dtype.is_floating_point:
+        raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got {_ops._SCALAR_NAME[A.dtype]}")
+    if not low_precision and A.dtype in _NAMES:
+        raise RuntimeError(f"{name}: Low precision dtypes not supported. Got {_NAMES[A.dtype]}")
 
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     if isinstance(ord, str):
         raise TypeError(f"linalg_vector_norm(): argument 'ord' must be Number, not {type(ord).__name__}")
-    if not x.dtype.is_floating_point and (dtype is None or not dtype.is_floating_point):
-        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got {_ops._SCALAR_NAME[x.dtype]}")
-    return _ops.norm(x, float(ord), dim, keepdim, dtype)
+    _check_float(x, "linalg.vector_norm")
+    _check_norm_dtype(dtype, x.dtype, "linalg.vector_norm")
+    o = float(ord)
+    if (o < 0 or o == float("inf")) and x.numel() == 0:
+        # min/max-like norms have no identity: PyTorch rejects an empty reduction
+        dims = [] if dim is None else ([dim] if isinstance(dim, int) else list(dim))
+        if not dims:
+            raise RuntimeError(f"linalg.vector_norm cannot compute the {_ord_str(o)} norm on an empty tensor "
+                               "because the operation does not have an identity")
+        for d in dims:
+            if x.shape[_ops._wrap(d, x.ndim)] == 0:
+                raise RuntimeError(f"linalg.vector_norm cannot compute the {_ord_str(o)} norm on the dimension {d}"
+                                   "because this dimension is empty and the operation does not have an identity")
+    return _ops.norm(x, o, dim, keepdim, dtype)
+
+
+def _max_min(x, maximum, dim, keepdim):
+    """amax/amin over one dim; the max of the (non-negative) sums of an empty dim is 0 like in PyTorch."""
+    if x.shape[dim] == 0:
+        if not maximum:
+            raise IndexError(f"amin(): Expected reduction dim {dim} to have non-zero size.")
+        return x.detach().sum(dim, keepdim=keepdim)  # not part of the graph, as in PyTorch
+    return x.amax(dim, keepdim=keepdim) if maximum else x.amin(dim, keepdim=keepdim)
 
 
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
+    if isinstance(ord, str):
+        if ord not in ("fro", "nuc"):
+            raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
+        low = ord == "fro"
+    else:
+        if abs(float(ord)) not in (1.0, 2.0, float("inf")):
+            raise RuntimeError(f"linalg.matrix_norm: Order {_ord_str(ord)} not supported.")
+        low = abs(float(ord)) != 2.0
     if A.ndim < 2:
         raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
+    _check_float(A, "linalg.matrix_norm", low_precision=low)
+    dim = [dim] if isinstance(dim, int) else list(dim)
+    if len(dim) != 2:
+        raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {' '.join(str(d) for d in dim)}")
+    d0, d1 = (_ops._wrap(d, A.ndim) for d in dim)
+    if d0 == d1:
+        raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({d0}, {d1})")
+    _check_norm_dtype(dtype, A.dtype, "linalg.matrix_norm")
     if ord == "fro":
-        return _ops.norm(A, 2.0, dim, keepdim, dtype)
-    if ord in (1, -1, float("inf"), float("-inf")):
-        s = A.abs().sum(dim[0] if ord in (1, -1) else dim[1], keepdim=True)
-        r = s.amax(dim, keepdim=keepdim) if ord > 0 else s.amin(dim, keepdim=keepdim)
-        return r
-    if ord in (2, -2, "nuc"):
-        # singular values of the matrices spanned by `dim` (not differentiable: svdvals is a NumPy forward)
-        d0, d1 = (_ops._wrap(d, A.ndim) for d in dim)
-        sv = svdvals(_ops.movedim(A, (d0, d1), (-2, -1)))
-        r = sv.sum(-1) if ord == "nuc" else (sv.amax(-1) if ord == 2 else sv.amin(-1))
+        return _ops.norm(A, 2.0, (d0, d1), keepdim, dtype)
+    if ord in ("nuc", 2, -2):
+        # singular values of the matrices spanned by `dim` (differentiable through svdvals)
+        B = A if dtype is None else A.to(dtype)
+        sv = svdvals(_ops.movedim(B, (d0, d1), (-2, -1)))
+        if ord == "nuc":
+            r = sv.sum(-1)
+        elif sv.shape[-1] == 0 and ord == -2:
+            raise IndexError("amin(): Expected reduction dim -1 to have non-zero size.")
+        else:
+            r = _max_min(sv, ord == 2, -1, False)
         if keepdim:
             for d in sorted((d0, d1)):
                 r = r.unsqueeze(d)
         return r
-    raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
+    # 1 / inf: max (or min) over one dim of the absolute sums over the other (PyTorch's order)
+    if abs(float(ord)) == float("inf"):
+        d0, d1 = d1, d0
+    if not keepdim and d0 < d1:
+        d1 -= 1
+    return _max_min(vector_norm(A, 1.0, d0, keepdim, dtype=dtype), float(ord) > 0, d1, keepdim)
 
 
 def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
-    if ord is None or (dim is None and ord == "fro"):
-        return _ops.norm(A, 2.0, dim, keepdim, dtype)
-    if isinstance(dim, (tuple, list)) and len(dim) == 2 or (dim is None and A.ndim == 2):
+    if dim is not None:
+        dims = [dim] if isinstance(dim, int) else list(dim)
+        if len(dims) not in (1, 2):
+            raise RuntimeError(f"linalg.norm: If dim is specified, it must be of length 1 or 2. Got {dims}")
+    elif ord is not None and A.ndim not in (1, 2):
+        raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. Got {A.ndim}D.")
+    if ord is None:
+        return vector_norm(A, 2, dim, keepdim, dtype=dtype)
+    if isinstance(ord, str) or (dim is not None and len(dims) == 2) or (dim is None and A.ndim == 2):
         return matrix_norm(A, ord, dim if dim is not None else (-2, -1), keepdim, dtype=dtype)
     return vector_norm(A, ord, dim, keepdim, dtype=dtype)
 
 
 def _np(t):
+    if t.numel() == 0 and t.dtype not in (_ops._core.float32, _ops._core.float64):
+        # empty input of a dtype NumPy's linalg lacks (half, integer): shapes are all that matter
+        return np.zeros(tuple(t.shape))
     return t.detach().numpy()
 
 
@@ -162,7 +238,8 @@ class _Cholesky(Function):
 
 
 def inv(A):
-    _check(A, "linalg.inv")
+    _check(A, "linalg.inv", kernel=None)
+    _check_float(A, "linalg.inv", low_precision=False)
     return _Inv.apply(A)
 
 
@@ -185,59 +262,270 @@ def cholesky(A, *, upper=False):
     return _Cholesky.apply(A, upper)
 
 
+def _defined(g):
+    """Gradients of unused outputs arrive as zeros; PyTorch treats them as undefined (skipping
+    terms that divide by eigen/singular-value gaps, which are 0/0 for repeated values)."""
+    return g is not None and g.numel() > 0 and bool(g.any())
+
+
+def _solve_right_t(B, R):
+    """B @ R^{-T} for square R (differentiable: linalg.solve records its own backward)."""
+    return solve(R, B.mT).mT
+
+
+class _Slogdet(Function):
+    @staticmethod
+    def forward(ctx, A):
+        s, l = _np_call(np.linalg.slogdet, _np(A))
+        ctx.save_for_backward(A)
+        return _t(s, A), _t(l, A)
+
+    @staticmethod
+    def backward(ctx, gsign, glogabs):
+        (A,) = ctx.saved_tensors
+        # d log|det A| = tr(A^{-1} dA): gA = g * A^{-T} (the real sign is piecewise constant)
+        return glogabs.unsqueeze(-1).unsqueeze(-1) * _InvNoCheck.apply(A).mT
+
+
+class _InvNoCheck(Function):
+    """inv for backward formulas: singular matrices give inf/nan (like PyTorch's LU solve) instead of raising."""
+    @staticmethod
+    def forward(ctx, A):
+        a = _np(A)
+        try:
+            out = np.linalg.inv(a) if a.size else a.copy()
+        except np.linalg.LinAlgError:
+            out = np.empty_like(a)
+            flat_a, flat_o = a.reshape(-1, *a.shape[-2:]), out.reshape(-1, *a.shape[-2:])
+            for i in range(flat_a.shape[0]):
+                try:
+                    flat_o[i] = np.linalg.inv(flat_a[i])
+                except np.linalg.LinAlgError:
+                    flat_o[i] = np.nan
+        out = _t(out, A)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (inv_,) = ctx.saved_tensors
+        return -(inv_.mT @ g @ inv_.mT)
+
+
 def slogdet(A):
-    _check(A, "linalg.slogdet")
-    s, l = _np_call(np.linalg.slogdet, _np(A))
-    return return_types.slogdet(_t(s, A), _t(l, A))
+    _check(A, "linalg.slogdet", kernel=None)
+    _check_float(A, "linalg.slogdet", low_precision=False)
+    return return_types.slogdet(*_Slogdet.apply(A))
+
+
+def _qr_backward_tall(gQ, gR, Q, R):
+    """PyTorch's linalg_qr_backward for m >= n (reduced): gA = [gQ + Q copyltu(M)] R^{-T},
+    M = gR R^T - Q^T gQ, copyltu(M) = triu(M) + triu(M, 1)^T."""
+    M = gR @ R.mT - Q.mT @ gQ
+    M = M.triu() + M.triu(1).mT
+    return _solve_right_t(gQ + Q @ M, R)
+
+
+class _QR(Function):
+    @staticmethod
+    def forward(ctx, A, mode):
+        a = _np(A)
+        if mode == "r":
+            q, r = np.zeros((0,), dtype=a.dtype), _np_call(np.linalg.qr, a, mode="r")
+        else:
+            q, r = _np_call(np.linalg.qr, a, mode=mode)
+        q, r = _t(q, A), _t(r, A)
+        ctx.save_for_backward(q, r)
+        ctx.mode = mode
+        return q, r
+
+    @staticmethod
+    def backward(ctx, gQ, gR):
+        Q, R = ctx.saved_tensors
+        if ctx.mode == "r":
+            raise RuntimeError("The derivative of linalg.qr depends on Q, which is not computed when mode='r'. "
+                               "Please use linalg.qr(A, mode='reduced') if you are going to differentiate through linalg.qr.")
+        m, n = Q.shape[-2], R.shape[-1]
+        if ctx.mode == "complete" and m > n:
+            raise RuntimeError("The QR decomposition is not differentiable when mode='complete' and nrows > ncols.")
+        if Q.numel() == 0 or R.numel() == 0:
+            return _ops.zeros(*Q.shape[:-1], n, dtype=Q.dtype), None
+        if m >= n:
+            return _qr_backward_tall(gQ, gR, Q, R), None
+        # wide A = Q [R1 R2]: R2 = Q^T A2 adds A2 gR2^T = Q R2 gR2^T to Q's gradient
+        R1, R2, gR1, gR2 = R[..., :m], R[..., m:], gR[..., :m], gR[..., m:]
+        gA1 = _qr_backward_tall(gQ + Q @ (R2 @ gR2.mT), gR1, Q, R1)
+        return _ops.cat([gA1, Q @ gR2], -1), None
 
 
 def qr(A, mode="reduced"):
-    _check(A, "linalg.qr", square=False, kernel="geqrf_cpu")
-    q, r = _np_call(np.linalg.qr, _np(A), mode=mode)
-    return return_types.qr(_t(q, A), _t(r, A))
+    if mode not in ("reduced", "complete", "r"):
+        raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), 'r', or 'complete'")
+    _check(A, "linalg.qr", square=False, kernel="geqrf_cpu", always=True)
+    return return_types.qr(*_QR.apply(A, mode))
 
 
-def svd(A, full_matrices=True):
+class _SVD(Function):
+    @staticmethod
+    def forward(ctx, A, full_matrices):
+        u, s, vh = _np_call(np.linalg.svd, _np(A), full_matrices=full_matrices)
+        u, s, vh = _t(u, A), _t(s, A), _t(vh, A)
+        # the outputs themselves are saved: they join the graph, so the backward is differentiable
+        ctx.save_for_backward(u, s, vh)
+        return u, s, vh
+
+    @staticmethod
+    def backward(ctx, gU, gS, gVh):
+        # PyTorch's svd_backward on the reduced factors (full_matrices: the extra columns get no gradient)
+        U, S, Vh = ctx.saved_tensors
+        m, n, k = U.shape[-2], Vh.shape[-1], S.shape[-1]
+        U, Vh = U[..., :k], Vh[..., :k, :]
+        if k == 0:
+            return _ops.zeros(*U.shape[:-1], n, dtype=U.dtype), None
+        gU = gU[..., :k] if _defined(gU) else None
+        gVh = gVh[..., :k, :] if _defined(gVh) else None
+        if gU is None and gVh is None:
+            # svdvals: U diag(gS) Vh
+            return (U * gS.unsqueeze(-2)) @ Vh, None
+        skew = lambda X: X - X.mT  # noqa: E731
+        S2 = S * S
+        E = S2.unsqueeze(-2) - S2.unsqueeze(-1) + _ops.eye(k, dtype=S.dtype)
+        if gU is not None and gVh is not None:
+            gA = (skew(U.mT @ gU) * S.unsqueeze(-2) + S.unsqueeze(-1) * skew(Vh @ gVh.mT)) / E
+        elif gU is not None:
+            gA = skew(U.mT @ gU) * (S.unsqueeze(-2) / E)
+        else:
+            gA = S.unsqueeze(-1) * (skew(Vh @ gVh.mT) / E)
+        gA = gA + _ops.diag_embed(gS)
+        if m > n and gU is not None:
+            # the part of gU outside span(U): (I - U U^T) gU S^{-1}
+            gUSinv = gU / S.unsqueeze(-2)
+            gA = (U @ gA + gUSinv - U @ (U.mT @ gUSinv)) @ Vh
+        elif m < n and gVh is not None:
+            SinvgVh = gVh / S.unsqueeze(-1)
+            gA = U @ (gA @ Vh + SinvgVh - (SinvgVh @ Vh.mT) @ Vh)
+        else:
+            gA = U @ gA @ Vh
+        return gA, None
+
+
+def svd(A, full_matrices=True, *, driver=None):
     _check(A, "linalg.svd", square=False, kernel="svd_cpu")
-    u, s, vh = _np_call(np.linalg.svd, _np(A), full_matrices=full_matrices)
-    return return_types.svd(_t(u, A), _t(s, A), _t(vh, A))
+    return return_types.svd(*_SVD.apply(A, full_matrices))
 
 
-def svdvals(A):
+def svdvals(A, *, driver=None):
     _check(A, "linalg.svd", square=False, kernel="svd_cpu")
-    return _t(_np_call(np.linalg.svd, _np(A), compute_uv=False), A)
+    return _SVD.apply(A, False)[1]
+
+
+class _Eigh(Function):
+    @staticmethod
+    def forward(ctx, A, UPLO):
+        w, v = _np_call(np.linalg.eigh, _np(A), UPLO=UPLO)
+        w, v = _t(w, A), _t(v, A)
+        ctx.save_for_backward(w, v)
+        return w, v
+
+    @staticmethod
+    def backward(ctx, gL, gV):
+        # PyTorch's linalg_eig_backward (hermitian): gA = V (diag(gL) + skew(V^T gV) / E) V^T, E_ij = L_j - L_i
+        L, V = ctx.saved_tensors
+        if not _defined(gV):
+            return (V * gL.unsqueeze(-2)) @ V.mT, None
+        n = L.shape[-1]
+        VhgV = V.mT @ gV
+        VhgV = 0.5 * (VhgV - VhgV.mT)
+        E = L.unsqueeze(-2) - L.unsqueeze(-1) + _ops.eye(n, dtype=L.dtype)
+        return V @ (VhgV / E + _ops.diag_embed(gL)) @ V.mT, None
+
+
+def _check_uplo(UPLO):
+    if UPLO not in ("L", "U", "l", "u"):
+        raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
 
 
 def eigh(A, UPLO="L"):
-    _check(A, "linalg.eigh", kernel="linalg_eigh_cpu")
-    w, v = _np_call(np.linalg.eigh, _np(A), UPLO=UPLO)
-    return return_types.eigh(_t(w, A), _t(v, A))
+    _check(A, "linalg.eigh", float_only=False, kernel="linalg_eigh_cpu")
+    _check_uplo(UPLO)
+    return return_types.eigh(*_Eigh.apply(A, UPLO.upper()))
 
 
 def eigvalsh(A, UPLO="L"):
-    _check(A, "linalg.eigh", kernel="linalg_eigh_cpu")
-    return _t(_np_call(np.linalg.eigvalsh, _np(A), UPLO=UPLO), A)
+    _check(A, "linalg.eigh", float_only=False, kernel="linalg_eigh_cpu")
+    _check_uplo(UPLO)
+    return _Eigh.apply(A, UPLO.upper())[0]
 
 
 def matrix_rank(A, tol=None, hermitian=False):
     if A.ndim < 2:
         raise RuntimeError("torch.linalg.matrix_rank: The input tensor input must have at least 2 dimensions.")
-    _check(A, "linalg.matrix_rank", square=False, kernel="svd_cpu")
+    if A.dtype not in (_ops._core.float32, _ops._core.float64):
+        raise RuntimeError("This function doesn't handle types other than float and double")
     return _ops.tensor(_np_call(np.linalg.matrix_rank, _np(A), tol=tol, hermitian=hermitian))
 
 
-def pinv(A, rcond=1e-15, hermitian=False):
-    _check(A, "linalg.pinv", square=False, kernel="svd_cpu")
-    return _t(_np_call(np.linalg.pinv, _np(A), rcond=rcond, hermitian=hermitian), A)
+class _Pinv(Function):
+    @staticmethod
+    def forward(ctx, A, atol, rtol, hermitian):
+        a = _np(A)
+        m, n = a.shape[-2:]
+        if rtol is None:
+            # PyTorch's default: rtol = eps * max(m, n) unless atol is given
+            rtol = 0.0 if atol is not None and atol > 0 else np.finfo(a.dtype).eps * max(m, n)
+        atol = 0.0 if atol is None else atol
+        if a.size == 0:
+            p = np.zeros(a.shape[:-2] + (n, m), dtype=a.dtype)
+        elif hermitian:
+            w, v = _np_call(np.linalg.eigh, a)
+            cut = np.maximum(atol, rtol * np.abs(w).max(-1, keepdims=True))
+            winv = np.where(np.abs(w) > cut, 1 / np.where(w == 0, 1, w), 0)
+            p = (v * winv[..., None, :]) @ np.swapaxes(v, -1, -2)
+        else:
+            u, s, vh = _np_call(np.linalg.svd, a, full_matrices=False)
+            cut = np.maximum(atol, rtol * s.max(-1, keepdims=True, initial=0))
+            sinv = np.where(s > cut, 1 / np.where(s == 0, 1, s), 0)
+            p = np.swapaxes(vh, -1, -2) @ (sinv[..., :, None] * np.swapaxes(u, -1, -2))
+        out = _t(p, A)
+        ctx.save_for_backward(A, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        # PyTorch's pinv_backward
+        A, P = ctx.saved_tensors
+        m, n = A.shape[-2], A.shape[-1]
+        Ph, gh = P.mT, g.mT
+        if m <= n:
+            K = gh @ P
+            KPh = K @ Ph
+            gA = -(P @ K).mT + KPh - (A @ P) @ KPh + (Ph @ P) @ (gh - K @ A)
+        else:
+            K = P @ gh
+            PhK = Ph @ K
+            gA = -(K @ P).mT + (gh - A @ K) @ P @ Ph + PhK - PhK @ P @ A
+        return gA, None, None, None
+
+
+def pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None):
+    if A.ndim < 2 or A.dtype not in (_ops._core.float32, _ops._core.float64):
+        raise RuntimeError(f"linalg.pinv({_ops._SCALAR_NAME[A.dtype]}{{{list(A.shape)}}}): expected a tensor with 2 or more "
+                           "dimensions of float, double, cfloat or cdouble types")
+    if hermitian:
+        _check(A, "linalg.eigh", kernel="svd_cpu")
+    if rcond is not None:
+        rtol = rcond
+    return _Pinv.apply(A, atol, rtol, hermitian)
 
 
 def matrix_power(A, n):
-    _check(A, "linalg.matrix_power", float_only=False)
+    _check(A, "linalg.matrix_power", float_only=False, kernel=None)
     if n == 0:
-        return _ops.eye(A.shape[-1], dtype=A.dtype).expand(*A.shape)
+        # a copy of the identity that stays in the graph (zero gradient), as in PyTorch
+        return A.clone().copy_(_ops.eye(A.shape[-1], dtype=A.dtype).expand(*A.shape))
     if n < 0:
         A, n = inv(A), -n
-    r = A
+    r = A.clone() if n == 1 else A
     for _ in range(n - 1):
         r = r @ A
     return r
@@ -247,14 +535,75 @@ def cross(a, b, dim=-1):
     return _ops._cross(a, b, dim, "linalg.cross")
 
 
-def vecdot(x, y, dim=-1):
+def vecdot(x, y, *, dim=-1):
+    _check_float(x, "linalg.vecdot")
+    if x.dtype != y.dtype:
+        raise RuntimeError(f"linalg.vecdot: Expected x and y to have the same dtype, but found x of type "
+                           f"{_ops._SCALAR_NAME[x.dtype]} and y of type {_ops._SCALAR_NAME[y.dtype]} instead")
     return (x * y).sum(dim)
 
 
+def _chain(mats):
+    """Multiplies in PyTorch's order (least-cost matrix chain; the order changes results with inf/nan)."""
+    n = len(mats)
+    if n == 2:
+        return mats[0] @ mats[1]
+    p = [mats[0].shape[0]] + [m.shape[1] for m in mats]
+    if n == 3:
+        a, b, c, d = p
+        if a * c * (b + d) > b * d * (a + c):
+            return mats[0] @ (mats[1] @ mats[2])
+        return (mats[0] @ mats[1]) @ mats[2]
+    cost = [[0] * n for _ in range(n)]
+    split = [[0] * n for _ in range(n)]
+    for ln in range(1, n):
+        for i in range(n - ln):
+            j = i + ln
+            cost[i][j] = None
+            for k in range(i, j):
+                q = cost[i][k] + cost[k + 1][j] + p[i] * p[k + 1] * p[j + 1]
+                if cost[i][j] is None or q < cost[i][j]:
+                    cost[i][j], split[i][j] = q, k
+
+    def mult(i, j):
+        if i == j:
+            return mats[i]
+        k = split[i][j]
+        return mult(i, k) @ mult(k + 1, j)
+    return mult(0, n - 1)
+
+
+_DT_SHORT = {_ops._core.float32: "float", _ops._core.float64: "double"}
+
+
 def multi_dot(tensors):
-    r = tensors[0]
-    for t in tensors[1:]:
-        r = r @ t
+    """PyTorch's checks: 2+ tensors of one dtype, 1-D/2-D at the ends and 2-D inside, chained shapes."""
+    tensors = list(tensors)
+    n = len(tensors)
+    if n < 2:
+        raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {n}")
+    for i, t in enumerate(tensors):
+        where = "the first tensor" if i == 0 else ("the last tensor" if i == n - 1 else f"tensor {i}")
+        if 0 < i < n - 1:
+            if t.ndim != 2:
+                raise RuntimeError(f"multi_dot(): tensor {i} must be 2D but got {t.ndim}D")
+        elif t.ndim not in (1, 2):
+            raise RuntimeError(f"multi_dot(): {where} must be 1D or 2D but got {t.ndim}D")
+        if t.dtype != tensors[0].dtype:
+            name = lambda d: _DT_SHORT.get(d, str(d).rsplit(".", 1)[-1])  # noqa: E731
+            raise RuntimeError(f"multi_dot(): all tensors must have be the same dtype but tensor 0 is "
+                               f"{name(tensors[0].dtype)} and tensor {i} {name(t.dtype)}")
+    mats = [tensors[0].unsqueeze(0) if tensors[0].ndim == 1 else tensors[0]] + tensors[1:-1] + \
+        [tensors[-1].unsqueeze(-1) if tensors[-1].ndim == 1 else tensors[-1]]
+    for i in range(n - 1):
+        if mats[i].shape[-1] != mats[i + 1].shape[0]:
+            raise RuntimeError(f"multi_dot(): tensors {i} and {i + 1} with shapes {list(mats[i].shape)} and "
+                               f"{list(mats[i + 1].shape)} cannot be multiplied")
+    r = _chain(mats)
+    if tensors[0].ndim == 1:
+        r = r.squeeze(0)
+    if tensors[-1].ndim == 1:
+        r = r.squeeze(-1)
     return r
 
 

@@ -37,6 +37,7 @@ import sys
 import tempfile
 import threading
 import zipfile
+import zlib
 from contextlib import contextmanager
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -506,6 +507,15 @@ class _LoadedStorage:
         b = self._bases.get(name)
         if b is None:
             raw = self.loader.read_record(self.key)
+            # the record must hold exactly the declared storage (PyTorch checks the same)
+            own = _DTYPE_TO_NUMPY.get(self.dtype_name or "uint8")
+            if own is not None:
+                if not isinstance(self.numel, int) or isinstance(self.numel, bool) or self.numel < 0:
+                    raise RuntimeError(f"ferrotorch.load: invalid storage size {self.numel!r} for record data/{self.key}")
+                expected = self.numel * np.dtype(own).itemsize
+                if len(raw) != expected:
+                    raise RuntimeError(f"PytorchStreamReader: record data/{self.key} size ({len(raw)} bytes) does not "
+                                       f"match expected size ({expected} bytes)")
             b = self.loader.make_base(raw, name, self.location)
             self._bases[name] = b
         return b
@@ -527,9 +537,9 @@ class _Loader:
 
     def read_record(self, key: str) -> bytes:
         try:
-            return self.zf.read(f"{self.prefix}/data/{key}")
+            return _read_member(self.zf, f"{self.prefix}/data/{key}")
         except KeyError:
-            raise RuntimeError(f"PytorchStreamReader failed locating file data/{key}: file not found")
+            raise RuntimeError(f"PytorchStreamReader failed locating file data/{key}: file not found") from None
 
     def _target_device(self, location: str):
         ml = self.map_location
@@ -594,11 +604,14 @@ def _rebuild_from_storage(storage, storage_offset, size, stride, dtype_name=None
     if not isinstance(storage, _LoadedStorage):
         raise pickle.UnpicklingError("tensor rebuild expected a storage from this archive")
     base = storage.base(dtype_name)
+    def _is_int(v):
+        return isinstance(v, int) and not isinstance(v, bool)
+
     try:
-        size = tuple(int(s) for s in size)
-        stride = tuple(int(s) for s in stride)
-        storage_offset = int(storage_offset)
-    except (TypeError, ValueError):
+        if not (all(_is_int(v) for v in (*size, *stride)) and _is_int(storage_offset)):
+            raise TypeError
+        size, stride = tuple(size), tuple(stride)
+    except TypeError:
         raise RuntimeError(f"ferrotorch.load: malformed tensor geometry size={size!r}, stride={stride!r}, "
                            f"offset={storage_offset!r}") from None
     if len(size) != len(stride) or any(not -2**63 <= v < 2**63 for v in (*size, *stride, storage_offset)):
@@ -885,6 +898,16 @@ def _open_zip(f):
     return zf, owned
 
 
+def _read_member(zf: zipfile.ZipFile, name: str) -> bytes:
+    """A zip member's bytes; a corrupt archive raises PyTorch's RuntimeError, not zipfile's."""
+    try:
+        return zf.read(name)
+    except KeyError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError) as e:
+        raise RuntimeError(f"PytorchStreamReader failed reading zip archive: {e}") from None
+
+
 def load(f, map_location=None, pickle_module=None, *, weights_only: Optional[bool] = None,
          mmap: Optional[bool] = None, **pickle_load_args: Any) -> Any:
     """Load an object saved with :func:`ferrotorch.save` or ``torch.save``.
@@ -919,12 +942,12 @@ def load(f, map_location=None, pickle_module=None, *, weights_only: Optional[boo
         prefix = pkl_name[: -len("/data.pkl")] if "/" in pkl_name else ""
         big_endian = False
         try:
-            bo = zf.read(f"{prefix}/byteorder").decode().strip()
+            bo = _read_member(zf, f"{prefix}/byteorder").decode("utf-8", "replace").strip()
             big_endian = bo == "big"
         except KeyError:
             pass
         loader = _Loader(zf, prefix, map_location, big_endian)
-        data = zf.read(pkl_name)
+        data = _read_member(zf, pkl_name)
         unpickler = _RestrictedUnpickler(io.BytesIO(data), loader, weights_only)
         with torch.no_grad():
             result = unpickler.load()

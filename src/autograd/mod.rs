@@ -143,10 +143,31 @@ fn take_history(t: Tensor, stack: &mut Vec<Arc<Node>>) {
 
 /// The edge a gradient for `t` should flow along.
 pub fn edge_of(t: &Tensor) -> Option<Edge> {
+    refresh_view_history(t);
     let m = t.0.meta.lock();
     if let Some(f) = &m.grad_fn { return Some(Edge::Node(f.clone(), m.output_nr)); }
     if m.requires_grad { return Some(Edge::Leaf(t.clone())); }
     None
+}
+
+/// A differentiable view whose data was written in place (through the base or another view)
+/// after its grad_fn was recorded gets a fresh grad_fn from the base's current history, as
+/// PyTorch regenerates view grad_fns; otherwise gradients would flow around the write.
+fn refresh_view_history(t: &Tensor) {
+    let (base, seen) = {
+        let m = t.0.meta.lock();
+        match (&m.base, &m.grad_fn) { (Some(b), Some(_)) => (b.clone(), m.view_version), _ => return }
+    };
+    let now = t.version();
+    if now == seen { return; }
+    t.0.meta.lock().view_version = now;
+    if !is_grad_enabled() || !base.requires_grad() { return; }
+    let (bb, tb) = (base.body(), t.body());
+    // the replay below addresses the base as a contiguous buffer, like rebase_inplace
+    if !bb.is_contiguous() || tb.offset < bb.offset || !Arc::ptr_eq(&bb.storage, &tb.storage) { return; }
+    if let Ok(v) = crate::ops::shape::as_strided(&base, &tb.shape, &tb.strides, tb.offset - bb.offset) {
+        set_history(t, &v);
+    }
 }
 
 /// True when an op on these inputs must record a node.

@@ -26,7 +26,7 @@ impl BinOp {
             BinOp::Div => "DivBackward0", BinOp::Pow => "PowBackward1", BinOp::Maximum => "MaximumBackward0",
             BinOp::Minimum => "MinimumBackward0", BinOp::Atan2 => "Atan2Backward0", BinOp::Hypot => "HypotBackward0",
             BinOp::Xlogy => "XlogyBackward0", BinOp::LogAddExp => "LogaddexpBackward0", BinOp::Remainder => "RemainderBackward0",
-            BinOp::Fmod => "FmodBackward0", BinOp::Copysign => "CopysignBackward0",
+            BinOp::Fmod => "FmodBackward0", BinOp::Copysign => "CopysignBackward0", BinOp::FloorDiv | BinOp::TruncDiv => "DivBackward2",
             _ => "NotDifferentiable",
         }
     }
@@ -138,8 +138,10 @@ fn float_only<T: num_traits::Float>(op: BinOp, a: T, b: T) -> T {
         BinOp::Copysign => a.copysign(b),
         BinOp::Xlogy => if b.is_nan() { b } else if a == T::zero() { T::zero() } else { a * b.ln() },
         BinOp::LogAddExp => {
+            if a.is_nan() || b.is_nan() { return T::nan(); }
             let m = a.max(b);
-            if m.is_infinite() && a == b { m } else { m + ((a - m).exp() + (b - m).exp()).ln() }
+            // an infinite max is the answer (and avoids inf - inf)
+            if m.is_infinite() { m } else { m + ((a - m).exp() + (b - m).exp()).ln() }
         }
         _ => T::nan(),
     }
@@ -276,7 +278,8 @@ fn compute(op: BinOp, a: &Operand, b: &Operand, alpha: f64, out_dtype: DType, co
     let kd = if compute_dtype == DType::Bool && !op.is_logical() && !op.is_compare() { DType::Bool } else { compute_dtype.compute() };
     let ta = as_dtype(a, kd)?;
     let tb = as_dtype(b, kd)?;
-    int_div_check(op, &tb, matches!(b, Operand::S(_)))?;
+    // an empty result divides nothing: no zero-division error (PyTorch)
+    if shape.iter().product::<usize>() > 0 { int_div_check(op, &tb, matches!(b, Operand::S(_)))?; }
     let result_dtype = if op.is_compare() || op.is_logical() { DType::Bool } else { kd };
     let direct = out.filter(|o| o.dtype() == result_dtype && !shares(o, &ta, &tb));
     let res = match direct { Some(o) => o.clone(), None => Tensor::empty(&shape, result_dtype)? };
@@ -437,6 +440,11 @@ fn binary_backward(op: BinOp, g: &Tensor, a: &Operand, b: &Operand, out: Option<
             let eb = unary::unary(unary::UnaryOp::Sigmoid, &sub(&bb, &aa)?)?;
             (Some(mul(g, &ea)?), Some(mul(g, &eb)?))
         }
+        // comparisons and logical ops (only differentiable in place): zero gradients, like PyTorch
+        BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::LogicalAnd | BinOp::LogicalOr | BinOp::LogicalXor =>
+            (Some(unary::zeros_like_g(g)?), if bt.is_some() { Some(unary::zeros_like_g(g)?) } else { None }),
+        // rounded division is piecewise constant: zero gradients, like PyTorch's DivBackward2
+        BinOp::FloorDiv | BinOp::TruncDiv => (Some(unary::zeros_like_g(g)?), if bt.is_some() { Some(unary::zeros_like_g(g)?) } else { None }),
         BinOp::Copysign => {
             // d/da = result / a (sign flip), 0 where a == 0; b gets a zero gradient (not None)
             let aa = ta(a)?;

@@ -152,7 +152,8 @@ pub fn copy_(dst: &Tensor, src: &Tensor) -> Result<()> {
         let src_dtype = src.dtype();
         crate::ops::rebase_inplace(dst, &[src], "CopyBackwards", vec![], Box::new(move |_, g| {
             let g = g[0].as_ref();
-            Ok(vec![None, g.map(|g| to_dtype(g, src_dtype)).transpose()?])
+            // the overwritten values get a zero gradient (not None), like PyTorch's CopyBackwards
+            Ok(vec![g.map(crate::ops::unary::zeros_like_g).transpose()?, g.map(|g| to_dtype(g, src_dtype)).transpose()?])
         }))?;
     }
     Ok(())

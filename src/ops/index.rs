@@ -19,7 +19,7 @@ pub fn masked_fill(x: &Tensor, mask: &Tensor, value: &Operand) -> Result<Tensor>
         return Err(Error::Runtime(format!("masked_fill_ only supports boolean masks, but got mask with dtype {}", mask.dtype().name())));
     }
     let v = match value {
-        Operand::S(s) => Operand::S(*s),
+        Operand::S(s) => { s.check_fits(x.dtype())?; Operand::S(*s) }
         Operand::T(t) => {
             if t.ndim() != 0 { return Err(Error::Runtime(format!("masked_fill_ only supports a 0-dimensional value tensor, but got tensor with {} dimension(s).", t.ndim()))); }
             Operand::T(copy::to_dtype(t, x.dtype())?)
@@ -31,7 +31,7 @@ pub fn masked_fill(x: &Tensor, mask: &Tensor, value: &Operand) -> Result<Tensor>
         let vt = match &vv { Operand::T(t) => t.clone(), Operand::S(s) => { let t = Tensor::empty(&[], x.dtype())?; copy::fill_raw(&t, s.to_f64()); t } };
         binary::where_(mask, &Operand::T(vt), &Operand::T(x.clone()))?
     };
-    let out = if out.shape() != x.shape() { return Err(Error::Runtime("masked_fill: mask must broadcast to the input".into())) } else { out };
+    // out-of-place masked_fill takes the broadcast shape of input and mask (PyTorch)
     let out = if out.dtype() != x.dtype() { copy::contiguous_as(&out, x.dtype())? } else { out };
     let mut ins = vec![x];
     if let Operand::T(t) = value { ins.push(t) }
@@ -144,7 +144,7 @@ fn scatter_impl(x: &Tensor, d: usize, idx: &Tensor, src: &Operand, red: Reduce, 
             for (i, &o) in offs.iter().enumerate() { *dst.offset(o) = vals[i]; }
         } else if red == Reduce::Add && include_self {
             // the common case (gather/max/sort backward): plain accumulation
-            for (i, &o) in offs.iter().enumerate() { *dst.offset(o) = T::from_f64((*dst.offset(o)).to_f64() + vals[i].to_f64()); }
+            for (i, &o) in offs.iter().enumerate() { *dst.offset(o) = (*dst.offset(o)).add_scaled(vals[i], 1.0); }
         } else {
             let mut counts: std::collections::HashMap<isize, usize> = Default::default();
             let mut seen: std::collections::HashSet<isize> = Default::default();
@@ -156,7 +156,7 @@ fn scatter_impl(x: &Tensor, d: usize, idx: &Tensor, src: &Operand, red: Reduce, 
                 *counts.entry(o).or_insert(if include_self { 1 } else { 0 }) += 1;
                 let nv = match (red, base) {
                     (_, None) => v,
-                    (Reduce::Add | Reduce::Mean, Some(c)) => T::from_f64(c.to_f64() + v.to_f64()),
+                    (Reduce::Add | Reduce::Mean, Some(c)) => c.add_scaled(v, 1.0),
                     (Reduce::Mul, Some(c)) => T::from_f64(c.to_f64() * v.to_f64()),
                     (Reduce::Amax, Some(c)) => if v > c || v.to_f64().is_nan() { v } else { c },
                     (Reduce::Amin, Some(c)) => if v < c || v.to_f64().is_nan() { v } else { c },
@@ -210,14 +210,70 @@ pub fn scatter_add(x: &Tensor, dim: i64, idx: &Tensor, src: &Tensor) -> Result<T
     scatter(x, dim, idx, &Operand::T(src.clone()), Reduce::Add)
 }
 
-/// scatter_reduce (no autograd for amax/amin/prod/mean beyond sum).
+/// scatter_reduce with PyTorch's backward for every reduction (ScatterReduceBackward0).
 pub fn scatter_reduce(x: &Tensor, dim: i64, idx: &Tensor, src: &Tensor, red: Reduce, include_self: bool) -> Result<Tensor> {
     if x.ndim() == 0 {
         let r = scatter_reduce(&shape::reshape(x, &[1])?, dim, &shape::reshape(idx, &[-1])?, &shape::reshape(src, &[-1])?, red, include_self)?;
         return shape::reshape(&r, &[]);
     }
     let d = wrap_dim(dim, x.ndim())?;
-    scatter_impl(x, d, idx, &Operand::T(copy::to_dtype(src, x.dtype())?), red, include_self)
+    let src = copy::to_dtype(src, x.dtype())?;
+    let out = scatter_impl(x, d, idx, &Operand::T(src.clone()), red, include_self)?;
+    if x.dtype().is_float() && autograd::needs_grad(&[x, &src]) {
+        let id = idx.clone();
+        let save = vec![autograd::SaveItem::Input(x), autograd::SaveItem::Input(&src), autograd::SaveItem::Output(0)];
+        autograd::record("ScatterReduceBackward0", &[x, &src], &[&out], save, Box::new(move |s, g| {
+            let Some(g) = &g[0] else { return Ok(vec![None, None]) };
+            let (gx, gs) = scatter_reduce_backward(g, &s[0], &s[1], &s[2], d, &id, red, include_self)?;
+            Ok(vec![Some(gx), Some(gs)])
+        }));
+    }
+    Ok(out)
+}
+
+/// PyTorch's scatter_reduce gradients: sum/mean spread evenly, amax/amin split among ties,
+/// prod divides out each factor (exactly, with zeros handled by masking).
+#[allow(clippy::too_many_arguments)]
+fn scatter_reduce_backward(g: &Tensor, x: &Tensor, src: &Tensor, result: &Tensor, d: usize, id: &Tensor, red: Reduce, include_self: bool) -> Result<(Tensor, Tensor)> {
+    use crate::ops::binary::{cmp, div, mul, where_mask_fill, BinOp};
+    let di = d as i64;
+    let zero = Operand::S(Scalar::Float(0.0));
+    let ones_like = |t: &Tensor| -> Result<Tensor> { let o = Tensor::empty(&t.shape(), t.dtype())?; copy::fill_raw(&o, 1.0); Ok(o) };
+    let (gx, gs) = match red {
+        Reduce::Add | Reduce::None => (g.clone(), gather(g, di, id)?),
+        Reduce::Mean => {
+            let base = if include_self { ones_like(x)? } else { Tensor::zeros(&x.shape(), x.dtype())? };
+            let n = scatter(&base, di, id, &Operand::T(ones_like(src)?), Reduce::Add)?;
+            let n = where_mask_fill(&n, &cmp(BinOp::Eq, &n, &zero)?, 1.0)?;
+            let gn = div(g, &n)?;
+            (gn.clone(), gather(&gn, di, id)?)
+        }
+        Reduce::Amax | Reduce::Amin => {
+            let value = gather(result, di, id)?;
+            let self_is = copy::to_dtype(&cmp(BinOp::Eq, x, &Operand::T(result.clone()))?, x.dtype())?;
+            let src_is = copy::to_dtype(&cmp(BinOp::Eq, src, &Operand::T(value))?, x.dtype())?;
+            let n = scatter(&self_is, di, id, &Operand::T(src_is.clone()), Reduce::Add)?;
+            let gd = div(g, &n)?;
+            (mul(&self_is, &gd)?, mul(&src_is, &gather(&gd, di, id)?)?)
+        }
+        Reduce::Mul => {
+            let _ng = autograd::GradMode::set(false);
+            let masked_x = where_mask_fill(x, &cmp(BinOp::Eq, x, &zero)?, 1.0)?;
+            let masked_x_result = scatter_impl(&masked_x, d, id, &Operand::T(src.clone()), red, include_self)?;
+            let gx = div(&mul(g, &masked_x_result)?, &masked_x)?;
+            let src_zero = cmp(BinOp::Eq, src, &zero)?;
+            let nz = gather(&scatter(&Tensor::zeros(&x.shape(), x.dtype())?, di, id, &Operand::T(copy::to_dtype(&src_zero, x.dtype())?), Reduce::Add)?, di, id)?;
+            let single = crate::ops::binary::binary(BinOp::LogicalAnd, &Operand::T(src_zero.clone()), &Operand::T(cmp(BinOp::Eq, &nz, &Operand::S(Scalar::Float(1.0)))?), 1.0)?;
+            let masked_src = where_mask_fill(src, &single, 1.0)?;
+            let masked_src_result = scatter_impl(x, d, id, &Operand::T(masked_src), red, include_self)?;
+            let via_single = gather(&mul(g, &masked_src_result)?, di, id)?;
+            let via_div = div(&gather(&mul(g, result)?, di, id)?, &where_mask_fill(src, &src_zero, 1.0)?)?;
+            (gx, crate::ops::binary::where_(&single, &Operand::T(via_single), &Operand::T(via_div))?)
+        }
+    };
+    // without include_self, the scattered-to positions' old values did not enter the result
+    let gx = if include_self { gx } else { scatter(&gx, di, id, &zero, Reduce::None)? };
+    Ok((gx, gs))
 }
 
 /// zeros(shape) with g scattered at idx along d (backward of max(dim)/sort/topk).
@@ -305,7 +361,7 @@ pub fn index_add_raw(out: &Tensor, d: usize, idx: &Tensor, src: &Tensor, alpha: 
                 let v = v as usize;
                 for i in 0..inner {
                     let p = dptr.add((o * n + v) * inner + i);
-                    *p = T::from_f64((*p).to_f64() + alpha * (*s.add((o * k + j) * inner + i)).to_f64());
+                    *p = (*p).add_scaled(*s.add((o * k + j) * inner + i), alpha);
                 }
             }
         }
@@ -448,7 +504,7 @@ pub fn index_put_raw(x: &Tensor, indices: &[Option<Tensor>], values: &Tensor, ac
         let src = vcanon.body().data_ptr() as *const T;
         for (i, &o) in offs.iter().enumerate() {
             let v = *src.add(i);
-            *dst.offset(o) = if accumulate { T::from_f64((*dst.offset(o)).to_f64() + v.to_f64()) } else { v };
+            *dst.offset(o) = if accumulate { (*dst.offset(o)).add_scaled(v, 1.0) } else { v };
         }
     });
     Ok(())

@@ -10,6 +10,8 @@ use crate::tensor::{Shape, Tensor};
 fn bmm_raw(a: &Tensor, c: &Tensor) -> Result<Tensor> {
     let dt = a.dtype();
     if dt == DType::Bool {
+        // an empty inner dim needs no arithmetic: PyTorch returns all-False
+        if a.shape()[2] == 0 { return Tensor::zeros(&[a.shape()[0], a.shape()[1], c.shape()[2]], DType::Bool); }
         return Err(Error::NotImplemented("\"addmm_impl_cpu_\" not implemented for 'Bool'".into()));
     }
     if !dt.is_float() { return bmm_int(a, c); }

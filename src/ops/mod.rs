@@ -49,7 +49,8 @@ pub fn inplace_needs_grad(dst: &Tensor, others: &[&Tensor]) -> bool {
 pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Shape> {
     let n = a.len().max(b.len());
     let mut out: Shape = smallvec::smallvec![0; n];
-    for i in 0..n {
+    // PyTorch walks from the trailing dim, so the reported mismatch is the rightmost one
+    for i in (0..n).rev() {
         let x = if i + a.len() >= n { a[i + a.len() - n] } else { 1 };
         let y = if i + b.len() >= n { b[i + b.len() - n] } else { 1 };
         out[i] = if x == y || y == 1 { x } else if x == 1 { y } else {
@@ -98,6 +99,8 @@ pub fn rebase_inplace(dst: &Tensor, others: &[&Tensor], name: impl Into<std::bor
             // the view now reads from the rebased base
             let v2 = shape::as_strided(&b, &geom.0, &geom.1, geom.2)?;
             autograd::set_history(dst, &v2);
+            let now = dst.version();
+            dst.0.meta.lock().view_version = now;
             Ok(())
         }
         _ => {

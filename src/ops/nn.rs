@@ -18,7 +18,8 @@ fn softmax_rows<T: Float + Send + Sync + 'static>(data: &mut [T], len: usize, lo
     }
     let work = |row: &mut [T]| {
         let m = row.iter().fold(T::neg_infinity(), |a, &b| if b > a || b.is_nan() { b } else { a });
-        let m = if m.is_infinite() { T::zero() } else { m };
+        // a row whose max is +inf is all NaN (inf - inf), like PyTorch; only -inf is shifted
+        let m = if m == T::neg_infinity() { T::zero() } else { m };
         if log {
             let s = row.iter().fold(T::zero(), |a, &v| a + (v - m).exp());
             let ls = s.ln() + m;
@@ -35,9 +36,14 @@ fn softmax_rows<T: Float + Send + Sync + 'static>(data: &mut [T], len: usize, lo
 
 /// softmax / log_softmax along `dim` (computed in f32 for half types).
 pub fn softmax(x: &Tensor, dim: i64, log: bool, dtype: Option<DType>) -> Result<Tensor> {
-    let x = match dtype { Some(d) => copy::to_dtype(x, d)?, None if !x.dtype().is_float() => copy::to_dtype(x, crate::tensor::default_dtype())?, None => x.clone() };
+    let x = match dtype { Some(d) => copy::to_dtype(x, d)?, None => x.clone() };
     let nd = x.ndim();
     let d = wrap_dim(dim, nd)?;
+    if !x.dtype().is_float() {
+        // PyTorch's kernel names: the last-dim kernel serves a last (or 0-d) dim
+        let kernel = if d + 1 >= nd { "_lastdim_kernel_impl" } else { "_kernel_impl" };
+        return Err(crate::error::Error::NotImplemented(format!("\"{}{}\" not implemented for '{}'", if log { "log_softmax" } else { "softmax" }, kernel, x.dtype().legacy_name())));
+    }
     let kd = x.dtype().compute();
     let moved = if nd == 0 { x.detach() } else { shape::movedim_raw(&x.detach(), d, nd - 1) };
     let work = copy::contiguous_clone(&copy::contiguous_as(&moved, kd)?)?;

@@ -15,9 +15,9 @@ pub fn norm_dims(dims: Option<&[i64]>, ndim: usize) -> Result<Vec<usize>> {
         Some(d) => d.iter().map(|&x| crate::error::wrap_dim(x, ndim)).collect::<Result<_>>()?,
     };
     v.sort();
-    let n = v.len();
-    v.dedup();
-    if v.len() != n { return Err(Error::Runtime("dim appears multiple times in the list of dims".into())); }
+    if let Some(w) = v.windows(2).find(|w| w[0] == w[1]) {
+        return Err(Error::Runtime(format!("dim {} appears multiple times in the list of dims", w[0])));
+    }
     if ndim == 0 { v.clear(); }
     Ok(v)
 }
@@ -98,8 +98,11 @@ fn expand_grad(g: &Tensor, keep: &[usize], input_shape: &[usize]) -> Result<Tens
 pub fn sum(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, dtype: Option<DType>) -> Result<Tensor> {
     let nd = norm_dims(dims, x.ndim())?;
     let out_dt = dtype.unwrap_or(if x.dtype().is_float() { x.dtype() } else { DType::I64 });
-    let p = plan(x, &nd)?;
-    let out = sum_kernel(&p, x.dtype(), out_dt)?;
+    // an integer dtype= casts the elements first (PyTorch), so 5.04 counts as 5
+    let cast_first = x.dtype().is_float() && !out_dt.is_float();
+    let xin = if cast_first { copy::contiguous_as(x, out_dt)? } else { x.clone() };
+    let p = plan(&xin, &nd)?;
+    let out = sum_kernel(&p, xin.dtype(), out_dt)?;
     let out = if keepdim { shape::reshape_raw(&out, &p.keep) } else { out };
     if out_dt.is_float() && autograd::needs_grad(&[x]) {
         let (keep, ishape) = (p.keep.clone(), x.shape());
@@ -125,7 +128,8 @@ pub fn mean(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, dtype: Option<DType
     };
     let out = {
         let _g = autograd::GradMode::set(false);
-        mul_s(&s, 1.0 / n as f64)?
+        // divide (not multiply by 1/n): PyTorch's rounding
+        binary::binary(BinOp::Div, &Operand::T(s), &Operand::S(crate::dtype::Scalar::Float(n as f64)), 1.0)?
     };
     if autograd::needs_grad(&[x]) {
         let keep: Shape = (0..sh.len()).map(|d| if nd.contains(&d) { 1 } else { sh[d] }).collect();
@@ -301,11 +305,14 @@ pub fn var(x: &Tensor, dims: Option<&[i64]>, correction: f64, keepdim: bool, tak
     let dims_i: Vec<i64> = nd.iter().map(|&d| d as i64).collect();
     let out = {
         let _g = autograd::GradMode::set(false);
-        let m = mean(x, Some(&dims_i), true, None)?;
-        let c = sub(x, &m)?;
+        // accumulate in float64 like PyTorch: squares of large float32 values must not overflow
+        let xf = copy::to_dtype(x, DType::F64)?;
+        let m = mean(&xf, Some(&dims_i), true, None)?;
+        let c = sub(&xf, &m)?;
         let ss = sum(&mul(&c, &c)?, Some(&dims_i), keepdim, None)?;
-        let v = mul_s(&ss, 1.0 / (n as f64 - correction).max(0.0))?;
-        if take_sqrt { unary::unary(unary::UnaryOp::Sqrt, &v)? } else { v }
+        let v = binary::binary(BinOp::Div, &Operand::T(ss), &Operand::S(crate::dtype::Scalar::Float((n as f64 - correction).max(0.0))), 1.0)?;
+        let v = if take_sqrt { unary::unary(unary::UnaryOp::Sqrt, &v)? } else { v };
+        copy::to_dtype(&v, x.dtype())?
     };
     if autograd::needs_grad(&[x]) {
         let keep: Shape = (0..sh.len()).map(|d| if nd.contains(&d) { 1 } else { sh[d] }).collect();
@@ -317,7 +324,9 @@ pub fn var(x: &Tensor, dims: Option<&[i64]>, correction: f64, keepdim: bool, tak
             let c = sub(&s[0], &m)?;
             let mut ge = mul_s(&expand_grad(g, &keep, &sh)?, 2.0 / (n as f64 - correction))?;
             if take_sqrt {
-                ge = div(&mul_s(&ge, 0.5)?, &expand_grad(&s[1], &keep, &sh)?)?;
+                // PyTorch's std_backward: zero where the std itself is zero (not 0/0)
+                let sd = expand_grad(&s[1], &keep, &sh)?;
+                ge = binary::where_mask_fill(&div(&mul_s(&ge, 0.5)?, &sd)?, &binary::cmp(BinOp::Eq, &sd, &Operand::S(crate::dtype::Scalar::Float(0.0)))?, 0.0)?;
             }
             Ok(vec![Some(mul(&ge, &c)?)])
         }));

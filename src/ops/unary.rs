@@ -65,7 +65,8 @@ fn float_kernel<T: Float + Elem>(op: UnaryOp, out: &Tensor, x: &Tensor) -> Resul
     match op {
         Neg => go!(|x: T| -x),
         Abs => go!(|x: T| x.abs()),
-        Sign => go!(|x: T| if x > z { one } else if x < z { -one } else { x * z }),
+        // (0 < x) - (x < 0): NaN and -0.0 give +0, like PyTorch
+        Sign => go!(|x: T| if x > z { one } else if x < z { -one } else { z }),
         Floor => go!(|x: T| x.floor()),
         Ceil => go!(|x: T| x.ceil()),
         Round => go!(|x: T| { let r = x.round(); if (x - x.trunc()).abs() == T::from_f64(0.5) { (x / T::from_f64(2.0)).round() * T::from_f64(2.0) } else { r } }),

@@ -378,6 +378,7 @@ fn fill_<'py>(dst: &Bound<'py, PyAny>, value: &Bound<'py, PyAny>) -> R<Bound<'py
 }
 fn fill_scalar(t: &Tensor, s: Scalar) -> R<()> {
     crate::python::convert::guard(|| {
+    s.check_fits(t.dtype())?;
     match s {
         Scalar::Int(i) if !t.dtype().is_float() => copy::copy_raw(t, &Tensor::from_vec(vec![i], &[])?)?,
         other => copy::fill_raw(t, other.to_f64()),

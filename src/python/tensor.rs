@@ -40,7 +40,8 @@ fn parse_items(py: Python<'_>, idx: &Bound<'_, PyAny>) -> R<Vec<Item>> {
         }
         if let Ok(t) = p.cast::<PyTensor>() {
             let t = &t.get().t;
-            if t.ndim() == 0 && !t.dtype().is_float() && t.dtype() != DType::Bool { out.push(Item::Int(t.item_i64()?)); } else { out.push(Item::Adv(t.clone())); }
+            if t.ndim() == 0 && t.dtype() == DType::Bool { out.push(Item::Bool(t.item_i64()? != 0)); }  // a 0-d mask acts like a Python bool
+            else if t.ndim() == 0 && !t.dtype().is_float() { out.push(Item::Int(t.item_i64()?)); } else { out.push(Item::Adv(t.clone())); }
             continue;
         }
         if p.is_instance_of::<pyo3::types::PyBool>() {
@@ -545,20 +546,23 @@ impl PyTensor {
         let val = match operand(value)? {
             Operand::T(v) => v,
             Operand::S(s) => {
+                s.check_fits(self.t.dtype())?;
                 let t = Tensor::empty(&[], self.t.dtype())?;
                 copy::fill_raw(&t, match s { Scalar::Float(f) => f, other => other.to_f64() });
                 if !self.t.dtype().is_float() { if let Scalar::Int(i) = s { let tt = Tensor::from_vec(vec![i], &[])?; copy::copy_raw(&t, &tt)?; } }
                 t
             }
         };
-        let (target, adv) = {
-            let _ng = autograd::GradMode::set(false);
-            apply_basic(&self.t, &items)?
-        };
-        // basic indexing above ran without grad recording: rebuild the view's history lazily
+        // the basic-indexing view keeps its history, so the part of the old values the write
+        // leaves in place (an int plus a list index) still reaches the base in backward
+        let (target, adv) = apply_basic(&self.t, &items)?;
         if adv.is_empty() {
             copy::copy_(&target, &val)?;
         } else {
+            // advanced-index writes take the value's dtype as is (PyTorch's index_put_ rule)
+            if val.dtype() != target.dtype() && value.cast::<PyTensor>().is_ok() {
+                return Err(PyRuntimeError::new_err(format!("Index put requires the source and destination dtypes match, got {} for the destination and {} for the source.", target.dtype().legacy_name(), val.dtype().legacy_name())));
+            }
             let list = adv_list(&target, adv)?;
             index::index_put_(&target, &list, &val, false)?;
         }

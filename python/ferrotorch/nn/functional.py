@@ -27,6 +27,14 @@ __all__ = []  # filled at the bottom
 # small helpers
 # ---------------------------------------------------------------------------
 
+def _wrap_dim(dim, ndim):
+    """PyTorch's maybe_wrap_dim: IndexError when out of range (0-d tensors accept -1 and 0)."""
+    n = max(ndim, 1)
+    if dim < -n or dim >= n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim % n
+
+
 def _prod(xs):
     p = 1
     for x in xs:
@@ -480,6 +488,12 @@ def _conv_nd(input, weight, bias, stride, padding, dilation, groups, nd, name):
             f"Given weight of size {list(weight.shape)}, expected bias to be 1-dimensional with {O} elements, "
             f"but got bias of size {list(bias.shape)} instead")
     pads = _conv_padding(padding, nd, ks, stride, dilation)
+    if not input.is_floating_point():
+        # PyTorch's CPU kernels: dilated ones take floats and int64 only, the others any type but bool
+        if any(d > 1 for d in dilation) and _dtype_name(input.dtype) != "int64":
+            raise _not_implemented("slow_conv_dilated<>", input.dtype)
+        if _dtype_name(input.dtype) == "bool" and nd < 3:
+            raise _not_implemented("slow_conv2d_cpu", input.dtype)
     sp = shp[2:]
     padded = [sp[i] + pads[i][0] + pads[i][1] for i in range(nd)]
     eff = [dilation[i] * (ks[i] - 1) + 1 for i in range(nd)]
@@ -543,12 +557,16 @@ def _col2im_index(padded, ks, dilation, stride, blocks):
     return total.reshape(-1)
 
 
-def _col2im(cols, out_sp, ks, dilation, padding, stride):
-    """cols: [N, C, K, L] -> [N, C, *out_sp] summing overlapping entries (index_add)."""
+def _col2im(cols, out_sp, ks, dilation, padding, stride, blocks=None):
+    """cols: [N, C, K, L] -> [N, C, *out_sp] summing overlapping entries (index_add).
+
+    ``blocks``: the block grid (a transposed conv's input size, which an output_padding of at least the
+    stride would otherwise enlarge); by default all the blocks that fit."""
     nd = len(ks)
     N, C = int(cols.shape[0]), int(cols.shape[1])
     padded = tuple(out_sp[i] + 2 * padding[i] for i in range(nd))
-    blocks = tuple((padded[i] - dilation[i] * (ks[i] - 1) - 1) // stride[i] + 1 for i in range(nd))
+    if blocks is None:
+        blocks = tuple((padded[i] - dilation[i] * (ks[i] - 1) - 1) // stride[i] + 1 for i in range(nd))
     idx = _index_tensor(_col2im_index(padded, tuple(ks), tuple(dilation), tuple(stride), blocks), cols)
     src = cols.reshape(N, C, _prod(_shape(cols)[2:]))
     out = torch.zeros(N, C, _prod(padded), dtype=cols.dtype, device=cols.device).index_add(2, idx, src)
@@ -606,6 +624,8 @@ def _conv_transpose_nd(input, weight, bias, stride, padding, output_padding, gro
             raise RuntimeError(
                 f"output padding must be smaller than either stride or dilation, but got output_padding: "
                 f"{list(output_padding)} stride: {list(stride)} dilation: {list(dilation)}")
+    if not (input.is_floating_point() or _dtype_name(input.dtype) == "int64"):
+        raise _not_implemented(f"slow_conv_transpose{3 if nd == 3 else 2}d_out_cpu", input.dtype)
     O = Og * groups
     out_sp = tuple((sp[i] - 1) * stride[i] - 2 * padding[i] + dilation[i] * (ks[i] - 1) + output_padding[i] + 1
                    for i in range(nd))
@@ -624,7 +644,7 @@ def _conv_transpose_nd(input, weight, bias, stride, padding, output_padding, gro
         w = weight.reshape(groups, Cg, Og * Kk).transpose(1, 2)  # [G, Og*K, Cg]
         cols = w.matmul(x)  # [N, G, Og*K, L]
     cols = cols.reshape(N, O, Kk, L)
-    out = _col2im(cols, out_sp, ks, dilation, padding, stride)
+    out = _col2im(cols, out_sp, ks, dilation, padding, stride, tuple(sp))
     if bias is not None:
         out = out + bias.reshape(O, *([1] * nd))
     if unbatched:
@@ -682,6 +702,8 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     pd = _pair(padding)
     st = _pair(stride)
     _check_im2col_args(ks, dil, pd, st)
+    if not input.is_floating_point() and _dtype_name(input.dtype) != "bool":
+        raise _not_implemented("im2col_out_cpu", input.dtype)
     x = input
     if any(pd):
         x = _constant_pad(x, [(pd[1], pd[1]), (pd[0], pd[0])], 0.0)
@@ -1103,6 +1125,35 @@ def _adaptive_out(input, output_size, nd, name):
     return sp, outs
 
 
+class _RaiseInBackward(torch.autograd.Function):
+    """Identity whose backward raises: PyTorch's adaptive-pool backward kernels reject an empty grad_output."""
+
+    @staticmethod
+    def forward(ctx, x, msg):
+        ctx.msg = msg
+        return x.clone()
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError(ctx.msg)
+
+
+def _adaptive_backward_guard(out, nd, kind):
+    """Make backward through an adaptive pool with an empty non-batch output dim raise like PyTorch."""
+    if not (out.requires_grad and torch.is_grad_enabled()) or out.numel() != 0:
+        return out
+    shp = list(_shape(out))
+    if nd == 1:  # the 1d pools run as 2d pools on input.unsqueeze(-2)
+        shp = shp[:-1] + [1] + shp[-1:]
+    empty = [i for i in range(1, len(shp)) if shp[i] == 0]
+    if not empty:
+        return out
+    name = f"adaptive_{kind}_pool{3 if nd == 3 else 2}d_backward()"
+    return _RaiseInBackward.apply(out, f"{name}: Expected grad_output to have non-zero size for non-batch "
+                                       f"dimensions, but grad_output has sizes {shp} with dimension {empty[0]} "
+                                       f"being empty")
+
+
 @functools.lru_cache(maxsize=512)
 def _adaptive_windows(n_in, n_out):
     i = np.arange(n_out)
@@ -1112,12 +1163,19 @@ def _adaptive_windows(n_in, n_out):
 
 
 def _adaptive_avg_pool_nd(input, output_size, nd, name):
+    return _adaptive_backward_guard(_adaptive_avg_pool_impl(input, output_size, nd, name), nd, "avg")
+
+
+def _adaptive_avg_pool_impl(input, output_size, nd, name):
     sp, outs = _adaptive_out(input, output_size, nd, name)
     x = input
     base = x.dim() - nd
     if all(o == 1 for o in outs):
         return x.mean(dim=tuple(range(base, base + nd)), keepdim=True)
     if not input.is_floating_point():
+        if nd < 3 and _prod(_shape(x)[:base]) * _prod(outs) == 0:
+            # the 1d/2d kernels return an empty output before dispatching on the dtype
+            return x.new_empty(tuple(_shape(x)[:base]) + tuple(outs))
         raise _not_implemented("adaptive_avg_pool3d_cpu" if nd == 3 else "adaptive_avg_pool2d", input.dtype)
     if all(o > 0 and s % o == 0 for s, o in zip(sp, outs)):
         # uniform windows: reshape and average
@@ -1173,6 +1231,11 @@ def _adaptive_max_index(n_in, n_out):
 
 def _adaptive_max_pool_nd(input, output_size, return_indices, nd, name):
     sp, outs = _adaptive_out(input, output_size, nd, name)
+    shp = list(_shape(input.unsqueeze(-2) if nd == 1 else input))
+    empty = [i for i in range(1, len(shp)) if shp[i] == 0]
+    if empty:
+        raise RuntimeError(f"adaptive_max_pool{3 if nd == 3 else 2}d(): Expected input to have non-zero size for "
+                           f"non-batch dimensions, but input has sizes {shp} with dimension {empty[0]} being empty")
     if not input.is_floating_point():
         raise _not_implemented("adaptive_max_pool3d_cpu" if nd == 3 else "adaptive_max_pool2d", input.dtype)
     unbatched = input.dim() == nd + 1
@@ -1191,8 +1254,9 @@ def _adaptive_max_pool_nd(input, output_size, return_indices, nd, name):
     K = _prod(kms)
     y = y.permute(perm).reshape(N, C, *outs, K)
     values, arg = _max_last(y)
+    values = _adaptive_backward_guard(values.squeeze(0) if unbatched else values, nd, "max")
     if not return_indices:
-        return values.squeeze(0) if unbatched else values
+        return values
     strides = [_prod(sp[i + 1:]) for i in range(nd)]
     total = np.zeros([*outs, *kms], dtype=np.int64)
     for i in range(nd):
@@ -1202,9 +1266,7 @@ def _adaptive_max_pool_nd(input, output_size, return_indices, nd, name):
         total = total + tables[i].reshape(shape) * strides[i]
     table = _index_tensor(total.reshape(*outs, K), x).expand(N, C, *outs, K)
     indices = table.gather(-1, arg.unsqueeze(-1)).squeeze(-1)
-    if unbatched:
-        return values.squeeze(0), indices.squeeze(0)
-    return values, indices
+    return values, indices.squeeze(0) if unbatched else indices
 
 
 def adaptive_max_pool1d(input, output_size, return_indices=False):
@@ -1235,16 +1297,22 @@ def adaptive_max_pool3d_with_indices(input, output_size, return_indices=True):
 # activations
 # ---------------------------------------------------------------------------
 
-def threshold(input, threshold, value, inplace=False):
-    r"""y = x if x > threshold else value"""
-    mask = input <= threshold
+def _threshold(input, thr, value, inplace):
+    """y = x if x > thr else value"""
+    if _dtype_name(input.dtype) == "bool":
+        raise _not_implemented("threshold_cpu", input.dtype)
+    mask = input <= thr
     if inplace:
         return input.masked_fill_(mask, value)
     return input.masked_fill(mask, value)
 
 
+def threshold(input, threshold, value, inplace=False):
+    return _threshold(input, threshold, value, inplace)
+
+
 def threshold_(input, threshold, value):
-    return input.masked_fill_(input <= threshold, value)
+    return _threshold(input, threshold, value, True)
 
 
 def relu(input, inplace=False):
@@ -1394,10 +1462,11 @@ def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
 def glu(input, dim=-1):
     if input.dim() == 0:
         raise RuntimeError("glu does not support scalars because halving size must be even")
-    d = dim + input.dim() if dim < 0 else dim
+    d = _wrap_dim(dim, input.dim())
     n = int(input.shape[d])
     if n % 2 != 0:
         raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size {n}")
+    _require_float(input, "glu_cpu")
     a = input.narrow(d, 0, n // 2)
     b = input.narrow(d, n // 2, n // 2)
     return a * torch.sigmoid(b)
@@ -1436,7 +1505,8 @@ def tanhshrink(input):
 
 
 def softsign(input):
-    return input / (1.0 + torch.abs(input))
+    # input / (input.abs() + 1): an integer |x| + 1 stays integral (and wraps) before the division
+    return input / (_abs(input) + 1)
 
 
 def softplus(input, beta=1.0, threshold=20.0):
@@ -1503,33 +1573,33 @@ def _get_softmax_dim(name, ndim, stacklevel):
     return 1
 
 
-def _softmax_input(input, dtype, kernel):
+def _softmax_impl(input, dim, dtype, log):
+    # at::softmax: convert to dtype, wrap dim (IndexError), an empty tensor of any dtype returns as is,
+    # then the kernel needs a floating type
     if dtype is not None:
         input = input.to(dtype)
-    if not input.is_floating_point():
-        raise _not_implemented(kernel, input.dtype)
-    return input
+    _wrap_dim(dim, input.dim())
+    if input.numel() == 0 and not input.is_floating_point():
+        return input.clone()
+    return (torch.log_softmax if log else torch.softmax)(input, dim)
 
 
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
     if dim is None:
         dim = _get_softmax_dim("softmax", input.dim(), _stacklevel)
-    input = _softmax_input(input, dtype, "softmax_lastdim_kernel_impl")
-    return torch.softmax(input, dim)
+    return _softmax_impl(input, dim, dtype, False)
 
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
     if dim is None:
         dim = _get_softmax_dim("softmin", input.dim(), _stacklevel)
-    input = _softmax_input(input, dtype, "softmax_lastdim_kernel_impl")
-    return torch.softmax(-input, dim)
+    return _softmax_impl(-input, dim, dtype, False)
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     if dim is None:
         dim = _get_softmax_dim("log_softmax", input.dim(), _stacklevel)
-    input = _softmax_input(input, dtype, "log_softmax_lastdim_kernel_impl")
-    return torch.log_softmax(input, dim)
+    return _softmax_impl(input, dim, dtype, True)
 
 
 def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1):
@@ -1664,6 +1734,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                     ("bias", bias)):
         if t is not None and t.numel() != C:
             raise RuntimeError(f"{name} should contain {C} elements not {t.numel()}")
+    if not input.is_floating_point():
+        raise _not_implemented("batch_norm", input.dtype)
     use_batch_stats = training or running_mean is None or running_var is None
     if use_batch_stats:
         dims = (0,) + tuple(range(2, nd))
@@ -1752,7 +1824,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         return layer_norm(input.float(), ns, f32(weight), f32(bias), eps).to(input.dtype)
     mean = input.mean(dim=dims, keepdim=True)
     centered = input - mean
-    var = (centered * centered).mean(dim=dims, keepdim=True)
+    var = _overflow_nan((centered * centered).mean(dim=dims, keepdim=True), input, dims)
     out = centered * torch.rsqrt(var + eps)
     if weight is not None:
         out = out * weight
@@ -1787,11 +1859,19 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     return out
 
 
+def _overflow_nan(var, x, dims):
+    """NaN variance where some x*x overflows: PyTorch's layer/group-norm moments square the raw inputs."""
+    with torch.no_grad():
+        over = torch.isinf(x * x).any(dim=dims, keepdim=True)
+    return torch.where(over, torch.full_like(var, float("nan")), var)
+
+
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     if input.dim() < 2:
         raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received {input.dim()}")
     shp = _shape(input)
     N, C = shp[0], shp[1]
+    _verify_batch_size([N * C // num_groups, num_groups] + list(shp[2:]))
     if C % num_groups != 0:
         raise RuntimeError(
             f"Expected number of channels in input to be divisible by num_groups, but got input of shape "
@@ -1802,7 +1882,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     x = input.reshape(N, num_groups, _prod(shp[1:]) // num_groups if num_groups else 0)
     mean = x.mean(dim=-1, keepdim=True)
     centered = x - mean
-    var = (centered * centered).mean(dim=-1, keepdim=True)
+    var = _overflow_nan((centered * centered).mean(dim=-1, keepdim=True), x, (-1,))
     out = (centered * torch.rsqrt(var + eps)).reshape(shp)
     nd = len(shp)
     if weight is not None:
@@ -1834,6 +1914,10 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    # input.norm(p, dim) is linalg.vector_norm, which checks the dtype before the dim
+    if not (input.is_floating_point() or input.is_complex()):
+        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
+                           f"{_TYPE_NAMES.get(_dtype_name(input.dtype))}")
     denom = input.norm(p, dim, keepdim=True).clamp(min=eps).expand_as(input)
     res = input / denom
     if out is not None:
@@ -2895,44 +2979,155 @@ def _weighted(loss, weight):
     return loss if weight is None else loss * weight
 
 
+def _reduction_name(size_average, reduce, reduction):
+    """PyTorch's legacy_get_enum / get_enum as a name: ValueError for an unknown reduction."""
+    if size_average is not None or reduce is not None:
+        return _Reduction.legacy_get_string(size_average, reduce)
+    _Reduction.get_enum(reduction)
+    return "mean" if reduction == "elementwise_mean" else reduction
+
+
+def _broadcast_pair(input, target):
+    """torch.broadcast_tensors(input, target), with PyTorch's message for mismatched sizes."""
+    shape = _broadcast_shapes(_shape(input), _shape(target))
+    return input.expand(shape), target.expand(shape)
+
+
+def _weighted_reduce(loss, weight, reduction):
+    """The ``weight=`` branch of l1/mse loss: the mean divides by the sum of the weights."""
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "mean":
+        return loss.sum() / weight.sum()
+    raise ValueError(f"Invalid reduction mode: {reduction}. Expected one of 'none', 'mean', 'sum'.")
+
+
+def _check_weight_size(weight, input):
+    if _shape(weight) != _shape(input):
+        raise ValueError("Weights and input must have the same size.")
+
+
+def _common_float(x, t, kernel):
+    """Cast both operands to their promoted type, which a binary loss kernel requires to be floating."""
+    rt = torch.result_type(x, t)
+    if not rt.is_floating_point:
+        raise _not_implemented(kernel, rt)
+    return x.to(rt), t.to(rt)
+
+
+def _soft_clamp_max(z, hi):
+    """(min(z, hi), the rest): split so that neither branch multiplies an infinite z by a zero gradient."""
+    zc = z.clamp(max=hi)
+    return zc, z - zc
+
+
+def _clamp_min(x, lo):
+    """x.clamp(min=lo) whose gradient is PyTorch's: ``grad * (x >= lo)``, so 0 at NaN."""
+    y = x.clamp(min=lo)
+    if not (y.requires_grad and torch.is_grad_enabled()):
+        return y
+    return torch.where(x >= lo, y, y.detach())
+
+
+def _l1_core(x, t, reduction):
+    # at::l1_loss = (input - target).abs(), then the reduction (an integer mean raises in mean())
+    return _reduce(_abs(x - t), reduction)
+
+
+def _abs(x):
+    """|x| with PyTorch's gradient sgn(x), which is 0 at NaN."""
+    if _dtype_name(x.dtype) == "bool":
+        raise _not_implemented("abs_cpu", x.dtype)
+    y = torch.abs(x)
+    if not (y.requires_grad and torch.is_grad_enabled()):
+        return y
+    return torch.where(torch.isnan(x), y.detach(), y)
+
+
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
-    reduction = _reduction_arg(size_average, reduce, reduction)
     _check_loss_sizes(input, target, "l1_loss")
-    return _reduce(_weighted(torch.abs(input - target), weight), reduction)
+    if size_average is not None or reduce is not None:
+        reduction = _Reduction.legacy_get_string(size_average, reduce)
+    x, t = _broadcast_pair(input, target)
+    if weight is not None:
+        _check_weight_size(weight, input)
+        return _weighted_reduce(_abs(x - t) * weight, weight, reduction)
+    return _l1_core(x, t, _reduction_name(None, None, reduction))
 
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
-    reduction = _reduction_arg(size_average, reduce, reduction)
     _check_loss_sizes(input, target, "mse_loss")
-    if not input.is_floating_point() and not target.is_floating_point():
-        raise _not_implemented("mse_cpu", torch.result_type(input, target))
-    d = input - target
-    return _reduce(_weighted(d * d, weight), reduction)
+    if size_average is not None or reduce is not None:
+        reduction = _Reduction.legacy_get_string(size_average, reduce)
+    x, t = _broadcast_pair(input, target)
+    if weight is not None:
+        _check_weight_size(weight, input)
+        d = x - t
+        return _weighted_reduce(d * d * weight, weight, reduction)
+    reduction = _reduction_name(None, None, reduction)
+    x, t = _common_float(x, t, "mse_cpu")
+    d = x - t
+    return _reduce(d * d, reduction)
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
-    reduction = _reduction_arg(size_average, reduce, reduction)
     _check_loss_sizes(input, target, "smooth_l1_loss")
-    if not input.is_floating_point() and not target.is_floating_point():
-        raise _not_implemented("smooth_l1_cpu", torch.result_type(input, target))
+    if size_average is not None or reduce is not None:
+        reduction = _Reduction.legacy_get_string(size_average, reduce)
+    x, t = _broadcast_pair(input, target)
+    reduction = _reduction_name(None, None, reduction)
+    if beta == 0.0:
+        return _l1_core(x, t, reduction)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
-    z = torch.abs(input - target)
-    if beta == 0.0:
-        return _reduce(z, reduction)
-    loss = torch.where(z < beta, 0.5 * z * z / beta, z - 0.5 * beta)
-    return _reduce(loss, reduction)
+    x, t = _common_float(x, t, "smooth_l1_cpu")
+    # 0.5 z^2 / beta below beta, z - 0.5 beta above
+    zc, rest = _soft_clamp_max(_abs(x - t), beta)
+    return _reduce(0.5 * zc * zc / beta + rest, reduction)
+
+
+def _huber(x, t, delta):
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    x, t = _common_float(x, t, "huber_cpu")
+    # 0.5 z^2 below delta, delta (z - 0.5 delta) above
+    zc, rest = _soft_clamp_max(_abs(x - t), delta)
+    return 0.5 * zc * zc + delta * rest
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     _check_loss_sizes(input, target, "huber_loss")
-    if not input.is_floating_point() and not target.is_floating_point():
-        raise _not_implemented("huber_cpu", torch.result_type(input, target))
-    if delta <= 0:
-        raise RuntimeError(f"huber_loss does not support non-positive values for delta.")
-    z = torch.abs(input - target)
-    loss = torch.where(z < delta, 0.5 * z * z, delta * (z - 0.5 * delta))
-    return _reduce(_weighted(loss, weight), reduction)
+    x, t = _broadcast_pair(input, target)
+    if weight is None:
+        reduction = _reduction_name(None, None, reduction)
+        return _reduce(_huber(x, t, delta), reduction)
+    _check_weight_size(weight, input)
+    loss = _huber(x, t, delta) * weight
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"Invalid reduction mode: {reduction}. Expected one of 'none', 'mean', 'sum'.")
+    return _reduce(loss, reduction)
+
+
+def _inplace_like(res, dest):
+    """``res`` as the result of an in-place op on ``dest``: PyTorch's shape and can_cast checks, dest's dtype."""
+    if _shape(res) != _shape(dest):
+        raise RuntimeError(
+            f"output with shape {list(dest.shape)} doesn't match the broadcast shape {list(res.shape)}")
+    rt, dt = res.dtype, dest.dtype
+    if rt != dt:
+        if (rt.is_floating_point and not dt.is_floating_point) or _dtype_name(dt) == "bool":
+            raise RuntimeError(f"result type {_TYPE_NAMES.get(_dtype_name(rt))} can't be cast to the desired "
+                               f"output type {_TYPE_NAMES.get(_dtype_name(dt))}")
+        res = res.to(dt)
+    return res
+
+
+def _check_no_requires_grad(t, arg, fn):
+    if t is not None and t.requires_grad and torch.is_grad_enabled():
+        raise RuntimeError(f"The function '{fn}' is not differentiable with respect to argument '{arg}'. "
+                           "This input cannot have requires_grad True.")
 
 
 def _nll_core(input, target, weight, ignore_index, reduction):
@@ -3009,26 +3204,30 @@ _TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bflo
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
-    reduction = _reduction_arg(size_average, reduce, reduction)
+    reduction = _reduction_name(size_average, reduce, reduction)
     return _nll_core(input, target, weight, ignore_index, reduction)
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
                   reduction="mean", label_smoothing=0.0):
-    reduction = _reduction_arg(size_average, reduce, reduction)
-    if not (0.0 <= label_smoothing <= 1.0):
-        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
-    if input.dim() == 0:
-        raise RuntimeError("cross_entropy: input tensor should be at least 1-D")
+    reduction = _reduction_name(size_average, reduce, reduction)
+    # at::cross_entropy_loss: only label_smoothing > 1 is an error; a negative one means none
     class_dim = 0 if input.dim() == 1 else 1
-    C = int(input.shape[class_dim])
-    if target.is_floating_point() and _shape(input) == _shape(target):
+    if _shape(input) == _shape(target):
         # class probabilities (a float target of another shape goes down the class-index path, like PyTorch)
+        if not target.is_floating_point():
+            raise RuntimeError(f"Expected floating point type for target with class probabilities, got "
+                               f"{_TYPE_NAMES.get(_dtype_name(target.dtype))}")
+        if ignore_index >= 0:
+            raise RuntimeError("ignore_index is not supported for floating point target")
+        if label_smoothing > 1.0:
+            raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+        logp = log_softmax(input, class_dim)
+        C = int(input.shape[class_dim])
         if weight is not None and weight.numel() != C:
             raise RuntimeError(
                 f"weight tensor should be defined either for all {C} classes or no classes but got weight tensor "
                 f"of shape: {list(weight.shape)}")
-        logp = log_softmax(input, class_dim)
         if label_smoothing > 0.0:
             target = target * (1 - label_smoothing) + (label_smoothing / C)
         prod = logp * target
@@ -3044,10 +3243,13 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
             n = input.numel() // C if C > 0 else 0
             return -prod.sum() / float(n) if n > 0 else -prod.sum() * float("nan")
         raise ValueError(f"{reduction} is not a valid value for reduction")
+    if label_smoothing > 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     logp = log_softmax(input, class_dim)
     nll = _nll_core(logp, target, weight, ignore_index, reduction)
     if label_smoothing <= 0.0:
         return nll
+    C = int(input.shape[class_dim])
     if weight is not None:
         wshape = [1] * logp.dim()
         wshape[class_dim] = C
@@ -3091,7 +3293,7 @@ class _BinaryCrossEntropy(torch.autograd.Function):
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
-    reduction = _reduction_arg(size_average, reduce, reduction)
+    reduction = _reduction_name(size_average, reduce, reduction)
     if _shape(target) != _shape(input):
         raise ValueError(
             f"Using a target size ({target.shape}) that is different to the input size ({input.shape}) is "
@@ -3114,37 +3316,45 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
                                      reduction="mean", pos_weight=None):
-    reduction = _reduction_arg(size_average, reduce, reduction)
+    reduction = _reduction_name(size_average, reduce, reduction)
     if _shape(target) != _shape(input):
         raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
-    if not target.is_floating_point():
-        raise RuntimeError(f"result type {_TYPE_NAMES.get(_dtype_name(input.dtype))} can't be cast to the desired "
-                           f"output type {_TYPE_NAMES.get(_dtype_name(target.dtype))}")
+    _check_no_requires_grad(weight, "weight", "binary_cross_entropy_with_logits")
+    _check_no_requires_grad(pos_weight, "pos_weight", "binary_cross_entropy_with_logits")
+    # at::binary_cross_entropy_with_logits, whose in-place steps fix the result's dtype to the target's:
+    # log_sig = log_sigmoid(input); log_sig.mul_(1 + (pos_weight - 1) * target);
+    # loss = (1 - target).mul_(input).sub_(log_sig); loss.mul_(weight)
     log_sig = logsigmoid(input)
     if pos_weight is not None:
-        log_weight = (pos_weight - 1) * target + 1
-        log_sig = log_sig * log_weight
-    loss = (1 - target) * input - log_sig
+        log_sig = _inplace_like(log_sig * ((pos_weight - 1) * target + 1), log_sig)
+    one_minus = 1 - target
+    loss = _inplace_like(one_minus * input, one_minus)
+    loss = _inplace_like(loss - log_sig, loss)
     if weight is not None:
-        loss = loss * weight
+        loss = _inplace_like(loss * weight, loss)
     return _reduce(loss, reduction)
 
 
 def _xlogy(x, y):
     """x * log(y) with 0 where x == 0 (composed so that gradients stay finite)."""
     zero = x == 0
-    y_safe = torch.where(zero, torch.ones_like(y), y)
+    y_safe = torch.where(zero, torch.full_like(y, 1), y)
     return (x * torch.log(y_safe)).masked_fill(zero, 0.0)
 
 
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
     if size_average is not None or reduce is not None:
         reduction = _Reduction.legacy_get_string(size_average, reduce)
-    elif reduction == "mean":
-        warnings.warn(
-            "reduction: 'mean' divides the total loss by both the batch size and the support size."
-            "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
-            "'mean' will be changed to behave the same as 'batchmean' in the next major release.")
+    else:
+        if reduction == "mean":
+            warnings.warn(
+                "reduction: 'mean' divides the total loss by both the batch size and the support size."
+                "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+                "'mean' will be changed to behave the same as 'batchmean' in the next major release.")
+        if reduction != "batchmean":
+            reduction = _reduction_name(None, None, reduction)
+    if not (input.is_floating_point() and target.is_floating_point()):
+        raise RuntimeError("kl_div: Integral inputs not supported.")
     if log_target:
         loss = torch.exp(target) * (target - input)
     else:
@@ -3199,26 +3409,34 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
 
 
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
-    reduction = _reduction_arg(size_average, reduce, reduction)
-    loss = torch.log1p(torch.exp(-input * target))
-    return _reduce(loss, reduction)
+    reduction = _reduction_name(size_average, reduce, reduction)
+    _check_no_requires_grad(target, "target", "soft_margin_loss")
+    # at::soft_margin_loss works in place in a tensor of input's dtype and shape:
+    # neg_out(out, input).mul_(target).exp_().log1p_()
+    z = _inplace_like(-input * target, input)
+    if not z.is_floating_point():
+        raise RuntimeError(f"result type Float can't be cast to the desired output type "
+                           f"{_TYPE_NAMES.get(_dtype_name(z.dtype))}")
+    return _reduce(torch.log1p(torch.exp(z)), reduction)
 
 
 def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
-    reduction = _reduction_arg(size_average, reduce, reduction)
+    reduction = _reduction_name(size_average, reduce, reduction)
     if input1.dim() != input2.dim() or input1.dim() != target.dim():
         raise RuntimeError(
             f"margin_ranking_loss : All input tensors should have same dimension but got sizes: input1: "
             f"{input1.shape}, input2: {input2.shape}, target: {target.shape} ")
-    loss = (-target * (input1 - input2) + margin).clamp(min=0)
+    loss = _clamp_min(-target * (input1 - input2) + margin, 0)
     return _reduce(loss, reduction)
 
 
 def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):
-    reduction = _reduction_arg(size_average, reduce, reduction)
-    margin_clamp = (margin - input).clamp(min=0)
-    output_margin = margin_clamp.masked_fill(target == 1, 0.0)
-    output_self = input.masked_fill(target == -1, 0.0)
+    reduction = _reduction_name(size_average, reduce, reduction)
+    # at::hinge_embedding_loss computes margin - input in input's dtype (an integer margin is truncated)
+    margin_clamp = _clamp_min(torch.full_like(input, margin) - input, 0)
+    zeros = torch.full_like(input, 0)
+    output_margin = torch.where(target != 1, margin_clamp, zeros)
+    output_self = torch.where(target != -1, input, zeros)
     return _reduce(output_margin + output_self, reduction)
 
 
