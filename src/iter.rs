@@ -46,6 +46,9 @@ fn collapse<const N: usize>(shape: &[usize], strides: [&[isize]; N]) -> (Vec<usi
 
 #[derive(Clone, Copy)]
 struct SendPtr<T>(T);
+// SAFETY: a raw pointer shared by the worker threads of one zip call; each run writes a
+// disjoint set of output elements (for_each_run partitions the index space), so no two
+// threads write the same location, and the buffers outlive the call.
 unsafe impl<T> Send for SendPtr<T> {}
 unsafe impl<T> Sync for SendPtr<T> {}
 
@@ -129,6 +132,7 @@ where
 /// except exactly (same offset and strides), which `binary::shares` and `copy_raw` arrange.
 pub unsafe fn zip1<O: Copy, A: Copy>(shape: &[usize], o: (*mut O, &[isize]), a: (*const A, &[isize]), f: impl Fn(A) -> O + Sync) {
     let (po, pa) = (SendPtr(o.0), SendPtr(a.0));
+    // SAFETY: off/n/s describe a run inside `shape`; the caller's zip contract bounds it
     for_each_run(shape, [o.1, a.1], |off, n, s| unsafe {
         let (po, pa) = (po, pa);
         let op = po.0.offset(off[0]);
@@ -151,6 +155,7 @@ pub unsafe fn zip2<O: Copy, A: Copy, B: Copy>(
     shape: &[usize], o: (*mut O, &[isize]), a: (*const A, &[isize]), b: (*const B, &[isize]), f: impl Fn(A, B) -> O + Sync,
 ) {
     let (po, pa, pb) = (SendPtr(o.0), SendPtr(a.0), SendPtr(b.0));
+    // SAFETY: off/n/s describe a run inside `shape`; the caller's zip contract bounds it
     for_each_run(shape, [o.1, a.1, b.1], |off, n, s| unsafe {
         let (po, pa, pb) = (po, pa, pb);
         let op = po.0.offset(off[0]);
@@ -181,6 +186,7 @@ pub unsafe fn zip3<O: Copy, A: Copy, B: Copy, C: Copy>(
     f: impl Fn(A, B, C) -> O + Sync,
 ) {
     let (po, pa, pb, pc) = (SendPtr(o.0), SendPtr(a.0), SendPtr(b.0), SendPtr(c.0));
+    // SAFETY: off/n/s describe a run inside `shape`; the caller's zip contract bounds it
     for_each_run(shape, [o.1, a.1, b.1, c.1], |off, n, s| unsafe {
         let (po, pa, pb, pc) = (po, pa, pb, pc);
         let op = po.0.offset(off[0]);

@@ -37,6 +37,7 @@ macro_rules! multiversion {
         pub fn $name($($arg: $ty),*) {
             #[cfg(target_arch = "x86_64")]
             {
+                // SAFETY (of calling it): only after the runtime feature check below
                 #[target_feature(enable = "avx2,fma")]
                 unsafe fn fast($($arg: $ty),*) $body
                 if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {

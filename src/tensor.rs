@@ -74,16 +74,21 @@ pub fn checked_numel(shape: &[usize]) -> Result<usize> {
         .ok_or_else(|| overflow_err(shape))
 }
 
-/// Bytes of a contiguous buffer for `shape`, checked for overflow. The contiguous strides
-/// (products of max(size, 1)) must fit too, even when a 0 makes the tensor empty.
+/// Bytes of a contiguous buffer for `shape`, checked for overflow.
 pub fn checked_nbytes(shape: &[usize], itemsize: usize) -> Result<usize> {
-    let nbytes = checked_numel(shape)?.checked_mul(itemsize)
+    checked_numel(shape)?.checked_mul(itemsize)
         .filter(|&n| n <= i64::MAX as usize)
-        .ok_or_else(|| overflow_err(shape))?;
-    shape.iter().try_fold(1usize, |acc, &n| acc.checked_mul(n.max(1)))
+        .ok_or_else(|| overflow_err(shape))
+}
+
+/// PyTorch's factory check: contiguous strides (products of max(size, 1) over the trailing
+/// dims) must fit in i64 even when a 0 makes the tensor empty. Only factories apply it; an
+/// op on an existing empty tensor never needs those strides.
+pub fn check_contiguous_strides(shape: &[usize]) -> Result<()> {
+    shape.iter().skip(1).try_fold(1usize, |acc, &n| acc.checked_mul(n.max(1)))
         .filter(|&n| n <= i64::MAX as usize)
-        .ok_or_else(|| crate::rt_err!("Stride calculation overflowed with sizes=[{}]", crate::ops::shape::join(shape)))?;
-    Ok(nbytes)
+        .map(|_| ())
+        .ok_or_else(|| crate::rt_err!("Stride calculation overflowed with sizes=[{}]", crate::ops::shape::join(shape)))
 }
 
 /// Checks that every element a strided view can address lies inside `storage_nbytes`:

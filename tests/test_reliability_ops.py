@@ -465,3 +465,311 @@ def test_beta_zero_ignores_nan_input():
 
 def test_einsum_broadcasts_size_one_subscripts():
     same(torch.einsum("bij,bjk->bik", torch.ones(2, 1, 3), torch.ones(1, 3, 2)), [[[3., 3.]], [[3., 3.]]])
+
+
+# --------------------------------------------------------------------------- fuzz round 2: missing ops
+
+class TestNewElementwiseOps:
+    def test_logaddexp2(self):
+        same(torch.logaddexp2(torch.tensor([1., 2.]), torch.tensor([3, 4])), [3.321928024291992, 4.321928024291992], torch.float32)
+        same(torch.logaddexp2(torch.tensor([inf, -inf, nan]), torch.tensor([inf, -inf, 1.])), [inf, -inf, nan])
+        assert torch.logaddexp2(torch.tensor([1.], dtype=torch.float16), torch.tensor([2])).dtype == torch.float16
+        a, b = torch.tensor([1.], requires_grad=True), torch.tensor([3.], requires_grad=True)
+        torch.logaddexp2(a, b).sum().backward()
+        assert abs(a.grad.item() - 0.2) < 1e-6 and abs(b.grad.item() - 0.8) < 1e-6
+        with pytest.raises(NotImplementedError, match="logaddexp2_cpu"):
+            torch.logaddexp2(torch.tensor([1]), torch.tensor([2]))
+        with pytest.raises(TypeError, match="must be Tensor"):
+            torch.logaddexp2(torch.tensor([1.]), 2.0)
+
+    def test_positive(self):
+        x = torch.tensor([1, 2])
+        assert torch.positive(x) is x and +x is x
+        for f in (lambda: torch.positive(torch.tensor([True])), lambda: +torch.tensor([True])):
+            with pytest.raises(RuntimeError, match="The `\\+` operator, on a bool tensor is not supported."):
+                f()
+
+    def test_nextafter(self):
+        same(torch.nextafter(torch.tensor([0., -0., 0., nan, 1.]), torch.tensor([-1., 1, 0, 1, nan])),
+             [-1.401298464324817e-45, 1.401298464324817e-45, 0.0, nan, nan], torch.float32)
+        same(torch.nextafter(torch.tensor([inf, -inf, 3.4028234663852886e+38]), torch.tensor([0., 0, inf])),
+             [3.4028234663852886e+38, -3.4028234663852886e+38, inf])
+        same(torch.nextafter(torch.tensor([1., 1.]), torch.tensor([1., -0.])), [1.0, 0.9999999403953552])
+        same(torch.nextafter(torch.tensor([-0., 0.]), torch.tensor([0., -0.])), [0.0, -0.0])
+        same(torch.nextafter(torch.tensor([1.], dtype=torch.float16), torch.tensor([2])), [1.0009765625], torch.float16)
+        same(torch.nextafter(torch.tensor([1.], dtype=torch.bfloat16), torch.tensor([2.], dtype=torch.bfloat16)), [1.0078125], torch.bfloat16)
+        same(torch.nextafter(torch.tensor([1.]), torch.tensor([2.], dtype=torch.float64)), [1.0000000000000002], torch.float64)
+        # in place: computed in the promoted dtype, then cast back
+        same(torch.tensor([1., 2.]).nextafter_(torch.tensor([3., 3.], dtype=torch.float64)), [1.0, 2.0], torch.float32)
+        a, b = torch.tensor([1.], requires_grad=True), torch.tensor([3.], requires_grad=True)
+        torch.nextafter(a, b).sum().backward()
+        same(a.grad, [1.0]); same(b.grad, [0.0])
+        with pytest.raises(NotImplementedError, match="nextafter_cpu"):
+            torch.nextafter(torch.tensor([1]), torch.tensor([2]))
+        with pytest.raises(TypeError, match="must be Tensor"):
+            torch.tensor([1.]).nextafter_(True)
+
+    def test_ldexp(self):
+        same(torch.ldexp(torch.tensor([1]), torch.tensor([2])), [4.0], torch.float32)
+        same(torch.ldexp(torch.tensor([1.], dtype=torch.float16), torch.tensor([2], dtype=torch.int32)), [4.0], torch.float16)
+        same(torch.ldexp(torch.tensor([0.5], dtype=torch.float16), torch.tensor([16])), [32768.0], torch.float16)
+        same(torch.ldexp(torch.tensor([2.]), torch.tensor([-150])), [1.401298464324817e-45])
+        same(torch.ldexp(torch.tensor([1e30]), torch.tensor([-200])), [6.223015371501754e-31])
+        same(torch.ldexp(torch.tensor([0.]), torch.tensor([200])), [0.0])
+        same(torch.ldexp(torch.tensor([0.]), torch.tensor([200.])), [nan])
+        same(torch.ldexp(torch.tensor([0], dtype=torch.int8), torch.tensor([2147483646], dtype=torch.int32)), [nan])
+        same(torch.ldexp(torch.tensor([0.5], dtype=torch.float64), torch.tensor([1024])), [8.98846567431158e+307], torch.float64)
+        same(torch.ldexp(torch.tensor([1.]), torch.tensor([2.5])), [5.656854152679443])
+        same(torch.ldexp(torch.tensor([True]), torch.tensor([True])), [2.0], torch.float32)
+        # the exponent's power keeps its dtype (bfloat16 here)
+        same(torch.ldexp(torch.tensor([3.], dtype=torch.float16), torch.tensor([-0.0859375], dtype=torch.bfloat16)), [2.82421875], torch.float32)
+        # the input's gradient is grad * 2**k in k's integer dtype (0 for negative k)
+        a = torch.tensor([4., 1., 1.], requires_grad=True)
+        torch.ldexp(a, torch.tensor([-3, 0, 4], dtype=torch.int16)).sum().backward()
+        same(a.grad, [0.0, 1.0, 16.0])
+        with pytest.raises(NotImplementedError, match="ldexp_cpu_exp"):
+            torch.ldexp(torch.tensor([1.]), torch.tensor([True]))
+        with pytest.raises(RuntimeError, match="ldexp can't be cast to the desired output type Long"):
+            torch.tensor([1, 2]).ldexp_(torch.tensor([3, 3]))
+
+    def test_angles_and_predicates(self):
+        same(torch.rad2deg(torch.tensor([1])), [57.295780181884766], torch.float32)
+        same(torch.deg2rad(torch.tensor([True])), [0.01745329238474369], torch.float32)
+        same(torch.rad2deg(torch.tensor([1.], dtype=torch.float16)), [57.28125], torch.float16)
+        with pytest.raises(RuntimeError, match="result type Float can't be cast to the desired output type Long"):
+            torch.tensor([1]).rad2deg_()
+        same(torch.isposinf(torch.tensor([inf, -inf, nan])), [True, False, False], torch.bool)
+        same(torch.isneginf(torch.tensor([inf, -inf, nan])), [False, True, False], torch.bool)
+        same(torch.isposinf(torch.tensor(2)), False, torch.bool)
+        same(torch.isreal(torch.tensor(-2.5)), True, torch.bool)
+
+    def test_logcumsumexp(self):
+        same(torch.logcumsumexp(torch.tensor([1., 2, -inf, inf, nan]), 0), [1.0, 2.3132617473602295, 2.3132617473602295, inf, nan])
+        same(torch.logcumsumexp(torch.tensor([-inf, -inf]), 0), [-inf, -inf])
+        same(torch.logcumsumexp(torch.tensor([inf, -inf]), 0), [inf, inf])
+        same(torch.logcumsumexp(torch.tensor([1., 2], dtype=torch.float16), 0), [1.0, 2.3125], torch.float16)
+        same(torch.logcumsumexp(torch.tensor([-100., 100.]), 0), [-100.0, 100.0])  # no underflow
+        same(torch.logcumsumexp(torch.tensor(1.), 0), 1.0)
+        a = torch.tensor([1., 2, -inf, 3], requires_grad=True)
+        torch.logcumsumexp(a, 0).sum().backward()
+        g = a.grad.tolist()
+        assert all(abs(x - y) < 1e-4 for x, y in zip(g, [1.6279, 1.7068, 0.0, 0.6652])), g
+        with pytest.raises(NotImplementedError, match="logcumsumexp_out_cpu"):
+            torch.logcumsumexp(torch.tensor([1, 2]), 0)
+        with pytest.raises(IndexError):
+            torch.logcumsumexp(torch.tensor(1.), 1)
+
+    def test_inplace_variants(self):
+        same(torch.tensor([1., -2, 0]).sgn_(), [1.0, -1.0, 0.0])
+        same(torch.tensor([nan, inf]).nan_to_num_(), [0.0, 3.4028234663852886e+38])
+        same(torch.tensor([1., 2], dtype=torch.float64).float_power_(2), [1.0, 4.0], torch.float64)
+        with pytest.raises(RuntimeError, match="the base given to float_power_ has dtype Float but the operation's result requires dtype Double"):
+            torch.tensor([1., 2]).float_power_(2)
+        same(torch.tensor([1., 2]).clamp_min_(1.5), [1.5, 2.0])
+        same(torch.tensor([1., 2]).clamp_max_(torch.tensor([1.5, 1])), [1.0, 1.0])
+        with pytest.raises(RuntimeError, match="result type Float can't be cast"):
+            torch.tensor([1, 2]).clamp_min_(1.5)
+        same(torch.tensor([1., 2]).ldexp_(torch.tensor([3, 3])), [8.0, 16.0])
+
+    def test_det_inverse(self):
+        assert abs(torch.det(torch.tensor([[1., 2], [3, 4]])).item() + 2.0) < 1e-5
+        inv = torch.inverse(torch.tensor([[1., 2], [3, 4]])).tolist()
+        assert all(abs(x - y) < 1e-5 for r, e in zip(inv, [[-2., 1.], [1.5, -0.5]]) for x, y in zip(r, e))
+        with pytest.raises(RuntimeError):
+            torch.det(torch.tensor([[1, 2], [3, 4]]))
+
+
+# --------------------------------------------------------------------------- fuzz round 2: dtype checks
+
+@pytest.mark.parametrize("f, exc, msg", [
+    (lambda: torch.abs(torch.tensor([True])), NotImplementedError, '"abs_cpu" not implemented for \'Bool\''),
+    (lambda: torch.floor(torch.tensor([True])), NotImplementedError, '"floor_vml_cpu" not implemented for \'Bool\''),
+    (lambda: torch.ceil(torch.tensor([True])), NotImplementedError, '"ceil_vml_cpu"'),
+    (lambda: torch.trunc(torch.tensor([True])), NotImplementedError, '"trunc_vml_cpu"'),
+    (lambda: torch.round(torch.tensor([True])), NotImplementedError, '"round_vml_cpu"'),
+    (lambda: torch.tensor([True]).round_(), NotImplementedError, '"round_vml_cpu"'),
+    (lambda: abs(torch.tensor([True])), NotImplementedError, '"abs_cpu"'),
+    (lambda: torch.frac(torch.tensor([1], dtype=torch.int16)), NotImplementedError, '"frac_cpu" not implemented for \'Short\''),
+    (lambda: torch.relu(torch.tensor([True])), RuntimeError, "Boolean inputs not supported for relu"),
+    (lambda: torch.tensor([True]).square_(), RuntimeError, "result type Long can't be cast to the desired output type Bool"),
+    (lambda: torch.argmax(torch.tensor([True])), RuntimeError, r"argmax\(\): does not support bool input"),
+    (lambda: torch.argmin(torch.tensor([]), 0), IndexError, r"argmin\(\): Expected reduction dim 0 to have non-zero size."),
+    (lambda: torch.amax(torch.tensor([])), RuntimeError, r"amax\(\): Expected reduction dim to be specified"),
+    (lambda: torch.amin(torch.tensor([[]]), 1), IndexError, r"amin\(\): Expected reduction dim 1 to have non-zero size."),
+    (lambda: torch.norm(torch.tensor([1])), RuntimeError, "linalg.vector_norm: Expected a floating point or complex tensor as input. Got Long"),
+    (lambda: torch.nanmean(torch.tensor([1.]), dtype=torch.int32), RuntimeError, "could not infer output dtype"),
+    (lambda: torch.arange(3, dtype=torch.bool), NotImplementedError, '"arange_cpu" not implemented for \'Bool\''),
+    (lambda: torch.linspace(0, 1, 3, dtype=torch.bool), NotImplementedError, '"linspace_cpu"'),
+    (lambda: torch.logspace(0, 1, 3, dtype=torch.bool), NotImplementedError, '"logspace_cpu"'),
+    (lambda: torch.tensor([1, 2]).uniform_(), NotImplementedError, '"check_uniform_bounds" not implemented for \'Long\''),
+    (lambda: torch.tensor([1]).normal_(), NotImplementedError, '"normal_kernel_cpu"'),
+    (lambda: torch.add(torch.tensor([1]), torch.tensor([2]), alpha=0.5), RuntimeError, "For integral input tensors, argument alpha must not be a floating point number."),
+    (lambda: torch.sub(torch.tensor([3]), 1, alpha=True), RuntimeError, "Boolean alpha only supported for Boolean results."),
+    (lambda: torch.sub(torch.tensor([3]), False), RuntimeError, "Subtraction, the `-` operator, with a bool tensor is not supported."),
+    (lambda: torch.tensor([3]) - False, RuntimeError, "Subtraction, the `-` operator"),
+    (lambda: torch.cumsum(torch.tensor([1]), 0, dtype=torch.bool), NotImplementedError, '"cumsum_out_cpu" not implemented for \'Bool\''),
+    (lambda: torch.tensor([True]).cumsum_(0), NotImplementedError, '"cumsum_out_cpu"'),
+    (lambda: torch.tensor([1]).cumsum_(0, dtype=torch.int8), RuntimeError, "Bad in-place call: input tensor dtype long int and output tensor dtype signed char should match"),
+    (lambda: ~torch.tensor([1.]), TypeError, r"~ \(operator.invert\) is only implemented on integer and Boolean-type tensors"),
+    (lambda: torch.fliplr(torch.tensor([1.])), RuntimeError, "Input must be >= 2-d."),
+    (lambda: torch.flipud(torch.tensor(1.)), RuntimeError, "Input must be >= 1-d."),
+    (lambda: torch.narrow(torch.tensor([1., 2]), 2, 0, -1), RuntimeError, "narrow\\(\\): length must be non-negative."),
+    (lambda: torch.tensor([1., 2, 3]).unfold(1, 5, 0), IndexError, "Dimension out of range"),
+    (lambda: torch.tensor([1., 2, 3]).unfold(0, 5, 0), RuntimeError, "maximum size for tensor at dimension 0 is 3 but size is 5"),
+    (lambda: torch.tensor([1., 2, 3]).unfold(0, -1, 0), RuntimeError, "size is -1 but must be >= 0"),
+    (lambda: torch.scatter_add(torch.zeros(2), 3, torch.tensor([0]), torch.zeros(1, dtype=torch.float64)), IndexError, "Dimension out of range"),
+    (lambda: torch.index_copy(torch.zeros(2), 0, torch.tensor([[0]]), torch.zeros(1, dtype=torch.float64)), IndexError, "Index should have dimension 1 or 0"),
+])
+def test_round2_exceptions(f, exc, msg):
+    with pytest.raises(exc, match=msg):
+        f()
+
+
+def test_arange_integral_dtypes():
+    same(torch.arange(2.5, 3.7, dtype=torch.int64), [2], torch.int64)
+    same(torch.arange(2.5, 3.7, dtype=torch.int32), [2, 3], torch.int32)
+    same(torch.arange(0, 10, 1.7, dtype=torch.int64), list(range(10)))
+    same(torch.arange(0, 10, 1.7, dtype=torch.int32), [0, 1, 2, 3, 4, 5])
+    same(torch.arange(10.5, 0, -2.5, dtype=torch.uint8), [10, 8, 6, 4, 2])
+    same(torch.arange(0, 3, 0.7, dtype=torch.int32), [0, 0, 0, 0, 0])
+    same(torch.arange(1, 10, 3), [1, 4, 7])
+    with pytest.raises(ValueError, match="step must be nonzero"):
+        torch.arange(0, 10, 0.7, dtype=torch.int64)
+    with pytest.raises(RuntimeError, match="upper bound and lower bound inconsistent with step sign"):
+        torch.arange(0.5, -0.7, 1, dtype=torch.int32)
+
+
+class TestClampBounds:
+    def test_tensor_and_number_bounds(self):
+        with pytest.raises(TypeError, match="invalid combination of arguments"):
+            torch.clamp(torch.tensor([1.]), min=torch.tensor([0.]), max=2.)
+        with pytest.raises(TypeError, match="invalid combination of arguments"):
+            torch.tensor([1.]).clamp_(min=torch.tensor([0.]), max=2.)
+        # a 0-d tensor next to a number binds as a Scalar
+        same(torch.clamp(torch.tensor([1]), min=torch.tensor(1.5, dtype=torch.float64), max=3), [1.5], torch.float32)
+        same(torch.clamp(torch.tensor([1]), min=torch.tensor(1.5, dtype=torch.float64)), [1.5], torch.float64)
+
+    def test_scalar_range_and_bool(self):
+        with pytest.raises(RuntimeError, match="value cannot be converted to type int8_t without overflow"):
+            torch.clamp(torch.tensor([1], dtype=torch.int8), 1000, 0)
+        with pytest.raises(RuntimeError, match="value cannot be converted to type c10::Half without overflow"):
+            torch.clamp(torch.tensor([1.], dtype=torch.float16), 70000.)
+        same(torch.clamp(torch.tensor([1], dtype=torch.uint8), -1), [255], torch.uint8)
+        same(torch.clamp(torch.tensor([1], dtype=torch.int8), 1000.5), [1000.5], torch.float32)
+        with pytest.raises(NotImplementedError, match='"clamp_min_scalar_cpu" not implemented for \'Bool\''):
+            torch.clamp(torch.tensor([True]), False)
+
+
+class TestScalarRange:
+    @pytest.mark.parametrize("f, msg", [
+        (lambda: torch.full((2,), 300, dtype=torch.uint8), "uint8_t"),
+        (lambda: torch.full((2,), -256, dtype=torch.uint8), "uint8_t"),
+        (lambda: torch.full((2,), 2 ** 31, dtype=torch.int32), "type int without"),
+        (lambda: torch.full((2,), 2 ** 63), "int64_t"),
+        (lambda: torch.full((2,), nan, dtype=torch.int64), "int64_t"),
+        (lambda: torch.full((2,), 65505.0, dtype=torch.float16), "c10::Half"),
+        (lambda: torch.full((2,), 1e39, dtype=torch.float32), "type float without"),
+        (lambda: torch.full_like(torch.tensor([1], dtype=torch.int8), 200), "int8_t"),
+        (lambda: torch.tensor([1], dtype=torch.int8).fill_(200), "int8_t"),
+        (lambda: torch.tensor([1.]).fill_(1e39), "type float without"),
+        (lambda: torch.tensor([1], dtype=torch.int8).masked_fill(torch.tensor([True]), torch.tensor(200)), "int8_t"),
+        (lambda: torch.tensor([1.], dtype=torch.float16).masked_fill(torch.tensor([True]), 1e10), "c10::Half"),
+        (lambda: torch.scalar_tensor(300, dtype=torch.uint8), "uint8_t"),
+        (lambda: torch.where(torch.tensor([True]), torch.tensor([1], dtype=torch.int8), 1000), "int8_t"),
+        (lambda: torch.index_fill(torch.zeros(2, dtype=torch.int8), 0, torch.tensor([0]), 1000), "int8_t"),
+        (lambda: torch.tensor([300], dtype=torch.uint8), "type uint8 without"),
+        (lambda: torch.tensor([1.5, -2.0, inf], dtype=torch.int64), "type int64 without"),
+        (lambda: torch.tensor(2 ** 62, dtype=torch.int32), "type int32 without"),
+    ])
+    def test_overflow(self, f, msg):
+        with pytest.raises(RuntimeError, match="value cannot be converted to type .* without overflow") as e:
+            f()
+        assert msg in str(e.value)
+
+    @pytest.mark.xfail(reason="src/dtype.rs Scalar::check_fits bounds uint8 at 0 (c10 accepts down to -255, wrapping) "
+                              "and is applied to half/bfloat16 by fill_/setitem (PyTorch converts unchecked to inf)")
+    def test_rust_fill_checks(self):
+        same(torch.tensor([1.], dtype=torch.float16).fill_(1e10), [inf], torch.float16)
+        same(torch.full_like(torch.tensor([1.], dtype=torch.float16), 1e10), [inf], torch.float16)
+        same(torch.full((2,), -1, dtype=torch.uint8), [255, 255], torch.uint8)
+        same(torch.tensor([1], dtype=torch.uint8).fill_(-255), [1], torch.uint8)
+        same(torch.tensor([1], dtype=torch.uint8).masked_fill(torch.tensor([True]), -1), [255], torch.uint8)
+        a = torch.tensor([1, 2], dtype=torch.uint8)
+        a[0] = -1
+        same(a, [255, 2], torch.uint8)
+
+    def test_unchecked_and_accepted(self):
+        same(torch.zeros(2, dtype=torch.int8).fill_(torch.tensor(200)), [-56, -56], torch.int8)
+        same(torch.scalar_tensor(2 ** 63), 9.223372036854776e+18, torch.float32)
+        same(torch.tensor([-255], dtype=torch.uint8), [1], torch.uint8)
+
+    def test_tensor_big_ints(self):
+        for data, dtype in (([2 ** 63], None), (2 ** 63, None), ([-2 ** 63 - 1], None), ([2 ** 63], torch.uint8)):
+            with pytest.raises(ValueError, match="Overflow when unpacking long long"):
+                torch.tensor(data, dtype=dtype)
+        same(torch.tensor([2 ** 63], dtype=torch.float16), [inf], torch.float16)
+        same(torch.tensor([2 ** 63], dtype=torch.float32), [9.223372036854776e+18], torch.float32)
+        same(torch.tensor([2 ** 63], dtype=torch.bool), [True], torch.bool)
+
+
+def test_round2_shapes_and_values():
+    same(torch.bucketize(torch.tensor(1), torch.tensor([1, 2])), 0, torch.int64)
+    assert torch.searchsorted(torch.tensor([1, 2]), torch.tensor(1), right=True).shape == ()
+    with pytest.raises(RuntimeError, match="input value can be a scalar only when boundaries tensor dimension is 1"):
+        torch.searchsorted(torch.tensor([[1, 2]]), torch.tensor(1))
+    assert [tuple(c.shape) for c in torch.chunk(torch.zeros(0, 2), 3, 0)] == [(0, 2)] * 3
+    # integer closeness is measured in the default float dtype (no wrap-around)
+    same(torch.isclose(torch.tensor([-1, -1]), torch.tensor([-9223372036854775808, 9223372036854775807])), [False, False])
+    same(torch.isclose(torch.tensor([100], dtype=torch.uint8), torch.tensor([200], dtype=torch.uint8), rtol=0.6), [True])
+    same(torch.tensordot(torch.zeros(2, 0), torch.zeros(0, 3), dims=1), [[0.0] * 3] * 2)
+    x = torch.tensor([1., 2.])
+    same(torch.masked_fill(x, torch.tensor([[True, False], [False, False]]), 0.), [[0.0, 2.0], [1.0, 2.0]])
+    same(torch.tensor([1, 2]).logical_not_(), [0, 0], torch.int64)
+    same(torch.tensor([1., 0.], dtype=torch.float16).logical_not_(), [0.0, 1.0], torch.float16)
+    a = torch.tensor([1, 2])
+    a[torch.tensor([True, False])] = torch.tensor(4.)
+    same(a, [4, 2], torch.int64)
+    with pytest.raises(RuntimeError, match="Index put requires the source and destination dtypes match"):
+        b = torch.tensor([1, 2], dtype=torch.int16)
+        b[torch.tensor([0, 1])] = torch.tensor([2.5, 1.], dtype=torch.float16)
+    assert abs(torch.norm(torch.tensor([[1., 2], [3, 4]]), p='nuc').item() - 5.830951690673828) < 1e-5
+    same(torch.norm(torch.tensor([[]]), p='nuc', dim=(-2, -1), keepdim=True), [[0.0]])
+
+
+def test_round2_promotion_and_coefficients():
+    # int64 exponents wrap to a C int: 2**63-1 -> -1, -2**63 -> 0
+    same(torch.ldexp(torch.tensor([-1.6337890625, 2.025390625], dtype=torch.float16),
+                     torch.tensor([9223372036854775807, -9223372036854775808])), [-0.81689453125, 2.025390625], torch.float16)
+    # addcmul/addcdiv compute in the common dtype (dimensioned tensors first)
+    same(torch.addcdiv(torch.tensor(4.0), torch.tensor(4545759293087076896), torch.tensor(2.0, dtype=torch.float16), value=0.5),
+         torch.tensor(1.1364398e+18).item(), torch.float32)
+    assert torch.addcdiv(torch.tensor(-1.0, dtype=torch.float16), torch.tensor(1, dtype=torch.uint8),
+                         torch.tensor([-0.39257812], dtype=torch.bfloat16), value=0.5).dtype == torch.bfloat16
+    # integral add*mm results cast beta/alpha to integers
+    same(torch.addmm(torch.tensor(3, dtype=torch.uint8), torch.tensor([[3, 2]], dtype=torch.uint8),
+                     torch.tensor([[4, 3, 5], [5, 3, 3]], dtype=torch.uint8), beta=2, alpha=0.5), [[6, 6, 6]], torch.uint8)
+    same(torch.addmv(torch.tensor([-2147483648], dtype=torch.int32), torch.tensor([[1, 1, 1, 0]], dtype=torch.int32),
+                     torch.tensor([-1, 2147483647, 1, -1], dtype=torch.int32), beta=0.5, alpha=1), [2147483647], torch.int32)
+    # einsum promotes products but a real contraction (bmm) needs equal dtypes
+    same(torch.einsum('i,j->ij', torch.tensor([-5, -4], dtype=torch.int32), torch.tensor([-1, 3], dtype=torch.int16)),
+         [[5, -15], [4, -12]], torch.int32)
+    assert torch.einsum('ij,jk->ik', torch.tensor([[5.0], [5.0]]), torch.tensor([[0, 3]])).dtype == torch.float32
+    with pytest.raises(RuntimeError, match="expected scalar type Int but found Short"):
+        torch.einsum('ij,jk->ik', torch.ones(2, 2, dtype=torch.int32), torch.ones(2, 2, dtype=torch.int16))
+    assert tuple(torch.unflatten(torch.zeros(3, 0, dtype=torch.int32), -2, (3, -1)).shape) == (3, 1, 0)
+    same(torch.linspace(2, -3.0, 0, dtype=torch.bool), [], torch.bool)
+
+
+@pytest.mark.parametrize("f, exc, msg", [
+    (lambda: torch.scatter_reduce(torch.zeros(3), 0, torch.tensor([2, 1, 0, 1]), torch.zeros(3), 'amin'), RuntimeError,
+     r"Expected index \[4\] to be no larger than self \[3\] apart from dimension 0 and to be no larger size than src \[3\]"),
+    (lambda: torch.stack([torch.zeros(2), torch.zeros(3)], 5), IndexError, "Dimension out of range"),
+    (lambda: torch.zeros(2).index_copy(0, torch.tensor([], dtype=torch.bool), torch.zeros(0)), RuntimeError,
+     "index_copy_\\(\\): Expected a long tensor for index, but got Bool"),
+    (lambda: torch.masked_fill(torch.zeros(2, dtype=torch.uint8), torch.tensor(True), torch.tensor(-1.0048828125, dtype=torch.float16)),
+     RuntimeError, "value cannot be converted to type uint8_t without overflow"),
+    (lambda: torch.tensor(5).permute(), TypeError, "permute\\(\\) missing 1 required positional arguments"),
+])
+def test_round2_more_exceptions(f, exc, msg):
+    with pytest.raises(exc, match=msg):
+        f()

@@ -911,10 +911,12 @@ def test_bitwise():
     same(T(np.array([16, -16], np.int32)) >> 2, [4, -4])
     same(torch.bitwise_left_shift(ta, T(np.array([0, 1, 2, 3], np.int32))), a << np.array([0, 1, 2, 3]))
     same(torch.tensor([True, False]) & torch.tensor([1, 3]), [1, 0], dtype=torch.int64)
-    for op in (lambda: torch.ones(2) & torch.ones(2), lambda: ~torch.ones(2), lambda: torch.ones(2) | 1,
+    for op in (lambda: torch.ones(2) & torch.ones(2), lambda: torch.bitwise_not(torch.ones(2)), lambda: torch.ones(2) | 1,
                lambda: torch.ones(2) << 1):
         with raises(RuntimeError):
             op()
+    with raises(TypeError):  # the ~ operator itself is a TypeError on floats in PyTorch
+        ~torch.ones(2)
 
 
 def test_where():

@@ -62,8 +62,6 @@ def _sizes(operands, terms):
     """Each subscript's size: equal within an operand, equal or 1 (broadcast) across operands."""
     size = {}
     for k, (x, t) in enumerate(zip(operands, terms)):
-        if x.dtype != operands[0].dtype:
-            raise RuntimeError(f"expected scalar type {_ops._SCALAR_NAME[operands[0].dtype]} but found {_ops._SCALAR_NAME[x.dtype]}")
         mine = {}
         for c, n in zip(t, x.shape):
             if c in mine and mine[c] != n:
@@ -105,6 +103,12 @@ def einsum(eq, *operands):
             for c in cs:
                 n *= size[c]
             return n
+        if x.dtype != y.dtype:
+            # PyTorch multiplies pairs (promoting) unless a real contraction needs bmm (same dtype)
+            if prod(contract) != 1:
+                raise RuntimeError(f"expected scalar type {_ops._SCALAR_NAME[x.dtype]} but found {_ops._SCALAR_NAME[y.dtype]}")
+            rt = _ops.promote_types(x.dtype, y.dtype)
+            x, y = x.to(rt), y.to(rt)
         xa = _ops.permute(x, [t.index(c) for c in batch + a_only + contract]).reshape(prod(batch), prod(a_only), prod(contract))
         yb = _ops.permute(y, [u.index(c) for c in batch + contract + b_only]).reshape(prod(batch), prod(contract), prod(b_only))
         x = _ops.bmm(xa, yb).reshape([size[c] for c in batch + a_only + b_only])

@@ -336,13 +336,13 @@ def arange(start=0, end=None, step=1, *, dtype=None, layout=None, device=None, r
 
 
 def linspace(start, end, steps, *, dtype=None, layout=None, device=None, requires_grad=False):
-    if dtype == _core.bool:
+    if dtype == _core.bool and steps != 0:
         raise NotImplementedError("\"linspace_cpu\" not implemented for 'Bool'")
     return _finish(_C.linspace(_b_float(start), _b_float(end), _b_int(steps), dtype or get_default_dtype()), requires_grad, device)
 
 
 def logspace(start, end, steps, base=10.0, *, dtype=None, layout=None, device=None, requires_grad=False):
-    if dtype == _core.bool:
+    if dtype == _core.bool and steps != 0:
         raise NotImplementedError("\"logspace_cpu\" not implemented for 'Bool'")
     e = _C.linspace(_b_float(start), _b_float(end), _b_int(steps), _core.float64)
     return _finish(pow(base, e).to(dtype or get_default_dtype()), requires_grad, device)
@@ -845,8 +845,9 @@ def _ldexp_int_fn():
 
 def _ldexp_exact(x, k):
     """x * 2**k with the power taken exactly (as in extended precision: 2**k is inf beyond
-    k > 16383 and 0 below -16445, so 0 * 2**huge is NaN like PyTorch), rounded once to x's dtype."""
-    k = k.to(_core.int64)
+    k > 16383 and 0 below -16445, so 0 * 2**huge is NaN like PyTorch), rounded once to x's dtype.
+    PyTorch's kernel takes k as a C int: int64 exponents wrap to 32 bits first."""
+    k = k.to(_core.int32).to(_core.int64)
     x64 = x.to(_core.float64)
     kc = clamp(k, -2200, 2200)
     k1 = clamp(kc, -1000, 1000)
@@ -862,7 +863,7 @@ def _ldexp_exact(x, k):
 def ldexp(input, other):
     _require_tensor("ldexp", input, 1)
     _require_tensor("ldexp", other, 2)
-    if other.dtype == _core.bool:
+    if other.dtype == _core.bool and input.dtype.is_floating_point:
         raise NotImplementedError("\"ldexp_cpu_exp\" not implemented for 'Bool'")
     if other.dtype.is_floating_point:
         # PyTorch's mul(input, pow(2, other)): the power keeps other's dtype
@@ -1135,7 +1136,7 @@ def _scalar_overflows(v, dtype):
             return True
         return math.isfinite(f) and _b_abs(f) > _core.finfo(dtype).max
     ii = _core.iinfo(dtype)
-    lo = -ii.max if dtype == _core.uint8 else ii.min
+    lo = -ii.max if dtype == _core.uint8 and not isinstance(v, _b_float) else ii.min
     if isinstance(v, _b_float):
         return not math.isfinite(v) or v < _b_float(lo) or v > _b_float(ii.max)
     return v < lo or v > ii.max
@@ -1175,7 +1176,8 @@ def _clamp_args(name, input, min, max):
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     bs = [b for b in (min, max) if b is not None]
     if _b_any(_is_t(b) for b in bs) and not _b_all(_is_t(b) for b in bs):
-        if _b_any(_is_t(b) and b.ndim > 0 for b in bs):
+        # (a tensor that requires grad does not convert to a Scalar either)
+        if _b_any(_is_t(b) and (b.ndim > 0 or b.requires_grad) for b in bs):
             got = ", ".join(["Tensor"] + [f"{k}={type(v).__name__ if not _is_t(v) else 'Tensor'}" for k, v in (("max", max), ("min", min)) if v is not None])
             raise TypeError(f"{name}() received an invalid combination of arguments - got ({got}), but expected one of:\n"
                             " * (Tensor input, Tensor min = None, Tensor max = None, *, Tensor out = None)\n"
@@ -1264,9 +1266,34 @@ def lerp_(self, end, weight):
     return _inplace(self, lerp, end, weight)
 
 
+def _result_type_n(*tensors):
+    """torch.result_type over several tensors: dimensioned tensors decide, unless the 0-d ones
+    are of a higher category (c10's combine_categories)."""
+    dim = zero = None
+    for t in tensors:
+        if t.ndim:
+            dim = t.dtype if dim is None else _C.promote_types(dim, t.dtype)
+        else:
+            zero = t.dtype if zero is None else _C.promote_types(zero, t.dtype)
+    if dim is None or zero is None:
+        return dim or zero
+    if dim.is_floating_point:
+        return dim
+    if dim == _core.bool or zero.is_floating_point:
+        return _C.promote_types(dim, zero)
+    return dim
+
+
+def _addc_common(input, tensor1, tensor2):
+    """addcmul/addcdiv compute in the dtype common to all three tensors."""
+    rt = _result_type_n(input, tensor1, tensor2)
+    return rt, input.to(rt), tensor1.to(rt), tensor2.to(rt)
+
+
 @method()
 def addcmul(input, tensor1, tensor2, *, value=1):
-    if not _C.promote_types(_C.promote_types(input.dtype, tensor1.dtype), tensor2.dtype).is_floating_point:
+    rt, input, tensor1, tensor2 = _addc_common(input, tensor1, tensor2)
+    if not rt.is_floating_point:
         value = _b_int(value)  # PyTorch casts the scalar to the (integral) result type
     return input + value * tensor1 * tensor2 if value != 1 else input + tensor1 * tensor2
 
@@ -1277,6 +1304,10 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
         raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future  release addcdiv will perform a true division of tensor1 and tensor2. "
                            "The historic addcdiv behavior can be implemented as (input + value * torch.trunc(tensor1 / tensor2)).to(input.dtype) for integer inputs and as "
                            "(input + value * tensor1 / tensor2) for float inputs. The future addcdiv behavior is just the latter implementation: (input + value * tensor1 / tensor2), for all dtypes.")
+    rt, input, tensor1, tensor2 = _addc_common(input, tensor1, tensor2)
+    if not rt.is_floating_point:
+        rt = get_default_dtype()
+        input, tensor1, tensor2 = input.to(rt), tensor1.to(rt), tensor2.to(rt)
     return input + value * (tensor1 / tensor2) if value != 1 else input + tensor1 / tensor2
 
 
@@ -1293,6 +1324,11 @@ def addcdiv_(self, tensor1, tensor2, *, value=1):
 @method()
 def masked_fill(input, mask, value):
     _check_scalar(value, input.dtype)
+    if _is_t(mask) and tuple(mask.shape) != tuple(input.shape):
+        # out of place, the input also broadcasts to the mask's shape
+        shp = list(broadcast_shapes(input.shape, mask.shape))
+        if shp != list(input.shape):
+            input = input.expand(*shp)
     return _C.masked_fill(input, mask, value)
 
 
@@ -1453,6 +1489,14 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     if not input.dtype.is_floating_point:
         raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got {_SCALAR_NAME[input.dtype]}")
     x = input if dtype is None else input.to(dtype)
+    if p in (math.inf, -math.inf) and x.numel() == 0:
+        pn = "inf" if p > 0 else "-inf"
+        if dim is None or _dims(dim) == []:
+            raise RuntimeError(f"linalg.vector_norm cannot compute the {pn} norm on an empty tensor because the operation does not have an identity")
+        for d in _dims(dim):
+            d = _wrap(d, x.ndim)
+            if x.ndim and x.shape[d] == 0:
+                raise RuntimeError(f"linalg.vector_norm cannot compute the {pn} norm on the dimension {d}because this dimension is empty and the operation does not have an identity")
     if x.dtype in (_core.float16, _core.bfloat16):
         # PyTorch accumulates half-precision norms in float32 (300**2 overflows float16)
         return norm(x.float(), p, dim, keepdim).to(x.dtype)
@@ -1895,6 +1939,12 @@ def unflatten(input, dim, sizes):
     if input.ndim == 0:
         raise RuntimeError("unflatten: Provided dimension is out of range for a 0-dim tensor")
     shp = list(input.shape)
+    sizes = list(sizes)
+    if sizes.count(-1) == 1:
+        # infer -1 from the unflattened dim alone (a 0-size tensor elsewhere must not matter)
+        rest = math.prod(x for x in sizes if x != -1)
+        if rest:
+            sizes[sizes.index(-1)] = shp[d] // rest
     return reshape(input, shp[:d] + list(sizes) + shp[d + 1:])
 
 
@@ -1926,11 +1976,14 @@ def unsqueeze(input, dim):
 
 @method()
 def permute(input, *dims):
+    if not dims:
+        raise TypeError("permute() missing 1 required positional arguments: \"dims\"")
     return _C.permute(input, _shape(dims))
 
 
 @method("transpose", "swapaxes", "swapdims")
 def transpose(input, dim0, dim1):
+    _wrap(dim0, input.ndim), _wrap(dim1, input.ndim)
     return _C.transpose(input, _b_int(dim0), _b_int(dim1))
 
 
@@ -2035,6 +2088,12 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
         raise RuntimeError("repeats can not be negative" if _is_t(repeats) else "Repeats must be non-negative")
     if len(reps) != n:
         raise RuntimeError(f"repeats must have the same size as input along dim, but got repeats.size(0) = {len(reps)} and input.size({d}) = {n}")
+    # the index vector and the result must be allocatable before any Python-level work
+    total = _b_sum(reps)
+    if total >= 2 ** 63:
+        raise RuntimeError(f"Storage size calculation overflowed with sizes=[{total}]")
+    _C.empty([total], _core.int64)
+    _C.empty(list(input.shape[:d]) + [total] + list(input.shape[d + 1:]), input.dtype)
     idx = tensor([i for i, r in enumerate(reps) for _ in range(r)], dtype=_core.int64)
     return index_select(input, d, idx)
 
@@ -2049,6 +2108,8 @@ concat = concatenate = cat
 
 
 def stack(tensors, dim=0):
+    if isinstance(tensors, (list, tuple)) and tensors and _is_t(tensors[0]):
+        _wrap(dim, tensors[0].ndim + 1)
     return _C.stack(list(tensors), _b_int(dim))
 
 
@@ -2371,6 +2432,7 @@ def clone(input, *, memory_format=None):
 
 @method()
 def gather(input, dim, index, *, sparse_grad=False):
+    _wrap(dim, input.ndim)
     return _C.gather(input, _b_int(dim), index)
 
 
@@ -2430,8 +2492,11 @@ def scatter_add_(self, dim, index, src):
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     if reduce not in ("sum", "prod", "mean", "amax", "amin"):
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
-    _wrap(dim, input.ndim)
+    d = _wrap(dim, input.ndim)
     _same_dtype(input, src, "scatter(): Expected self.dtype to be equal to src.dtype")
+    if index.ndim and index.ndim == src.ndim == input.ndim and _b_any(
+            index.shape[i] > src.shape[i] or (i != d and index.shape[i] > input.shape[i]) for i in range(index.ndim)):
+        raise RuntimeError(f"Expected index {list(index.shape)} to be no larger than self {list(input.shape)} apart from dimension {d} and to be no larger size than src {list(src.shape)}")
     if reduce == "sum":
         if include_self:
             return scatter_add(input, dim, index, src)
@@ -2450,7 +2515,13 @@ def index_select(input, dim, index):
 
 @method()
 def index_add(input, dim, index, source, *, alpha=1):
-    _wrap(dim, input.ndim)
+    d = _wrap(dim, input.ndim)
+    n = input.shape[d] if input.ndim else 1
+    # PyTorch's 0-d/1-D kernel says IndexError; n-D inputs get the core's RuntimeError
+    # "index -1 is out of bounds for dimension ...". Negative indices never wrap here.
+    if input.ndim <= 1 and index.numel() and not index.dtype.is_floating_point and index.dtype != _core.bool and (
+            _b_bool((index < 0).any()) or _b_bool((index >= n).any())):
+        raise IndexError("index out of range in self")
     _same_dtype(input, source, "index_add_(): self ({a}) and source ({b}) must have the same scalar type")
     return _C.index_add(input, _b_int(dim), index, source, _b_float(alpha))
 
@@ -2500,6 +2571,8 @@ def index_copy(input, dim, index, source):
     n = input.shape[dim] if input.ndim else 1
     if index.ndim > 1:
         raise IndexError(f"index_copy_(): Index should have dimension 1 or 0 (got {index.ndim})")
+    if index.dtype != _core.int64:
+        raise RuntimeError(f"index_copy_(): Expected a long tensor for index, but got {_SCALAR_NAME[index.dtype]}")
     _same_dtype(input, source, "index_copy_(): self and source expected to have the same dtype, but got (self) {a} and (source) {b}")
     if source.ndim and index.numel() != source.shape[dim if source.ndim > dim else -1]:
         raise IndexError(f"index_copy_(): Number of indices ({index.numel()}) should be equal to source.size(dim) ({source.shape[dim]})")
@@ -2659,9 +2732,17 @@ def outer(input, vec2):
 ger = outer
 
 
+def _int_coeffs(p, beta, alpha):
+    """Integral results cast beta and alpha to integers (PyTorch's scalar conversion)."""
+    if p.dtype.is_floating_point:
+        return beta, alpha
+    return _b_int(beta), _b_int(alpha)
+
+
 @method()
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     p = _C.mm(mat1, mat2)
+    beta, alpha = _int_coeffs(p, beta, alpha)
     p = p if alpha == 1 else p * alpha
     return p + _scaled_input(input, beta, p)
 
@@ -2682,18 +2763,21 @@ def _scaled_input(input, beta, like):
 @method()
 def addmv(input, mat, vec, *, beta=1, alpha=1):
     p = mv(mat, vec)
+    beta, alpha = _int_coeffs(p, beta, alpha)
     return _scaled_input(input, beta, p) + (p if alpha == 1 else p * alpha)
 
 
 @method()
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
     p = _C.bmm(batch1, batch2)
+    beta, alpha = _int_coeffs(p, beta, alpha)
     return _scaled_input(input, beta, p) + (p if alpha == 1 else p * alpha)
 
 
 @method()
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
     p = _C.bmm(batch1, batch2).sum(0)
+    beta, alpha = _int_coeffs(p, beta, alpha)
     return _scaled_input(input, beta, p) + (p if alpha == 1 else p * alpha)
 
 

@@ -270,6 +270,12 @@ def __invert__(self):
     return _invert(self)
 
 
+def _advanced(idx):
+    """Whether an index expression uses advanced indexing (tensors with dims, sequences, bools)."""
+    items = idx if isinstance(idx, tuple) else (idx,)
+    return any(isinstance(i, (bool, list)) or (isinstance(i, Tensor) and (i.ndim > 0 or i.dtype == _core.bool)) for i in items)
+
+
 def _no_bool_sub(f):
     def g(self, other):
         if isinstance(other, bool):
@@ -323,6 +329,12 @@ def _install():
         # a Python scalar is converted (checked) to the tensor's dtype, like PyTorch
         if isinstance(value, numbers.Number):
             _ops._check_scalar(value, self.dtype, half=False)
+        elif isinstance(value, Tensor) and value.dtype != self.dtype and isinstance(idx, Tensor) and idx.dtype == _core.bool and idx.ndim and value.ndim == 0:
+            value = value.to(self.dtype)  # PyTorch writes a 0-d value through a mask with masked_fill_, which casts
+        elif isinstance(value, Tensor) and value.dtype != self.dtype and _advanced(idx):
+            # advanced indexing writes with index_put_, which does not cast
+            raise RuntimeError(f"Index put requires the source and destination dtypes match, got {_ops._SCALAR_NAME[self.dtype]} "
+                               f"for the destination and {_ops._SCALAR_NAME[value.dtype]} for the source.")
         return _setitem(self, idx, value)
     T.__setitem__ = __setitem__
     T.__rlshift__ = lambda self, o: _C.binary_op("bitwise_left_shift", o, self)

@@ -490,13 +490,15 @@ fn softmax(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64, log: bool, dtype: Opt
 
 // ---- creation
 #[pyfunction]
-fn empty(py: Python<'_>, shape_: Vec<i64>, dtype: &Bound<'_, PyAny>) -> R<PT> { crate::python::convert::guard(|| { wrap(py, Tensor::empty(&usize_shape(&shape_)?, dtype_of(dtype)?)?) }) }
+fn empty(py: Python<'_>, shape_: Vec<i64>, dtype: &Bound<'_, PyAny>) -> R<PT> { crate::python::convert::guard(|| { let s = usize_shape(&shape_)?; crate::tensor::check_contiguous_strides(&s)?; wrap(py, Tensor::empty(&s, dtype_of(dtype)?)?) }) }
 #[pyfunction]
-fn zeros(py: Python<'_>, shape_: Vec<i64>, dtype: &Bound<'_, PyAny>) -> R<PT> { crate::python::convert::guard(|| { wrap(py, Tensor::zeros(&usize_shape(&shape_)?, dtype_of(dtype)?)?) }) }
+fn zeros(py: Python<'_>, shape_: Vec<i64>, dtype: &Bound<'_, PyAny>) -> R<PT> { crate::python::convert::guard(|| { let s = usize_shape(&shape_)?; crate::tensor::check_contiguous_strides(&s)?; wrap(py, Tensor::zeros(&s, dtype_of(dtype)?)?) }) }
 #[pyfunction]
 fn full(py: Python<'_>, shape_: Vec<i64>, value: &Bound<'_, PyAny>, dtype: &Bound<'_, PyAny>) -> R<PT> {
     crate::python::convert::guard(|| {
-    let t = Tensor::empty(&usize_shape(&shape_)?, dtype_of(dtype)?)?;
+    let shape = usize_shape(&shape_)?;
+    crate::tensor::check_contiguous_strides(&shape)?;
+    let t = Tensor::empty(&shape, dtype_of(dtype)?)?;
     let s = scalar_of(value).ok_or_else(|| PyTypeError::new_err("full(): fill_value must be a number"))?;
     let one = Tensor::empty(&[], t.dtype())?;
     fill_scalar(&one, s)?;

@@ -1122,6 +1122,9 @@ def _adaptive_out(input, output_size, nd, name):
             raise RuntimeError(f"{name}(): Expected input to have non-zero size for non-batch dimensions, but "
                                f"input has sizes {list(input.shape)} with dimension {input.dim() - nd + i} being "
                                f"empty")
+    # the output must be allocatable before any index table is built for it (huge output_size
+    # raises PyTorch's RuntimeError here instead of a NumPy MemoryError below)
+    torch.empty(tuple(_shape(input)[:-nd]) + tuple(outs), dtype=input.dtype)
     return sp, outs
 
 
