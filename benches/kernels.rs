@@ -9,7 +9,7 @@ fn randn(shape: &[usize]) -> Tensor {
     let n: usize = shape.iter().product();
     let mut s = 0x2545F4914F6CDD1Du64;
     let v: Vec<f32> = (0..n).map(|_| { s ^= s << 13; s ^= s >> 7; s ^= s << 17; (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5 }).collect();
-    Tensor::from_vec(v, shape)
+    Tensor::from_vec(v, shape).unwrap()
 }
 
 fn bench(c: &mut Criterion) {

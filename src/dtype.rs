@@ -102,8 +102,9 @@ impl Scalar {
         };
         let ok = match self {
             Scalar::Bool(_) => true,
-            // exact for i64 (f64 bounds are only coarse there)
-            Scalar::Int(i) => if dt == DType::I64 { true } else { (i as f64) >= lo && (i as f64) <= hi },
+            // exact for i64 (f64 bounds are only coarse there); uint8 takes -255..-1 from
+            // Python ints and wraps them (c10::overflows without strict_unsigned)
+            Scalar::Int(i) => if dt == DType::I64 { true } else if dt == DType::U8 { (-255..=255).contains(&i) } else { (i as f64) >= lo && (i as f64) <= hi },
             // c10::overflows: infinities and NaN fit floating types; otherwise lowest <= f <= max
             Scalar::Float(f) if dt.is_float() => !f.is_finite() || (f >= lo && f <= hi),
             Scalar::Float(f) => f >= lo && f <= hi,
@@ -111,6 +112,11 @@ impl Scalar {
         if ok { Ok(()) } else {
             Err(crate::error::Error::Runtime(format!("value cannot be converted to type {} without overflow", cname)))
         }
+    }
+    /// `check_fits` as a fill of `numel` elements applies it: PyTorch's one-element fast path
+    /// lets half types overflow to inf unchecked.
+    pub fn check_fill(self, dt: DType, numel: usize) -> crate::error::Result<()> {
+        if numel == 1 && matches!(dt, DType::F16 | DType::BF16) { Ok(()) } else { self.check_fits(dt) }
     }
     /// The dtype a wrapped Python scalar contributes (float -> default dtype).
     pub fn dtype(self) -> DType {

@@ -43,58 +43,74 @@ fn view_strides_match_pytorch_compute_stride() {
 
 #[test]
 fn broadcast_add_and_reduce() {
-    let a = Tensor::from_vec(vec![1f32, 2., 3.], &[3, 1]);
-    let b = Tensor::from_vec(vec![10f32, 20.], &[1, 2]);
+    let a = Tensor::from_vec(vec![1f32, 2., 3.], &[3, 1]).unwrap();
+    let b = Tensor::from_vec(vec![10f32, 20.], &[1, 2]).unwrap();
     let c = binary::add(&a, &b).unwrap();
     assert_eq!(c.shape().as_slice(), &[3, 2]);
-    assert_eq!(c.to_vec::<f32>(), vec![11., 21., 12., 22., 13., 23.]);
+    assert_eq!(c.to_vec::<f32>().unwrap(), vec![11., 21., 12., 22., 13., 23.]);
     let s = reduce::sum(&c, Some(&[0]), false, None).unwrap();
-    assert_eq!(s.to_vec::<f32>(), vec![36., 66.]);
+    assert_eq!(s.to_vec::<f32>().unwrap(), vec![36., 66.]);
     // strided (transposed) input gives the same sums
     let t = shape::transpose(&c, 0, 1).unwrap();
-    assert_eq!(reduce::sum(&t, Some(&[1]), false, None).unwrap().to_vec::<f32>(), vec![36., 66.]);
+    assert_eq!(reduce::sum(&t, Some(&[1]), false, None).unwrap().to_vec::<f32>().unwrap(), vec![36., 66.]);
 }
 
 #[test]
 fn large_parallel_elementwise_matches_serial() {
     let n = 1 << 20;
-    let a = Tensor::from_vec((0..n).map(|i| i as f64).collect(), &[n]);
+    let a = Tensor::from_vec((0..n).map(|i| i as f64).collect(), &[n]).unwrap();
     let c = binary::binary(BinOp::Mul, &Operand::T(a), &Operand::S(Scalar::Float(0.5)), 1.0).unwrap();
-    let v = c.to_vec::<f64>();
+    let v = c.to_vec::<f64>().unwrap();
     assert!(v.iter().enumerate().all(|(i, &x)| x == i as f64 * 0.5));
 }
 
 #[test]
 fn integer_division_by_zero_is_an_error_not_a_panic() {
-    let a = Tensor::from_vec(vec![1i64, 2], &[2]);
-    let z = Tensor::from_vec(vec![0i64, 1], &[2]);
+    let a = Tensor::from_vec(vec![1i64, 2], &[2]).unwrap();
+    let z = Tensor::from_vec(vec![0i64, 1], &[2]).unwrap();
     assert!(binary::binary(BinOp::FloorDiv, &Operand::T(a), &Operand::T(z), 1.0).is_err());
 }
 
 #[test]
 fn second_order_gradient_of_cube() {
     // d/dx x^3 = 3x^2 ; d2/dx2 = 6x
-    let x = Tensor::from_vec(vec![1.5f64, -2.0], &[2]);
+    let x = Tensor::from_vec(vec![1.5f64, -2.0], &[2]).unwrap();
     x.0.meta.lock().requires_grad = true;
     let y = reduce::sum(&binary::pow_s(&x, 3.0).unwrap(), None, false, None).unwrap();
-    let one = Tensor::from_vec(vec![1f64], &[]);
+    let one = Tensor::from_vec(vec![1f64], &[]).unwrap();
     let g = autograd::run_backward(&[(y, one.clone())], true, true, Some(&[x.clone()]), None).unwrap()[0].clone().unwrap();
-    assert_eq!(g.to_vec::<f64>(), vec![3. * 1.5 * 1.5, 12.]);
+    assert_eq!(g.to_vec::<f64>().unwrap(), vec![3. * 1.5 * 1.5, 12.]);
     let gs = reduce::sum(&g, None, false, None).unwrap();
     let h = autograd::run_backward(&[(gs, one)], false, false, Some(&[x.clone()]), None).unwrap()[0].clone().unwrap();
-    assert_eq!(h.to_vec::<f64>(), vec![9., -12.]);
+    assert_eq!(h.to_vec::<f64>().unwrap(), vec![9., -12.]);
 }
 
 #[test]
 fn deep_chain_backward_does_not_overflow_the_stack() {
-    let x = Tensor::from_vec(vec![1f32], &[1]);
+    let x = Tensor::from_vec(vec![1f32], &[1]).unwrap();
     x.0.meta.lock().requires_grad = true;
     let mut h = x.clone();
     for _ in 0..20_000 {
         h = binary::mul_s(&h, 1.0).unwrap();
     }
     let s = reduce::sum(&h, None, false, None).unwrap();
-    autograd::run_backward(&[(s, Tensor::from_vec(vec![1f32], &[]))], false, false, None, None).unwrap();
+    autograd::run_backward(&[(s, Tensor::from_vec(vec![1f32], &[]).unwrap())], false, false, None, None).unwrap();
     let g = x.0.meta.lock().grad.clone().unwrap();
-    assert_eq!(g.to_vec::<f32>(), vec![1.0]);
+    assert_eq!(g.to_vec::<f32>().unwrap(), vec![1.0]);
+}
+
+#[test]
+fn sizes_are_checked_before_memory_is_touched() {
+    use ferrotorch::tensor::{check_view_bounds, checked_nbytes, checked_numel};
+    assert!(checked_numel(&[1 << 32, 1 << 32]).is_err());
+    assert!(checked_nbytes(&[1 << 62], 4).is_err());
+    assert_eq!(checked_nbytes(&[3, 0, 1 << 40], 8).unwrap(), 0);
+    assert!(Tensor::empty(&[1 << 62], DType::F32).is_err());
+    assert!(Tensor::zeros(&[1 << 40], DType::F32).is_err()); // 4 TB: refused, never an abort
+    // views: every addressed element must lie in the storage; negative strides are rejected
+    assert!(check_view_bounds(&[2, 2], &[2, 1], 0, 4, 16).is_ok());
+    assert!(check_view_bounds(&[2, 2], &[2, 1], 1, 4, 16).is_err());
+    assert!(check_view_bounds(&[1 << 62, 4], &[0, 0], 0, 4, 16).is_err());
+    assert!(check_view_bounds(&[2], &[-1], 1, 4, 16).is_err());
+    assert!(check_view_bounds(&[0, 5], &[100, 100], 0, 4, 0).is_ok());
 }

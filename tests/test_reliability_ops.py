@@ -686,8 +686,6 @@ class TestScalarRange:
             f()
         assert msg in str(e.value)
 
-    @pytest.mark.xfail(reason="src/dtype.rs Scalar::check_fits bounds uint8 at 0 (c10 accepts down to -255, wrapping) "
-                              "and is applied to half/bfloat16 by fill_/setitem (PyTorch converts unchecked to inf)")
     def test_rust_fill_checks(self):
         same(torch.tensor([1.], dtype=torch.float16).fill_(1e10), [inf], torch.float16)
         same(torch.full_like(torch.tensor([1.], dtype=torch.float16), 1e10), [inf], torch.float16)

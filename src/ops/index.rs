@@ -282,11 +282,12 @@ pub fn scatter_new(shape: &[usize], d: usize, idx: &Tensor, g: &Tensor) -> Resul
 }
 
 pub fn index_select(x: &Tensor, dim: i64, idx: &Tensor) -> Result<Tensor> {
+    // PyTorch's order: the dim, then the index's rank, then its dtype
+    let d = wrap_dim(dim, x.ndim())?;
+    if idx.ndim() > 1 { return Err(Error::Index("index_select(): Index is supposed to be a vector".into())); }
     if idx.dtype() != DType::I64 && idx.dtype() != DType::I32 {
         return Err(Error::Runtime(format!("index_select(): Expected dtype int32 or int64 for index")));
     }
-    if idx.ndim() > 1 { return Err(Error::Index("index_select(): Index is supposed to be a vector".into())); }
-    let d = wrap_dim(dim, x.ndim())?;
     let xb = x.body();
     let n = if xb.shape.is_empty() { 1 } else { xb.shape[d] } as i64;
     let iv = idx.to_vec::<i64>()?;

@@ -371,14 +371,13 @@ fn copy_<'py>(dst: &Bound<'py, PyAny>, src: &Bound<'py, PyAny>) -> R<Bound<'py, 
 fn fill_<'py>(dst: &Bound<'py, PyAny>, value: &Bound<'py, PyAny>) -> R<Bound<'py, PyAny>> {
     crate::python::convert::guard(|| {
     let t = tt(dst)?;
-    let v = match operand(value)? { Operand::T(v) => v, Operand::S(s) => { let x = Tensor::empty(&[], t.dtype())?; fill_scalar(&x, s)?; x } };
+    let v = match operand(value)? { Operand::T(v) => v, Operand::S(s) => { s.check_fill(t.dtype(), t.numel())?; let x = Tensor::empty(&[], t.dtype())?; fill_scalar(&x, s)?; x } };
     copy::copy_(&t, &v)?;
     Ok(dst.clone())
     })
 }
 fn fill_scalar(t: &Tensor, s: Scalar) -> R<()> {
     crate::python::convert::guard(|| {
-    s.check_fits(t.dtype())?;
     match s {
         Scalar::Int(i) if !t.dtype().is_float() => copy::copy_raw(t, &Tensor::from_vec(vec![i], &[])?)?,
         other => copy::fill_raw(t, other.to_f64()),
@@ -500,6 +499,7 @@ fn full(py: Python<'_>, shape_: Vec<i64>, value: &Bound<'_, PyAny>, dtype: &Boun
     crate::tensor::check_contiguous_strides(&shape)?;
     let t = Tensor::empty(&shape, dtype_of(dtype)?)?;
     let s = scalar_of(value).ok_or_else(|| PyTypeError::new_err("full(): fill_value must be a number"))?;
+    s.check_fill(t.dtype(), t.numel())?;
     let one = Tensor::empty(&[], t.dtype())?;
     fill_scalar(&one, s)?;
     copy::copy_raw(&t, &one)?;

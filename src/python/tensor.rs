@@ -546,7 +546,6 @@ impl PyTensor {
         let val = match operand(value)? {
             Operand::T(v) => v,
             Operand::S(s) => {
-                s.check_fits(self.t.dtype())?;
                 let t = Tensor::empty(&[], self.t.dtype())?;
                 copy::fill_raw(&t, match s { Scalar::Float(f) => f, other => other.to_f64() });
                 if !self.t.dtype().is_float() { if let Scalar::Int(i) = s { let tt = Tensor::from_vec(vec![i], &[])?; copy::copy_raw(&t, &tt)?; } }
@@ -556,14 +555,19 @@ impl PyTensor {
         // the basic-indexing view keeps its history, so the part of the old values the write
         // leaves in place (an int plus a list index) still reaches the base in backward
         let (target, adv) = apply_basic(&self.t, &items)?;
+        // a scalar must fit the dtype (a one-element half write may overflow to inf, like PyTorch)
+        if let Ok(Operand::S(s)) = operand(value) { s.check_fill(self.t.dtype(), if adv.is_empty() { target.numel() } else { 1 })?; }
         if adv.is_empty() {
             copy::copy_(&target, &val)?;
         } else {
-            // advanced-index writes take the value's dtype as is (PyTorch's index_put_ rule)
-            if val.dtype() != target.dtype() && value.cast::<PyTensor>().is_ok() {
+            // integer-index writes take the value's dtype as is (PyTorch's index_put_ rule; bool
+            // masks cast). Index errors come first, so the plan is validated before the check.
+            let int_index = adv.iter().any(|(_, t)| !matches!(t.dtype(), DType::Bool | DType::U8));
+            let list = adv_list(&target, adv)?;
+            if int_index && val.dtype() != target.dtype() && value.cast::<PyTensor>().is_ok() {
+                index::adv_plan(&target.shape(), &list)?;
                 return Err(PyRuntimeError::new_err(format!("Index put requires the source and destination dtypes match, got {} for the destination and {} for the source.", target.dtype().legacy_name(), val.dtype().legacy_name())));
             }
-            let list = adv_list(&target, adv)?;
             index::index_put_(&target, &list, &val, false)?;
         }
         Ok(())

@@ -3096,8 +3096,12 @@ def _huber(x, t, delta):
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     x, t = _common_float(x, t, "huber_cpu")
     # 0.5 z^2 below delta, delta (z - 0.5 delta) above
-    zc, rest = _soft_clamp_max(_abs(x - t), delta)
-    return 0.5 * zc * zc + delta * rest
+    d = x - t
+    zc, rest = _soft_clamp_max(_abs(d), delta)
+    # PyTorch's backward takes the quadratic branch at NaN (gradient d = NaN), not sgn(NaN) = 0
+    nan = torch.isnan(d)
+    dn = torch.where(nan, d, torch.zeros_like(d))  # finite elsewhere, so the unused branch has no inf * 0
+    return torch.where(nan, 0.5 * dn * dn, 0.5 * zc * zc + delta * rest)
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
