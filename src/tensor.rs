@@ -34,11 +34,10 @@ pub struct Body {
 impl Body {
     pub fn numel(&self) -> usize { self.shape.iter().product() }
     pub fn is_contiguous(&self) -> bool { is_contiguous(&self.shape, &self.strides) }
-    /// Pointer to element 0 of this view.
+    /// Pointer to element 0 of this view. Callers dereference it only for numel > 0, when
+    /// `check_view_bounds` holds for this view (every view constructor keeps it), so offset
+    /// lies inside the storage; `wrapping_add` keeps an empty view's pointer arithmetic defined.
     #[inline]
-    /// Callers dereference it only for numel > 0, when `check_view_bounds` holds for this view
-    /// (every view constructor keeps it), so offset lies inside the storage; `wrapping_add`
-    /// keeps even an empty view's pointer arithmetic defined.
     pub fn data_ptr(&self) -> *mut u8 { self.storage.ptr().wrapping_add(self.offset * self.dtype.size()) }
 }
 
