@@ -358,3 +358,23 @@ def test_checkpoint_record_size_and_corrupt_zip():
             torch.load(io.BytesIO(bytes(bad)))
         except (RuntimeError, pickle.UnpicklingError, EOFError):
             pass
+
+
+def test_cdist_inf_gives_ties_the_full_gradient():
+    a = torch.tensor([[1., -1.], [2., 0.5]], requires_grad=True)
+    b = torch.tensor([[0., 0.]], requires_grad=True)
+    out = torch.cdist(a, b, p=float("inf"))
+    out.sum().backward()
+    assert out.tolist() == [[1.0], [2.0]]
+    assert a.grad.tolist() == [[1.0, -1.0], [1.0, 0.0]]
+    assert b.grad.tolist() == [[-2.0, 1.0]]
+
+
+def test_index_add_and_kthvalue_check_order():
+    x = torch.zeros(3, 2, dtype=torch.long)
+    with pytest.raises(IndexError, match="Index is supposed to be a vector"):
+        x.index_add(0, torch.zeros(1, 1, dtype=torch.long), torch.ones(1, 2, dtype=torch.bfloat16))
+    with pytest.raises(RuntimeError, match="must have the same scalar type"):
+        torch.zeros(3, dtype=torch.half).index_add(0, torch.tensor([5]), torch.ones(1, dtype=torch.uint8))
+    with pytest.raises(IndexError, match="Expected reduction dim 0 to have non-zero size"):
+        torch.kthvalue(torch.zeros(0, 3), 1, 0)

@@ -1663,6 +1663,8 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
 def kthvalue(input, k, dim=-1, keepdim=False):
     d = _wrap(dim, input.ndim)
     n = input.shape[d] if input.ndim else 1
+    if n == 0:
+        raise IndexError(f"kthvalue(): Expected reduction dim {d} to have non-zero size.")
     if not 1 <= k <= n:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
     if input.ndim == 0:
@@ -2517,12 +2519,16 @@ def index_select(input, dim, index):
 def index_add(input, dim, index, source, *, alpha=1):
     d = _wrap(dim, input.ndim)
     n = input.shape[d] if input.ndim else 1
+    # PyTorch's order: the index's rank, the dtypes, then the index values
+    if index.ndim > 1:
+        raise IndexError(f"index_add_(): Index is supposed to be a vector, but got dim: {index.ndim} with type: "
+                         f"{_SCALAR_NAME[index.dtype]} and size: {list(index.shape)}")
+    _same_dtype(input, source, "index_add_(): self ({a}) and source ({b}) must have the same scalar type")
     # PyTorch's 0-d/1-D kernel says IndexError; n-D inputs get the core's RuntimeError
     # "index -1 is out of bounds for dimension ...". Negative indices never wrap here.
     if input.ndim <= 1 and index.numel() and not index.dtype.is_floating_point and index.dtype != _core.bool and (
             _b_bool((index < 0).any()) or _b_bool((index >= n).any())):
         raise IndexError("index out of range in self")
-    _same_dtype(input, source, "index_add_(): self ({a}) and source ({b}) must have the same scalar type")
     return _C.index_add(input, _b_int(dim), index, source, _b_float(alpha))
 
 
@@ -2849,6 +2855,12 @@ def cdist(x1, x2, p=2.0, compute_mode=None):
     if p < 0:
         raise RuntimeError("cdist only supports non-negative p values")
     d = unsqueeze(x1, -2) - unsqueeze(x2, -3)
+    if p == math.inf and (x1.requires_grad or x2.requires_grad):
+        # CdistBackward0 for p=inf gives every tied maximum the full gradient (not a split)
+        ad = abs(d)
+        m = amax(ad, -1, keepdim=True)
+        tied = (ad == m).detach()
+        return reshape(m, list(m.shape[:-1])).detach() + sum((ad - ad.detach()) * tied, -1)
     return norm(d, p, dim=-1)
 
 
