@@ -568,13 +568,21 @@ def _check_unary(name, t):
 
 
 def _unary(name):
-    def f(input):
-        _check_unary(name, input)
-        return _C.unary_op(name, input)
+    if name not in _UNARY_KERNELS and name != "relu":
+        # no dtype restriction beyond the core's own: keep the per-call path to one binding call
+        def f(input):
+            return _C.unary_op(name, input)
 
-    def f_(self):
-        _check_unary(name, self)
-        return _C.unary_op_(name, self)
+        def f_(self):
+            return _C.unary_op_(name, self)
+    else:
+        def f(input):
+            _check_unary(name, input)
+            return _C.unary_op(name, input)
+
+        def f_(self):
+            _check_unary(name, self)
+            return _C.unary_op_(name, self)
     f.__name__, f_.__name__ = f.__qualname__, f_.__qualname__ = name, name + "_"
     return f, f_
 
