@@ -2,10 +2,9 @@
 pub mod autograd;
 pub mod dtype;
 pub mod error;
-pub mod iter;
+pub mod cpu;
 pub mod ops;
 pub mod python;
-pub mod simd;
 pub mod storage;
 pub mod tensor;
 

@@ -3,7 +3,7 @@
 use crate::autograd::{self, SaveItem};
 use crate::dtype::{DType, Elem, ResultTypeState, Scalar};
 use crate::error::{Error, Result};
-use crate::iter::{broadcast_strides, zip2};
+use crate::cpu::iter::{broadcast_strides, zip2};
 use crate::ops::{broadcast_shapes, copy, reduce, unary};
 use crate::tensor::Tensor;
 
@@ -526,7 +526,7 @@ pub fn where_(cond: &Tensor, a: &Operand, b: &Operand) -> Result<Tensor> {
     let ys = broadcast_strides(&y.shape, &y.strides, &shape);
     let cs = broadcast_strides(&cb.shape, &cb.strides, &shape);
     // SAFETY: out, cond, x, y are views of `shape` from data_ptr + broadcast strides (zip contract)
-    crate::dispatch!(kd, T => unsafe { crate::iter::zip3::<T, bool, T, T>(&shape, (o.data_ptr() as *mut T, &o.strides), (cb.data_ptr() as *const bool, &cs), (x.data_ptr() as *const T, &xs), (y.data_ptr() as *const T, &ys), |c, a, b| if c { a } else { b }) });
+    crate::dispatch!(kd, T => unsafe { crate::cpu::iter::zip3::<T, bool, T, T>(&shape, (o.data_ptr() as *mut T, &o.strides), (cb.data_ptr() as *const bool, &cs), (x.data_ptr() as *const T, &xs), (y.data_ptr() as *const T, &ys), |c, a, b| if c { a } else { b }) });
     let ins: Vec<&Tensor> = [a.tensor(), b.tensor()].into_iter().flatten().collect();
     if kd.is_float() && autograd::needs_grad(&ins) {
         let (ha, hb) = (a.tensor().is_some(), b.tensor().is_some());

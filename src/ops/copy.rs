@@ -2,7 +2,7 @@
 use crate::autograd;
 use crate::dtype::{DType, Elem};
 use crate::error::Result;
-use crate::iter::{broadcast_strides, zip1};
+use crate::cpu::iter::{broadcast_strides, zip1};
 use crate::tensor::{Body, Tensor};
 
 fn cast_kernel<S: Elem, D: Elem>(shape: &[usize], dst: &Body, dst_strides: &[isize], src: &Body, src_strides: &[isize]) {
@@ -50,7 +50,7 @@ fn tiled<E: Copy + Send + Sync>(d: &Body, s: &Body, ss: &[isize], bshape: &[usiz
         }
     };
     let jobs = batch * tiles_r * tiles_c;
-    if rows * cols * batch >= crate::iter::GRAIN && crate::iter::parallel_ok() {
+    if rows * cols * batch >= crate::cpu::iter::GRAIN && crate::cpu::iter::parallel_ok() {
         use rayon::prelude::*;
         (0..jobs).into_par_iter().for_each(work);
     } else {

@@ -25,7 +25,7 @@ fn bmm_raw(a: &Tensor, c: &Tensor) -> Result<Tensor> {
     if k == 0 { copy::fill_raw(&out, 0.0); return Ok(copy::contiguous_as(&out, dt)?); }
     let ob = out.body();
     let flops = m * n * k;
-    let par = if flops >= 1 << 18 && crate::iter::parallel_ok() { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
+    let par = if flops >= 1 << 18 && crate::cpu::iter::parallel_ok() { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
     // SAFETY: a2 [B,m,k] and c2 [B,k,n] are views inside their storages (any strides, gemm reads
     // exactly those elements); out is a fresh contiguous [B,m,n] buffer with m, n, k > 0 here
     crate::dispatch_float!(kd, T => unsafe {
@@ -69,7 +69,7 @@ fn bmm_int(a: &Tensor, c: &Tensor) -> Result<Tensor> {
                 for (o, &y) in orow.iter_mut().zip(crow) { *o = o.wrapping_add(x.wrapping_mul(y)); }
             }
         };
-        if bsz.saturating_mul(m).saturating_mul(n).saturating_mul(k) >= 1 << 18 && crate::iter::parallel_ok() { op.par_chunks_mut(n).enumerate().for_each(row) } else { op.chunks_mut(n).enumerate().for_each(row) }
+        if bsz.saturating_mul(m).saturating_mul(n).saturating_mul(k) >= 1 << 18 && crate::cpu::iter::parallel_ok() { op.par_chunks_mut(n).enumerate().for_each(row) } else { op.chunks_mut(n).enumerate().for_each(row) }
     }
     copy::contiguous_as(&out, dt)
 }

@@ -1,6 +1,7 @@
 //! Ops, one family per file. Each op is defined once: checks, dtype/broadcast, kernel
 //! dispatch, and its backward (written with differentiable ops).
 pub mod binary;
+pub mod conv;
 pub mod copy;
 pub mod index;
 pub mod linalg;

@@ -12,8 +12,8 @@ fn softmax_rows<T: Float + Send + Sync + 'static>(data: &mut [T], len: usize, lo
     if std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>() {
         // SAFETY: T is f32 (checked above)
         let d: &mut [f32] = unsafe { std::slice::from_raw_parts_mut(data.as_mut_ptr() as *mut f32, data.len()) };
-        let f = if log { crate::simd::log_softmax_row } else { crate::simd::softmax_row };
-        if d.len() >= crate::iter::GRAIN && crate::iter::parallel_ok() { d.par_chunks_mut(len).for_each(f) } else { d.chunks_mut(len).for_each(f) }
+        let f = if log { crate::cpu::simd::log_softmax_row } else { crate::cpu::simd::softmax_row };
+        if d.len() >= crate::cpu::iter::GRAIN && crate::cpu::iter::parallel_ok() { d.par_chunks_mut(len).for_each(f) } else { d.chunks_mut(len).for_each(f) }
         return;
     }
     let work = |row: &mut [T]| {
@@ -31,7 +31,7 @@ fn softmax_rows<T: Float + Send + Sync + 'static>(data: &mut [T], len: usize, lo
             for v in row.iter_mut() { *v = *v * inv; }
         }
     };
-    if data.len() >= crate::iter::GRAIN && crate::iter::parallel_ok() { data.par_chunks_mut(len).for_each(work) } else { data.chunks_mut(len).for_each(work) }
+    if data.len() >= crate::cpu::iter::GRAIN && crate::cpu::iter::parallel_ok() { data.par_chunks_mut(len).for_each(work) } else { data.chunks_mut(len).for_each(work) }
 }
 
 /// softmax / log_softmax along `dim` (computed in f32 for half types).

@@ -60,7 +60,7 @@ fn adam_one<T: Float + Send + Sync>(
         }
     };
     let n = p.len();
-    if n < CHUNK * 2 || !crate::iter::parallel_ok() {
+    if n < CHUNK * 2 || !crate::cpu::iter::parallel_ok() {
         run((p, g, m, v, vmax));
     } else {
         match vmax {

@@ -50,7 +50,7 @@ fn map_rows<T: Elem, O: Elem>(p: &Plan, f: impl Fn(&[T]) -> O + Sync + Send) -> 
         let row = std::slice::from_raw_parts((src as *const T).add(r * len), len);
         *(dst as *mut O).add(r) = f(row);
     };
-    if rows * len >= crate::iter::GRAIN && rows > 1 && crate::iter::parallel_ok() { (0..rows).into_par_iter().for_each(run) } else { (0..rows).for_each(run) }
+    if rows * len >= crate::cpu::iter::GRAIN && rows > 1 && crate::cpu::iter::parallel_ok() { (0..rows).into_par_iter().for_each(run) } else { (0..rows).for_each(run) }
     Ok(out)
 }
 
@@ -66,7 +66,7 @@ fn sum_f64<T: Elem>(row: &[T]) -> f64 {
 }
 
 fn sum_kernel(p: &Plan, in_dt: DType, out_dt: DType) -> Result<Tensor> {
-    if p.rows == 1 && p.len >= 1 << 20 && in_dt.is_float() && crate::iter::parallel_ok() {
+    if p.rows == 1 && p.len >= 1 << 20 && in_dt.is_float() && crate::cpu::iter::parallel_ok() {
         // one long row: split it across threads
         let part = crate::dispatch!(in_dt, T => {
             let src = p.data.body().data_ptr() as usize;
@@ -374,7 +374,7 @@ pub fn cumulative(x: &Tensor, dim: i64, prod: bool, dtype: Option<DType>) -> Res
         let len = p.len;
         crate::dispatch!(out_dt.compute(), O => {
             // SAFETY: p.data and out_rows are fresh contiguous rows x len buffers; each r touches its own row
-            (0..p.rows).into_par_iter().with_min_len(if crate::iter::parallel_ok() { 64 } else { usize::MAX }).for_each(|r| unsafe {
+            (0..p.rows).into_par_iter().with_min_len(if crate::cpu::iter::parallel_ok() { 64 } else { usize::MAX }).for_each(|r| unsafe {
                 let row = std::slice::from_raw_parts((src as *const T).add(r * len), len);
                 let o = std::slice::from_raw_parts_mut((dst as *mut O).add(r * len), len);
                 if O::DTYPE.is_float() {

@@ -412,7 +412,7 @@ fn unfold_backward(g: &Tensor, ishape: &[usize], d: usize, size: usize, step: us
                 }
             }
         };
-        if g.numel() >= crate::iter::GRAIN && crate::iter::parallel_ok() {
+        if g.numel() >= crate::cpu::iter::GRAIN && crate::cpu::iter::parallel_ok() {
             use rayon::prelude::*;
             (0..outer).into_par_iter().for_each(row);
         } else {

@@ -2,7 +2,7 @@
 use crate::autograd::{self, SaveItem};
 use crate::dtype::{DType, Elem};
 use crate::error::{Error, Result};
-use crate::iter::zip1;
+use crate::cpu::iter::zip1;
 use crate::ops::binary::{self, add_s, div, mul, mul_s, BinOp, Operand};
 use crate::ops::copy;
 use crate::tensor::Tensor;
@@ -39,8 +39,8 @@ fn fast_f32(op: UnaryOp, out: &Tensor, x: &Tensor) -> bool {
     // SAFETY: both are contiguous f32 buffers of n elements; `out` was freshly allocated or is `x` itself
     let src = unsafe { std::slice::from_raw_parts(a.data_ptr() as *const f32, n) };
     let dst = unsafe { std::slice::from_raw_parts_mut(o.data_ptr() as *mut f32, n) };
-    let f = if op == UnaryOp::Exp { crate::simd::exp_slice } else { crate::simd::sigmoid_slice };
-    if n >= crate::iter::GRAIN && crate::iter::parallel_ok() {
+    let f = if op == UnaryOp::Exp { crate::cpu::simd::exp_slice } else { crate::cpu::simd::sigmoid_slice };
+    if n >= crate::cpu::iter::GRAIN && crate::cpu::iter::parallel_ok() {
         use rayon::prelude::*;
         let chunk = n.div_ceil(rayon::current_num_threads() * 4).max(4096);
         dst.par_chunks_mut(chunk).zip(src.par_chunks(chunk)).for_each(|(d, s)| f(s, d));

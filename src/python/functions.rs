@@ -17,7 +17,7 @@ use std::sync::Arc;
 type R<T> = PyResult<T>;
 type PT = Py<PyTensor>;
 
-fn tt(o: &Bound<'_, PyAny>) -> R<Tensor> {
+pub(crate) fn tt(o: &Bound<'_, PyAny>) -> R<Tensor> {
     crate::python::convert::guard(|| {
     o.cast::<PyTensor>().map(|t| t.get().t.clone()).map_err(|_| PyTypeError::new_err(format!("expected Tensor as argument, but got {}", o.get_type().name().map(|n| n.to_string()).unwrap_or_default())))
     })
@@ -807,9 +807,9 @@ fn record_function(name: String, inputs: &Bound<'_, PyAny>, outputs: &Bound<'_, 
 }
 
 #[pyfunction]
-fn set_num_threads(n: usize) { crate::iter::set_serial(n <= 1) }
+fn set_num_threads(n: usize) { crate::cpu::iter::set_serial(n <= 1) }
 #[pyfunction]
-fn get_num_threads() -> usize { if crate::iter::parallel_ok() { rayon::current_num_threads() } else { 1 } }
+fn get_num_threads() -> usize { if crate::cpu::iter::parallel_ok() { rayon::current_num_threads() } else { 1 } }
 
 fn opt_list(o: &Bound<'_, PyAny>) -> R<Vec<Option<Tensor>>> { crate::python::convert::guard(|| { opt_tensors(o) }) }
 

@@ -1,6 +1,7 @@
 //! The PyO3 binding: argument parsing and error mapping only; no maths here.
 pub mod convert;
-mod functions;
+pub(crate) mod functions;
+mod nn;
 mod tensor;
 
 use crate::dtype::{DType, ALL_DTYPES};
@@ -69,5 +70,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let _ = DTYPES.set(objs);
     m.add_function(wrap_pyfunction!(_register_helpers, m)?)?;
     functions::register(m)?;
+    nn::register(m)?;
     Ok(())
 }

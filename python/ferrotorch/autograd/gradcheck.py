@@ -15,7 +15,13 @@ def _as_tuple(x):
 def _numerical_jacobian(fn, inputs, i, eps):
     import ferrotorch as torch
     x = inputs[i]
-    flat = x.detach().reshape(-1)
+    # a non-contiguous input is perturbed element by element (reshape(-1) would copy it)
+    xd = x.detach()
+    flat = xd.reshape(-1) if xd.is_contiguous() else None
+    shape = tuple(x.shape)
+
+    def at(k):
+        return k if flat is not None else tuple(int(j) for j in np.unravel_index(k, shape))
     outs0 = _as_tuple(fn(*inputs))
     n_out = sum(o.numel() for o in outs0 if isinstance(o, Tensor))
     J = np.zeros((x.numel(), n_out))
@@ -26,9 +32,9 @@ def _numerical_jacobian(fn, inputs, i, eps):
 
     def poke(k, v):
         with torch.no_grad():
-            flat[k] = v
+            (flat if flat is not None else xd)[at(k)] = v
     for k in range(x.numel()):
-        orig = flat[k].item()
+        orig = (flat if flat is not None else xd)[at(k)].item()
         poke(k, orig + eps)
         plus = evaluate()
         poke(k, orig - eps)

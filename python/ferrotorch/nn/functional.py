@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 
 import ferrotorch as torch
+from ferrotorch import _C
 
 __all__ = []  # filled at the bottom
 
@@ -446,6 +447,13 @@ def _conv_padding(padding, nd, ks, stride, dilation):
     return [(v, v) for v in p]
 
 
+def _native_conv_ok(input, weight, bias):
+    """Floating inputs of one dtype run the native kernel (one autograd node); the rest keep the
+    composite path, which gives PyTorch's integer results and its dtype-mismatch errors."""
+    return (input.is_floating_point() and weight.dtype == input.dtype
+            and (bias is None or bias.dtype == input.dtype) and input.device == weight.device)
+
+
 def _conv_nd(input, weight, bias, stride, padding, dilation, groups, nd, name):
     if input.dim() not in (nd + 1, nd + 2):
         raise RuntimeError(
@@ -501,6 +509,11 @@ def _conv_nd(input, weight, bias, stride, padding, dilation, groups, nd, name):
         raise RuntimeError(
             f"Calculated padded input size per channel: ({' x '.join(str(p) for p in padded)}). "
             f"Kernel size: ({' x '.join(str(e) for e in eff)}). Kernel size can't be greater than actual input size")
+    if _native_conv_ok(input, weight, bias):
+        out_sp = [(padded[i] - eff[i]) // stride[i] + 1 for i in range(nd)]
+        out = _C.convolution(input, weight, bias, list(stride), [l for l, _ in pads], list(dilation), groups, False,
+                             out_sp)
+        return out.squeeze(0) if unbatched else out
     x = input
     if any(l or r for l, r in pads):
         x = _constant_pad(x, [(l, r) for l, r in reversed(pads)], 0.0)
@@ -632,6 +645,10 @@ def _conv_transpose_nd(input, weight, bias, stride, padding, output_padding, gro
     if any(o <= 0 for o in out_sp):
         raise RuntimeError(f"Given input size per channel: {list(sp)}. Calculated output size per channel: "
                            f"{list(out_sp)}. Output size is too small")
+    if _native_conv_ok(input, weight, bias):
+        out = _C.convolution(input, weight, bias, list(stride), list(padding), list(dilation), groups, True,
+                             list(out_sp))
+        return out.squeeze(0) if unbatched else out
     L = _prod(sp)
     Kk = _prod(ks)
     Cg = Cin // groups

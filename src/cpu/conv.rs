@@ -1,0 +1,212 @@
+//! Convolution kernels (1-D/2-D/3-D, stride, padding, dilation, groups) by im2col + GEMM, one
+//! sample at a time so the column buffer stays in cache, samples spread over the rayon pool.
+//! A 1x1 convolution with stride 1 and no padding multiplies the input directly (no copy).
+//! The transposed convolution is `input_grad` (its adjoint), so three kernels cover both.
+use super::gemm::{gemm_checked, parallelism, Mat};
+use rayon::prelude::*;
+
+/// Geometry of a convolution from `c` input channels to `o` output channels. Spatial arrays are
+/// [depth, height, width]; 1-D and 2-D convolutions pad the front with size-1 dims.
+#[derive(Clone, Debug)]
+pub struct ConvGeom {
+    pub n: usize, pub c: usize, pub o: usize, pub groups: usize,
+    pub in_sp: [usize; 3], pub out_sp: [usize; 3], pub k: [usize; 3],
+    pub stride: [usize; 3], pub pad: [usize; 3], pub dil: [usize; 3],
+}
+
+impl ConvGeom {
+    pub fn cg(&self) -> usize { self.c / self.groups }
+    pub fn og(&self) -> usize { self.o / self.groups }
+    pub fn taps(&self) -> usize { self.k.iter().product() }
+    pub fn in_plane(&self) -> usize { self.in_sp.iter().product() }
+    pub fn out_plane(&self) -> usize { self.out_sp.iter().product() }
+    /// Rows of one group's column matrix (input channels of the group x kernel taps).
+    pub fn rows(&self) -> usize { self.cg() * self.taps() }
+    fn is_pointwise(&self) -> bool {
+        self.k == [1, 1, 1] && self.stride == [1, 1, 1] && self.pad == [0, 0, 0] && self.in_sp == self.out_sp
+    }
+    /// Element counts of input, weight and output, all checked for overflow, plus a consistency
+    /// check of every field (so the kernels may index freely inside these bounds).
+    pub fn validate(&self) -> Result<(usize, usize, usize), String> {
+        let bad = || format!("convolution: inconsistent geometry {:?}", self);
+        if self.groups == 0 || self.c % self.groups != 0 || self.o % self.groups != 0 { return Err(bad()); }
+        for d in 0..3 {
+            if self.stride[d] == 0 || self.dil[d] == 0 || self.k[d] == 0 { return Err(bad()); }
+            // every output position's window start must be representable; reads are bounds-tested per tap
+            let last = (self.out_sp[d].max(1) - 1).checked_mul(self.stride[d]).and_then(|v| v.checked_add((self.k[d] - 1).checked_mul(self.dil[d])?));
+            if last.is_none() { return Err(bad()); }
+        }
+        let mul = |v: &[usize]| v.iter().try_fold(1usize, |a, &b| a.checked_mul(b)).ok_or_else(bad);
+        let x = mul(&[self.n, self.c, self.in_plane()])?;
+        let w = mul(&[self.o, self.cg(), self.taps()])?;
+        let y = mul(&[self.n, self.o, self.out_plane()])?;
+        mul(&[self.rows(), self.out_plane()])?;
+        Ok((x, w, y))
+    }
+}
+
+/// For one kernel tap offset along a dim: output positions [lo, hi) whose input index
+/// `o * stride + off - pad` lies in [0, size).
+#[inline]
+fn valid_range(out: usize, size: usize, stride: usize, off: usize, pad: usize) -> (usize, usize) {
+    // o * stride + off >= pad  <=>  o >= ceil((pad - off) / stride)
+    let lo = if off >= pad { 0 } else { (pad - off).div_ceil(stride) };
+    // o * stride + off - pad < size  <=>  o * stride < size + pad - off
+    let lim = size + pad;
+    let hi = if lim <= off { 0 } else { (lim - off).div_ceil(stride) };
+    (lo.min(out), hi.min(out).max(lo.min(out)))
+}
+
+/// Element types the convolution kernels run on (the ops layer computes half types in f32).
+pub trait ConvElem: 'static + Copy + Send + Sync + num_traits::Float {}
+impl ConvElem for f32 {}
+impl ConvElem for f64 {}
+
+/// Calls `f(col_row, col_start, x_start, count, x_step)` for every contiguous run of one group's
+/// column matrix [cg * taps, L] that maps to input elements `x_start + j * x_step`, j < count;
+/// column entries not visited read padding. Indices are in bounds for a validated geometry:
+/// valid_range keeps every input coordinate inside [0, size).
+fn for_each_run(g: &ConvGeom, mut f: impl FnMut(usize, usize, usize, usize, usize)) {
+    let [id, ih, iw] = g.in_sp;
+    let [od, oh, ow] = g.out_sp;
+    let [kd, kh, kw] = g.k;
+    let mut row = 0;
+    for c in 0..g.cg() {
+        let xc = c * id * ih * iw;
+        for a in 0..kd { for b in 0..kh { for e in 0..kw {
+            let (d_lo, d_hi) = valid_range(od, id, g.stride[0], a * g.dil[0], g.pad[0]);
+            let (h_lo, h_hi) = valid_range(oh, ih, g.stride[1], b * g.dil[1], g.pad[1]);
+            let (w_lo, w_hi) = valid_range(ow, iw, g.stride[2], e * g.dil[2], g.pad[2]);
+            if w_hi > w_lo {
+                for zd in d_lo..d_hi {
+                    let xd = zd * g.stride[0] + a * g.dil[0] - g.pad[0];
+                    for zh in h_lo..h_hi {
+                        let xh = zh * g.stride[1] + b * g.dil[1] - g.pad[1];
+                        let x0 = xc + (xd * ih + xh) * iw + w_lo * g.stride[2] + e * g.dil[2] - g.pad[2];
+                        f(row, (zd * oh + zh) * ow + w_lo, x0, w_hi - w_lo, g.stride[2]);
+                    }
+                }
+            }
+            row += 1;
+        }}}
+    }
+}
+
+/// cols [cg * taps, L] <- the input windows of one group's channels x [cg, D, H, W].
+fn im2col<T: ConvElem>(x: &[T], g: &ConvGeom, cols: &mut [T]) {
+    let l = g.out_plane();
+    // windows reaching into the padding leave column entries unvisited: those read zero
+    let inside = (0..3).all(|d| g.pad[d] == 0 && (g.out_sp[d].max(1) - 1) * g.stride[d] + (g.k[d] - 1) * g.dil[d] < g.in_sp[d]);
+    if !inside { cols.fill(T::zero()); }
+    for_each_run(g, |row, c0, x0, n, step| {
+        let dst = &mut cols[row * l + c0..row * l + c0 + n];
+        if step == 1 { dst.copy_from_slice(&x[x0..x0 + n]); } else { for (j, d) in dst.iter_mut().enumerate() { *d = x[x0 + j * step]; } }
+    });
+}
+
+/// x [cg, D, H, W] += the column entries of cols [cg * taps, L] at their input positions.
+fn col2im_add<T: ConvElem>(cols: &[T], g: &ConvGeom, x: &mut [T]) {
+    let l = g.out_plane();
+    for_each_run(g, |row, c0, x0, n, step| {
+        let src = &cols[row * l + c0..row * l + c0 + n];
+        if step == 1 { for (d, &s) in x[x0..x0 + n].iter_mut().zip(src) { *d = *d + s; } } else { for (j, &s) in src.iter().enumerate() { x[x0 + j * step] = x[x0 + j * step] + s; } }
+    });
+}
+
+/// Runs `f(sample_index, per-thread scratch)` for every sample: across the pool when there
+/// are several samples (each product then single-threaded), else in order with threaded products.
+fn over_samples<T: ConvElem, O: Send>(n: usize, flops_per_sample: usize, out: &mut [O], out_per: usize,
+    f: impl Fn(usize, &mut [O], &mut Vec<T>, gemm::Parallelism) -> Result<(), String> + Sync + Send) -> Result<(), String> {
+    if out_per == 0 { return Ok(()); }
+    if n >= 2 && super::iter::parallel_ok() && flops_per_sample.saturating_mul(n) >= 1 << 20 {
+        out.par_chunks_mut(out_per).enumerate().try_for_each_init(Vec::new, |buf, (s, o)| f(s, o, buf, gemm::Parallelism::None))
+    } else {
+        let mut buf = Vec::new();
+        out.chunks_mut(out_per).enumerate().try_for_each(|(s, o)| f(s, o, &mut buf, parallelism(flops_per_sample)))
+    }
+}
+
+fn check_len(what: &str, got: usize, want: usize) -> Result<(), String> {
+    if got != want { return Err(format!("convolution: {} has {} elements, expected {}", what, got, want)); }
+    Ok(())
+}
+
+/// y [N, O, *out] = conv(x [N, C, *in], w [O, C/groups, *k]) + bias [O].
+pub fn forward<T: ConvElem>(x: &[T], w: &[T], bias: Option<&[T]>, g: &ConvGeom, y: &mut [T]) -> Result<(), String> {
+    let (xn, wn, yn) = g.validate()?;
+    check_len("input", x.len(), xn)?; check_len("weight", w.len(), wn)?; check_len("output", y.len(), yn)?;
+    if let Some(b) = bias { check_len("bias", b.len(), g.o)?; }
+    let (cg, og, rows, l, ip) = (g.cg(), g.og(), g.rows(), g.out_plane(), g.in_plane());
+    let pointwise = g.is_pointwise();
+    over_samples::<T, T>(g.n, g.o * rows * l, y, g.o * l, |s, ys, buf, par| {
+        let xs = &x[s * g.c * ip..(s + 1) * g.c * ip];
+        match bias { Some(b) => for (oc, yr) in ys.chunks_mut(l).enumerate() { yr.fill(b[oc]); }, None => {} }
+        for grp in 0..g.groups {
+            let xg = &xs[grp * cg * ip..(grp + 1) * cg * ip];
+            let cols: &[T] = if pointwise { xg } else { buf.resize(rows * l, T::zero()); im2col(xg, g, buf); buf };
+            let wg = Mat::rm(&w[grp * og * rows..(grp + 1) * og * rows], og, rows);
+            gemm_checked(&mut ys[grp * og * l..(grp + 1) * og * l], l, wg, Mat::rm(cols, rows, l), bias.is_some(), par)?;
+        }
+        Ok(())
+    })
+}
+
+/// gx [N, C, *in] = the adjoint of `forward` applied to gy [N, O, *out] (no bias): the input
+/// gradient of a convolution, and the forward of a transposed convolution.
+pub fn input_grad<T: ConvElem>(gy: &[T], w: &[T], g: &ConvGeom, gx: &mut [T]) -> Result<(), String> {
+    let (xn, wn, yn) = g.validate()?;
+    check_len("grad_output", gy.len(), yn)?; check_len("weight", w.len(), wn)?; check_len("grad_input", gx.len(), xn)?;
+    let (cg, og, rows, l, ip) = (g.cg(), g.og(), g.rows(), g.out_plane(), g.in_plane());
+    let pointwise = g.is_pointwise();
+    over_samples::<T, T>(g.n, g.o * rows * l, gx, g.c * ip, |s, gxs, buf, par| {
+        let gys = &gy[s * g.o * l..(s + 1) * g.o * l];
+        for grp in 0..g.groups {
+            let wt = Mat::rm_t(&w[grp * og * rows..(grp + 1) * og * rows], og, rows);
+            let gyg = Mat::rm(&gys[grp * og * l..(grp + 1) * og * l], og, l);
+            let gxg = &mut gxs[grp * cg * ip..(grp + 1) * cg * ip];
+            if pointwise {
+                gemm_checked(gxg, l, wt, gyg, false, par)?;
+            } else {
+                buf.resize(rows * l, T::zero());
+                gemm_checked(buf, l, wt, gyg, false, par)?;
+                gxg.fill(T::zero());
+                col2im_add(buf, g, gxg);
+            }
+        }
+        Ok(())
+    })
+}
+
+/// gw [O, C/groups, *k] = sum over samples of gy [N, O, *out] times the input windows of x.
+pub fn weight_grad<T: ConvElem>(x: &[T], gy: &[T], g: &ConvGeom, gw: &mut [T]) -> Result<(), String> {
+    let (xn, wn, yn) = g.validate()?;
+    check_len("input", x.len(), xn)?; check_len("grad_output", gy.len(), yn)?; check_len("grad_weight", gw.len(), wn)?;
+    let (cg, og, rows, l, ip) = (g.cg(), g.og(), g.rows(), g.out_plane(), g.in_plane());
+    let pointwise = g.is_pointwise();
+    // one sample's contribution, accumulated into acc [O, rows]
+    let add_sample = |s: usize, acc: &mut [T], buf: &mut Vec<T>, par| -> Result<(), String> {
+        let xs = &x[s * g.c * ip..(s + 1) * g.c * ip];
+        let gys = &gy[s * g.o * l..(s + 1) * g.o * l];
+        for grp in 0..g.groups {
+            let xg = &xs[grp * cg * ip..(grp + 1) * cg * ip];
+            let cols: &[T] = if pointwise { xg } else { buf.resize(rows * l, T::zero()); im2col(xg, g, buf); buf };
+            let gyg = Mat::rm(&gys[grp * og * l..(grp + 1) * og * l], og, l);
+            gemm_checked(&mut acc[grp * og * rows..(grp + 1) * og * rows], rows, gyg, Mat::rm_t(cols, rows, l), true, par)?;
+        }
+        Ok(())
+    };
+    gw.fill(T::zero());
+    if g.n >= 2 && super::iter::parallel_ok() && (g.o * rows * l).saturating_mul(g.n) >= 1 << 20 {
+        let total = (0..g.n).into_par_iter()
+            .try_fold(|| (vec![T::zero(); wn], Vec::new()), |(mut acc, mut buf), s| {
+                add_sample(s, &mut acc, &mut buf, gemm::Parallelism::None).map(|_| (acc, buf))
+            })
+            .map(|r| r.map(|(acc, _)| acc))
+            .try_reduce(|| vec![T::zero(); wn], |mut a, b| { for (x, y) in a.iter_mut().zip(&b) { *x = *x + *y; } Ok(a) })?;
+        gw.copy_from_slice(&total);
+    } else {
+        let mut buf = Vec::new();
+        for s in 0..g.n { add_sample(s, gw, &mut buf, parallelism(g.o * rows * l))?; }
+    }
+    Ok(())
+}
