@@ -9,6 +9,8 @@
 pub mod conv;
 pub mod gemm;
 pub mod iter;
+pub mod nn;
+pub mod reduce;
 pub mod simd;
 
 use crate::dtype::Elem;

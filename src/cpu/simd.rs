@@ -32,6 +32,22 @@ pub fn exp_f32(x: f32) -> f32 {
 }
 
 macro_rules! multiversion {
+    ($(#[$m:meta])* pub fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty $body:block) => {
+        $(#[$m])*
+        pub fn $name($($arg: $ty),*) -> $ret {
+            #[cfg(target_arch = "x86_64")]
+            {
+                // SAFETY (of calling it): only after the runtime feature check below
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn fast($($arg: $ty),*) -> $ret $body
+                if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                    // SAFETY: the features were detected on this CPU
+                    return unsafe { fast($($arg),*) };
+                }
+            }
+            $body
+        }
+    };
     ($(#[$m:meta])* pub fn $name:ident($($arg:ident: $ty:ty),*) $body:block) => {
         $(#[$m])*
         pub fn $name($($arg: $ty),*) {
@@ -129,5 +145,27 @@ mod tests {
         assert_eq!(super::exp_f32(f32::INFINITY), f32::INFINITY);
         assert_eq!(super::exp_f32(f32::NEG_INFINITY), 0.0);
         assert!(super::exp_f32(f32::NAN).is_nan());
+    }
+}
+
+multiversion! {
+    /// Sum of f32 values accumulated in f64 (16 independent lanes, so it vectorises and keeps
+    /// rounding error below PyTorch's cascade sum).
+    pub fn sum_f32_in_f64(src: &[f32]) -> f64 {
+        let mut acc = [0f64; 16];
+        let chunks = src.chunks_exact(16);
+        let rem = chunks.remainder();
+        for c in chunks { for i in 0..16 { acc[i] += c[i] as f64; } }
+        let mut s = 0.0;
+        for a in acc { s += a; }
+        for &v in rem { s += v as f64; }
+        s
+    }
+}
+
+multiversion! {
+    /// dst[i] += src[i] for f32 (rows of a column-wise reduction).
+    pub fn add_assign_f32(dst: &mut [f32], src: &[f32]) {
+        for (d, &s) in dst.iter_mut().zip(src) { *d += s; }
     }
 }

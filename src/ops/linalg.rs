@@ -25,20 +25,25 @@ fn bmm_raw(a: &Tensor, c: &Tensor) -> Result<Tensor> {
     if k == 0 { copy::fill_raw(&out, 0.0); return Ok(copy::contiguous_as(&out, dt)?); }
     let ob = out.body();
     let flops = m * n * k;
-    let par = if flops >= 1 << 18 && crate::cpu::iter::parallel_ok() { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
+    // many small products: one product per task; otherwise each product uses the pool itself
+    let across_batch = bsz >= 2 && flops < 1 << 21 && flops.saturating_mul(bsz) >= 1 << 18 && crate::cpu::iter::parallel_ok();
+    let par = if across_batch { gemm::Parallelism::None } else { crate::cpu::gemm::parallelism(flops) };
     // SAFETY: a2 [B,m,k] and c2 [B,k,n] are views inside their storages (any strides, gemm reads
-    // exactly those elements); out is a fresh contiguous [B,m,n] buffer with m, n, k > 0 here
-    crate::dispatch_float!(kd, T => unsafe {
-        let (ap, cp, op) = (ab.data_ptr() as *const T, cb.data_ptr() as *const T, ob.data_ptr() as *mut T);
-        for b in 0..bsz {
+    // exactly those elements); out is a fresh contiguous [B,m,n] buffer with m, n, k > 0 here, and
+    // each batch writes only its own [m,n] block, so parallel batches never alias.
+    crate::dispatch_float!(kd, T => {
+        let (ap, cp, op) = (ab.data_ptr() as usize, cb.data_ptr() as usize, ob.data_ptr() as usize);
+        let (sa, sc) = (ab.strides.clone(), cb.strides.clone());
+        let one = |b: usize| unsafe {
             gemm::gemm(
                 m, n, k,
-                op.offset((b * m * n) as isize), 1, n as isize, false,
-                ap.offset(b as isize * ab.strides[0]), ab.strides[2], ab.strides[1],
-                cp.offset(b as isize * cb.strides[0]), cb.strides[2], cb.strides[1],
+                (op as *mut T).add(b * m * n), 1, n as isize, false,
+                (ap as *const T).offset(b as isize * sa[0]), sa[2], sa[1],
+                (cp as *const T).offset(b as isize * sc[0]), sc[2], sc[1],
                 0 as T, 1 as T, false, false, false, par,
             );
-        }
+        };
+        if across_batch { use rayon::prelude::*; (0..bsz).into_par_iter().for_each(one) } else { (0..bsz).for_each(one) }
     });
     Ok(if kd == dt { out } else { copy::contiguous_as(&out, dt)? })
 }

@@ -77,3 +77,339 @@ pub fn softmax(x: &Tensor, dim: i64, log: bool, dtype: Option<DType>) -> Result<
     }
     Ok(out)
 }
+
+// ---------------------------------------------------------------------------------------------
+// Native nn ops: one autograd node each. A backward closure runs its fused kernel when grad
+// mode is off (the usual backward) and a composite of differentiable ops under
+// `create_graph=True`, so higher-order gradients stay exact.
+
+use crate::cpu::{self, nn as k};
+use crate::error::Error;
+use num_traits::Zero;
+use crate::ops::binary::{add, add_s, mul_s};
+
+fn float_kernel_dtype(x: &Tensor, what: &str) -> Result<DType> {
+    match x.dtype() {
+        DType::F32 | DType::F64 => Ok(x.dtype()),
+        d => Err(Error::NotImplemented(format!("\"{}\" not implemented for '{}'", what, d.legacy_name()))),
+    }
+}
+
+fn same_dtype(a: &Tensor, b: &Tensor) -> Result<()> {
+    if a.dtype() != b.dtype() {
+        crate::bail!("expected scalar type {} but found {}", a.dtype().legacy_name(), b.dtype().legacy_name());
+    }
+    Ok(())
+}
+
+/// Sums `g` over its leading `lead` dims.
+fn sum_leading(g: &Tensor, lead: usize) -> Result<Tensor> {
+    if lead == 0 { return Ok(g.clone()); }
+    let dims: Vec<i64> = (0..lead as i64).collect();
+    reduce::sum(g, Some(&dims), false, None)
+}
+
+/// `F.layer_norm` over the last `k` dims (f32/f64; the Python layer routes half types through f32).
+pub fn layer_norm(x: &Tensor, k_dims: usize, w: Option<&Tensor>, b: Option<&Tensor>, eps: f64) -> Result<Tensor> {
+    let dt = float_kernel_dtype(x, "LayerNormKernelImpl")?;
+    for p in [w, b].into_iter().flatten() { same_dtype(x, p)?; }
+    let sh = x.shape();
+    if k_dims == 0 || k_dims > sh.len() { crate::bail!("layer_norm: bad normalized ndim {} for input of size {:?}", k_dims, sh); }
+    let len: usize = sh[sh.len() - k_dims..].iter().product();
+    let rows: usize = sh[..sh.len() - k_dims].iter().product();
+    let xc = copy::contiguous_as(x, dt)?;
+    let (wc, bc) = (w.map(|t| copy::contiguous_as(t, dt)).transpose()?, b.map(|t| copy::contiguous_as(t, dt)).transpose()?);
+    let mean = Tensor::empty(&[rows], dt)?;
+    let rstd = Tensor::empty(&[rows], dt)?;
+    let y = crate::dispatch_float!(dt, T => {
+        let wv: Option<Vec<T>> = wc.as_ref().map(|t| cpu::read::<T, _>(t, |v| v.to_vec())).transpose()?;
+        let bv: Option<Vec<T>> = bc.as_ref().map(|t| cpu::read::<T, _>(t, |v| v.to_vec())).transpose()?;
+        let mut mv = vec![T::zero(); rows];
+        let mut rv = vec![T::zero(); rows];
+        let y = cpu::read::<T, _>(&xc, |xs| cpu::new_with::<T>(&sh, false, |ys| k::layer_norm_fwd(xs, len, wv.as_deref(), bv.as_deref(), eps, ys, &mut mv, &mut rv)))??;
+        (Tensor::from_vec(mv, &[rows])?, Tensor::from_vec(rv, &[rows])?, y)
+    });
+    let (mean, rstd, y) = { let _ = (mean, rstd); y };
+    let mut inputs = vec![x];
+    inputs.extend(w);
+    inputs.extend(b);
+    if autograd::needs_grad(&inputs) {
+        let (has_w, has_b) = (w.is_some(), b.is_some());
+        let need: Vec<bool> = inputs.iter().map(|t| t.requires_grad()).collect();
+        let mut save = vec![SaveItem::Input(x), SaveItem::Value(mean), SaveItem::Value(rstd)];
+        if let Some(w) = w { save.push(SaveItem::Input(w)); }
+        autograd::record("NativeLayerNormBackward0", &inputs, &[&y], save, Box::new(move |s, g| {
+            let Some(g) = &g[0] else { return Ok(vec![None; need.len()]) };
+            let (x, mean, rstd) = (&s[0], &s[1], &s[2]);
+            let w = if has_w { Some(&s[3]) } else { None };
+            let lead = x.ndim() - k_dims;
+            let (gx, gw, gb) = if autograd::is_grad_enabled() {
+                layer_norm_backward_composite(g, x, w, k_dims, eps, need[0])?
+            } else {
+                let dt = x.dtype();
+                let (xc, gc) = (copy::contiguous_as(x, dt)?, copy::contiguous_as(g, dt)?);
+                let wc = w.map(|t| copy::contiguous_as(t, dt)).transpose()?;
+                let xs = x.shape();
+                let wshape: Vec<usize> = xs[lead..].to_vec();
+                crate::dispatch_float!(dt, T => {
+                    let wv: Option<Vec<T>> = wc.as_ref().map(|t| cpu::read::<T, _>(t, |v| v.to_vec())).transpose()?;
+                    let (mv, rv) = (mean.to_vec::<T>()?, rstd.to_vec::<T>()?);
+                    let (mut gwv, mut gbv) = (vec![T::zero(); len], vec![T::zero(); len]);
+                    let want_w = has_w && need[1];
+                    let want_b = has_b && need[if has_w { 2 } else { 1 }];
+                    let gx = cpu::read::<T, _>(&xc, |xs_| cpu::read::<T, _>(&gc, |gs| {
+                        if need[0] {
+                            cpu::new_with::<T>(&xs, false, |gxs| k::layer_norm_bwd(gs, xs_, len, &mv, &rv, wv.as_deref(), Some(gxs),
+                                if want_w { Some(&mut gwv[..]) } else { None }, if want_b { Some(&mut gbv[..]) } else { None })).map(Some)
+                        } else {
+                            k::layer_norm_bwd(gs, xs_, len, &mv, &rv, wv.as_deref(), None,
+                                if want_w { Some(&mut gwv[..]) } else { None }, if want_b { Some(&mut gbv[..]) } else { None }).map_err(|e| crate::rt_err!("{}", e))?;
+                            Ok(None)
+                        }
+                    }))???;
+                    let gw = if want_w { Some(Tensor::from_vec(gwv, &wshape)?) } else { None };
+                    let gb = if want_b { Some(Tensor::from_vec(gbv, &wshape)?) } else { None };
+                    (gx, gw, gb)
+                })
+            };
+            let mut r = vec![gx];
+            if has_w { r.push(gw); }
+            if has_b { r.push(gb); }
+            let _ = lead;
+            Ok(r)
+        }));
+    }
+    Ok(y)
+}
+
+/// Layer norm's first derivative written with differentiable ops (used under create_graph).
+fn layer_norm_backward_composite(g: &Tensor, x: &Tensor, w: Option<&Tensor>, k_dims: usize, eps: f64, want_x: bool) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+    let nd = x.ndim();
+    let dims: Vec<i64> = ((nd - k_dims) as i64..nd as i64).collect();
+    let mu = reduce::mean(x, Some(&dims), true, None)?;
+    let xc = sub(x, &mu)?;
+    let var = reduce::mean(&mul(&xc, &xc)?, Some(&dims), true, None)?;
+    let rs = unary::unary(unary::UnaryOp::Rsqrt, &add_s(&var, eps)?)?;
+    let xhat = mul(&xc, &rs)?;
+    let gh = match w { Some(w) => mul(g, w)?, None => g.clone() };
+    let gx = if want_x {
+        let m1 = reduce::mean(&gh, Some(&dims), true, None)?;
+        let m2 = reduce::mean(&mul(&gh, &xhat)?, Some(&dims), true, None)?;
+        Some(mul(&rs, &sub(&sub(&gh, &m1)?, &mul(&xhat, &m2)?)?)?)
+    } else { None };
+    let lead = nd - k_dims;
+    Ok((gx, Some(sum_leading(&mul(g, &xhat)?, lead)?), Some(sum_leading(g, lead)?)))
+}
+
+/// `F.gelu(x, approximate)` for f32/f64.
+pub fn gelu(x: &Tensor, tanh: bool) -> Result<Tensor> {
+    let dt = float_kernel_dtype(x, "GeluKernelImpl")?;
+    let xc = copy::contiguous_as(x, dt)?;
+    let sh = x.shape();
+    let y = crate::dispatch_float!(dt, T => cpu::read::<T, _>(&xc, |xs| cpu::new_with::<T>(&sh, false, |ys| k::gelu_fwd(xs, tanh, ys)))??);
+    if autograd::needs_grad(&[x]) {
+        autograd::record("GeluBackward0", &[x], &[&y], vec![SaveItem::Input(x)], Box::new(move |s, g| {
+            let Some(g) = &g[0] else { return Ok(vec![None]) };
+            let x = &s[0];
+            if autograd::is_grad_enabled() {
+                return Ok(vec![Some(mul(g, &gelu_derivative_composite(x, tanh)?)?)]);
+            }
+            let dt = x.dtype();
+            let (xc, gc) = (copy::contiguous_as(x, dt)?, copy::contiguous_as(g, dt)?);
+            let sh = x.shape();
+            let gx = crate::dispatch_float!(dt, T => cpu::read::<T, _>(&xc, |xs| cpu::read::<T, _>(&gc, |gs| cpu::new_with::<T>(&sh, false, |o| k::gelu_bwd(gs, xs, tanh, o))))???);
+            Ok(vec![Some(gx)])
+        }));
+    }
+    Ok(y)
+}
+
+/// gelu'(x) with differentiable ops.
+fn gelu_derivative_composite(x: &Tensor, tanh: bool) -> Result<Tensor> {
+    use unary::{unary as u, UnaryOp as U};
+    if tanh {
+        let (kb, kk) = (0.797_884_560_802_865_4, 0.044715);
+        let x2 = mul(x, x)?;
+        let inner = mul_s(&add(x, &mul_s(&mul(&x2, x)?, kk)?)?, kb)?;
+        let t = u(U::Tanh, &inner)?;
+        let left = mul_s(&add_s(&t, 1.0)?, 0.5)?;
+        let sech2 = crate::ops::binary::rsub_s(1.0, &mul(&t, &t)?)?;
+        let right = mul(&mul_s(&mul(x, &sech2)?, 0.5 * kb)?, &add_s(&mul_s(&x2, 3.0 * kk)?, 1.0)?)?;
+        add(&left, &right)
+    } else {
+        let cdf = mul_s(&add_s(&u(U::Erf, &mul_s(x, std::f64::consts::FRAC_1_SQRT_2)?)?, 1.0)?, 0.5)?;
+        let pdf = mul_s(&u(U::Exp, &mul_s(&mul(x, x)?, -0.5)?)?, 0.398_942_280_401_432_7)?;
+        add(&cdf, &mul(x, &pdf)?)
+    }
+}
+
+/// Reduction of a loss: PyTorch's enum order (none, mean, sum).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Reduction { None, Mean, Sum }
+
+/// `F.nll_loss` on log-probabilities x [N, C] or [N, C, *rest] (classes at dim 1) with int64
+/// class targets [N] / [N, *rest].
+pub fn nll_loss(x: &Tensor, target: &Tensor, weight: Option<&Tensor>, ignore_index: i64, red: Reduction) -> Result<Tensor> {
+    let dt = float_kernel_dtype(x, "nll_loss_out_frame")?;
+    if let Some(w) = weight { same_dtype(x, w)?; }
+    let sh = x.shape();
+    if sh.len() < 2 { crate::bail!("nll_loss: expected input of at least 2 dims, got {:?}", sh); }
+    let c = sh[1];
+    let rows = sh[0] * sh[2..].iter().product::<usize>();
+    if target.dtype() != DType::I64 || target.numel() != rows {
+        crate::bail!("nll_loss: expected an int64 target with {} elements, got {} {:?}", rows, target.dtype().name(), target.shape());
+    }
+    // rows of class scores: [N * rest, C]
+    let x2 = if sh.len() == 2 { copy::contiguous_as(x, dt)? } else {
+        let m = shape::movedim_raw(&x.detach(), 1, sh.len() - 1);
+        copy::contiguous_clone(&copy::contiguous_as(&m, dt)?)?
+    };
+    let tv = copy::contiguous_as(target, DType::I64)?.to_vec::<i64>()?;
+    let wc = weight.map(|w| copy::contiguous_as(w, dt)).transpose()?;
+    let (loss, rw_t, denom) = crate::dispatch_float!(dt, T => {
+        let wv: Option<Vec<T>> = wc.as_ref().map(|t| cpu::read::<T, _>(t, |v| v.to_vec())).transpose()?;
+        if wv.as_ref().is_some_and(|w| w.len() != c) { crate::bail!("weight tensor should be defined either for all {} classes or no classes", c); }
+        let mut rw = vec![T::zero(); rows];
+        if let Err(Some(t)) = k::nll_row_weights(&tv, c, wv.as_deref(), ignore_index, &mut rw) {
+            return Err(crate::index_err!("Target {} is out of bounds.", t));
+        }
+        let mut lv = vec![T::zero(); rows];
+        cpu::read::<T, _>(&x2, |xs| k::nll_fwd(xs, c, &tv, &rw, &mut lv))?.map_err(|e| crate::rt_err!("{}", e))?;
+        let denom: f64 = rw.iter().map(|v| v.to_f64().unwrap_or(0.0)).sum();
+        let loss = match red {
+            Reduction::None => { let mut ls: Vec<usize> = vec![sh[0]]; ls.extend_from_slice(&sh[2..]); Tensor::from_vec(lv, &ls)? }
+            Reduction::Sum => Tensor::scalar_tensor(T::of(lv.iter().map(|v| v.to_f64().unwrap_or(0.0)).sum::<f64>()))?,
+            Reduction::Mean => Tensor::scalar_tensor(T::of(lv.iter().map(|v| v.to_f64().unwrap_or(0.0)).sum::<f64>() / denom))?,
+        };
+        (loss, Tensor::from_vec(rw, &[rows])?, denom)
+    });
+    if autograd::needs_grad(&[x]) {
+        let name = if sh.len() == 2 { "NllLossBackward0" } else { "NllLoss2DBackward0" };
+        let (tv2, xshape) = (Arc::new(tv), sh.clone());
+        autograd::record(name, &[x], &[&loss], vec![SaveItem::Value(rw_t), SaveItem::Input(x)], Box::new(move |s, g| {
+            let Some(g) = &g[0] else { return Ok(vec![None]) };
+            let rw = &s[0];
+            let dt = rw.dtype();
+            let scale = if red == Reduction::Mean { 1.0 / denom } else { 1.0 };
+            // d loss / d x as a constant coefficient tensor times g: linear in g, so the
+            // product stays differentiable under create_graph
+            let coef = crate::dispatch_float!(dt, T => cpu::read::<T, _>(rw, |rwv| {
+                cpu::new_with::<T>(&[rows, c], false, |o| k::nll_grad_coef(c, &tv2, rwv, T::of(scale), o))
+            })??);
+            let coef = if xshape.len() == 2 { coef } else {
+                let mut rs: Vec<usize> = vec![xshape[0]]; rs.extend_from_slice(&xshape[2..]); rs.push(c);
+                copy::contiguous_clone(&shape::movedim_raw(&shape::reshape_raw(&coef, &rs), xshape.len() - 1, 1))?
+            };
+            let gb = if red == Reduction::None { shape::unsqueeze(g, 1)? } else { g.clone() };
+            let gx = { let _off = autograd::GradMode::set(false); mul(&coef, &gb)? };
+            if autograd::needs_grad(&[g, &s[1]]) {
+                // linear in g; its derivative in x is zero (PyTorch's nll_loss_double_backward)
+                let gshape = g.shape();
+                autograd::record("NllLossBackwardBackward0", &[g, &s[1]], &[&gx], vec![], Box::new(move |_, h| {
+                    let Some(h) = &h[0] else { return Ok(vec![None, None]) };
+                    let p = mul(h, &coef)?;
+                    let gg = if red == Reduction::None { reduce::sum(&p, Some(&[1]), false, None)? } else { reduce::sum(&p, None, false, None)? };
+                    Ok(vec![Some(shape::reshape_raw(&gg, &gshape)), None])
+                }));
+            }
+            Ok(vec![Some(gx)])
+        }));
+    }
+    Ok(loss)
+}
+
+use crate::cpu::nn::NnElem;
+use num_traits::ToPrimitive;
+use std::sync::Arc;
+
+/// Max pooling over the last 2 or 3 dims of x [N, C, *sp] (or [C, *sp]), returning values
+/// and flat argmax indices into each input plane. Output sizes come from the caller (ceil_mode).
+#[allow(clippy::too_many_arguments)]
+pub fn max_pool(x: &Tensor, nd: usize, ks: &[usize], stride: &[usize], pad: &[usize], dil: &[usize], out_sp: &[usize]) -> Result<(Tensor, Tensor)> {
+    let dt = float_kernel_dtype(x, "max_pool")?;
+    let sh = x.shape();
+    if !(1..=3).contains(&nd) || sh.len() < nd || [ks.len(), stride.len(), pad.len(), dil.len(), out_sp.len()].iter().any(|&l| l != nd) {
+        crate::bail!("max_pool: bad arguments for input of size {:?}", sh);
+    }
+    let p3 = |v: &[usize], f: usize| { let mut a = [f; 3]; a[3 - v.len()..].copy_from_slice(v); a };
+    let (in3, out3) = (p3(&sh[sh.len() - nd..], 1), p3(out_sp, 1));
+    let (k3, s3, pd3, d3) = (p3(ks, 1), p3(stride, 1), p3(pad, 0), p3(dil, 1));
+    let mut oshape: Vec<usize> = sh[..sh.len() - nd].to_vec();
+    oshape.extend_from_slice(out_sp);
+    let xc = copy::contiguous_as(x, dt)?;
+    let idx = Tensor::empty(&oshape, DType::I64)?;
+    let y = crate::dispatch_float!(dt, T => {
+        let mut iv = vec![0i64; crate::tensor::checked_numel(&oshape)?];
+        let y = cpu::read::<T, _>(&xc, |xs| cpu::new_with::<T>(&oshape, false, |ys| k::max_pool_fwd(xs, in3, out3, k3, s3, pd3, d3, ys, &mut iv)))??;
+        (y, Tensor::from_vec(iv, &oshape)?)
+    });
+    let (y, idx) = { let _ = idx; y };
+    if autograd::needs_grad(&[x]) {
+        let name = if nd == 3 { "MaxPool3DWithIndicesBackward0" } else { "MaxPool2DWithIndicesBackward0" };
+        let (in_plane, out_plane): (usize, usize) = (in3.iter().product(), out3.iter().product());
+        autograd::record(name, &[x], &[&y], vec![SaveItem::Value(idx.clone()), SaveItem::Input(x)], Box::new(move |s, g| {
+            let Some(g) = &g[0] else { return Ok(vec![None]) };
+            let (idx, x) = (&s[0], &s[1]);
+            let xs = x.shape();
+            let planes = if in_plane == 0 { 0 } else { x.numel() / in_plane };
+            let dt = g.dtype();
+            let gc = copy::contiguous_as(g, dt)?;
+            let gx = crate::dispatch_float!(dt, T => cpu::read::<T, _>(&gc, |gs| cpu::read::<i64, _>(idx, |is| {
+                cpu::new_with::<T>(&xs, false, |o| k::max_pool_bwd(gs, is, in_plane, out_plane, o))
+            }))???);
+            if autograd::needs_grad(&[g, x]) {
+                // linear in g (a gather at the argmax positions); zero in x, like PyTorch
+                let (idx2, gshape) = (shape::reshape_raw(idx, &[planes, out_plane]), g.shape());
+                autograd::record(name.replace("Backward0", "BackwardBackward0"), &[g, x], &[&gx], vec![], Box::new(move |_, h| {
+                    let Some(h) = &h[0] else { return Ok(vec![None, None]) };
+                    let hf = shape::reshape(h, &[planes as i64, in_plane as i64])?;
+                    let gg = crate::ops::index::gather(&hf, 1, &idx2)?;
+                    Ok(vec![Some(shape::reshape_raw(&gg, &gshape)), None])
+                }));
+            }
+            Ok(vec![Some(gx)])
+        }));
+    }
+    Ok((y, idx))
+}
+
+/// `F.linear` on a 2-D input: y = x @ w^T (+ b) as one node (AddmmBackward0 / MmBackward0),
+/// with gradients computed as products that need no transposed copies.
+pub fn linear(x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor> {
+    let dt = float_kernel_dtype(x, "addmm_impl_cpu_")?;
+    same_dtype(x, w)?;
+    if let Some(b) = b { same_dtype(x, b)?; }
+    let (xs, ws) = (x.shape(), w.shape());
+    if xs.len() != 2 || ws.len() != 2 || xs[1] != ws[1] {
+        crate::bail!("mat1 and mat2 shapes cannot be multiplied ({}x{} and {}x{})", xs.first().copied().unwrap_or(0), xs.get(1).copied().unwrap_or(0), ws.get(1).copied().unwrap_or(0), ws.first().copied().unwrap_or(0));
+    }
+    let (m, kk, n) = (xs[0], xs[1], ws[0]);
+    if let Some(b) = b { if b.numel() != n || b.ndim() > 1 { crate::bail!("linear: bias of size {:?} for {} outputs", b.shape(), n); } }
+    let (xc, wc) = (copy::contiguous_as(x, dt)?, copy::contiguous_as(w, dt)?);
+    let bc = b.map(|t| copy::contiguous_as(t, dt)).transpose()?;
+    let y = crate::dispatch_float!(dt, T => {
+        let bv: Option<Vec<T>> = bc.as_ref().map(|t| cpu::read::<T, _>(t, |v| v.to_vec())).transpose()?;
+        cpu::read::<T, _>(&xc, |xv| cpu::read::<T, _>(&wc, |wv| cpu::new_with::<T>(&[m, n], false, |yv| {
+            if let Some(bv) = &bv { for r in yv.chunks_mut(n.max(1)) { r.copy_from_slice(bv); } }
+            let par = cpu::gemm::parallelism(m.saturating_mul(n).saturating_mul(kk));
+            cpu::gemm::gemm_checked(yv, n, cpu::gemm::Mat::rm(xv, m, kk), cpu::gemm::Mat::rm_t(wv, n, kk), bv.is_some(), par)
+        })))???
+    });
+    let mut inputs = vec![x, w];
+    inputs.extend(b);
+    if autograd::needs_grad(&inputs) {
+        let need: Vec<bool> = inputs.iter().map(|t| t.requires_grad()).collect();
+        let name = if b.is_some() { "AddmmBackward0" } else { "MmBackward0" };
+        autograd::record(name, &inputs, &[&y], vec![SaveItem::Input(x), SaveItem::Input(w)], Box::new(move |s, g| {
+            let Some(g) = &g[0] else { return Ok(vec![None; need.len()]) };
+            let (x, w) = (&s[0], &s[1]);
+            let mut r = vec![
+                if need[0] { Some(crate::ops::linalg::mm(g, w)?) } else { None },
+                if need[1] { Some(crate::ops::linalg::mm(&shape::t(g)?, x)?) } else { None },
+            ];
+            if need.len() > 2 { r.push(if need[2] { Some(reduce::sum(g, Some(&[0]), false, None)?) } else { None }); }
+            Ok(r)
+        }));
+    }
+    Ok(y)
+}

@@ -39,6 +39,24 @@ fn plan(x: &Tensor, dims: &[usize]) -> Result<Plan> {
     Ok(Plan { keep, drop, rows, len, data })
 }
 
+enum PlanOrColumns { Plan(Plan), Columns { keep: Shape, drop: Shape, rows: usize, cols: usize } }
+
+/// A contiguous f32 input reduced over its leading dims sums whole rows into the output
+/// (no transposing copy); anything else goes through `plan`.
+fn plan_or_columns(x: &Tensor, dims: &[usize], f32_out: bool) -> Result<PlanOrColumns> {
+    let sh = x.shape();
+    let k = dims.len();
+    if f32_out && x.dtype() == DType::F32 && x.is_contiguous() && k > 0 && k < sh.len() && dims.iter().enumerate().all(|(i, &d)| d == i) {
+        let rows: usize = sh[..k].iter().product();
+        let cols: usize = sh[k..].iter().product();
+        if rows > 1 && cols > 1 {
+            let keep: Shape = (0..sh.len()).map(|d| if d < k { 1 } else { sh[d] }).collect();
+            return Ok(PlanOrColumns::Columns { keep, drop: sh[k..].into(), rows, cols });
+        }
+    }
+    Ok(PlanOrColumns::Plan(plan(x, dims)?))
+}
+
 /// Applies `f(row) -> O` to every row, in parallel for large inputs.
 fn map_rows<T: Elem, O: Elem>(p: &Plan, f: impl Fn(&[T]) -> O + Sync + Send) -> Result<Tensor> {
     let out = Tensor::empty(&p.drop, O::DTYPE)?;
@@ -74,14 +92,21 @@ fn sum_kernel(p: &Plan, in_dt: DType, out_dt: DType) -> Result<Tensor> {
             // SAFETY: p.data is a fresh contiguous buffer of n elements of T; [s, e) lies within it
             (0..16usize).into_par_iter().map(|c| unsafe {
                 let s = c * n.div_ceil(16); let e = ((c + 1) * n.div_ceil(16)).min(n);
-                if s >= e { 0.0 } else { sum_f64(std::slice::from_raw_parts((src as *const T).add(s), e - s)) }
+                if s >= e { 0.0 } else {
+                    let part = std::slice::from_raw_parts((src as *const T).add(s), e - s);
+                    if in_dt == DType::F32 {
+                        crate::cpu::simd::sum_f32_in_f64(std::slice::from_raw_parts(part.as_ptr() as *const f32, part.len()))
+                    } else { sum_f64(part) }
+                }
             }).sum::<f64>()
         });
         let t = Tensor::empty(&p.drop, out_dt)?;
         copy::fill_raw(&t, part);
         return Ok(t);
     }
-    let r = if in_dt.is_float() {
+    let r = if in_dt == DType::F32 {
+        map_rows::<f32, f64>(p, crate::cpu::simd::sum_f32_in_f64)?
+    } else if in_dt.is_float() {
         crate::dispatch!(in_dt, T => map_rows::<T, f64>(p, |row| sum_f64(row)))?
     } else {
         crate::dispatch!(in_dt, T => map_rows::<T, i64>(p, |row| row.iter().fold(0i64, |a, v| a.wrapping_add(v.to_i64()))))?
@@ -101,11 +126,18 @@ pub fn sum(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, dtype: Option<DType>
     // an integer dtype= casts the elements first (PyTorch), so 5.04 counts as 5
     let cast_first = x.dtype().is_float() && !out_dt.is_float();
     let xin = if cast_first { copy::contiguous_as(x, out_dt)? } else { x.clone() };
-    let p = plan(&xin, &nd)?;
-    let out = sum_kernel(&p, xin.dtype(), out_dt)?;
-    let out = if keepdim { shape::reshape_raw(&out, &p.keep) } else { out };
+    let (out, keep) = match plan_or_columns(&xin, &nd, out_dt == DType::F32)? {
+        PlanOrColumns::Columns { keep, drop, rows, cols } => {
+            let out = crate::cpu::read::<f32, _>(&xin, |v| {
+                crate::cpu::new_with::<f32>(&drop, false, |o| crate::cpu::reduce::column_sums_f32(v, rows, cols, o))
+            })??;
+            (out, keep)
+        }
+        PlanOrColumns::Plan(p) => (sum_kernel(&p, xin.dtype(), out_dt)?, p.keep),
+    };
+    let out = if keepdim { shape::reshape_raw(&out, &keep) } else { out };
     if out_dt.is_float() && autograd::needs_grad(&[x]) {
-        let (keep, ishape) = (p.keep.clone(), x.shape());
+        let ishape = x.shape();
         let name = if dims.is_none() { "SumBackward0" } else { "SumBackward1" };
         autograd::record(name, &[x], &[&out], vec![], Box::new(move |_, g| {
             Ok(vec![g[0].as_ref().map(|g| expand_grad(g, &keep, &ishape)).transpose()?])

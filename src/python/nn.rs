@@ -1,6 +1,7 @@
 //! Bindings of the native nn kernels (convolution, fused losses and norms): argument parsing
 //! and error mapping only.
 use crate::ops::conv::{self, ConvShapes};
+use crate::ops::nn;
 use crate::python::convert::{guard, heavy};
 use crate::python::functions::tt;
 use crate::python::{wrap, PyTensor};
@@ -41,7 +42,55 @@ fn convolution(py: Python<'_>, input: &Bound<'_, PyAny>, weight: &Bound<'_, PyAn
     })
 }
 
+#[pyfunction]
+#[pyo3(signature = (input, k_dims, weight, bias, eps))]
+fn layer_norm(py: Python<'_>, input: &Bound<'_, PyAny>, k_dims: usize, weight: Option<&Bound<'_, PyAny>>, bias: Option<&Bound<'_, PyAny>>, eps: f64) -> R<PT> {
+    guard(|| {
+        let (x, w, b) = (tt(input)?, opt_t(weight)?, opt_t(bias)?);
+        wrap(py, heavy(py, x.numel(), || nn::layer_norm(&x, k_dims, w.as_ref(), b.as_ref(), eps))?)
+    })
+}
+
+#[pyfunction]
+fn gelu(py: Python<'_>, input: &Bound<'_, PyAny>, tanh: bool) -> R<PT> {
+    guard(|| { let x = tt(input)?; wrap(py, heavy(py, x.numel(), || nn::gelu(&x, tanh))?) })
+}
+
+/// reduction: 0 none, 1 mean, 2 sum (PyTorch's enum).
+#[pyfunction]
+fn nll_loss(py: Python<'_>, input: &Bound<'_, PyAny>, target: &Bound<'_, PyAny>, weight: Option<&Bound<'_, PyAny>>, ignore_index: i64, reduction: u8) -> R<PT> {
+    guard(|| {
+        let (x, t, w) = (tt(input)?, tt(target)?, opt_t(weight)?);
+        let red = match reduction { 0 => nn::Reduction::None, 1 => nn::Reduction::Mean, _ => nn::Reduction::Sum };
+        wrap(py, heavy(py, x.numel(), || nn::nll_loss(&x, &t, w.as_ref(), ignore_index, red))?)
+    })
+}
+
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn max_pool(py: Python<'_>, input: &Bound<'_, PyAny>, nd: usize, kernel: Vec<usize>, stride: Vec<usize>, padding: Vec<usize>, dilation: Vec<usize>, out_size: Vec<usize>) -> R<(PT, PT)> {
+    guard(|| {
+        let x = tt(input)?;
+        let (y, i) = heavy(py, x.numel(), || nn::max_pool(&x, nd, &kernel, &stride, &padding, &dilation, &out_size))?;
+        Ok((wrap(py, y)?, wrap(py, i)?))
+    })
+}
+
+#[pyfunction]
+#[pyo3(signature = (input, weight, bias=None))]
+fn linear(py: Python<'_>, input: &Bound<'_, PyAny>, weight: &Bound<'_, PyAny>, bias: Option<&Bound<'_, PyAny>>) -> R<PT> {
+    guard(|| {
+        let (x, w, b) = (tt(input)?, tt(weight)?, opt_t(bias)?);
+        wrap(py, heavy(py, x.numel().saturating_mul(w.shape().first().copied().unwrap_or(1)), || nn::linear(&x, &w, b.as_ref()))?)
+    })
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(convolution, m)?)?;
+    m.add_function(wrap_pyfunction!(layer_norm, m)?)?;
+    m.add_function(wrap_pyfunction!(gelu, m)?)?;
+    m.add_function(wrap_pyfunction!(nll_loss, m)?)?;
+    m.add_function(wrap_pyfunction!(max_pool, m)?)?;
+    m.add_function(wrap_pyfunction!(linear, m)?)?;
     Ok(())
 }

@@ -351,6 +351,15 @@ def linear(input, weight, bias=None):
         raise RuntimeError(
             f"mat1 and mat2 shapes cannot be multiplied ({rows}x{int(input.shape[-1])} and "
             f"{int(weight.shape[1])}x{int(weight.shape[0])})")
+    if (weight.dim() == 2 and input.dim() >= 2 and _dtype_name(input.dtype) in ("float32", "float64")
+            and weight.dtype == input.dtype and (bias is None or (bias.dtype == input.dtype and bias.dim() <= 1))
+            and (input.dim() == 2 or bias is not None)):
+        # one AddmmBackward0 / MmBackward0 node; a batched input is folded to 2-D and viewed back
+        if input.dim() == 2:
+            return _C.linear(input, weight, bias)
+        lead = _shape(input)[:-1]
+        out = _C.linear(input.reshape(-1, int(input.shape[-1])), weight, bias)
+        return out.view(*lead, int(weight.shape[0]))
     out = input.matmul(weight.t() if weight.dim() == 2 else weight)
     if bias is not None:
         out = out + bias
@@ -917,6 +926,11 @@ def _max_pool_nd(input, kernel_size, stride, padding, dilation, ceil_mode, retur
     N, C = int(x.shape[0]), int(x.shape[1])
     sp = _shape(x)[2:]
     outs, pads = _pool_geometry(sp, ks, st, pd, dl, ceil_mode, name)
+    if nd > 1 and _dtype_name(x.dtype) in ("float32", "float64"):
+        values, indices = _C.max_pool(x, nd, list(ks), list(st), list(pd), list(dl), list(outs))
+        if unbatched:
+            values, indices = values.squeeze(0), indices.squeeze(0)
+        return (values, indices) if return_indices else values
     padded = any(l or r for l, r in pads)
     if padded:
         x = _constant_pad(x, [p for p in reversed(pads)], _lowest(x.dtype))
@@ -1496,6 +1510,8 @@ def gelu(input, approximate="none"):
     _require_float(input, "GeluKernelImpl")
     if _is_half(input):
         return _in_float(input, lambda x: gelu(x, approximate))
+    if approximate in ("none", "tanh") and _dtype_name(input.dtype) in ("float32", "float64"):
+        return _C.gelu(input, approximate == "tanh")
     if approximate == "none":
         return input * 0.5 * (1.0 + torch.erf(input * 0.7071067811865476))
     if approximate == "tanh":
@@ -1842,6 +1858,9 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         # PyTorch's half kernels normalise and apply the affine in float32, rounding once
         f32 = lambda t: None if t is None else t.float()
         return layer_norm(input.float(), ns, f32(weight), f32(bias), eps).to(input.dtype)
+    if _dtype_name(input.dtype) in ("float32", "float64") and all(
+            p is None or p.dtype == input.dtype for p in (weight, bias)):
+        return _C.layer_norm(input, k, weight, bias, float(eps))
     mean = input.mean(dim=dims, keepdim=True)
     centered = input - mean
     var = _overflow_nan((centered * centered).mean(dim=dims, keepdim=True), input, dims)
@@ -3154,6 +3173,9 @@ def _check_no_requires_grad(t, arg, fn):
                            "This input cannot have requires_grad True.")
 
 
+_REDUCTION_ENUM = {"none": 0, "mean": 1, "sum": 2}
+
+
 def _nll_core(input, target, weight, ignore_index, reduction):
     """input: log-probabilities with classes at dim 1 ([C] unbatched allowed)."""
     dim = input.dim()
@@ -3196,6 +3218,12 @@ def _nll_core(input, target, weight, ignore_index, reduction):
             f"shape: {list(weight.shape)}")
     if dn != "int64":
         t = t.to(torch.int64)
+    if weight is not None and weight.requires_grad and torch.is_grad_enabled():
+        raise RuntimeError("The function 'nll_loss_forward' is not differentiable with respect to argument 'weight'. "
+                           "This input cannot have requires_grad True.")
+    if _dtype_name(x.dtype) in ("float32", "float64") and reduction in _REDUCTION_ENUM:
+        out = _C.nll_loss(x, t, weight, int(ignore_index), _REDUCTION_ENUM[reduction])
+        return out.squeeze(0) if unbatched and reduction == "none" else out
     valid = t != ignore_index
     bad = valid & ((t < 0) | (t >= C))
     if bool(bad.any()):

@@ -1,0 +1,228 @@
+//! Fused nn kernels: layer norm, GELU, negative log-likelihood, max pooling. Each works on
+//! contiguous slices whose lengths the caller derived from one shape; every entry point
+//! re-checks those lengths and returns an error string instead of indexing out of range.
+use rayon::prelude::*;
+
+use super::iter::{parallel_ok, GRAIN};
+
+fn len_err(what: &str, got: usize, want: usize) -> String { format!("{}: {} elements, expected {}", what, got, want) }
+
+/// Float element types of these kernels; statistics accumulate in f64.
+pub trait NnElem: 'static + Copy + Send + Sync + num_traits::Float {
+    fn f(self) -> f64;
+    fn of(v: f64) -> Self;
+}
+impl NnElem for f32 { #[inline] fn f(self) -> f64 { self as f64 } #[inline] fn of(v: f64) -> Self { v as f32 } }
+impl NnElem for f64 { #[inline] fn f(self) -> f64 { self } #[inline] fn of(v: f64) -> Self { v } }
+
+fn par_rows(total: usize) -> bool { total >= GRAIN && parallel_ok() }
+
+/// Layer norm over rows of length `len`: y = (x - mean) * rstd * w + b, also writing each
+/// row's mean and rstd for backward. Like PyTorch, a row where some x*x overflows the element
+/// type gets a NaN variance.
+#[allow(clippy::too_many_arguments)]
+pub fn layer_norm_fwd<T: NnElem>(x: &[T], len: usize, w: Option<&[T]>, b: Option<&[T]>, eps: f64, y: &mut [T], mean: &mut [T], rstd: &mut [T]) -> Result<(), String> {
+    let rows = mean.len();
+    if x.len() != rows.checked_mul(len).ok_or("layer_norm: size overflow")? { return Err(len_err("layer_norm input", x.len(), rows * len)); }
+    if y.len() != x.len() || rstd.len() != rows { return Err(len_err("layer_norm output", y.len(), x.len())); }
+    if w.is_some_and(|w| w.len() != len) || b.is_some_and(|b| b.len() != len) { return Err(len_err("layer_norm weight", len, len)); }
+    if len == 0 { mean.fill(T::nan()); rstd.fill(T::nan()); return Ok(()); }
+    let big = T::max_value().sqrt();
+    let row = |((xr, yr), (m, r)): ((&[T], &mut [T]), (&mut T, &mut T))| {
+        let mu = xr.iter().fold(0.0, |a, &v| a + v.f()) / len as f64;
+        let var = xr.iter().fold(0.0, |a, &v| { let d = v.f() - mu; a + d * d }) / len as f64;
+        let overflow = xr.iter().any(|v| v.abs() > big);
+        let rs = if overflow { f64::NAN } else { 1.0 / (var + eps).sqrt() };
+        *m = T::of(mu); *r = T::of(rs);
+        for (j, (o, &v)) in yr.iter_mut().zip(xr).enumerate() {
+            let mut z = (v.f() - mu) * rs;
+            if let Some(w) = w { z *= w[j].f(); }
+            if let Some(b) = b { z += b[j].f(); }
+            *o = T::of(z);
+        }
+    };
+    let it = (x.chunks(len).zip(y.chunks_mut(len))).zip(mean.iter_mut().zip(rstd.iter_mut()));
+    if par_rows(x.len()) { x.par_chunks(len).zip(y.par_chunks_mut(len)).zip(mean.par_iter_mut().zip(rstd.par_iter_mut())).for_each(row) } else { it.for_each(row) }
+    Ok(())
+}
+
+/// Layer norm backward: gx = rstd * (g*w - mean(g*w) - xhat * mean(g*w*xhat)), gw = sum g*xhat,
+/// gb = sum g (sums over rows). Any of the outputs may be skipped.
+#[allow(clippy::too_many_arguments)]
+pub fn layer_norm_bwd<T: NnElem>(g: &[T], x: &[T], len: usize, mean: &[T], rstd: &[T], w: Option<&[T]>,
+    gx: Option<&mut [T]>, gw: Option<&mut [T]>, gb: Option<&mut [T]>) -> Result<(), String> {
+    let rows = mean.len();
+    if x.len() != rows.checked_mul(len).ok_or("layer_norm: size overflow")? || g.len() != x.len() || rstd.len() != rows {
+        return Err(len_err("layer_norm backward input", x.len(), rows * len));
+    }
+    if w.is_some_and(|w| w.len() != len) { return Err(len_err("layer_norm weight", 0, len)); }
+    if len == 0 { return Ok(()); }
+    if let Some(gx) = gx {
+        if gx.len() != x.len() { return Err(len_err("layer_norm grad_input", gx.len(), x.len())); }
+        let row = |(i, (gxr, (gr, xr))): (usize, (&mut [T], (&[T], &[T])))| {
+            let (mu, rs) = (mean[i].f(), rstd[i].f());
+            let (mut s1, mut s2) = (0.0, 0.0);
+            for j in 0..len {
+                let gh = gr[j].f() * w.map_or(1.0, |w| w[j].f());
+                s1 += gh;
+                s2 += gh * (xr[j].f() - mu) * rs;
+            }
+            let (s1, s2) = (s1 / len as f64, s2 / len as f64);
+            for j in 0..len {
+                let gh = gr[j].f() * w.map_or(1.0, |w| w[j].f());
+                gxr[j] = T::of(rs * (gh - s1 - (xr[j].f() - mu) * rs * s2));
+            }
+        };
+        if par_rows(x.len()) { gx.par_chunks_mut(len).zip(g.par_chunks(len).zip(x.par_chunks(len))).enumerate().for_each(row) } else { gx.chunks_mut(len).zip(g.chunks(len).zip(x.chunks(len))).enumerate().for_each(row) }
+    }
+    if gw.is_some() || gb.is_some() {
+        // per-thread column sums over row blocks, then added together
+        let acc = |lo: usize, hi: usize| {
+            let (mut sw, mut sb) = (vec![0f64; len], vec![0f64; len]);
+            for i in lo..hi {
+                let (mu, rs) = (mean[i].f(), rstd[i].f());
+                for j in 0..len {
+                    let gv = g[i * len + j].f();
+                    sw[j] += gv * (x[i * len + j].f() - mu) * rs;
+                    sb[j] += gv;
+                }
+            }
+            (sw, sb)
+        };
+        let blocks = if par_rows(x.len()) { 8.min(rows) } else { 1 };
+        let per = rows.div_ceil(blocks.max(1));
+        let (sw, sb) = (0..blocks).into_par_iter().map(|k| acc(k * per, ((k + 1) * per).min(rows)))
+            .reduce(|| (vec![0f64; len], vec![0f64; len]), |mut a, b| { for j in 0..len { a.0[j] += b.0[j]; a.1[j] += b.1[j]; } a });
+        if let Some(gw) = gw { if gw.len() != len { return Err(len_err("layer_norm grad_weight", gw.len(), len)); } for j in 0..len { gw[j] = T::of(sw[j]); } }
+        if let Some(gb) = gb { if gb.len() != len { return Err(len_err("layer_norm grad_bias", gb.len(), len)); } for j in 0..len { gb[j] = T::of(sb[j]); } }
+    }
+    Ok(())
+}
+
+const FRAC_1_SQRT_2: f64 = std::f64::consts::FRAC_1_SQRT_2;
+const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
+
+#[inline]
+fn erf<T: NnElem>(v: T) -> T {
+    if std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>() { T::of(libm::erff(v.f() as f32) as f64) } else { T::of(libm::erf(v.f())) }
+}
+
+/// GELU forward (`tanh`: the tanh approximation) elementwise.
+pub fn gelu_fwd<T: NnElem>(x: &[T], tanh: bool, y: &mut [T]) -> Result<(), String> {
+    if x.len() != y.len() { return Err(len_err("gelu output", y.len(), x.len())); }
+    let half = T::of(0.5);
+    let f = |(o, &v): (&mut T, &T)| {
+        *o = if tanh {
+            let inner = T::of(SQRT_2_OVER_PI) * (v + T::of(0.044715) * v * v * v);
+            half * v * (T::one() + inner.tanh())
+        } else {
+            v * half * (T::one() + erf(v * T::of(FRAC_1_SQRT_2)))
+        };
+    };
+    if par_rows(x.len()) { y.par_iter_mut().zip(x.par_iter()).with_min_len(4096).for_each(f) } else { y.iter_mut().zip(x).for_each(f) }
+    Ok(())
+}
+
+/// GELU backward: gx = g * gelu'(x).
+pub fn gelu_bwd<T: NnElem>(g: &[T], x: &[T], tanh: bool, gx: &mut [T]) -> Result<(), String> {
+    if x.len() != gx.len() || g.len() != x.len() { return Err(len_err("gelu grad", gx.len(), x.len())); }
+    let f = |(o, (&gv, &v)): (&mut T, (&T, &T))| {
+        let d = if tanh {
+            let (kb, kk) = (T::of(SQRT_2_OVER_PI), T::of(0.044715));
+            let inner = kb * (v + kk * v * v * v);
+            let t = inner.tanh();
+            let half = T::of(0.5);
+            half * (T::one() + t) + half * v * (T::one() - t * t) * kb * (T::one() + T::of(3.0) * kk * v * v)
+        } else {
+            let cdf = T::of(0.5) * (T::one() + erf(v * T::of(FRAC_1_SQRT_2)));
+            let pdf = (-(v * v) * T::of(0.5)).exp() * T::of(0.398_942_280_401_432_7);
+            cdf + v * pdf
+        };
+        *o = gv * d;
+    };
+    if par_rows(x.len()) { gx.par_iter_mut().zip(g.par_iter().zip(x.par_iter())).with_min_len(4096).for_each(f) } else { gx.iter_mut().zip(g.iter().zip(x)).for_each(f) }
+    Ok(())
+}
+
+/// Per-row weight of the picked class (0 for ignored rows), checking every target. Returns
+/// the first out-of-range target as Err(Some(t)).
+pub fn nll_row_weights<T: NnElem>(target: &[i64], c: usize, weight: Option<&[T]>, ignore_index: i64, out: &mut [T]) -> Result<(), Option<i64>> {
+    for (o, &t) in out.iter_mut().zip(target) {
+        if t == ignore_index { *o = T::zero(); continue; }
+        if t < 0 || t as u64 >= c as u64 { return Err(Some(t)); }
+        *o = weight.map_or(T::one(), |w| w[t as usize]);
+    }
+    Ok(())
+}
+
+/// loss[i] = -rw[i] * x[i, target[i]] over rows of x [N, C] (rw from nll_row_weights).
+pub fn nll_fwd<T: NnElem>(x: &[T], c: usize, target: &[i64], rw: &[T], loss: &mut [T]) -> Result<(), String> {
+    let n = loss.len();
+    if x.len() != n.checked_mul(c).ok_or("nll: size overflow")? || target.len() != n || rw.len() != n { return Err(len_err("nll_loss input", x.len(), n * c)); }
+    for i in 0..n {
+        loss[i] = if rw[i] == T::zero() { T::zero() } else { -rw[i] * x[i * c + target[i] as usize] };
+    }
+    Ok(())
+}
+
+/// coef [N, C]: -rw[i] * scale at (i, target[i]), zero elsewhere (nll's gradient per unit g).
+pub fn nll_grad_coef<T: NnElem>(c: usize, target: &[i64], rw: &[T], scale: T, coef: &mut [T]) -> Result<(), String> {
+    let n = target.len();
+    if coef.len() != n.checked_mul(c).ok_or("nll: size overflow")? || rw.len() != n { return Err(len_err("nll_loss grad", coef.len(), n * c)); }
+    coef.fill(T::zero());
+    for i in 0..n {
+        let t = target[i];
+        if rw[i] != T::zero() && t >= 0 && (t as u64) < c as u64 { coef[i * c + t as usize] = -rw[i] * scale; }
+    }
+    Ok(())
+}
+
+/// Max pooling over planes [P, D, H, W] -> [P, OD, OH, OW] with flat argmax indices into
+/// each input plane (PyTorch's `indices`). Window positions in the padding are skipped; a NaN
+/// in a window wins, like PyTorch.
+#[allow(clippy::too_many_arguments)]
+pub fn max_pool_fwd<T: NnElem>(x: &[T], in_sp: [usize; 3], out_sp: [usize; 3], k: [usize; 3], stride: [usize; 3], pad: [usize; 3], dil: [usize; 3], y: &mut [T], idx: &mut [i64]) -> Result<(), String> {
+    let ip: usize = in_sp.iter().try_fold(1usize, |a, &b| a.checked_mul(b)).ok_or("max_pool: size overflow")?;
+    let op: usize = out_sp.iter().try_fold(1usize, |a, &b| a.checked_mul(b)).ok_or("max_pool: size overflow")?;
+    if ip == 0 || op == 0 { return Ok(()); }
+    let planes = x.len() / ip;
+    if x.len() != planes * ip || y.len() != planes * op || idx.len() != y.len() { return Err(len_err("max_pool output", y.len(), planes * op)); }
+    if stride.contains(&0) || dil.contains(&0) { return Err("max_pool: zero stride or dilation".into()); }
+    let plane = |(xp, (yp, ip_)): (&[T], (&mut [T], &mut [i64]))| {
+        let mut o = 0;
+        for zd in 0..out_sp[0] { for zh in 0..out_sp[1] { for zw in 0..out_sp[2] {
+            let (mut best, mut bi) = (T::neg_infinity(), -1i64);
+            for a in 0..k[0] {
+                let Some(d) = (zd * stride[0] + a * dil[0]).checked_sub(pad[0]).filter(|&d| d < in_sp[0]) else { continue };
+                for b in 0..k[1] {
+                    let Some(h) = (zh * stride[1] + b * dil[1]).checked_sub(pad[1]).filter(|&h| h < in_sp[1]) else { continue };
+                    for e in 0..k[2] {
+                        let Some(w) = (zw * stride[2] + e * dil[2]).checked_sub(pad[2]).filter(|&w| w < in_sp[2]) else { continue };
+                        let j = (d * in_sp[1] + h) * in_sp[2] + w;
+                        let v = xp[j];
+                        // the first maximum wins, except that the last NaN wins over everything
+                        if v > best || v.is_nan() || bi < 0 { best = v; bi = j as i64; }
+                    }
+                }
+            }
+            yp[o] = best; ip_[o] = bi; o += 1;
+        }}}
+    };
+    if par_rows(x.len()) && planes > 1 { x.par_chunks(ip).zip(y.par_chunks_mut(op).zip(idx.par_chunks_mut(op))).for_each(plane) } else { x.chunks(ip).zip(y.chunks_mut(op).zip(idx.chunks_mut(op))).for_each(plane) }
+    Ok(())
+}
+
+/// Max pooling backward: gx[plane, idx] += g for every output position.
+pub fn max_pool_bwd<T: NnElem>(g: &[T], idx: &[i64], in_plane: usize, out_plane: usize, gx: &mut [T]) -> Result<(), String> {
+    if in_plane == 0 || out_plane == 0 { return Ok(()); }
+    let planes = gx.len() / in_plane;
+    if gx.len() != planes * in_plane || g.len() != planes * out_plane || idx.len() != g.len() { return Err(len_err("max_pool grad", g.len(), planes * out_plane)); }
+    gx.fill(T::zero());
+    let plane = |(gxp, (gp, ip)): (&mut [T], (&[T], &[i64]))| {
+        for (&gv, &j) in gp.iter().zip(ip) {
+            if j >= 0 && (j as u64) < in_plane as u64 { gxp[j as usize] = gxp[j as usize] + gv; }
+        }
+    };
+    if par_rows(gx.len()) && planes > 1 { gx.par_chunks_mut(in_plane).zip(g.par_chunks(out_plane).zip(idx.par_chunks(out_plane))).for_each(plane) } else { gx.chunks_mut(in_plane).zip(g.chunks(out_plane).zip(idx.chunks(out_plane))).for_each(plane) }
+    Ok(())
+}
