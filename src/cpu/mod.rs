@@ -12,6 +12,7 @@ pub mod iter;
 pub mod nn;
 pub mod reduce;
 pub mod simd;
+pub mod transpose;
 
 use crate::dtype::Elem;
 use crate::error::Result;

@@ -17,6 +17,43 @@ impl NnElem for f64 { #[inline] fn f(self) -> f64 { self } #[inline] fn of(v: f6
 
 fn par_rows(total: usize) -> bool { total >= GRAIN && parallel_ok() }
 
+/// The slice as f32 when T is f32 (for the vectorised f32 kernels).
+fn as_f32<T: 'static>(v: &[T]) -> Option<&[f32]> {
+    // SAFETY: T is f32 (checked), so the layout is identical
+    (std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>()).then(|| unsafe { std::slice::from_raw_parts(v.as_ptr() as *const f32, v.len()) })
+}
+fn as_f32_mut<T: 'static>(v: &mut [T]) -> Option<&mut [f32]> {
+    // SAFETY: T is f32 (checked), so the layout is identical; the borrow is moved into the result
+    (std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>()).then(|| unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr() as *mut f32, v.len()) })
+}
+
+/// Runs an elementwise f32 kernel over matching chunks, across the pool for large inputs.
+fn chunked2(x: &[f32], y: &mut [f32], f: fn(&[f32], &mut [f32])) {
+    const CH: usize = 1 << 14;
+    if par_rows(x.len()) { y.par_chunks_mut(CH).zip(x.par_chunks(CH)).for_each(|(o, i)| f(i, o)) } else { f(x, y) }
+}
+
+/// Softmax / log-softmax backward over contiguous rows of length `len` (y is the forward output).
+pub fn softmax_bwd<T: NnElem>(y: &[T], g: &[T], len: usize, log: bool, gx: &mut [T]) -> Result<(), String> {
+    if y.len() != g.len() || gx.len() != y.len() || len == 0 || y.len() % len != 0 { return Err(len_err("softmax grad", gx.len(), y.len())); }
+    if let (Some(ys), Some(gs), Some(os)) = (as_f32(y), as_f32(g), as_f32_mut(gx)) {
+        let f = |(o, (a, b)): (&mut [f32], (&[f32], &[f32]))| super::simd::softmax_bwd_row(a, b, o, log);
+        if par_rows(ys.len()) { os.par_chunks_mut(len).zip(ys.par_chunks(len).zip(gs.par_chunks(len))).for_each(f) } else { os.chunks_mut(len).zip(ys.chunks(len).zip(gs.chunks(len))).for_each(f) }
+        return Ok(());
+    }
+    let f = |(o, (yr, gr)): (&mut [T], (&[T], &[T]))| {
+        if log {
+            let s = gr.iter().fold(0.0, |a, &v| a + v.f());
+            for j in 0..len { o[j] = T::of(gr[j].f() - yr[j].f().exp() * s); }
+        } else {
+            let s = yr.iter().zip(gr).fold(0.0, |a, (&yv, &gv)| a + yv.f() * gv.f());
+            for j in 0..len { o[j] = T::of(yr[j].f() * (gr[j].f() - s)); }
+        }
+    };
+    if par_rows(y.len()) { gx.par_chunks_mut(len).zip(y.par_chunks(len).zip(g.par_chunks(len))).for_each(f) } else { gx.chunks_mut(len).zip(y.chunks(len).zip(g.chunks(len))).for_each(f) }
+    Ok(())
+}
+
 /// Layer norm over rows of length `len`: y = (x - mean) * rstd * w + b, also writing each
 /// row's mean and rstd for backward. Like PyTorch, a row where some x*x overflows the element
 /// type gets a NaN variance.
@@ -110,6 +147,11 @@ fn erf<T: NnElem>(v: T) -> T {
 /// GELU forward (`tanh`: the tanh approximation) elementwise.
 pub fn gelu_fwd<T: NnElem>(x: &[T], tanh: bool, y: &mut [T]) -> Result<(), String> {
     if x.len() != y.len() { return Err(len_err("gelu output", y.len(), x.len())); }
+    if let (Some(xs), Some(ys)) = (as_f32(x), as_f32_mut(y)) {
+        let f = if tanh { super::simd::gelu_tanh_f32 } else { super::simd::gelu_erf_f32 };
+        chunked2(xs, ys, f);
+        return Ok(());
+    }
     let half = T::of(0.5);
     let f = |(o, &v): (&mut T, &T)| {
         *o = if tanh {
@@ -126,6 +168,12 @@ pub fn gelu_fwd<T: NnElem>(x: &[T], tanh: bool, y: &mut [T]) -> Result<(), Strin
 /// GELU backward: gx = g * gelu'(x).
 pub fn gelu_bwd<T: NnElem>(g: &[T], x: &[T], tanh: bool, gx: &mut [T]) -> Result<(), String> {
     if x.len() != gx.len() || g.len() != x.len() { return Err(len_err("gelu grad", gx.len(), x.len())); }
+    if let (Some(gs), Some(xs), Some(os)) = (as_f32(g), as_f32(x), as_f32_mut(gx)) {
+        let f = if tanh { super::simd::gelu_tanh_bwd_f32 } else { super::simd::gelu_erf_bwd_f32 };
+        const CH: usize = 1 << 14;
+        if par_rows(xs.len()) { os.par_chunks_mut(CH).zip(gs.par_chunks(CH).zip(xs.par_chunks(CH))).for_each(|(o, (a, b))| f(a, b, o)) } else { f(gs, xs, os) }
+        return Ok(());
+    }
     let f = |(o, (&gv, &v)): (&mut T, (&T, &T))| {
         let d = if tanh {
             let (kb, kk) = (T::of(SQRT_2_OVER_PI), T::of(0.044715));

@@ -169,3 +169,131 @@ multiversion! {
         for (d, &s) in dst.iter_mut().zip(src) { *d += s; }
     }
 }
+
+/// erfc(z) for f32, branch-free (Numerical Recipes' Chebyshev fit, fractional error < 1.2e-7
+/// in exact arithmetic), so loops over it vectorise; exp_f32 does the exponential.
+#[inline(always)]
+pub fn erfc_f32(z: f32) -> f32 {
+    let a = z.abs();
+    let t = 1.0 / (1.0 + 0.5 * a);
+    let mut p = 0.170_872_77f32;
+    p = p * t - 0.822_152_23;
+    p = p * t + 1.488_515_87;
+    p = p * t - 1.135_203_98;
+    p = p * t + 0.278_868_07;
+    p = p * t - 0.186_288_06;
+    p = p * t + 0.096_784_18;
+    p = p * t + 0.374_091_96;
+    p = p * t + 1.000_023_68;
+    p = p * t - 1.265_512_23;
+    let r = t * exp_f32(-a * a + p);
+    if z >= 0.0 { r } else { 2.0 - r }
+}
+
+/// tanh(u) for f32 from exp_f32: 1 - 2 / (exp(2u) + 1), exact at the saturated ends.
+#[inline(always)]
+pub fn tanh_f32(u: f32) -> f32 {
+    let e = exp_f32(2.0 * u.clamp(-20.0, 20.0));
+    1.0 - 2.0 / (e + 1.0)
+}
+
+const INV_SQRT_2: f32 = std::f32::consts::FRAC_1_SQRT_2;
+const INV_SQRT_2PI: f32 = 0.398_942_3;
+const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+
+multiversion! {
+    /// GELU forward, exact (erf) form: 0.5 x erfc(-x / sqrt 2).
+    pub fn gelu_erf_f32(src: &[f32], dst: &mut [f32]) {
+        for (d, &x) in dst.iter_mut().zip(src) { *d = 0.5 * x * erfc_f32(-x * INV_SQRT_2); }
+    }
+}
+
+multiversion! {
+    /// GELU forward, tanh approximation.
+    pub fn gelu_tanh_f32(src: &[f32], dst: &mut [f32]) {
+        for (d, &x) in dst.iter_mut().zip(src) {
+            let inner = SQRT_2_OVER_PI * (x + 0.044715 * x * x * x);
+            *d = 0.5 * x * (1.0 + tanh_f32(inner));
+        }
+    }
+}
+
+multiversion! {
+    /// GELU backward, exact form: g * (cdf(x) + x pdf(x)).
+    pub fn gelu_erf_bwd_f32(g: &[f32], x: &[f32], dst: &mut [f32]) {
+        for ((d, &gv), &v) in dst.iter_mut().zip(g).zip(x) {
+            let cdf = 0.5 * erfc_f32(-v * INV_SQRT_2);
+            let pdf = exp_f32(-0.5 * v * v) * INV_SQRT_2PI;
+            *d = gv * (cdf + v * pdf);
+        }
+    }
+}
+
+multiversion! {
+    /// GELU backward, tanh approximation.
+    pub fn gelu_tanh_bwd_f32(g: &[f32], x: &[f32], dst: &mut [f32]) {
+        for ((d, &gv), &v) in dst.iter_mut().zip(g).zip(x) {
+            let inner = SQRT_2_OVER_PI * (v + 0.044715 * v * v * v);
+            let t = tanh_f32(inner);
+            let dinner = SQRT_2_OVER_PI * (1.0 + 3.0 * 0.044715 * v * v);
+            *d = gv * (0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * dinner);
+        }
+    }
+}
+
+multiversion! {
+    /// Softmax backward over one row: gx = y * (g - sum(g * y)); log-softmax: gx = g - exp(y) sum(g).
+    pub fn softmax_bwd_row(y: &[f32], g: &[f32], gx: &mut [f32], log: bool) {
+        if log {
+            let mut s = 0.0f32;
+            for &v in g { s += v; }
+            for ((d, &yv), &gv) in gx.iter_mut().zip(y).zip(g) { *d = gv - exp_f32(yv) * s; }
+        } else {
+            let mut s = 0.0f32;
+            for (&yv, &gv) in y.iter().zip(g) { s += yv * gv; }
+            for ((d, &yv), &gv) in gx.iter_mut().zip(y).zip(g) { *d = yv * (gv - s); }
+        }
+    }
+}
+
+/// Max of a row and whether it holds a NaN, in one vectorisable pass.
+#[inline(always)]
+fn row_max_nan(row: &[f32]) -> (f32, bool) {
+    let mut acc = [f32::NEG_INFINITY; 8];
+    let mut nan = [false; 8];
+    let chunks = row.chunks_exact(8);
+    let rem = chunks.remainder();
+    for c in chunks { for i in 0..8 { acc[i] = if c[i] > acc[i] { c[i] } else { acc[i] }; nan[i] |= c[i].is_nan(); } }
+    let mut m = acc.iter().fold(f32::NEG_INFINITY, |a, &b| if b > a { b } else { a });
+    let mut any = nan.iter().any(|&b| b);
+    for &v in rem { m = if v > m { v } else { m }; any |= v.is_nan(); }
+    (m, any)
+}
+
+multiversion! {
+    /// dst = softmax(src) (or log_softmax) for one row, in three passes over cached data. A row
+    /// with a NaN is all NaN; a row whose max is +inf is NaN (inf - inf), like PyTorch.
+    pub fn softmax_row_into(src: &[f32], dst: &mut [f32], log: bool) {
+        let (m, nan) = row_max_nan(src);
+        if nan { dst.fill(f32::NAN); return; }
+        let m = if m == f32::NEG_INFINITY { 0.0 } else { m };
+        let mut acc = [0f32; 8];
+        if log {
+            let chunks = src.chunks_exact(8);
+            let rem = chunks.remainder();
+            for c in chunks { for i in 0..8 { acc[i] += exp_f32(c[i] - m); } }
+            let total = acc.iter().sum::<f32>() + rem.iter().map(|&v| exp_f32(v - m)).sum::<f32>();
+            let shift = m + total.ln();
+            for (d, &v) in dst.iter_mut().zip(src) { *d = v - shift; }
+        } else {
+            let n8 = src.len() / 8 * 8;
+            for (dc, sc) in dst[..n8].chunks_exact_mut(8).zip(src[..n8].chunks_exact(8)) {
+                for i in 0..8 { let e = exp_f32(sc[i] - m); dc[i] = e; acc[i] += e; }
+            }
+            let mut total = acc.iter().sum::<f32>();
+            for (d, &v) in dst[n8..].iter_mut().zip(&src[n8..]) { let e = exp_f32(v - m); *d = e; total += e; }
+            let inv = 1.0 / total;
+            for d in dst.iter_mut() { *d *= inv; }
+        }
+    }
+}

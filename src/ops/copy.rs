@@ -26,38 +26,6 @@ pub fn copy_raw(dst: &Tensor, src: &Tensor) -> Result<()> {
     Ok(())
 }
 
-fn tiled<E: Copy + Send + Sync>(d: &Body, s: &Body, ss: &[isize], bshape: &[usize], rows: usize, cols: usize, batch: usize) {
-    let nd = d.shape.len();
-    let (sp, dp) = (s.data_ptr() as usize, d.data_ptr() as usize);
-    let cs = ss[nd - 1];
-    const T: usize = 32;
-    let (tiles_r, tiles_c) = (rows.div_ceil(T), cols.div_ceil(T));
-    let work = |job: usize| {
-        let b = job / (tiles_r * tiles_c);
-        let t = job % (tiles_r * tiles_c);
-        let (r0, c0) = ((t / tiles_c) * T, (t % tiles_c) * T);
-        let mut rem = b;
-        let mut soff = 0isize;
-        for k in (0..bshape.len()).rev() { soff += (rem % bshape[k]) as isize * ss[k]; rem /= bshape[k]; }
-        let (src, dst) = (sp as *const E, dp as *mut E);
-        let doff = b * rows * cols;
-        for c in c0..(c0 + T).min(cols) {
-            let scol = soff + c as isize * cs;
-            for r in r0..(r0 + T).min(rows) {
-                // SAFETY: (r, c) lies inside both views
-                unsafe { *dst.add(doff + r * cols + c) = *src.offset(scol + r as isize) };
-            }
-        }
-    };
-    let jobs = batch * tiles_r * tiles_c;
-    if rows * cols * batch >= crate::cpu::iter::GRAIN && crate::cpu::iter::parallel_ok() {
-        use rayon::prelude::*;
-        (0..jobs).into_par_iter().for_each(work);
-    } else {
-        (0..jobs).for_each(work);
-    }
-}
-
 /// Copy where the source walks memory across the destination's rows (a transpose): done in
 /// square tiles so both sides stay in cache. Handles [.., rows, cols] with src strides (1, k).
 fn transpose_copy(d: &Body, s: &Body, ss: &[isize]) -> bool {
@@ -65,13 +33,24 @@ fn transpose_copy(d: &Body, s: &Body, ss: &[isize]) -> bool {
     if nd < 2 || !d.is_contiguous() { return false; }
     let (rows, cols) = (d.shape[nd - 2], d.shape[nd - 1]);
     if ss[nd - 2] != 1 || ss[nd - 1] == 1 || rows < 32 || cols < 32 { return false; }
-    let batch: usize = d.shape[..nd - 2].iter().product();
     let bshape: Vec<usize> = d.shape[..nd - 2].to_vec();
-    match d.dtype.size() {
-        1 => tiled::<u8>(d, s, ss, &bshape, rows, cols, batch),
-        2 => tiled::<u16>(d, s, ss, &bshape, rows, cols, batch),
-        4 => tiled::<u32>(d, s, ss, &bshape, rows, cols, batch),
-        _ => tiled::<u64>(d, s, ss, &bshape, rows, cols, batch),
+    // element offset of each leading (batch) index in the source
+    let mut offs: Vec<isize> = vec![0];
+    for (k, &n) in bshape.iter().enumerate() {
+        offs = offs.iter().flat_map(|&o| (0..n).map(move |i| o + i as isize * ss[k])).collect();
+    }
+    let src = crate::cpu::transpose::TransposeSrc { base: s.data_ptr() as usize, col_stride: ss[nd - 1], batch_offsets: &offs };
+    let dst = d.data_ptr() as usize;
+    // SAFETY: s and d are views inside their storages (check_view_bounds holds for every view),
+    // so every (b, r, c) element address the kernel forms lies inside them; d is contiguous with
+    // shape [.., rows, cols]; the caller checked that the two do not overlap.
+    unsafe {
+        match d.dtype.size() {
+            1 => crate::cpu::transpose::transpose_copy::<u8>(&src, dst, rows, cols),
+            2 => crate::cpu::transpose::transpose_copy::<u16>(&src, dst, rows, cols),
+            4 => crate::cpu::transpose::transpose_copy::<u32>(&src, dst, rows, cols),
+            _ => crate::cpu::transpose::transpose_copy::<u64>(&src, dst, rows, cols),
+        }
     }
     true
 }

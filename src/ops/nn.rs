@@ -8,15 +8,18 @@ use crate::tensor::Tensor;
 use num_traits::Float;
 use rayon::prelude::*;
 
-fn softmax_rows<T: Float + Send + Sync + 'static>(data: &mut [T], len: usize, log: bool) {
+/// dst rows = softmax (or log_softmax) of the src rows of length `len`; each row is copied and
+/// normalised while it is in cache.
+fn softmax_rows<T: Float + Send + Sync + 'static>(src: &[T], data: &mut [T], len: usize, log: bool) {
     if std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>() {
         // SAFETY: T is f32 (checked above)
-        let d: &mut [f32] = unsafe { std::slice::from_raw_parts_mut(data.as_mut_ptr() as *mut f32, data.len()) };
-        let f = if log { crate::cpu::simd::log_softmax_row } else { crate::cpu::simd::softmax_row };
-        if d.len() >= crate::cpu::iter::GRAIN && crate::cpu::iter::parallel_ok() { d.par_chunks_mut(len).for_each(f) } else { d.chunks_mut(len).for_each(f) }
+        let (s, d): (&[f32], &mut [f32]) = unsafe { (std::slice::from_raw_parts(src.as_ptr() as *const f32, src.len()), std::slice::from_raw_parts_mut(data.as_mut_ptr() as *mut f32, data.len())) };
+        let row = |(o, i): (&mut [f32], &[f32])| crate::cpu::simd::softmax_row_into(i, o, log);
+        if d.len() >= crate::cpu::iter::GRAIN && crate::cpu::iter::parallel_ok() { d.par_chunks_mut(len).zip(s.par_chunks(len)).for_each(row) } else { d.chunks_mut(len).zip(s.chunks(len)).for_each(row) }
         return;
     }
-    let work = |row: &mut [T]| {
+    let work = |(row, i): (&mut [T], &[T])| {
+        row.copy_from_slice(i);
         let m = row.iter().fold(T::neg_infinity(), |a, &b| if b > a || b.is_nan() { b } else { a });
         // a row whose max is +inf is all NaN (inf - inf), like PyTorch; only -inf is shifted
         let m = if m == T::neg_infinity() { T::zero() } else { m };
@@ -31,7 +34,7 @@ fn softmax_rows<T: Float + Send + Sync + 'static>(data: &mut [T], len: usize, lo
             for v in row.iter_mut() { *v = *v * inv; }
         }
     };
-    if data.len() >= crate::cpu::iter::GRAIN && crate::cpu::iter::parallel_ok() { data.par_chunks_mut(len).for_each(work) } else { data.chunks_mut(len).for_each(work) }
+    if data.len() >= crate::cpu::iter::GRAIN && crate::cpu::iter::parallel_ok() { data.par_chunks_mut(len).zip(src.par_chunks(len)).for_each(work) } else { data.chunks_mut(len).zip(src.chunks(len)).for_each(work) }
 }
 
 /// softmax / log_softmax along `dim` (computed in f32 for half types).
@@ -46,16 +49,12 @@ pub fn softmax(x: &Tensor, dim: i64, log: bool, dtype: Option<DType>) -> Result<
     }
     let kd = x.dtype().compute();
     let moved = if nd == 0 { x.detach() } else { shape::movedim_raw(&x.detach(), d, nd - 1) };
-    let work = copy::contiguous_clone(&copy::contiguous_as(&moved, kd)?)?;
+    let src = copy::contiguous_as(&moved, kd)?;
     let len = if nd == 0 { 1 } else { x.shape()[d] };
-    if len > 0 {
-        // SAFETY: work is a fresh contiguous clone; numel elements of T
-        crate::dispatch_float!(kd, T => unsafe {
-            let b = work.body();
-            let s = std::slice::from_raw_parts_mut(b.data_ptr() as *mut T, b.numel());
-            softmax_rows::<T>(s, len, log);
-        });
-    }
+    let work = crate::dispatch_float!(kd, T => cpu::read::<T, _>(&src, |sv| cpu::new_with::<T>(&src.shape(), false, |o| {
+        if len > 0 { softmax_rows::<T>(sv, o, len, log); }
+        Ok(())
+    }))??);
     let back = if nd == 0 { work } else { shape::movedim_raw(&work, nd - 1, d) };
     let out = copy::contiguous_as(&back, x.dtype())?;
     let out = if out.is_contiguous() { out } else { copy::contiguous_clone(&out)? };
@@ -64,6 +63,18 @@ pub fn softmax(x: &Tensor, dim: i64, log: bool, dtype: Option<DType>) -> Result<
         autograd::record(if log { "LogSoftmaxBackward0" } else { "SoftmaxBackward0" }, &[&x], &[&out], vec![SaveItem::Output(0)], Box::new(move |s, g| {
             let Some(g) = &g[0] else { return Ok(vec![None]) };
             let y = &s[0];
+            let nd = y.ndim();
+            if !autograd::is_grad_enabled() && nd > 0 && di as usize == nd - 1 && matches!(y.dtype(), DType::F32 | DType::F64) && g.dtype() == y.dtype() {
+                // fused row kernel over the last dim
+                let len = y.shape()[nd - 1];
+                if len > 0 {
+                    let dt = y.dtype();
+                    let (yc, gc) = (copy::contiguous_as(y, dt)?, copy::contiguous_as(g, dt)?);
+                    let sh = y.shape();
+                    let gx = crate::dispatch_float!(dt, T => cpu::read::<T, _>(&yc, |ys| cpu::read::<T, _>(&gc, |gs| cpu::new_with::<T>(&sh, false, |o| k::softmax_bwd(ys, gs, len, log, o))))???);
+                    return Ok(vec![Some(gx)]);
+                }
+            }
             let gi = if log {
                 // g - softmax * sum(g)
                 let sm = unary::unary(unary::UnaryOp::Exp, y)?;

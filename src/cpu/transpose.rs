@@ -1,0 +1,91 @@
+//! Transposing copies: dst [batch, rows, cols] (contiguous) from a source whose rows walk
+//! memory with stride 1 down the destination's columns. Square tiles keep both sides in cache;
+//! 4-byte elements move as 8x8 blocks transposed in AVX registers (pure bit shuffles).
+use rayon::prelude::*;
+
+/// Source geometry: element (b, r, c) of the destination is `src[batch_off(b) + c * col_stride + r]`.
+pub struct TransposeSrc<'a> { pub base: usize, pub col_stride: isize, pub batch_offsets: &'a [isize] }
+
+const TILE: usize = 64;
+
+/// Copies with elements of `E` (1, 2, 4 or 8 bytes). `src`/`dst` are raw addresses.
+///
+/// # Safety
+/// For every b < batch, r < rows, c < cols: `src.base + (batch_offsets[b] + c * col_stride + r)`
+/// elements of E is inside the source allocation, and `dst + (b * rows + r) * cols + c` inside
+/// the destination, which does not overlap the source.
+pub unsafe fn transpose_copy<E: Copy + Send + Sync + 'static>(src: &TransposeSrc, dst: usize, rows: usize, cols: usize) {
+    let batch = src.batch_offsets.len();
+    let (tr, tc) = (rows.div_ceil(TILE), cols.div_ceil(TILE));
+    let avx = std::mem::size_of::<E>() == 4 && src.col_stride > 0 && has_avx2();
+    let work = |job: usize| {
+        let (b, t) = (job / (tr * tc), job % (tr * tc));
+        let (r0, c0) = ((t / tc) * TILE, (t % tc) * TILE);
+        let (r1, c1) = ((r0 + TILE).min(rows), (c0 + TILE).min(cols));
+        let s = (src.base as *const E).offset(src.batch_offsets[b]);
+        let d = (dst as *mut E).add(b * rows * cols);
+        let (mut rb, mut cb) = (r0, c0);
+        if avx {
+            // whole 8x8 blocks in registers; the ragged right and bottom edges go scalar below
+            rb = r0 + (r1 - r0) / 8 * 8;
+            cb = c0 + (c1 - c0) / 8 * 8;
+            for c in (c0..cb).step_by(8) {
+                for r in (r0..rb).step_by(8) {
+                    block8x8(s.offset(c as isize * src.col_stride + r as isize) as *const f32, src.col_stride as usize,
+                        d.add(r * cols + c) as *mut f32, cols);
+                }
+            }
+        }
+        let scalar = |ra: usize, rz: usize, ca: usize, cz: usize| {
+            for c in ca..cz {
+                let sc = s.offset(c as isize * src.col_stride);
+                for r in ra..rz { *d.add(r * cols + c) = *sc.add(r); }
+            }
+        };
+        if avx { scalar(rb, r1, c0, c1); scalar(r0, rb, cb, c1); } else { scalar(r0, r1, c0, c1); }
+    };
+    let jobs = batch * tr * tc;
+    if rows * cols * batch >= super::iter::GRAIN && super::iter::parallel_ok() { (0..jobs).into_par_iter().for_each(work) } else { (0..jobs).for_each(work) }
+}
+
+fn has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    { std::is_x86_feature_detected!("avx2") }
+    #[cfg(not(target_arch = "x86_64"))]
+    { false }
+}
+
+/// Transposes one 8x8 block of 4-byte elements: dst row j, column i = src row i, column j.
+///
+/// # Safety
+/// 8 rows of 8 elements at `src + i * src_stride` and at `dst + j * dst_stride` are valid, and
+/// the CPU has AVX2 (checked by the caller through `has_avx2`).
+#[inline]
+unsafe fn block8x8(src: *const f32, src_stride: usize, dst: *mut f32, dst_stride: usize) {
+    #[cfg(target_arch = "x86_64")]
+    { block8x8_avx(src, src_stride, dst, dst_stride) }
+    #[cfg(not(target_arch = "x86_64"))]
+    { for i in 0..8 { for j in 0..8 { *dst.add(j * dst_stride + i) = *src.add(i * src_stride + j); } } }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn block8x8_avx(src: *const f32, ss: usize, dst: *mut f32, ds: usize) {
+    use std::arch::x86_64::*;
+    let r: [__m256; 8] = std::array::from_fn(|i| _mm256_loadu_ps(src.add(i * ss)));
+    let t0 = _mm256_unpacklo_ps(r[0], r[1]); let t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    let t2 = _mm256_unpacklo_ps(r[2], r[3]); let t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    let t4 = _mm256_unpacklo_ps(r[4], r[5]); let t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    let t6 = _mm256_unpacklo_ps(r[6], r[7]); let t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    let s0 = _mm256_shuffle_ps::<0x44>(t0, t2); let s1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+    let s2 = _mm256_shuffle_ps::<0x44>(t1, t3); let s3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+    let s4 = _mm256_shuffle_ps::<0x44>(t4, t6); let s5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+    let s6 = _mm256_shuffle_ps::<0x44>(t5, t7); let s7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+    let o = [
+        _mm256_permute2f128_ps::<0x20>(s0, s4), _mm256_permute2f128_ps::<0x20>(s1, s5),
+        _mm256_permute2f128_ps::<0x20>(s2, s6), _mm256_permute2f128_ps::<0x20>(s3, s7),
+        _mm256_permute2f128_ps::<0x31>(s0, s4), _mm256_permute2f128_ps::<0x31>(s1, s5),
+        _mm256_permute2f128_ps::<0x31>(s2, s6), _mm256_permute2f128_ps::<0x31>(s3, s7),
+    ];
+    for (j, v) in o.iter().enumerate() { _mm256_storeu_ps(dst.add(j * ds), *v); }
+}
