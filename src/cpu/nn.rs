@@ -236,25 +236,42 @@ pub fn max_pool_fwd<T: NnElem>(x: &[T], in_sp: [usize; 3], out_sp: [usize; 3], k
     let planes = x.len() / ip;
     if x.len() != planes * ip || y.len() != planes * op || idx.len() != y.len() { return Err(len_err("max_pool output", y.len(), planes * op)); }
     if stride.contains(&0) || dil.contains(&0) { return Err("max_pool: zero stride or dilation".into()); }
+    // taps of kernel dim `d` that land inside the input for output position `o`
+    let taps = |d: usize, o: usize| -> (usize, usize) {
+        let start = o * stride[d];
+        let lo = if start >= pad[d] { 0 } else { (pad[d] - start).div_ceil(dil[d]) };
+        let lim = in_sp[d] + pad[d];
+        let hi = if lim <= start { 0 } else { (lim - start).div_ceil(dil[d]) };
+        (lo.min(k[d]), hi.min(k[d]))
+    };
     let plane = |(xp, (yp, ip_)): (&[T], (&mut [T], &mut [i64]))| {
         let mut o = 0;
-        for zd in 0..out_sp[0] { for zh in 0..out_sp[1] { for zw in 0..out_sp[2] {
-            let (mut best, mut bi) = (T::neg_infinity(), -1i64);
-            for a in 0..k[0] {
-                let Some(d) = (zd * stride[0] + a * dil[0]).checked_sub(pad[0]).filter(|&d| d < in_sp[0]) else { continue };
-                for b in 0..k[1] {
-                    let Some(h) = (zh * stride[1] + b * dil[1]).checked_sub(pad[1]).filter(|&h| h < in_sp[1]) else { continue };
-                    for e in 0..k[2] {
-                        let Some(w) = (zw * stride[2] + e * dil[2]).checked_sub(pad[2]).filter(|&w| w < in_sp[2]) else { continue };
-                        let j = (d * in_sp[1] + h) * in_sp[2] + w;
-                        let v = xp[j];
-                        // the first maximum wins, except that the last NaN wins over everything
-                        if v > best || v.is_nan() || bi < 0 { best = v; bi = j as i64; }
+        for zd in 0..out_sp[0] {
+            let (a0, a1) = taps(0, zd);
+            for zh in 0..out_sp[1] {
+                let (b0, b1) = taps(1, zh);
+                for zw in 0..out_sp[2] {
+                    let (e0, e1) = taps(2, zw);
+                    let (mut best, mut bi) = (T::neg_infinity(), -1i64);
+                    for a in a0..a1 {
+                        let d = zd * stride[0] + a * dil[0] - pad[0];
+                        for b in b0..b1 {
+                            let h = zh * stride[1] + b * dil[1] - pad[1];
+                            let row = (d * in_sp[1] + h) * in_sp[2];
+                            let w_start = zw * stride[2];
+                            for e in e0..e1 {
+                                // e >= e0 puts w_start + e * dil at or past the left padding
+                                let j = row + (w_start + e * dil[2] - pad[2]);
+                                let v = xp[j];
+                                // the first maximum wins, except that the last NaN wins over everything
+                                if v > best || v.is_nan() || bi < 0 { best = v; bi = j as i64; }
+                            }
+                        }
                     }
+                    yp[o] = best; ip_[o] = bi; o += 1;
                 }
             }
-            yp[o] = best; ip_[o] = bi; o += 1;
-        }}}
+        }
     };
     if par_rows(x.len()) && planes > 1 { x.par_chunks(ip).zip(y.par_chunks_mut(op).zip(idx.par_chunks_mut(op))).for_each(plane) } else { x.chunks(ip).zip(y.chunks_mut(op).zip(idx.chunks_mut(op))).for_each(plane) }
     Ok(())
@@ -273,4 +290,17 @@ pub fn max_pool_bwd<T: NnElem>(g: &[T], idx: &[i64], in_plane: usize, out_plane:
     };
     if par_rows(gx.len()) && planes > 1 { gx.par_chunks_mut(in_plane).zip(g.par_chunks(out_plane).zip(idx.par_chunks(out_plane))).for_each(plane) } else { gx.chunks_mut(in_plane).zip(g.chunks(out_plane).zip(idx.chunks(out_plane))).for_each(plane) }
     Ok(())
+}
+
+/// v = tanh(v): the vectorised rational kernel for f32, the libm one otherwise.
+pub fn tanh_in_place<T: NnElem>(v: &mut [T]) {
+    if let Some(f) = as_f32_mut(v) {
+        for c in f.chunks_mut(1024) {
+            let mut tmp = [0f32; 1024];
+            tmp[..c.len()].copy_from_slice(c);
+            super::simd::tanh_slice(&tmp[..c.len()], c);
+        }
+        return;
+    }
+    for x in v.iter_mut() { *x = x.tanh(); }
 }

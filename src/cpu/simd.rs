@@ -190,11 +190,33 @@ pub fn erfc_f32(z: f32) -> f32 {
     if z >= 0.0 { r } else { 2.0 - r }
 }
 
-/// tanh(u) for f32 from exp_f32: 1 - 2 / (exp(2u) + 1), exact at the saturated ends.
+/// tanh(u) for f32 as a rational function of u (a 13/6 minimax fit, within ~4e-7 relative
+/// of the exact value everywhere, measured over [-10, 10]); branch-free, so loops vectorise.
 #[inline(always)]
 pub fn tanh_f32(u: f32) -> f32 {
-    let e = exp_f32(2.0 * u.clamp(-20.0, 20.0));
-    1.0 - 2.0 / (e + 1.0)
+    let x = u.clamp(-7.905_311, 7.905_311);
+    let x2 = x * x;
+    let mut p = -2.760_768_5e-16f32;
+    p = p * x2 + 2.000_187_9e-13;
+    p = p * x2 - 8.604_671_5e-11;
+    p = p * x2 + 5.122_297e-8;
+    p = p * x2 + 1.485_722_4e-5;
+    p = p * x2 + 6.372_619_3e-4;
+    p = p * x2 + 4.893_524_6e-3;
+    let mut q = 1.198_258_4e-6f32;
+    q = q * x2 + 1.185_347_1e-4;
+    q = q * x2 + 2.268_434_6e-3;
+    q = q * x2 + 4.893_525_2e-3;
+    let r = x * p / q;
+    // tiny inputs: tanh(u) = u to f32 precision (and keeps -0.0 and NaN as they are)
+    if u.abs() < 4e-4 || u.is_nan() { u } else { r }
+}
+
+multiversion! {
+    /// dst[i] = tanh(src[i]) for f32.
+    pub fn tanh_slice(src: &[f32], dst: &mut [f32]) {
+        for (d, &s) in dst.iter_mut().zip(src) { *d = tanh_f32(s); }
+    }
 }
 
 const INV_SQRT_2: f32 = std::f32::consts::FRAC_1_SQRT_2;

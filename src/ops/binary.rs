@@ -370,6 +370,7 @@ pub fn mul_s(a: &Tensor, x: f64) -> Result<Tensor> { binary(BinOp::Mul, &t(a), &
 pub fn add_s(a: &Tensor, x: f64) -> Result<Tensor> { binary(BinOp::Add, &t(a), &s(x), 1.0) }
 pub fn rsub_s(x: f64, a: &Tensor) -> Result<Tensor> { binary(BinOp::Sub, &s(x), &t(a), 1.0) }
 pub fn pow_s(a: &Tensor, x: f64) -> Result<Tensor> { binary(BinOp::Pow, &t(a), &s(x), 1.0) }
+pub fn gt_s(a: &Tensor, x: f64) -> Result<Tensor> { binary(BinOp::Gt, &t(a), &s(x), 1.0) }
 pub fn cmp(op: BinOp, a: &Tensor, b: &Operand) -> Result<Tensor> { binary(op, &t(a), b, 1.0) }
 pub fn where_mask_fill(a: &Tensor, mask: &Tensor, v: f64) -> Result<Tensor> { crate::ops::index::masked_fill(a, mask, &Operand::S(Scalar::Float(v))) }
 

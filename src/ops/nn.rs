@@ -424,3 +424,66 @@ pub fn linear(x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor> {
     }
     Ok(y)
 }
+
+/// `nn.RNNCell` step as one node: y = act(x @ w_ih^T + b_ih + h @ w_hh^T + b_hh), act = tanh or
+/// relu. Backward (written with differentiable ops): gpre = g * act'(y), then the four products.
+#[allow(clippy::too_many_arguments)]
+pub fn rnn_cell(x: &Tensor, h: &Tensor, w_ih: &Tensor, w_hh: &Tensor, b_ih: Option<&Tensor>, b_hh: Option<&Tensor>, relu: bool) -> Result<Tensor> {
+    let dt = float_kernel_dtype(x, "addmm_impl_cpu_")?;
+    for t in [h, w_ih, w_hh].into_iter().chain(b_ih).chain(b_hh) { same_dtype(x, t)?; }
+    let (xs, hs, wis, whs) = (x.shape(), h.shape(), w_ih.shape(), w_hh.shape());
+    if xs.len() != 2 || hs.len() != 2 || wis.len() != 2 || whs.len() != 2 || xs[0] != hs[0] || wis[1] != xs[1] || whs[1] != hs[1] || wis[0] != hs[1] || whs[0] != hs[1] {
+        crate::bail!("rnn_cell: incompatible shapes input {:?}, hidden {:?}, weight_ih {:?}, weight_hh {:?}", xs, hs, wis, whs);
+    }
+    let (m, ki, kh, n) = (xs[0], xs[1], hs[1], hs[1]);
+    for b in [b_ih, b_hh].into_iter().flatten() { if b.numel() != n { crate::bail!("rnn_cell: bias of size {:?} for hidden size {}", b.shape(), n); } }
+    let cs: Vec<Tensor> = [x, h, w_ih, w_hh].iter().map(|t| copy::contiguous_as(t, dt)).collect::<Result<_>>()?;
+    let bs: Vec<Tensor> = [b_ih, b_hh].into_iter().flatten().map(|t| copy::contiguous_as(t, dt)).collect::<Result<_>>()?;
+    let y = crate::dispatch_float!(dt, T => {
+        let mut bias = vec![T::zero(); n];
+        for b in &bs { cpu::read::<T, _>(b, |v| for (o, &a) in bias.iter_mut().zip(v) { *o = *o + a; })?; }
+        let r = |t: &Tensor| cpu::read::<T, _>(t, |v| v.to_vec());
+        let (xv, hv, wiv, whv) = (r(&cs[0])?, r(&cs[1])?, r(&cs[2])?, r(&cs[3])?);
+        cpu::new_with::<T>(&[m, n], false, |yv| {
+            for row in yv.chunks_mut(n.max(1)) { row.copy_from_slice(&bias); }
+            let par = cpu::gemm::parallelism(m.saturating_mul(n).saturating_mul(ki + kh));
+            cpu::gemm::gemm_checked(yv, n, cpu::gemm::Mat::rm(&xv, m, ki), cpu::gemm::Mat::rm_t(&wiv, n, ki), true, par)?;
+            cpu::gemm::gemm_checked(yv, n, cpu::gemm::Mat::rm(&hv, m, kh), cpu::gemm::Mat::rm_t(&whv, n, kh), true, par)?;
+            if relu {
+                for v in yv.iter_mut() { if !(*v > T::zero() || v.is_nan()) { *v = T::zero(); } }
+            } else {
+                k::tanh_in_place(yv);
+            }
+            Ok(())
+        })?
+    });
+    let mut inputs = vec![x, h, w_ih, w_hh];
+    inputs.extend(b_ih);
+    inputs.extend(b_hh);
+    if autograd::needs_grad(&inputs) {
+        let need: Vec<bool> = inputs.iter().map(|t| t.requires_grad()).collect();
+        let n_bias = need.len() - 4;
+        autograd::record(if relu { "ReluBackward0" } else { "TanhBackward0" }, &inputs, &[&y],
+            vec![SaveItem::Input(x), SaveItem::Input(h), SaveItem::Input(w_ih), SaveItem::Input(w_hh), SaveItem::Output(0)], Box::new(move |s, g| {
+            let Some(g) = &g[0] else { return Ok(vec![None; need.len()]) };
+            let (x, h, wi, wh, y) = (&s[0], &s[1], &s[2], &s[3], &s[4]);
+            let gpre = if relu {
+                let mask = crate::ops::binary::gt_s(y, 0.0)?;
+                mul(g, &copy::to_dtype(&mask, g.dtype())?)?
+            } else {
+                mul(g, &crate::ops::binary::rsub_s(1.0, &mul(y, y)?)?)?
+            };
+            let mm = crate::ops::linalg::mm;
+            let gt = shape::t(&gpre)?;
+            let mut r = vec![
+                if need[0] { Some(mm(&gpre, wi)?) } else { None },
+                if need[1] { Some(mm(&gpre, wh)?) } else { None },
+                if need[2] { Some(mm(&gt, x)?) } else { None },
+                if need[3] { Some(mm(&gt, h)?) } else { None },
+            ];
+            for i in 0..n_bias { r.push(if need[4 + i] { Some(reduce::sum(&gpre, Some(&[0]), false, None)?) } else { None }); }
+            Ok(r)
+        }));
+    }
+    Ok(y)
+}

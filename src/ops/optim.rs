@@ -124,19 +124,25 @@ pub fn sgd_step(
             let (pp, gg) = (slice_mut::<T>(p), slice_mut::<T>(&grads[i]));
             let (wdc, mc, damp, neg_lr) = (c(wd), c(momentum), c(1.0 - dampening), c(-lr));
             let bb = buf.as_ref().map(|b| slice_mut::<T>(b));
-            match bb {
-                None => for k in 0..pp.len() {
-                    let mut g = if maximize { -gg[k] } else { gg[k] };
-                    if wd != 0.0 { g = g + wdc * pp[k]; }
-                    pp[k] = pp[k] + neg_lr * g;
-                },
-                Some(b) => for k in 0..pp.len() {
-                    let mut g = if maximize { -gg[k] } else { gg[k] };
-                    if wd != 0.0 { g = g + wdc * pp[k]; }
-                    b[k] = if is_new { g } else { b[k] * mc + damp * g };
-                    let d = if nesterov { g + mc * b[k] } else { b[k] };
-                    pp[k] = pp[k] + neg_lr * d;
-                },
+            let plain = |(pp, gg): (&mut [T], &[T])| for k in 0..pp.len() {
+                let mut g = if maximize { -gg[k] } else { gg[k] };
+                if wd != 0.0 { g = g + wdc * pp[k]; }
+                pp[k] = pp[k] + neg_lr * g;
+            };
+            let with_momentum = |((pp, gg), b): ((&mut [T], &[T]), &mut [T])| for k in 0..pp.len() {
+                let mut g = if maximize { -gg[k] } else { gg[k] };
+                if wd != 0.0 { g = g + wdc * pp[k]; }
+                b[k] = if is_new { g } else { b[k] * mc + damp * g };
+                let d = if nesterov { g + mc * b[k] } else { b[k] };
+                pp[k] = pp[k] + neg_lr * d;
+            };
+            // large parameters are split across the pool (the update is memory-bound)
+            let par = pp.len() >= 1 << 16 && crate::cpu::iter::parallel_ok();
+            match (bb, par) {
+                (None, false) => plain((pp, &gg[..])),
+                (None, true) => pp.par_chunks_mut(CHUNK).zip(gg.par_chunks(CHUNK)).for_each(plain),
+                (Some(b), false) => with_momentum(((pp, &gg[..]), b)),
+                (Some(b), true) => pp.par_chunks_mut(CHUNK).zip(gg.par_chunks(CHUNK)).zip(b.par_chunks_mut(CHUNK)).for_each(with_momentum),
             }
         });
         p.bump_version();

@@ -85,7 +85,19 @@ fn linear(py: Python<'_>, input: &Bound<'_, PyAny>, weight: &Bound<'_, PyAny>, b
     })
 }
 
+#[pyfunction]
+#[pyo3(signature = (input, hx, w_ih, w_hh, b_ih, b_hh, relu))]
+#[allow(clippy::too_many_arguments)]
+fn rnn_cell(py: Python<'_>, input: &Bound<'_, PyAny>, hx: &Bound<'_, PyAny>, w_ih: &Bound<'_, PyAny>, w_hh: &Bound<'_, PyAny>,
+    b_ih: Option<&Bound<'_, PyAny>>, b_hh: Option<&Bound<'_, PyAny>>, relu: bool) -> R<PT> {
+    guard(|| {
+        let (x, h, wi, wh, bi, bh) = (tt(input)?, tt(hx)?, tt(w_ih)?, tt(w_hh)?, opt_t(b_ih)?, opt_t(b_hh)?);
+        wrap(py, heavy(py, x.numel().saturating_mul(wi.shape().first().copied().unwrap_or(1)), || nn::rnn_cell(&x, &h, &wi, &wh, bi.as_ref(), bh.as_ref(), relu))?)
+    })
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(rnn_cell, m)?)?;
     m.add_function(wrap_pyfunction!(convolution, m)?)?;
     m.add_function(wrap_pyfunction!(layer_norm, m)?)?;
     m.add_function(wrap_pyfunction!(gelu, m)?)?;

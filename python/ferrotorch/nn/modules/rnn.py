@@ -518,6 +518,18 @@ class RNNCellBase(Module):
             init.uniform_(weight, -stdv, stdv)
 
 
+def _native_cell_ok(cell, input, hx):
+    """The fused cell kernel takes float32/float64 operands of one dtype with matching shapes;
+    anything else keeps the composite path and its PyTorch errors."""
+    dt = input.dtype
+    if dt not in (torch.float32, torch.float64) or input.dim() != 2 or hx.dim() != 2:
+        return False
+    if tuple(hx.shape) != (int(input.shape[0]), cell.hidden_size) or int(input.shape[1]) != cell.input_size:
+        return False
+    ps = [cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh]
+    return hx.dtype == dt and all(p is None or p.dtype == dt for p in ps)
+
+
 class RNNCell(RNNCellBase):
     __constants__ = ["input_size", "hidden_size", "bias", "nonlinearity"]
 
@@ -537,6 +549,10 @@ class RNNCell(RNNCellBase):
             hx = torch.zeros(input.size(0), self.hidden_size, dtype=input.dtype, device=input.device)
         else:
             hx = hx.unsqueeze(0) if not is_batched else hx
+        if self.nonlinearity in ("tanh", "relu") and _native_cell_ok(self, input, hx):
+            ret = torch._C.rnn_cell(input, hx, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh,
+                                    self.nonlinearity == "relu")
+            return ret if is_batched else ret.squeeze(0)
         pre = F.linear(input, self.weight_ih, self.bias_ih) + F.linear(hx, self.weight_hh, self.bias_hh)
         if self.nonlinearity == "tanh":
             ret = torch.tanh(pre)
