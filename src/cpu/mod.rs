@@ -6,6 +6,7 @@
 //! Families: `iter` (strided elementwise iteration, dimension collapsing, rayon split),
 //! `simd` (runtime-dispatched vector math), `gemm` (matrix products), `conv` (im2col
 //! convolution), `reduce` (row reductions), `nn` (fused softmax, losses and norms).
+pub mod attention;
 pub mod conv;
 pub mod gemm;
 pub mod iter;

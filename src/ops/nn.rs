@@ -487,3 +487,109 @@ pub fn rnn_cell(x: &Tensor, h: &Tensor, w_ih: &Tensor, w_hh: &Tensor, b_ih: Opti
     }
     Ok(y)
 }
+
+/// `F.scaled_dot_product_attention` on 4-D q [B, H, L, E], k [B, H, S, E], v [B, H, S, Ev]
+/// (f32/f64, no dropout) with an optional additive float mask broadcastable to [B, H, L, S]:
+/// one node (PyTorch's name for its CPU flash kernel), memory-efficient kernels in
+/// `cpu::attention`, composite backward under create_graph.
+pub fn sdpa(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>, causal: bool, scale: f64) -> Result<Tensor> {
+    let dt = float_kernel_dtype(q, "scaled_dot_product_attention")?;
+    for t in [k, v].into_iter().chain(mask) { same_dtype(q, t)?; }
+    let (qs, ks, vs) = (q.shape(), k.shape(), v.shape());
+    if qs.len() != 4 || ks.len() != 4 || vs.len() != 4 || qs[..2] != ks[..2] || qs[..2] != vs[..2] || qs[3] != ks[3] || ks[2] != vs[2] {
+        crate::bail!("scaled_dot_product_attention: incompatible shapes query {:?}, key {:?}, value {:?}", qs, ks, vs);
+    }
+    let g = cpu::attention::AttnGeom { b: qs[0] * qs[1], l: qs[2], s: ks[2], e: qs[3], ev: vs[3], scale, causal };
+    // mask: full [L, S] matrices, one offset per (batch, head) through broadcast strides
+    let (mask_t, offsets) = match mask {
+        None => (None, vec![]),
+        Some(m) => {
+            let ms = m.shape();
+            if ms.len() > 4 { crate::bail!("scaled_dot_product_attention: attn_mask of size {:?}", ms); }
+            let mut full: Vec<usize> = vec![1; 4 - ms.len()];
+            full.extend_from_slice(&ms);
+            let lead = [if full[0] == 1 { 1 } else { qs[0] }, if full[1] == 1 { 1 } else { qs[1] }];
+            if (full[0] != 1 && full[0] != qs[0]) || (full[1] != 1 && full[1] != qs[1]) || (full[2] != 1 && full[2] != g.l) || (full[3] != 1 && full[3] != g.s) {
+                crate::bail!("The size of tensor a ({:?}) must match the size of tensor b ([{}, {}, {}, {}])", ms, qs[0], qs[1], g.l, g.s);
+            }
+            let m4 = shape::reshape_raw(&m.detach(), &full);
+            let e = shape::expand(&m4, &[lead[0] as i64, lead[1] as i64, g.l as i64, g.s as i64])?;
+            let mc = copy::contiguous_clone(&copy::contiguous_as(&e, dt)?)?;
+            let plane = g.l * g.s;
+            let offs: Vec<usize> = (0..g.b).map(|i| {
+                let (bb, hh) = (i / qs[1], i % qs[1]);
+                ((if lead[0] == 1 { 0 } else { bb }) * lead[1] + if lead[1] == 1 { 0 } else { hh }) * plane
+            }).collect();
+            (Some(mc), offs)
+        }
+    };
+    let cs: Vec<Tensor> = [q, k, v].iter().map(|t| copy::contiguous_as(t, dt)).collect::<Result<_>>()?;
+    let lse = Tensor::empty(&[g.b * g.l], dt)?;
+    let o = crate::dispatch_float!(dt, T => {
+        let r = |t: &Tensor| cpu::read::<T, _>(t, |x| x.to_vec());
+        let (qv, kv, vv) = (r(&cs[0])?, r(&cs[1])?, r(&cs[2])?);
+        let mv: Option<Vec<T>> = mask_t.as_ref().map(r).transpose()?;
+        let am = mv.as_ref().map(|d| cpu::attention::AttnMask { data: d, offsets: &offsets });
+        let mut lv = vec![T::zero(); g.b * g.l];
+        let o = cpu::new_with::<T>(&[qs[0], qs[1], g.l, g.ev], false, |ov| cpu::attention::forward(&g, &qv, &kv, &vv, am.as_ref(), ov, &mut lv))?;
+        (o, Tensor::from_vec(lv, &[g.b * g.l])?)
+    });
+    let (o, lse) = { let _ = lse; o };
+    if autograd::needs_grad(&[q, k, v]) {
+        let need = [q.requires_grad(), k.requires_grad(), v.requires_grad()];
+        let mut save = vec![SaveItem::Input(q), SaveItem::Input(k), SaveItem::Input(v), SaveItem::Output(0), SaveItem::Value(lse)];
+        if let Some(m) = &mask_t { save.push(SaveItem::Value(m.clone())); }
+        let offsets = Arc::new(offsets);
+        let mask_shape = mask_t.as_ref().map(|m| m.shape());
+        // PyTorch runs its flash kernel when the value and query head dims agree, the math path
+        // (whose last node is a view) otherwise
+        let name = if g.e == g.ev { "ScaledDotProductFlashAttentionForCpuBackward0" } else { "UnsafeViewBackward0" };
+        autograd::record(name, &[q, k, v], &[&o], save, Box::new(move |s, gr| {
+            let Some(d_o) = &gr[0] else { return Ok(vec![None, None, None]) };
+            let (q, k, v, o, lse) = (&s[0], &s[1], &s[2], &s[3], &s[4]);
+            let m = s.get(5);
+            if autograd::is_grad_enabled() {
+                let (gq, gk, gv) = sdpa_backward_composite(q, k, v, m, mask_shape.as_deref(), causal, scale, d_o)?;
+                return Ok(vec![need[0].then_some(gq), need[1].then_some(gk), need[2].then_some(gv)]);
+            }
+            let dt = q.dtype();
+            let cs: Vec<Tensor> = [q, k, v, o, d_o].iter().map(|t| copy::contiguous_as(t, dt)).collect::<Result<_>>()?;
+            let (gq, gk, gv) = crate::dispatch_float!(dt, T => {
+                let r = |t: &Tensor| cpu::read::<T, _>(t, |x| x.to_vec());
+                let (qv, kv, vv, ov, dov, lv) = (r(&cs[0])?, r(&cs[1])?, r(&cs[2])?, r(&cs[3])?, r(&cs[4])?, r(lse)?);
+                let mv: Option<Vec<T>> = m.map(r).transpose()?;
+                let am = mv.as_ref().map(|d| cpu::attention::AttnMask { data: d, offsets: &offsets });
+                let (mut dq, mut dk, mut dv) = (vec![T::zero(); qv.len()], vec![T::zero(); kv.len()], vec![T::zero(); vv.len()]);
+                cpu::attention::backward(&g, &qv, &kv, &vv, am.as_ref(), &ov, &lv, &dov, &mut dq, &mut dk, &mut dv).map_err(|e| crate::rt_err!("{}", e))?;
+                (Tensor::from_vec(dq, &q.shape())?, Tensor::from_vec(dk, &k.shape())?, Tensor::from_vec(dv, &v.shape())?)
+            });
+            Ok(vec![need[0].then_some(gq), need[1].then_some(gk), need[2].then_some(gv)])
+        }));
+    }
+    Ok(o)
+}
+
+/// Attention gradients written with differentiable ops (used under create_graph).
+#[allow(clippy::too_many_arguments)]
+fn sdpa_backward_composite(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>, mask_shape: Option<&[usize]>, causal: bool, scale: f64, d_o: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
+    use crate::ops::linalg::matmul;
+    let kt = shape::transpose(k, -2, -1)?;
+    let mut sc = mul_s(&matmul(q, &kt)?, scale)?;
+    let (l, s) = (q.shape()[2], k.shape()[2]);
+    if let (Some(m), Some(ms)) = (mask, mask_shape) {
+        let _ = ms;
+        sc = add(&sc, m)?;
+    }
+    if causal {
+        let cm: Vec<f64> = (0..l * s).map(|x| if x % s > x / s { f64::NEG_INFINITY } else { 0.0 }).collect();
+        let cm = copy::contiguous_as(&Tensor::from_vec(cm, &[l, s])?, q.dtype())?;
+        sc = add(&sc, &cm)?;
+    }
+    let p = softmax(&sc, -1, false, None)?;
+    let gv = matmul(&shape::transpose(&p, -2, -1)?, d_o)?;
+    let dp = matmul(d_o, &shape::transpose(v, -2, -1)?)?;
+    let ds = mul(&p, &sub(&dp, &reduce::sum(&mul(&dp, &p)?, Some(&[-1]), true, None)?)?)?;
+    let gq = mul_s(&matmul(&ds, k)?, scale)?;
+    let gk = mul_s(&matmul(&shape::transpose(&ds, -2, -1)?, q)?, scale)?;
+    Ok((gq, gk, gv))
+}

@@ -96,7 +96,17 @@ fn rnn_cell(py: Python<'_>, input: &Bound<'_, PyAny>, hx: &Bound<'_, PyAny>, w_i
     })
 }
 
+#[pyfunction]
+#[pyo3(signature = (query, key, value, attn_mask, is_causal, scale))]
+fn sdpa(py: Python<'_>, query: &Bound<'_, PyAny>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>, attn_mask: Option<&Bound<'_, PyAny>>, is_causal: bool, scale: f64) -> R<PT> {
+    guard(|| {
+        let (q, k, v, m) = (tt(query)?, tt(key)?, tt(value)?, opt_t(attn_mask)?);
+        wrap(py, heavy(py, q.numel() + k.numel(), || nn::sdpa(&q, &k, &v, m.as_ref(), is_causal, scale))?)
+    })
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(sdpa, m)?)?;
     m.add_function(wrap_pyfunction!(rnn_cell, m)?)?;
     m.add_function(wrap_pyfunction!(convolution, m)?)?;
     m.add_function(wrap_pyfunction!(layer_norm, m)?)?;

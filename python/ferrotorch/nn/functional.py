@@ -2741,6 +2741,26 @@ def _repeat_heads(t, rep):
     return x.reshape(*shp[:-3], shp[-3] * rep, *shp[-2:])
 
 
+def _native_sdpa_ok(q, k, v, mask, dropout_p):
+    """4-D float32/float64 q/k/v with equal batch and head dims, non-empty, no dropout: the fused
+    kernel. Everything else (dropout, broadcasting batches, other ranks) keeps the composite path."""
+    if dropout_p > 0.0 or q.dim() != 4 or k.dim() != 4 or v.dim() != 4:
+        return False
+    if _dtype_name(q.dtype) not in ("float32", "float64") or k.dtype != q.dtype or v.dtype != q.dtype:
+        return False
+    qs, ks, vs = _shape(q), _shape(k), _shape(v)
+    if qs[:2] != ks[:2] or qs[:2] != vs[:2] or ks[2] != vs[2] or 0 in qs or 0 in ks or 0 in vs:
+        return False
+    if mask is not None:
+        if not (_dtype_name(mask.dtype) == "bool" or mask.dtype == q.dtype) or mask.dim() > 4:
+            return False
+        ms = [1] * (4 - mask.dim()) + list(_shape(mask))
+        want = [qs[0], qs[1], qs[2], ks[2]]
+        if any(m not in (1, w) for m, w in zip(ms, want)):
+            return False
+    return True
+
+
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
                                  enable_gqa=False):
     L, S = int(query.shape[-2]), int(key.shape[-2])
@@ -2757,6 +2777,14 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             raise RuntimeError("Number of heads in key and value must divide the number of heads in query")
         key = _repeat_heads(key, hq // hk)
         value = _repeat_heads(value, hq // hv)
+    if is_causal and attn_mask is not None:
+        raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when "
+                           "is_causal=True")
+    if _native_sdpa_ok(query, key, value, attn_mask, dropout_p):
+        mask = attn_mask
+        if mask is not None and _dtype_name(mask.dtype) == "bool":
+            mask = torch.zeros(_shape(mask), dtype=query.dtype).masked_fill(mask.logical_not(), float("-inf"))
+        return _C.sdpa(query, key, value, mask, bool(is_causal), float(scale_factor))
     attn = query.matmul(key.transpose(-2, -1)) * scale_factor
     if is_causal:
         if attn_mask is not None:
