@@ -28,6 +28,12 @@ A case's JSON entry:
     grad_fn               out0.grad_fn.name() (null when nothing requires grad)
     tol                   optional looser float32 absolute tolerance {"atol": ...} (only GELU's negative
                           tail, where PyTorch's own float32 result cancels; see gelu_cases)
+    r_quant               r holds multiples of 1/8 (the larger "quant" cases: exact sums, compact file)
+
+Besides small random shapes (batch 1, odd sizes, groups, NaN/inf where PyTorch's result is defined,
+non-contiguous inputs via "views", zero-size inputs) a few larger cases use exactly summable values
+(quant) to reach the kernels' tiled / threaded paths (conv over samples and threaded GEMM, column
+sums over > 64 rows and > 1024 columns, transposing copies >= 32x32 and >= 2^15 elements).
 """
 import argparse
 import json
@@ -611,13 +617,38 @@ def sum_cases():
     add("sum", "sum", {"input": randn(4, 7)}, kwargs=dict(dim=0), views={"input": ["t"]})
 
 
+def empty_cases():
+    """Zero-size inputs (batch 0, an empty reduction, in_features 0), one per op family."""
+    z = lambda *shape, dtype=np.float32: np.zeros(shape, dtype)  # noqa: E731
+    add("conv", "F.conv2d", {"input": z(0, 2, 5, 5), "weight": randn(3, 2, 3, 3), "bias": randn(3)})
+    add("conv", "F.conv_transpose2d", {"input": z(0, 2, 4, 4), "weight": randn(2, 3, 3, 3)},
+        args=["input", "weight", None], kwargs=dict(stride=2))
+    add("max_pool", "F.max_pool2d", {"input": z(0, 2, 4, 4)}, kwargs=dict(kernel_size=2, return_indices=True))
+    add("layer_norm", "F.layer_norm", {"input": z(0, 4), "weight": randn(4), "bias": randn(4)}, args=["input"],
+        kwargs=dict(normalized_shape=[4]), kw_tensors=["weight", "bias"])
+    add("gelu", "F.gelu", {"input": z(0, 3)})
+    add("linear", "F.linear", {"input": z(0, 4), "weight": randn(3, 4), "bias": randn(3)})
+    add("linear", "F.linear", {"input": z(2, 0), "weight": z(3, 0), "bias": randn(3)})  # in_features 0: bias
+    add("rnn_cell", "rnn_cell", {"input": z(0, 3), "hx": z(0, 2), "weight_ih": randn(2, 3), "weight_hh": randn(2, 2),
+                                 "bias_ih": randn(2), "bias_hh": randn(2)}, args=[], kwargs=dict(nonlinearity="tanh"))
+    add("softmax", "F.softmax", {"input": z(0, 5)}, kwargs=dict(dim=1))
+    add("softmax", "F.log_softmax", {"input": z(3, 0)}, kwargs=dict(dim=1))
+    add("loss", "F.cross_entropy", {"input": z(0, 3), "target": np.zeros(0, np.int64)}, grad=["input"])  # mean: NaN
+    add("loss", "F.nll_loss", {"input": z(0, 3), "target": np.zeros(0, np.int64)}, kwargs=dict(reduction="sum"),
+        grad=["input"])
+    add("transpose", "t_contiguous", {"input": z(0, 5)})
+    add("transpose", "permute_contiguous", {"input": np.zeros((2, 0, 3), np.int32)}, kwargs=dict(dims=[2, 0, 1]))
+    add("sum", "sum", {"input": z(0, 5)}, kwargs=dict(dim=0))
+    add("sum", "sum", {"input": z(0, 3, 4)}, kwargs=dict(dim=(0, 1)))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(ROOT, "tests", "data", "native_kernels.npz"))
     a = ap.parse_args()
     torch.manual_seed(SEED)
     for gen in (conv_cases, layer_norm_cases, gelu_cases, loss_cases, maxpool_cases, linear_cases,
-                rnn_cases, softmax_cases, transpose_cases, sum_cases):
+                rnn_cases, softmax_cases, transpose_cases, sum_cases, empty_cases):
         gen()
     store, metas = {}, []
     for meta, arrays in CASES:
