@@ -46,20 +46,8 @@ XFAIL = {
 }
 # Cases whose values and gradients match but whose grad_fn name differs.  The xfail only accepts
 # GradFnMismatch (raised after every value and gradient check), so a value regression still fails.
-_SQUEEZE = ("ferrotorch names every squeeze node SqueezeBackward0; PyTorch distinguishes squeeze() (0), "
-            "squeeze(dim) (1), squeeze(dims) (2) and the internal squeeze_ of matmul (4); unbatched "
-            "inputs here end in squeeze(0) -> SqueezeBackward1")
+_SQUEEZE = "ferrotorch's matmul ends a 1-D product in an ordinary squeeze (SqueezeBackward0)"
 XFAIL_GRAD_FN = {
-    "conv_006": "unbatched conv1d: " + _SQUEEZE,
-    "conv_015": "unbatched conv2d: " + _SQUEEZE,
-    "conv_026": "unbatched conv_transpose1d: " + _SQUEEZE,
-    "conv_033": "unbatched conv_transpose2d: " + _SQUEEZE,
-    "rnn_cell_005": "unbatched RNNCell: " + _SQUEEZE,
-    "rnn_cell_006": "unbatched RNNCell: " + _SQUEEZE,
-    "max_pool_005": "unbatched max_pool2d: PyTorch's kernel takes (C, H, W) directly (grad_fn "
-                    "MaxPool2DWithIndicesBackward0); ferrotorch unsqueezes and squeezes (SqueezeBackward0)",
-    "max_pool_012": "unbatched max_pool3d: PyTorch's kernel takes (C, D, H, W) directly (grad_fn "
-                    "MaxPool3DWithIndicesBackward0); ferrotorch unsqueezes and squeezes (SqueezeBackward0)",
     "linear_003": "3-D input without bias: PyTorch's matmul folds and ends in _unsafe_view "
                   "(UnsafeViewBackward0); ferrotorch ends in a view (ViewBackward0)",
     "linear_006": "1-D input with bias: PyTorch's result ends in a view (ViewBackward0); ferrotorch's "

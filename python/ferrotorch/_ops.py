@@ -1976,7 +1976,9 @@ def _unique_dims(dims, ndim):
 def squeeze(input, dim=None):
     if isinstance(dim, (list, tuple)):
         _unique_dims(dim, input.ndim)
-    return _C.squeeze(input, _dims(dim))
+        return _C.squeeze(input, _dims(dim))
+    # an int dim is passed as such: its node is SqueezeBackward1 (a list gives SqueezeBackward2)
+    return _C.squeeze(input, None if dim is None else _b_int(dim))
 
 
 @method()

@@ -255,7 +255,10 @@ pub fn expand(x: &Tensor, sizes: &[i64]) -> Result<Tensor> {
 
 pub fn join(s: &[usize]) -> String { s.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ") }
 
-pub fn squeeze_dims(x: &Tensor, dims: &[usize]) -> Result<Tensor> {
+pub fn squeeze_dims(x: &Tensor, dims: &[usize]) -> Result<Tensor> { squeeze_dims_as(x, dims, "SqueezeBackward0") }
+
+/// `squeeze` recording PyTorch's overload name (0: all dims, 1: one int dim, 2: a dim list).
+pub fn squeeze_dims_as(x: &Tensor, dims: &[usize], name: &'static str) -> Result<Tensor> {
     let b = x.body();
     let (mut shape, mut strides) = (Shape::new(), Strides::new());
     for i in 0..b.shape.len() {
@@ -264,7 +267,7 @@ pub fn squeeze_dims(x: &Tensor, dims: &[usize]) -> Result<Tensor> {
         strides.push(b.strides[i]);
     }
     let out = x.view_of(shape, strides, b.offset);
-    record_reshape(x, &out, "SqueezeBackward0");
+    record_reshape(x, &out, name);
     Ok(out)
 }
 

@@ -267,7 +267,11 @@ fn expand(py: Python<'_>, x: &Bound<'_, PyAny>, sizes: Vec<i64>) -> R<PT> { crat
 fn squeeze(py: Python<'_>, x: &Bound<'_, PyAny>, dims: Option<&Bound<'_, PyAny>>) -> R<PT> {
     crate::python::convert::guard(|| {
     let d = opt_dims(dims)?;
-    wrap(py, shape::squeeze(&tt(x)?, d.as_deref())?)
+    let t = tt(x)?;
+    let nd = t.ndim();
+    let name = match dims { None => "SqueezeBackward0", Some(o) if o.is_instance_of::<pyo3::types::PyInt>() => "SqueezeBackward1", Some(_) => "SqueezeBackward2" };
+    let ds: Vec<usize> = match &d { None => (0..nd).collect(), Some(v) => v.iter().map(|&i| crate::error::wrap_dim(i, nd)).collect::<crate::error::Result<_>>()? };
+    wrap(py, shape::squeeze_dims_as(&t, &ds, name)?)
     })
 }
 #[pyfunction]

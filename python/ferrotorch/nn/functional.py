@@ -927,9 +927,8 @@ def _max_pool_nd(input, kernel_size, stride, padding, dilation, ceil_mode, retur
     sp = _shape(x)[2:]
     outs, pads = _pool_geometry(sp, ks, st, pd, dl, ceil_mode, name)
     if nd > 1 and _dtype_name(x.dtype) in ("float32", "float64"):
-        values, indices = _C.max_pool(x, nd, list(ks), list(st), list(pd), list(dl), list(outs))
-        if unbatched:
-            values, indices = values.squeeze(0), indices.squeeze(0)
+        # leading dims are planes to the kernel, so an unbatched input needs no squeeze node
+        values, indices = _C.max_pool(input, nd, list(ks), list(st), list(pd), list(dl), list(outs))
         return (values, indices) if return_indices else values
     padded = any(l or r for l, r in pads)
     if padded:
