@@ -1,7 +1,10 @@
-//! Kernel benchmarks (`cargo bench`): elementwise, reductions, matmul, softmax on the Rust core.
-use criterion::{black_box, criterion_group, criterion_main, Criterion};
+//! Kernel benchmarks (`cargo bench`), one group per kernel family, each reporting throughput:
+//! elementwise and reductions in bytes/s, matrix products, convolution and attention in
+//! elements/s of multiply-adds (criterion prints "Melem/s"; x2 for GFLOP/s), nn kernels in bytes/s.
+use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ferrotorch::dtype::Scalar;
 use ferrotorch::ops::binary::{self, BinOp, Operand};
+use ferrotorch::ops::conv::{self, ConvShapes};
 use ferrotorch::ops::{linalg, nn, reduce, shape, unary};
 use ferrotorch::tensor::Tensor;
 
@@ -12,24 +15,81 @@ fn randn(shape: &[usize]) -> Tensor {
     Tensor::from_vec(v, shape).unwrap()
 }
 
-fn bench(c: &mut Criterion) {
-    let a = randn(&[1 << 20]);
-    let b = randn(&[1 << 20]);
-    c.bench_function("add_f32_1M", |x| x.iter(|| binary::add(black_box(&a), black_box(&b)).unwrap()));
-    c.bench_function("mul_scalar_f32_1M", |x| x.iter(|| binary::binary(BinOp::Mul, &Operand::T(a.clone()), &Operand::S(Scalar::Float(2.5)), 1.0).unwrap()));
-    c.bench_function("exp_f32_1M", |x| x.iter(|| unary::unary(unary::UnaryOp::Exp, black_box(&a)).unwrap()));
-    c.bench_function("sum_f32_1M", |x| x.iter(|| reduce::sum(black_box(&a), None, false, None).unwrap()));
-    let m = randn(&[1024, 1024]);
-    c.bench_function("sum_dim1_1024", |x| x.iter(|| reduce::sum(black_box(&m), Some(&[1]), false, None).unwrap()));
-    c.bench_function("softmax_1024", |x| x.iter(|| nn::softmax(black_box(&m), 1, false, None).unwrap()));
-    c.bench_function("transpose_contiguous_1024", |x| x.iter(|| ferrotorch::ops::copy::contiguous(&shape::t(&m).unwrap()).unwrap()));
-    let p = randn(&[256, 256]);
-    let q = randn(&[256, 256]);
-    c.bench_function("matmul_f32_256", |x| x.iter(|| linalg::matmul(black_box(&p), black_box(&q)).unwrap()));
-    let s1 = randn(&[8]);
-    let s2 = randn(&[8]);
-    c.bench_function("small_add_f32_8", |x| x.iter(|| binary::add(black_box(&s1), black_box(&s2)).unwrap()));
+fn elementwise(c: &mut Criterion) {
+    let mut g = c.benchmark_group("elementwise");
+    let n = 1usize << 22;
+    let (a, b) = (randn(&[n]), randn(&[n]));
+    g.throughput(Throughput::Bytes((12 * n) as u64));
+    g.bench_function("add_f32_4M", |x| x.iter(|| binary::add(black_box(&a), black_box(&b)).unwrap()));
+    g.throughput(Throughput::Bytes((8 * n) as u64));
+    g.bench_function("mul_scalar_f32_4M", |x| x.iter(|| binary::binary(BinOp::Mul, &Operand::T(a.clone()), &Operand::S(Scalar::Float(2.5)), 1.0).unwrap()));
+    g.bench_function("exp_f32_4M", |x| x.iter(|| unary::unary(unary::UnaryOp::Exp, black_box(&a)).unwrap()));
+    let (s1, s2) = (randn(&[8]), randn(&[8]));
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("small_add_f32_8", |x| x.iter(|| binary::add(black_box(&s1), black_box(&s2)).unwrap()));
+    g.finish();
 }
 
-criterion_group!(benches, bench);
+fn reductions_and_copies(c: &mut Criterion) {
+    let mut g = c.benchmark_group("reduce_copy");
+    let a = randn(&[1 << 22]);
+    g.throughput(Throughput::Bytes(4 << 22));
+    g.bench_function("sum_f32_4M", |x| x.iter(|| reduce::sum(black_box(&a), None, false, None).unwrap()));
+    let m = randn(&[2048, 2048]);
+    g.throughput(Throughput::Bytes(4 * 2048 * 2048));
+    g.bench_function("sum_dim1_2048", |x| x.iter(|| reduce::sum(black_box(&m), Some(&[1]), false, None).unwrap()));
+    g.bench_function("sum_dim0_2048", |x| x.iter(|| reduce::sum(black_box(&m), Some(&[0]), false, None).unwrap()));
+    g.throughput(Throughput::Bytes(8 * 2048 * 2048));
+    g.bench_function("transpose_contiguous_2048", |x| x.iter(|| ferrotorch::ops::copy::contiguous(&shape::t(&m).unwrap()).unwrap()));
+    g.finish();
+}
+
+fn matmul(c: &mut Criterion) {
+    let mut g = c.benchmark_group("matmul");
+    for n in [64usize, 256, 1024] {
+        let (p, q) = (randn(&[n, n]), randn(&[n, n]));
+        g.throughput(Throughput::Elements((n * n * n) as u64));
+        g.bench_with_input(BenchmarkId::new("f32", n), &n, |x, _| x.iter(|| linalg::matmul(black_box(&p), black_box(&q)).unwrap()));
+    }
+    let (xb, w, b) = (randn(&[128, 784]), randn(&[512, 784]), randn(&[512]));
+    g.throughput(Throughput::Elements(128 * 784 * 512));
+    g.bench_function("linear_128x784x512", |x| x.iter(|| nn::linear(black_box(&xb), &w, Some(&b)).unwrap()));
+    let (ba, bb) = (randn(&[64, 64, 32]), randn(&[64, 32, 64]));
+    g.throughput(Throughput::Elements(64 * 64 * 32 * 64));
+    g.bench_function("bmm_64x(64x32x64)", |x| x.iter(|| linalg::matmul(black_box(&ba), black_box(&bb)).unwrap()));
+    g.finish();
+}
+
+fn convolution(c: &mut Criterion) {
+    let mut g = c.benchmark_group("conv");
+    g.sample_size(10);
+    let (x, w, b) = (randn(&[64, 32, 28, 28]), randn(&[64, 32, 3, 3]), randn(&[64]));
+    let s = ConvShapes::new(&[64, 32, 28, 28], &[64, 32, 3, 3], &[28, 28], &[1, 1], &[1, 1], &[1, 1], 1).unwrap();
+    g.throughput(Throughput::Elements(64 * 64 * 28 * 28 * 32 * 9));
+    g.bench_function("conv2d_fwd_64x32x28x28_3x3_64", |it| it.iter(|| conv::conv(black_box(&x), &w, Some(&b), &s).unwrap()));
+    let gy = randn(&[64, 64, 28, 28]);
+    g.bench_function("conv2d_input_grad", |it| it.iter(|| conv::conv_input_grad(black_box(&gy), &w, None, &s).unwrap()));
+    g.bench_function("conv2d_weight_grad", |it| it.iter(|| conv::conv_weight_grad(black_box(&x), &gy, &s).unwrap()));
+    g.finish();
+}
+
+fn nn_kernels(c: &mut Criterion) {
+    let mut g = c.benchmark_group("nn");
+    let m = randn(&[2048, 2048]);
+    g.throughput(Throughput::Bytes(8 * 2048 * 2048));
+    g.bench_function("softmax_2048", |x| x.iter(|| nn::softmax(black_box(&m), 1, false, None).unwrap()));
+    g.bench_function("gelu_4M", |x| x.iter(|| nn::gelu(black_box(&m), false).unwrap()));
+    let (h, w, b) = (randn(&[4096, 512]), randn(&[512]), randn(&[512]));
+    g.throughput(Throughput::Bytes(8 * 4096 * 512));
+    g.bench_function("layer_norm_4096x512", |x| x.iter(|| nn::layer_norm(black_box(&h), 1, Some(&w), Some(&b), 1e-5).unwrap()));
+    let img = randn(&[64, 32, 24, 24]);
+    g.throughput(Throughput::Bytes(4 * 64 * 32 * 24 * 24));
+    g.bench_function("max_pool2d_64x32x24x24_2", |x| x.iter(|| nn::max_pool(black_box(&img), 2, &[2, 2], &[2, 2], &[0, 0], &[1, 1], &[12, 12]).unwrap()));
+    let (q, k, v) = (randn(&[16, 4, 256, 32]), randn(&[16, 4, 256, 32]), randn(&[16, 4, 256, 32]));
+    g.throughput(Throughput::Elements(2 * 16 * 4 * 256 * 256 * 32));
+    g.bench_function("sdpa_causal_16x4x256x32", |x| x.iter(|| nn::sdpa(black_box(&q), &k, &v, None, true, 0.17).unwrap()));
+    g.finish();
+}
+
+criterion_group!(benches, elementwise, reductions_and_copies, matmul, convolution, nn_kernels);
 criterion_main!(benches);

@@ -304,3 +304,79 @@ pub fn tanh_in_place<T: NnElem>(v: &mut [T]) {
     }
     for x in v.iter_mut() { *x = x.tanh(); }
 }
+
+/// Per-channel mean and biased variance of x [N, C, P] (P = product of spatial dims), in f64.
+pub fn batch_norm_stats<T: NnElem>(x: &[T], n: usize, c: usize, p: usize, mean: &mut [f64], var: &mut [f64]) -> Result<(), String> {
+    if x.len() != n.checked_mul(c).and_then(|v| v.checked_mul(p)).ok_or("batch_norm: size overflow")? || mean.len() != c || var.len() != c {
+        return Err(len_err("batch_norm input", x.len(), n * c * p));
+    }
+    let m = (n * p) as f64;
+    let chan = |(ci, (mu, va)): (usize, (&mut f64, &mut f64))| {
+        let mut s = 0.0;
+        for b in 0..n { for &v in &x[(b * c + ci) * p..(b * c + ci + 1) * p] { s += v.f(); } }
+        let mean_c = s / m;
+        let mut q = 0.0;
+        for b in 0..n { for &v in &x[(b * c + ci) * p..(b * c + ci + 1) * p] { let d = v.f() - mean_c; q += d * d; } }
+        *mu = mean_c;
+        *va = q / m;
+    };
+    if par_rows(x.len()) && c > 1 { mean.par_iter_mut().zip(var.par_iter_mut()).enumerate().for_each(chan) } else { mean.iter_mut().zip(var.iter_mut()).enumerate().for_each(chan) }
+    Ok(())
+}
+
+/// y = (x - mean_c) * rstd_c * w_c + b_c over x [N, C, P].
+#[allow(clippy::too_many_arguments)]
+pub fn batch_norm_apply<T: NnElem>(x: &[T], c: usize, p: usize, mean: &[f64], rstd: &[f64], w: Option<&[T]>, b: Option<&[T]>, y: &mut [T]) -> Result<(), String> {
+    if y.len() != x.len() || mean.len() != c || rstd.len() != c || p == 0 || c == 0 || x.len() % (c * p) != 0 { return Err(len_err("batch_norm output", y.len(), x.len())); }
+    if w.is_some_and(|w| w.len() != c) || b.is_some_and(|b| b.len() != c) { return Err("batch_norm: weight or bias size".into()); }
+    let plane = |(idx, (yo, xi)): (usize, (&mut [T], &[T]))| {
+        let ci = idx % c;
+        let scale = rstd[ci] * w.map_or(1.0, |w| w[ci].f());
+        let shift = b.map_or(0.0, |b| b[ci].f()) - mean[ci] * scale;
+        for (o, &v) in yo.iter_mut().zip(xi) { *o = T::of(v.f() * scale + shift); }
+    };
+    if par_rows(x.len()) { y.par_chunks_mut(p).zip(x.par_chunks(p)).enumerate().for_each(plane) } else { y.chunks_mut(p).zip(x.chunks(p)).enumerate().for_each(plane) }
+    Ok(())
+}
+
+/// Batch norm backward over x [N, C, P]: with batch statistics (`train`) gx carries the
+/// statistics' terms, with running statistics gx = g * w * rstd. gw = sum g*xhat, gb = sum g.
+#[allow(clippy::too_many_arguments)]
+pub fn batch_norm_bwd<T: NnElem>(g: &[T], x: &[T], n: usize, c: usize, p: usize, mean: &[f64], rstd: &[f64], w: Option<&[T]>, train: bool,
+    gx: Option<&mut [T]>, gw: &mut [f64], gb: &mut [f64]) -> Result<(), String> {
+    if x.len() != n.checked_mul(c).and_then(|v| v.checked_mul(p)).ok_or("batch_norm: size overflow")? || g.len() != x.len() || mean.len() != c || rstd.len() != c || gw.len() != c || gb.len() != c {
+        return Err(len_err("batch_norm grad", g.len(), x.len()));
+    }
+    if w.is_some_and(|w| w.len() != c) { return Err("batch_norm: weight size".into()); }
+    // per-channel sums of g and g * xhat
+    let sums = |(ci, (sw, sb)): (usize, (&mut f64, &mut f64))| {
+        let (mut a, mut s) = (0.0, 0.0);
+        for b in 0..n {
+            let r = (b * c + ci) * p..(b * c + ci + 1) * p;
+            for (&gv, &xv) in g[r.clone()].iter().zip(&x[r]) { s += gv.f(); a += gv.f() * (xv.f() - mean[ci]) * rstd[ci]; }
+        }
+        *sw = a; *sb = s;
+    };
+    if par_rows(x.len()) && c > 1 { gw.par_iter_mut().zip(gb.par_iter_mut()).enumerate().for_each(sums) } else { gw.iter_mut().zip(gb.iter_mut()).enumerate().for_each(sums) }
+    if let Some(gx) = gx {
+        if gx.len() != x.len() { return Err(len_err("batch_norm grad_input", gx.len(), x.len())); }
+        let m = (n * p) as f64;
+        let plane = |(idx, (o, (gi, xi))): (usize, (&mut [T], (&[T], &[T])))| {
+            let ci = idx % c;
+            let k = rstd[ci] * w.map_or(1.0, |w| w[ci].f());
+            if train {
+                let (mg, mgx) = (gb[ci] / m, gw[ci] / m);
+                for ((ov, &gv), &xv) in o.iter_mut().zip(gi).zip(xi) {
+                    let xhat = (xv.f() - mean[ci]) * rstd[ci];
+                    *ov = T::of(k * (gv.f() - mg - xhat * mgx));
+                }
+            } else {
+                for (ov, &gv) in o.iter_mut().zip(gi) { *ov = T::of(k * gv.f()); }
+            }
+        };
+        if p > 0 {
+            if par_rows(x.len()) { gx.par_chunks_mut(p).zip(g.par_chunks(p).zip(x.par_chunks(p))).enumerate().for_each(plane) } else { gx.chunks_mut(p).zip(g.chunks(p).zip(x.chunks(p))).enumerate().for_each(plane) }
+        }
+    }
+    Ok(())
+}

@@ -593,3 +593,112 @@ fn sdpa_backward_composite(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Ten
     let gk = mul_s(&matmul(&shape::transpose(&ds, -2, -1)?, q)?, scale)?;
     Ok((gq, gk, gv))
 }
+
+/// `F.batch_norm` on x [N, C, *sp] (f32/f64): batch statistics when `running` is None (and
+/// returns them: mean and unbiased variance, for the caller's running-stat update), else the
+/// given running mean and variance. One NativeBatchNormBackward0 node.
+pub fn batch_norm(x: &Tensor, w: Option<&Tensor>, b: Option<&Tensor>, running: Option<(&Tensor, &Tensor)>, eps: f64) -> Result<(Tensor, Option<(Tensor, Tensor)>)> {
+    let dt = float_kernel_dtype(x, "batch_norm")?;
+    for t in [w, b].into_iter().flatten() { same_dtype(x, t)?; }
+    let sh = x.shape();
+    if sh.len() < 2 { crate::bail!("batch_norm: expected at least 2 dims, got {:?}", sh); }
+    let (n, c) = (sh[0], sh[1]);
+    let p: usize = sh[2..].iter().product();
+    for t in [w, b].into_iter().flatten().chain(running.into_iter().flat_map(|(a, b)| [a, b])) {
+        if t.numel() != c { crate::bail!("batch_norm: expected {} elements, got {:?}", c, t.shape()); }
+    }
+    let train = running.is_none();
+    let xc = copy::contiguous_as(x, dt)?;
+    let (mean, var): (Vec<f64>, Vec<f64>) = match running {
+        Some((rm, rv)) => (copy::contiguous_as(rm, DType::F64)?.to_vec::<f64>()?, copy::contiguous_as(rv, DType::F64)?.to_vec::<f64>()?),
+        None => {
+            let (mut m, mut v) = (vec![0.0; c], vec![0.0; c]);
+            crate::dispatch_float!(dt, T => cpu::read::<T, _>(&xc, |xs| k::batch_norm_stats(xs, n, c, p, &mut m, &mut v))?.map_err(|e| crate::rt_err!("{}", e))?);
+            (m, v)
+        }
+    };
+    let rstd: Vec<f64> = var.iter().map(|&v| 1.0 / (v + eps).sqrt()).collect();
+    let (wc, bc) = (w.map(|t| copy::contiguous_as(t, dt)).transpose()?, b.map(|t| copy::contiguous_as(t, dt)).transpose()?);
+    let y = if c == 0 || p == 0 || n == 0 { Tensor::zeros(&sh, dt)? } else {
+        crate::dispatch_float!(dt, T => {
+            let wv: Option<Vec<T>> = wc.as_ref().map(|t| cpu::read::<T, _>(t, |v| v.to_vec())).transpose()?;
+            let bv: Option<Vec<T>> = bc.as_ref().map(|t| cpu::read::<T, _>(t, |v| v.to_vec())).transpose()?;
+            cpu::read::<T, _>(&xc, |xs| cpu::new_with::<T>(&sh, false, |ys| k::batch_norm_apply(xs, c, p, &mean, &rstd, wv.as_deref(), bv.as_deref(), ys)))??
+        })
+    };
+    let stats = if train {
+        let m = (n * p) as f64;
+        let unbiased: Vec<f64> = var.iter().map(|&v| if m > 1.0 { v * m / (m - 1.0) } else { f64::NAN }).collect();
+        Some((copy::contiguous_as(&Tensor::from_vec(mean.clone(), &[c])?, dt)?, copy::contiguous_as(&Tensor::from_vec(unbiased, &[c])?, dt)?))
+    } else { None };
+    let mut inputs = vec![x];
+    inputs.extend(w);
+    inputs.extend(b);
+    if autograd::needs_grad(&inputs) {
+        let (has_w, has_b) = (w.is_some(), b.is_some());
+        let need: Vec<bool> = inputs.iter().map(|t| t.requires_grad()).collect();
+        let mut save = vec![SaveItem::Input(x)];
+        if let Some(w) = w { save.push(SaveItem::Input(w)); }
+        let (mean, rstd) = (Arc::new(mean), Arc::new(rstd));
+        autograd::record("NativeBatchNormBackward0", &inputs, &[&y], save, Box::new(move |s, g| {
+            let Some(g) = &g[0] else { return Ok(vec![None; need.len()]) };
+            let (x, w) = (&s[0], if has_w { Some(&s[1]) } else { None });
+            let (gx, gw, gb) = if autograd::is_grad_enabled() {
+                batch_norm_backward_composite(g, x, w, train, &mean, &rstd, eps, need[0])?
+            } else {
+                let dt = x.dtype();
+                let xs = x.shape();
+                let (xc, gc) = (copy::contiguous_as(x, dt)?, copy::contiguous_as(g, dt)?);
+                let wc = w.map(|t| copy::contiguous_as(t, dt)).transpose()?;
+                let (mut sw, mut sb) = (vec![0.0; c], vec![0.0; c]);
+                let gx = crate::dispatch_float!(dt, T => {
+                    let wv: Option<Vec<T>> = wc.as_ref().map(|t| cpu::read::<T, _>(t, |v| v.to_vec())).transpose()?;
+                    cpu::read::<T, _>(&xc, |xv| cpu::read::<T, _>(&gc, |gv| {
+                        if need[0] {
+                            cpu::new_with::<T>(&xs, false, |o| k::batch_norm_bwd(gv, xv, n, c, p, &mean, &rstd, wv.as_deref(), train, Some(o), &mut sw, &mut sb)).map(Some)
+                        } else {
+                            k::batch_norm_bwd(gv, xv, n, c, p, &mean, &rstd, wv.as_deref(), train, None, &mut sw, &mut sb).map_err(|e| crate::rt_err!("{}", e))?;
+                            Ok(None)
+                        }
+                    }))???
+                });
+                let to = |v: Vec<f64>| -> Result<Tensor> { copy::contiguous_as(&Tensor::from_vec(v, &[c])?, dt) };
+                (gx, Some(to(sw)?), Some(to(sb)?))
+            };
+            let mut r = vec![gx];
+            if has_w { r.push(if need[1] { gw } else { None }); }
+            if has_b { r.push(if need[r.len()] { gb } else { None }); }
+            Ok(r)
+        }));
+    }
+    Ok((y, stats))
+}
+
+/// Batch norm's first derivative with differentiable ops (used under create_graph).
+#[allow(clippy::too_many_arguments)]
+fn batch_norm_backward_composite(g: &Tensor, x: &Tensor, w: Option<&Tensor>, train: bool, mean: &[f64], rstd: &[f64], eps: f64, want_x: bool) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+    let nd = x.ndim();
+    let c = x.shape()[1];
+    let dims: Vec<i64> = std::iter::once(0).chain(2..nd as i64).collect();
+    let mut cshape = vec![1i64; nd];
+    cshape[1] = c as i64;
+    let dt = x.dtype();
+    let (xc, rs) = if train {
+        let mu = reduce::mean(x, Some(&dims), true, None)?;
+        let xc = sub(x, &mu)?;
+        let var = reduce::mean(&mul(&xc, &xc)?, Some(&dims), true, None)?;
+        (xc, unary::unary(unary::UnaryOp::Rsqrt, &add_s(&var, eps)?)?)
+    } else {
+        let mu = shape::reshape(&copy::contiguous_as(&Tensor::from_vec(mean.to_vec(), &[c])?, dt)?, &cshape)?;
+        (sub(x, &mu)?, shape::reshape(&copy::contiguous_as(&Tensor::from_vec(rstd.to_vec(), &[c])?, dt)?, &cshape)?)
+    };
+    let xhat = mul(&xc, &rs)?;
+    let wb = w.map(|w| shape::reshape(w, &cshape)).transpose()?;
+    let gh = match &wb { Some(w) => mul(g, w)?, None => g.clone() };
+    let gx = if !want_x { None } else if train {
+        let m1 = reduce::mean(&gh, Some(&dims), true, None)?;
+        let m2 = reduce::mean(&mul(&gh, &xhat)?, Some(&dims), true, None)?;
+        Some(mul(&rs, &sub(&sub(&gh, &m1)?, &mul(&xhat, &m2)?)?)?)
+    } else { Some(mul(&gh, &rs)?) };
+    Ok((gx, Some(reduce::sum(&mul(g, &xhat)?, Some(&dims), false, None)?), Some(reduce::sum(g, Some(&dims), false, None)?)))
+}

@@ -810,8 +810,14 @@ fn record_function(name: String, inputs: &Bound<'_, PyAny>, outputs: &Bound<'_, 
     })
 }
 
+/// `torch.set_num_threads`: 1 runs every kernel serially; n > 1 sizes the worker pool when it
+/// has not started yet (rayon's pool cannot be resized once running, so a later n > 1 keeps
+/// the running pool's size).
 #[pyfunction]
-fn set_num_threads(n: usize) { crate::cpu::iter::set_serial(n <= 1) }
+fn set_num_threads(n: usize) {
+    crate::cpu::iter::set_serial(n <= 1);
+    if n > 1 { let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global(); }
+}
 #[pyfunction]
 fn get_num_threads() -> usize { if crate::cpu::iter::parallel_ok() { rayon::current_num_threads() } else { 1 } }
 

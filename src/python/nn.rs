@@ -105,7 +105,24 @@ fn sdpa(py: Python<'_>, query: &Bound<'_, PyAny>, key: &Bound<'_, PyAny>, value:
     })
 }
 
+/// Returns (output, batch mean, unbiased batch variance); the statistics are None when the
+/// running ones were used.
+#[pyfunction]
+#[pyo3(signature = (input, weight, bias, running_mean, running_var, eps))]
+#[allow(clippy::type_complexity)]
+fn batch_norm(py: Python<'_>, input: &Bound<'_, PyAny>, weight: Option<&Bound<'_, PyAny>>, bias: Option<&Bound<'_, PyAny>>,
+    running_mean: Option<&Bound<'_, PyAny>>, running_var: Option<&Bound<'_, PyAny>>, eps: f64) -> R<(PT, Option<PT>, Option<PT>)> {
+    guard(|| {
+        let (x, w, b, rm, rv) = (tt(input)?, opt_t(weight)?, opt_t(bias)?, opt_t(running_mean)?, opt_t(running_var)?);
+        let running = match (&rm, &rv) { (Some(a), Some(b)) => Some((a, b)), _ => None };
+        let (y, stats) = heavy(py, x.numel(), || nn::batch_norm(&x, w.as_ref(), b.as_ref(), running, eps))?;
+        let (m, v) = match stats { Some((m, v)) => (Some(wrap(py, m)?), Some(wrap(py, v)?)), None => (None, None) };
+        Ok((wrap(py, y)?, m, v))
+    })
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(batch_norm, m)?)?;
     m.add_function(wrap_pyfunction!(sdpa, m)?)?;
     m.add_function(wrap_pyfunction!(rnn_cell, m)?)?;
     m.add_function(wrap_pyfunction!(convolution, m)?)?;

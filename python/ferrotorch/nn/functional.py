@@ -1772,6 +1772,19 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if not input.is_floating_point():
         raise _not_implemented("batch_norm", input.dtype)
     use_batch_stats = training or running_mean is None or running_var is None
+    if _dtype_name(input.dtype) in ("float32", "float64") and all(
+            t is None or t.dtype == input.dtype for t in (weight, bias)) and (use_batch_stats or all(
+            _dtype_name(t.dtype) in ("float32", "float64") for t in (running_mean, running_var))):
+        out, mean, var = _C.batch_norm(input, weight, bias, None if use_batch_stats else running_mean,
+                                       None if use_batch_stats else running_var, float(eps))
+        if training and mean is not None and (running_mean is not None or running_var is not None):
+            m = 0.0 if momentum is None else momentum
+            with torch.no_grad():
+                if running_mean is not None:
+                    running_mean.mul_(1 - m).add_(mean * m)
+                if running_var is not None:
+                    running_var.mul_(1 - m).add_(var * m)
+        return out
     if use_batch_stats:
         dims = (0,) + tuple(range(2, nd))
         mean = input.mean(dim=dims, keepdim=True)
