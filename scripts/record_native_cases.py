@@ -6,14 +6,17 @@ Usage (needs real PyTorch; CI does not, it only reads the recorded file):
 
 With a fixed seed it builds small random cases over conv{1,2,3}d / conv_transpose{1,2,3}d,
 F.layer_norm, F.gelu, F.nll_loss / F.cross_entropy (class-index targets), F.max_pool{2,3}d,
-F.linear, nn.RNNCell, softmax / log_softmax, transposing copies (t() / permute() + contiguous())
-and sums over leading dims, runs each in PyTorch and stores, in ONE compressed npz:
+F.linear, nn.RNNCell, softmax / log_softmax, transposing copies (t() / permute() + contiguous()),
+sums over leading dims, F.batch_norm (training / eval, running stats recorded after the call) and
+F.scaled_dot_product_attention (4-D, causal, bool / float masks), runs each in PyTorch and stores,
+in ONE compressed npz:
 
     meta                      0-d str array: JSON {"torch_version", "seed", "cases": [...]}
     <case id>__<tensor name>  inputs (names listed in the case's "args" / "tensors")
     <case id>__out<k>         outputs (values; the indices of max_pool ... return_indices=True)
     <case id>__r              random weights r (dtype and shape of out0)
     <case id>__grad__<name>   d sum(out0 * r) / d <name> for every float input that requires grad
+    <case id>__after__<name>  an input the op updates in place, after the call (see "mutated")
 
 A case's JSON entry:
     id, family, op        op: "F.<name>" (called as F.<name>(*args, **kwargs)), "rnn_cell",
@@ -28,12 +31,19 @@ A case's JSON entry:
     grad_fn               out0.grad_fn.name() (null when nothing requires grad)
     tol                   optional looser float32 absolute tolerance {"atol": ...} (only GELU's negative
                           tail, where PyTorch's own float32 result cancels; see gelu_cases)
-    r_quant               r holds multiples of 1/8 (the larger "quant" cases: exact sums, compact file)
+    r_quant               true: r holds multiples of 1/8 (the larger "quant" cases: exact sums, compact file);
+                          "coarse": r holds multiples of 1/2 in [-1, 1] (a large batch_norm case: compact file)
+    mutated               inputs the op updates in place (batch_norm's running stats); their values after
+                          the call are stored as <case id>__after__<name>
 
 Besides small random shapes (batch 1, odd sizes, groups, NaN/inf where PyTorch's result is defined,
 non-contiguous inputs via "views", zero-size inputs) a few larger cases use exactly summable values
 (quant) to reach the kernels' tiled / threaded paths (conv over samples and threaded GEMM, column
-sums over > 64 rows and > 1024 columns, transposing copies >= 32x32 and >= 2^15 elements).
+sums over > 64 rows and > 1024 columns, transposing copies >= 32x32 and >= 2^15 elements, batch
+norm over >= 2^15 elements, attention over several 64-row query blocks).
+
+The families added later (batch_norm, sdpa) draw their inputs from their own random streams
+(see isolated()), so the cases recorded before them keep byte-identical inputs and r.
 """
 import argparse
 import json
@@ -67,7 +77,7 @@ def uniform(lo, hi, *shape, dtype=np.float32):
 
 
 def add(family, op, tensors, args=None, kwargs=None, grad=None, views=None, bits=None, tol=None, note=None,
-        kw_tensors=None, r_quant=False):
+        kw_tensors=None, r_quant=False, mutated=None):
     """tensors: ordered {name: array}; args: positional tensor names (default: all, in order)."""
     n = _counter.get(family, 0)
     _counter[family] = n + 1
@@ -81,9 +91,11 @@ def add(family, op, tensors, args=None, kwargs=None, grad=None, views=None, bits
     if tol:
         meta["tol"] = tol
     if r_quant:
-        meta["r_quant"] = True
+        meta["r_quant"] = r_quant
     if note:
         meta["note"] = note
+    if mutated:
+        meta["mutated"] = list(mutated)
     CASES.append((meta, dict(tensors)))
 
 
@@ -154,6 +166,8 @@ def run(meta, arrays):
         raise ValueError(op)
     outs = list(out) if isinstance(out, tuple) else [out]
     res = {f"out{k}": to_np(o) for k, o in enumerate(outs)}
+    for name in meta.get("mutated", []):  # inputs the op updates in place (batch_norm's running stats)
+        res[f"after__{name}"] = to_np(leaves[name])
     meta["n_out"] = len(outs)
     meta["out_bits"] = ["bfloat16" if o.dtype == torch.bfloat16 else None for o in outs]
     main = outs[0]
@@ -162,7 +176,9 @@ def run(meta, arrays):
     wrt = [(p, params.get(p, leaves[p])) for p in meta["grad"]]
     if wrt:
         assert main.requires_grad, meta["id"]
-        if meta.get("r_quant"):  # exactly summable gradients (and a compact npz) for quant cases
+        if meta.get("r_quant") == "coarse":
+            r = torch.from_numpy(rng.integers(-2, 3, size=tuple(main.shape)) / 2).to(main.dtype)
+        elif meta.get("r_quant"):  # exactly summable gradients (and a compact npz) for quant cases
             r = torch.from_numpy(quant(*main.shape, dtype=np.float64)).to(main.dtype)
         else:
             r = torch.from_numpy(rng.standard_normal(tuple(main.shape))).to(main.dtype)
@@ -642,6 +658,179 @@ def empty_cases():
     add("sum", "sum", {"input": z(0, 3, 4)}, kwargs=dict(dim=(0, 1)))
 
 
+def batch_norm_cases():
+    """F.batch_norm: training (batch statistics; the running stats passed in are updated in place
+    with momentum and the unbiased variance, recorded after the call as after__<name>) and eval
+    (running statistics), [N, C] to [N, C, D, H, W]."""
+    f32, f64 = np.float32, np.float64
+    specs = [  # x shape, dtype, training, weight, bias, running stats, kwargs
+        ((8, 3), f32, True, True, True, True, {}),
+        ((5, 4), f64, False, True, True, True, {}),
+        ((16, 5), f64, True, False, False, True, dict(momentum=0.25)),
+        ((4, 6), f32, True, True, True, False, {}),  # no running stats: batch statistics only
+        ((2, 1), f32, True, True, True, True, {}),   # 2 values per channel
+        ((4, 3, 7), f32, True, True, False, True, dict(eps=1e-3)),
+        ((2, 5, 9), f32, False, False, True, True, {}),
+        ((3, 2, 11), f64, True, True, True, True, dict(momentum=0.3, eps=1e-3)),
+        ((1, 4, 6), f64, True, False, True, False, {}),
+        ((2, 3, 5, 6), f32, True, True, True, True, {}),
+        ((3, 4, 4, 4), f64, False, True, True, True, dict(eps=0.1)),
+        ((1, 2, 7, 9), f32, True, True, True, True, dict(momentum=1.0)),
+        ((4, 8, 3, 3), f64, True, False, False, True, {}),
+        ((2, 3, 6, 5), f32, False, False, False, True, {}),
+        ((3, 33, 2, 2), f32, True, True, True, True, dict(momentum=0.0)),
+        ((2, 3, 3, 4, 5), f32, True, True, True, True, {}),
+        ((1, 2, 3, 3, 3), f64, False, True, True, True, {}),
+        ((2, 2, 4, 3, 2), f64, True, True, False, True, dict(momentum=0.5)),
+        ((1, 3, 2, 2, 2), f32, True, False, False, False, {}),
+    ]
+    for xs, dt, train, w, b, stats, kw in specs:
+        C = xs[1]
+        t = {"input": randn(*xs, dtype=dt, scale=2.0) + randn(1, C, *([1] * (len(xs) - 2)), dtype=dt)}
+        if stats:
+            t["running_mean"] = randn(C, dtype=dt, scale=0.5)
+            t["running_var"] = uniform(0.5, 2.0, C, dtype=dt)
+        if w:
+            t["weight"] = randn(C, dtype=dt)
+        if b:
+            t["bias"] = randn(C, dtype=dt)
+        args = ["input"] + [k if k in t else None for k in ("running_mean", "running_var", "weight", "bias")]
+        add("batch_norm", "F.batch_norm", t, args=args, kwargs=dict(training=train, **kw),
+            grad=[k for k in ("input", "weight", "bias") if k in t],
+            mutated=["running_mean", "running_var"] if stats else None)
+
+    def bn(x, train, C=None, views=None, **kw):
+        C = C or x.shape[1]
+        dt = x.dtype.type
+        t = {"input": x, "running_mean": randn(C, dtype=dt, scale=0.5), "running_var": uniform(0.5, 2.0, C, dtype=dt),
+             "weight": randn(C, dtype=dt), "bias": randn(C, dtype=dt)}
+        add("batch_norm", "F.batch_norm", t, args=["input", "running_mean", "running_var", "weight", "bias"],
+            kwargs=dict(training=train, **kw), grad=["input", "weight", "bias"], views=views,
+            mutated=["running_mean", "running_var"])
+
+    # a constant channel (batch variance 0: output = bias, running_var moves towards 0)
+    x = randn(4, 3, 5)
+    x[:, 1, :] = 1.25
+    bn(x, True)
+    # a large common offset (float64)
+    bn(randn(6, 2, 4, dtype=f64) + 1000.0, True)
+    # NaN in one channel: that channel's output, running stats and input gradient are NaN
+    x = randn(3, 3, 4)
+    x[1, 2, 3] = np.nan
+    bn(x, True)
+    x = randn(2, 3, 4, dtype=f64)
+    x[0, 0, 1] = np.inf
+    bn(x, False)
+    # non-contiguous (channels-last storage): (N, H, W, C) permuted to (N, C, H, W)
+    bn(randn(2, 5, 4, 3), True, C=3, views={"input": [["permute", [0, 3, 1, 2]]]})
+    bn(randn(3, 4, 5, dtype=f64), False, C=5, views={"input": [["transpose", 1, 2]]})
+    # >= 2^15 elements: the kernels' channel- / plane-parallel paths. Three values per channel
+    # (-1/2, 0, 1/2 plus a channel offset) and r in {-1, -1/2, 0, 1/2, 1} keep the npz small.
+    x = (rng.integers(-1, 2, size=(8, 16, 16, 16)) / 2 + rng.integers(-4, 5, size=(1, 16, 1, 1)) / 4).astype(f32)
+    t = {"input": x, "running_mean": quant(16), "running_var": uniform(0.5, 2.0, 16, dtype=f32),
+         "weight": quant(16), "bias": quant(16)}
+    add("batch_norm", "F.batch_norm", t, args=["input", "running_mean", "running_var", "weight", "bias"],
+        kwargs=dict(training=True), grad=["input", "weight", "bias"], mutated=["running_mean", "running_var"],
+        r_quant="coarse")
+
+
+def sdpa_cases():
+    """F.scaled_dot_product_attention, 4-D q [B, H, L, E], k [B, H, S, E], v [B, H, S, Ev]."""
+    f32, f64 = np.float32, np.float64
+
+    def case(B, H, L, S, E, Ev, dt, mask=None, mask_grad=False, views=None, q=None, **kw):
+        t = {"query": randn(B, H, L, E, dtype=dt) if q is None else q,
+             "key": randn(B, H, S, E, dtype=dt), "value": randn(B, H, S, Ev, dtype=dt)}
+        if views:  # stored as [B, L, H, E] (the MHA layout), viewed as [B, H, L, E]
+            for n in t:
+                t[n] = np.ascontiguousarray(np.swapaxes(t[n], 1, 2))
+        grad = ["query", "key", "value"]
+        if mask is not None:
+            t["attn_mask"] = mask
+            if mask_grad:
+                grad.append("attn_mask")
+        add("sdpa", "F.scaled_dot_product_attention", t, args=["query", "key", "value"], kwargs=kw,
+            kw_tensors=["attn_mask"] if mask is not None else [], grad=grad,
+            views={n: [["transpose", 1, 2]] for n in ("query", "key", "value")} if views else None)
+
+    def bmask(*shape, p=0.3):
+        return rng.random(shape) >= p
+
+    def fmask(*shape, dt=f32, p=0.2, q=False):
+        m = quant(*shape, dtype=dt) if q else randn(*shape, dtype=dt)  # quant: a compact npz
+        m[rng.random(shape) < p] = -np.inf
+        return m
+
+    # plain; E != Ev (PyTorch's math path); a custom scale; single query / key; a wide head
+    case(2, 3, 5, 7, 4, 4, f32)
+    case(1, 2, 6, 9, 4, 6, f32)
+    case(1, 2, 8, 8, 8, 8, f64, scale=0.3)
+    case(1, 1, 1, 1, 3, 3, f32)
+    case(1, 1, 4, 5, 64, 64, f64)
+    # causal (top-left aligned) with L != S, several 64-row query blocks
+    case(1, 1, 100, 70, 8, 8, f32, is_causal=True)
+    case(1, 1, 70, 130, 4, 4, f64, is_causal=True)
+    case(1, 2, 130, 40, 4, 4, f32, is_causal=True)
+    case(1, 1, 9, 5, 4, 6, f64, is_causal=True)
+    case(2, 2, 5, 12, 8, 8, f32, is_causal=True, scale=0.5)
+    case(1, 1, 129, 100, 4, 3, f32, is_causal=True)
+    # boolean masks (True = attend), broadcast from [L, S], [B, 1, L, S], [B, H, L, S], [1, S], [B, 1, 1, S];
+    # rows with every key masked out (PyTorch 2.13 returns 0 there)
+    m = bmask(7, 6)
+    m[2] = False
+    case(2, 2, 7, 6, 4, 4, f32, mask=m)
+    m = bmask(2, 1, 70, 24)
+    m[1, 0, 65] = False
+    case(2, 1, 70, 24, 4, 4, f32, mask=m)
+    m = bmask(1, 2, 66, 9)
+    m[0, 1, 3] = False
+    case(1, 2, 66, 9, 4, 6, f32, mask=m)
+    case(1, 2, 80, 33, 4, 4, f32, mask=bmask(1, 33))
+    m = bmask(2, 1, 1, 11)
+    m[1] = False  # the second batch entry sees no key at all
+    case(2, 2, 6, 11, 4, 4, f64, mask=m)
+    # float (additive) masks that do not require grad: PyTorch keeps its flash kernel
+    case(2, 3, 6, 7, 4, 4, f32, mask=fmask(6, 7))
+    case(2, 1, 90, 40, 4, 4, f32, mask=fmask(2, 1, 90, 40, q=True))
+    # a 3-D [H, L, S] mask (float or bool, any B) sends PyTorch to its math path (UnsafeViewBackward0)
+    case(1, 3, 5, 8, 4, 4, f32, mask=fmask(3, 5, 8))
+    m = fmask(7, 5, dt=f64)
+    m[0] = -np.inf
+    m[4] = -np.inf
+    case(2, 2, 7, 5, 4, 4, f64, mask=m)
+    # float masks that require grad: PyTorch differentiates the mask (and takes its math path)
+    case(2, 2, 6, 7, 4, 4, f32, mask=fmask(6, 7), mask_grad=True)
+    case(2, 2, 5, 40, 4, 4, f64, mask=fmask(2, 2, 5, 40, dt=f64, q=True), mask_grad=True)
+    case(1, 2, 8, 6, 4, 3, f32, mask=fmask(1, 1, 1, 6), mask_grad=True)
+    # NaN: a NaN or +inf mask entry makes its row NaN; a NaN query makes its row NaN (and every
+    # key / value gradient of that batch entry). The NaN query is float64 on purpose: PyTorch 2.13's
+    # float32 CPU flash kernel returns 0 for that row (as for a fully masked one) while its float64
+    # kernel and its math path return NaN, and its float32 gradients are NaN there all the same.
+    m = randn(5, 6)
+    m[1, 2] = np.nan
+    case(1, 2, 5, 6, 4, 4, f32, mask=m)
+    m = randn(4, 6, dtype=f64)
+    m[3, 0] = np.inf
+    case(2, 1, 4, 6, 4, 4, f64, mask=m)
+    q = randn(2, 1, 5, 4, dtype=f64)
+    q[1, 0, 2, 1] = np.nan
+    case(2, 1, 5, 6, 4, 4, f64, q=q)
+    # non-contiguous q / k / v (stored [B, L, H, E], transposed to [B, H, L, E])
+    case(2, 2, 70, 12, 4, 4, f32, views=True, is_causal=True)
+
+
+def isolated(gen):
+    """Run a case generator on its own random stream (seeded by SEED and its name), so adding
+    families leaves the inputs and r of the cases recorded before them byte-identical."""
+    global rng
+    saved = rng
+    rng = np.random.default_rng([SEED, sum(map(ord, gen.__name__))])
+    try:
+        gen()
+    finally:
+        rng = saved
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(ROOT, "tests", "data", "native_kernels.npz"))
@@ -650,6 +839,9 @@ def main():
     for gen in (conv_cases, layer_norm_cases, gelu_cases, loss_cases, maxpool_cases, linear_cases,
                 rnn_cases, softmax_cases, transpose_cases, sum_cases, empty_cases):
         gen()
+    # later families: each on its own stream (their r are still drawn from rng, after the older cases')
+    for gen in (batch_norm_cases, sdpa_cases):
+        isolated(gen)
     store, metas = {}, []
     for meta, arrays in CASES:
         res = run(meta, arrays)

@@ -2,8 +2,10 @@
 
 tests/data/native_kernels.npz is written by scripts/record_native_cases.py (run it with a real
 PyTorch to regenerate; its docstring describes the layout).  Every recorded case is replayed here:
-the outputs (values; max_pool's indices exactly), out0.grad_fn.name(), and the gradients of
-sum(out0 * r) for the recorded r w.r.t. every float input PyTorch let require grad.
+the outputs (values; max_pool's indices exactly), out0.grad_fn.name(), the gradients of
+sum(out0 * r) for the recorded r w.r.t. every float input PyTorch let require grad, and the inputs
+an op updates in place (batch_norm's running_mean / running_var after a training call; unchanged
+in eval) against their recorded values after the call.
 
 Tolerances: float64 rtol = atol = 1e-10; float32 rtol 1e-5 with atol 1e-6 times the largest
 finite magnitude among the expected values (at least 1), which absorbs a different summation
@@ -42,17 +44,23 @@ class GradFnMismatch(AssertionError):
 
 # Real differences from PyTorch, kept visible: case id -> reason.  Strict xfails: fixing the bug
 # turns the case into an XPASS failure, so remove the entry then.
-XFAIL = {
-}
+XFAIL = {}
 # Cases whose values and gradients match but whose grad_fn name differs.  The xfail only accepts
 # GradFnMismatch (raised after every value and gradient check), so a value regression still fails.
 _SQUEEZE = "ferrotorch's matmul ends a 1-D product in an ordinary squeeze (SqueezeBackward0)"
+_MATMUL_VIEW = "ferrotorch's 4-D matmul ends in ViewBackward0, PyTorch's in UnsafeViewBackward0"
 XFAIL_GRAD_FN = {
     "linear_003": "3-D input without bias: PyTorch's matmul folds and ends in _unsafe_view "
                   "(UnsafeViewBackward0); ferrotorch ends in a view (ViewBackward0)",
     "linear_006": "1-D input with bias: PyTorch's result ends in a view (ViewBackward0); ferrotorch's "
                   "in an add (AddBackward0)",
     "linear_007": "1-D input without bias: PyTorch's matmul ends in squeeze_ (SqueezeBackward4); " + _SQUEEZE,
+    # ferrotorch takes the composite (math) path for these like PyTorch, but its batched matmul
+    # ends in a view where PyTorch's folds and ends in _unsafe_view
+    "sdpa_018": "3-D [H, L, S] attn_mask, math path: " + _MATMUL_VIEW,
+    "sdpa_020": "attn_mask requiring grad, math path: " + _MATMUL_VIEW,
+    "sdpa_021": "attn_mask requiring grad, math path: " + _MATMUL_VIEW,
+    "sdpa_022": "attn_mask requiring grad, math path: " + _MATMUL_VIEW,
 }
 
 
@@ -103,11 +111,11 @@ def apply_views(t, views):
 
 
 def replay(case, grad=True):
-    """Run the case with ferrotorch; returns (outputs, {grad name: tensor it is taken w.r.t.})."""
+    """Run the case with ferrotorch; returns (outputs, {grad name: tensor it is taken w.r.t.}, leaves)."""
     leaves = {}
     prefix = case["id"] + "__"
     names = [k[len(prefix):] for k in ARR if k.startswith(prefix)]
-    inputs = [n for n in names if not (n.startswith("out") or n == "r" or n.startswith("grad__"))]
+    inputs = [n for n in names if not (n.startswith("out") or n == "r" or n.startswith(("grad__", "after__")))]
     for name in inputs:
         t = tensor_of(arr(case, name), case["bits"].get(name))
         if grad and name in case["grad"]:
@@ -142,7 +150,7 @@ def replay(case, grad=True):
     else:
         raise ValueError(op)
     outs = list(out) if isinstance(out, tuple) else [out]
-    return outs, ({p: wrt[p] for p in case["grad"]} if grad else {})
+    return outs, ({p: wrt[p] for p in case["grad"]} if grad else {}), leaves
 
 
 def assert_matches(case, what, got, exp):
@@ -163,11 +171,17 @@ def assert_matches(case, what, got, exp):
     np.testing.assert_allclose(got, exp, rtol=rtol, atol=atol, equal_nan=True, err_msg=ctx)
 
 
+def check_mutated(case, leaves, when=""):
+    for name in case.get("mutated", []):
+        assert_matches(case, f"{name} after the call{when}", to_np(leaves[name]), arr(case, f"after__{name}"))
+
+
 def check(case):
-    outs, wrt = replay(case)
+    outs, wrt, leaves = replay(case)
     assert len(outs) == case["n_out"], case["id"]
     for k, o in enumerate(outs):
         assert_matches(case, f"out{k}", to_np(o), arr(case, f"out{k}"))
+    check_mutated(case, leaves)
     main = outs[0]
     got_fn = main.grad_fn.name() if main.grad_fn is not None else None
     if wrt:
@@ -178,10 +192,11 @@ def check(case):
             assert_matches(case, f"grad {name}", to_np(g), arr(case, f"grad__{name}"))
     # the same values when nothing requires grad (a kernel may take another path then)
     with torch.no_grad():
-        outs, _ = replay(case, grad=False)
+        outs, _, leaves = replay(case, grad=False)
     for k, o in enumerate(outs):
         assert not o.requires_grad, case["id"]
         assert_matches(case, f"out{k} under no_grad", to_np(o), arr(case, f"out{k}"))
+    check_mutated(case, leaves, " under no_grad")
     if got_fn != case["grad_fn"]:
         raise GradFnMismatch(f"{case['id']}: grad_fn {got_fn} != PyTorch's {case['grad_fn']}")
 
@@ -243,6 +258,16 @@ def test_sum_leading(case):
     check(case)
 
 
+@pytest.mark.parametrize("case", params("batch_norm"))
+def test_batch_norm(case):
+    check(case)
+
+
+@pytest.mark.parametrize("case", params("sdpa"))
+def test_sdpa(case):
+    check(case)
+
+
 # ---- second derivatives (float64 finite differences; no recorded data needed)
 
 def _leaf(*shape, seed):
@@ -279,3 +304,30 @@ def test_gradgrad_gelu(approximate):
 def test_gradgrad_max_pool2d():
     x = _leaf(1, 2, 4, 5, seed=11)  # distinct values: eps never flips a window's argmax
     _check_both(lambda x: F.max_pool2d(x, 2, stride=(2, 1), padding=(1, 0)), (x,))
+
+
+def test_gradgrad_batch_norm_training():
+    x, w, b = _leaf(3, 2, 4, seed=12), _leaf(2, seed=13), _leaf(2, seed=14)
+
+    def fn(x, w, b):  # fresh running stats each call: the in-place update must not disturb the graph
+        rm, rv = torch.zeros(2, dtype=torch.float64), torch.ones(2, dtype=torch.float64)
+        return F.batch_norm(x, rm, rv, w, b, training=True, momentum=0.2)
+    _check_both(fn, (x, w, b))
+
+
+def test_gradgrad_batch_norm_eval():
+    x, w, b = _leaf(2, 3, 2, 2, seed=15), _leaf(3, seed=16), _leaf(3, seed=17)
+    rm = torch.from_numpy(np.array([0.3, -0.2, 0.1]))
+    rv = torch.from_numpy(np.array([0.8, 1.5, 0.6]))
+    _check_both(lambda x, w, b: F.batch_norm(x, rm, rv, w, b, training=False), (x, w, b))
+
+
+def test_gradgrad_sdpa_float_mask():
+    q, k, v = _leaf(1, 2, 3, 4, seed=18), _leaf(1, 2, 5, 4, seed=19), _leaf(1, 2, 5, 3, seed=20)
+    m = torch.from_numpy(np.random.default_rng(21).standard_normal((3, 5)))  # a constant additive mask
+    _check_both(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=m), (q, k, v))
+
+
+def test_gradgrad_sdpa_causal():
+    q, k, v = _leaf(2, 1, 4, 3, seed=22), _leaf(2, 1, 6, 3, seed=23), _leaf(2, 1, 6, 3, seed=24)
+    _check_both(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=0.7), (q, k, v))

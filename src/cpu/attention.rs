@@ -9,7 +9,11 @@ const BQ: usize = 64;
 
 /// Sizes of one attention call: `b` flattened batch entries of q [L, E], k [S, E], v [S, Ev].
 #[derive(Clone, Copy, Debug)]
-pub struct AttnGeom { pub b: usize, pub l: usize, pub s: usize, pub e: usize, pub ev: usize, pub scale: f64, pub causal: bool }
+pub struct AttnGeom {
+    pub b: usize, pub l: usize, pub s: usize, pub e: usize, pub ev: usize, pub scale: f64, pub causal: bool,
+    /// A query row with every key masked gives zeros (PyTorch's safe softmax) instead of NaN.
+    pub masked_rows_zero: bool,
+}
 
 impl AttnGeom {
     fn check(&self, q: usize, k: usize, v: usize) -> Result<(), String> {
@@ -62,6 +66,12 @@ pub fn forward<T: NnElem>(g: &AttnGeom, q: &[T], k: &[T], v: &[T], mask: Option<
                 let mut mx = T::neg_infinity();
                 let mut nan = false;
                 for &x in row.iter() { if x > mx { mx = x; } nan |= x.is_nan(); }
+                if mx == T::neg_infinity() && !nan && g.masked_rows_zero {
+                    // no visible key: zero probabilities, and an lse of +inf keeps them zero in backward
+                    row.fill(T::zero());
+                    lb[i0 + r] = T::infinity();
+                    continue;
+                }
                 let shift = if mx == T::neg_infinity() { T::zero() } else { mx };
                 let mut sum = T::zero();
                 for x in row.iter_mut() { *x = (*x - shift).exp(); sum = sum + *x; }

@@ -499,7 +499,7 @@ pub fn sdpa(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>, causal: b
     if qs.len() != 4 || ks.len() != 4 || vs.len() != 4 || qs[..2] != ks[..2] || qs[..2] != vs[..2] || qs[3] != ks[3] || ks[2] != vs[2] {
         crate::bail!("scaled_dot_product_attention: incompatible shapes query {:?}, key {:?}, value {:?}", qs, ks, vs);
     }
-    let g = cpu::attention::AttnGeom { b: qs[0] * qs[1], l: qs[2], s: ks[2], e: qs[3], ev: vs[3], scale, causal };
+    let g = cpu::attention::AttnGeom { b: qs[0] * qs[1], l: qs[2], s: ks[2], e: qs[3], ev: vs[3], scale, causal, masked_rows_zero: true };
     // mask: full [L, S] matrices, one offset per (batch, head) through broadcast strides
     let (mask_t, offsets) = match mask {
         None => (None, vec![]),

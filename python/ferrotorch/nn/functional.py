@@ -457,9 +457,10 @@ def _conv_padding(padding, nd, ks, stride, dilation):
 
 
 def _native_conv_ok(input, weight, bias):
-    """Floating inputs of one dtype run the native kernel (one autograd node); the rest keep the
-    composite path, which gives PyTorch's integer results and its dtype-mismatch errors."""
-    return (input.is_floating_point() and weight.dtype == input.dtype
+    """float32/float64 inputs of one dtype run the native kernel (one autograd node); the rest keep
+    the composite path, which gives PyTorch's integer and half-precision results (its half kernels
+    round intermediate products) and its dtype-mismatch errors."""
+    return (_dtype_name(input.dtype) in ("float32", "float64") and weight.dtype == input.dtype
             and (bias is None or bias.dtype == input.dtype) and input.device == weight.device)
 
 
@@ -545,6 +546,8 @@ def _conv_nd(input, weight, bias, stride, padding, dilation, groups, nd, name):
     if bias is not None:
         out = out + bias.reshape(O, 1)
     out = out.reshape(N, O, *out_sp)
+    if not input.is_floating_point() and out.dtype != input.dtype:
+        out = out.to(input.dtype)  # integer sums promote; PyTorch keeps the input's dtype
     if unbatched:
         out = out.squeeze(0)
     return out
@@ -651,7 +654,7 @@ def _conv_transpose_nd(input, weight, bias, stride, padding, output_padding, gro
     O = Og * groups
     out_sp = tuple((sp[i] - 1) * stride[i] - 2 * padding[i] + dilation[i] * (ks[i] - 1) + output_padding[i] + 1
                    for i in range(nd))
-    if any(o <= 0 for o in out_sp):
+    if any(o < 0 for o in out_sp):
         raise RuntimeError(f"Given input size per channel: {list(sp)}. Calculated output size per channel: "
                            f"{list(out_sp)}. Output size is too small")
     if _native_conv_ok(input, weight, bias):
@@ -2764,7 +2767,10 @@ def _native_sdpa_ok(q, k, v, mask, dropout_p):
     if qs[:2] != ks[:2] or qs[:2] != vs[:2] or ks[2] != vs[2] or 0 in qs or 0 in ks or 0 in vs:
         return False
     if mask is not None:
-        if not (_dtype_name(mask.dtype) == "bool" or mask.dtype == q.dtype) or mask.dim() > 4:
+        # PyTorch takes its math path for a 3-D mask, and a mask that requires grad needs it
+        if not (_dtype_name(mask.dtype) == "bool" or mask.dtype == q.dtype) or mask.dim() in (3,) or mask.dim() > 4:
+            return False
+        if mask.requires_grad and torch.is_grad_enabled():
             return False
         ms = [1] * (4 - mask.dim()) + list(_shape(mask))
         want = [qs[0], qs[1], qs[2], ks[2]]
@@ -2808,7 +2814,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             attn = attn.masked_fill(attn_mask.logical_not(), float("-inf"))
         else:
             attn = attn + attn_mask
+    # PyTorch's safe softmax: a row with every key masked (all -inf) attends to nothing (zeros)
+    masked_rows = (attn == float("-inf")).all(-1, keepdim=True)
     attn = torch.softmax(attn, -1)
+    attn = attn.masked_fill(masked_rows, 0.0)
     if dropout_p > 0.0:
         attn = dropout(attn, dropout_p, True)
     return attn.matmul(value)
