@@ -130,9 +130,7 @@ pub fn layer_norm(x: &Tensor, k_dims: usize, w: Option<&Tensor>, b: Option<&Tens
     let rows: usize = sh[..sh.len() - k_dims].iter().product();
     let xc = copy::contiguous_as(x, dt)?;
     let (wc, bc) = (w.map(|t| copy::contiguous_as(t, dt)).transpose()?, b.map(|t| copy::contiguous_as(t, dt)).transpose()?);
-    let mean = Tensor::empty(&[rows], dt)?;
-    let rstd = Tensor::empty(&[rows], dt)?;
-    let y = crate::dispatch_float!(dt, T => {
+    let (mean, rstd, y) = crate::dispatch_float!(dt, T => {
         let wv: Option<Vec<T>> = wc.as_ref().map(|t| cpu::read::<T, _>(t, |v| v.to_vec())).transpose()?;
         let bv: Option<Vec<T>> = bc.as_ref().map(|t| cpu::read::<T, _>(t, |v| v.to_vec())).transpose()?;
         let mut mv = vec![T::zero(); rows];
@@ -140,7 +138,6 @@ pub fn layer_norm(x: &Tensor, k_dims: usize, w: Option<&Tensor>, b: Option<&Tens
         let y = cpu::read::<T, _>(&xc, |xs| cpu::new_with::<T>(&sh, false, |ys| k::layer_norm_fwd(xs, len, wv.as_deref(), bv.as_deref(), eps, ys, &mut mv, &mut rv)))??;
         (Tensor::from_vec(mv, &[rows])?, Tensor::from_vec(rv, &[rows])?, y)
     });
-    let (mean, rstd, y) = { let _ = (mean, rstd); y };
     let mut inputs = vec![x];
     inputs.extend(w);
     inputs.extend(b);
@@ -186,7 +183,6 @@ pub fn layer_norm(x: &Tensor, k_dims: usize, w: Option<&Tensor>, b: Option<&Tens
             let mut r = vec![gx];
             if has_w { r.push(gw); }
             if has_b { r.push(gb); }
-            let _ = lead;
             Ok(r)
         }));
     }
@@ -348,13 +344,11 @@ pub fn max_pool(x: &Tensor, nd: usize, ks: &[usize], stride: &[usize], pad: &[us
     let mut oshape: Vec<usize> = sh[..sh.len() - nd].to_vec();
     oshape.extend_from_slice(out_sp);
     let xc = copy::contiguous_as(x, dt)?;
-    let idx = Tensor::empty(&oshape, DType::I64)?;
-    let y = crate::dispatch_float!(dt, T => {
+    let (y, idx) = crate::dispatch_float!(dt, T => {
         let mut iv = vec![0i64; crate::tensor::checked_numel(&oshape)?];
         let y = cpu::read::<T, _>(&xc, |xs| cpu::new_with::<T>(&oshape, false, |ys| k::max_pool_fwd(xs, in3, out3, k3, s3, pd3, d3, ys, &mut iv)))??;
         (y, Tensor::from_vec(iv, &oshape)?)
     });
-    let (y, idx) = { let _ = idx; y };
     if autograd::needs_grad(&[x]) {
         let name = if nd == 3 { "MaxPool3DWithIndicesBackward0" } else { "MaxPool2DWithIndicesBackward0" };
         let (in_plane, out_plane): (usize, usize) = (in3.iter().product(), out3.iter().product());
@@ -524,8 +518,7 @@ pub fn sdpa(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>, causal: b
         }
     };
     let cs: Vec<Tensor> = [q, k, v].iter().map(|t| copy::contiguous_as(t, dt)).collect::<Result<_>>()?;
-    let lse = Tensor::empty(&[g.b * g.l], dt)?;
-    let o = crate::dispatch_float!(dt, T => {
+    let (o, lse) = crate::dispatch_float!(dt, T => {
         let r = |t: &Tensor| cpu::read::<T, _>(t, |x| x.to_vec());
         let (qv, kv, vv) = (r(&cs[0])?, r(&cs[1])?, r(&cs[2])?);
         let mv: Option<Vec<T>> = mask_t.as_ref().map(r).transpose()?;
@@ -534,13 +527,11 @@ pub fn sdpa(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>, causal: b
         let o = cpu::new_with::<T>(&[qs[0], qs[1], g.l, g.ev], false, |ov| cpu::attention::forward(&g, &qv, &kv, &vv, am.as_ref(), ov, &mut lv))?;
         (o, Tensor::from_vec(lv, &[g.b * g.l])?)
     });
-    let (o, lse) = { let _ = lse; o };
     if autograd::needs_grad(&[q, k, v]) {
         let need = [q.requires_grad(), k.requires_grad(), v.requires_grad()];
         let mut save = vec![SaveItem::Input(q), SaveItem::Input(k), SaveItem::Input(v), SaveItem::Output(0), SaveItem::Value(lse)];
         if let Some(m) = &mask_t { save.push(SaveItem::Value(m.clone())); }
         let offsets = Arc::new(offsets);
-        let mask_shape = mask_t.as_ref().map(|m| m.shape());
         // PyTorch runs its flash kernel when the value and query head dims agree, the math path
         // (whose last node is a view) otherwise
         let name = if g.e == g.ev { "ScaledDotProductFlashAttentionForCpuBackward0" } else { "UnsafeViewBackward0" };
@@ -549,7 +540,7 @@ pub fn sdpa(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>, causal: b
             let (q, k, v, o, lse) = (&s[0], &s[1], &s[2], &s[3], &s[4]);
             let m = s.get(5);
             if autograd::is_grad_enabled() {
-                let (gq, gk, gv) = sdpa_backward_composite(q, k, v, m, mask_shape.as_deref(), causal, scale, d_o)?;
+                let (gq, gk, gv) = sdpa_backward_composite(q, k, v, m, causal, scale, d_o)?;
                 return Ok(vec![need[0].then_some(gq), need[1].then_some(gk), need[2].then_some(gv)]);
             }
             let dt = q.dtype();
@@ -571,21 +562,24 @@ pub fn sdpa(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>, causal: b
 
 /// Attention gradients written with differentiable ops (used under create_graph).
 #[allow(clippy::too_many_arguments)]
-fn sdpa_backward_composite(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>, mask_shape: Option<&[usize]>, causal: bool, scale: f64, d_o: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
+fn sdpa_backward_composite(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>, causal: bool, scale: f64, d_o: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
     use crate::ops::linalg::matmul;
     let kt = shape::transpose(k, -2, -1)?;
     let mut sc = mul_s(&matmul(q, &kt)?, scale)?;
     let (l, s) = (q.shape()[2], k.shape()[2]);
-    if let (Some(m), Some(ms)) = (mask, mask_shape) {
-        let _ = ms;
-        sc = add(&sc, m)?;
-    }
+    if let Some(m) = mask { sc = add(&sc, m)?; }
     if causal {
         let cm: Vec<f64> = (0..l * s).map(|x| if x % s > x / s { f64::NEG_INFINITY } else { 0.0 }).collect();
         let cm = copy::contiguous_as(&Tensor::from_vec(cm, &[l, s])?, q.dtype())?;
         sc = add(&sc, &cm)?;
     }
-    let p = softmax(&sc, -1, false, None)?;
+    // safe softmax, as in the forward kernel: a row with every key masked attends to nothing
+    let dead = {
+        let _off = autograd::GradMode::set(false);
+        let mx = reduce::amax(&sc.detach(), Some(&[-1]), true, reduce::Extreme::Max, "amax")?;
+        crate::ops::binary::binary(crate::ops::binary::BinOp::Eq, &crate::ops::binary::Operand::T(mx), &crate::ops::binary::Operand::S(crate::dtype::Scalar::Float(f64::NEG_INFINITY)), 1.0)?
+    };
+    let p = crate::ops::binary::where_mask_fill(&softmax(&sc, -1, false, None)?, &dead, 0.0)?;
     let gv = matmul(&shape::transpose(&p, -2, -1)?, d_o)?;
     let dp = matmul(d_o, &shape::transpose(v, -2, -1)?)?;
     let ds = mul(&p, &sub(&dp, &reduce::sum(&mul(&dp, &p)?, Some(&[-1]), true, None)?)?)?;
