@@ -378,8 +378,8 @@ class TestRandom:
         assert set(m.tolist()) <= {1, 3, 4}
         m2 = torch.multinomial(torch.tensor([[1.0, 0.0], [0.0, 1.0]]), 1)
         same(m2, [[0], [1]])
-        with raises(RuntimeError):
-            torch.multinomial(torch.tensor([1.0, 0.0]), 2)  # not enough categories
+        # PyTorch's exponential-race sampler fills up with zero-probability categories
+        same(torch.multinomial(torch.tensor([1.0, 0.0]), 2), [0, 1])
         with raises(RuntimeError):
             torch.multinomial(torch.tensor([1.0, -1.0]), 1)
 

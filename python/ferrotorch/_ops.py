@@ -4,6 +4,7 @@ method where PyTorch has one."""
 import builtins
 import math
 import numbers
+import os
 
 import numpy as np
 
@@ -242,16 +243,29 @@ def _mk(fn, size, dtype, device, requires_grad, *extra):
     return _finish(fn(shp, *extra, dtype or get_default_dtype()), requires_grad, device)
 
 
-def zeros(*size, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
-    return _mk(_C.zeros, size, dtype, device, requires_grad)
+def _size_arg(name, args, size):
+    """Shape from `f(2, 3)`, `f((2, 3))` or `f(size=(2, 3))`, refusing none or both like PyTorch."""
+    if size is not None:
+        if args:
+            raise TypeError(f"{name}() received an invalid combination of arguments - got both positional sizes and size=")
+        return (size,)
+    if not args:
+        if name in ("rand", "randn"):
+            raise TypeError(f"{name}() received an invalid combination of arguments - got (), but expected one of: (tuple of ints size, ...)")
+        raise TypeError(f'{name}() missing 1 required positional arguments: "size"')
+    return args
 
 
-def empty(*size, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False, memory_format=None):
-    return _mk(_C.empty, size, dtype, device, requires_grad)
+def zeros(*args, size=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+    return _mk(_C.zeros, _size_arg("zeros", args, size), dtype, device, requires_grad)
 
 
-def ones(*size, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
-    return _mk(lambda s, d: _C.full(s, 1, d), size, dtype, device, requires_grad)
+def empty(*args, size=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False, memory_format=None):
+    return _mk(_C.empty, _size_arg("empty", args, size), dtype, device, requires_grad)
+
+
+def ones(*args, size=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+    return _mk(lambda s, d: _C.full(s, 1, d), _size_arg("ones", args, size), dtype, device, requires_grad)
 
 
 def full(size, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False, _half_check=True):
@@ -368,19 +382,28 @@ def scalar_tensor(s, dtype=None, device=None, requires_grad=False):
 
 # ---------------------------------------------------------------- random
 
+def _seed_bits(seed):
+    """PyTorch takes any seed in [-2**63, 2**64) and keeps its 64 bits."""
+    seed = _b_int(seed)
+    if not -(1 << 63) <= seed < (1 << 64):
+        raise ValueError("Overflow when unpacking long long")
+    return seed - (1 << 64) if seed >= 1 << 63 else seed
+
+
 class Generator(_C.Generator):
-    pass
+    def manual_seed(self, seed):
+        return super().manual_seed(_seed_bits(seed))
 
 
 def manual_seed(seed):
-    _C.manual_seed(_b_int(seed))
+    _C.manual_seed(_seed_bits(seed))
     return default_generator
 
 
 def seed():
-    import time
-    s = time.time_ns() & ((1 << 63) - 1)
-    _C.manual_seed(s)
+    """Seeds the default generator from the OS's randomness and returns the seed."""
+    s = int.from_bytes(os.urandom(8), "little")
+    _C.manual_seed(s - (1 << 64) if s >= 1 << 63 else s)
     return s
 
 
@@ -426,7 +449,8 @@ def _float_only(dtype, what):
         raise NotImplementedError(f"\"{what}\" not implemented for '{_SCALAR_NAME[dtype]}'")
 
 
-def rand(*size, generator=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+def rand(*args, size=None, generator=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+    size = _size_arg("rand", args, size)
     _shape(size)  # a bad size is a TypeError before the dtype check
     _float_only(dtype, "check_uniform_bounds")
     t = _mk(_C.empty, size, dtype, device, False)
@@ -434,7 +458,8 @@ def rand(*size, generator=None, dtype=None, layout=None, device=None, requires_g
     return _finish(t, requires_grad)
 
 
-def randn(*size, generator=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+def randn(*args, size=None, generator=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+    size = _size_arg("randn", args, size)
     _shape(size)  # a bad size is a TypeError before the dtype check
     _float_only(dtype, "normal_kernel_cpu")
     t = _mk(_C.empty, size, dtype, device, False)
@@ -514,14 +539,19 @@ def normal_(self, mean=0.0, std=1.0, *, generator=None):
 
 @method()
 def bernoulli_(self, p=0.5, *, generator=None):
-    pt = p.to(_core.float64) if _is_t(p) else full(tuple(self.shape), _b_float(p), dtype=_core.float64)
+    if not _is_t(p):
+        return _C.bernoulli_scalar_(self, _b_float(p), _gen(generator))
+    pt = p if p.dtype.is_floating_point else p.to(_core.float32)  # float64 p draws doubles, others floats
     return _C.copy_(self, _C.bernoulli(pt.expand(*self.shape) if pt.shape != self.shape else pt, _gen(generator)))
 
 
 @method()
 def random_(self, a=0, b=None, *, generator=None, **kw):
+    a, b = kw.get("from", a), kw.get("to", b)
     if b is None:
-        a, b = 0, a if a else (2 ** 24 if self.dtype.is_floating_point else 2 ** 31 - 1)
+        if not a:
+            return _C.random_full_(self, _gen(generator))
+        a, b = 0, a
     return _C.randint_(self, _b_int(a), _b_int(b), _gen(generator))
 
 
@@ -529,8 +559,9 @@ def random_(self, a=0, b=None, *, generator=None, **kw):
 def exponential_(self, lambd=1.0, *, generator=None):
     if not self.dtype.is_floating_point:
         raise RuntimeError(f"Exponential distribution is a continuous probability distribution. dtype must be a floating point but you specified {_SCALAR_NAME[self.dtype]}")
-    _C.uniform_(self, 0.0, 1.0, _gen(generator))
-    return self.copy_(-(1 - self).log() / lambd)
+    if not lambd > 0 or lambd == math.inf:
+        raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
+    return _C.exponential_(self, _b_float(lambd), _gen(generator))
 
 
 def _inplace(self, fn, *args, **kw):

@@ -11,6 +11,7 @@ pub mod conv;
 pub mod gemm;
 pub mod iter;
 pub mod nn;
+pub mod random;
 pub mod reduce;
 pub mod simd;
 pub mod transpose;

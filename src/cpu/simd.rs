@@ -65,6 +65,7 @@ macro_rules! multiversion {
         }
     };
 }
+pub(crate) use multiversion;
 
 multiversion! {
     /// dst[i] = exp(src[i])

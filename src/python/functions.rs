@@ -37,11 +37,11 @@ pub struct PyGenerator { pub rng: Arc<Mutex<random::Rng>> }
 impl PyGenerator {
     #[new]
     #[pyo3(signature = (device=None))]
-    fn new(device: Option<&Bound<'_, PyAny>>) -> Self { let _ = device; PyGenerator { rng: Arc::new(Mutex::new(random::Rng::new(67280421310721))) } }
+    fn new(device: Option<&Bound<'_, PyAny>>) -> Self { let _ = device; PyGenerator { rng: Arc::new(Mutex::new(random::Rng::new(random::DEFAULT_SEED))) } }
     fn manual_seed(slf: PyRef<'_, Self>, seed: i64) -> PyRef<'_, Self> { *slf.rng.lock() = random::Rng::new(seed as u64); slf }
-    fn seed(&self) -> u64 { let s = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0); *self.rng.lock() = random::Rng::new(s); s }
+    fn seed(&self) -> u64 { let r = random::Rng::nondeterministic(); let s = r.seed(); *self.rng.lock() = r; s }
     fn initial_seed(&self) -> u64 { self.rng.lock().seed() }
-    fn get_state(&self, py: Python<'_>) -> R<PT> { crate::python::convert::guard(|| { let b = self.rng.lock().state(); wrap(py, Tensor::from_vec(b, &[40])?) }) }
+    fn get_state(&self, py: Python<'_>) -> R<PT> { crate::python::convert::guard(|| { let b = self.rng.lock().state(); let n = b.len(); wrap(py, Tensor::from_vec(b, &[n])?) }) }
     fn set_state(slf: PyRef<'_, Self>, state: &Bound<'_, PyAny>) -> R<()> { crate::python::convert::guard(|| { let v = tt(state)?.to_vec::<u8>()?; slf.rng.lock().set_state(&v)?; Ok(()) }) }
     #[getter] fn device<'py>(&self, py: Python<'py>) -> R<Bound<'py, PyAny>> { crate::python::helper(py, "_cpu_device") }
 }
@@ -588,7 +588,7 @@ fn manual_seed(seed: i64) { random::manual_seed(seed as u64) }
 #[pyfunction]
 fn initial_seed() -> u64 { random::with_rng(None, |r| r.seed()) }
 #[pyfunction]
-fn default_rng_state(py: Python<'_>) -> R<PT> { crate::python::convert::guard(|| { wrap(py, Tensor::from_vec(random::with_rng(None, |r| r.state()), &[40])?) }) }
+fn default_rng_state(py: Python<'_>) -> R<PT> { crate::python::convert::guard(|| { let b = random::with_rng(None, |r| r.state()); let n = b.len(); wrap(py, Tensor::from_vec(b, &[n])?) }) }
 #[pyfunction]
 fn set_default_rng_state(state: &Bound<'_, PyAny>) -> R<()> { crate::python::convert::guard(|| { let v = tt(state)?.to_vec::<u8>()?; random::with_rng(None, |r| r.set_state(&v))?; Ok(()) }) }
 #[pyfunction]
@@ -615,6 +615,33 @@ fn randint_<'py>(t: &Bound<'py, PyAny>, lo: i64, hi: i64, generator: Option<&Bou
     crate::python::convert::guard(|| {
     let g = gen_of(generator)?;
     random::randint_(&tt(t)?, lo, hi, g.as_deref())?;
+    Ok(t.clone())
+    })
+}
+#[pyfunction]
+#[pyo3(signature = (t, generator=None))]
+fn random_full_<'py>(t: &Bound<'py, PyAny>, generator: Option<&Bound<'py, PyAny>>) -> R<Bound<'py, PyAny>> {
+    crate::python::convert::guard(|| {
+    let g = gen_of(generator)?;
+    random::random_full_(&tt(t)?, g.as_deref())?;
+    Ok(t.clone())
+    })
+}
+#[pyfunction]
+#[pyo3(signature = (t, lambd, generator=None))]
+fn exponential_<'py>(t: &Bound<'py, PyAny>, lambd: f64, generator: Option<&Bound<'py, PyAny>>) -> R<Bound<'py, PyAny>> {
+    crate::python::convert::guard(|| {
+    let g = gen_of(generator)?;
+    random::exponential_(&tt(t)?, lambd, g.as_deref())?;
+    Ok(t.clone())
+    })
+}
+#[pyfunction]
+#[pyo3(signature = (t, p, generator=None))]
+fn bernoulli_scalar_<'py>(t: &Bound<'py, PyAny>, p: f64, generator: Option<&Bound<'py, PyAny>>) -> R<Bound<'py, PyAny>> {
+    crate::python::convert::guard(|| {
+    let g = gen_of(generator)?;
+    random::bernoulli_scalar_(&tt(t)?, p, g.as_deref())?;
     Ok(t.clone())
     })
 }
@@ -943,7 +970,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
          slice_op, diagonal, unfold, flip, cat, stack, repeat, tri, as_strided, contiguous, clone, to_dtype, view_dtype, copy_, fill_,
          masked_fill, gather, scatter, scatter_reduce, index_select, index_add, index_op, index_put, nonzero, sort, mm, bmm,
          matmul, softmax, empty, zeros, full, arange, linspace, from_numpy, manual_seed, initial_seed, default_rng_state,
-         set_default_rng_state, uniform_, normal_, randint_, randperm, bernoulli, multinomial, result_type, promote_types,
+         set_default_rng_state, uniform_, normal_, randint_, random_full_, exponential_, bernoulli_scalar_, randperm, bernoulli, multinomial, result_type, promote_types,
          can_cast, set_default_dtype, get_default_dtype, is_grad_enabled, set_grad_enabled, run_backward, run_grad,
          register_hook, record_function, _empty_cache, tensor_from_list, set_num_threads, get_num_threads, _adam_step, _sgd_step, _rmsprop_step, _adagrad_step, _adadelta_step, _adamax_step, _nadam_step, _radam_step);
     Ok(())
