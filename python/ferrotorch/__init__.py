@@ -71,12 +71,19 @@ if hasattr(_os, "register_at_fork"):
     _os.register_at_fork(after_in_child=lambda: _C.set_num_threads(1))
 
 
-_LAZY = ("nn", "optim", "utils", "serialization", "amp", "testing", "distributions", "backends", "jit", "fft", "special", "overrides", "types", "hub", "onnx")
+_LAZY = ("nn", "optim", "utils", "serialization", "amp", "testing", "distributions", "distributed", "backends", "jit", "fft",
+         "special", "overrides", "types", "hub", "onnx", "accelerator")
 
 
 def __getattr__(name):
     if name in _LAZY:
-        return _importlib.import_module("." + name, __name__)
+        try:
+            return _importlib.import_module("." + name, __name__)
+        except ModuleNotFoundError as e:
+            # a submodule not built yet is a missing attribute (hasattr() is False), not an import error
+            if e.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module 'ferrotorch' has no attribute '{name}'") from None
     if name in ("save", "load"):
         return getattr(_importlib.import_module(".serialization", __name__), name)
     raise AttributeError(f"module 'ferrotorch' has no attribute '{name}'")

@@ -302,11 +302,11 @@ def full_like(input, fill_value, dtype=None, layout=None, device=None, requires_
 
 
 def rand_like(input, dtype=None, **kw):
-    return rand(*input.shape, dtype=dtype or input.dtype, **{k: v for k, v in kw.items() if k in ("device", "requires_grad", "generator")})
+    return rand(tuple(input.shape), dtype=dtype or input.dtype, **{k: v for k, v in kw.items() if k in ("device", "requires_grad", "generator")})
 
 
 def randn_like(input, dtype=None, **kw):
-    return randn(*input.shape, dtype=dtype or input.dtype, **{k: v for k, v in kw.items() if k in ("device", "requires_grad", "generator")})
+    return randn(tuple(input.shape), dtype=dtype or input.dtype, **{k: v for k, v in kw.items() if k in ("device", "requires_grad", "generator")})
 
 
 def randint_like(input, low=0, high=None, dtype=None, **kw):
@@ -756,20 +756,20 @@ def deg2rad_(self):
 @method()
 def isposinf(input):
     if not input.dtype.is_floating_point:
-        return zeros(*input.shape, dtype=_core.bool)
+        return zeros(tuple(input.shape), dtype=_core.bool)
     return input.detach() == math.inf
 
 
 @method()
 def isneginf(input):
     if not input.dtype.is_floating_point:
-        return zeros(*input.shape, dtype=_core.bool)
+        return zeros(tuple(input.shape), dtype=_core.bool)
     return input.detach() == -math.inf
 
 
 @method()
 def isreal(input):
-    return ones(*input.shape, dtype=_core.bool)
+    return ones(tuple(input.shape), dtype=_core.bool)
 
 
 def _float_kernel(name, kernel, input, other):
@@ -1615,7 +1615,7 @@ def _np_of(t):
 def _cumext(input, dim, is_max):
     _wrap(dim, input.ndim)
     if input.numel() == 0:
-        return (return_types.cummax if is_max else return_types.cummin)(input.clone(), empty(*input.shape, dtype=_core.int64))
+        return (return_types.cummax if is_max else return_types.cummin)(input.clone(), empty(tuple(input.shape), dtype=_core.int64))
     a = _np_of(input)
     d = _b_int(dim) % _b_max(a.ndim, 1)
     a = np.moveaxis(a, d, -1) if a.ndim else a.reshape(1)
@@ -1771,7 +1771,7 @@ def mode(input, dim=-1, keepdim=False):
     if input.numel() == 0:
         shp = [s for k, s in enumerate(input.shape) if k != d or keepdim]
         shp = [1 if k == d else s for k, s in enumerate(shp)] if keepdim else shp
-        return return_types.mode(empty(*shp, dtype=input.dtype), empty(*shp, dtype=_core.int64))
+        return return_types.mode(empty(tuple(shp), dtype=input.dtype), empty(tuple(shp), dtype=_core.int64))
     a = _np_of(input)
     m = np.moveaxis(a, d, -1)
     vals = np.empty(m.shape[:-1], dtype=a.dtype)
@@ -1830,7 +1830,7 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
     if a.size == 0:
         res = [input.reshape(-1).clone()]
         if return_inverse:
-            res.append(zeros(*input.shape, dtype=_core.int64))
+            res.append(zeros(tuple(input.shape), dtype=_core.int64))
         if return_counts:
             res.append(zeros(0, dtype=_core.int64))
         return res[0] if len(res) == 1 else tuple(res)
@@ -3080,3 +3080,50 @@ for _mode, _names in _OUT_MODES.items():
     for _n in _names:
         if _n in _G:
             _G[_n] = _with_out(_G[_n], _n, _mode)
+
+
+# NumPy spellings PyTorch's argument parser accepts for its native ops: axis= for dim=,
+# keepdims= for keepdim= (nn.functional and other Python-level functions do not take them).
+_NUMPY_KW = {"axis": "dim", "keepdims": "keepdim"}
+_ALIAS_BY_NAME = {"max", "min", "median", "nanmedian", "mode", "sort", "argsort", "topk", "kthvalue", "std", "var",
+                  "std_mean", "var_mean", "aminmax", "cummax", "cummin", "logcumsumexp", "unbind", "split", "chunk"}
+
+
+def _numpy_keywords(f, name):
+    import functools
+
+    @functools.wraps(f)
+    def g(*args, **kw):
+        if kw and ("axis" in kw or "keepdims" in kw):
+            for np_name, pt_name in _NUMPY_KW.items():
+                if np_name in kw:
+                    if pt_name in kw:
+                        raise TypeError(f"{name}() got multiple values for argument '{pt_name}'")
+                    kw[pt_name] = kw.pop(np_name)
+        return f(*args, **kw)
+    return g
+
+
+def _takes_dim(f, name):
+    import inspect
+    if name in _ALIAS_BY_NAME:
+        return True
+    try:
+        params = inspect.signature(f).parameters
+    except (TypeError, ValueError):
+        return False
+    return "dim" in params or "keepdim" in params
+
+
+def _install_numpy_keywords():
+    wrapped = {}
+    for table in (_G, METHODS):
+        for n, f in list(table.items()):
+            if n.startswith("_") or not callable(f) or isinstance(f, type) or not _takes_dim(f, n):
+                continue
+            if id(f) not in wrapped:
+                wrapped[id(f)] = _numpy_keywords(f, n)
+            table[n] = wrapped[id(f)]
+
+
+_install_numpy_keywords()

@@ -85,7 +85,7 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     outs = _as_tuple(func(*inputs))
     if grad_outputs is None:
         torch.manual_seed(0)
-        grad_outputs = tuple(torch.randn(*o.shape, dtype=o.dtype).requires_grad_() for o in outs if isinstance(o, Tensor))
+        grad_outputs = tuple(torch.randn(tuple(o.shape), dtype=o.dtype).requires_grad_() for o in outs if isinstance(o, Tensor))
     grad_outputs = _as_tuple(grad_outputs)
     diff_in = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
 
