@@ -13,6 +13,17 @@ from ._ops import (max, min, sum, all, any, abs, round, pow, tensor, zeros, ones
 from . import _tensor as _tensor_mod
 from .autograd import no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled, is_inference_mode_enabled
 from . import autograd, linalg, cuda
+from .amp._state import (is_autocast_enabled, set_autocast_enabled, get_autocast_dtype, set_autocast_dtype,  # noqa: F401
+    is_autocast_cache_enabled, set_autocast_cache_enabled, autocast_increment_nesting, autocast_decrement_nesting,
+    clear_autocast_cache, is_autocast_cpu_enabled, set_autocast_cpu_enabled, get_autocast_cpu_dtype,
+    set_autocast_cpu_dtype, get_autocast_gpu_dtype, set_autocast_gpu_dtype, is_autocast_ipu_enabled,
+    set_autocast_ipu_enabled, get_autocast_ipu_dtype, set_autocast_ipu_dtype, is_autocast_xla_enabled,
+    set_autocast_xla_enabled, get_autocast_xla_dtype, set_autocast_xla_dtype)
+from .amp import autocast  # noqa: F401
+from ._default_device import set_default_device, get_default_device  # noqa: F401
+from .backends import get_float32_matmul_precision, set_float32_matmul_precision  # noqa: F401
+from ._torch_alias import install_as_torch  # noqa: F401
+from ._dlpack import from_dlpack  # noqa: F401
 
 __version__ = "0.1.0"
 strided = "torch.strided"
@@ -72,7 +83,7 @@ if hasattr(_os, "register_at_fork"):
 
 
 _LAZY = ("nn", "optim", "utils", "serialization", "amp", "testing", "distributions", "distributed", "backends", "jit", "fft",
-         "special", "overrides", "types", "hub", "onnx", "accelerator")
+         "special", "overrides", "types", "hub", "onnx", "accelerator", "cpu", "func")
 
 
 def __getattr__(name):

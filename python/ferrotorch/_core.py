@@ -78,6 +78,17 @@ class device:
 
     __slots__ = ("type", "index")
 
+    def __enter__(self):
+        """`with torch.device(...)`: the default device for factories inside the block."""
+        from . import _default_device
+        _default_device._push(self)
+        return self
+
+    def __exit__(self, *exc):
+        from . import _default_device
+        _default_device._pop()
+        return False
+
     def __init__(self, type, index=None):  # noqa: A002
         if isinstance(type, device):
             self.type, self.index = type.type, type.index

@@ -11,6 +11,7 @@ import numpy as np
 from . import _C
 from ._core import Tensor, Size, return_types, _FROM_NP, _NP_OF, device as _device
 from . import _core
+from . import _default_device
 
 _b_sum, _b_max, _b_min, _b_abs, _b_all, _b_any, _b_round = builtins.sum, builtins.max, builtins.min, builtins.abs, builtins.all, builtins.any, builtins.round
 _b_float, _b_int, _b_bool = builtins.float, builtins.int, builtins.bool
@@ -78,7 +79,7 @@ def set_default_dtype(d):
 
 
 def _finish(t, requires_grad=False, device=None):
-    _check_device(device)
+    _check_device(device if device is not None else _default_device.current())
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -288,7 +289,7 @@ def full(size, fill_value, *, dtype=None, layout=None, device=None, requires_gra
 
 def _like(fn):
     def f(input, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None, **kw):
-        return fn(*input.shape, dtype=dtype or input.dtype, device=device, requires_grad=requires_grad, **kw)
+        return fn(tuple(input.shape), dtype=dtype or input.dtype, device=device, requires_grad=requires_grad, **kw)
     return f
 
 
@@ -349,16 +350,26 @@ def arange(start=0, end=None, step=1, *, dtype=None, layout=None, device=None, r
     return _finish(_C.arange(_b_float(s0), _b_float(e0), _b_float(st), dtype), requires_grad, device)
 
 
+def _space_bounds(start, end, steps, dtype, name):
+    """Integer dtypes convert the bounds to the dtype before stepping (PyTorch's kernels); bool
+    only fills a single step."""
+    if dtype == _core.bool and _b_int(steps) > 1:
+        raise NotImplementedError(f"\"{name}_cpu\" not implemented for 'Bool'")
+    if dtype is not None and not dtype.is_floating_point:
+        start, end = _b_float(_b_int(start)), _b_float(_b_int(end))
+    return _b_float(start), _b_float(end)
+
+
 def linspace(start, end, steps, *, dtype=None, layout=None, device=None, requires_grad=False):
-    if dtype == _core.bool and steps != 0:
-        raise NotImplementedError("\"linspace_cpu\" not implemented for 'Bool'")
-    return _finish(_C.linspace(_b_float(start), _b_float(end), _b_int(steps), dtype or get_default_dtype()), requires_grad, device)
+    start, end = _space_bounds(start, end, steps, dtype, "linspace")
+    if dtype == _core.bool:
+        return _finish(full((_b_int(steps),), start != 0, dtype=dtype), requires_grad, device)
+    return _finish(_C.linspace(start, end, _b_int(steps), dtype or get_default_dtype()), requires_grad, device)
 
 
 def logspace(start, end, steps, base=10.0, *, dtype=None, layout=None, device=None, requires_grad=False):
-    if dtype == _core.bool and steps != 0:
-        raise NotImplementedError("\"logspace_cpu\" not implemented for 'Bool'")
-    e = _C.linspace(_b_float(start), _b_float(end), _b_int(steps), _core.float64)
+    start, end = _space_bounds(start, end, steps, dtype, "logspace")
+    e = _C.linspace(start, end, _b_int(steps), _core.float64)
     return _finish(pow(base, e).to(dtype or get_default_dtype()), requires_grad, device)
 
 
@@ -483,6 +494,8 @@ def randperm(n, *, generator=None, dtype=None, layout=None, device=None, require
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, layout=None, device=None, requires_grad=False):
     g = _gen(generator)
+    if size is not None:
+        _shape((size,))  # a bad size is a TypeError before the std check
     if _is_t(std):
         if std.numel() and _b_bool((std < 0).any()):
             raise RuntimeError("normal expects all elements of std >= 0.0")
@@ -3127,3 +3140,8 @@ def _install_numpy_keywords():
 
 
 _install_numpy_keywords()
+
+
+# autocast: ops on PyTorch's lower-precision and float32 lists cast their inputs while a region is on
+from .amp._policy import install as _amp_install  # noqa: E402
+_amp_install(globals(), "torch")

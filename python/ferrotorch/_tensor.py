@@ -184,6 +184,8 @@ def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=Fals
 def fill_(self, value):
     if not isinstance(value, Tensor):
         _ops._check_scalar(value, self.dtype, half=False)
+    elif value.dim() != 0:
+        raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.dim()} dimensions.")
     return _C.fill_(self, value)
 
 
@@ -349,3 +351,8 @@ def _install():
             t.requires_grad_(True)
         return t
     T._make_subclass = staticmethod(_make_subclass)
+    from . import _dlpack
+    T.__dlpack__ = _dlpack.tensor_dlpack
+    T.__dlpack_device__ = _dlpack.tensor_dlpack_device
+    from .amp._policy import install_tensor
+    install_tensor(T)

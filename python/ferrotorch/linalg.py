@@ -608,3 +608,9 @@ def multi_dot(tensors):
 
 
 matmul = _ops.matmul
+
+
+# autocast: linalg ops on PyTorch's float32 list run in float32 inside an autocast region
+# (keep this the last statement, after every function definition)
+from .amp._policy import install as _amp_install  # noqa: E402
+_amp_install(globals(), "torch.linalg")

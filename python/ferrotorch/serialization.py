@@ -36,6 +36,7 @@ import struct
 import sys
 import tempfile
 import threading
+import types
 import zipfile
 import zlib
 from contextlib import contextmanager
@@ -258,6 +259,20 @@ class _TorchPickler(pickle._Pickler):  # type: ignore[misc]
         self.memoize(obj)
 
     dispatch[_Global] = _save_global_ref
+
+    def save_global(self, obj, name=None):
+        # ferrotorch's classes and functions are written under PyTorch's names (torch.nn.modules
+        # .linear.Linear...), so whole pickled modules load in PyTorch; load maps them back
+        mod, qual = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
+        root = torch.__name__
+        if (name is None and isinstance(mod, str) and isinstance(qual, str) and "." not in qual and "<" not in qual
+                and (mod == root or mod.startswith(root + "."))):
+            self.write(pickle.GLOBAL + f"torch{mod[len(root):]}\n{qual}\n".encode("utf-8"))
+            self.memoize(obj)
+            return
+        super().save_global(obj, name)
+
+    dispatch[types.FunctionType] = save_global
 
     def persistent_id(self, obj):
         if type(obj) is _StorageRef:
@@ -717,6 +732,12 @@ def _allowed_global(module: str, name: str, weights_only: bool):
     full = f"{module}.{name}"
     if full in _user_safe_globals:
         return _user_safe_globals[full]
+    # a file written by PyTorch (or by ferrotorch.save, which writes PyTorch's names) names
+    # torch.X where the allowlisted class is ferrotorch.X
+    if module == "torch" or module.startswith("torch."):
+        ours = f"{torch.__name__}{module[len('torch'):]}.{name}"
+        if ours in _user_safe_globals:
+            return _user_safe_globals[ours]
     if module == "collections" and name == "OrderedDict":
         return collections.OrderedDict
     if module == "collections" and name == "Counter":

@@ -30,8 +30,9 @@ pub fn inplace_check(t: &Tensor) -> Result<()> {
         }
     }
     let b = t.body();
-    // a written-to tensor must not have several elements on one memory location (expand)
-    if b.shape.iter().zip(&b.strides).any(|(&n, &s)| n > 1 && s == 0) {
+    // a written-to tensor must not have several elements on one memory location (expand);
+    // an empty one writes nothing
+    if b.numel() > 0 && b.shape.iter().zip(&b.strides).any(|(&n, &s)| n > 1 && s == 0) {
         return Err(Error::Runtime("unsupported operation: more than one element of the written-to tensor refers to a single memory location. Please clone() the tensor before performing the operation.".into()));
     }
     Ok(())

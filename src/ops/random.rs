@@ -145,6 +145,7 @@ fn memory_order(t: &Tensor) -> Tensor {
 
 /// Writes `vals` (one per element, in memory order) into `t`, converting to its dtype.
 fn store<T: crate::dtype::Elem>(t: &Tensor, vals: Vec<T>) -> Result<()> {
+    crate::ops::inplace_check(t)?;
     let view = memory_order(t);
     let tmp = Tensor::from_vec(vals, &view.shape())?;
     crate::ops::copy::copy_raw(&view, &tmp)?;

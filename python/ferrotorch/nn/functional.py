@@ -3822,3 +3822,8 @@ nll_loss2d = nll_loss
 
 __all__ = [name for name in dir() if not name.startswith("_") and name not in (
     "functools", "math", "numbers", "warnings", "np", "torch")]
+
+
+# autocast: ops on PyTorch's lower-precision and float32 lists cast their inputs while a region is on
+from ..amp._policy import install as _amp_install  # noqa: E402
+_amp_install(globals(), "torch.nn.functional")

@@ -521,6 +521,9 @@ class RNNCellBase(Module):
 def _native_cell_ok(cell, input, hx):
     """The fused cell kernel takes float32/float64 operands of one dtype with matching shapes;
     anything else keeps the composite path and its PyTorch errors."""
+    from ...amp._policy import active as _amp_active
+    if _amp_active():  # autocast casts the composite path's matmuls, like PyTorch's
+        return False
     dt = input.dtype
     if dt not in (torch.float32, torch.float64) or input.dim() != 2 or hx.dim() != 2:
         return False

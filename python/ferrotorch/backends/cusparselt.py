@@ -1,0 +1,9 @@
+"""``torch.backends.cusparselt``: not built into ferrotorch."""
+
+
+def is_available():
+    return False
+
+
+def version():
+    return None

@@ -1,0 +1,1 @@
+"""torch.distributed.elastic: the parts training scripts import (errors.record)."""

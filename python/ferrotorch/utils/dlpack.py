@@ -1,0 +1,4 @@
+"""torch.utils.dlpack"""
+from .._dlpack import DLDeviceType, from_dlpack, to_dlpack
+
+__all__ = ["DLDeviceType", "from_dlpack", "to_dlpack"]
