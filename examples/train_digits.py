@@ -4,14 +4,14 @@ seed's exactly: Conv2d(1,32,3) -> Conv2d(32,64,3) -> max_pool -> Dropout -> Line
 Dropout -> Linear(128,10) -> log_softmax). Written as a PyTorch user would; only the import differs.
 
   python examples/train_digits.py [--epochs 10] [--batch-size 64] [--shift 2] [--out examples/out]
+
+Progress bars use tqdm and the loss/accuracy figure (out/loss_curve.png) uses matplotlib when they
+are installed (pip install tqdm matplotlib); without them it prints plain progress lines instead.
 """
 import argparse
 import gzip
 import os
-import struct
-import sys
 import time
-import zlib
 
 import numpy as np
 
@@ -23,6 +23,18 @@ from ferrotorch.optim.lr_scheduler import StepLR
 from ferrotorch.utils.data import DataLoader, TensorDataset
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+# optional extras (pip install ferrotorch[examples]): progress bars and the loss-curve figure
+try:
+    from tqdm import tqdm
+except ImportError:
+    tqdm = None
+try:
+    import matplotlib
+    matplotlib.use("Agg")  # files only, no display needed
+    import matplotlib.pyplot as plt
+except ImportError:
+    plt = None
 
 
 class Net(nn.Module):
@@ -60,18 +72,11 @@ def load_digits():
     return (x[n_test:], y[n_test:]), (x[:n_test], y[:n_test])
 
 
-def progress(epoch, done, total, loss, t0, width=30):
-    filled = int(width * done / total)
-    bar = "#" * filled + "-" * (width - filled)
-    sys.stdout.write(f"\repoch {epoch} [{bar}] {done}/{total} loss {loss:.4f} {time.time() - t0:5.1f}s")
-    sys.stdout.flush()
-
-
 def train(model, loader, optimizer, epoch, shift=2):
     model.train()
-    t0, total, losses = time.time(), len(loader.dataset), []
-    seen = 0
-    for data, target in loader:
+    losses = []
+    bar = tqdm(loader, desc=f"epoch {epoch}", unit="batch", leave=True) if tqdm else loader
+    for data, target in bar:
         if shift:
             # augmentation: translate the batch by up to `shift` pixels (digits are small: 8x8 upsampled)
             dy, dx = torch.randint(-shift, shift + 1, (2,)).tolist()
@@ -81,9 +86,10 @@ def train(model, loader, optimizer, epoch, shift=2):
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
-        seen += len(data)
-        progress(epoch, seen, total, losses[-1], t0)
-    print()
+        if tqdm:
+            bar.set_postfix(loss=f"{losses[-1]:.4f}")
+        elif len(losses) % max(len(loader) // 4, 1) == 0:  # plain fallback: a line per quarter epoch
+            print(f"epoch {epoch}: batch {len(losses)}/{len(loader)} loss {losses[-1]:.4f}", flush=True)
     return losses
 
 
@@ -99,29 +105,20 @@ def evaluate(model, loader):
     return loss / n, correct / n
 
 
-def write_png(path, curves, width=640, height=360):
-    """A line plot of each curve (no plotting library): white canvas, axes, coloured lines."""
-    img = np.full((height, width, 3), 255, np.uint8)
-    pad = 30
-    img[height - pad, pad:width - pad] = 0
-    img[pad:height - pad, pad] = 0
-    ymax = max(max(c) for c, _ in curves) * 1.05
-    for values, colour in curves:
-        n = len(values)
-        xs = pad + (np.arange(n) / max(n - 1, 1) * (width - 2 * pad - 1)).astype(int)
-        ys = height - pad - (np.asarray(values) / ymax * (height - 2 * pad - 1)).astype(int)
-        for (x0, y0), (x1, y1) in zip(zip(xs[:-1], ys[:-1]), zip(xs[1:], ys[1:])):
-            steps = max(abs(x1 - x0), abs(y1 - y0), 1)
-            for s in range(steps + 1):
-                x, y = x0 + (x1 - x0) * s // steps, y0 + (y1 - y0) * s // steps
-                img[max(y - 1, 0):y + 1, max(x - 1, 0):x + 1] = colour
-    raw = b"".join(b"\x00" + img[r].tobytes() for r in range(height))
-
-    def chunk(tag, data):
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
-    with open(path, "wb") as f:
-        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-                + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+def plot_curves(path, train_losses, test_accs):
+    """Training loss and test accuracy per epoch, side by side, saved as a PNG."""
+    epochs = list(range(1, len(train_losses) + 1))
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
+    ax_loss.plot(epochs, train_losses, "o-", color="tab:blue")
+    ax_loss.set(title="Training loss", xlabel="epoch", ylabel="mean NLL loss")
+    ax_acc.plot(epochs, [100 * a for a in test_accs], "o-", color="tab:green")
+    ax_acc.set(title="Test accuracy", xlabel="epoch", ylabel="accuracy (%)")
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def main():
@@ -145,13 +142,18 @@ def main():
     model = Net()
     optimizer = optim.Adadelta(model.parameters(), lr=args.lr)
     scheduler = StepLR(optimizer, step_size=1, gamma=args.gamma)
-    step_losses, epoch_losses = [], []
+    missing = {pkg: effect for pkg, mod, effect in (("tqdm", tqdm, "plain progress lines"),
+                                                    ("matplotlib", plt, "no loss-curve figure")) if mod is None}
+    if missing:
+        print(f"note: {' and '.join(missing)} not installed: {', '.join(missing.values())} "
+              f"(pip install {' '.join(missing)})")
+    train_losses, test_accs = [], []
     t_start = time.time()
     for epoch in range(1, args.epochs + 1):
-        step_losses += train(model, train_loader, optimizer, epoch, args.shift)
+        train_losses.append(float(np.mean(train(model, train_loader, optimizer, epoch, args.shift))))
         test_loss, acc = evaluate(model, test_loader)
-        epoch_losses.append(test_loss)
-        print(f"epoch {epoch}: train loss {np.mean(step_losses[-len(train_loader):]):.4f}  test loss {test_loss:.4f}  test accuracy {100 * acc:.2f}%")
+        test_accs.append(acc)
+        print(f"epoch {epoch}: train loss {train_losses[-1]:.4f}  test loss {test_loss:.4f}  test accuracy {100 * acc:.2f}%")
         scheduler.step()
     elapsed = time.time() - t_start
 
@@ -161,10 +163,13 @@ def main():
     reloaded.load_state_dict(torch.load(ckpt))
     _, acc_reloaded = evaluate(reloaded, test_loader)
     assert abs(acc_reloaded - acc) < 1e-9, "reloaded checkpoint must reproduce the accuracy"
-    png = os.path.join(args.out, "loss_curve.png")
-    write_png(png, [(step_losses, (31, 119, 180))])
+    figure = ""
+    if plt is not None:
+        png = os.path.join(args.out, "loss_curve.png")
+        plot_curves(png, train_losses, test_accs)
+        figure = f"; loss curve {png}"
     print(f"trained {args.epochs} epochs in {elapsed:.1f}s; final test accuracy {100 * acc:.2f}% "
-          f"(checkpoint {ckpt} reloads to {100 * acc_reloaded:.2f}%); loss curve {png}")
+          f"(checkpoint {ckpt} reloads to {100 * acc_reloaded:.2f}%){figure}")
 
 
 if __name__ == "__main__":

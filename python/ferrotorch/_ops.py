@@ -704,13 +704,17 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
     return where(r == -math.inf, fi.min if neginf is None else neginf, r)
 
 
-@method()
 def polygamma(n, input):
     if n == 0:
         return digamma(input)
-    if n == 1:
-        return _C.unary_op("polygamma1", input)
-    raise NotImplementedError("polygamma for n > 1")
+    if n == 1 and not (_is_t(input) and input.requires_grad and _C.is_grad_enabled()):
+        return _C.unary_op("polygamma1", input)  # PyTorch's trigamma, finite garbage at poles included
+    from . import special
+    return special.polygamma(n, input)  # any order, differentiable (the derivative is order n + 1)
+
+
+METHODS["polygamma"] = lambda self, n: polygamma(n, self)  # Tensor.polygamma(n) takes self first
+METHODS["polygamma_"] = lambda self, n: self.copy_(polygamma(n, self))
 
 
 @method()
@@ -1009,6 +1013,12 @@ def _binary(name):
             if rounding_mode is None:
                 return _C.binary_op_("div", self, other)
             return _inplace(self, f, other, rounding_mode=rounding_mode)
+    elif name == "floor_divide":
+        def f(input, other):
+            return _C.floor_divide(input, other)  # no derivative: backward raises, like PyTorch
+
+        def f_(self, other):
+            return _C.binary_op_(name, self, other)
     else:
         def f(input, other):
             return _C.binary_op(name, input, other)

@@ -324,6 +324,22 @@ pub fn binary(op: BinOp, a: &Operand, b: &Operand, alpha: f64) -> Result<Tensor>
     Ok(out)
 }
 
+/// torch.floor_divide and `//`: div(rounding_mode='floor')'s values, but PyTorch defines no
+/// derivative for them, so backward through the result raises (div's floor mode gives zeros).
+pub fn floor_divide(a: &Operand, b: &Operand) -> Result<Tensor> {
+    let prev = autograd::set_grad_enabled(false);
+    let out = binary(BinOp::FloorDiv, a, b, 1.0);
+    autograd::set_grad_enabled(prev);
+    let out = out?;
+    let ins: Vec<&Tensor> = [a.tensor(), b.tensor()].into_iter().flatten().collect();
+    if out.dtype().is_float() && autograd::needs_grad(&ins) {
+        autograd::record("NotImplemented", &ins, &[&out], vec![], Box::new(|_, _| {
+            Err(Error::Runtime("derivative for aten::floor_divide is not implemented".into()))
+        }));
+    }
+    Ok(out)
+}
+
 fn record_binary(op: BinOp, a: &Operand, b: &Operand, alpha: f64, out: &Tensor) {
     // inputs: tensor operands only; the closure maps grads back by position
     let ta = a.tensor().cloned();

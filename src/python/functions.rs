@@ -129,6 +129,14 @@ fn binary_op(py: Python<'_>, op: &str, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny
     })
 }
 #[pyfunction]
+fn floor_divide(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> R<PT> {
+    crate::python::convert::guard(|| {
+    let (x, y) = (operand(a)?, operand(b)?);
+    let n = operand_numel(&x).max(operand_numel(&y));
+    wrap(py, heavy(py, n, || binary::floor_divide(&x, &y))?)
+    })
+}
+#[pyfunction]
 #[pyo3(signature = (op, a, b, alpha=1.0))]
 fn binary_op_<'py>(op: &str, a: &Bound<'py, PyAny>, b: &Bound<'py, PyAny>, alpha: f64) -> R<Bound<'py, PyAny>> {
     crate::python::convert::guard(|| {
@@ -965,7 +973,7 @@ fn tensor_from_list(py: Python<'_>, data: &Bound<'_, PyList>, shape_: Vec<usize>
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     crate::python::convert::guard(|| {
     macro_rules! add { ($($f:ident),*) => { $( m.add_function(wrap_pyfunction!($f, m)?)?; )* } }
-    add!(binary_op, binary_op_, unary_op, unary_op_, where_op, sum, mean, prod, amax, max_dim, argmax, var, logsumexp,
+    add!(binary_op, binary_op_, floor_divide, unary_op, unary_op_, where_op, sum, mean, prod, amax, max_dim, argmax, var, logsumexp,
          cumulative, all_any, norm, sum_to_size, view, reshape, permute, transpose, t, expand, squeeze, unsqueeze, narrow, select,
          slice_op, diagonal, unfold, flip, cat, stack, repeat, tri, as_strided, contiguous, clone, to_dtype, view_dtype, copy_, fill_,
          masked_fill, gather, scatter, scatter_reduce, index_select, index_add, index_op, index_put, nonzero, sort, mm, bmm,

@@ -363,12 +363,12 @@ impl PyTensor {
     }
     fn __floordiv__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> R<Py<PyAny>> {
         crate::python::convert::guard(|| {
-        match operand(other) { Ok(o) => binop(slf.py(), BinOp::FloorDiv, &Operand::T(slf.get().t.clone()), &o), Err(_) => Ok(slf.py().NotImplemented()) }
+        match operand(other) { Ok(o) => Ok(wrap(slf.py(), binary::floor_divide(&Operand::T(slf.get().t.clone()), &o)?)?.into_any()), Err(_) => Ok(slf.py().NotImplemented()) }
         })
     }
     fn __rfloordiv__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> R<Py<PyAny>> {
         crate::python::convert::guard(|| {
-        match operand(other) { Ok(o) => binop(slf.py(), BinOp::FloorDiv, &o, &Operand::T(slf.get().t.clone())), Err(_) => Ok(slf.py().NotImplemented()) }
+        match operand(other) { Ok(o) => Ok(wrap(slf.py(), binary::floor_divide(&o, &Operand::T(slf.get().t.clone()))?)?.into_any()), Err(_) => Ok(slf.py().NotImplemented()) }
         })
     }
     fn __mod__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> R<Py<PyAny>> {
@@ -555,8 +555,9 @@ impl PyTensor {
         // the basic-indexing view keeps its history, so the part of the old values the write
         // leaves in place (an int plus a list index) still reaches the base in backward
         let (target, adv) = apply_basic(&self.t, &items)?;
-        // a scalar must fit the dtype (a one-element half write may overflow to inf, like PyTorch)
-        if let Ok(Operand::S(s)) = operand(value) { s.check_fill(self.t.dtype(), if adv.is_empty() { target.numel() } else { 1 })?; }
+        // a scalar must fit the dtype; PyTorch writes it through a one-element tensor, so half
+        // types overflow to inf unchecked whatever the target's size
+        if let Ok(Operand::S(s)) = operand(value) { s.check_fill(self.t.dtype(), 1)?; }
         if adv.is_empty() {
             copy::copy_(&target, &val)?;
         } else {

@@ -49,18 +49,6 @@ EPOCH_DEPRECATION_WARNING = (
 )
 
 
-def _check_verbose_deprecated_warning(verbose):
-    """Raise a warning when verbose is not the default value."""
-    if verbose != "deprecated":
-        warnings.warn(
-            "The verbose parameter is deprecated. Please use get_last_lr() "
-            "to access the learning rate.",
-            UserWarning,
-        )
-        return verbose
-    return False
-
-
 def _format_param(name: str, optimizer: Optimizer, param):
     """Return correctly formatted lr/momentum for each param group."""
 
@@ -100,6 +88,24 @@ class _enable_get_lr_call:
         self.o._get_lr_called_within_step = False
 
 
+def _param_groups_val_list(optimizer: Optimizer, key: str) -> list:
+    """Each group's ``key`` value; tensors are copied so the result never aliases the group."""
+    return [g[key].clone() if isinstance(g[key], torch.Tensor) else g[key] for g in optimizer.param_groups]
+
+
+class _initial_mode:
+    """Marks the constructor's step, which keeps (rather than advances) the current lr."""
+
+    def __init__(self, o):
+        self.o = o
+
+    def __enter__(self):
+        self.o._is_initial = True
+
+    def __exit__(self, *exc):
+        self.o._is_initial = False
+
+
 def _update_param_group_val(param_group: Dict[str, Any], key: str, val) -> None:
     """Set param_group[key] to val without aliasing or assignment into a Tensor lr."""
     if isinstance(param_group[key], torch.Tensor):
@@ -116,8 +122,9 @@ class LRScheduler:
     r"""Adjusts the learning rate during optimization."""
 
     _get_lr_called_within_step: bool = False
+    _is_initial: bool = False
 
-    def __init__(self, optimizer: Optimizer, last_epoch: int = -1, verbose="deprecated"):
+    def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
         # Attach optimizer
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
@@ -134,9 +141,12 @@ class LRScheduler:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
                     raise KeyError(
-                        f"param 'initial_lr' is not specified in param_groups[{i}] when resuming an optimizer"
+                        f"param 'initial_lr' is not specified in param_groups[{i}] when resuming scheduler "
+                        "with last_epoch >= 0.\nThis typically happens when:\n1. You're trying to resume "
+                        "training from a checkpoint but haven't properly loaded the optimizer state\n2. You're "
+                        "using last_epoch >= 0 for a fresh training run (not recommended)"
                     )
-        self.base_lrs: List[float] = [group["initial_lr"] for group in optimizer.param_groups]
+        self.base_lrs: List[float] = _param_groups_val_list(optimizer, "initial_lr")
         self.last_epoch = last_epoch
 
         # Following https://github.com/pytorch/pytorch/issues/20124
@@ -163,13 +173,13 @@ class LRScheduler:
             opt.step = wrap_step(opt.step)  # type: ignore[method-assign]
 
         patch_track_step_called(self.optimizer)
-        self.verbose = _check_verbose_deprecated_warning(verbose)
         self._initial_step()
 
     def _initial_step(self):
         """Initialize step counts and perform a step."""
         self._step_count = 0
-        self.step()
+        with _initial_mode(self):
+            self.step()
 
     def state_dict(self):
         """Return the state of the scheduler as a :class:`dict`.
@@ -191,15 +201,6 @@ class LRScheduler:
         """Compute learning rate using chainable form of the scheduler."""
         raise NotImplementedError
 
-    def print_lr(self, is_verbose: bool, group: int, lr: float, epoch: Optional[int] = None):
-        """Display the current learning rate (deprecated)."""
-        if is_verbose:
-            if epoch is None:
-                print(f"Adjusting learning rate of group {group} to {lr:.4e}.")
-            else:
-                epoch_str = ("%.2f" if isinstance(epoch, float) else "%.5d") % epoch
-                print(f"Epoch {epoch_str}: adjusting learning rate of group {group} to {lr:.4e}.")
-
     def step(self, epoch: Optional[int] = None):
         """Perform a step."""
         # Raise a warning if old pattern is detected
@@ -212,6 +213,7 @@ class LRScheduler:
                     "`lr_scheduler.step()`. See more details at "
                     "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate",
                     UserWarning,
+                    stacklevel=2,
                 )
 
             # Just check if there were two first lr_scheduler.step() calls before optimizer.step()
@@ -224,15 +226,20 @@ class LRScheduler:
                     "See more details at "
                     "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate",
                     UserWarning,
+                    stacklevel=2,
                 )
         self._step_count += 1
+        if epoch is not None:
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+        self._update_lr(epoch)
 
+    def _update_lr(self, epoch: Optional[int] = None):
+        """Advance (or, with ``epoch``, set) last_epoch and write the new lrs into the groups."""
         with _enable_get_lr_call(self):
             if epoch is None:
                 self.last_epoch += 1
                 values = self.get_lr()
             else:
-                warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning)
                 self.last_epoch = epoch
                 if hasattr(self, "_get_closed_form_lr"):
                     values = self._get_closed_form_lr()
@@ -242,7 +249,7 @@ class LRScheduler:
         for param_group, lr in zip(self.optimizer.param_groups, values):
             _update_param_group_val(param_group, "lr", lr)
 
-        self._last_lr: List[float] = [group["lr"] for group in self.optimizer.param_groups]
+        self._last_lr: List[float] = _param_groups_val_list(self.optimizer, "lr")
 
 
 # Including _LRScheduler for backwards compatibility
@@ -254,7 +261,7 @@ class _LambdaScheduler(LRScheduler):
     """Shared by LambdaLR and MultiplicativeLR: one lr function per group, and a state_dict
     that keeps callable objects' attributes but not plain functions (which don't pickle)."""
 
-    def __init__(self, optimizer: Optimizer, lr_lambda, last_epoch: int = -1, verbose="deprecated"):
+    def __init__(self, optimizer: Optimizer, lr_lambda, last_epoch: int = -1):
         self.optimizer = optimizer
 
         self.lr_lambdas: List[Callable[[int], float]]
@@ -264,7 +271,7 @@ class _LambdaScheduler(LRScheduler):
             if len(lr_lambda) != len(optimizer.param_groups):
                 raise ValueError(f"Expected {len(optimizer.param_groups)} lr_lambdas, but got {len(lr_lambda)}")
             self.lr_lambdas = list(lr_lambda)
-        super().__init__(optimizer, last_epoch, verbose)
+        super().__init__(optimizer, last_epoch)
 
     def state_dict(self):
         state_dict = {
@@ -304,29 +311,27 @@ class MultiplicativeLR(_LambdaScheduler):
     def get_lr(self):
         _warn_get_lr_called_within_step(self)
 
-        if self.last_epoch > 0:
-            return [
-                group["lr"] * lmbda(self.last_epoch)
-                for lmbda, group in zip(self.lr_lambdas, self.optimizer.param_groups)
-            ]
-        else:
-            return [group["lr"] for group in self.optimizer.param_groups]
+        if self._is_initial:
+            return _param_groups_val_list(self.optimizer, "lr")
+        return [
+            group["lr"] * lmbda(self.last_epoch)
+            for lmbda, group in zip(self.lr_lambdas, self.optimizer.param_groups)
+        ]
 
 
 class StepLR(LRScheduler):
     """Decays the learning rate of each parameter group by gamma every step_size epochs."""
 
-    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1,
-                 verbose="deprecated"):
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1):
         self.step_size = step_size
         self.gamma = gamma
-        super().__init__(optimizer, last_epoch, verbose)
+        super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
         _warn_get_lr_called_within_step(self)
 
         if (self.last_epoch == 0) or (self.last_epoch % self.step_size != 0):
-            return [group["lr"] for group in self.optimizer.param_groups]
+            return _param_groups_val_list(self.optimizer, "lr")
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self):
@@ -337,16 +342,16 @@ class MultiStepLR(LRScheduler):
     """Decays the learning rate of each parameter group by gamma once the number of epoch reaches one of the milestones."""
 
     def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1,
-                 last_epoch: int = -1, verbose="deprecated"):
+                 last_epoch: int = -1):
         self.milestones = Counter(milestones)
         self.gamma = gamma
-        super().__init__(optimizer, last_epoch, verbose)
+        super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
         _warn_get_lr_called_within_step(self)
 
         if self.last_epoch not in self.milestones:
-            return [group["lr"] for group in self.optimizer.param_groups]
+            return _param_groups_val_list(self.optimizer, "lr")
         return [
             group["lr"] * self.gamma ** self.milestones[self.last_epoch]
             for group in self.optimizer.param_groups
@@ -361,13 +366,13 @@ class ConstantLR(LRScheduler):
     """Multiply the learning rate of each parameter group by a small constant factor until a pre-defined milestone."""
 
     def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
-                 last_epoch: int = -1, verbose="deprecated"):
+                 last_epoch: int = -1):
         if factor > 1.0 or factor < 0:
             raise ValueError("Constant multiplicative factor expected to be between 0 and 1.")
 
         self.factor = factor
         self.total_iters = total_iters
-        super().__init__(optimizer, last_epoch, verbose)
+        super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
         _warn_get_lr_called_within_step(self)
@@ -376,7 +381,7 @@ class ConstantLR(LRScheduler):
             return [group["lr"] * self.factor for group in self.optimizer.param_groups]
 
         if self.last_epoch != self.total_iters:
-            return [group["lr"] for group in self.optimizer.param_groups]
+            return _param_groups_val_list(self.optimizer, "lr")
 
         return [group["lr"] * (1.0 / self.factor) for group in self.optimizer.param_groups]
 
@@ -391,7 +396,7 @@ class LinearLR(LRScheduler):
     """Decays the learning rate of each parameter group by linearly changing small multiplicative factor."""
 
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
-                 total_iters: int = 5, last_epoch: int = -1, verbose="deprecated"):
+                 total_iters: int = 5, last_epoch: int = -1):
         if start_factor > 1.0 or start_factor <= 0:
             raise ValueError(
                 "Starting multiplicative factor expected to be greater than 0 and less or equal to 1."
@@ -403,7 +408,7 @@ class LinearLR(LRScheduler):
         self.start_factor = start_factor
         self.end_factor = end_factor
         self.total_iters = total_iters
-        super().__init__(optimizer, last_epoch, verbose)
+        super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
         _warn_get_lr_called_within_step(self)
@@ -411,8 +416,8 @@ class LinearLR(LRScheduler):
         if self.last_epoch == 0:
             return [group["lr"] * self.start_factor for group in self.optimizer.param_groups]
 
-        if self.last_epoch > self.total_iters:
-            return [group["lr"] for group in self.optimizer.param_groups]
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return _param_groups_val_list(self.optimizer, "lr")
 
         return [
             group["lr"]
@@ -441,15 +446,15 @@ class LinearLR(LRScheduler):
 class ExponentialLR(LRScheduler):
     """Decays the learning rate of each parameter group by gamma every epoch."""
 
-    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1, verbose="deprecated"):
+    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1):
         self.gamma = gamma
-        super().__init__(optimizer, last_epoch, verbose)
+        super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
         _warn_get_lr_called_within_step(self)
 
-        if self.last_epoch == 0:
-            return [group["lr"] for group in self.optimizer.param_groups]
+        if self._is_initial:
+            return _param_groups_val_list(self.optimizer, "lr")
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self):
@@ -460,7 +465,7 @@ class SequentialLR(LRScheduler):
     """Contains a list of schedulers expected to be called sequentially during the optimization process."""
 
     def __init__(self, optimizer: Optimizer, schedulers: List[LRScheduler], milestones: List[int],
-                 last_epoch: int = -1, verbose="deprecated"):
+                 last_epoch: int = -1):
         if len(schedulers) < 1:
             raise ValueError(f"{self.__class__.__name__} expects at least one scheduler, but got no scheduler.")
 
@@ -488,7 +493,6 @@ class SequentialLR(LRScheduler):
                 f"than the number of milestone points, but got number of schedulers {len(schedulers)} and the "
                 f"number of milestones to be equal to {len(milestones)}"
             )
-        _check_verbose_deprecated_warning(verbose)
         self._schedulers = schedulers
         self._milestones = milestones
         self.last_epoch = last_epoch + 1
@@ -498,21 +502,30 @@ class SequentialLR(LRScheduler):
         for group in self.optimizer.param_groups:
             _update_param_group_val(group, "lr", group["initial_lr"])
 
-        # "Undo" the step performed by other schedulers
-        for scheduler in self._schedulers:
-            scheduler.last_epoch -= 1
+        # "Undo" the step performed by other schedulers (nested ones too)
+        self.recursive_undo()
 
-        # Perform the initial step for only the first scheduler
-        self._schedulers[0]._initial_step()
+        # Perform the initial step for only the scheduler active at epoch 0
+        idx = bisect_right(self._milestones, 0)
+        self._schedulers[idx]._initial_step()
 
-        self._last_lr = schedulers[0].get_last_lr()
+        self._last_lr = schedulers[idx].get_last_lr()
+
+    def recursive_undo(self, sched=None):
+        """Take back the constructor step of every (possibly nested) scheduler."""
+        scheds = self if sched is None else sched
+        if hasattr(scheds, "_schedulers"):
+            for s in scheds._schedulers:
+                self.recursive_undo(s)
+        elif hasattr(scheds, "last_epoch"):
+            scheds.last_epoch -= 1
 
     def step(self):
         self.last_epoch += 1
         idx = bisect_right(self._milestones, self.last_epoch)
         scheduler = self._schedulers[idx]
         if idx > 0 and self._milestones[idx - 1] == self.last_epoch:
-            scheduler.step(0)
+            scheduler._update_lr(0)  # restart at epoch 0 (closed form), no deprecation warning
         else:
             scheduler.step()
 
@@ -544,16 +557,16 @@ class PolynomialLR(LRScheduler):
     """Decays the learning rate of each parameter group using a polynomial function in the given total_iters."""
 
     def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0,
-                 last_epoch: int = -1, verbose="deprecated"):
+                 last_epoch: int = -1):
         self.total_iters = total_iters
         self.power = power
-        super().__init__(optimizer, last_epoch, verbose)
+        super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
         _warn_get_lr_called_within_step(self)
 
-        if self.last_epoch == 0 or self.last_epoch > self.total_iters:
-            return [group["lr"] for group in self.optimizer.param_groups]
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return _param_groups_val_list(self.optimizer, "lr")
 
         decay_factor = (
             (1.0 - self.last_epoch / self.total_iters) / (1.0 - (self.last_epoch - 1) / self.total_iters)
@@ -577,17 +590,16 @@ class CosineAnnealingLR(LRScheduler):
         \cos\left(\frac{T_{cur+1}}{T_{max}}\pi\right)}{1 + \cos\left(\frac{T_{cur}}{T_{max}}\pi\right)}
     """
 
-    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1,
-                 verbose="deprecated"):
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1):
         self.T_max = T_max
         self.eta_min = eta_min
-        super().__init__(optimizer, last_epoch, verbose)
+        super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
         _warn_get_lr_called_within_step(self)
 
-        if self.last_epoch == 0:
-            return [group["lr"] for group in self.optimizer.param_groups]
+        if self._is_initial:
+            return _param_groups_val_list(self.optimizer, "lr")
         elif self._step_count == 1 and self.last_epoch > 0:
             return [
                 self.eta_min
@@ -641,12 +653,12 @@ class ChainedScheduler(LRScheduler):
                 )
         self._schedulers = schedulers
         self.optimizer = optimizer
-        self._last_lr = [group["lr"] for group in self._schedulers[-1].optimizer.param_groups]
+        self._last_lr = _param_groups_val_list(self._schedulers[-1].optimizer, "lr")
 
     def step(self):
         for scheduler in self._schedulers:
             scheduler.step()
-        self._last_lr = [group["lr"] for group in self._schedulers[-1].optimizer.param_groups]
+        self._last_lr = _param_groups_val_list(self._schedulers[-1].optimizer, "lr")
 
     def state_dict(self):
         state_dict = {
@@ -675,7 +687,7 @@ class ReduceLROnPlateau(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
                  threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
-                 min_lr: Union[List[float], float] = 0, eps: float = 1e-8, verbose="deprecated"):
+                 min_lr: Union[List[float], float] = 0, eps: float = 1e-8):
         if factor >= 1.0:
             raise ValueError("Factor should be < 1.0.")
         self.factor = factor
@@ -705,9 +717,8 @@ class ReduceLROnPlateau(LRScheduler):
         self.mode_worse: float  # the worse value for the chosen mode
         self.eps = eps
         self.last_epoch = 0
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self._last_lr = _param_groups_val_list(self.optimizer, "lr")
         self._init_is_better(mode=mode, threshold=threshold, threshold_mode=threshold_mode)
-        self.verbose = _check_verbose_deprecated_warning(verbose)
         self._reset()
 
     def _reset(self):
@@ -722,10 +733,10 @@ class ReduceLROnPlateau(LRScheduler):
         if epoch is None:
             epoch = self.last_epoch + 1
         else:
-            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning)
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
         self.last_epoch = epoch
 
-        if self.is_better(current, self.best):
+        if self._is_better(current, self.best):
             self.best = current
             self.num_bad_epochs = 0
         else:
@@ -740,7 +751,7 @@ class ReduceLROnPlateau(LRScheduler):
             self.cooldown_counter = self.cooldown
             self.num_bad_epochs = 0
 
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self._last_lr = _param_groups_val_list(self.optimizer, "lr")
 
     def _reduce_lr(self, epoch):
         if len(self.optimizer.param_groups) != len(self.min_lrs):
@@ -767,7 +778,7 @@ class ReduceLROnPlateau(LRScheduler):
     def in_cooldown(self):
         return self.cooldown_counter > 0
 
-    def is_better(self, a, best):
+    def _is_better(self, a, best):
         if self.mode == "min" and self.threshold_mode == "rel":
             rel_epsilon = 1.0 - self.threshold
             return a < best * rel_epsilon
@@ -781,6 +792,8 @@ class ReduceLROnPlateau(LRScheduler):
 
         else:  # mode == 'max' and epsilon_mode == 'abs':
             return a > best + self.threshold
+
+    is_better = _is_better  # name before PyTorch 2.6
 
     def _init_is_better(self, mode, threshold, threshold_mode):
         if mode not in {"min", "max"}:
@@ -809,7 +822,7 @@ class CyclicLR(LRScheduler):
                  step_size_down: Optional[int] = None, mode: str = "triangular", gamma: float = 1.0,
                  scale_fn: Optional[Callable[[float], float]] = None, scale_mode: str = "cycle",
                  cycle_momentum: bool = True, base_momentum=0.8, max_momentum=0.9,
-                 last_epoch: int = -1, verbose="deprecated"):
+                 last_epoch: int = -1):
         # Attach optimizer
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
@@ -856,7 +869,7 @@ class CyclicLR(LRScheduler):
                     group["max_momentum"] = m_momentum
                     group["base_momentum"] = b_momentum
 
-        super().__init__(optimizer, last_epoch, verbose)
+        super().__init__(optimizer, last_epoch)
         self.base_lrs = base_lrs
 
     def _init_scale_fn(self):
@@ -954,7 +967,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     r"""Set the learning rate of each parameter group using a cosine annealing schedule with warm restarts."""
 
     def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
-                 last_epoch: int = -1, verbose="deprecated"):
+                 last_epoch: int = -1):
         if T_0 <= 0 or not isinstance(T_0, int):
             raise ValueError(f"Expected positive integer T_0, but got {T_0}")
         if T_mult < 1 or not isinstance(T_mult, int):
@@ -966,7 +979,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         self.T_mult = T_mult
         self.eta_min = eta_min
         self.T_cur = last_epoch
-        super().__init__(optimizer, last_epoch, verbose)
+        super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
         _warn_get_lr_called_within_step(self)
@@ -985,7 +998,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
             epoch = self.last_epoch + 1
             self.T_cur = self.T_cur + 1
             if self.T_cur >= self.T_i:
-                self.T_cur = self.T_cur - self.T_i
+                self.T_cur = self.T_cur % self.T_i
                 self.T_i = self.T_i * self.T_mult
         else:
             if epoch < 0:
@@ -1006,7 +1019,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
             for param_group, lr in zip(self.optimizer.param_groups, self.get_lr()):
                 _update_param_group_val(param_group, "lr", lr)
 
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self._last_lr = _param_groups_val_list(self.optimizer, "lr")
 
 
 class OneCycleLR(LRScheduler):
@@ -1016,8 +1029,7 @@ class OneCycleLR(LRScheduler):
                  epochs: Optional[int] = None, steps_per_epoch: Optional[int] = None,
                  pct_start: float = 0.3, anneal_strategy: str = "cos", cycle_momentum: bool = True,
                  base_momentum=0.85, max_momentum=0.95, div_factor: float = 25.0,
-                 final_div_factor: float = 1e4, three_phase: bool = False, last_epoch: int = -1,
-                 verbose="deprecated"):
+                 final_div_factor: float = 1e4, three_phase: bool = False, last_epoch: int = -1):
         # Validate optimizer
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
@@ -1115,7 +1127,7 @@ class OneCycleLR(LRScheduler):
                     group["max_momentum"] = m_momentum
                     group["base_momentum"] = b_momentum
 
-        super().__init__(optimizer, last_epoch, verbose)
+        super().__init__(optimizer, last_epoch)
 
     def _anneal_func(self, *args):
         if hasattr(self, "_anneal_func_type"):
