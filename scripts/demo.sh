@@ -6,5 +6,5 @@ cd "$(dirname "$0")/.."
 python3 -m venv .venv
 . .venv/bin/activate
 python -m pip install -q --upgrade pip
-python -m pip install -q .
+python -m pip install -q ".[examples]"  # tqdm progress bars and the matplotlib loss figure
 python examples/train_digits.py "$@"

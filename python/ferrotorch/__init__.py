@@ -6,6 +6,7 @@ from ._core import (Tensor, dtype, device, Size, finfo, iinfo, return_types, _dt
                     bool, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64,
                     half, float, double, short, int, long)
 from ._ops import *  # noqa: F401,F403
+from ._extra_ops import *  # noqa: F401,F403
 from ._ops import (max, min, sum, all, any, abs, round, pow, tensor, zeros, ones, empty, full, arange, linspace,  # noqa: F401
                    logspace, eye, rand, randn, randint, randperm, manual_seed, normal, where, clamp, clip, cat, stack,
                    einsum, get_default_dtype, set_default_dtype, default_generator, Generator, cdist, relu_,
@@ -25,7 +26,8 @@ from .backends import get_float32_matmul_precision, set_float32_matmul_precision
 from ._torch_alias import install_as_torch  # noqa: F401
 from ._dlpack import from_dlpack  # noqa: F401
 
-__version__ = "0.1.0"
+from .version import __version__  # noqa: E402  (PyTorch API level + ferrotorch release)
+from . import version  # noqa: F401
 strided = "torch.strided"
 contiguous_format = "torch.contiguous_format"
 channels_last = "torch.channels_last"
@@ -63,8 +65,6 @@ def compile(model=None, **kwargs):
     return model if model is not None else (lambda m: m)
 
 
-def use_deterministic_algorithms(mode, warn_only=False):
-    pass
 
 
 def get_num_threads():

@@ -479,8 +479,10 @@ def randn(*args, size=None, generator=None, dtype=None, layout=None, device=None
 
 
 def randint(low=0, high=None, size=None, *, generator=None, dtype=None, layout=None, device=None, requires_grad=False):
-    if size is None:
+    if size is None:  # randint(high, size) / randint(low, high, size)
         low, high, size = 0, low, high
+    elif high is None:  # randint(high, size=size)
+        low, high = 0, low
     t = _C.empty(_shape((size,)), dtype or _core.int64)
     _C.randint_(t, _b_int(low), _b_int(high), _gen(generator))
     return _finish(t, requires_grad, device)
@@ -1815,6 +1817,8 @@ def mode(input, dim=-1, keepdim=False):
 
 
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    if dim is not None and input.ndim == 0:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
     a = _np_of(input)
     if dim is None:
         u, inv, cnt = np.unique(a.reshape(-1), return_inverse=True, return_counts=True, equal_nan=False)
@@ -1895,6 +1899,8 @@ def bincount(input, weights=None, minlength=0):
         raise RuntimeError("weights should be 1-d and have the same length as input")
     if input.numel() and _b_int(input.min()) < 0:
         raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    if input.numel() == 0:
+        return zeros(_b_int(minlength), dtype=_core.int64)  # PyTorch: int64 even with weights
     w = None if weights is None else _np_of(weights).astype(np.float64)
     r = np.bincount(input.numpy(), w, minlength)
     if weights is None:
@@ -2855,7 +2861,33 @@ def einsum(equation, *operands):
     from ._einsum import einsum as _e
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
+    if len(operands) > 1 and _b_all(_is_t(o) for o in operands) and len({o.dtype for o in operands}) > 1 \
+            and not _einsum_contracts(equation, operands):
+        # without a real contraction PyTorch multiplies (promoting); a contraction goes through a
+        # batched matmul that wants one dtype (the error comes from _e)
+        dt = operands[0].dtype
+        for o in operands[1:]:
+            dt = _C.promote_types(dt, o.dtype)  # mixed operands promote, like PyTorch's einsum
+        operands = tuple(o.to(dt) for o in operands)
     return _e(equation, *operands)
+
+
+def _einsum_contracts(equation, operands):
+    """Whether a label summed away appears in two operands with a size above 1."""
+    eq = equation.replace(" ", "")
+    if "..." in eq:
+        return True
+    lhs, _, rhs = eq.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(operands) or _b_any(len(t) != o.ndim for t, o in zip(terms, operands)):
+        return True  # malformed: let _e raise its error
+    if not _:
+        rhs = "".join(sorted(c for c in set(lhs) - {","} if lhs.count(c) == 1))
+    sizes = {}
+    for t, o in zip(terms, operands):
+        for c, n in zip(t, o.shape):
+            sizes[c] = _b_max(sizes.get(c, 1), n)
+    return _b_any(c not in rhs and sizes[c] > 1 and len([t for t in terms if c in t]) > 1 for c in sizes)
 
 
 def tensordot(a, b, dims=2):
@@ -2925,6 +2957,10 @@ def cdist(x1, x2, p=2.0, compute_mode=None):
         m = amax(ad, -1, keepdim=True)
         tied = (ad == m).detach()
         return reshape(m, list(m.shape[:-1])).detach() + sum((ad - ad.detach()) * tied, -1)
+    if p == 0 and (x1.requires_grad or x2.requires_grad) and _C.is_grad_enabled():
+        # a count of nonzeros: PyTorch's backward gives zero gradients (not none); a fully masked
+        # where keeps the value exact even for infinite differences
+        return norm(d, p, dim=-1) + sum(where(zeros_like(d, dtype=_core.bool), d, 0.0), -1)
     return norm(d, p, dim=-1)
 
 

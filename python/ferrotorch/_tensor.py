@@ -334,7 +334,9 @@ def _install():
         elif isinstance(value, Tensor) and value.dtype != self.dtype and isinstance(idx, Tensor) and idx.dtype == _core.bool and idx.ndim and value.ndim == 0:
             value = value.to(self.dtype)  # PyTorch writes a 0-d value through a mask with masked_fill_, which casts
         elif isinstance(value, Tensor) and value.dtype != self.dtype and _advanced(idx):
-            # advanced indexing writes with index_put_, which does not cast
+            # advanced indexing writes with index_put_, which does not cast; its index errors
+            # (IndexError) come before the dtype check
+            self[idx]
             raise RuntimeError(f"Index put requires the source and destination dtypes match, got {_ops._SCALAR_NAME[self.dtype]} "
                                f"for the destination and {_ops._SCALAR_NAME[value.dtype]} for the source.")
         return _setitem(self, idx, value)

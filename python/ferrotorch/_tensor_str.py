@@ -112,7 +112,7 @@ def _dtype_name(dtype) -> str:
 
 
 def _dtype_str(dtype) -> str:
-    return f"{torch.__name__}.{_dtype_name(dtype)}"
+    return f"torch.{_dtype_name(dtype)}"  # printed as PyTorch prints it
 
 
 _FLOAT_NAMES = {"float16", "bfloat16", "float32", "float64", "float8_e4m3fn", "float8_e5m2",

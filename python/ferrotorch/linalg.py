@@ -610,6 +610,107 @@ def multi_dot(tensors):
 matmul = _ops.matmul
 
 
+
+# ---------------------------------------------------------------- diagonal, lstsq (issue 10)
+
+def linalg_diagonal(A, *, offset=0, dim1=-2, dim2=-1):
+    """torch.linalg.diagonal: the diagonals of the matrices in the last two dims (a view)."""
+    return _ops.diagonal(A, offset, dim1, dim2)
+
+
+diagonal = linalg_diagonal
+
+_LSTSQ_DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
+
+
+def _lstsq_result(*values):
+    from ._extra_ops import _rtype
+    global _lstsq_rt
+    if _lstsq_rt is None:
+        _lstsq_rt = _rtype("linalg_lstsq", ["solution", "residuals", "rank", "singular_values"])
+    return _lstsq_rt(*values)
+
+
+_lstsq_rt = None
+
+
+def _batch_broadcast(a, b):
+    """Broadcast batch shapes, with PyTorch's error message on a mismatch."""
+    n = max(len(a), len(b))
+    a, b = (1,) * (n - len(a)) + tuple(a), (1,) * (n - len(b)) + tuple(b)
+    out = []
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y and x != 1 and y != 1:
+            raise RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b ({y}) at non-singleton dimension {i}")
+        out.append(y if x == 1 else x)
+    return tuple(out)
+
+
+def lstsq(A, B, rcond=None, *, driver=None):
+    """Least-squares solution of A X = B, as (solution, residuals, rank, singular_values) with the
+    fields PyTorch's CPU drivers fill: gelsy (default) gives rank; gelsd/gelss give rank and
+    singular values; residuals only for tall full-rank systems with gels/gelsd/gelss. The
+    solution is the minimum-norm one (pinv), differentiable through pinv."""
+    if A.ndim < 2:
+        raise RuntimeError("torch.linalg.lstsq: input must have at least 2 dimensions.")
+    if B.ndim < 1:
+        raise RuntimeError("torch.linalg.lstsq: other must have at least 1 dimension.")
+    if A.dtype != B.dtype:
+        raise RuntimeError(f"torch.linalg.lstsq: Expected input and other to have the same dtype, but got input's dtype "
+                           f"{_ops._SCALAR_NAME[A.dtype]} and other's dtype {_ops._SCALAR_NAME[B.dtype]}")
+    diff = A.ndim - B.ndim
+    if not 0 <= diff <= 1:
+        raise RuntimeError("torch.linalg.lstsq: input.dim() must be greater or equal to other.dim() and "
+                           "(input.dim() - other.dim()) <= 1")
+    vec = B.ndim == 1 or (diff == 1 and tuple(B.shape) == tuple(A.shape[:-1]))
+    if A.shape[-2] != B.shape[-1 if vec else -2]:
+        raise RuntimeError(f"torch.linalg.lstsq: input.size(-2) should match other.size({-1 if vec else -2})")
+    if driver is not None and driver not in _LSTSQ_DRIVERS:
+        raise RuntimeError("torch.linalg.lstsq: parameter `driver` should be one of (gels, gelsy, gelsd, gelss)")
+    # one dim fewer: a batch of vectors (PyTorch reads it so even when it is not shaped like one)
+    Bm = B.unsqueeze(-1) if diff == 1 else B
+    m, n = A.shape[-2], A.shape[-1]
+    batch = _batch_broadcast(tuple(A.shape[:-2]), tuple(Bm.shape[:-2]))
+    if Bm.shape[-2] != m:
+        raise RuntimeError("torch.linalg.lstsq: input.size(-2) should match other.size(-2)")
+    if A.dtype not in (_ops._core.float32, _ops._core.float64):
+        raise RuntimeError("This function doesn't handle types other than float and double")
+    driver = driver or "gelsy"
+    eps = _ops._core.finfo(A.dtype).eps
+    rcond = eps * max(m, n) if rcond is None else float(rcond)
+    if rcond < 0:
+        rcond = eps  # LAPACK: a negative rcond means machine precision
+    A_ = A.expand(*batch, m, n)
+    Bm = Bm.expand(*batch, m, Bm.shape[-1])
+    k = min(m, n)
+    Ad = A_.detach()
+    sv = svdvals(Ad) if k else _ops.zeros(*batch, 0, dtype=A.dtype)
+    rank = (sv > rcond * sv.amax(-1, keepdim=True)).sum(-1) if k else _ops.zeros(batch, dtype=_ops._core.int64)
+    zero_a = Ad.reshape(*batch, m * n).abs().amax(-1) == 0 if A_.numel() else _ops.ones(batch, dtype=_ops._core.bool)
+    if driver == "gels" and k:
+        # LAPACK's gels fails on a singular triangular factor (unless A is all zeros); R's
+        # diagonal is tested with a relative tolerance as rounding may leave it tiny, not 0
+        R = qr(Ad if m >= n else Ad.mT).R
+        d = _ops.diagonal(R, 0, -2, -1).abs().reshape(-1, k)
+        tiny = d <= eps * max(m, n) * d.amax(-1, keepdim=True)
+        for b, z in enumerate(zero_a.reshape(-1).tolist()):
+            bad = tiny[b].nonzero()
+            if not z and bad.numel():
+                raise LinAlgError("torch.linalg.lstsq: The least squares solution could not be computed because the "
+                                  f"input matrix does not have full rank (error code: {int(bad[0, 0]) + 1}).")
+    X = (pinv(A_, rtol=rcond) @ Bm) if A_.numel() else _ops.zeros(*batch, n, Bm.shape[-1], dtype=A.dtype)
+    empty = _ops.zeros(0, dtype=A.dtype)
+    if m > n and driver != "gelsy" and (driver == "gels" or bool((rank == n).all())):
+        residuals = ((A_ @ X - Bm) ** 2).sum(-2)
+        # gels on an all-zero A returns zero residuals
+        residuals = _ops.where(zero_a.unsqueeze(-1), _ops.zeros_like(residuals), residuals)
+    else:
+        residuals = empty
+    return _lstsq_result(X.squeeze(-1) if diff == 1 else X, residuals,
+                         _ops.zeros(0, dtype=_ops._core.int64) if driver == "gels" else rank,
+                         sv if driver in ("gelsd", "gelss") else empty.clone())
+
+
 # autocast: linalg ops on PyTorch's float32 list run in float32 inside an autocast region
 # (keep this the last statement, after every function definition)
 from .amp._policy import install as _amp_install  # noqa: E402

@@ -23,7 +23,7 @@ impl PyDType {
     #[getter] fn is_complex(&self) -> bool { false }
     #[getter] fn itemsize(&self) -> usize { self.dt.size() }
     fn to_real(slf: PyRef<'_, Self>) -> PyRef<'_, Self> { slf }
-    fn __repr__(&self) -> String { format!("ferrotorch.{}", self.dt.name()) }
+    fn __repr__(&self) -> String { format!("torch.{}", self.dt.name()) }
     fn __str__(&self) -> String { self.__repr__() }
     fn __reduce__(&self, py: Python<'_>) -> PyResult<(Py<PyAny>, (String,))> {
         let m = py.import("ferrotorch")?;

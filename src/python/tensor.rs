@@ -75,8 +75,11 @@ fn apply_basic(x: &Tensor, items: &[Item]) -> R<(Tensor, Vec<(usize, Tensor)>)> 
     let mut t = x.clone();
     let mut d = 0usize;
     let mut adv = vec![];
-    let mut seen_ellipsis = false;
+    let too_many = || PyIndexError::new_err(format!("too many indices for tensor of dimension {}", nd));
     for it in items {
+        // several ellipses each skip the unindexed dims (PyTorch's rule), so a later index may
+        // point past the last dim
+        if matches!(it, Item::Int(_) | Item::Slice(..)) && d >= t.ndim() { return Err(too_many()); }
         match it {
             Item::Int(i) => {
                 let n = t.shape()[d] as i64;
@@ -96,11 +99,7 @@ fn apply_basic(x: &Tensor, items: &[Item]) -> R<(Tensor, Vec<(usize, Tensor)>)> 
                 d += 1;
             }
             Item::NewAxis => { t = shape::unsqueeze(&t, d as i64)?; d += 1; }
-            Item::Ellipsis => {
-                if seen_ellipsis { return Err(PyIndexError::new_err("an index can only have a single ellipsis ('...')")); }
-                seen_ellipsis = true;
-                d += nd - consumed;
-            }
+            Item::Ellipsis => d += nd - consumed,
             Item::Bool(b) => {
                 // a Python bool adds a dim of size 1 (True) or 0 (False), like a mask on a new axis
                 t = shape::unsqueeze(&t, d as i64)?;

@@ -2417,7 +2417,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                          "as input")
     if antialias:
         raise NotImplementedError("interpolate(antialias=True) is not supported by ferrotorch")
-    if any(o <= 0 for o in output_size) or any(v <= 0 for v in sp):
+    # area mode is adaptive average pooling, which allows an empty output
+    area_empty = mode == "area" and all(o >= 0 for o in output_size) and all(v > 0 for v in sp)
+    if (any(o <= 0 for o in output_size) or any(v <= 0 for v in sp)) and not area_empty:
         names = ["D", "H", "W"][3 - dim:]
         raise RuntimeError(
             f"Input and output sizes should be greater than 0, but got input "
@@ -2452,6 +2454,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             x = x.index_select(2 + i, _index_tensor(idx, x))
         return x
     if mode == "area":
+        if 0 in output_size:
+            return input.new_empty(tuple(_shape(input)[:2]) + tuple(output_size))
         return _adaptive_avg_pool_nd(input, output_size, dim, "adaptive_avg_pool")
     if mode in ("linear", "bilinear", "trilinear", "bicubic"):
         coeffs = _cubic_coeffs if mode == "bicubic" else _linear_coeffs
