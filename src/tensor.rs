@@ -181,10 +181,14 @@ impl Tensor {
     pub fn same(&self, o: &Tensor) -> bool { Arc::ptr_eq(&self.0, &o.0) }
 
     pub fn requires_grad(&self) -> bool {
+        crate::autograd::refresh_view_history(self);
         let m = self.0.meta.lock();
         m.requires_grad || m.grad_fn.is_some()
     }
-    pub fn grad_fn(&self) -> Option<Arc<Node>> { self.0.meta.lock().grad_fn.clone() }
+    pub fn grad_fn(&self) -> Option<Arc<Node>> {
+        crate::autograd::refresh_view_history(self);
+        self.0.meta.lock().grad_fn.clone()
+    }
     pub fn is_leaf(&self) -> bool { self.0.meta.lock().grad_fn.is_none() }
     pub fn output_nr(&self) -> usize { self.0.meta.lock().output_nr }
 

@@ -339,6 +339,12 @@ def _install():
             self[idx]
             raise RuntimeError(f"Index put requires the source and destination dtypes match, got {_ops._SCALAR_NAME[self.dtype]} "
                                f"for the destination and {_ops._SCALAR_NAME[value.dtype]} for the source.")
+        if isinstance(value, Tensor) and value.dim() and value.shape[0] == 1:
+            # PyTorch drops a value's leading size-1 dims before writing (x[0] = t of shape (1, n))
+            lead = 0
+            while lead < value.dim() and value.shape[lead] == 1:
+                lead += 1
+            value = value.reshape(tuple(value.shape[lead:]))
         return _setitem(self, idx, value)
     T.__setitem__ = __setitem__
     T.__rlshift__ = lambda self, o: _C.binary_op("bitwise_left_shift", o, self)

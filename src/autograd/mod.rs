@@ -150,13 +150,14 @@ pub fn edge_of(t: &Tensor) -> Option<Edge> {
     None
 }
 
-/// A differentiable view whose data was written in place (through the base or another view)
-/// after its grad_fn was recorded gets a fresh grad_fn from the base's current history, as
-/// PyTorch regenerates view grad_fns; otherwise gradients would flow around the write.
-fn refresh_view_history(t: &Tensor) {
+/// A view whose data was written in place (through the base or another view) after its
+/// history was recorded gets a fresh grad_fn from the base's current history, as PyTorch
+/// regenerates view grad_fns; otherwise gradients would flow around the write. That includes a
+/// view of a tensor that did not require grad until a value requiring grad was written into it.
+pub fn refresh_view_history(t: &Tensor) {
     let (base, seen) = {
         let m = t.0.meta.lock();
-        match (&m.base, &m.grad_fn) { (Some(b), Some(_)) => (b.clone(), m.view_version), _ => return }
+        match &m.base { Some(b) if !m.requires_grad => (b.clone(), m.view_version), _ => return }
     };
     let now = t.version();
     if now == seen { return; }

@@ -7,8 +7,25 @@ use pyo3::exceptions::{PyIndexError, PyNotImplementedError, PyRuntimeError, PyTy
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyList, PyTuple};
 
+thread_local! {
+    /// A Python exception raised inside a Python callback (a custom Function's backward) that
+    /// the Rust engine carried as an `Error`; re-raised as itself when that error reaches Python.
+    static PENDING_PY_ERR: std::cell::RefCell<Option<(String, PyErr)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Keeps `e` to re-raise with its own type and returns the engine-side error for it.
+pub fn stash_py_err(py: Python<'_>, e: PyErr) -> Error {
+    let msg = format!("{}", e);
+    PENDING_PY_ERR.with(|p| *p.borrow_mut() = Some((msg.clone(), e.clone_ref(py))));
+    Error::Runtime(msg)
+}
+
 impl From<Error> for PyErr {
     fn from(e: Error) -> PyErr {
+        if let Error::Runtime(m) = &e {
+            let pending = PENDING_PY_ERR.with(|p| p.borrow_mut().take());
+            if let Some((msg, err)) = pending { if &msg == m { return err; } }
+        }
         match e {
             Error::Runtime(m) => PyRuntimeError::new_err(m),
             Error::Index(m) => PyIndexError::new_err(m),

@@ -820,7 +820,7 @@ fn record_function(name: String, inputs: &Bound<'_, PyAny>, outputs: &Bound<'_, 
     let out_meta: Vec<(Vec<usize>, DType)> = outs.iter().map(|o| (o.shape().to_vec(), o.dtype())).collect();
     let f = move |_: &[Tensor], g: &[Option<Tensor>]| -> crate::error::Result<Vec<Option<Tensor>>> {
         Python::attach(|py| {
-            let err = |e: PyErr| crate::error::Error::Runtime(format!("{}", e));
+            let err = |e: PyErr| crate::python::convert::stash_py_err(py, e);
             let gs: Vec<Py<PyAny>> = g.iter().enumerate().map(|(i, x)| match x {
                 Some(t) => wrap(py, t.clone()).map(|p| p.into_any()),
                 None => wrap(py, Tensor::zeros(&out_meta[i].0, out_meta[i].1)?).map(|p| p.into_any()),
