@@ -34,6 +34,11 @@ class _AliasLoader(importlib.abc.Loader):
         if self.spec is not None:
             module.__spec__ = self.spec
 
+    def get_code(self, fullname):
+        # runpy (`python -m torch.x` under the alias, e.g. torchrun) runs the real module's code
+        real = self.spec.loader if self.spec is not None else None
+        return real.get_code(_real_name(fullname)) if hasattr(real, "get_code") else None
+
 
 class _AliasFinder(importlib.abc.MetaPathFinder):
     """Meta path finder mapping ``torch[.x.y]`` to ``ferrotorch[.x.y]``."""

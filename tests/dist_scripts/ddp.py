@@ -36,39 +36,59 @@ def spread(tensors):
     return max(maxdiff(g[0], g[k]) for k in range(1, n))
 
 
-def train(make, shape, out, steps, bucket_cap_mb):
+STEPS = 50  # "Done when": 50 DDP steps equal single-process training on the same global batch
+
+
+def train(make, shape, classes, dtype, bucket_cap_mb, steps=STEPS):
+    """Trains `make()` with DDP (each rank on its half of every global batch) beside a copy trained
+    in this process on the whole batch; both see the same batches, so their parameters must agree.
+    `classes` > 0: cross-entropy on labels from a fixed teacher; otherwise MSE against the teacher."""
     torch.manual_seed(100 + r)  # different on each rank: DDP must broadcast rank 0's
-    model = make()
+    model = make().to(dtype)
     ddp = DDP(model, bucket_cap_mb=bucket_cap_mb)
-    info = {"buckets": len(ddp.reducer.buckets), "init_spread": spread(list(model.parameters()))}
+    info = {"buckets": len(ddp.reducer.buckets), "init_spread": spread(list(model.parameters())),
+            "dtype": str(dtype).split(".")[-1], "steps": steps}
     start = [p.detach().clone() for p in model.parameters()]
     ref = copy.deepcopy(model)
     opt = torch.optim.SGD(ddp.parameters(), lr=0.05, momentum=0.9)
     ref_opt = torch.optim.SGD(ref.parameters(), lr=0.05, momentum=0.9)
+    torch.manual_seed(7)  # the same teacher and batches on every rank
+    teacher = make().to(dtype)
     g = torch.Generator()
     g.manual_seed(7)
     half = shape[0] // n
+    mine = slice(r * half, (r + 1) * half)
+    worst, losses = 0.0, []
     for _ in range(steps):
-        x, y = torch.randn(*shape, generator=g), torch.randn(shape[0], out, generator=g)
+        x = torch.randn(*shape, generator=g, dtype=dtype)
+        with torch.no_grad():
+            y = teacher(x).argmax(1) if classes else teacher(x)
+        loss = nn.functional.cross_entropy if classes else nn.functional.mse_loss
         opt.zero_grad()
-        mine = slice(r * half, (r + 1) * half)
-        nn.functional.mse_loss(ddp(x[mine]), y[mine]).backward()
+        loss(ddp(x[mine]), y[mine]).backward()
         opt.step()
         ref_opt.zero_grad()
-        nn.functional.mse_loss(ref(x), y).backward()
+        full = loss(ref(x), y)
+        full.backward()
         ref_opt.step()
+        losses.append(float(full))
+        worst = max(worst, maxdiff(list(model.parameters()), list(ref.parameters())))
     params = list(model.parameters())
     info["rank_spread"] = spread(params)
-    info["vs_single"] = maxdiff(params, list(ref.parameters()))
+    info["vs_single"] = maxdiff(params, list(ref.parameters()))  # after the last step
+    info["vs_single_worst"] = worst                               # over all steps
     info["moved"] = maxdiff(params, start)
+    info["loss"] = [sum(losses[:5]) / 5, sum(losses[-5:]) / 5]   # first and last five steps
     return info
 
 
-mlp = lambda: nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 3))  # noqa: E731
-cnn = lambda: nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(4, 6, 3),  # noqa: E731
-                            nn.ReLU(), nn.Flatten(), nn.Linear(6 * 2 * 2, 5))
-res["mlp"] = train(mlp, (8, 6), 3, 4, None)
-res["cnn"] = train(cnn, (8, 2, 8, 8), 5, 3, 0.0005)  # ~500-byte buckets: several all-reduces in flight
+mlp = lambda: nn.Sequential(nn.Linear(10, 32), nn.Tanh(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 4))  # noqa: E731
+cnn = lambda: nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # noqa: E731
+                            nn.Conv2d(8, 8, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 2 * 2, 5))
+for dt in (torch.float32, torch.float64):
+    name = str(dt).split(".")[-1]
+    res[f"mlp_{name}"] = train(mlp, (16, 10), 0, dt, None)
+    res[f"cnn_{name}"] = train(cnn, (16, 3, 8, 8), 5, dt, 0.0005)  # 500-byte buckets: several all-reduces in flight
 
 
 def no_sync():

@@ -1,7 +1,8 @@
 """One rank started by ferrotorch.distributed.run (through mpiexec).
 
-Sets PyTorch's per-rank environment (RANK, LOCAL_RANK, ...) from MPI's, runs the training script
-as ``__main__``, and on an uncaught exception prints it, records it in TORCHELASTIC_ERROR_FILE for
+Sets PyTorch's per-rank environment (RANK, LOCAL_RANK, ...) from MPI's, makes ``import torch``
+resolve to ferrotorch (scripts written for torchrun run unchanged), runs the training script as
+``__main__``, and on an uncaught exception prints it, records it in TORCHELASTIC_ERROR_FILE for
 the launcher and exits at once: waiting in MPI_Finalize could hang on ranks blocked in a
 collective, while an early exit makes mpiexec stop them."""
 import json
@@ -78,6 +79,8 @@ def main(argv):
     rank, local = _set_env()
     if no_python:
         os.execvp(target, [target, *args])
+    from .._torch_alias import install_as_torch
+    install_as_torch()  # the launcher also put ferrotorch's stand-in torch on PYTHONPATH for subprocesses
     try:
         if module:
             sys.argv = [target, *args]

@@ -1,15 +1,20 @@
 """torch.distributed's process groups and collectives, carried by MPI (mpi4py).
 
 Each collective first exchanges one small metadata row per rank (which collective, dtype, shape,
-root, reduce op) with a nonblocking allgather, so ranks that disagree raise instead of hanging or
-corrupting memory; the payload then travels as one nonblocking MPI operation on the tensor's own
-memory. Waits poll under the group's timeout, so a rank that stops taking part makes the others
-fail with DistBackendError."""
+root, reduce op) with a nonblocking allgather, polled under the group's timeout: ranks that
+disagree raise instead of hanging or corrupting memory, and a rank that stops taking part makes
+the others fail with DistBackendError. Once every rank has entered the collective, its payload
+travels on the tensors' own memory: a synchronous call makes MPI's blocking call (Open MPI's
+blocking collectives use tuned algorithms, about twice as fast for megabytes as its nonblocking
+ones); async_op=True starts the nonblocking call in a Work, except a large all_reduce, which a
+worker thread of the group runs as a blocking Allreduce on a communicator of its own."""
 import atexit
 import enum
 import os
 import pickle
+import queue
 import sys
+import threading
 import time
 import urllib.parse
 import warnings
@@ -182,6 +187,8 @@ class ProcessGroup:
         self._timeout = timeout
         self._name = name
         self._broken = None
+        self._worker = None  # made by the first large async all_reduce
+        self._inflight = []  # async Works not known to be complete (they hold their buffers)
 
     def rank(self):
         return self._comm.Get_rank()
@@ -350,8 +357,9 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
     or ``mpiexec -n N``. ``init_method`` (env://, tcp://, file://) and ``rank``/``world_size`` are
     checked like PyTorch's and must agree with MPI; a single process (world_size 1) needs no
     launcher. Backends 'gloo' and 'mpi' (CPU tensors) both run on MPI; 'nccl' needs CUDA, which
-    ferrotorch does not have. ``timeout`` bounds every wait: a rank that stops taking part makes
-    the others raise DistBackendError."""
+    ferrotorch does not have. ``timeout`` bounds every wait for the other ranks to join a
+    collective (and async work): a rank that stops taking part makes the others raise
+    DistBackendError."""
     global _world
     if _world is not None:
         raise ValueError("trying to initialize the default process group twice!")
@@ -464,13 +472,87 @@ def destroy_process_group(group=None):
 
 
 def _free(pg):
+    if pg._worker is not None:
+        pg._worker.stop(free=not pg._broken)
+        pg._worker = None
     if pg._comm is not None and not pg._broken:
         pg._comm.Free()
     pg._comm = None
 
 
+class _Worker:
+    """A thread running one group's blocking MPI collectives, in submission order, on a communicator
+    of its own (so their order cannot interleave with the group's nonblocking operations)."""
+
+    def __init__(self, comm):
+        self.comm = comm
+        self.jobs = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._run, name="ferrotorch-mpi-worker", daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while True:
+            job = self.jobs.get()
+            if job is None:
+                return
+            try:
+                job.fn(self.comm)
+            except BaseException as e:  # noqa: BLE001 (handed to the waiting caller)
+                job.error = e
+            job.done.set()
+
+    def submit(self, fn):
+        job = _Job(fn)
+        self.jobs.put(job)
+        return job
+
+    def stop(self, free):
+        """Ends the thread once its queued jobs are done; frees the communicator unless the group
+        broke (a job may then never return)."""
+        self.jobs.put(None)
+        if free:
+            self.thread.join()
+            self.comm.Free()
+
+
+class _Job:
+    def __init__(self, fn):
+        self.fn, self.done, self.error = fn, threading.Event(), None
+
+
+_THREAD_MIN_BYTES = 256 * 1024  # from here on the worker's blocking Allreduce is the faster (benches/allreduce.py)
+_thread_level = []
+
+
+def _worker(pg):
+    """The group's worker, or None where MPI cannot take calls from several threads."""
+    if pg._worker is None:
+        if not _thread_level:
+            MPI = _mpi.module()
+            _thread_level.append(MPI.Query_thread() == MPI.THREAD_MULTIPLE)
+        if not _thread_level[0]:
+            return None
+        comm, req = pg._comm.Idup()  # a collective: every rank takes this path for the same call
+        _poll(pg, [req], "all_reduce")
+        pg._worker = _Worker(comm)
+    return pg._worker
+
+
 # ---------------------------------------------------------------------------------------------
 # waiting, work handles
+
+
+_yield = getattr(os, "sched_yield", lambda: time.sleep(0))  # no sched_yield on Windows
+
+
+def _backoff(waited):
+    """Between bursts of tests: yield the core (ranks often share cores, and spinning would keep the
+    peer we wait for from running), and after a second of waiting, sleep. time.sleep(0) is no
+    yield: Linux's timer slack makes any sleep last about 50 us, stalling MPI's progress."""
+    if waited < 1.0:
+        _yield()
+    else:
+        time.sleep(1e-3)
 
 
 def _poll(pg, reqs, what, timeout=None, statuses=None):
@@ -487,35 +569,43 @@ def _poll(pg, reqs, what, timeout=None, statuses=None):
             waited = time.monotonic() - start
             if waited > limit:
                 pg._broken = f"{what} timed out after {limit:g} s"
-                raise DistBackendError(
-                    f"[Rank {MPI.COMM_WORLD.Get_rank()}] {what} timed out after {limit:g} s waiting for the other "
-                    f"ranks of the group (a rank may have died, hung, or not called {what}); "
-                    "the process group can no longer be used.")
-            # yield the core between short bursts of tests (ranks often share cores: spinning would
-            # keep the peer we wait for from running), then back off
-            time.sleep(0 if waited < 0.01 else 1e-4 if waited < 1.0 else 1e-3)
+                raise _timed_out(what, limit)
+            _backoff(waited)
     except MPI.Exception as e:
         pg._broken = f"{what} failed: {e}"
         raise DistBackendError(f"{what} failed in MPI: {e}") from None
 
 
+def _timed_out(what, limit):
+    return DistBackendError(
+        f"[Rank {_mpi.module().COMM_WORLD.Get_rank()}] {what} timed out after {limit:g} s waiting for the other "
+        f"ranks of the group (a rank may have died, hung, or not called {what}); "
+        "the process group can no longer be used.")
+
+
 class Work:
     """Handle of an asynchronous operation (torch.distributed.Work): wait(), is_completed()."""
 
-    def __init__(self, pg, reqs, what, finish=None, result=(), statuses=None):
+    def __init__(self, pg, reqs, what, finish=None, result=(), statuses=None, job=None):
         self._pg, self._reqs, self._what, self._statuses = pg, reqs, what, statuses
+        self._job = job  # a _Job of the group's worker thread, instead of MPI requests
         self._finish, self._result = finish, list(result)
         self._done = False
         self._exc = None
+        self._keep = None  # what keeps the operation's buffers alive until it completes
 
     def _complete(self):
-        self._done = True
+        self._done, self._keep = True, None
         if self._finish is not None:
             f, self._finish = self._finish, None
             f()
 
     def is_completed(self):
         if not self._done:
+            if self._job is not None:
+                if self._job.done.is_set():
+                    self._end_job()
+                return self._done
             MPI = _mpi.module()
             try:
                 if MPI.Request.Testall(self._reqs, self._statuses):
@@ -524,8 +614,22 @@ class Work:
                 self._done, self._exc = True, DistBackendError(f"{self._what} failed in MPI: {e}")
         return self._done
 
+    def _end_job(self):
+        if self._job.error is not None:
+            self._pg._broken = f"{self._what} failed: {self._job.error}"
+            self._done, self._exc = True, DistBackendError(f"{self._what} failed in MPI: {self._job.error}")
+        else:
+            self._complete()
+
     def wait(self, timeout=None):
         """Blocks until done (DistBackendError after `timeout`, default the group's); returns True."""
+        if not self._done and self._job is not None:
+            limit = self._pg._timeout if timeout is None else _seconds(timeout)
+            if not self._job.done.wait(limit):
+                self._pg._broken = f"{self._what} timed out after {limit:g} s"
+                self._done, self._exc = True, _timed_out(self._what, limit)
+            else:
+                self._end_job()
         if not self._done:
             try:
                 _poll(self._pg, self._reqs, self._what, None if timeout is None else _seconds(timeout), self._statuses)
@@ -581,14 +685,42 @@ def _seconds(t):
     return t.total_seconds() if isinstance(t, timedelta) else float(t)
 
 
-def _launch(pg, what, start, finish=None, async_op=False, result=()):
+def _collective(pg, what, call, args, finish=None, async_op=False, result=()):
+    """Runs MPI collective `call` ("Allreduce", "Bcast", ...) with `args`, once the ranks agreed.
+    Synchronous: the blocking call. Every rank has entered this collective, so only a rank dying
+    (which ends an MPI job) could keep it waiting, and Open MPI's blocking collectives are its
+    fastest (the nonblocking ones take about twice as long for megabytes). async_op: the
+    nonblocking form, in a Work that waits under the group's timeout."""
+    comm = pg._comm
+    if async_op:
+        start = getattr(comm, "I" + call[0].lower() + call[1:])
+        return _launch(pg, what, lambda: [start(*args)], finish, True, result)
     MPI = _mpi.module()
+    try:
+        getattr(comm, call)(*args)
+    except MPI.Exception as e:
+        pg._broken = f"{what} failed: {e}"
+        raise DistBackendError(f"{what} failed in MPI: {e}") from None
+    if finish is not None:
+        finish()
+    return None
+
+
+def _launch(pg, what, start, finish=None, async_op=False, result=()):
+    """Starts nonblocking MPI operations (`start()` returns their requests) in a Work. mpi4py does not
+    keep the buffers of a nonblocking operation alive, so the Work holds `start` (whose closure
+    holds them), and the group holds its async Works until they complete, even if dropped."""
+    MPI = _mpi.module()
+    if pg._inflight:
+        pg._inflight = [w for w in pg._inflight if not w.is_completed()]
     try:
         reqs = start()
     except MPI.Exception as e:
         raise DistBackendError(f"{what} failed in MPI: {e}") from None
     work = Work(pg, reqs, what, finish, result)
+    work._keep = start
     if async_op:
+        pg._inflight.append(work)
         return work
     work.wait()
     return None
@@ -602,20 +734,22 @@ _DTYPES = [torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32, torch.
 _NP = {torch.bool: np.bool_, torch.uint8: np.uint8, torch.int8: np.int8, torch.int16: np.int16,
        torch.int32: np.int32, torch.int64: np.int64, torch.float16: np.float16,
        torch.bfloat16: np.int16, torch.float32: np.float32, torch.float64: np.float64}
-_HALF = (torch.float16, torch.bfloat16)
+# reductions run in a wider type: MPI has no half types, and Open MPI's AVX kernels saturate
+# 8- and 16-bit integer sums (127 + 1 gives 127) where PyTorch wraps; casting back wraps
+_WIDEN = {torch.float16: torch.float32, torch.bfloat16: torch.float32, torch.int8: torch.int32,
+          torch.uint8: torch.int32, torch.int16: torch.int32}
 
 
 def _buffer(t, reduce=False):
     """(array, writeback): a flat C-contiguous NumPy array holding t's values. It is t's own memory
-    when t is contiguous; otherwise (and for half types, which MPI cannot reduce) it is a staged
+    when t is contiguous; otherwise (and, for reductions, for the types of _WIDEN) it is a staged
     copy that writeback() stores into t once the operation has filled it."""
     d = t.detach()
-    if reduce and d.dtype in _HALF:
-        w = d.float().contiguous()
+    if reduce and d.dtype in _WIDEN:
+        w = d.to(_WIDEN[d.dtype]).contiguous()
         return w.numpy().reshape(-1), lambda: d.copy_(w)
     c = d if d.is_contiguous() else d.contiguous()
-    v = _C.view_dtype(c, torch.int16) if c.dtype == torch.bfloat16 else c
-    a = np.ascontiguousarray(v.numpy()).reshape(-1)
+    a = np.asarray(_C.view_dtype(c, torch.int16) if c.dtype == torch.bfloat16 else c).reshape(-1)
     if a.size and a.ctypes.data != c.data_ptr():  # NumPy holds a copy: write it back through a tensor
         return a, lambda: d.copy_(_tensor(a, d.dtype, d.shape))
     if c is d:
@@ -650,27 +784,46 @@ def _packed(tensors):
 
 _MPI_OPS = {"SUM": "SUM", "AVG": "SUM", "PRODUCT": "PROD", "MIN": "MIN", "MAX": "MAX",
             "BAND": "BAND", "BOR": "BOR", "BXOR": "BXOR"}
-_BOOL_OPS = {"SUM": "LOR", "AVG": "LOR", "MAX": "LOR", "BOR": "LOR", "PRODUCT": "LAND", "MIN": "LAND",
+_BOOL_OPS = {"SUM": "LOR", "MAX": "LOR", "BOR": "LOR", "PRODUCT": "LAND", "MIN": "LAND",
              "BAND": "LAND", "BXOR": "LXOR"}
 
 
+_op_checked = {}  # (op, dtype) -> the RedOpType, once checked
+
+
 def _check_op(op, dtype):
+    red = op.op if isinstance(op, ReduceOp) else op
+    if not isinstance(red, ReduceOp.RedOpType):
+        return _check_op_uncached(op, dtype)  # raises PyTorch's TypeError
+    key = (id(red), dtype)  # members are singletons; hashing an enum member runs Python code
+    if key not in _op_checked:
+        _op_checked[key] = _check_op_uncached(op, dtype)  # raises for a bad pair: never cached
+    return _op_checked[key]
+
+
+def _check_op_uncached(op, dtype):
     op = _red(op)
     if op.name not in _MPI_OPS:
         raise ValueError(f"Cannot use ReduceOp.{op.name} with the MPI-based backend")
     if op.name in ("BAND", "BOR", "BXOR") and dtype.is_floating_point:
         raise RuntimeError(f"Cannot use ReduceOp.{op.name} with non-integral dtype")
-    if op.name == "AVG" and not dtype.is_floating_point and dtype != torch.bool:
+    if op.name == "AVG" and not dtype.is_floating_point:
         raise RuntimeError(f"result type Float can't be cast to the desired output type {_SCALAR[dtype]}")
     return op
 
 
-_SCALAR = {torch.uint8: "Byte", torch.int8: "Char", torch.int16: "Short", torch.int32: "Int", torch.int64: "Long"}
+_SCALAR = {torch.bool: "Bool", torch.uint8: "Byte", torch.int8: "Char", torch.int16: "Short", torch.int32: "Int",
+           torch.int64: "Long"}
+
+
+_mpi_ops = {}
 
 
 def _mpi_op(op, a):
-    MPI = _mpi.module()
-    return getattr(MPI, (_BOOL_OPS if a.dtype == np.bool_ else _MPI_OPS)[op.name])
+    key = (id(op), a.dtype == np.bool_)
+    if key not in _mpi_ops:
+        _mpi_ops[key] = getattr(_mpi.module(), (_BOOL_OPS if key[1] else _MPI_OPS)[op.name])
+    return _mpi_ops[key]
 
 
 def _average(op, tensors, n):
@@ -709,39 +862,50 @@ _OPCODES = ["all_reduce", "broadcast", "all_gather", "all_gather_into_tensor", "
 _ROW = 26  # [op, error, dtype, ndim, 16 dims, 6 extras]
 
 
+_OPCODE = {name: i for i, name in enumerate(_OPCODES)}
+_DTYPE_CODE = {dt: i for i, dt in enumerate(_DTYPES)}
+
+
 def _agree(pg, what, t=None, extra=(), err=None):
     """Exchanges (collective, dtype, shape, extra args) with every rank of `pg`; raises on this
-    rank's own error `err`, or a RuntimeError on every rank when ranks disagree."""
-    row = np.full(_ROW, -1, np.int64)
-    row[0] = _OPCODES.index(what)
-    row[1] = 1 if err is not None else 0
+    rank's own error `err`, or a RuntimeError on every rank when ranks disagree. The exchange is
+    one small allgather; when every rank sent the same row (the usual case) one comparison of
+    bytes accepts it, and only a mismatch pays for working out what differs."""
+    row = [-1] * _ROW
+    row[0] = _OPCODE[what]
+    row[1] = 0 if err is None else 1
     if t is not None and err is None:
-        row[2] = _DTYPES.index(t.dtype)
-        row[3] = t.ndim
-        dims = list(t.shape) if t.ndim <= 16 else [hash(tuple(t.shape))]
+        shape = t.shape
+        row[2] = _DTYPE_CODE[t.dtype]
+        row[3] = len(shape)
+        dims = list(shape) if len(shape) <= 16 else [hash(tuple(shape))]
         row[4:4 + len(dims)] = dims
-    for i, x in enumerate(extra):
-        row[20 + i] = x
-    table = np.empty((pg.size(), _ROW), np.int64)
-    if pg.size() > 1:
-        _poll(pg, [pg._comm.Iallgather(row, table)], what)
-    else:
-        table[0] = row
+    row[20:20 + len(extra)] = extra
+    row = np.array(row, np.int64)
+    n = pg.size()
+    if n == 1:
+        if err is not None:
+            raise err
+        return
+    table = np.empty((n, _ROW), np.int64)
+    _poll(pg, [pg._comm.Iallgather(row, table)], what)
     if err is not None:
         raise err
+    if table.tobytes() == row.tobytes() * n:
+        return
     ranks = pg._ranks
-    for i in range(pg.size()):
+    for i in range(n):
         if table[i, 1]:
             raise RuntimeError(f"{what}: rank {ranks[i]} failed its argument checks (see the error on that rank)")
-    for i in range(pg.size()):
+    for i in range(n):
         if table[i, 0] != row[0]:
             raise RuntimeError(f"Ranks called different collectives: rank {ranks[i]} called "
                                f"{_OPCODES[table[i, 0]]} while rank {ranks[pg.rank()]} called {what}")
     if t is not None and (table[:, 2:20] != row[2:20]).any():
-        desc = ", ".join(f"rank {ranks[i]}: {_describe(table[i])}" for i in range(pg.size()))
+        desc = ", ".join(f"rank {ranks[i]}: {_describe(table[i])}" for i in range(n))
         raise RuntimeError(f"{what}: the tensors' shapes or dtypes differ across ranks ({desc})")
     if (table[:, 20:] != row[20:]).any():
-        desc = ", ".join(f"rank {ranks[i]}: {[int(x) for x in table[i, 20:20 + len(extra)]]}" for i in range(pg.size()))
+        desc = ", ".join(f"rank {ranks[i]}: {[int(x) for x in table[i, 20:20 + len(extra)]]}" for i in range(n))
         raise RuntimeError(f"{what}: ranks passed different arguments (root rank, reduce op or sizes: {desc})")
 
 
@@ -798,8 +962,12 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
         if back:
             back()
         _average(rop, [tensor], pg.size())
-    return _launch(pg, "all_reduce", lambda: [pg._comm.Iallreduce(MPI.IN_PLACE, a, _mpi_op(rop, a))],
-                   finish, async_op, [tensor])
+    mop = _mpi_op(rop, a)
+    worker = _worker(pg) if async_op and a.nbytes >= _THREAD_MIN_BYTES and pg.size() > 1 else None
+    if worker is not None:  # MPI's fast blocking Allreduce, off the caller's thread
+        return Work(pg, [], "all_reduce", finish, [tensor],
+                    job=worker.submit(lambda comm: comm.Allreduce(MPI.IN_PLACE, a, mop)))
+    return _collective(pg, "all_reduce", "Allreduce", (MPI.IN_PLACE, a, mop), finish, async_op, [tensor])
 
 
 def broadcast(tensor, src=None, group=None, async_op=False, group_src=None):
@@ -809,8 +977,8 @@ def broadcast(tensor, src=None, group=None, async_op=False, group_src=None):
         return None
     (root,) = _prepare(pg, "broadcast", tensor, lambda: (_root(pg, src, group_src, "src"),))
     a, back = _buffer(tensor)
-    return _launch(pg, "broadcast", lambda: [pg._comm.Ibcast(_bytes(a), root)],
-                   back if pg.rank() != root else None, async_op, [tensor])
+    return _collective(pg, "broadcast", "Bcast", (_bytes(a), root), back if pg.rank() != root else None, async_op,
+                       [tensor])
 
 
 def all_gather(tensor_list, tensor, group=None, async_op=False):
@@ -833,8 +1001,8 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
     _prepare(pg, "all_gather", tensor, check=check)
     send = _bytes(_buffer(tensor)[0])
     recv = np.empty(len(send) * pg.size(), np.uint8)
-    return _launch(pg, "all_gather", lambda: [pg._comm.Iallgather(send, recv)],
-                   lambda: _store(tensor_list, recv), async_op, [list(tensor_list)])
+    return _collective(pg, "all_gather", "Allgather", (send, recv), lambda: _store(tensor_list, recv), async_op,
+                       [list(tensor_list)])
 
 
 def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=False):
@@ -854,8 +1022,7 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=Fal
     _prepare(pg, "all_gather_into_tensor", input_tensor, check=check)
     send = _bytes(_buffer(input_tensor)[0])
     out, back = _buffer(output_tensor)
-    return _launch(pg, "all_gather_into_tensor", lambda: [pg._comm.Iallgather(send, _bytes(out))],
-                   back, async_op, [output_tensor])
+    return _collective(pg, "all_gather_into_tensor", "Allgather", (send, _bytes(out)), back, async_op, [output_tensor])
 
 
 def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=False):
@@ -903,8 +1070,7 @@ def _reduce_scatter(pg, what, send, out, back, rop, output, async_op):
         if back:
             back()
         _average(rop, [output], pg.size())
-    return _launch(pg, what, lambda: [pg._comm.Ireduce_scatter_block(send, out, _mpi_op(rop, out))],
-                   finish, async_op, [output])
+    return _collective(pg, what, "Reduce_scatter_block", (send, out, _mpi_op(rop, out)), finish, async_op, [output])
 
 
 def reduce(tensor, dst=None, op=ReduceOp.SUM, group=None, async_op=False, group_dst=None):
@@ -925,8 +1091,8 @@ def reduce(tensor, dst=None, op=ReduceOp.SUM, group=None, async_op=False, group_
                 back()
             _average(rop, [tensor], pg.size())
     send = MPI.IN_PLACE if mine else a
-    return _launch(pg, "reduce", lambda: [pg._comm.Ireduce(send, a if mine else None, _mpi_op(rop, a), root)],
-                   finish, async_op, [tensor])
+    return _collective(pg, "reduce", "Reduce", (send, a if mine else None, _mpi_op(rop, a), root), finish, async_op,
+                       [tensor])
 
 
 def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group_dst=None):
@@ -953,9 +1119,8 @@ def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group
     send = _bytes(_buffer(tensor)[0])
     mine = pg.rank() == root
     recv = np.empty(len(send) * pg.size(), np.uint8) if mine else None
-    return _launch(pg, "gather", lambda: [pg._comm.Igather(send, recv, root)],
-                   (lambda: _store(gather_list, recv)) if mine else None, async_op,
-                   [list(gather_list)] if mine else [])
+    finish = (lambda: _store(gather_list, recv)) if mine else None
+    return _collective(pg, "gather", "Gather", (send, recv, root), finish, async_op, [list(gather_list)] if mine else [])
 
 
 def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, group_src=None):
@@ -982,7 +1147,7 @@ def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, gro
     mine = pg.rank() == root
     send = _packed(scatter_list) if mine else None
     out, back = _buffer(tensor)
-    return _launch(pg, "scatter", lambda: [pg._comm.Iscatter(send, _bytes(out), root)], back, async_op, [tensor])
+    return _collective(pg, "scatter", "Scatter", (send, _bytes(out), root), back, async_op, [tensor])
 
 
 def all_to_all_single(output, input, output_split_sizes=None, input_split_sizes=None, group=None, async_op=False):
@@ -1005,9 +1170,8 @@ def all_to_all_single(output, input, output_split_sizes=None, input_split_sizes=
     _check_counts(pg, "all_to_all_single", box["send"][0], box["recv"][0])
     send = _bytes(_buffer(input)[0])
     out, back = _buffer(output)
-    return _launch(pg, "all_to_all_single",
-                   lambda: [pg._comm.Ialltoallv([send, box["send"]], [_bytes(out), box["recv"]])],
-                   back, async_op, [output])
+    return _collective(pg, "all_to_all_single", "Alltoallv", ([send, box["send"]], [_bytes(out), box["recv"]]),
+                       back, async_op, [output])
 
 
 def _splits(t, sizes, n):
@@ -1068,9 +1232,9 @@ def all_to_all(output_tensor_list, input_tensor_list, group=None, async_op=False
     def finish():
         for o, lo, c in zip(output_tensor_list, _displs(rcount), rcount):
             o.detach().copy_(_tensor(recv[lo:lo + c], o.dtype, o.shape))
-    return _launch(pg, "all_to_all",
-                   lambda: [pg._comm.Ialltoallv([send, (scount, _displs(scount))], [recv, (rcount, _displs(rcount))])],
-                   finish, async_op, [list(output_tensor_list)])
+    return _collective(pg, "all_to_all", "Alltoallv",
+                       ([send, (scount, _displs(scount))], [recv, (rcount, _displs(rcount))]), finish, async_op,
+                       [list(output_tensor_list)])
 
 
 def barrier(group=None, async_op=False, device_ids=None):
@@ -1078,8 +1242,10 @@ def barrier(group=None, async_op=False, device_ids=None):
     pg = _group(group, "barrier")
     if pg is None:
         return None
-    _agree(pg, "barrier")
-    return _launch(pg, "barrier", lambda: [pg._comm.Ibarrier()], None, async_op)
+    _agree(pg, "barrier")  # an allgather: no rank leaves it before every rank has entered
+    if not async_op:
+        return None
+    return _launch(pg, "barrier", lambda: [pg._comm.Ibarrier()], None, True)
 
 
 def monitored_barrier(group=None, timeout=None, wait_all_ranks=False):
@@ -1163,7 +1329,7 @@ def recv(tensor, src=None, group=None, tag=0, group_src=None):
             pg._broken = f"recv timed out after {limit:g} s"
             raise DistBackendError(f"recv timed out after {limit:g} s waiting for a message from rank "
                                    f"{'any' if src is None else src}; the process group can no longer be used.")
-        time.sleep(0 if waited < 0.01 else 1e-4 if waited < 1.0 else 1e-3)
+        _backoff(waited)
     sender = status.Get_source()
     a, back = _buffer(tensor)
     size = status.Get_count(MPI.BYTE)
@@ -1341,7 +1507,7 @@ def _broadcast_coalesced(pg, tensors, src=0):
     _agree(pg, "broadcast", None, (src, len(tensors), total))
     mine = pg.rank() == src
     data = _packed(tensors) if mine else np.empty(total, np.uint8)
-    _poll(pg, [pg._comm.Ibcast(data, src)], "broadcast")
+    _collective(pg, "broadcast", "Bcast", (data, src))
     if not mine:
         off = 0
         for t in tensors:

@@ -3,7 +3,9 @@
     python -m ferrotorch.distributed.run --nproc-per-node 2 train.py --lr 0.1
 
 starts the ranks through ``mpiexec`` with PyTorch's environment (RANK, WORLD_SIZE, LOCAL_RANK,
-LOCAL_WORLD_SIZE, GROUP_RANK, MASTER_ADDR, MASTER_PORT, TORCHELASTIC_*). When a rank fails,
+LOCAL_WORLD_SIZE, GROUP_RANK, MASTER_ADDR, MASTER_PORT, TORCHELASTIC_*). In the ranks (and the
+Pythons they start), ``import torch`` binds ferrotorch, as under ``python -m ferrotorch.run``: a
+script written for torchrun runs unchanged. When a rank fails,
 mpiexec stops the others; the launcher then prints the failing rank's error and exits with 1.
 One node per launch: for several hosts, run ``mpiexec --hostfile ...`` directly."""
 import argparse
@@ -134,6 +136,9 @@ def _environment(args, nproc, nnodes, run_id):
         ROLE_NAME=args.role, ROLE_WORLD_SIZE=str(nproc * nnodes), TORCHELASTIC_RUN_ID=run_id,
         TORCHELASTIC_MAX_RESTARTS=str(args.max_restarts), TORCHELASTIC_USE_AGENT_STORE="False",
         TORCHELASTIC_SIGNALS_TO_HANDLE="SIGTERM,SIGINT,SIGHUP,SIGQUIT")
+    # ranks, and the processes they start (DataLoader workers, --no-python targets), alias torch
+    from .._torch_alias import SHIM_DIR
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (SHIM_DIR, env.get("PYTHONPATH")) if p)
     if nproc > 1 and "OMP_NUM_THREADS" not in os.environ:
         env["OMP_NUM_THREADS"] = "1"
         print("*****************************************\n"
@@ -201,7 +206,13 @@ def _report(script, failures, code):
     if failures:
         lines += block(0, failures[0])
     else:
-        lines += ["[0]:", f"  mpiexec exited with code {code}; no rank recorded an error (see the messages above)"]
+        why = f"mpiexec exited with code {code}"
+        if code > 128 and code - 128 in signal.valid_signals():  # a rank was killed (shells' 128 + N)
+            names = {s.value: s.name for s in signal.Signals}
+            why += f" (a rank died of signal {code - 128}{', ' + names[code - 128] if code - 128 in names else ''})"
+        elif code < 0:
+            why += f" (mpiexec itself died of signal {-code})"
+        lines += ["[0]:", f"  {why}; no rank recorded an error (see the messages above)"]
     lines.append(bar)
     print("\n".join(lines), file=sys.stderr)
 
