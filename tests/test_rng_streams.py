@@ -66,3 +66,12 @@ def test_transposed_tensor_is_filled_in_memory_order():
     t = torch.empty(6, 4).t()
     t.uniform_()
     assert torch.equal(t.t().reshape(-1), fresh.reshape(-1))
+
+
+def test_crafted_state_is_refused_not_read_out_of_bounds():
+    torch.manual_seed(1)
+    state = torch.get_rng_state().numpy().copy()
+    state[8:12] = np.frombuffer(np.int32(5).tobytes(), np.uint8)  # left = 5 with next = 0
+    with pytest.raises(RuntimeError, match="invalid"):
+        torch.set_rng_state(torch.from_numpy(state))
+    torch.rand(3)  # the generator is still usable

@@ -35,6 +35,22 @@ pub fn read<T: Elem, R>(t: &Tensor, f: impl FnOnce(&[T]) -> R) -> Result<R> {
     Ok(f(unsafe { std::slice::from_raw_parts(b.data_ptr() as *const T, n) }))
 }
 
+/// Copies `src` into a contiguous tensor of element type `T` with `src.len()` elements. Errors
+/// (never undefined behaviour) when the layout, dtype or length does not match.
+pub fn write_from<T: Elem>(t: &Tensor, src: &[T]) -> Result<()> {
+    let b = t.body();
+    let n = b.numel();
+    if b.dtype != T::DTYPE || !b.is_contiguous() || n != src.len() {
+        crate::bail!("internal: write_from expected a contiguous {} tensor of {} elements", T::DTYPE.name(), src.len());
+    }
+    if n == 0 { return Ok(()); }
+    // SAFETY: the view is contiguous with n elements of T and check_view_bounds (kept by every
+    // view constructor) puts [offset, offset + n) inside the storage, which `b` keeps alive;
+    // `src` is a separate Vec-backed slice, so the ranges cannot overlap.
+    unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), b.data_ptr() as *mut T, n) };
+    Ok(())
+}
+
 /// Allocates a contiguous tensor (zero-filled when `zeroed`) and lets `f` fill its elements.
 /// The buffer is new, so nothing else can read or write it while `f` runs.
 pub fn new_with<T: Elem>(shape: &[usize], zeroed: bool, f: impl FnOnce(&mut [T]) -> std::result::Result<(), String>) -> Result<Tensor> {

@@ -103,7 +103,10 @@ impl Rng {
         let i32_at = |o: usize| i32::from_le_bytes(b[o..o + 4].try_into().expect("4 bytes"));
         let left = i32_at(8);
         let next = u64_at(16);
-        if !(1..=MT_N as i32).contains(&left) || next > MT_N as u64 {
+        // reachable positions: freshly seeded (left 1, next 0) or left + next == N + 1, which
+        // keeps every read `mt[next]` in bounds
+        let consistent = (left == 1 && next == 0) || (left >= 1 && left as u64 + next == MT_N as u64 + 1);
+        if !(1..=MT_N as i32).contains(&left) || next > MT_N as u64 || !consistent {
             return Err(Error::Runtime("The provided RNG state is invalid: MT19937 position out of range".into()));
         }
         for i in 0..MT_N { self.mt[i] = u64_at(24 + 8 * i) as u32; }
@@ -146,6 +149,11 @@ fn memory_order(t: &Tensor) -> Tensor {
 /// Writes `vals` (one per element, in memory order) into `t`, converting to its dtype.
 fn store<T: crate::dtype::Elem>(t: &Tensor, vals: Vec<T>) -> Result<()> {
     crate::ops::inplace_check(t)?;
+    if t.is_contiguous() && t.dtype() == T::DTYPE {
+        crate::cpu::write_from(t, &vals)?;  // the common case: one copy, no temporary tensor
+        t.bump_version();
+        return Ok(());
+    }
     let view = memory_order(t);
     let tmp = Tensor::from_vec(vals, &view.shape())?;
     crate::ops::copy::copy_raw(&view, &tmp)?;
