@@ -8,6 +8,7 @@ import ferrotorch as torch
 from . import constraints
 from .distribution import Distribution
 from .utils import lazy_property, logits_to_probs, probs_to_logits
+from .utils import param_new
 
 __all__ = ["Categorical"]
 
@@ -57,8 +58,7 @@ class Categorical(Distribution):
         new._validate_args = self._validate_args
         return new
 
-    def _new(self, *args, **kwargs):
-        return torch.empty(*args, dtype=self._param.dtype, **kwargs)
+    _new = param_new
 
     @constraints.dependent_property(is_discrete=True, event_dim=0)
     def support(self):

@@ -126,6 +126,35 @@ def vec_to_tril_matrix(vec, diag: int = 0):
     return mat
 
 
+# --------------------------------------------------------------------------- probs-or-logits families
+def set_probs_or_logits(dist, probs, logits, *others):
+    """Stores whichever of `probs`/`logits` is given (exactly one must be) on `dist` as that
+    attribute and as `dist._param`, broadcast with `others`; returns (param, broadcast others)."""
+    if (probs is None) == (logits is None):
+        raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+    name, given = ("probs", probs) if probs is not None else ("logits", logits)
+    *rest, param = broadcast_all(*others, given)
+    setattr(dist, name, param)
+    dist._param = param
+    return param, rest
+
+
+def expand_probs_or_logits(src, new, shape):
+    """`Distribution.expand` for these families: each of probs/logits `src` holds (given or
+    already derived), expanded onto `new`."""
+    for name in ("probs", "logits"):
+        if name in src.__dict__:
+            setattr(new, name, src.__dict__[name].expand(shape))
+            new._param = new.__dict__[name]
+
+
+def param_new(dist, *size, **kwargs):
+    """``dist._param.new(*size)`` (a distribution's `_new`): an uninitialised tensor of the
+    parameter's dtype."""
+    shape = size[0] if len(size) == 1 and not isinstance(size[0], int) else size
+    return torch.empty(tuple(shape), dtype=dist._param.dtype)
+
+
 # --------------------------------------------------------------------------- small op shims
 def _new_empty(like, shape):
     """``like.new(shape)``: an uninitialised tensor with ``like``'s dtype."""
