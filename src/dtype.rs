@@ -2,15 +2,15 @@
 use half::{bf16, f16};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Hash, PartialOrd, Ord)]
-pub enum DType { Bool, U8, I8, I16, I32, I64, F16, BF16, F32, F64 }
+pub enum DType { Bool, U8, I8, I16, I32, I64, F16, BF16, F32, F64, C64, C128 }
 
-pub const ALL_DTYPES: [DType; 10] = [
+pub const ALL_DTYPES: [DType; 12] = [
     DType::Bool, DType::U8, DType::I8, DType::I16, DType::I32, DType::I64,
-    DType::F16, DType::BF16, DType::F32, DType::F64,
+    DType::F16, DType::BF16, DType::F32, DType::F64, DType::C64, DType::C128,
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
-pub enum Category { Bool, Int, Float }
+pub enum Category { Bool, Int, Float, Complex }
 
 impl DType {
     pub fn size(self) -> usize {
@@ -18,21 +18,29 @@ impl DType {
             DType::Bool | DType::U8 | DType::I8 => 1,
             DType::I16 | DType::F16 | DType::BF16 => 2,
             DType::I32 | DType::F32 => 4,
-            DType::I64 | DType::F64 => 8,
+            DType::I64 | DType::F64 | DType::C64 => 8,
+            DType::C128 => 16,
         }
     }
     pub fn is_float(self) -> bool { matches!(self, DType::F16 | DType::BF16 | DType::F32 | DType::F64) }
     pub fn is_int(self) -> bool { matches!(self, DType::U8 | DType::I8 | DType::I16 | DType::I32 | DType::I64) }
+    pub fn is_complex(self) -> bool { matches!(self, DType::C64 | DType::C128) }
+    /// Dtypes autograd differentiates (PyTorch: floating point and complex).
+    pub fn is_differentiable(self) -> bool { self.is_float() || self.is_complex() }
     pub fn is_signed(self) -> bool { !matches!(self, DType::Bool | DType::U8) }
     pub fn category(self) -> Category {
-        if self == DType::Bool { Category::Bool } else if self.is_float() { Category::Float } else { Category::Int }
+        if self == DType::Bool { Category::Bool } else if self.is_float() { Category::Float } else if self.is_complex() { Category::Complex } else { Category::Int }
     }
+    /// The real dtype of a complex one's parts (other dtypes map to themselves).
+    pub fn to_real(self) -> DType { match self { DType::C64 => DType::F32, DType::C128 => DType::F64, d => d } }
+    /// The complex dtype whose parts have this precision (float64 -> complex128, other floats -> complex64).
+    pub fn to_complex(self) -> DType { match self { DType::F64 | DType::C128 => DType::C128, _ => DType::C64 } }
     /// torch name, e.g. "float32".
     pub fn name(self) -> &'static str {
         match self {
             DType::Bool => "bool", DType::U8 => "uint8", DType::I8 => "int8", DType::I16 => "int16",
             DType::I32 => "int32", DType::I64 => "int64", DType::F16 => "float16", DType::BF16 => "bfloat16",
-            DType::F32 => "float32", DType::F64 => "float64",
+            DType::F32 => "float32", DType::F64 => "float64", DType::C64 => "complex64", DType::C128 => "complex128",
         }
     }
     /// Legacy type name used in error messages: "Float", "Long", ...
@@ -40,7 +48,7 @@ impl DType {
         match self {
             DType::Bool => "Bool", DType::U8 => "Byte", DType::I8 => "Char", DType::I16 => "Short",
             DType::I32 => "Int", DType::I64 => "Long", DType::F16 => "Half", DType::BF16 => "BFloat16",
-            DType::F32 => "Float", DType::F64 => "Double",
+            DType::F32 => "Float", DType::F64 => "Double", DType::C64 => "ComplexFloat", DType::C128 => "ComplexDouble",
         }
     }
     pub fn from_name(s: &str) -> Option<DType> {
@@ -58,6 +66,11 @@ pub fn promote(a: DType, b: DType) -> DType {
     if a == b { return a; }
     if a == Bool { return b; }
     if b == Bool { return a; }
+    if a.is_complex() || b.is_complex() {
+        // the parts take the wider floating precision of the two
+        let wide = |d: DType| matches!(d, F64 | C128);
+        return if wide(a) || wide(b) { C128 } else { C64 };
+    }
     match (a.is_float(), b.is_float()) {
         (true, false) => a,
         (false, true) => b,
@@ -75,15 +88,17 @@ pub fn promote(a: DType, b: DType) -> DType {
 
 /// A Python scalar's kind in promotion (the lowest tier).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Scalar { Bool(bool), Int(i64), Float(f64) }
+pub enum Scalar { Bool(bool), Int(i64), Float(f64), Complex(f64, f64) }
 
 impl Scalar {
     pub fn to_f64(self) -> f64 {
-        match self { Scalar::Bool(b) => b as i64 as f64, Scalar::Int(i) => i as f64, Scalar::Float(f) => f }
+        match self { Scalar::Bool(b) => b as i64 as f64, Scalar::Int(i) => i as f64, Scalar::Float(f) | Scalar::Complex(f, _) => f }
     }
     pub fn to_i64(self) -> i64 {
-        match self { Scalar::Bool(b) => b as i64, Scalar::Int(i) => i, Scalar::Float(f) => f as i64 }
+        match self { Scalar::Bool(b) => b as i64, Scalar::Int(i) => i, Scalar::Float(f) | Scalar::Complex(f, _) => f as i64 }
     }
+    /// The imaginary part (0 for real scalars).
+    pub fn imag(self) -> f64 { if let Scalar::Complex(_, i) = self { i } else { 0.0 } }
     /// PyTorch's checked conversion of a Python scalar into `dt` (fill, full, masked_fill,
     /// setitem): a value outside the dtype's range is an error, not a silent wrap; infinities
     /// and NaN may go into floating types only.
@@ -98,9 +113,12 @@ impl Scalar {
             DType::F16 => (-65504.0, 65504.0, "c10::Half"),
             DType::BF16 => (-3.3895313892515355e38, 3.3895313892515355e38, "c10::BFloat16"),
             DType::F32 => (-f32::MAX as f64, f32::MAX as f64, "float"),
-            DType::F64 => return Ok(()),
+            DType::F64 | DType::C64 | DType::C128 => return Ok(()),
         };
         let ok = match self {
+            // a complex value has no real counterpart unless its imaginary part is 0
+            Scalar::Complex(_, i) if i != 0.0 => false,
+            Scalar::Complex(f, _) => f.is_nan() || (f >= lo && f <= hi),
             Scalar::Bool(_) => true,
             // exact for i64 (f64 bounds are only coarse there); uint8 takes -255..-1 from
             // Python ints and wraps them (c10::overflows without strict_unsigned)
@@ -120,7 +138,7 @@ impl Scalar {
     }
     /// The dtype a wrapped Python scalar contributes (float -> default dtype).
     pub fn dtype(self) -> DType {
-        match self { Scalar::Bool(_) => DType::Bool, Scalar::Int(_) => DType::I64, Scalar::Float(_) => crate::tensor::default_dtype() }
+        match self { Scalar::Bool(_) => DType::Bool, Scalar::Int(_) => DType::I64, Scalar::Float(_) => crate::tensor::default_dtype(), Scalar::Complex(..) => crate::tensor::default_dtype().to_complex() }
     }
 }
 
@@ -141,9 +159,8 @@ impl ResultTypeState {
                 (None, l) => l,
                 (h, None) => h,
                 (Some(h), Some(l)) => {
-                    if h.is_float() { Some(h) }
-                    else if h == DType::Bool || l.is_float() { Some(promote(h, l)) }
-                    else { Some(h) }
+                    // a lower tier only matters when it is of a higher category (or h is bool)
+                    if h.category() < l.category() || h == DType::Bool { Some(promote(h, l)) } else { Some(h) }
                 }
             }
         }
@@ -161,16 +178,24 @@ pub trait Elem: Copy + Send + Sync + 'static + PartialOrd + Default + std::fmt::
     fn from_f64(v: f64) -> Self;
     fn to_i64(self) -> i64;
     fn from_i64(v: i64) -> Self;
-    /// Conversion with PyTorch's semantics (float->int truncates, ->bool is != 0).
+    /// The imaginary part (0 for real types).
+    #[inline] fn im(self) -> f64 { 0.0 }
+    /// A value from its parts; real types keep the real part, as PyTorch's casts do.
+    #[inline] fn from_parts(re: f64, _im: f64) -> Self { Self::from_f64(re) }
+    /// Conversion with PyTorch's semantics (float->int truncates, ->bool is != 0, complex->real
+    /// keeps the real part; complex->bool is != 0 in either part).
     #[inline]
     fn cast<D: Elem>(self) -> D {
-        if D::DTYPE.is_float() || Self::DTYPE.is_float() { D::from_f64(self.to_f64()) } else { D::from_i64(self.to_i64()) }
+        if D::DTYPE.is_complex() { D::from_parts(self.to_f64(), self.im()) }
+        else if D::DTYPE == DType::Bool && Self::DTYPE.is_complex() { D::from_i64((self.to_f64() != 0.0 || self.im() != 0.0) as i64) }
+        else if D::DTYPE.is_float() || Self::DTYPE.is_float() || Self::DTYPE.is_complex() { D::from_f64(self.to_f64()) } else { D::from_i64(self.to_i64()) }
     }
     /// `self + alpha * v`: floats through f64, integers exactly with wrapping (alpha truncated,
     /// like PyTorch's integral alpha), so int64 accumulation never loses bits past 2**53.
     #[inline]
     fn add_scaled(self, v: Self, alpha: f64) -> Self {
-        if Self::DTYPE.is_float() { Self::from_f64(self.to_f64() + alpha * v.to_f64()) }
+        if Self::DTYPE.is_complex() { Self::from_parts(self.to_f64() + alpha * v.to_f64(), self.im() + alpha * v.im()) }
+        else if Self::DTYPE.is_float() { Self::from_f64(self.to_f64() + alpha * v.to_f64()) }
         else { Self::from_i64(self.to_i64().wrapping_add((alpha as i64).wrapping_mul(v.to_i64()))) }
     }
 }
@@ -228,7 +253,39 @@ impl Elem for bf16 {
     #[inline] fn from_i64(v: i64) -> Self { bf16::from_f64(v as f64) }
 }
 
-/// Runs `$body` with `$T` bound to the Rust type of `$dt` (all ten dtypes).
+/// A complex element: PyTorch's c10::complex layout (real part first), ordered
+/// lexicographically (NumPy's order for sorting; PyTorch refuses `<` on complex at op level).
+#[repr(transparent)]
+#[derive(Clone, Copy, Default, Debug, PartialEq)]
+pub struct Cplx<F>(pub num_complex::Complex<F>);
+
+impl<F: PartialOrd + Copy> PartialOrd for Cplx<F> {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        match self.0.re.partial_cmp(&o.0.re)? { std::cmp::Ordering::Equal => self.0.im.partial_cmp(&o.0.im), ord => Some(ord) }
+    }
+}
+#[allow(non_camel_case_types)]
+pub type c64 = Cplx<f32>;
+#[allow(non_camel_case_types)]
+pub type c128 = Cplx<f64>;
+
+macro_rules! complex_elem {
+    ($t:ty, $f:ty, $d:ident) => {
+        impl Elem for $t {
+            const DTYPE: DType = DType::$d;
+            #[inline] fn to_f64(self) -> f64 { self.0.re as f64 }
+            #[inline] fn from_f64(v: f64) -> Self { Cplx(num_complex::Complex::new(v as $f, 0.0)) }
+            #[inline] fn to_i64(self) -> i64 { self.0.re as i64 }
+            #[inline] fn from_i64(v: i64) -> Self { Cplx(num_complex::Complex::new(v as $f, 0.0)) }
+            #[inline] fn im(self) -> f64 { self.0.im as f64 }
+            #[inline] fn from_parts(re: f64, im: f64) -> Self { Cplx(num_complex::Complex::new(re as $f, im as $f)) }
+        }
+    };
+}
+complex_elem!(c64, f32, C64);
+complex_elem!(c128, f64, C128);
+
+/// Runs `$body` with `$T` bound to the Rust type of `$dt` (all twelve dtypes).
 #[macro_export]
 macro_rules! dispatch {
     ($dt:expr, $T:ident => $body:expr) => {
@@ -243,6 +300,20 @@ macro_rules! dispatch {
             $crate::dtype::DType::BF16 => { type $T = half::bf16; $body }
             $crate::dtype::DType::F32 => { type $T = f32; $body }
             $crate::dtype::DType::F64 => { type $T = f64; $body }
+            $crate::dtype::DType::C64 => { type $T = $crate::dtype::c64; $body }
+            $crate::dtype::DType::C128 => { type $T = $crate::dtype::c128; $body }
+        }
+    };
+}
+
+/// Dispatch over the complex dtypes.
+#[macro_export]
+macro_rules! dispatch_complex {
+    ($dt:expr, $T:ident => $body:expr) => {
+        match $dt {
+            $crate::dtype::DType::C64 => { type $T = $crate::dtype::c64; $body }
+            $crate::dtype::DType::C128 => { type $T = $crate::dtype::c128; $body }
+            other => return Err($crate::rt_err!("internal: no complex kernel for {}", other.name())),
         }
     };
 }
@@ -260,7 +331,7 @@ macro_rules! dispatch_num {
             $crate::dtype::DType::I64 => { type $T = i64; $body }
             $crate::dtype::DType::F32 => { type $T = f32; $body }
             $crate::dtype::DType::F64 => { type $T = f64; $body }
-            other => return Err($crate::rt_err!("internal: no numeric kernel for {}", other.name())),
+            other => return Err($crate::rt_err!("\"{}\" not implemented for '{}'", "arith", other.legacy_name())),
         }
     };
 }
@@ -271,7 +342,7 @@ macro_rules! dispatch_float {
         match $dt {
             $crate::dtype::DType::F32 => { type $T = f32; $body }
             $crate::dtype::DType::F64 => { type $T = f64; $body }
-            other => return Err($crate::rt_err!("internal: no float kernel for {}", other.name())),
+            other => return Err($crate::rt_err!("\"{}\" not implemented for '{}'", "float_op", other.legacy_name())),
         }
     };
 }

@@ -211,6 +211,14 @@ impl Tensor {
         t
     }
 
+    /// A view reinterpreting the same bytes as another dtype (view_as_real / view_as_complex);
+    /// callers give geometry that `check_view_bounds` accepts for the new item size.
+    pub fn view_as_dtype(&self, shape: Shape, strides: Strides, offset: usize, dtype: DType) -> Tensor {
+        let t = self.view_of(shape, strides, offset);
+        t.0.body.write().dtype = dtype;
+        t
+    }
+
     /// Reads the single element of a one-element tensor as f64.
     pub fn item_f64(&self) -> Result<f64> {
         let b = self.body();
@@ -219,6 +227,15 @@ impl Tensor {
         }
         // SAFETY: numel == 1 (checked) and the view lies inside its storage
         Ok(crate::dispatch!(b.dtype, T => unsafe { (*(b.data_ptr() as *const T)).to_f64() }))
+    }
+    /// Reads the single element as (real, imaginary) parts.
+    pub fn item_complex(&self) -> Result<(f64, f64)> {
+        let b = self.body();
+        if b.numel() != 1 {
+            crate::bail!("a Tensor with {} elements cannot be converted to Scalar", b.numel());
+        }
+        // SAFETY: numel == 1 (checked) and the view lies inside its storage
+        Ok(crate::dispatch!(b.dtype, T => unsafe { let v = *(b.data_ptr() as *const T); (v.to_f64(), v.im()) }))
     }
     pub fn item_i64(&self) -> Result<i64> {
         let b = self.body();

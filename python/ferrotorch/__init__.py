@@ -4,9 +4,11 @@ import importlib as _importlib
 from . import _C
 from ._core import (Tensor, dtype, device, Size, finfo, iinfo, return_types, _dtype_from_name,
                     bool, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64,
-                    half, float, double, short, int, long)
+                    half, float, double, short, int, long, complex64, complex128, cfloat, cdouble)
 from ._ops import *  # noqa: F401,F403
 from ._extra_ops import *  # noqa: F401,F403
+from ._complex import *  # noqa: F401,F403
+from . import _complex as _complex_mod
 from ._ops import (max, min, sum, all, any, abs, round, pow, tensor, zeros, ones, empty, full, arange, linspace,  # noqa: F401
                    logspace, eye, rand, randn, randint, randperm, manual_seed, normal, where, clamp, clip, cat, stack,
                    einsum, get_default_dtype, set_default_dtype, default_generator, Generator, cdist, relu_,
@@ -49,6 +51,7 @@ class _Helpers:
 
 _C._register_helpers(_Helpers)
 _tensor_mod._install()
+_complex_mod._install()
 
 
 def is_inference(t):

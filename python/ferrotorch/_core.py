@@ -16,10 +16,13 @@ float16 = _C.float16
 bfloat16 = _C.bfloat16
 float32 = _C.float32
 float64 = _C.float64
+complex64 = _C.complex64
+complex128 = _C.complex128
 half, float, double = float16, float32, float64  # noqa: A001
+cfloat, cdouble = complex64, complex128
 short, int, long = int16, int32, int64  # noqa: A001
 
-_ALL_DTYPES = [bool, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64]
+_ALL_DTYPES = [bool, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64, complex64, complex128]
 _BY_NAME = {str(d).split(".")[-1]: d for d in _ALL_DTYPES}
 
 
@@ -28,7 +31,7 @@ def _dtype_from_name(name):
 
 
 _NP_OF = {bool: np.bool_, uint8: np.uint8, int8: np.int8, int16: np.int16, int32: np.int32, int64: np.int64,
-          float16: np.float16, float32: np.float32, float64: np.float64}
+          float16: np.float16, float32: np.float32, float64: np.float64, complex64: np.complex64, complex128: np.complex128}
 _FROM_NP = {np.dtype(v): k for k, v in _NP_OF.items()}
 
 

@@ -119,6 +119,9 @@ def _infer_np(data, dtype):
         elif k == "f":
             if not isinstance(data, (np.ndarray, np.generic)) and arr.dtype == np.float64:
                 arr = arr.astype(_NP_OF[get_default_dtype()])
+        elif k == "c":
+            if not isinstance(data, (np.ndarray, np.generic)) and arr.dtype == np.complex128:
+                arr = arr.astype(_NP_OF[get_default_dtype().to_complex()])
         elif k in "iu" and not isinstance(data, (np.ndarray, np.generic)) and arr.dtype != np.int64:
             arr = arr.astype(np.int64)
         elif k == "U" or k == "S" or k == "O":
@@ -277,6 +280,8 @@ def full(size, fill_value, *, dtype=None, layout=None, device=None, requires_gra
             dtype = _core.int64
         elif _is_t(fill_value):
             dtype = fill_value.dtype
+        elif isinstance(fill_value, numbers.Complex) and not isinstance(fill_value, numbers.Real):
+            dtype = get_default_dtype().to_complex()
         else:
             dtype = get_default_dtype()
     if _is_t(fill_value):
@@ -456,7 +461,7 @@ def _gen(g):
 
 
 def _float_only(dtype, what):
-    if dtype is not None and not dtype.is_floating_point:
+    if dtype is not None and not dtype.is_floating_point and not dtype.is_complex:
         raise NotImplementedError(f"\"{what}\" not implemented for '{_SCALAR_NAME[dtype]}'")
 
 
@@ -465,7 +470,8 @@ def rand(*args, size=None, generator=None, dtype=None, layout=None, device=None,
     _shape(size)  # a bad size is a TypeError before the dtype check
     _float_only(dtype, "check_uniform_bounds")
     t = _mk(_C.empty, size, dtype, device, False)
-    _C.uniform_(t, 0.0, 1.0, _gen(generator))
+    # complex: both parts uniform, drawn as PyTorch does through the [..., 2] real view
+    _C.uniform_(_C.view_as_real(t) if t.is_complex() else t, 0.0, 1.0, _gen(generator))
     return _finish(t, requires_grad)
 
 
@@ -474,7 +480,11 @@ def randn(*args, size=None, generator=None, dtype=None, layout=None, device=None
     _shape(size)  # a bad size is a TypeError before the dtype check
     _float_only(dtype, "normal_kernel_cpu")
     t = _mk(_C.empty, size, dtype, device, False)
-    _C.normal_(t, 0.0, 1.0, _gen(generator))
+    if t.is_complex():
+        # PyTorch: each part N(0, 1/2), drawn through the [..., 2] real view
+        _C.normal_(_C.view_as_real(t), 0.0, math.sqrt(0.5), _gen(generator))
+    else:
+        _C.normal_(t, 0.0, 1.0, _gen(generator))
     return _finish(t, requires_grad)
 
 
@@ -693,7 +703,7 @@ def round_(self, *, decimals=0):
 
 @method()
 def sgn(input):
-    return _C.unary_op("sign", input)
+    return _C.sgn_complex(input) if input.is_complex() else _C.unary_op("sign", input)
 
 
 @method()
@@ -788,6 +798,8 @@ def isneginf(input):
 
 @method()
 def isreal(input):
+    if input.is_complex():
+        return _C.imag(input) == 0
     return ones(tuple(input.shape), dtype=_core.bool)
 
 
@@ -1185,14 +1197,19 @@ METHODS["where"] = lambda self, condition, other: where(condition, self, other)
 
 _C_TYPE = {_core.bool: "bool", _core.uint8: "uint8_t", _core.int8: "int8_t", _core.int16: "int16_t", _core.int32: "int",
            _core.int64: "int64_t", _core.float16: "c10::Half", _core.bfloat16: "c10::BFloat16", _core.float32: "float",
-           _core.float64: "double"}
+           _core.float64: "double", _core.complex64: "c10::complex<float>", _core.complex128: "c10::complex<double>"}
 
 
 def _scalar_overflows(v, dtype):
     """c10's checked Scalar conversion: integers must fit (unsigned also takes down to -max),
     floats must be within +-max unless inf/NaN; bool takes anything."""
-    if dtype == _core.bool or isinstance(v, _b_bool):
+    if dtype == _core.bool or isinstance(v, _b_bool) or dtype.is_complex:
         return False
+    if isinstance(v, numbers.Complex) and not isinstance(v, numbers.Real):
+        # a complex value converts to a real dtype only with a zero imaginary part
+        if v.imag != 0:
+            return True
+        v = v.real
     if dtype.is_floating_point:
         try:
             f = _b_float(v)
@@ -3020,7 +3037,7 @@ def is_floating_point(input):
 
 
 def is_complex(input):
-    return False
+    return input.is_complex()
 
 
 def numel(input):
@@ -3037,10 +3054,11 @@ def is_nonzero(input):
 
 _SCALAR_NAME = {_core.bool: "Bool", _core.uint8: "Byte", _core.int8: "Char", _core.int16: "Short", _core.int32: "Int",
                 _core.int64: "Long", _core.float16: "Half", _core.bfloat16: "BFloat16", _core.float32: "Float",
-                _core.float64: "Double"}
+                _core.float64: "Double", _core.complex64: "ComplexFloat", _core.complex128: "ComplexDouble"}
 _CPP_NAME = {_core.bool: "bool", _core.uint8: "unsigned char", _core.int8: "signed char", _core.int16: "short int",
              _core.int32: "int", _core.int64: "long int", _core.float16: "c10::Half", _core.bfloat16: "c10::BFloat16",
-             _core.float32: "float", _core.float64: "double"}
+             _core.float32: "float", _core.float64: "double", _core.complex64: "c10::complex<float>",
+             _core.complex128: "c10::complex<double>"}
 
 
 def _any_requires_grad(x):

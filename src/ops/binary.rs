@@ -211,7 +211,7 @@ fn float_kernel<T: num_traits::Float + Elem>(op: BinOp, shape: &[usize], out: &T
 }
 
 /// Materialises an operand as a tensor of `dtype` (scalars become 0-dim tensors).
-fn as_dtype(x: &Operand, dtype: DType) -> Result<Tensor> {
+pub(crate) fn as_dtype(x: &Operand, dtype: DType) -> Result<Tensor> {
     Ok(match x {
         Operand::T(t) if t.dtype() == dtype => t.clone(),
         Operand::T(t) => copy::contiguous_as(t, dtype)?,
@@ -219,7 +219,7 @@ fn as_dtype(x: &Operand, dtype: DType) -> Result<Tensor> {
             let t = Tensor::empty(&[], dtype)?;
             // SAFETY: t is a fresh one-element tensor of `dtype`
             crate::dispatch!(dtype, T => unsafe {
-                let v: T = match s { Scalar::Float(f) => T::from_f64(*f), other => if dtype.is_float() { T::from_f64(other.to_f64()) } else { T::from_i64(other.to_i64()) } };
+                let v: T = match s { Scalar::Float(f) => T::from_f64(*f), Scalar::Complex(re, im) => T::from_parts(*re, *im), other => if dtype.is_float() { T::from_f64(other.to_f64()) } else { T::from_i64(other.to_i64()) } };
                 *(t.body().data_ptr() as *mut T) = v;
             });
             t
@@ -248,17 +248,21 @@ fn dtypes(op: BinOp, a: &Operand, b: &Operand) -> Result<(DType, DType)> {
     if op.is_bitwise() && common.is_float() {
         return Err(Error::Runtime(format!("\"{}_cpu\" not implemented for '{}'", format!("{:?}", op).to_lowercase(), common.legacy_name())));
     }
+    if common.is_complex() && !crate::ops::complex::binary_supported(op) {
+        let name = match op { BinOp::Maximum => "max_elementwise".to_string(), BinOp::Minimum => "min_elementwise".to_string(), o => format!("{:?}", o).to_lowercase() };
+        return Err(Error::Runtime(format!("\"{}_cpu\" not implemented for '{}'", name, common.legacy_name())));
+    }
     if op.is_compare() || op.is_logical() {
         return Ok((DType::Bool, if op.is_logical() { DType::Bool } else { common }));
     }
-    let out = if op.float_result() && !common.is_float() { crate::tensor::default_dtype() } else { common };
+    let out = if op.float_result() && !common.is_float() && !common.is_complex() { crate::tensor::default_dtype() } else { common };
     let out = if out == DType::Bool && matches!(op, BinOp::Add | BinOp::Mul | BinOp::Maximum | BinOp::Minimum | BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor) { DType::Bool } else { out };
     Ok((out, out))
 }
 
 fn int_div_check(op: BinOp, b: &Tensor, b_is_scalar: bool) -> Result<()> {
     // PyTorch rejects only a negative *scalar* exponent; tensor exponents truncate
-    if op == BinOp::Pow && b_is_scalar && !b.dtype().is_float() && b.dtype() != DType::Bool {
+    if op == BinOp::Pow && b_is_scalar && !b.dtype().is_differentiable() && b.dtype() != DType::Bool {
         let neg = crate::dispatch!(b.dtype(), T => b.to_vec::<T>()?.iter().any(|v| v.to_f64() < 0.0));
         if neg { return Err(Error::Runtime("Integers to negative integer powers are not allowed.".into())); }
     }
@@ -290,6 +294,8 @@ fn compute(op: BinOp, a: &Operand, b: &Operand, alpha: f64, out_dtype: DType, co
         let op2 = match op { BinOp::Add | BinOp::BitOr | BinOp::Maximum => BinOp::LogicalOr, BinOp::Mul | BinOp::BitAnd | BinOp::Minimum => BinOp::LogicalAnd, BinOp::BitXor => BinOp::LogicalXor, _ => return Err(Error::Runtime(format!("{:?} is not supported for bool tensors", op))) };
         compare_kernel::<bool>(op2, &shape, &o, &ta, &tb);
         copy::copy_raw(&res, &o)?;
+    } else if kd.is_complex() {
+        crate::dispatch_complex!(kd, T => arith_kernel::<T>(op, &shape, &res, &ta, &tb, T::from_f64(alpha)));
     } else if matches!(op, BinOp::Atan2 | BinOp::Hypot | BinOp::Copysign | BinOp::Xlogy | BinOp::LogAddExp) {
         crate::dispatch_float!(kd, T => float_kernel::<T>(op, &shape, &res, &ta, &tb));
     } else {
@@ -318,7 +324,7 @@ pub fn binary(op: BinOp, a: &Operand, b: &Operand, alpha: f64) -> Result<Tensor>
     let (out_dtype, cd) = dtypes(op, a, b)?;
     let out = compute(op, a, b, alpha, out_dtype, cd, None)?;
     let ins: Vec<&Tensor> = [a.tensor(), b.tensor()].into_iter().flatten().collect();
-    if out_dtype.is_float() && autograd::needs_grad(&ins) {
+    if out_dtype.is_differentiable() && autograd::needs_grad(&ins) {
         record_binary(op, a, b, alpha, &out);
     }
     Ok(out)
@@ -361,7 +367,7 @@ fn record_binary(op: BinOp, a: &Operand, b: &Operand, alpha: f64, out: &Tensor) 
         let a: Operand = if needs_inputs && has_a { Operand::T(it.next().unwrap().clone()) } else if has_a { Operand::S(Scalar::Float(0.0)) } else { Operand::S(sa.unwrap()) };
         let b: Operand = if needs_inputs && has_b { Operand::T(it.next().unwrap().clone()) } else if has_b { Operand::S(Scalar::Float(0.0)) } else { Operand::S(sb.unwrap()) };
         let out = if saves_out { it.next().cloned() } else { None };
-        let (ga, gb) = binary_backward(op, g, &a, &b, out.as_ref(), alpha)?;
+        let (ga, gb) = backward_conj(op, g, &a, &b, out.as_ref(), alpha)?;
         let mut r = vec![];
         if has_a { r.push(ga) }
         if has_b { r.push(gb) }
@@ -389,6 +395,18 @@ pub fn pow_s(a: &Tensor, x: f64) -> Result<Tensor> { binary(BinOp::Pow, &t(a), &
 pub fn gt_s(a: &Tensor, x: f64) -> Result<Tensor> { binary(BinOp::Gt, &t(a), &s(x), 1.0) }
 pub fn cmp(op: BinOp, a: &Tensor, b: &Operand) -> Result<Tensor> { binary(op, &t(a), b, 1.0) }
 pub fn where_mask_fill(a: &Tensor, mask: &Tensor, v: f64) -> Result<Tensor> { crate::ops::index::masked_fill(a, mask, &Operand::S(Scalar::Float(v))) }
+
+/// The backward for real or complex gradients: for complex ones PyTorch's grad_out * conj(df),
+/// computed as conj(formula(conj(g))) since every formula is linear in g and holomorphic in
+/// the operands.
+fn backward_conj(op: BinOp, g: &Tensor, a: &Operand, b: &Operand, out: Option<&Tensor>, alpha: f64) -> Result<(Option<Tensor>, Option<Tensor>)> {
+    if !g.dtype().is_complex() && !a.tensor().is_some_and(|t| t.dtype().is_complex()) && !b.tensor().is_some_and(|t| t.dtype().is_complex()) {
+        return binary_backward(op, g, a, b, out, alpha);
+    }
+    use crate::ops::complex::conj;
+    let (ga, gb) = binary_backward(op, &conj(g)?, a, b, out, alpha)?;
+    Ok((ga.map(|x| conj(&x)).transpose()?, gb.map(|x| conj(&x)).transpose()?))
+}
 
 /// Sum of `g` broadcast back to operand `x`'s shape happens in the engine; here only formulas.
 fn binary_backward(op: BinOp, g: &Tensor, a: &Operand, b: &Operand, out: Option<&Tensor>, alpha: f64) -> Result<(Option<Tensor>, Option<Tensor>)> {
@@ -493,7 +511,7 @@ pub fn binary_(op: BinOp, a: &Tensor, b: &Operand, alpha: f64) -> Result<Tensor>
     }
     crate::ops::inplace_check(a)?;
     let b_t = b.tensor();
-    let grad = target.is_float() && crate::ops::inplace_needs_grad(a, &b_t.into_iter().collect::<Vec<_>>());
+    let grad = target.is_differentiable() && crate::ops::inplace_needs_grad(a, &b_t.into_iter().collect::<Vec<_>>());
     // inputs saved for backward must be the values before the write
     let old_a = if grad && !matches!(op, BinOp::Add | BinOp::Sub) { Some(copy::contiguous_clone(a)?) } else { None };
     // comparisons compute in the operands' common dtype (not in bool), then cast into a
@@ -512,7 +530,7 @@ pub fn binary_(op: BinOp, a: &Tensor, b: &Operand, alpha: f64) -> Result<Tensor>
             let aa = Operand::T(if has_old { s[0].clone() } else { Tensor::zeros(&[], DType::F32)? });
             let out_after = if saves_out { s.last().cloned() } else { None };
             let bb = match (&bt, bs) { (Some(t), _) => Operand::T(t.clone()), (None, Some(s)) => Operand::S(s), _ => unreachable!() };
-            let (ga, gb) = binary_backward(op, g, &aa, &bb, out_after.as_ref(), alpha)?;
+            let (ga, gb) = backward_conj(op, g, &aa, &bb, out_after.as_ref(), alpha)?;
             Ok(if bt.is_some() { vec![ga, gb] } else { vec![ga] })
         };
         let others: Vec<&Tensor> = b_t.into_iter().collect();
@@ -545,7 +563,7 @@ pub fn where_(cond: &Tensor, a: &Operand, b: &Operand) -> Result<Tensor> {
     // SAFETY: out, cond, x, y are views of `shape` from data_ptr + broadcast strides (zip contract)
     crate::dispatch!(kd, T => unsafe { crate::cpu::iter::zip3::<T, bool, T, T>(&shape, (o.data_ptr() as *mut T, &o.strides), (cb.data_ptr() as *const bool, &cs), (x.data_ptr() as *const T, &xs), (y.data_ptr() as *const T, &ys), |c, a, b| if c { a } else { b }) });
     let ins: Vec<&Tensor> = [a.tensor(), b.tensor()].into_iter().flatten().collect();
-    if kd.is_float() && autograd::needs_grad(&ins) {
+    if kd.is_differentiable() && autograd::needs_grad(&ins) {
         let (ha, hb) = (a.tensor().is_some(), b.tensor().is_some());
         let c2 = c.clone();
         autograd::record("WhereBackward0", &ins, &[&out], vec![], Box::new(move |_, g| {

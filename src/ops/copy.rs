@@ -49,7 +49,8 @@ fn transpose_copy(d: &Body, s: &Body, ss: &[isize]) -> bool {
             1 => crate::cpu::transpose::transpose_copy::<u8>(&src, dst, rows, cols),
             2 => crate::cpu::transpose::transpose_copy::<u16>(&src, dst, rows, cols),
             4 => crate::cpu::transpose::transpose_copy::<u32>(&src, dst, rows, cols),
-            _ => crate::cpu::transpose::transpose_copy::<u64>(&src, dst, rows, cols),
+            8 => crate::cpu::transpose::transpose_copy::<u64>(&src, dst, rows, cols),
+            _ => return false,
         }
     }
     true
@@ -100,7 +101,7 @@ pub fn to_dtype(t: &Tensor, dtype: DType) -> Result<Tensor> {
     if t.dtype() == dtype { return Ok(t.clone()); }
     let out = Tensor::empty(&t.shape(), dtype)?;
     copy_raw(&out, t)?;
-    if dtype.is_float() && autograd::needs_grad(&[t]) {
+    if dtype.is_differentiable() && autograd::needs_grad(&[t]) {
         let src = t.dtype();
         autograd::record("ToCopyBackward0", &[t], &[&out], vec![], Box::new(move |_, g| Ok(vec![g[0].as_ref().map(|g| to_dtype(g, src)).transpose()?])));
     }
@@ -127,7 +128,7 @@ pub fn copy_(dst: &Tensor, src: &Tensor) -> Result<()> {
     crate::ops::inplace_check(dst)?;
     copy_raw(dst, src)?;
     dst.bump_version();
-    if dst.dtype().is_float() && crate::ops::inplace_needs_grad(dst, &[src]) {
+    if dst.dtype().is_differentiable() && crate::ops::inplace_needs_grad(dst, &[src]) {
         let src_dtype = src.dtype();
         crate::ops::rebase_inplace(dst, &[src], "CopyBackwards", vec![], Box::new(move |_, g| {
             let g = g[0].as_ref();

@@ -28,14 +28,14 @@ pub fn masked_fill(x: &Tensor, mask: &Tensor, value: &Operand) -> Result<Tensor>
     let vv = match &v { Operand::T(t) => Operand::T(t.clone()), Operand::S(s) => Operand::S(*s) };
     let out = {
         let _g = autograd::GradMode::set(false);
-        let vt = match &vv { Operand::T(t) => t.clone(), Operand::S(s) => { let t = Tensor::empty(&[], x.dtype())?; copy::fill_raw(&t, s.to_f64()); t } };
+        let vt = match &vv { Operand::T(t) => t.clone(), Operand::S(s) => crate::ops::binary::as_dtype(&Operand::S(*s), x.dtype())? };
         binary::where_(mask, &Operand::T(vt), &Operand::T(x.clone()))?
     };
     // out-of-place masked_fill takes the broadcast shape of input and mask (PyTorch)
     let out = if out.dtype() != x.dtype() { copy::contiguous_as(&out, x.dtype())? } else { out };
     let mut ins = vec![x];
     if let Operand::T(t) = value { ins.push(t) }
-    if x.dtype().is_float() && autograd::needs_grad(&ins) {
+    if x.dtype().is_differentiable() && autograd::needs_grad(&ins) {
         let m = mask.clone();
         let has_v = ins.len() == 2;
         autograd::record("MaskedFillBackward0", &ins, &[&out], vec![], Box::new(move |_, g| {
@@ -103,7 +103,7 @@ pub fn gather(x: &Tensor, dim: i64, idx: &Tensor) -> Result<Tensor> {
         let dst = out.body().data_ptr() as *mut T;
         for (i, &o) in offs.iter().enumerate() { *dst.add(i) = *src.offset(o); }
     });
-    if x.dtype().is_float() && autograd::needs_grad(&[x]) {
+    if x.dtype().is_differentiable() && autograd::needs_grad(&[x]) {
         let (ish, id) = (x.shape(), idx.clone());
         autograd::record("GatherBackward0", &[x], &[&out], vec![], Box::new(move |_, g| {
             Ok(vec![g[0].as_ref().map(|g| scatter_add(&Tensor::zeros(&ish, g.dtype())?, d as i64, &id, g)).transpose()?])
@@ -125,7 +125,7 @@ fn scatter_impl(x: &Tensor, d: usize, idx: &Tensor, src: &Operand, red: Reduce, 
         let dst = out.body().data_ptr() as *mut T;
         // src values in idx's iteration order
         let vals: Vec<T> = match src {
-            Operand::S(s) => vec![T::from_f64(s.to_f64()); offs.len()],
+            Operand::S(s) => vec![T::from_parts(s.to_f64(), s.imag()); offs.len()],
             Operand::T(t) => {
                 let tb = t.body();
                 let st = &tb.strides;
@@ -190,7 +190,7 @@ pub fn scatter(x: &Tensor, dim: i64, idx: &Tensor, src: &Operand, reduce_: Reduc
     let out = scatter_impl(x, d, idx, &src, reduce_, true)?;
     let mut ins = vec![x];
     if let Operand::T(t) = &src { ins.push(t) }
-    if x.dtype().is_float() && autograd::needs_grad(&ins) {
+    if x.dtype().is_differentiable() && autograd::needs_grad(&ins) {
         let id = idx.clone();
         let has_src = ins.len() == 2;
         let add = reduce_ == Reduce::Add;
@@ -219,7 +219,7 @@ pub fn scatter_reduce(x: &Tensor, dim: i64, idx: &Tensor, src: &Tensor, red: Red
     let d = wrap_dim(dim, x.ndim())?;
     let src = copy::to_dtype(src, x.dtype())?;
     let out = scatter_impl(x, d, idx, &Operand::T(src.clone()), red, include_self)?;
-    if x.dtype().is_float() && autograd::needs_grad(&[x, &src]) {
+    if x.dtype().is_differentiable() && autograd::needs_grad(&[x, &src]) {
         let id = idx.clone();
         let save = vec![autograd::SaveItem::Input(x), autograd::SaveItem::Input(&src), autograd::SaveItem::Output(0)];
         autograd::record("ScatterReduceBackward0", &[x, &src], &[&out], save, Box::new(move |s, g| {
@@ -314,7 +314,7 @@ pub fn index_select(x: &Tensor, dim: i64, idx: &Tensor) -> Result<Tensor> {
             }
         }
     });
-    if xb.dtype.is_float() && autograd::needs_grad(&[x]) {
+    if xb.dtype.is_differentiable() && autograd::needs_grad(&[x]) {
         let (ish, id) = (x.shape(), idx.clone());
         autograd::record("IndexSelectBackward0", &[x], &[&out], vec![], Box::new(move |_, g| {
             Ok(vec![g[0].as_ref().map(|g| index_add(&Tensor::zeros(&ish, g.dtype())?, d as i64, &id, g, 1.0)).transpose()?])
@@ -328,7 +328,7 @@ pub fn index_add(x: &Tensor, dim: i64, idx: &Tensor, src: &Tensor, alpha: f64) -
     let d = wrap_dim(dim, x.ndim())?;
     let out = copy::contiguous_clone(x)?;
     index_add_raw(&out, d, idx, src, alpha)?;
-    if x.dtype().is_float() && autograd::needs_grad(&[x, src]) {
+    if x.dtype().is_differentiable() && autograd::needs_grad(&[x, src]) {
         let id = idx.clone();
         autograd::record("IndexAddBackward0", &[x, src], &[&out], vec![], Box::new(move |_, g| {
             let Some(g) = &g[0] else { return Ok(vec![None, None]) };
@@ -475,7 +475,7 @@ pub fn index(x: &Tensor, indices: &[Option<Tensor>]) -> Result<Tensor> {
     });
     let perm = plan.placement();
     let out = copy::contiguous_clone(&shape::permute_raw(&canon, &perm))?;
-    if xb.dtype.is_float() && autograd::needs_grad(&[x]) {
+    if xb.dtype.is_differentiable() && autograd::needs_grad(&[x]) {
         let (ish, idx) = (xb.shape.clone(), indices.to_vec());
         autograd::record("IndexBackward0", &[x], &[&out], vec![], Box::new(move |_, g| {
             let Some(g) = &g[0] else { return Ok(vec![None]) };
@@ -516,7 +516,7 @@ pub fn index_put(x: &Tensor, indices: &[Option<Tensor>], values: &Tensor, accumu
     let out = copy::contiguous_clone(x)?;
     let values = if values.dtype() != x.dtype() { copy::to_dtype(values, x.dtype())? } else { values.clone() };
     index_put_raw(&out, indices, &values, accumulate)?;
-    if x.dtype().is_float() && autograd::needs_grad(&[x, &values]) {
+    if x.dtype().is_differentiable() && autograd::needs_grad(&[x, &values]) {
         let idx = indices.to_vec();
         autograd::record("IndexPutBackward0", &[x, &values], &[&out], vec![], Box::new(move |_, g| {
             let Some(g) = &g[0] else { return Ok(vec![None, None]) };
@@ -533,7 +533,7 @@ pub fn index_put_(x: &Tensor, indices: &[Option<Tensor>], values: &Tensor, accum
     let values = if values.dtype() != x.dtype() { copy::to_dtype(values, x.dtype())? } else { values.clone() };
     index_put_raw(x, indices, &values, accumulate)?;
     x.bump_version();
-    if x.dtype().is_float() && crate::ops::inplace_needs_grad(x, &[&values]) {
+    if x.dtype().is_differentiable() && crate::ops::inplace_needs_grad(x, &[&values]) {
         let idx = indices.to_vec();
         crate::ops::rebase_inplace(x, &[&values], "IndexPutBackward0", vec![], Box::new(move |_, g| {
             let Some(g) = &g[0] else { return Ok(vec![None, None]) };

@@ -86,7 +86,7 @@ fn check_same_dtype(a: &Tensor, b: &Tensor) -> Result<()> {
     Ok(())
 }
 fn ctype(d: DType) -> &'static str {
-    match d { DType::F32 => "float", DType::F64 => "double", DType::I64 => "long int", DType::I32 => "int", DType::F16 => "c10::Half", DType::BF16 => "c10::BFloat16", DType::Bool => "bool", DType::U8 => "unsigned char", DType::I8 => "signed char", DType::I16 => "short int" }
+    match d { DType::F32 => "float", DType::F64 => "double", DType::I64 => "long int", DType::I32 => "int", DType::F16 => "c10::Half", DType::BF16 => "c10::BFloat16", DType::Bool => "bool", DType::U8 => "unsigned char", DType::I8 => "signed char", DType::I16 => "short int", DType::C64 => "c10::complex<float>", DType::C128 => "c10::complex<double>" }
 }
 
 /// Batched matmul of [B,m,k] x [B,k,n] with autograd (BmmBackward0 / MmBackward0).
@@ -111,6 +111,7 @@ pub fn mm(a: &Tensor, b: &Tensor) -> Result<Tensor> {
         return Err(Error::Runtime(format!("mat1 and mat2 shapes cannot be multiplied ({}x{} and {}x{})", sa[0], sa[1], sb[0], sb[1])));
     }
     check_same_dtype(a, b)?;
+    if a.dtype().is_complex() { return crate::ops::complex::bilinear(a, b, mm); }
     let out = bmm_raw(&shape::unsqueeze(&a.detach(), 0)?, &shape::unsqueeze(&b.detach(), 0)?)?;
     let out = shape::reshape_raw(&out, &[sa[0], sb[1]]);
     if out.dtype().is_float() && autograd::needs_grad(&[a, b]) {
@@ -130,11 +131,13 @@ pub fn bmm(a: &Tensor, b: &Tensor) -> Result<Tensor> {
         return Err(Error::Runtime(format!("Expected size for first two dimensions of batch2 tensor to be: [{}, {}] but got: [{}, {}].", sa[0], sa[2], sb[0], sb[1])));
     }
     check_same_dtype(a, b)?;
+    if a.dtype().is_complex() { return crate::ops::complex::bilinear(a, b, bmm); }
     bmm_grad(a, b, "BmmBackward0")
 }
 
 /// Matrix-vector product (MvBackward0).
 pub fn mv(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    if a.dtype().is_complex() || b.dtype().is_complex() { check_same_dtype(a, b)?; return crate::ops::complex::bilinear(a, b, mv); }
     let r = bmm_raw(&shape::unsqueeze(&a.detach(), 0)?, &shape::reshape_raw(&copy::contiguous(&b.detach())?, &[1, b.numel(), 1]))?;
     let out = shape::reshape_raw(&r, &[a.shape()[0]]);
     if out.dtype().is_float() && autograd::needs_grad(&[a, b]) {
@@ -149,6 +152,7 @@ pub fn mv(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 
 /// Inner product of two vectors (DotBackward0).
 pub fn dot(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    if a.dtype().is_complex() || b.dtype().is_complex() { check_same_dtype(a, b)?; return crate::ops::complex::bilinear(a, b, dot); }
     let r = bmm_raw(&shape::reshape_raw(&a.detach(), &[1, 1, a.numel()]), &shape::reshape_raw(&copy::contiguous(&b.detach())?, &[1, b.numel(), 1]))?;
     let out = shape::reshape_raw(&r, &[]);
     if out.dtype().is_float() && autograd::needs_grad(&[a, b]) {
@@ -167,6 +171,7 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
         return Err(Error::Runtime(format!("both arguments to matmul need to be at least 1D, but they are {}D and {}D", na, nb)));
     }
     check_same_dtype(a, b)?;
+    if a.dtype().is_complex() { return crate::ops::complex::bilinear(a, b, matmul); }
     let (sa, sb) = (a.shape(), b.shape());
     if na == 1 && nb == 1 {
         if sa[0] != sb[0] {

@@ -1,8 +1,10 @@
 //! Ops, one family per file. Each op is defined once: checks, dtype/broadcast, kernel
 //! dispatch, and its backward (written with differentiable ops).
 pub mod binary;
+pub mod complex;
 pub mod conv;
 pub mod copy;
+pub mod fft;
 pub mod index;
 pub mod linalg;
 pub mod nn;

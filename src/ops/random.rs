@@ -242,6 +242,7 @@ pub fn random_full_(t: &Tensor, g: Option<&Mutex<Rng>>) -> Result<()> {
         DType::BF16 => (1 << 8) + 1,
         DType::F32 => (1 << 24) + 1,
         DType::F64 => (1 << 53) + 1,
+        d @ (DType::C64 | DType::C128) => return Err(Error::Runtime(format!("\"random_\" not implemented for '{}'", d.legacy_name()))),
     };
     let wide = matches!(t.dtype(), DType::I64 | DType::F64);
     store(t, draw_n(n, g, |r| (if wide { r.random64() } else { r.random() as u64 } % modulus) as i64)?)

@@ -120,7 +120,19 @@ fn expand_grad(g: &Tensor, keep: &[usize], input_shape: &[usize]) -> Result<Tens
 }
 
 /// `torch.sum(x, dims, keepdim, dtype)`.
+/// The dims of complex `z` as explicit non-negative dims, valid on its [..., 2] real view.
+fn complex_dims(z: &Tensor, dims: Option<&[i64]>) -> Result<Vec<i64>> {
+    Ok(norm_dims(dims, z.ndim())?.into_iter().map(|d| d as i64).collect())
+}
+
 pub fn sum(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, dtype: Option<DType>) -> Result<Tensor> {
+    if x.dtype().is_complex() || dtype.is_some_and(|d| d.is_complex()) {
+        let z = match dtype { Some(d) if d != x.dtype() => copy::to_dtype(x, d)?, _ => x.clone() };
+        if !z.dtype().is_complex() { return Err(Error::Runtime(format!("sum(): complex input needs a complex dtype, got {}", z.dtype().legacy_name()))); }
+        let d = complex_dims(&z, dims)?;
+        if d.is_empty() { return copy::clone(&z); }
+        return crate::ops::complex::linear_reduce(&z, |r| sum(r, Some(&d), keepdim, None));
+    }
     let nd = norm_dims(dims, x.ndim())?;
     let out_dt = dtype.unwrap_or(if x.dtype().is_float() { x.dtype() } else { DType::I64 });
     // an integer dtype= casts the elements first (PyTorch), so 5.04 counts as 5
@@ -148,6 +160,12 @@ pub fn sum(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, dtype: Option<DType>
 
 pub fn mean(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, dtype: Option<DType>) -> Result<Tensor> {
     let dt = dtype.unwrap_or(x.dtype());
+    if dt.is_complex() {
+        let z = if dt != x.dtype() { copy::to_dtype(x, dt)? } else { x.clone() };
+        let d = complex_dims(&z, dims)?;
+        if d.is_empty() { return copy::clone(&z); }
+        return crate::ops::complex::linear_reduce(&z, |r| mean(r, Some(&d), keepdim, None));
+    }
     if !dt.is_float() {
         return Err(Error::Runtime(format!("mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. Got: {}", dt.legacy_name())));
     }
@@ -173,7 +191,14 @@ pub fn mean(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, dtype: Option<DType
     Ok(out)
 }
 
+/// Ordering reductions have no meaning on complex numbers (PyTorch refuses them too).
+fn reject_complex(x: &Tensor, name: &str) -> Result<()> {
+    if x.dtype().is_complex() { return Err(Error::Runtime(format!("{}(): does not support complex input", name))); }
+    Ok(())
+}
+
 pub fn prod(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, dtype: Option<DType>) -> Result<Tensor> {
+    if x.dtype().is_complex() { return Err(Error::Runtime(format!("\"prod_cpu\" not implemented for '{}'", x.dtype().legacy_name()))); }
     let nd = norm_dims(dims, x.ndim())?;
     let out_dt = dtype.unwrap_or(if x.dtype().is_float() { x.dtype() } else { DType::I64 });
     let p = plan(x, &nd)?;
@@ -277,6 +302,7 @@ fn extreme_kernel(x: &Tensor, nd: &[usize], which: Extreme, name: &str) -> Resul
 
 /// amax/amin (gradient split evenly among ties), and the no-dim `max()`/`min()`.
 pub fn amax(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, which: Extreme, name: &'static str) -> Result<Tensor> {
+    reject_complex(x, name)?;
     let nd = norm_dims(dims, x.ndim())?;
     let (p, vals, _) = extreme_kernel(x, &nd, which, if which == Extreme::Max { "max" } else { "min" })?;
     let out = if keepdim { shape::reshape_raw(&vals, &p.keep) } else { vals };
@@ -297,6 +323,7 @@ pub fn amax(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, which: Extreme, nam
 
 /// `max(dim)`/`min(dim)`: (values, indices), gradient routed to the selected index.
 pub fn max_dim(x: &Tensor, dim: i64, keepdim: bool, which: Extreme) -> Result<(Tensor, Tensor)> {
+    reject_complex(x, "max")?;
     let d = crate::error::wrap_dim(dim, x.ndim())?;
     let nd = if x.ndim() == 0 { vec![] } else { vec![d] };
     let (p, vals, idx) = extreme_kernel(x, &nd, which, if which == Extreme::Max { "max" } else { "min" })?;
@@ -315,6 +342,7 @@ pub fn max_dim(x: &Tensor, dim: i64, keepdim: bool, which: Extreme) -> Result<(T
 }
 
 pub fn argmax(x: &Tensor, dim: Option<i64>, keepdim: bool, which: Extreme) -> Result<Tensor> {
+    reject_complex(x, "argmax")?;
     match dim {
         None => {
             let flat = shape::reshape(&x.detach(), &[-1])?;
@@ -328,6 +356,12 @@ pub fn argmax(x: &Tensor, dim: Option<i64>, keepdim: bool, which: Extreme) -> Re
 
 /// var with `correction` (std = sqrt(var)), recorded as one node.
 pub fn var(x: &Tensor, dims: Option<&[i64]>, correction: f64, keepdim: bool, take_sqrt: bool) -> Result<Tensor> {
+    if x.dtype().is_complex() {
+        // E|z - Ez|^2 = var(re) + var(im), a real result
+        let v = binary::add(&var(&crate::ops::complex::real_view(x)?, dims, correction, keepdim, false)?,
+                            &var(&crate::ops::complex::imag_view(x)?, dims, correction, keepdim, false)?)?;
+        return if take_sqrt { unary::unary(unary::UnaryOp::Sqrt, &v) } else { Ok(v) };
+    }
     if !x.dtype().is_float() {
         return Err(Error::Runtime(format!("std and var only support floating point and complex dtypes")));
     }
@@ -396,6 +430,12 @@ pub fn logsumexp(x: &Tensor, dims: &[i64], keepdim: bool) -> Result<Tensor> {
 /// cumsum / cumprod along `dim`.
 pub fn cumulative(x: &Tensor, dim: i64, prod: bool, dtype: Option<DType>) -> Result<Tensor> {
     let d = crate::error::wrap_dim(dim, x.ndim())?;
+    if x.dtype().is_complex() || dtype.is_some_and(|t| t.is_complex()) {
+        let z = match dtype { Some(t) if t != x.dtype() => copy::to_dtype(x, t)?, _ => x.clone() };
+        if prod || !z.dtype().is_complex() { return Err(Error::Runtime(format!("\"cumprod_cpu\" not implemented for '{}'", z.dtype().legacy_name()))); }
+        if z.ndim() == 0 { return copy::clone(&z); }
+        return crate::ops::complex::linear_reduce(&z, |r| cumulative(r, d as i64, false, None));
+    }
     let out_dt = dtype.unwrap_or(if x.dtype().is_float() { x.dtype() } else { DType::I64 });
     let nd = if x.ndim() == 0 { vec![] } else { vec![d] };
     let p = plan(x, &nd)?;

@@ -495,7 +495,7 @@ pub fn cat(ts: &[Tensor], dim: i64) -> Result<Tensor> {
         sizes.push(n);
     }
     let refs: Vec<&Tensor> = parts.to_vec();
-    if dt.is_float() && autograd::needs_grad(&refs) {
+    if dt.is_differentiable() && autograd::needs_grad(&refs) {
         autograd::record("CatBackward0", &refs, &[&out], vec![], Box::new(move |_, g| {
             let Some(g) = &g[0] else { return Ok(vec![None; sizes.len()]) };
             let mut p = 0;
@@ -522,7 +522,7 @@ pub fn stack(ts: &[Tensor], dim: i64) -> Result<Tensor> {
         cat(&us, d)?
     };
     let refs: Vec<&Tensor> = ts.iter().collect();
-    if out.dtype().is_float() && autograd::needs_grad(&refs) {
+    if out.dtype().is_differentiable() && autograd::needs_grad(&refs) {
         let n = ts.len();
         autograd::record("StackBackward0", &refs, &[&out], vec![], Box::new(move |_, g| {
             let Some(g) = &g[0] else { return Ok(vec![None; n]) };
@@ -580,7 +580,7 @@ pub fn tri(x: &Tensor, diag: i64, upper: bool) -> Result<Tensor> {
         let _g = autograd::GradMode::set(false);
         crate::ops::index::masked_fill(x, &m, &binary::Operand::S(crate::dtype::Scalar::Int(0)))?
     };
-    if x.dtype().is_float() && autograd::needs_grad(&[x]) {
+    if x.dtype().is_differentiable() && autograd::needs_grad(&[x]) {
         autograd::record(if upper { "TriuBackward0" } else { "TrilBackward0" }, &[x], &[&out], vec![], Box::new(move |_, g| Ok(vec![g[0].as_ref().map(|g| tri(g, diag, upper)).transpose()?])));
     }
     Ok(out)

@@ -139,9 +139,9 @@ fn bool_kernel<T: Elem>(op: UnaryOp, out: &Tensor, x: &Tensor) {
     // SAFETY: out and a are views of `sh` from data_ptr + own strides (zip contract)
     macro_rules! go { ($f:expr) => { unsafe { zip1::<bool, T>(sh, po, pa, $f) } } }
     match op {
-        IsNan => go!(|x: T| x.to_f64().is_nan()),
-        IsInf => go!(|x: T| x.to_f64().is_infinite()),
-        IsFinite => go!(|x: T| x.to_f64().is_finite()),
+        IsNan => go!(|x: T| x.to_f64().is_nan() || x.im().is_nan()),
+        IsInf => go!(|x: T| x.to_f64().is_infinite() || x.im().is_infinite()),
+        IsFinite => go!(|x: T| x.to_f64().is_finite() && x.im().is_finite()),
         SignBit => go!(|x: T| x.to_f64().is_sign_negative()),
         _ => go!(|x: T| x == T::default()), // LogicalNot
     }
@@ -156,6 +156,14 @@ fn out_dtype(op: UnaryOp, dt: DType) -> Result<DType> {
     }
     if dt == DType::Bool && op == UnaryOp::Neg {
         return Err(Error::Runtime("Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.".into()));
+    }
+    if dt.is_complex() {
+        if op == UnaryOp::Sign { return Err(Error::Runtime("Unlike NumPy, torch.sign is not intended to support complex numbers. Please use torch.sgn instead.".into())); }
+        if op == UnaryOp::SignBit || !crate::ops::complex::has_unary_kernel(op) {
+            let name = format!("{:?}", op).to_lowercase();
+            return Err(Error::Runtime(format!("\"{}_cpu\" not implemented for '{}'", name, dt.legacy_name())));
+        }
+        return Ok(dt);
     }
     if op.keeps_dtype() { return Ok(dt); }
     Ok(if dt.is_float() { dt } else { crate::tensor::default_dtype() })
@@ -173,6 +181,7 @@ fn compute_into(op: UnaryOp, x: &Tensor, out: &Tensor) -> Result<()> {
         let t = if op == UnaryOp::BitwiseNot { let o = Tensor::empty(&x.shape(), DType::Bool)?; bool_kernel::<bool>(UnaryOp::LogicalNot, &o, x); o } else { x.clone() };
         return copy::copy_raw(out, &t);
     }
+    if dt.is_complex() { return crate::ops::complex::unary_into(op, x, out); }
     let kd = dt.compute();
     let xin = if x.dtype() == kd { x.clone() } else { copy::contiguous_as(x, kd)? };
     let target = if out.dtype() == kd { out.clone() } else { Tensor::empty(&x.shape(), kd)? };
@@ -197,16 +206,25 @@ fn saves_output(op: UnaryOp) -> bool {
 }
 
 pub fn unary(op: UnaryOp, x: &Tensor) -> Result<Tensor> {
+    if op == UnaryOp::Abs && x.dtype().is_complex() { return crate::ops::complex::abs(x); }
     let dt = out_dtype(op, x.dtype())?;
     let out = Tensor::empty(&x.shape(), dt)?;
     compute_into(op, x, &out)?;
-    if dt.is_float() && autograd::needs_grad(&[x]) {
+    if dt.is_differentiable() && autograd::needs_grad(&[x]) {
         let save = if saves_output(op) { vec![SaveItem::Output(0)] } else { vec![SaveItem::Input(x)] };
         autograd::record(op.grad_name(), &[x], &[&out], save, Box::new(move |s, g| {
-            Ok(vec![match &g[0] { Some(g) => unary_backward(op, g, &s[0])?, None => None }])
+            Ok(vec![match &g[0] { Some(g) => backward_conj(op, g, &s[0])?, None => None }])
         }));
     }
     Ok(out)
+}
+
+/// Real formulas give g * f'(x); for complex gradients PyTorch's g * conj(f'(z)) is
+/// conj(formula(conj(g))), the formulas being holomorphic in z and linear in g.
+fn backward_conj(op: UnaryOp, g: &Tensor, s: &Tensor) -> Result<Option<Tensor>> {
+    if !g.dtype().is_complex() { return unary_backward(op, g, s); }
+    use crate::ops::complex::conj;
+    unary_backward(op, &conj(g)?, s)?.map(|x| conj(&x)).transpose()
 }
 
 /// In-place unary op; `r is a` holds in Python because the binding returns self.
@@ -216,7 +234,7 @@ pub fn unary_(op: UnaryOp, x: &Tensor) -> Result<()> {
         return Err(Error::Runtime(format!("result type {} can't be cast to the desired output type {}", dt.legacy_name(), x.dtype().legacy_name())));
     }
     crate::ops::inplace_check(x)?;
-    let grad = dt.is_float() && crate::ops::inplace_needs_grad(x, &[]);
+    let grad = dt.is_differentiable() && crate::ops::inplace_needs_grad(x, &[]);
     let saves_out = saves_output(op);
     let old = if grad && !saves_out { Some(copy::contiguous_clone(x)?) } else { None };
     compute_into(op, x, x)?;
@@ -224,7 +242,7 @@ pub fn unary_(op: UnaryOp, x: &Tensor) -> Result<()> {
     if grad {
         let save = match old { Some(o) => vec![SaveItem::Value(o)], None => vec![SaveItem::Output(0)] };
         crate::ops::rebase_inplace(x, &[], op.grad_name(), save, Box::new(move |s, g| {
-            Ok(vec![match &g[0] { Some(g) => unary_backward(op, g, &s[0])?, None => None }])
+            Ok(vec![match &g[0] { Some(g) => backward_conj(op, g, &s[0])?, None => None }])
         }))?;
     }
     Ok(())

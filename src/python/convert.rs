@@ -41,6 +41,7 @@ pub fn scalar_of(o: &Bound<'_, PyAny>) -> Option<Scalar> {
     if o.is_instance_of::<PyBool>() { return o.extract::<bool>().ok().map(Scalar::Bool); }
     if o.is_instance_of::<PyInt>() { return o.extract::<i64>().ok().map(Scalar::Int); }
     if o.is_instance_of::<PyFloat>() { return o.extract::<f64>().ok().map(Scalar::Float); }
+    if let Ok(c) = o.cast::<pyo3::types::PyComplex>() { return Some(Scalar::Complex(c.real(), c.imag())); }
     // numpy scalars and other numbers
     if let Ok(t) = o.cast::<PyTensor>() { let _ = t; return None; }
     if o.hasattr("__index__").unwrap_or(false) && !o.hasattr("dtype").unwrap_or(false) {
@@ -52,6 +53,8 @@ pub fn scalar_of(o: &Bound<'_, PyAny>) -> Option<Scalar> {
                 "b" => o.extract::<bool>().ok().map(Scalar::Bool),
                 "i" | "u" => o.extract::<i64>().ok().map(Scalar::Int),
                 "f" => o.extract::<f64>().ok().map(Scalar::Float),
+                "c" => o.cast::<pyo3::types::PyComplex>().ok().map(|c| Scalar::Complex(c.real(), c.imag()))
+                    .or_else(|| Some(Scalar::Complex(o.getattr("real").ok()?.extract().ok()?, o.getattr("imag").ok()?.extract().ok()?))),
                 _ => None,
             };
         }
@@ -74,6 +77,7 @@ pub fn dtype_of(o: &Bound<'_, PyAny>) -> PyResult<DType> {
             "float" => return Ok(crate::tensor::default_dtype()),
             "int" => return Ok(DType::I64),
             "bool" => return Ok(DType::Bool),
+            "complex" => return Ok(crate::tensor::default_dtype().to_complex()),
             _ => {}
         }
     }

@@ -392,6 +392,7 @@ fn fill_scalar(t: &Tensor, s: Scalar) -> R<()> {
     crate::python::convert::guard(|| {
     match s {
         Scalar::Int(i) if !t.dtype().is_float() => copy::copy_raw(t, &Tensor::from_vec(vec![i], &[])?)?,
+        Scalar::Complex(..) => copy::copy_raw(t, &crate::ops::binary::as_dtype(&Operand::S(s), t.dtype())?)?,
         other => copy::fill_raw(t, other.to_f64()),
     }
     Ok(())
@@ -566,8 +567,8 @@ fn from_numpy(py: Python<'_>, arr: &Bound<'_, PyAny>) -> R<PT> {
     let (ptr, _ro): (usize, bool) = ai.get_item("data")?.ok_or_else(|| PyValueError::new_err("no data"))?.extract()?;
     let dt = match &typestr[1..] {
         "b1" => DType::Bool, "u1" => DType::U8, "i1" => DType::I8, "i2" => DType::I16, "i4" => DType::I32, "i8" => DType::I64,
-        "f2" => DType::F16, "f4" => DType::F32, "f8" => DType::F64,
-        other => return Err(PyTypeError::new_err(format!("can't convert np.ndarray of type numpy.{}. The only supported types are: float64, float32, float16, int64, int32, int16, int8, uint8, and bool.", other))),
+        "f2" => DType::F16, "f4" => DType::F32, "f8" => DType::F64, "c8" => DType::C64, "c16" => DType::C128,
+        other => return Err(PyTypeError::new_err(format!("can't convert np.ndarray of type numpy.{}. The only supported types are: float64, float32, float16, complex64, complex128, int64, int32, int16, int8, uint8, and bool.", other))),
     };
     if typestr.starts_with('>') { return Err(PyValueError::new_err("given numpy array has byte order different from the native byte order")); }
     let es = dt.size() as isize;
@@ -957,6 +958,30 @@ fn _radam_step(py: Python<'_>, params: &Bound<'_, PyAny>, grads: &Bound<'_, PyAn
     })
 }
 
+// ---- complex
+#[pyfunction]
+fn view_as_real(py: Python<'_>, x: &Bound<'_, PyAny>) -> R<PT> { crate::python::convert::guard(|| wrap(py, crate::ops::complex::view_as_real(&tt(x)?)?)) }
+#[pyfunction]
+fn view_as_complex(py: Python<'_>, x: &Bound<'_, PyAny>) -> R<PT> { crate::python::convert::guard(|| wrap(py, crate::ops::complex::view_as_complex(&tt(x)?)?)) }
+#[pyfunction]
+fn real(py: Python<'_>, x: &Bound<'_, PyAny>) -> R<PT> { crate::python::convert::guard(|| wrap(py, crate::ops::complex::real_view(&tt(x)?)?)) }
+#[pyfunction]
+fn imag(py: Python<'_>, x: &Bound<'_, PyAny>) -> R<PT> { crate::python::convert::guard(|| wrap(py, crate::ops::complex::imag_view(&tt(x)?)?)) }
+#[pyfunction]
+fn complex(py: Python<'_>, re: &Bound<'_, PyAny>, im: &Bound<'_, PyAny>) -> R<PT> { crate::python::convert::guard(|| wrap(py, crate::ops::complex::complex(&tt(re)?, &tt(im)?)?)) }
+#[pyfunction]
+fn polar(py: Python<'_>, abs: &Bound<'_, PyAny>, angle: &Bound<'_, PyAny>) -> R<PT> { crate::python::convert::guard(|| wrap(py, crate::ops::complex::polar(&tt(abs)?, &tt(angle)?)?)) }
+#[pyfunction]
+fn conj(py: Python<'_>, x: &Bound<'_, PyAny>) -> R<PT> { crate::python::convert::guard(|| wrap(py, crate::ops::complex::conj(&tt(x)?)?)) }
+#[pyfunction]
+fn angle_complex(py: Python<'_>, x: &Bound<'_, PyAny>) -> R<PT> { crate::python::convert::guard(|| wrap(py, crate::ops::complex::angle(&tt(x)?)?)) }
+#[pyfunction]
+fn sgn_complex(py: Python<'_>, x: &Bound<'_, PyAny>) -> R<PT> { crate::python::convert::guard(|| wrap(py, crate::ops::complex::sgn(&tt(x)?)?)) }
+#[pyfunction]
+fn fft_c2c(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64, inverse: bool, scale: f64) -> R<PT> {
+    crate::python::convert::guard(|| { let t = tt(x)?; wrap(py, heavy(py, t.numel(), || crate::ops::fft::fft_c2c(&t, dim, inverse, scale))?) })
+}
+
 #[pyfunction]
 fn _empty_cache() { crate::storage::empty_cache() }
 
@@ -980,7 +1005,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
          matmul, softmax, empty, zeros, full, arange, linspace, from_numpy, manual_seed, initial_seed, default_rng_state,
          set_default_rng_state, uniform_, normal_, randint_, random_full_, exponential_, bernoulli_scalar_, randperm, bernoulli, multinomial, result_type, promote_types,
          can_cast, set_default_dtype, get_default_dtype, is_grad_enabled, set_grad_enabled, run_backward, run_grad,
-         register_hook, record_function, _empty_cache, tensor_from_list, set_num_threads, get_num_threads, _adam_step, _sgd_step, _rmsprop_step, _adagrad_step, _adadelta_step, _adamax_step, _nadam_step, _radam_step);
+         register_hook, record_function, _empty_cache, tensor_from_list, set_num_threads, get_num_threads, _adam_step, _sgd_step, _rmsprop_step, _adagrad_step, _adadelta_step, _adamax_step, _nadam_step, _radam_step,
+         view_as_real, view_as_complex, real, imag, complex, polar, conj, angle_complex, sgn_complex, fft_c2c);
     Ok(())
     })
 }

@@ -20,9 +20,13 @@ pub struct PyDType { pub dt: DType }
 impl PyDType {
     #[getter] fn is_floating_point(&self) -> bool { self.dt.is_float() }
     #[getter] fn is_signed(&self) -> bool { self.dt.is_signed() }
-    #[getter] fn is_complex(&self) -> bool { false }
+    #[getter] fn is_complex(&self) -> bool { self.dt.is_complex() }
     #[getter] fn itemsize(&self) -> usize { self.dt.size() }
-    fn to_real(slf: PyRef<'_, Self>) -> PyRef<'_, Self> { slf }
+    fn to_real(&self, py: Python<'_>) -> Py<PyDType> { dtype_obj(py, self.dt.to_real()) }
+    fn to_complex(&self, py: Python<'_>) -> PyResult<Py<PyDType>> {
+        if self.dt.is_float() || self.dt.is_complex() { Ok(dtype_obj(py, self.dt.to_complex())) }
+        else { Err(pyo3::exceptions::PyRuntimeError::new_err(format!("to_complex is only supported for floating point dtypes, got {}", self.dt.name()))) }
+    }
     fn __repr__(&self) -> String { format!("torch.{}", self.dt.name()) }
     fn __str__(&self) -> String { self.__repr__() }
     fn __reduce__(&self, py: Python<'_>) -> PyResult<(Py<PyAny>, (String,))> {

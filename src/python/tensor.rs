@@ -227,7 +227,7 @@ impl PyTensor {
         let b = self.t.body();
         let ty = match b.dtype {
             DType::Bool => "|b1", DType::U8 => "|u1", DType::I8 => "|i1", DType::I16 => "<i2", DType::I32 => "<i4",
-            DType::I64 => "<i8", DType::F16 => "<f2", DType::F32 => "<f4", DType::F64 => "<f8",
+            DType::I64 => "<i8", DType::F16 => "<f2", DType::F32 => "<f4", DType::F64 => "<f8", DType::C64 => "<c8", DType::C128 => "<c16",
             DType::BF16 => return Err(PyTypeError::new_err("Got unsupported ScalarType BFloat16")),
         };
         let d = PyDict::new(py);
@@ -268,7 +268,14 @@ impl PyTensor {
     fn data_ptr(&self) -> usize { self.t.body().data_ptr() as usize }
     fn is_contiguous(&self) -> bool { self.t.is_contiguous() }
     fn is_floating_point(&self) -> bool { self.t.dtype().is_float() }
-    fn is_complex(&self) -> bool { false }
+    fn is_complex(&self) -> bool { self.t.dtype().is_complex() }
+    fn __complex__(&self, py: Python<'_>) -> R<Py<PyAny>> {
+        crate::python::convert::guard(|| {
+        if self.t.numel() != 1 { return Err(PyValueError::new_err("only one element tensors can be converted to Python scalars")); }
+        let (re, im) = self.t.item_complex()?;
+        Ok(pyo3::types::PyComplex::from_doubles(py, re, im).into_any().unbind())
+        })
+    }
     fn _same_tensor(&self, other: &PyTensor) -> bool { self.t.same(&other.t) }
 
     fn item(&self, py: Python<'_>) -> R<Py<PyAny>> {
@@ -277,6 +284,7 @@ impl PyTensor {
         if t.numel() != 1 { return Err(PyRuntimeError::new_err(format!("a Tensor with {} elements cannot be converted to Scalar", t.numel()))); }
         Ok(match t.dtype() {
             DType::Bool => (t.item_i64()? != 0).into_pyobject(py)?.to_owned().into_any().unbind(),
+            d if d.is_complex() => { let (re, im) = t.item_complex()?; pyo3::types::PyComplex::from_doubles(py, re, im).into_any().unbind() }
             d if d.is_float() => t.item_f64()?.into_pyobject(py)?.into_any().unbind(),
             _ => t.item_i64()?.into_pyobject(py)?.into_any().unbind(),
         })
@@ -295,12 +303,14 @@ impl PyTensor {
         if self.t.numel() != 1 {
             return Err(PyRuntimeError::new_err(format!("Boolean value of Tensor with {} values is ambiguous", if self.t.numel() == 0 { "no".to_string() } else { "more than one".to_string() })));
         }
-        Ok(self.t.item_f64()? != 0.0)
+        let (re, im) = self.t.item_complex()?;
+        Ok(re != 0.0 || im != 0.0)
         })
     }
     fn __float__(&self) -> R<f64> {
         crate::python::convert::guard(|| {
         if self.t.numel() != 1 { return Err(PyValueError::new_err("only one element tensors can be converted to Python scalars")); }
+        if self.t.dtype().is_complex() { return Err(PyRuntimeError::new_err("value cannot be converted to type double without overflow")); }
         Ok(self.t.item_f64()?)
         })
     }
@@ -546,7 +556,8 @@ impl PyTensor {
             Operand::T(v) => v,
             Operand::S(s) => {
                 let t = Tensor::empty(&[], self.t.dtype())?;
-                copy::fill_raw(&t, match s { Scalar::Float(f) => f, other => other.to_f64() });
+                if let Scalar::Complex(..) = s { copy::copy_raw(&t, &crate::ops::binary::as_dtype(&Operand::S(s), self.t.dtype())?)?; }
+                else { copy::fill_raw(&t, match s { Scalar::Float(f) => f, other => other.to_f64() }); }
                 if !self.t.dtype().is_float() { if let Scalar::Int(i) = s { let tt = Tensor::from_vec(vec![i], &[])?; copy::copy_raw(&t, &tt)?; } }
                 t
             }
@@ -609,7 +620,7 @@ pub fn set_requires_grad(t: &Tensor, v: bool) -> R<()> {
         if !v { return Err(PyRuntimeError::new_err("you can only change requires_grad flags of leaf variables. If you want to use a computed variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach().")); }
         return Ok(());
     }
-    if v && !t.dtype().is_float() {
+    if v && !t.dtype().is_differentiable() {
         return Err(PyRuntimeError::new_err("only Tensors of floating point and complex dtype can require gradients"));
     }
     t.0.meta.lock().requires_grad = v;

@@ -1,0 +1,152 @@
+"""Complex-number API: views of the parts, conjugation, polar form, and the Tensor
+properties `.real` / `.imag`. The maths lives in the Rust core (`src/ops/complex.rs`);
+conjugation is eager, so `is_conj()` is always False and `resolve_conj()` is the identity."""
+import builtins
+
+from . import _C, _core
+from ._core import Tensor
+from ._ops import method
+
+__all__ = ["view_as_real", "view_as_complex", "real", "imag", "complex", "polar", "conj", "conj_physical",
+           "resolve_conj", "resolve_neg", "is_conj", "is_neg", "angle", "vdot", "adjoint"]
+
+
+def _need_tensor(name, x):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(x).__name__}")
+
+
+def view_as_real(input):
+    _need_tensor("view_as_real", input)
+    return _C.view_as_real(input)
+
+
+def view_as_complex(input):
+    _need_tensor("view_as_complex", input)
+    return _C.view_as_complex(input)
+
+
+@method()
+def real(input):
+    _need_tensor("real", input)
+    return _C.real(input)
+
+
+@method()
+def imag(input):
+    _need_tensor("imag", input)
+    return _C.imag(input)
+
+
+def complex(real, imag, *, out=None):
+    r = _C.complex(real, imag)
+    if out is not None:
+        out.copy_(r)
+        return out
+    return r
+
+
+def polar(abs, angle, *, out=None):
+    r = _C.polar(abs, angle)
+    if out is not None:
+        out.copy_(r)
+        return out
+    return r
+
+
+@method()
+def conj(input):
+    return _C.conj(input)
+
+
+@method()
+def conj_physical(input):
+    return _C.conj(input)
+
+
+@method("conj_physical_")
+def conj_physical_(input):
+    if input.is_complex():
+        input.copy_(_C.conj(input.detach()) if input.requires_grad else _C.conj(input))
+    return input
+
+
+@method()
+def resolve_conj(input):
+    return input
+
+
+@method()
+def resolve_neg(input):
+    return input
+
+
+@method()
+def is_conj(input):
+    return False
+
+
+@method()
+def is_neg(input):
+    return False
+
+
+@method()
+def angle(input):
+    if input.is_complex():
+        return _C.angle_complex(input)
+    # real input: 0 for x >= 0, pi for x < 0, NaN kept (PyTorch's angle on reals)
+    from . import _ops
+    x = input if input.dtype.is_floating_point else input.to(_ops.get_default_dtype())
+    return _ops.where(x < 0, _ops.full([], 3.141592653589793, dtype=x.dtype), x * 0)
+
+
+def vdot(input, other, *, out=None):
+    if input.ndim != 1 or other.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
+    r = _C.conj(input).dot(other) if input.is_complex() else input.dot(other)
+    if out is not None:
+        out.copy_(r)
+        return out
+    return r
+
+
+@method()
+def adjoint(input):
+    return _C.conj(input.transpose(-2, -1))
+
+
+def _set_part(self, part, value):
+    view = _C.real(self) if part == "real" else _C.imag(self)
+    if isinstance(value, Tensor):
+        view.copy_(value)
+    else:
+        view.fill_(value)
+
+
+def _install():
+    T = Tensor
+    T.real = property(lambda self: _C.real(self), lambda self, v: _set_part(self, "real", v))
+    T.imag = property(lambda self: _C.imag(self), lambda self, v: _set_part(self, "imag", v))
+    T.cfloat = lambda self, memory_format=None: self.to(_core.complex64)
+    T.cdouble = lambda self, memory_format=None: self.to(_core.complex128)
+    T.H = property(lambda self: _C.conj(self.t()) if self.ndim == 2 else self)
+    T.mH = property(lambda self: _C.conj(self.transpose(-2, -1)) if self.ndim >= 2 else _bad_mh(self))
+    _tolist = T.tolist
+
+    def tolist(self):
+        if not self.is_complex():
+            return _tolist(self)
+        parts = _tolist(_C.view_as_real(self.detach()))
+
+        def build(x, depth):
+            return _pycomplex(x[0], x[1]) if depth == 0 else [build(y, depth - 1) for y in x]
+        return build(parts, self.ndim)
+    T.tolist = tolist
+
+
+_pycomplex = builtins.complex
+
+
+def _bad_mh(self):
+    raise RuntimeError(f"tensor.mH is only supported on matrices or batches of matrices. Got {self.ndim}-D tensor.")
