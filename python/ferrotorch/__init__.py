@@ -8,6 +8,7 @@ from ._core import (Tensor, dtype, device, Size, finfo, iinfo, return_types, _dt
 from ._ops import *  # noqa: F401,F403
 from ._extra_ops import *  # noqa: F401,F403
 from ._complex import *  # noqa: F401,F403
+from ._spectral import *  # noqa: F401,F403
 from . import _complex as _complex_mod
 from ._ops import (max, min, sum, all, any, abs, round, pow, tensor, zeros, ones, empty, full, arange, linspace,  # noqa: F401
                    logspace, eye, rand, randn, randint, randperm, manual_seed, normal, where, clamp, clip, cat, stack,

@@ -16,7 +16,7 @@ from . import _C, _core, _ops
 from ._core import Tensor, return_types
 from ._ops import METHODS, _is_t, _SCALAR_NAME, _CPP_NAME
 
-__all__ = ["e", "pi", "inf", "nan", "newaxis", "asarray", "frombuffer", "isin", "cov", "corrcoef", "histogram",
+__all__ = ["dist", "e", "pi", "inf", "nan", "newaxis", "asarray", "frombuffer", "isin", "cov", "corrcoef", "histogram",
            "histogramdd", "block_diag", "combinations", "vander", "trapezoid", "trapz", "cumulative_trapezoid",
            "frexp", "dsplit", "hsplit", "vsplit", "unravel_index", "use_deterministic_algorithms",
            "are_deterministic_algorithms_enabled", "is_deterministic_algorithms_warn_only_enabled",
@@ -851,3 +851,9 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
     """torch.vmap (see ferrotorch.func.vmap)."""
     from .func import vmap as _vmap
     return _vmap(func, in_dims, out_dims, randomness, chunk_size=chunk_size)
+
+
+@_method()
+def dist(input, other, p=2):
+    """torch.dist: the p-norm of input - other (broadcast)."""
+    return _ops.norm(input - other, p)

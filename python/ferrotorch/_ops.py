@@ -1162,12 +1162,12 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     if atol < 0:
         raise RuntimeError(f"atol must be greater than or equal to zero, but got {atol}")
     close = input == other
-    if equal_nan and input.dtype.is_floating_point:
+    if equal_nan and (input.dtype.is_floating_point or input.dtype.is_complex):
         close = close | (isnan(input) & isnan(other))
     if rtol == 0 and atol == 0:
         return close
     a, b = input, other
-    if not a.dtype.is_floating_point:
+    if not a.dtype.is_floating_point and not a.dtype.is_complex:
         # PyTorch measures integer errors in the default float dtype (no wrap-around)
         a, b = a.to(get_default_dtype()), b.to(get_default_dtype())
     # a finite error within tolerance (inf - inf is nan: equal infinities are caught by == above)
@@ -1274,6 +1274,8 @@ def _clamp_args(name, input, min, max):
 
 @method("clamp", "clip")
 def clamp(input, min=None, max=None):
+    if input.is_complex():
+        raise NotImplementedError("clamp is not supported for complex types")
     min, max, scalars = _clamp_args("clamp", input, min, max)
     # the result dtype promotes over input and bounds (int tensor, float bound -> float)
     dt = input.dtype
@@ -1567,6 +1569,8 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
         return linalg.matrix_norm(input, "nuc", tuple(range(input.ndim)) if dim is None else dim, keepdim, dtype=dtype)
     if p == "fro" or p is None:
         p = 2.0
+    if input.is_complex():
+        input = input.abs()  # every vector norm depends on the entries' moduli only
     if not input.dtype.is_floating_point:
         raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got {_SCALAR_NAME[input.dtype]}")
     x = input if dtype is None else input.to(dtype)

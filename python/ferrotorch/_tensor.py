@@ -29,6 +29,9 @@ def _parse_to(*args, **kwargs):
 def to(self, *args, copy=False, non_blocking=False, memory_format=None, **kwargs):
     dev, dt = _parse_to(*args, **kwargs)
     _ops._check_device(dev)
+    if dt is not None and self.is_complex() and not dt.is_complex:
+        import warnings
+        warnings.warn("Casting complex values to real discards the imaginary part", UserWarning, stacklevel=2)
     r = self if dt is None or dt == self.dtype else _C.to_dtype(self, dt)
     if copy and r is self:
         r = _C.clone(self)

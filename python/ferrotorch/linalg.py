@@ -48,7 +48,7 @@ def _check_norm_dtype(dtype, in_dtype, name):
 
 
 def _check_float(A, name, low_precision=True):
-    if not A.dtype.is_floating_point:
+    if not A.dtype.is_floating_point and not A.dtype.is_complex:
         raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got {_ops._SCALAR_NAME[A.dtype]}")
     if not low_precision and A.dtype in _NAMES:
         raise RuntimeError(f"{name}: Low precision dtypes not supported. Got {_NAMES[A.dtype]}")

@@ -249,8 +249,11 @@ fn dtypes(op: BinOp, a: &Operand, b: &Operand) -> Result<(DType, DType)> {
         return Err(Error::Runtime(format!("\"{}_cpu\" not implemented for '{}'", format!("{:?}", op).to_lowercase(), common.legacy_name())));
     }
     if common.is_complex() && !crate::ops::complex::binary_supported(op) {
-        let name = match op { BinOp::Maximum => "max_elementwise".to_string(), BinOp::Minimum => "min_elementwise".to_string(), o => format!("{:?}", o).to_lowercase() };
-        return Err(Error::Runtime(format!("\"{}_cpu\" not implemented for '{}'", name, common.legacy_name())));
+        if matches!(op, BinOp::Maximum | BinOp::Minimum) {
+            return Err(Error::Runtime(format!("{} not implemented for complex tensors.", if op == BinOp::Maximum { "maximum" } else { "minimum" })));
+        }
+        let name = match op { BinOp::FloorDiv => "div_floor".to_string(), BinOp::TruncDiv => "div_trunc".to_string(), o => format!("{:?}", o).to_lowercase() };
+        return Err(Error::NotImplemented(format!("\"{}_cpu\" not implemented for '{}'", name, common.legacy_name())));
     }
     if op.is_compare() || op.is_logical() {
         return Ok((DType::Bool, if op.is_logical() { DType::Bool } else { common }));

@@ -229,7 +229,7 @@ fn unary_fn(op: UnaryOp, z: Complex<f64>) -> Complex<f64> {
 pub fn unary_into(op: UnaryOp, z: &Tensor, out: &Tensor) -> Result<()> {
     if !has_unary_kernel(op) {
         let name = format!("{:?}", op).to_lowercase();
-        return Err(Error::Runtime(format!("\"{}_cpu\" not implemented for '{}'", name, z.dtype().legacy_name())));
+        return Err(Error::NotImplemented(format!("\"{}_cpu\" not implemented for '{}'", name, z.dtype().legacy_name())));
     }
     map_into(z, out, move |c| unary_fn(op, c))
 }

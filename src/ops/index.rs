@@ -594,6 +594,7 @@ pub fn expand_masks(indices: Vec<Option<Tensor>>, xshape: &[usize]) -> Result<Ve
 pub fn sort(x: &Tensor, dim: i64, descending: bool) -> Result<(Tensor, Tensor)> {
     let nd = x.ndim();
     let d = wrap_dim(dim, nd)?;
+    if x.dtype().is_complex() { return Err(Error::Runtime(" Sort does not support complex dtypes on CPU".into())); }
     if nd == 0 { return Ok((x.clone(), Tensor::zeros(&[], DType::I64)?)); }
     let moved = shape::movedim_raw(&x.detach(), d, nd - 1);
     let c = copy::contiguous_as(&moved, x.dtype())?;

@@ -191,14 +191,47 @@ pub fn mean(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, dtype: Option<DType
     Ok(out)
 }
 
+/// Product of complex numbers: the reduced dims flattened last, then halved by elementwise
+/// products (log2(n) differentiable steps, so autograd needs no formula of its own).
+fn complex_prod(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, dtype: Option<DType>) -> Result<Tensor> {
+    let z = match dtype { Some(d) if d != x.dtype() => copy::to_dtype(x, d)?, _ => x.clone() };
+    if !z.dtype().is_complex() { return Err(Error::NotImplemented(format!("\"prod_cpu\" not implemented for '{}'", z.dtype().legacy_name()))); }
+    let nd = norm_dims(dims, z.ndim())?;
+    let sh = z.shape();
+    let kept: Vec<usize> = (0..sh.len()).filter(|d| !nd.contains(d)).collect();
+    let perm: Vec<i64> = kept.iter().chain(nd.iter()).map(|&d| d as i64).collect();
+    let len: usize = nd.iter().map(|&d| sh[d]).product();
+    let mut flat_shape: Vec<i64> = kept.iter().map(|&d| sh[d] as i64).collect();
+    flat_shape.push(len as i64);
+    let mut r = shape::reshape(&shape::permute(&z, &perm)?, &flat_shape)?;
+    if len == 0 {
+        let ones = binary::as_dtype(&Operand::S(crate::dtype::Scalar::Float(1.0)), z.dtype())?;
+        r = shape::reshape(&ones, &[1])?;
+        let e: Vec<i64> = kept.iter().map(|&d| sh[d] as i64).chain([1]).collect();
+        r = copy::contiguous(&shape::expand(&r, &e)?)?;
+    }
+    let mut n = r.shape()[r.ndim() - 1];
+    while n > 1 {
+        let half = n / 2;
+        let last = r.ndim() as i64 - 1;
+        let prod = binary::mul(&shape::narrow(&r, last, 0, half as i64)?, &shape::narrow(&r, last, half as i64, half as i64)?)?;
+        r = if n % 2 == 1 { shape::cat(&[prod, shape::narrow(&r, last, 2 * half as i64, 1)?], last)? } else { prod };
+        n = r.shape()[r.ndim() - 1];
+    }
+    let out = shape::squeeze_dims(&r, &[r.ndim() - 1])?;
+    if !keepdim { return Ok(out); }
+    let keep_shape: Vec<i64> = (0..sh.len()).map(|d| if nd.contains(&d) { 1 } else { sh[d] as i64 }).collect();
+    shape::reshape(&out, &keep_shape)
+}
+
 /// Ordering reductions have no meaning on complex numbers (PyTorch refuses them too).
 fn reject_complex(x: &Tensor, name: &str) -> Result<()> {
-    if x.dtype().is_complex() { return Err(Error::Runtime(format!("{}(): does not support complex input", name))); }
+    if x.dtype().is_complex() { return Err(Error::NotImplemented(format!("\"{}\" not implemented for '{}'", name, x.dtype().legacy_name()))); }
     Ok(())
 }
 
 pub fn prod(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, dtype: Option<DType>) -> Result<Tensor> {
-    if x.dtype().is_complex() { return Err(Error::Runtime(format!("\"prod_cpu\" not implemented for '{}'", x.dtype().legacy_name()))); }
+    if x.dtype().is_complex() || dtype.is_some_and(|d| d.is_complex()) { return complex_prod(x, dims, keepdim, dtype); }
     let nd = norm_dims(dims, x.ndim())?;
     let out_dt = dtype.unwrap_or(if x.dtype().is_float() { x.dtype() } else { DType::I64 });
     let p = plan(x, &nd)?;
@@ -302,7 +335,7 @@ fn extreme_kernel(x: &Tensor, nd: &[usize], which: Extreme, name: &str) -> Resul
 
 /// amax/amin (gradient split evenly among ties), and the no-dim `max()`/`min()`.
 pub fn amax(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, which: Extreme, name: &'static str) -> Result<Tensor> {
-    reject_complex(x, name)?;
+    reject_complex(x, if which == Extreme::Max { "max_all" } else { "min_all" })?;
     let nd = norm_dims(dims, x.ndim())?;
     let (p, vals, _) = extreme_kernel(x, &nd, which, if which == Extreme::Max { "max" } else { "min" })?;
     let out = if keepdim { shape::reshape_raw(&vals, &p.keep) } else { vals };
@@ -323,7 +356,7 @@ pub fn amax(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, which: Extreme, nam
 
 /// `max(dim)`/`min(dim)`: (values, indices), gradient routed to the selected index.
 pub fn max_dim(x: &Tensor, dim: i64, keepdim: bool, which: Extreme) -> Result<(Tensor, Tensor)> {
-    reject_complex(x, "max")?;
+    reject_complex(x, if which == Extreme::Max { "max_cpu" } else { "min_cpu" })?;
     let d = crate::error::wrap_dim(dim, x.ndim())?;
     let nd = if x.ndim() == 0 { vec![] } else { vec![d] };
     let (p, vals, idx) = extreme_kernel(x, &nd, which, if which == Extreme::Max { "max" } else { "min" })?;
@@ -342,7 +375,7 @@ pub fn max_dim(x: &Tensor, dim: i64, keepdim: bool, which: Extreme) -> Result<(T
 }
 
 pub fn argmax(x: &Tensor, dim: Option<i64>, keepdim: bool, which: Extreme) -> Result<Tensor> {
-    reject_complex(x, "argmax")?;
+    if x.dtype().is_complex() { return Err(Error::Runtime(format!("{}(): does not support complex input", if which == Extreme::Max { "argmax" } else { "argmin" }))); }
     match dim {
         None => {
             let flat = shape::reshape(&x.detach(), &[-1])?;
@@ -432,7 +465,7 @@ pub fn cumulative(x: &Tensor, dim: i64, prod: bool, dtype: Option<DType>) -> Res
     let d = crate::error::wrap_dim(dim, x.ndim())?;
     if x.dtype().is_complex() || dtype.is_some_and(|t| t.is_complex()) {
         let z = match dtype { Some(t) if t != x.dtype() => copy::to_dtype(x, t)?, _ => x.clone() };
-        if prod || !z.dtype().is_complex() { return Err(Error::Runtime(format!("\"cumprod_cpu\" not implemented for '{}'", z.dtype().legacy_name()))); }
+        if prod || !z.dtype().is_complex() { return Err(Error::NotImplemented(format!("\"cumprod_cpu\" not implemented for '{}'", z.dtype().legacy_name()))); }
         if z.ndim() == 0 { return copy::clone(&z); }
         return crate::ops::complex::linear_reduce(&z, |r| cumulative(r, d as i64, false, None));
     }

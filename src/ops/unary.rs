@@ -158,10 +158,15 @@ fn out_dtype(op: UnaryOp, dt: DType) -> Result<DType> {
         return Err(Error::Runtime("Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.".into()));
     }
     if dt.is_complex() {
-        if op == UnaryOp::Sign { return Err(Error::Runtime("Unlike NumPy, torch.sign is not intended to support complex numbers. Please use torch.sgn instead.".into())); }
-        if op == UnaryOp::SignBit || !crate::ops::complex::has_unary_kernel(op) {
-            let name = format!("{:?}", op).to_lowercase();
-            return Err(Error::Runtime(format!("\"{}_cpu\" not implemented for '{}'", name, dt.legacy_name())));
+        use UnaryOp::*;
+        let name = format!("{:?}", op).to_lowercase();
+        match op {
+            Sign => return Err(Error::NotImplemented("Unlike NumPy, torch.sign is not intended to support complex numbers. Please use torch.sgn instead.".into())),
+            Floor | Ceil | Round | Trunc | Frac => return Err(Error::NotImplemented(format!("{} is not supported for complex inputs", name))),
+            Relu => return Err(Error::NotImplemented("clamp is not supported for complex types".into())),
+            _ if op == SignBit || !crate::ops::complex::has_unary_kernel(op) =>
+                return Err(Error::NotImplemented(format!("\"{}_cpu\" not implemented for '{}'", name, dt.legacy_name()))),
+            _ => {}
         }
         return Ok(dt);
     }
