@@ -64,6 +64,11 @@ CASES = {
     "create_randn_mixed_stream_exact": "torch.manual_seed(6); R = torch.cat([torch.randn(3, dtype=torch.cfloat), torch.randn(2).to(torch.cfloat), torch.rand(2, dtype=torch.cfloat)])",
     "create_normal_inplace_exact": "torch.manual_seed(8); R = torch.empty(4, dtype=torch.complex64).normal_()",
     "create_uniform_inplace_exact": "torch.manual_seed(9); R = torch.empty(4, dtype=torch.complex64).uniform_()",
+    "create_uniform_range_exact": "torch.manual_seed(3); R = torch.zeros(4, dtype=torch.complex64).uniform_(-1, 1)",
+    "create_normal_mean_std_exact": "torch.manual_seed(3); R = torch.empty(3, dtype=torch.complex128).normal_(1.0, 2.0)",
+    "create_normal_fn_exact": "torch.manual_seed(3); R = torch.normal(torch.zeros(3, dtype=torch.complex64), 1.0)",
+    "create_randn_generator_exact": "g = torch.Generator().manual_seed(5); R = torch.randn(4, dtype=torch.complex64, generator=g)",
+    "create_linspace_complex_ends": "R = [torch.linspace(0, 1j, 3), torch.linspace(1 + 1j, 2 - 1j, 4, dtype=torch.complex128), torch.logspace(0, 1j, 3)]",
     # --- promotion ----------------------------------------------------------------------------
     "promote_types": """R = [torch.promote_types(a, b) for a, b in [
         (torch.complex64, torch.float64), (torch.complex64, torch.complex128), (torch.int64, torch.complex64),
@@ -119,6 +124,23 @@ CASES = {
     "repr_grad_and_empty": "R = [repr(torch.tensor([1 + 1j, 2 + 2j], requires_grad=True)), repr(torch.zeros(0, dtype=torch.complex64)), repr(torch.zeros(2, 2, dtype=torch.cdouble))]",
     "repr_ints_in_complex": "R = [repr(torch.tensor([1 + 0j, 2, 3j])), repr(torch.tensor([[1, 2j], [30, -4]])), str(torch.tensor([0.5 + 0.25j]))]",
     "repr_long": "R = repr(torch.arange(1000.0).to(torch.complex64) * (1 - 1j))",
+    "repr_precision": """
+        torch.set_printoptions(precision=2)
+        try:
+            R = [repr(torch.tensor([1.23456 + 2.5j, -1e-3j])), repr(torch.tensor([1e-5 + 1e5j]))]
+        finally:
+            torch.set_printoptions(precision=4)
+    """,
+    "repr_sci_mode_off": """
+        torch.set_printoptions(sci_mode=False)
+        try:
+            R = [repr(torch.tensor([1e-5 + 1e5j])), repr(torch.tensor([1.5 + 1e-6j, 3]))]
+        finally:
+            torch.set_printoptions(sci_mode=None)
+    """,
+    "repr_misc": """R = [repr(torch.tensor([[1e-5 + 1e5j, 1], [2, 3j]], dtype=torch.complex128)), repr(torch.tensor([complex(1, float('nan')), complex(float('-inf'), 2)], dtype=torch.complex128)),
+        repr(torch.arange(2000.0).reshape(2, 1000).to(torch.complex64) * 1j), repr(torch.tensor([-0.0 - 0.0j, 0.0j])), str(torch.tensor([[1.5 + 2j]]).t()),
+        repr(torch.tensor([100 + 2j, 1e-3 - 1e-3j])), f"{torch.tensor(1.5 + 2j)}", repr(torch.nn.Parameter(torch.tensor([1j])))]""",
     "repr_parts": "z = torch.tensor([1 + 2j, 3.5 - 1j]); R = [repr(z.real), repr(z.imag), repr(torch.view_as_real(z))]",
     # --- elementwise ops ------------------------------------------------------------------------
     "ops_arith_c64": """
@@ -245,6 +267,8 @@ CASES = {
         R = [a.var(), a.std(), a.var(0), a.std(-1, keepdim=True), a.var(1, correction=0), a.var(1, unbiased=False),
              torch.var_mean(a, -1), torch.std_mean(a, 0), a.var().dtype, torch.var(torch.tensor([1 + 2j]))]
     """,
+    "ops_cov": "x = cx(2, 4); R = [torch.cov(x), torch.cov(x, correction=0)]",
+    "ops_corrcoef": "R = torch.corrcoef(cx(2, 4))",
     "ops_nonfinite": """
         z = torch.tensor([complex(float('nan'), 1), complex(1, float('inf')), 1 + 1j, complex(float('-inf'), float('nan')), complex(0, float('nan'))])
         R = [z.isnan(), z.isinf(), z.isfinite(), torch.isreal(z), torch.isreal(torch.tensor([1 + 0j, 1j, -0.0j])),
@@ -270,7 +294,8 @@ CASES = {
              z.expand(2, 3, 4), z.chunk(2, 1), z.split(1, 0), z.tril(), torch.diag(z[0]), torch.trace(z[:, :3]), z.permute(1, 0),
              z.squeeze(), torch.tensordot(z, z.t(), 1), torch.kron(z[0, :2], z[1, :2])]
     """,
-    "ops_add_alpha_complex": "R = [torch.add(torch.tensor([1 + 1j]), torch.tensor([1j]), alpha=1j), torch.sub(torch.tensor([1 + 1j]), torch.tensor([2.0]), alpha=0.5j), torch.tensor([1j]).add(torch.tensor([1j]), alpha=2)]",
+    "ops_add_alpha_float": "z = cx(3); w = cx(3); y = z.clone(); y.add_(w, alpha=-0.1); R = [torch.add(z, w, alpha=2.5), z.sub(w, alpha=0.5), y, torch.add(z, torch.ones(3), alpha=-1.5), z.add(w, alpha=2)]",
+    "ops_add_alpha_complex": "R = [torch.add(torch.tensor([1 + 1j]), torch.tensor([1j]), alpha=1j), torch.sub(torch.tensor([1 + 1j]), torch.tensor([2.0]), alpha=0.5j)]",
     "ops_cat_promote": "R = [torch.cat([torch.tensor([1j]), torch.tensor([2.0])]), torch.cat([torch.tensor([1j]), torch.tensor([2.0], dtype=torch.float64)]), torch.stack([torch.tensor([1j]), torch.tensor([2])]), torch.where(torch.tensor([True, False]), torch.tensor([1j, 2j]), torch.tensor([1.0, 2.0], dtype=torch.float64))]",
     "ops_setitem": """
         z = torch.arange(12.0).reshape(3, 4) * (1 + 2j)
@@ -378,6 +403,44 @@ CASES = {
     "grad_vector_norm": "z = cx(3, grad=True); torch.linalg.vector_norm(z).backward(); R = z.grad",
     "grad_gradcheck_c128": "z = cx(3, dtype=torch.complex128, grad=True); R = torch.autograd.gradcheck(lambda z: (z * z.conj() + z.exp() * z.sin()).abs(), (z,))",
     "grad_gradcheck_c128_complex_out": "z = cx(3, dtype=torch.complex128, grad=True); R = torch.autograd.gradcheck(lambda z: z.tanh() / (1 + z * z), (z,))",
+    # --- nn / optim with complex parameters ----------------------------------------------------
+    "nn_functional_complex": """
+        x = cx(2, 3); w = cx(4, 3); b = cx(4)
+        R = [F.linear(x, w, b), F.conv1d(cx(1, 2, 5), cx(3, 2, 2)), F.embedding(torch.tensor([1, 0, 1]), cx(2, 3)), torch.tanh(x), F.silu(x),
+             F.normalize(x, dim=-1), F.dropout(x, 0.0), torch.nn.Linear(3, 2, dtype=torch.complex64).weight.dtype]
+    """,
+    "optim_sgd_momentum": """
+        p = torch.nn.Parameter(cx(3)); t = cx(3); opt = torch.optim.SGD([p], lr=0.1, momentum=0.9, weight_decay=0.01)
+        for _ in range(3):
+            opt.zero_grad(); (p * t).abs().sum().backward(); opt.step()
+        R = p
+    """,
+    "optim_sgd_plain": """
+        p = torch.nn.Parameter(cx(3)); t = cx(3); opt = torch.optim.SGD([p], lr=0.1)
+        for _ in range(3):
+            opt.zero_grad(); (p * t).abs().sum().backward(); opt.step()
+        R = p
+    """,
+    "optim_adam": """
+        p = torch.nn.Parameter(cx(3)); t = cx(3); opt = torch.optim.Adam([p], lr=0.1)
+        for _ in range(3):
+            opt.zero_grad(); (p * t).abs().sum().backward(); opt.step()
+        R = p
+    """,
+    "optim_adamw_amsgrad": """
+        p = torch.nn.Parameter(cx(3)); t = cx(3); opt = torch.optim.AdamW([p], lr=0.1, weight_decay=0.1, amsgrad=True)
+        for _ in range(3):
+            opt.zero_grad(); (p * t).abs().sum().backward(); opt.step()
+        R = p
+    """,
+    "optim_rmsprop_adagrad": """
+        p = torch.nn.Parameter(cx(3)); q = torch.nn.Parameter(cx(3)); t = cx(3)
+        o1 = torch.optim.RMSprop([p], lr=0.1, momentum=0.5); o2 = torch.optim.Adagrad([q], lr=0.1)
+        for _ in range(3):
+            o1.zero_grad(); o2.zero_grad(); ((p + q) * t).abs().sum().backward(); o1.step(); o2.step()
+        R = [p, q]
+    """,
+    "optim_clip_grad_norm": "p = torch.nn.Parameter(cx(3)); (p * 1j).abs().sum().backward(); n = torch.nn.utils.clip_grad_norm_([p], 0.5); R = [n, p.grad]",
     # --- RoPE as in LLaMA -------------------------------------------------------------------------
     "rope_llama": """
         def precompute_freqs_cis(dim, end, theta=10000.0):
@@ -517,6 +580,8 @@ CASES = {
     "fftgrad_ihfftn": "x = cx(3, 4, real=True, grad=True); (torch.fft.ihfftn(x) * torch.arange(9.0).reshape(3, 3)).imag.sum().backward(); R = x.grad",
     "fftgrad_ihfft2_ortho": "x = cx(3, 4, real=True, grad=True); (torch.fft.ihfft2(x, norm='ortho') * torch.arange(9.0).reshape(3, 3)).real.sum().backward(); R = x.grad",
     "fftgrad_fftshift": "x = cx(3, 4, real=True, grad=True); (torch.fft.fftshift(torch.fft.fft(x)) * torch.arange(12.0).reshape(3, 4)).real.sum().backward(); R = x.grad",
+    "fftgrad_noncontiguous": "x = cx(4, 6, real=True, grad=True); (torch.fft.rfft(x.t()[1:], dim=0).abs() + torch.fft.fft(x[:, ::2], n=4).real.sum()).sum().backward(); R = x.grad",
+    "fftgrad_view_as_complex_input": "x = cx(3, 4, 2, real=True, grad=True); torch.fft.ifft2(torch.view_as_complex(x), norm='ortho').abs().pow(2).mul(torch.arange(12.0).reshape(3, 4)).sum().backward(); R = x.grad",
     "fftgrad_spectral_conv": """
         x = cx(2, 16, real=True, grad=True); w = cx(9, grad=True)
         y = torch.fft.irfft(torch.fft.rfft(x) * w, n=16)

@@ -158,10 +158,15 @@ impl ResultTypeState {
             match (higher, lower) {
                 (None, l) => l,
                 (h, None) => h,
-                (Some(h), Some(l)) => {
-                    // a lower tier only matters when it is of a higher category (or h is bool)
-                    if h.category() < l.category() || h == DType::Bool { Some(promote(h, l)) } else { Some(h) }
-                }
+                // c10's combine_categories
+                (Some(h), Some(l)) => Some(
+                    if h.is_complex() { h }
+                    // a complex lower tier keeps a floating higher tier's precision
+                    else if l.is_complex() { if h.is_float() { h.to_complex() } else { l } }
+                    else if h.is_float() { h }
+                    else if h == DType::Bool || l.is_float() { promote(h, l) }
+                    else { h }
+                ),
             }
         }
         combine(self.dim, combine(self.zero, self.wrapped)).unwrap_or(DType::F32)

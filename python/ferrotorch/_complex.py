@@ -47,6 +47,15 @@ def complex(real, imag, *, out=None):
 
 
 def polar(abs, angle, *, out=None):
+    if isinstance(abs, Tensor) and isinstance(angle, Tensor):
+        if abs.dtype != angle.dtype and abs.dtype.is_floating_point and angle.dtype.is_floating_point:
+            n = {_core.float16: "Half", _core.float32: "Float", _core.float64: "Double"}
+            raise RuntimeError(f"Expected object of scalar type {n.get(abs.dtype, abs.dtype)} but got scalar type "
+                               f"{n.get(angle.dtype, angle.dtype)} for second argument")
+        if not abs.dtype.is_floating_point or not angle.dtype.is_floating_point:
+            from ._ops import _SCALAR_NAME
+            raise RuntimeError(f"Expected both inputs to be Half, Float or Double tensors but got "
+                               f"{_SCALAR_NAME[abs.dtype]} and {_SCALAR_NAME[angle.dtype]}")
     r = _C.polar(abs, angle)
     if out is not None:
         out.copy_(r)
@@ -56,7 +65,7 @@ def polar(abs, angle, *, out=None):
 
 @method()
 def conj(input):
-    return _C.conj(input)
+    return _C.conj(input) if input.is_complex() else input
 
 
 @method()
@@ -98,7 +107,8 @@ def angle(input):
     # real input: 0 for x >= 0, pi for x < 0, NaN kept (PyTorch's angle on reals)
     from . import _ops
     x = input if input.dtype.is_floating_point else input.to(_ops.get_default_dtype())
-    return _ops.where(x < 0, _ops.full([], 3.141592653589793, dtype=x.dtype), x * 0)
+    zero = _ops.where(_ops.isnan(x), x, _ops.zeros([], dtype=x.dtype))
+    return _ops.where(x < 0, _ops.full([], 3.141592653589793, dtype=x.dtype), zero)
 
 
 def vdot(input, other, *, out=None):
@@ -130,7 +140,7 @@ def _install():
     T.imag = property(lambda self: _C.imag(self), lambda self, v: _set_part(self, "imag", v))
     T.cfloat = lambda self, memory_format=None: self.to(_core.complex64)
     T.cdouble = lambda self, memory_format=None: self.to(_core.complex128)
-    T.H = property(lambda self: _C.conj(self.t()) if self.ndim == 2 else self)
+    T.H = property(lambda self: _C.conj(self.t()) if self.ndim == 2 else self if self.ndim == 0 and not self.is_complex() else _bad_h(self))
     T.mH = property(lambda self: _C.conj(self.transpose(-2, -1)) if self.ndim >= 2 else _bad_mh(self))
     _tolist = T.tolist
 
@@ -146,6 +156,12 @@ def _install():
 
 
 _pycomplex = builtins.complex
+
+
+def _bad_h(self):
+    if self.ndim == 0:
+        return _C.conj(self)
+    raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got {self.ndim}-D tensor.")
 
 
 def _bad_mh(self):

@@ -41,6 +41,8 @@ class finfo:
     def __init__(self, type=None):  # noqa: A002
         import ferrotorch
         type = type or ferrotorch.get_default_dtype()
+        if isinstance(type, dtype) and type.is_complex:
+            type = type.to_real()  # a complex dtype's limits are its parts'
         if not isinstance(type, dtype) or not type.is_floating_point:
             raise TypeError("torch.finfo() requires a floating point input type. Use torch.iinfo to handle 'torch.finfo'")
         if type == bfloat16:

@@ -262,6 +262,8 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
             raise RuntimeError("Unsupported input type encountered for isin(): Bool")
     dt = _ops.result_type(elements, test_elements) if _is_t(elements) else _ops.result_type(test_elements, elements)
     el, te = _as_dtype(elements, dt), _as_dtype(test_elements, dt).reshape(-1)
+    if dt.is_floating_point:
+        te = te[te == te]  # a NaN matches nothing, and would break the binary search's order
     if te.numel() == 0:
         return _ops.full(tuple(el.shape), _bool(invert), dtype=_core.bool)
     if dt in (_core.float16, _core.bfloat16):
@@ -324,7 +326,7 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
                       "observations.", UserWarning, stacklevel=2)
         norm = _ops.zeros_like(norm)
     xc = x - avg.unsqueeze(1)
-    c = _ops.mm(xc, (xc if w is None else xc * w).t())
+    c = _ops.mm(xc, _C.conj((xc if w is None else xc * w).t()))  # conj: Hermitian for complex rows
     return (c / norm).squeeze()
 
 

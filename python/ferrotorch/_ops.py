@@ -14,7 +14,7 @@ from . import _core
 from . import _default_device
 
 _b_sum, _b_max, _b_min, _b_abs, _b_all, _b_any, _b_round = builtins.sum, builtins.max, builtins.min, builtins.abs, builtins.all, builtins.any, builtins.round
-_b_float, _b_int, _b_bool = builtins.float, builtins.int, builtins.bool
+_b_float, _b_int, _b_bool, _b_complex = builtins.float, builtins.int, builtins.bool, builtins.complex
 
 METHODS = {}
 
@@ -157,12 +157,12 @@ def _check_data_range(arr, dtype, data=None):
     target is floating), and a value must fit an integral target dtype."""
     if arr.dtype == object or arr.dtype == np.uint64:
         floats = arr.dtype == object and _b_any(isinstance(x, _b_float) for x in arr.flat)
-        if not (floats or (dtype is not None and (dtype.is_floating_point or dtype == _core.bool))):
+        if not (floats or (dtype is not None and (dtype.is_floating_point or dtype.is_complex or dtype == _core.bool))):
             raise ValueError("Overflow when unpacking long long")
         arr = np.array(data if data is not None else arr.tolist(), dtype=np.float64)
         if dtype is None:
             arr = arr.astype(_NP_OF[get_default_dtype()])
-    if dtype is None or dtype.is_floating_point or dtype == _core.bool or not arr.size or arr.dtype.kind not in "fiu":
+    if dtype is None or dtype.is_floating_point or dtype.is_complex or dtype == _core.bool or not arr.size or arr.dtype.kind not in "fiu":
         return arr
     ii = _core.iinfo(dtype)
     lo = -ii.max if dtype == _core.uint8 else ii.min
@@ -202,6 +202,8 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
         t = _C.full([], data, dtype if dtype is not None and dtype.is_floating_point else get_default_dtype())
     else:
         arr = _infer_np(data, dtype)
+        if dtype is not None and not dtype.is_complex and not isinstance(data, np.ndarray) and getattr(arr, "dtype", None) is not None and arr.dtype.kind == "c":
+            raise TypeError(f"can't convert complex to {'float' if dtype.is_floating_point else 'int' if dtype != _core.bool else 'bool'}")
         if not isinstance(data, np.ndarray):
             arr = _check_data_range(arr, dtype, data)
         if isinstance(arr, np.ndarray) and _b_any(st < 0 for st in arr.strides):
@@ -322,6 +324,8 @@ def randint_like(input, low=0, high=None, dtype=None, **kw):
 
 
 def arange(start=0, end=None, step=1, *, dtype=None, layout=None, device=None, requires_grad=False):
+    if dtype is not None and dtype.is_complex:
+        raise NotImplementedError(f"\"arange_cpu\" not implemented for '{_SCALAR_NAME[dtype]}'")
     if end is None:
         start, end = 0, start
     vals = [start, end, step]
@@ -482,13 +486,15 @@ def randn(*args, size=None, generator=None, dtype=None, layout=None, device=None
     t = _mk(_C.empty, size, dtype, device, False)
     if t.is_complex():
         # PyTorch: each part N(0, 1/2), drawn through the [..., 2] real view
-        _C.normal_(_C.view_as_real(t), 0.0, math.sqrt(0.5), _gen(generator))
+        _C.normal_(_C.view_as_real(t), 0.0, 1.0 / math.sqrt(2), _gen(generator))
     else:
         _C.normal_(t, 0.0, 1.0, _gen(generator))
     return _finish(t, requires_grad)
 
 
 def randint(low=0, high=None, size=None, *, generator=None, dtype=None, layout=None, device=None, requires_grad=False):
+    if dtype is not None and dtype.is_complex:
+        raise RuntimeError("check_random_bounds handles only integral, floating-point and boolean types")
     if size is None:  # randint(high, size) / randint(low, high, size)
         low, high, size = 0, low, high
     elif high is None:  # randint(high, size=size)
@@ -518,10 +524,10 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, layout=N
         dt = mean.dtype if _is_t(mean) else std.dtype
         _float_only(dt, "normal_kernel_cpu")
         z = _C.empty(list(shape), dt)
-        _C.normal_(z, 0.0, 1.0, g)
+        normal_(z, 0.0, 1.0, generator=generator)
         return z * std + mean
     t = _C.empty(_shape((size,)), dtype or get_default_dtype())
-    _C.normal_(t, _b_float(mean), _b_float(std), g)
+    normal_(t, _b_float(mean), _b_float(std), generator=generator)
     return _finish(t, requires_grad, device)
 
 
@@ -551,7 +557,9 @@ def uniform_(self, a=0.0, b=1.0, *, generator=None, **kw):
     _float_only(self.dtype, "check_uniform_bounds")
     if a > b:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > to={b}")
-    return _C.uniform_(self, _b_float(a), _b_float(b), _gen(generator))
+    # complex: both parts drawn through the [..., 2] real view, as PyTorch does
+    _C.uniform_(_C.view_as_real(self) if self.is_complex() else self, _b_float(a), _b_float(b), _gen(generator))
+    return self
 
 
 @method()
@@ -559,6 +567,10 @@ def normal_(self, mean=0.0, std=1.0, *, generator=None):
     _float_only(self.dtype, "normal_kernel_cpu")
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
+    if self.is_complex():
+        # PyTorch: each part N(mean, std^2 / 2) through the [..., 2] real view
+        _C.normal_(_C.view_as_real(self), _b_float(mean), _b_float(std) / math.sqrt(2), _gen(generator))
+        return self
     return _C.normal_(self, _b_float(mean), _b_float(std), _gen(generator))
 
 
@@ -708,6 +720,9 @@ def sgn(input):
 
 @method()
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    if input.is_complex():
+        from ._complex import complex as _complex
+        return _complex(nan_to_num(input.real, nan, posinf, neginf), nan_to_num(input.imag, nan, posinf, neginf))
     if not input.dtype.is_floating_point:
         return input.clone()
     fi = _core.finfo(input.dtype)
@@ -784,6 +799,8 @@ def deg2rad_(self):
 
 @method()
 def isposinf(input):
+    if input.is_complex():
+        raise RuntimeError("isposinf does not support complex inputs.")
     if not input.dtype.is_floating_point:
         return zeros(tuple(input.shape), dtype=_core.bool)
     return input.detach() == math.inf
@@ -791,6 +808,8 @@ def isposinf(input):
 
 @method()
 def isneginf(input):
+    if input.is_complex():
+        raise RuntimeError("isneginf does not support complex inputs.")
     if not input.dtype.is_floating_point:
         return zeros(tuple(input.shape), dtype=_core.bool)
     return input.detach() == -math.inf
@@ -1003,10 +1022,14 @@ def _binary(name):
     if name in ("add", "sub"):
         def f(input, other, *, alpha=1):
             _check_add_args(name, input, other, alpha)
+            if isinstance(alpha, _b_complex):
+                return _C.binary_op(name, input, _C.binary_op("mul", other, alpha, 1.0), 1.0)
             return _C.binary_op(name, input, other, _b_float(alpha))
 
         def f_(self, other, *, alpha=1):
             _check_add_args(name, self, other, alpha)
+            if isinstance(alpha, _b_complex):
+                return _C.binary_op_(name, self, _C.binary_op("mul", other, alpha, 1.0), 1.0)
             return _C.binary_op_(name, self, other, _b_float(alpha))
     elif name == "div":
         def f(input, other, *, rounding_mode=None):
@@ -1055,13 +1078,18 @@ def _check_add_args(name, input, other, alpha):
     """add/sub: a bool operand of sub, and alpha's type against the result dtype (PyTorch's checks)."""
     if name == "sub" and (isinstance(other, _b_bool) or isinstance(input, _b_bool)):
         raise RuntimeError(_SUB_BOOL)
+    if isinstance(alpha, _b_complex):
+        rt = _C.result_type(input, other) if _is_t(input) else _C.result_type(other, input)
+        if not rt.is_complex:
+            raise RuntimeError("For non-complex input tensors, argument alpha must not be a complex number.")
+        return
     if not isinstance(alpha, (_b_bool, _b_float)):
         return
     rt = _C.result_type(input, other) if _is_t(input) else _C.result_type(other, input)
     if isinstance(alpha, _b_bool):
         if rt != _core.bool:
             raise RuntimeError("Boolean alpha only supported for Boolean results.")
-    elif not rt.is_floating_point:
+    elif not rt.is_floating_point and not rt.is_complex:
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
 
 
@@ -1339,7 +1367,7 @@ def lerp(input, end, weight):
     if input.dtype != end.dtype or (_is_t(weight) and weight.dtype != input.dtype):
         bad = end if input.dtype != end.dtype else weight
         raise RuntimeError(f"expected dtype {_CPP_NAME[input.dtype]} for `{'end' if bad is end else 'weight'}` but got dtype {_CPP_NAME[bad.dtype]}")
-    if not input.dtype.is_floating_point:
+    if not input.dtype.is_floating_point and not input.dtype.is_complex:
         raise NotImplementedError(f"\"lerp_kernel_{'tensor' if _is_t(weight) else 'scalar'}\" not implemented for '{_SCALAR_NAME[input.dtype]}'")
     return input + weight * (end - input)
 
@@ -1360,6 +1388,10 @@ def _result_type_n(*tensors):
             zero = t.dtype if zero is None else _C.promote_types(zero, t.dtype)
     if dim is None or zero is None:
         return dim or zero
+    if dim.is_complex:
+        return dim
+    if zero.is_complex:
+        return dim.to_complex() if dim.is_floating_point else zero
     if dim.is_floating_point:
         return dim
     if dim == _core.bool or zero.is_floating_point:
@@ -1376,19 +1408,19 @@ def _addc_common(input, tensor1, tensor2):
 @method()
 def addcmul(input, tensor1, tensor2, *, value=1):
     rt, input, tensor1, tensor2 = _addc_common(input, tensor1, tensor2)
-    if not rt.is_floating_point:
+    if not rt.is_floating_point and not rt.is_complex:
         value = _b_int(value)  # PyTorch casts the scalar to the (integral) result type
     return input + value * tensor1 * tensor2 if value != 1 else input + tensor1 * tensor2
 
 
 @method()
 def addcdiv(input, tensor1, tensor2, *, value=1):
-    if not tensor1.dtype.is_floating_point and not tensor2.dtype.is_floating_point:
+    if not (tensor1.dtype.is_floating_point or tensor1.dtype.is_complex) and not (tensor2.dtype.is_floating_point or tensor2.dtype.is_complex):
         raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future  release addcdiv will perform a true division of tensor1 and tensor2. "
                            "The historic addcdiv behavior can be implemented as (input + value * torch.trunc(tensor1 / tensor2)).to(input.dtype) for integer inputs and as "
                            "(input + value * tensor1 / tensor2) for float inputs. The future addcdiv behavior is just the latter implementation: (input + value * tensor1 / tensor2), for all dtypes.")
     rt, input, tensor1, tensor2 = _addc_common(input, tensor1, tensor2)
-    if not rt.is_floating_point:
+    if not rt.is_floating_point and not rt.is_complex:
         rt = get_default_dtype()
         input, tensor1, tensor2 = input.to(rt), tensor1.to(rt), tensor2.to(rt)
     return input + value * (tensor1 / tensor2) if value != 1 else input + tensor1 / tensor2
@@ -1430,6 +1462,8 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
 
 @method()
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
+    if input.is_complex():
+        raise RuntimeError("nansum on CPU does not support complex inputs")
     if input.dtype.is_floating_point:
         input = where(isnan(input), 0.0, input)
     return sum(input, dim, keepdim, dtype=dtype)
@@ -1612,6 +1646,11 @@ def _norm0_fn():
 
 @method()
 def logsumexp(input, dim, keepdim=False):
+    if input.is_complex():
+        # the max shift keeps real parts from overflowing; the imaginary parts ride along
+        m = amax(input.real.detach(), _dims(dim), True) if input.numel() else zeros([1] * input.ndim, dtype=input.dtype.to_real())
+        r = log(sum(exp(input - m), dim, True)) + m
+        return r if keepdim else sum(r, dim, False)  # summing the kept size-1 dims drops them
     if input.numel() == 0:
         # log of an empty sum: -inf (the max-shift of the kernel needs an element)
         return log(sum(exp(input), dim, keepdim))
@@ -1662,22 +1701,7 @@ def _cumext(input, dim, is_max):
     _wrap(dim, input.ndim)
     if input.numel() == 0:
         return (return_types.cummax if is_max else return_types.cummin)(input.clone(), empty(tuple(input.shape), dtype=_core.int64))
-    a = _np_of(input)
-    d = _b_int(dim) % _b_max(a.ndim, 1)
-    a = np.moveaxis(a, d, -1) if a.ndim else a.reshape(1)
-    vals = np.empty_like(a)
-    idx = np.empty(a.shape, dtype=np.int64)
-    flat_v, flat_i, flat_a = vals.reshape(-1, a.shape[-1]), idx.reshape(-1, a.shape[-1]), a.reshape(-1, a.shape[-1])
-    for r in range(flat_a.shape[0]):
-        best, bi = None, 0
-        for j in range(flat_a.shape[1]):
-            v = flat_a[r, j]
-            if best is None or (v >= best if is_max else v <= best) or np.isnan(v):
-                best, bi = v, j
-            flat_v[r, j], flat_i[r, j] = best, bi
-    if input.ndim:
-        vals, idx = np.moveaxis(vals, -1, d), np.moveaxis(idx, -1, d)
-    iv = from_numpy(np.ascontiguousarray(idx).reshape(input.shape))
+    iv = _C.cum_extreme_indices(input, _b_int(dim), is_max)
     v = gather(input, _b_int(dim), iv) if input.ndim else input.clone()
     return (return_types.cummax if is_max else return_types.cummin)(v, iv)
 
@@ -1799,11 +1823,15 @@ def _median(input, dim, keepdim, ignore_nan, name):
 
 @method()
 def median(input, dim=None, keepdim=False):
+    if input.is_complex():
+        raise NotImplementedError(f"\"median_cpu\" not implemented for '{_SCALAR_NAME[input.dtype]}'")
     return _median(input, dim, keepdim, False, "median")
 
 
 @method()
 def nanmedian(input, dim=None, keepdim=False):
+    if input.is_complex():
+        raise NotImplementedError(f"\"nanmedian_cpu\" not implemented for '{_SCALAR_NAME[input.dtype]}'")
     return _median(input, dim, keepdim, True, "nanmedian")
 
 
@@ -1818,19 +1846,8 @@ def mode(input, dim=-1, keepdim=False):
         shp = [s for k, s in enumerate(input.shape) if k != d or keepdim]
         shp = [1 if k == d else s for k, s in enumerate(shp)] if keepdim else shp
         return return_types.mode(empty(tuple(shp), dtype=input.dtype), empty(tuple(shp), dtype=_core.int64))
-    a = _np_of(input)
-    m = np.moveaxis(a, d, -1)
-    vals = np.empty(m.shape[:-1], dtype=a.dtype)
-    idx = np.empty(m.shape[:-1], dtype=np.int64)
-    for pos in np.ndindex(m.shape[:-1]):
-        row = m[pos]
-        # NaNs are all distinct (as in PyTorch): each counts once
-        u, c = np.unique(row, return_counts=True, equal_nan=False)
-        best = u[np.argmax(c)]
-        hit = np.isnan(row) if best != best else row == best
-        vals[pos], idx[pos] = best, np.nonzero(hit)[0][-1]
     # values gathered from the input at the chosen index: differentiable, like PyTorch's
-    i = from_numpy(idx).unsqueeze(d)
+    i = _C.mode_indices(input, d).unsqueeze(d)
     v = gather(input, d, i)
     if not keepdim:
         v, i = v.squeeze(d), i.squeeze(d)
@@ -1840,17 +1857,12 @@ def mode(input, dim=-1, keepdim=False):
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
     if dim is not None and input.ndim == 0:
         raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
-    a = _np_of(input)
-    if dim is None:
-        u, inv, cnt = np.unique(a.reshape(-1), return_inverse=True, return_counts=True, equal_nan=False)
-        inv = inv.reshape(a.shape)
-    else:
-        u, inv, cnt = np.unique(a, return_inverse=True, return_counts=True, axis=_wrap(dim, input.ndim), equal_nan=False)
-    res = [tensor(u, dtype=input.dtype)]
+    u, inv, cnt = _C.unique_op(input, None if dim is None else _wrap(dim, input.ndim))
+    res = [u]
     if return_inverse:
-        res.append(from_numpy(inv.astype(np.int64)))
+        res.append(inv)
     if return_counts:
-        res.append(from_numpy(cnt.astype(np.int64)))
+        res.append(cnt)
     return res[0] if len(res) == 1 else tuple(res)
 
 
@@ -1874,21 +1886,21 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
         if return_counts:
             res.append(diff(cat([starts, tensor([n])])))
         return res[0] if len(res) == 1 else tuple(res)
-    a = _np_of(input).reshape(-1)
-    if a.size == 0:
-        res = [input.reshape(-1).clone()]
+    a = input.detach().reshape(-1)
+    if a.numel() == 0:
+        res = [a.clone()]
         if return_inverse:
             res.append(zeros(tuple(input.shape), dtype=_core.int64))
         if return_counts:
             res.append(zeros(0, dtype=_core.int64))
         return res[0] if len(res) == 1 else tuple(res)
-    keep = np.concatenate([[True], a[1:] != a[:-1]])
-    u = a[keep]
-    res = [tensor(u, dtype=input.dtype)]
+    # a value starts a new run when it differs from the previous one (NaN always does)
+    keep = cat([ones(1, dtype=_core.bool), ne(a[1:], a[:-1])])
+    res = [a[keep]]
     if return_inverse:
-        res.append(from_numpy((np.cumsum(keep) - 1).astype(np.int64).reshape(input.shape)))
+        res.append((cumsum(keep.to(_core.int64), 0) - 1).reshape(tuple(input.shape)))
     if return_counts:
-        res.append(from_numpy(np.diff(np.append(np.nonzero(keep)[0], a.size)).astype(np.int64)))
+        res.append(diff(cat([nonzero(keep).reshape(-1), tensor([a.numel()])])))
     return res[0] if len(res) == 1 else tuple(res)
 
 
@@ -1922,12 +1934,7 @@ def bincount(input, weights=None, minlength=0):
         raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
     if input.numel() == 0:
         return zeros(_b_int(minlength), dtype=_core.int64)  # PyTorch: int64 even with weights
-    w = None if weights is None else _np_of(weights).astype(np.float64)
-    r = np.bincount(input.numpy(), w, minlength)
-    if weights is None:
-        return from_numpy(r.astype(np.int64))
-    # PyTorch keeps float32 weights' dtype and sums every other dtype in float64
-    return tensor(r, dtype=_core.float32 if weights.dtype == _core.float32 else _core.float64)
+    return _C.bincount_op(input, weights, _b_int(minlength))
 
 
 @method()
@@ -1939,17 +1946,14 @@ def histc(input, bins=100, min=0, max=0):
     lo, hi = _b_float(min), _b_float(max)
     if lo > hi:
         raise RuntimeError("torch.histc: max must be larger than min")
-    a = _np_of(input).astype(np.float64).reshape(-1)
     # an empty range means the data's range; a single point widens by 1 on each side
-    if lo == hi and a.size:
-        lo, hi = _b_float(a.min()), _b_float(a.max())
+    if lo == hi and input.numel():
+        lo, hi = _b_float(input.min()), _b_float(input.max())
     if lo == hi:
         lo, hi = lo - 1, hi + 1
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise RuntimeError(f"torch.histc: range of [{lo:g}, {hi:g}] is not finite")
-    a = a[(a >= lo) & (a <= hi)]
-    h, _ = np.histogram(a, bins=bins, range=(lo, hi))
-    return tensor(h, dtype=input.dtype)
+    return _C.histc_op(input, _b_int(bins), lo, hi)
 
 
 def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None, sorter=None):
@@ -1960,21 +1964,13 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     if sorted_sequence.ndim == 0:
         raise RuntimeError("torch.searchsorted(): boundaries tensor should have positive dimension, but got 0 dimension")
     side = side or ("right" if right else "left")
-    s = _np_of(sorted_sequence)
-    if sorter is not None:
-        s = np.take_along_axis(s, _np_of(sorter), -1)
     scalar = not _is_t(input) or input.ndim == 0
     if scalar and sorted_sequence.ndim != 1:
         raise RuntimeError(f"torch.searchsorted(): input value can be a scalar only when boundaries tensor dimension is 1, but we got boundaries tensor dim({sorted_sequence.ndim}) and input value's dim(0) numel(1)")
-    v = _np_of(input) if _is_t(input) else np.asarray(input)
-    if s.ndim > 1 and (v.ndim != s.ndim or v.shape[:-1] != s.shape[:-1]):
+    v = input if _is_t(input) else full([], input, dtype=sorted_sequence.dtype if isinstance(input, _b_float) and sorted_sequence.dtype.is_floating_point else None)
+    if sorted_sequence.ndim > 1 and (v.ndim != sorted_sequence.ndim or tuple(v.shape[:-1]) != tuple(sorted_sequence.shape[:-1])):
         raise RuntimeError("torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 dimensions of boundaries tensor and input value tensor must match")
-    if s.ndim == 1:
-        r = np.searchsorted(s, v, side=side)
-    else:
-        r = np.stack([np.searchsorted(s[i], v[i], side=side) for i in np.ndindex(s.shape[:-1])]).reshape(v.shape)
-    r = np.ascontiguousarray(r).astype(np.int32 if out_int32 else np.int64)
-    return from_numpy(r).reshape(()) if scalar else from_numpy(r)
+    return _C.searchsorted_op(sorted_sequence, v, side == "right", sorter, out_int32)
 
 
 def bucketize(input, boundaries, *, out_int32=False, right=False):

@@ -48,6 +48,7 @@ def cuda(self, device=None, non_blocking=False, memory_format=None):
 
 _TYPE_NAMES = {"torch.FloatTensor": _core.float32, "torch.DoubleTensor": _core.float64, "torch.HalfTensor": _core.float16,
                "torch.BFloat16Tensor": _core.bfloat16, "torch.LongTensor": _core.int64, "torch.IntTensor": _core.int32,
+               "torch.ComplexFloatTensor": _core.complex64, "torch.ComplexDoubleTensor": _core.complex128,
                "torch.ShortTensor": _core.int16, "torch.CharTensor": _core.int8, "torch.ByteTensor": _core.uint8,
                "torch.BoolTensor": _core.bool}
 _TYPE_OF = {v: k for k, v in _TYPE_NAMES.items()}

@@ -67,7 +67,14 @@ def _as_real(name, x):
     return x
 
 
+def _dtype_name(dt):
+    from ._ops import _SCALAR_NAME
+    return _SCALAR_NAME.get(dt, str(dt))
+
+
 def _check_n(n):
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"fft_fft(): argument 'n' must be int, not {type(n).__name__}")
     if n < 1:
         raise RuntimeError(f"Invalid number of data points ({n}) specified")
 
@@ -97,13 +104,21 @@ def _c2c(x, n, dim, norm, inverse):
     dim = _wrap_dim(dim, x.ndim)
     n = x.shape[dim] if n is None else n
     _check_n(n)
+    _check_n(n)
     x = _resize(x, n, dim)
     return _C.fft_c2c(x, dim, inverse, _scale(norm, n, inverse))
 
 
-def _out(r, out):
+def _out(r, out, name="fft"):
     if out is None:
         return r
+    if r.is_complex() and not out.is_complex():
+        raise RuntimeError(f"{name} expects a complex output tensor, but got {_dtype_name(out.dtype)}")
+    if not r.is_complex() and out.is_complex():
+        raise RuntimeError(f"{name} expects a floating point output tensor, but got {_dtype_name(out.dtype)}")
+    if r.requires_grad:
+        raise RuntimeError("_fft_r2c(): functions with out=... arguments don't support automatic differentiation, "
+                           "but one of the arguments requires grad.")
     out.resize_(tuple(r.shape))
     out.copy_(r)
     return out
@@ -145,12 +160,12 @@ def irfft(input, n=None, dim=-1, norm=None, *, out=None):
     n = 2 * (x.shape[d] - 1) if n is None else n
     _check_n(n)
     full = _hermitian_full(x, n, d)
-    return _out(_C.real(_C.fft_c2c(full, d, True, _scale(norm, n, True))).contiguous(), out)
+    return _out(_C.real(_C.fft_c2c(full, d, True, _scale(norm, n, True))).contiguous(), out, "irfft")
 
 
 def hfft(input, n=None, dim=-1, norm=None, *, out=None):
     _check_norm(norm)
-    return _out(irfft(_C.conj(_as_complex("hfft", input)), n, dim, _SWAP[norm]), out)
+    return _out(irfft(_C.conj(_as_complex("hfft", input)), n, dim, _SWAP[norm]), out, "hfft")
 
 
 def ihfft(input, n=None, dim=-1, norm=None, *, out=None):
@@ -214,12 +229,12 @@ def irfftn(input, s=None, dim=None, norm=None, *, out=None):
         raise RuntimeError("irfftn must transform at least one axis")
     for n, d in zip(s[:-1], dim[:-1]):
         x = _c2c(x, n if n is None or n != -1 else None, d, norm, True)
-    return _out(irfft(x, s[-1] if s[-1] != -1 else None, dim[-1], norm), out)
+    return _out(irfft(x, s[-1] if s[-1] != -1 else None, dim[-1], norm), out, "irfftn")
 
 
 def hfftn(input, s=None, dim=None, norm=None, *, out=None):
     _check_norm(norm)
-    return _out(irfftn(_C.conj(_as_complex("hfftn", input)), s, dim, _SWAP[norm]), out)
+    return _out(irfftn(_C.conj(_as_complex("hfftn", input)), s, dim, _SWAP[norm]), out, "hfftn")
 
 
 def ihfftn(input, s=None, dim=None, norm=None, *, out=None):
@@ -263,6 +278,8 @@ def _freq(values, n, d, dtype, device, requires_grad):
 def fftfreq(n, d=1.0, *, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
     if n < 0:
         raise RuntimeError(f"fftfreq: n must be non-negative, got {n}")
+    if dtype is not None and not dtype.is_floating_point and not dtype.is_complex:
+        raise RuntimeError("fftfreq requires a floating point or complex dtype")
     vals = list(range(0, (n - 1) // 2 + 1)) + list(range(-(n // 2), 0))
     return _out(_freq([float(v) for v in vals], n, d, dtype, device, requires_grad), out)
 
@@ -270,6 +287,8 @@ def fftfreq(n, d=1.0, *, out=None, dtype=None, layout=None, device=None, require
 def rfftfreq(n, d=1.0, *, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
     if n < 0:
         raise RuntimeError(f"rfftfreq: n must be non-negative, got {n}")
+    if dtype is not None and not dtype.is_floating_point and not dtype.is_complex:
+        raise RuntimeError("rfftfreq requires a floating point or complex dtype")
     return _out(_freq([float(v) for v in range(n // 2 + 1)], n, d, dtype, device, requires_grad), out)
 
 
@@ -280,7 +299,7 @@ def _shift(input, dim, sign):
     elif not isinstance(dim, (list, tuple)):
         dim = [dim]
     if not dim:
-        return input
+        raise RuntimeError("`shifts` required")
     shifts = [sign * (input.shape[d] // 2) if sign > 0 else -(input.shape[d] // 2) for d in dim]
     return _ops.roll(input, shifts, list(dim))
 
@@ -291,3 +310,23 @@ def fftshift(input, dim=None):
 
 def ifftshift(input, dim=None):
     return _shift(input, dim, -1)
+
+
+def _axis_alias(f):
+    """PyTorch's argument parser takes NumPy's `axis=` for `dim=` (the Array API spells it so)."""
+    import functools
+
+    @functools.wraps(f)
+    def g(*args, **kwargs):
+        if "axis" in kwargs:
+            if "dim" in kwargs:
+                raise TypeError(f"{f.__name__}() got multiple values for argument 'dim'")
+            kwargs["dim"] = kwargs.pop("axis")
+        return f(*args, **kwargs)
+    return g
+
+
+for _name in ["fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "rfft", "irfft", "rfft2", "irfft2", "rfftn", "irfftn",
+              "hfft", "ihfft", "hfft2", "ihfft2", "hfftn", "ihfftn", "fftshift", "ifftshift"]:
+    globals()[_name] = _axis_alias(globals()[_name])
+del _name

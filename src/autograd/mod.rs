@@ -163,12 +163,17 @@ pub fn refresh_view_history(t: &Tensor) {
     if now == seen { return; }
     t.0.meta.lock().view_version = now;
     if !is_grad_enabled() || !base.requires_grad() { return; }
-    let (bb, tb) = (base.body(), t.body());
+    let tb = t.body();
+    // a real view of a complex base is replayed on the base's [..., 2] real view
+    let complex_base = base.dtype().is_complex() && !tb.dtype.is_complex();
+    let Ok(bu) = (if complex_base { crate::ops::complex::view_as_real(&base) } else { Ok(base.clone()) }) else { return };
+    let bb = bu.body();
     // the replay below addresses the base as a contiguous buffer, like rebase_inplace
-    if !bb.is_contiguous() || tb.offset < bb.offset || !Arc::ptr_eq(&bb.storage, &tb.storage) { return; }
-    if let Ok(v) = crate::ops::shape::as_strided(&base, &tb.shape, &tb.strides, tb.offset - bb.offset) {
-        set_history(t, &v);
-    }
+    if !bb.is_contiguous() || !Arc::ptr_eq(&bb.storage, &tb.storage) { return; }
+    let Ok((geom, complex_view)) = crate::ops::view_geometry(&bb, &tb) else { return };
+    let v = crate::ops::shape::as_strided(&bu, &geom.0, &geom.1, geom.2)
+        .and_then(|v| if complex_view { crate::ops::complex::view_as_complex(&v) } else { Ok(v) });
+    if let Ok(v) = v { set_history(t, &v); }
 }
 
 /// True when an op on these inputs must record a node.

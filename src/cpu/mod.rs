@@ -8,6 +8,7 @@
 //! convolution), `reduce` (row reductions), `nn` (fused softmax, losses and norms).
 pub mod attention;
 pub mod conv;
+pub mod counting;
 pub mod fft;
 pub mod gemm;
 pub mod iter;

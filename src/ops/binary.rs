@@ -440,7 +440,9 @@ fn binary_backward(op: BinOp, g: &Tensor, a: &Operand, b: &Operand, out: Option<
             } else { None };
             let gb = if bt.is_some() {
                 let r = mul(g, &mul(out.unwrap(), &unary::unary(unary::UnaryOp::Log, &aa)?)?)?;
-                let z = binary(BinOp::LogicalAnd, &t(&cmp(BinOp::Eq, &aa, &s(0.0))?), &t(&cmp(BinOp::Ge, &bb, &s(0.0))?), 1.0)?;
+                // (complex exponents compare their real part, as PyTorch's pow backward does)
+                let bre = crate::ops::complex::real_view(&bb)?;
+                let z = binary(BinOp::LogicalAnd, &t(&cmp(BinOp::Eq, &aa, &s(0.0))?), &t(&cmp(BinOp::Ge, &bre, &s(0.0))?), 1.0)?;
                 Some(where_mask_fill(&r, &z, 0.0)?)
             } else { None };
             (ga, gb)

@@ -4,6 +4,7 @@ pub mod binary;
 pub mod complex;
 pub mod conv;
 pub mod copy;
+pub mod counting;
 pub mod fft;
 pub mod index;
 pub mod linalg;
@@ -66,6 +67,26 @@ pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Shape> {
     Ok(out)
 }
 
+/// The geometry of view `v` over the contiguous base `b` in `b`'s element units, checked to lie
+/// inside it, and whether `v` is a complex view of a real base (then the geometry is that of
+/// its [..., 2] real view). Base and view of different dtypes only arise from view_as_real /
+/// view_as_complex.
+pub fn view_geometry(b: &crate::tensor::Body, v: &crate::tensor::Body) -> Result<((Shape, crate::tensor::Strides, usize), bool)> {
+    let complex_view = v.dtype.is_complex() && !b.dtype.is_complex();
+    if !complex_view && v.dtype != b.dtype {
+        return Err(Error::NotImplemented(format!("in-place operation on a {} view of a {} tensor that requires grad", v.dtype.name(), b.dtype.name())));
+    }
+    let (mut shape, mut strides, offset) = (v.shape.clone(), v.strides.clone(), if complex_view { v.offset * 2 } else { v.offset });
+    if complex_view {
+        strides.iter_mut().for_each(|s| *s *= 2);
+        shape.push(2);
+        strides.push(1);
+    }
+    let rel = offset.checked_sub(b.offset).ok_or_else(|| Error::Runtime("internal: view starts before its base".into()))?;
+    crate::tensor::check_view_bounds(&shape, &strides, offset, b.dtype.size(), b.storage.nbytes())?;
+    Ok(((shape, strides, rel), complex_view))
+}
+
 /// After an in-place op has written `dst`'s data, makes `dst`'s autograd history the new op.
 /// `f` returns gradients for [dst's old value, others...]; `SaveItem::Output(0)` saves dst's new
 /// value with its version, so a later in-place write makes backward raise like PyTorch. Writing through a view rebases
@@ -80,28 +101,34 @@ pub fn rebase_inplace(dst: &Tensor, others: &[&Tensor], name: impl Into<std::bor
             // value of the view after the op, as its own node
             let val = dst.detach();
             autograd::record(name.clone(), &inputs, &[&val], save, f);
-            let bb = b.body();
             let vb = dst.body();
+            // a real view of a complex base works on the base's [..., 2] real view
+            let complex_base = b.dtype().is_complex() && !vb.dtype.is_complex();
+            let bu = if complex_base { complex::view_as_real(&b)? } else { b.clone() };
+            let bb = bu.body();
             if !bb.is_contiguous() {
                 return Err(Error::NotImplemented("in-place operation on a view of a non-contiguous tensor that requires grad".into()));
             }
-            let geom = (vb.shape.clone(), vb.strides.clone(), vb.offset - bb.offset);
+            let (geom, complex_view) = view_geometry(&bb, &vb)?;
             let base_shape = bb.shape.clone();
             // mask of the base positions the view does not cover
-            let mask = Tensor::empty(&base_shape, b.dtype())?;
+            let mask = Tensor::empty(&base_shape, bu.dtype())?;
             copy::fill_raw(&mask, 1.0);
-            let region = shape::as_strided_raw(&mask, &geom.0, &geom.1, bb.offset * 0 + geom.2);
+            let region = shape::as_strided_raw(&mask, &geom.0, &geom.1, geom.2);
             copy::fill_raw(&region, 0.0);
             let g2 = geom.clone();
-            autograd::record("CopySlices", &[&b, &val], &[&b], vec![], Box::new(move |_, g| {
+            autograd::record("CopySlices", &[&bu, &val], &[&bu], vec![], Box::new(move |_, g| {
                 let Some(g) = &g[0] else { return Ok(vec![None, None]) };
                 let gb = binary::mul(g, &mask)?;
                 let gc = copy::contiguous(g)?;
                 let gv = shape::as_strided(&gc, &g2.0, &g2.1, g2.2)?;
+                let gv = if complex_view { complex::view_as_complex(&copy::contiguous(&gv)?)? } else { gv };
                 Ok(vec![Some(gb), Some(gv)])
             }));
+            if complex_base { autograd::set_history(&b, &complex::view_as_complex(&bu)?); }
             // the view now reads from the rebased base
-            let v2 = shape::as_strided(&b, &geom.0, &geom.1, geom.2)?;
+            let v2 = shape::as_strided(&bu, &geom.0, &geom.1, geom.2)?;
+            let v2 = if complex_view { complex::view_as_complex(&v2)? } else { v2 };
             autograd::set_history(dst, &v2);
             let now = dst.version();
             dst.0.meta.lock().view_version = now;

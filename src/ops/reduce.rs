@@ -356,7 +356,7 @@ pub fn amax(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, which: Extreme, nam
 
 /// `max(dim)`/`min(dim)`: (values, indices), gradient routed to the selected index.
 pub fn max_dim(x: &Tensor, dim: i64, keepdim: bool, which: Extreme) -> Result<(Tensor, Tensor)> {
-    reject_complex(x, if which == Extreme::Max { "max_cpu" } else { "min_cpu" })?;
+    if x.dtype().is_complex() { return Err(Error::Runtime(format!("{}(): does not support complex input", if which == Extreme::Max { "max" } else { "min" }))); }
     let d = crate::error::wrap_dim(dim, x.ndim())?;
     let nd = if x.ndim() == 0 { vec![] } else { vec![d] };
     let (p, vals, idx) = extreme_kernel(x, &nd, which, if which == Extreme::Max { "max" } else { "min" })?;
@@ -465,8 +465,21 @@ pub fn cumulative(x: &Tensor, dim: i64, prod: bool, dtype: Option<DType>) -> Res
     let d = crate::error::wrap_dim(dim, x.ndim())?;
     if x.dtype().is_complex() || dtype.is_some_and(|t| t.is_complex()) {
         let z = match dtype { Some(t) if t != x.dtype() => copy::to_dtype(x, t)?, _ => x.clone() };
-        if prod || !z.dtype().is_complex() { return Err(Error::NotImplemented(format!("\"cumprod_cpu\" not implemented for '{}'", z.dtype().legacy_name()))); }
+        if !z.dtype().is_complex() { return Err(Error::NotImplemented(format!("\"cumprod_cpu\" not implemented for '{}'", z.dtype().legacy_name()))); }
         if z.ndim() == 0 { return copy::clone(&z); }
+        if prod {
+            // Hillis-Steele scan: log2(n) differentiable complex products
+            let n = z.shape()[d];
+            let mut r = z.clone();
+            let mut shift = 1;
+            while shift < n {
+                let (keep, rest) = (shape::narrow(&r, d as i64, 0, shift as i64)?, shape::narrow(&r, d as i64, shift as i64, (n - shift) as i64)?);
+                let prev = shape::narrow(&r, d as i64, 0, (n - shift) as i64)?;
+                r = shape::cat(&[keep, binary::mul(&rest, &prev)?], d as i64)?;
+                shift *= 2;
+            }
+            return Ok(r);
+        }
         return crate::ops::complex::linear_reduce(&z, |r| cumulative(r, d as i64, false, None));
     }
     let out_dt = dtype.unwrap_or(if x.dtype().is_float() { x.dtype() } else { DType::I64 });

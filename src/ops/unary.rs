@@ -149,6 +149,7 @@ fn bool_kernel<T: Elem>(op: UnaryOp, out: &Tensor, x: &Tensor) {
 
 /// Output dtype of a unary op on `dt` (errors follow PyTorch's).
 fn out_dtype(op: UnaryOp, dt: DType) -> Result<DType> {
+    if op == UnaryOp::SignBit && dt.is_complex() { return Err(Error::NotImplemented("signbit is not implemented for complex tensors.".into())); }
     if op.bool_out() { return Ok(DType::Bool); }
     if op == UnaryOp::BitwiseNot {
         if dt.is_float() { return Err(Error::Runtime(format!("\"bitwise_not_cpu\" not implemented for '{}'", dt.legacy_name()))); }

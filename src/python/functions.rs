@@ -726,7 +726,7 @@ fn grads_for(outs: &[Tensor], grads: &Bound<'_, PyAny>) -> R<Vec<(Tensor, Tensor
             }
             None => {
                 if o.numel() != 1 { return Err(PyRuntimeError::new_err("grad can be implicitly created only for scalar outputs")); }
-                if !o.dtype().is_float() { return Err(PyRuntimeError::new_err(format!("grad can be implicitly created only for real scalar outputs but got {}", o.dtype().name()))); }
+                if !o.dtype().is_float() { return Err(PyRuntimeError::new_err(format!("grad can be implicitly created only for real scalar outputs but got torch.{}", o.dtype().name()))); }
                 let g = Tensor::empty(&o.shape(), o.dtype())?;
                 copy::fill_raw(&g, 1.0);
                 g
@@ -982,6 +982,35 @@ fn fft_c2c(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64, inverse: bool, scale:
     crate::python::convert::guard(|| { let t = tt(x)?; wrap(py, heavy(py, t.numel(), || crate::ops::fft::fft_c2c(&t, dim, inverse, scale))?) })
 }
 
+// ---- sorting and counting
+#[pyfunction]
+#[pyo3(signature = (x, dim=None))]
+fn unique_op(py: Python<'_>, x: &Bound<'_, PyAny>, dim: Option<i64>) -> R<(PT, PT, PT)> {
+    crate::python::convert::guard(|| { let (v, i, c) = crate::ops::counting::unique(&tt(x)?, dim)?; Ok((wrap(py, v)?, wrap(py, i)?, wrap(py, c)?)) })
+}
+#[pyfunction]
+#[pyo3(signature = (sorted, values, right, sorter, out_int32))]
+fn searchsorted_op(py: Python<'_>, sorted: &Bound<'_, PyAny>, values: &Bound<'_, PyAny>, right: bool, sorter: Option<&Bound<'_, PyAny>>, out_int32: bool) -> R<PT> {
+    crate::python::convert::guard(|| { let so = sorter.map(tt).transpose()?; wrap(py, crate::ops::counting::searchsorted(&tt(sorted)?, &tt(values)?, right, so.as_ref(), out_int32)?) })
+}
+#[pyfunction]
+#[pyo3(signature = (x, weights, minlength))]
+fn bincount_op(py: Python<'_>, x: &Bound<'_, PyAny>, weights: Option<&Bound<'_, PyAny>>, minlength: usize) -> R<PT> {
+    crate::python::convert::guard(|| { let w = weights.map(tt).transpose()?; wrap(py, crate::ops::counting::bincount(&tt(x)?, w.as_ref(), minlength)?) })
+}
+#[pyfunction]
+fn histc_op(py: Python<'_>, x: &Bound<'_, PyAny>, bins: usize, lo: f64, hi: f64) -> R<PT> {
+    crate::python::convert::guard(|| wrap(py, crate::ops::counting::histc(&tt(x)?, bins, lo, hi)?))
+}
+#[pyfunction]
+fn cum_extreme_indices(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64, is_max: bool) -> R<PT> {
+    crate::python::convert::guard(|| wrap(py, crate::ops::counting::cum_extreme_indices(&tt(x)?, dim, is_max)?))
+}
+#[pyfunction]
+fn mode_indices(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64) -> R<PT> {
+    crate::python::convert::guard(|| wrap(py, crate::ops::counting::mode_indices(&tt(x)?, dim)?))
+}
+
 #[pyfunction]
 fn _empty_cache() { crate::storage::empty_cache() }
 
@@ -1006,7 +1035,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
          set_default_rng_state, uniform_, normal_, randint_, random_full_, exponential_, bernoulli_scalar_, randperm, bernoulli, multinomial, result_type, promote_types,
          can_cast, set_default_dtype, get_default_dtype, is_grad_enabled, set_grad_enabled, run_backward, run_grad,
          register_hook, record_function, _empty_cache, tensor_from_list, set_num_threads, get_num_threads, _adam_step, _sgd_step, _rmsprop_step, _adagrad_step, _adadelta_step, _adamax_step, _nadam_step, _radam_step,
-         view_as_real, view_as_complex, real, imag, complex, polar, conj, angle_complex, sgn_complex, fft_c2c);
+         view_as_real, view_as_complex, real, imag, complex, polar, conj, angle_complex, sgn_complex, fft_c2c,
+         unique_op, searchsorted_op, bincount_op, histc_op, cum_extreme_indices, mode_indices);
     Ok(())
     })
 }
