@@ -118,7 +118,8 @@ def _infer_np(data, dtype):
             pass
         elif k == "f":
             if not isinstance(data, (np.ndarray, np.generic)) and arr.dtype == np.float64:
-                arr = arr.astype(_NP_OF[get_default_dtype()])
+                with np.errstate(over="ignore"):  # out-of-range floats become inf, as in PyTorch
+                    arr = arr.astype(_NP_OF[get_default_dtype()])
         elif k == "c":
             if not isinstance(data, (np.ndarray, np.generic)) and arr.dtype == np.complex128:
                 arr = arr.astype(_NP_OF[get_default_dtype().to_complex()])
@@ -199,7 +200,9 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
             t = _C.full([], data, dtype if dtype is not None else _core.int64)
     elif isinstance(data, _b_float):
         _check_data_range(np.array([data]), dtype)
-        t = _C.full([], data, dtype if dtype is not None and dtype.is_floating_point else get_default_dtype())
+        # torch.tensor narrows a Python float unchecked (1e39 -> inf in float32), unlike torch.full
+        target = dtype if dtype is not None and (dtype.is_floating_point or dtype.is_complex) else get_default_dtype()
+        t = _C.to_dtype(_C.full([], data, _core.float64), target)
     else:
         arr = _infer_np(data, dtype)
         if dtype is not None and not dtype.is_complex and not isinstance(data, np.ndarray) and getattr(arr, "dtype", None) is not None and arr.dtype.kind == "c":

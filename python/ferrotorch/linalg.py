@@ -54,7 +54,10 @@ def _check_float(A, name, low_precision=True):
         raise RuntimeError(f"{name}: Low precision dtypes not supported. Got {_NAMES[A.dtype]}")
 
 
-def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
+def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+    # PyTorch's argument parser also takes NumPy's spellings
+    dim = axis if axis is not None else dim
+    keepdim = keepdims if keepdims is not None else keepdim
     if isinstance(ord, str):
         raise TypeError(f"linalg_vector_norm(): argument 'ord' must be Number, not {type(ord).__name__}")
     _check_float(x, "linalg.vector_norm")
