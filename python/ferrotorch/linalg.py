@@ -23,10 +23,10 @@ def _check(A, name, square=True, float_only=True, kernel="lu_cpu", always=False)
         raise RuntimeError(f"{name}: The input tensor A must have at least 2 dimensions.")
     if square and A.shape[-1] != A.shape[-2]:
         raise RuntimeError(f"{name}: A must be batches of square matrices, but they are {A.shape[-2]} by {A.shape[-1]} matrices")
-    if float_only and not A.dtype.is_floating_point:
+    if float_only and not (A.dtype.is_floating_point or A.dtype.is_complex):
         raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got {_ops._SCALAR_NAME[A.dtype]}")
     # most of PyTorch's kernels reject these dtypes only when they run, i.e. on non-empty input
-    if kernel is not None and (A.numel() or always) and (A.dtype in _NAMES or not A.dtype.is_floating_point):
+    if kernel is not None and (A.numel() or always) and (A.dtype in _NAMES or not (A.dtype.is_floating_point or A.dtype.is_complex)):
         raise NotImplementedError(f"\"{kernel}\" not implemented for '{_ops._SCALAR_NAME[A.dtype]}'")
 
 
@@ -161,6 +161,12 @@ def _t(a, like):
     return _ops.tensor(np.array(a, copy=True), dtype=like.dtype)
 
 
+def _real_only(name, saved):
+    # these backward formulas are derived for real matrices; refuse rather than give a wrong gradient
+    if any(t.is_complex() for t in saved):
+        raise NotImplementedError(f"the derivative of {name} for complex inputs is not implemented")
+
+
 class _Inv(Function):
     @staticmethod
     def forward(ctx, A):
@@ -174,7 +180,7 @@ class _Inv(Function):
     @staticmethod
     def backward(ctx, g):
         (inv,) = ctx.saved_tensors
-        it = inv.mT
+        it = inv.mH
         return -(it @ g @ it)
 
 
@@ -188,7 +194,7 @@ class _Det(Function):
     @staticmethod
     def backward(ctx, g):
         A, d = ctx.saved_tensors
-        return (g * d).unsqueeze(-1).unsqueeze(-1) * inv(A).mT
+        return (g * d.conj()).unsqueeze(-1).unsqueeze(-1) * inv(A).mH
 
 
 class _Solve(Function):
@@ -208,11 +214,11 @@ class _Solve(Function):
     @staticmethod
     def backward(ctx, g):
         A, X = ctx.saved_tensors
-        gB = solve(A.mT, g)
+        gB = solve(A.mH, g)
         if ctx.vec:
             gA = -gB.unsqueeze(-1) @ X.unsqueeze(-2)
         else:
-            gA = -gB @ X.mT
+            gA = -gB @ X.mH
         return gA, gB
 
 
@@ -226,18 +232,18 @@ class _Cholesky(Function):
         L = _t(L, A)
         ctx.save_for_backward(L)
         ctx.upper = upper
-        return L.mT.contiguous() if upper else L
+        return L.mH.contiguous() if upper else L
 
     @staticmethod
     def backward(ctx, gL):
         (L,) = ctx.saved_tensors
         if ctx.upper:
-            gL = gL.mT
-        phi = L.mT @ gL
+            gL = gL.mH
+        phi = L.mH @ gL
         phi = phi.tril() - 0.5 * _ops.diag_embed(_ops.diagonal(phi, 0, -2, -1))
         Linv = inv(L)
-        gA = Linv.mT @ phi @ Linv
-        return 0.5 * (gA + gA.mT), None
+        gA = Linv.mH @ phi @ Linv
+        return 0.5 * (gA + gA.mH), None
 
 
 def inv(A):
@@ -281,13 +287,14 @@ class _Slogdet(Function):
     def forward(ctx, A):
         s, l = _np_call(np.linalg.slogdet, _np(A))
         ctx.save_for_backward(A)
-        return _t(s, A), _t(l, A)
+        # the sign has A's dtype (a phase for complex A); log|det| is always real
+        return _t(s, A), _ops.tensor(np.array(l, copy=True), dtype=A.dtype.to_real())
 
     @staticmethod
     def backward(ctx, gsign, glogabs):
         (A,) = ctx.saved_tensors
         # d log|det A| = tr(A^{-1} dA): gA = g * A^{-T} (the real sign is piecewise constant)
-        return glogabs.unsqueeze(-1).unsqueeze(-1) * _InvNoCheck.apply(A).mT
+        return glogabs.unsqueeze(-1).unsqueeze(-1) * _InvNoCheck.apply(A).mH
 
 
 class _InvNoCheck(Function):
@@ -312,7 +319,7 @@ class _InvNoCheck(Function):
     @staticmethod
     def backward(ctx, g):
         (inv_,) = ctx.saved_tensors
-        return -(inv_.mT @ g @ inv_.mT)
+        return -(inv_.mH @ g @ inv_.mH)
 
 
 def slogdet(A):
@@ -344,6 +351,7 @@ class _QR(Function):
 
     @staticmethod
     def backward(ctx, gQ, gR):
+        _real_only("linalg.qr", ctx.saved_tensors)
         Q, R = ctx.saved_tensors
         if ctx.mode == "r":
             raise RuntimeError("The derivative of linalg.qr depends on Q, which is not computed when mode='r'. "
@@ -379,6 +387,7 @@ class _SVD(Function):
 
     @staticmethod
     def backward(ctx, gU, gS, gVh):
+        _real_only("linalg.svd", ctx.saved_tensors)
         # PyTorch's svd_backward on the reduced factors (full_matrices: the extra columns get no gradient)
         U, S, Vh = ctx.saved_tensors
         m, n, k = U.shape[-2], Vh.shape[-1], S.shape[-1]
@@ -432,6 +441,7 @@ class _Eigh(Function):
 
     @staticmethod
     def backward(ctx, gL, gV):
+        _real_only("linalg.eigh", ctx.saved_tensors)
         # PyTorch's linalg_eig_backward (hermitian): gA = V (diag(gL) + skew(V^T gV) / E) V^T, E_ij = L_j - L_i
         L, V = ctx.saved_tensors
         if not _defined(gV):
@@ -495,6 +505,7 @@ class _Pinv(Function):
 
     @staticmethod
     def backward(ctx, g):
+        _real_only("linalg.pinv", ctx.saved_tensors)
         # PyTorch's pinv_backward
         A, P = ctx.saved_tensors
         m, n = A.shape[-2], A.shape[-1]

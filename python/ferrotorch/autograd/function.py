@@ -98,7 +98,7 @@ class Function(metaclass=FunctionMeta):
             if isinstance(o, Tensor) and id(o) in arg_ids and id(o) not in dirty:
                 o = o.view_as(o)  # an input returned unchanged becomes a new alias with its own history
             new_outs.append(o)
-        diff_outs = [o for o in new_outs if isinstance(o, Tensor) and id(o) not in non_diff and o.dtype.is_floating_point]
+        diff_outs = [o for o in new_outs if isinstance(o, Tensor) and id(o) not in non_diff and (o.dtype.is_floating_point or o.dtype.is_complex)]
         positions = [i for i, _ in tensor_args]
 
         def run_backward(*grads):
@@ -106,7 +106,7 @@ class Function(metaclass=FunctionMeta):
             it = iter(grads)
             full = []
             for o in new_outs:
-                if isinstance(o, Tensor) and id(o) not in non_diff and o.dtype.is_floating_point:
+                if isinstance(o, Tensor) and id(o) not in non_diff and (o.dtype.is_floating_point or o.dtype.is_complex):
                     full.append(next(it))
                 else:
                     full.append(None)
