@@ -360,10 +360,8 @@ def zeta(input, other, *, out=None):
 def _polygamma(n, x):
     if n == 1:  # PyTorch's trigamma is 0 at +inf where the zeta route gives nan
         return _where(x == _INF, _full(x, 0.0), _zeta(_full(x, 2.0), x))
-    # n! as PyTorch forms it, exp(lgamma(n + 1)): a float that overflows to inf for huge n
-    # (an exact factorial of a huge n would take forever)
-    lg = math.lgamma(n + 1.0)
-    fact = math.exp(lg) if lg < 709.0 else math.inf
+    # n! overflows a double past 170 (and an exact factorial of a huge n would take forever)
+    fact = float(math.factorial(n)) if n <= 170 else math.inf
     return (1.0 if n % 2 else -1.0) * fact * _zeta(_full(x, n + 1.0), x)
 
 
