@@ -986,3 +986,30 @@ def test_lbfgs_fit_float32_close_to_pytorch():
     assert losses[2:] == pytest.approx(LBFGS32_LOSSES[2:], rel=1e-5)
     params = [float(v) for v in re.search(r"params: (.*)", out).group(1).split()]
     assert params == pytest.approx([2.498969, -1.300349, -3.640882, 0.701458], abs=1e-5)
+
+
+# llama_rope.py: LLaMA-style rotary embeddings through complex numbers (polar, view_as_complex,
+# view_as_real), RMSNorm, SwiGLU, SDPA, AdamW + cosine schedule + clipping, seeded init and
+# batches. Recorded from PyTorch 2.13 running the same script.
+LLAMA_LOSSES = [3.360063, 1.389030, 1.043342, 0.742190, 0.693298]
+LLAMA_NORMS = [1.179633, 0.559970, 0.645285, 0.627062, 0.551449]
+
+
+def test_llama_rope_matches_pytorch():
+    out = run_ok(["llama_rope.py"], timeout=300)
+    assert "parameters: 101952" in out and "freqs_cis: torch.complex64 (32, 8)" in out
+    assert floats(r"loss ([\d.]+)", out) == pytest.approx(LLAMA_LOSSES, abs=2e-5)
+    assert floats(r"grad norm ([\d.]+)", out) == pytest.approx(LLAMA_NORMS, abs=2e-5)
+    assert "greedy: the lazy dog. the quick brox ju" in out
+
+
+# spectrogram_cnn.py: stft features + CNN, rfft band energies, istft round trip, and a complex
+# filter trained through rfft/irfft with Adam. Recorded from PyTorch 2.13; the filter fit is
+# 50 Adam steps through FFTs whose rounding differs (rustfft vs PyTorch's), so it gets 1%.
+def test_spectrogram_program_matches_pytorch():
+    out = run_ok(["spectrogram_cnn.py"], timeout=300)
+    assert floats(r"step +\d+: loss ([\d.]+)", out) == pytest.approx([1.385723, 1.346994, 1.417994, 1.372430], abs=2e-5)
+    assert "accuracy 0.2500" in out and "band argmax agrees with label: 1.0" in out
+    assert floats(r"istft max error ([\d.e+-]+)", out)[0] < 1e-5
+    assert floats(r"filter fit loss ([\d.e+-]+)", out) == pytest.approx([1.534627e-04], rel=1e-2)
+    assert "peak at 150.0 Hz" in out
