@@ -9,6 +9,8 @@ from ._ops import *  # noqa: F401,F403
 from ._extra_ops import *  # noqa: F401,F403
 from ._complex import *  # noqa: F401,F403
 from ._spectral import *  # noqa: F401,F403
+from ._legacy import *  # noqa: F401,F403
+from . import _legacy as _legacy_mod
 from . import _complex as _complex_mod
 from ._ops import (max, min, sum, all, any, abs, round, pow, tensor, zeros, ones, empty, full, arange, linspace,  # noqa: F401
                    logspace, eye, rand, randn, randint, randperm, manual_seed, normal, where, clamp, clip, cat, stack,
@@ -53,6 +55,7 @@ class _Helpers:
 _C._register_helpers(_Helpers)
 _tensor_mod._install()
 _complex_mod._install()
+_legacy_mod._install()
 
 
 def is_inference(t):
@@ -86,7 +89,7 @@ if hasattr(_os, "register_at_fork"):
     _os.register_at_fork(after_in_child=lambda: _C.set_num_threads(1))
 
 
-_LAZY = ("nn", "optim", "utils", "serialization", "amp", "testing", "distributions", "distributed", "backends", "jit", "fft",
+_LAZY = ("nn", "optim", "multiprocessing", "random", "utils", "serialization", "amp", "testing", "distributions", "distributed", "backends", "jit", "fft",
          "special", "overrides", "types", "hub", "onnx", "accelerator", "cpu", "func")
 
 

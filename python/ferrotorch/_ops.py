@@ -183,11 +183,14 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
             t = t.to(dtype)
         return _finish(t, requires_grad, device)
     if isinstance(data, (list, tuple)) and _nested_has_tensor(data):
-        parts = [tensor(x) if not _is_t(x) else x.detach() for x in data]
-        t = stack(parts) if parts else _C.empty([0], get_default_dtype())
-        if dtype is not None:
-            t = t.to(dtype)
-        return _finish(t, requires_grad, device)
+        # tensors inside a sequence are scalars to PyTorch: each must hold one element
+        def scalars(x):
+            if _is_t(x):
+                if x.numel() != 1:
+                    raise ValueError("only one element tensors can be converted to Python scalars")
+                return x.item()
+            return [scalars(y) for y in x] if isinstance(x, (list, tuple)) else x
+        return tensor(scalars(data), dtype=dtype, device=device, requires_grad=requires_grad)
     if isinstance(data, np.generic):
         t = _from_np_copy(np.asarray(data))
     elif isinstance(data, _b_bool) or isinstance(data, np.bool_):

@@ -2,7 +2,7 @@
 backward formulas recorded as autograd Functions."""
 import numpy as np
 
-from . import _ops
+from . import _C, _ops
 from ._core import return_types
 from .autograd.function import Function
 
@@ -167,9 +167,30 @@ def _real_only(name, saved):
         raise NotImplementedError(f"the derivative of {name} for complex inputs is not implemented")
 
 
+def _native(*ts):
+    """Real float32/float64 matrices of one dtype go to the Rust kernels (faer); complex and
+    half-precision ones still compute through NumPy."""
+    return len({t.dtype for t in ts}) == 1 and ts[0].dtype in (_ops._core.float32, _ops._core.float64)
+
+
+def _raise_info(info, A, message):
+    """PyTorch's LinAlgError for the first failed matrix of a batch (LAPACK-style info > 0)."""
+    bad = _ops.nonzero(info).reshape(-1)
+    if bad.numel():
+        i = int(bad[0])
+        prefix = f"(Batch element {i}): " if A.ndim > 2 else ""
+        raise LinAlgError(message(prefix, int(info[i])))
+
+
 class _Inv(Function):
     @staticmethod
     def forward(ctx, A):
+        if _native(A):
+            out, info = _C.linalg_inv(A)
+            _raise_info(info, A, lambda p, k: f"linalg.inv: {p}The diagonal element {k} is zero, the inversion could not be "
+                                               "completed because the input matrix is singular.")
+            ctx.save_for_backward(out)
+            return out
         a = _np(A)
         if a.size and np.any(np.linalg.matrix_rank(a) < a.shape[-1]):
             raise LinAlgError("linalg.inv: The diagonal element 1 is zero, the inversion could not be completed because the input matrix is singular.")
@@ -187,7 +208,7 @@ class _Inv(Function):
 class _Det(Function):
     @staticmethod
     def forward(ctx, A):
-        d = _t(np.asarray(_np_call(np.linalg.det, _np(A))), A)
+        d = _C.linalg_det(A) if _native(A) else _t(np.asarray(_np_call(np.linalg.det, _np(A))), A)
         ctx.save_for_backward(A, d)
         return d
 
@@ -201,6 +222,17 @@ class _Solve(Function):
     @staticmethod
     def forward(ctx, A, B):
         vec = B.ndim == A.ndim - 1
+        if _native(A, B):
+            Bm = B.unsqueeze(-1) if vec else B
+            batch = _ops.broadcast_shapes(tuple(A.shape[:-2]), tuple(Bm.shape[:-2]))
+            Ab = A.expand(*batch, *A.shape[-2:]).contiguous()
+            Bb = Bm.expand(*batch, *Bm.shape[-2:]).contiguous()
+            X, info = _C.linalg_solve(Ab, Bb)
+            _raise_info(info, Ab, lambda p, k: f"torch.linalg.solve: {p}The solver failed because the input matrix is singular.")
+            X = X.squeeze(-1) if vec else X
+            ctx.save_for_backward(A, X)
+            ctx.vec = vec
+            return X
         b = _np(B)[..., None] if vec else _np(B)
         try:
             X = np.linalg.solve(_np(A), b)
@@ -225,11 +257,16 @@ class _Solve(Function):
 class _Cholesky(Function):
     @staticmethod
     def forward(ctx, A, upper):
-        try:
-            L = np.linalg.cholesky(_np(A))
-        except np.linalg.LinAlgError:
-            raise LinAlgError("linalg.cholesky: The factorization could not be completed because the input is not positive-definite.") from None
-        L = _t(L, A)
+        if _native(A):
+            L, info = _C.linalg_cholesky(A)
+            _raise_info(info, A, lambda p, k: f"linalg.cholesky: {p}The factorization could not be completed because the input "
+                                               f"is not positive-definite (the leading minor of order {k} is not positive-definite).")
+        else:
+            try:
+                L = np.linalg.cholesky(_np(A))
+            except np.linalg.LinAlgError:
+                raise LinAlgError("linalg.cholesky: The factorization could not be completed because the input is not positive-definite.") from None
+            L = _t(L, A)
         ctx.save_for_backward(L)
         ctx.upper = upper
         return L.mH.contiguous() if upper else L
@@ -285,6 +322,9 @@ def _solve_right_t(B, R):
 class _Slogdet(Function):
     @staticmethod
     def forward(ctx, A):
+        if _native(A):
+            ctx.save_for_backward(A)
+            return _C.linalg_slogdet(A)
         s, l = _np_call(np.linalg.slogdet, _np(A))
         ctx.save_for_backward(A)
         # the sign has A's dtype (a phase for complex A); log|det| is always real
@@ -301,6 +341,13 @@ class _InvNoCheck(Function):
     """inv for backward formulas: singular matrices give inf/nan (like PyTorch's LU solve) instead of raising."""
     @staticmethod
     def forward(ctx, A):
+        if _native(A):
+            out, info = _C.linalg_inv(A)
+            if bool(info.any()):
+                bad = (info != 0).reshape(tuple(A.shape[:-2]) + (1, 1))
+                out = _ops.where(bad, _ops.full([], float("nan"), dtype=out.dtype), out)
+            ctx.save_for_backward(out)
+            return out
         a = _np(A)
         try:
             out = np.linalg.inv(a) if a.size else a.copy()

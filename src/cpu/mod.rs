@@ -12,6 +12,7 @@ pub mod counting;
 pub mod fft;
 pub mod gemm;
 pub mod iter;
+pub mod linalg;
 pub mod nn;
 pub mod random;
 pub mod reduce;

@@ -210,3 +210,68 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     if nb > 1 { os.push(n); }
     shape::reshape(&r, &to_i(&os))
 }
+
+// ---- dense factorizations (faer kernels in cpu::linalg) for real matrices
+
+/// A real [..., m, n] tensor as row-major f64 matrices: (data, batch count, m, n).
+fn real_batches(a: &Tensor) -> Result<(Vec<f64>, usize, usize, usize)> {
+    let sh = a.shape();
+    if sh.len() < 2 { return Err(Error::Runtime(format!("linalg: expected a matrix or batch of matrices, got {}-D", sh.len()))); }
+    if !a.dtype().is_float() { return Err(Error::Runtime(format!("linalg: expected a real floating point tensor, got {}", a.dtype().legacy_name()))); }
+    let (m, n) = (sh[sh.len() - 2], sh[sh.len() - 1]);
+    let batch: usize = sh[..sh.len() - 2].iter().product();
+    Ok((copy::contiguous_as(&a.detach(), DType::F64)?.to_vec::<f64>()?, batch, m, n))
+}
+
+fn f64_result(v: Vec<f64>, shape: &[usize], dtype: DType) -> Result<Tensor> {
+    copy::contiguous_as(&Tensor::from_vec(v, shape)?, dtype)
+}
+
+fn info_tensor(info: Vec<usize>) -> Result<Tensor> {
+    let n = info.len();
+    Tensor::from_vec(info.into_iter().map(|i| i as i64).collect::<Vec<i64>>(), &[n])
+}
+
+fn zeroed(n: usize) -> Result<Vec<f64>> { let mut v = crate::tensor::try_vec::<f64>(n)?; v.resize(n, 0.0); Ok(v) }
+
+/// Batched inverse of square matrices: (inverse, info per matrix), no autograd.
+pub fn inv_raw(a: &Tensor) -> Result<(Tensor, Tensor)> {
+    let (v, batch, n, _) = real_batches(a)?;
+    let mut out = zeroed(v.len())?;
+    let info: Vec<usize> = (0..batch).map(|b| crate::cpu::linalg::inverse(&v[b * n * n..(b + 1) * n * n], n, &mut out[b * n * n..(b + 1) * n * n])).collect();
+    Ok((f64_result(out, &a.shape(), a.dtype())?, info_tensor(info)?))
+}
+
+/// Batched solve of A X = B (A [..., n, n], B [..., n, k] with the same batch), no autograd.
+pub fn solve_raw(a: &Tensor, b: &Tensor) -> Result<(Tensor, Tensor)> {
+    let (av, batch, n, _) = real_batches(a)?;
+    let (bv, bbatch, bn, k) = real_batches(b)?;
+    if bbatch != batch || bn != n { return Err(Error::Runtime("linalg.solve: internal batch mismatch".into())); }
+    let mut out = zeroed(bv.len())?;
+    let info: Vec<usize> = (0..batch).map(|i| crate::cpu::linalg::solve(&av[i * n * n..(i + 1) * n * n], n, &bv[i * n * k..(i + 1) * n * k], k, &mut out[i * n * k..(i + 1) * n * k])).collect();
+    Ok((f64_result(out, &b.shape(), b.dtype())?, info_tensor(info)?))
+}
+
+/// Batched determinant, no autograd.
+pub fn det_raw(a: &Tensor) -> Result<Tensor> {
+    let (v, batch, n, _) = real_batches(a)?;
+    let d: Vec<f64> = (0..batch).map(|b| crate::cpu::linalg::det(&v[b * n * n..(b + 1) * n * n], n)).collect();
+    let sh = a.shape();
+    f64_result(d, &sh[..sh.len() - 2], a.dtype())
+}
+
+/// Batched (sign, log|det|), no autograd.
+pub fn slogdet_raw(a: &Tensor) -> Result<(Tensor, Tensor)> {
+    let (v, batch, n, _) = real_batches(a)?;
+    let (s, l): (Vec<f64>, Vec<f64>) = (0..batch).map(|b| crate::cpu::linalg::slogdet(&v[b * n * n..(b + 1) * n * n], n)).unzip();
+    let sh = a.shape();
+    Ok((f64_result(s, &sh[..sh.len() - 2], a.dtype())?, f64_result(l, &sh[..sh.len() - 2], a.dtype())?))
+}
+
+/// Batched lower Cholesky factors: (L, info per matrix), no autograd.
+pub fn cholesky_raw(a: &Tensor) -> Result<(Tensor, Tensor)> {
+    let (v, batch, n, _) = real_batches(a)?;
+    let mut out = zeroed(v.len())?;
+    let info: Vec<usize> = (0..batch).map(|b| crate::cpu::linalg::cholesky(&v[b * n * n..(b + 1) * n * n], n, &mut out[b * n * n..(b + 1) * n * n])).collect();
+    Ok((f64_result(out, &a.shape(), a.dtype())?, info_tensor(info)?))
+}

@@ -66,6 +66,11 @@ pub fn scalar_of(o: &Bound<'_, PyAny>) -> Option<Scalar> {
 pub fn operand(o: &Bound<'_, PyAny>) -> PyResult<Operand> {
     if let Ok(t) = o.cast::<PyTensor>() { return Ok(Operand::T(t.get().t.clone())); }
     if let Some(s) = scalar_of(o) { return Ok(Operand::S(s)); }
+    // a NumPy array operand becomes a tensor (PyTorch: tensor + ndarray is a tensor)
+    if o.get_type().name().is_ok_and(|n| n == "ndarray") {
+        let t = crate::python::helper(o.py(), "tensor")?.call1((o,))?;
+        return Ok(Operand::T(t.cast::<PyTensor>()?.get().t.clone()));
+    }
     Err(PyTypeError::new_err(format!("unsupported operand type: '{}'", o.get_type().name()?)))
 }
 

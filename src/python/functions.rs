@@ -982,6 +982,28 @@ fn fft_c2c(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64, inverse: bool, scale:
     crate::python::convert::guard(|| { let t = tt(x)?; wrap(py, heavy(py, t.numel(), || crate::ops::fft::fft_c2c(&t, dim, inverse, scale))?) })
 }
 
+// ---- dense factorizations (real matrices; results plus LAPACK-style info)
+#[pyfunction]
+fn linalg_inv(py: Python<'_>, a: &Bound<'_, PyAny>) -> R<(PT, PT)> {
+    crate::python::convert::guard(|| { let t = tt(a)?; let (x, i) = py.detach(|| linalg::inv_raw(&t))?; Ok((wrap(py, x)?, wrap(py, i)?)) })
+}
+#[pyfunction]
+fn linalg_solve(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> R<(PT, PT)> {
+    crate::python::convert::guard(|| { let (ta, tb) = (tt(a)?, tt(b)?); let (x, i) = py.detach(|| linalg::solve_raw(&ta, &tb))?; Ok((wrap(py, x)?, wrap(py, i)?)) })
+}
+#[pyfunction]
+fn linalg_det(py: Python<'_>, a: &Bound<'_, PyAny>) -> R<PT> {
+    crate::python::convert::guard(|| { let t = tt(a)?; wrap(py, py.detach(|| linalg::det_raw(&t))?) })
+}
+#[pyfunction]
+fn linalg_slogdet(py: Python<'_>, a: &Bound<'_, PyAny>) -> R<(PT, PT)> {
+    crate::python::convert::guard(|| { let t = tt(a)?; let (s, l) = py.detach(|| linalg::slogdet_raw(&t))?; Ok((wrap(py, s)?, wrap(py, l)?)) })
+}
+#[pyfunction]
+fn linalg_cholesky(py: Python<'_>, a: &Bound<'_, PyAny>) -> R<(PT, PT)> {
+    crate::python::convert::guard(|| { let t = tt(a)?; let (x, i) = py.detach(|| linalg::cholesky_raw(&t))?; Ok((wrap(py, x)?, wrap(py, i)?)) })
+}
+
 // ---- sorting and counting
 #[pyfunction]
 #[pyo3(signature = (x, dim=None))]
@@ -1036,7 +1058,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
          can_cast, set_default_dtype, get_default_dtype, is_grad_enabled, set_grad_enabled, run_backward, run_grad,
          register_hook, record_function, _empty_cache, tensor_from_list, set_num_threads, get_num_threads, _adam_step, _sgd_step, _rmsprop_step, _adagrad_step, _adadelta_step, _adamax_step, _nadam_step, _radam_step,
          view_as_real, view_as_complex, real, imag, complex, polar, conj, angle_complex, sgn_complex, fft_c2c,
-         unique_op, searchsorted_op, bincount_op, histc_op, cum_extreme_indices, mode_indices);
+         unique_op, searchsorted_op, bincount_op, histc_op, cum_extreme_indices, mode_indices,
+         linalg_inv, linalg_solve, linalg_det, linalg_slogdet, linalg_cholesky);
     Ok(())
     })
 }

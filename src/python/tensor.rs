@@ -49,7 +49,9 @@ fn parse_items(py: Python<'_>, idx: &Bound<'_, PyAny>) -> R<Vec<Item>> {
             continue;
         }
         if let Ok(i) = p.extract::<i64>() { out.push(Item::Int(i)); continue; }
-        if p.is_instance_of::<PyList>() || p.is_instance_of::<PyTuple>() || p.hasattr("__array_interface__")? {
+        if p.is_instance_of::<PyList>() || p.is_instance_of::<PyTuple>() || p.is_instance_of::<pyo3::types::PyRange>() || p.hasattr("__array_interface__")? {
+            // a range indexes like the list of its values (d2l's y_hat[range(n), y])
+            let p = if p.is_instance_of::<pyo3::types::PyRange>() { PyList::new(py, p.try_iter()?.collect::<PyResult<Vec<_>>>()?)?.into_any() } else { p };
             let t = helper(py, "tensor")?.call1((p,))?;
             let t = t.cast::<PyTensor>()?.get().t.clone();
             out.push(Item::Adv(t));

@@ -46,3 +46,37 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 class Variable:
     def __new__(cls, data, requires_grad=False, volatile=False):
         return data.detach().requires_grad_(requires_grad) if requires_grad else data
+
+
+class detect_anomaly:
+    """Anomaly mode is accepted and does nothing extra: backward already names the op and
+    saved tensor when an in-place write invalidates it."""
+
+    def __init__(self, check_nan=True):
+        self.check_nan = check_nan
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def __call__(self, fn):
+        return fn
+
+
+class set_detect_anomaly(detect_anomaly):
+    def __init__(self, mode, check_nan=True):
+        super().__init__(check_nan)
+        _anomaly["on"] = bool(mode)
+
+
+_anomaly = {"on": False}
+
+
+def is_anomaly_enabled():
+    return _anomaly["on"]
+
+
+def is_anomaly_check_nan_enabled():
+    return _anomaly["on"]
