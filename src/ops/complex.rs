@@ -104,10 +104,8 @@ pub fn conj(z: &Tensor) -> Result<Tensor> {
     Ok(out)
 }
 
-/// Conjugates a gradient when it is complex (identity for real gradients).
-pub fn conj_grad(g: &Tensor) -> Result<Tensor> { conj(g) }
-
-/// Applies `f` elementwise from a complex tensor into a same-shaped complex `out`.
+/// Applies `f` elementwise from a complex tensor into a same-shaped complex `out`. The maths
+/// runs in complex128 for both dtypes (complex64 results are rounded once at the end).
 fn map_into(z: &Tensor, out: &Tensor, f: impl Fn(Complex<f64>) -> Complex<f64> + Sync + Send) -> Result<()> {
     let (o, a) = (out.body(), z.body());
     crate::dispatch_complex!(a.dtype, T => {
