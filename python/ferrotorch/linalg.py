@@ -167,6 +167,11 @@ def _real_only(name, saved):
         raise NotImplementedError(f"the derivative of {name} for complex inputs is not implemented")
 
 
+def _vector_rhs(A, B):
+    """PyTorch's rule for solve's B: a vector when 1-D, or when it has A's shape minus the last dim."""
+    return B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
+
+
 def _native(*ts):
     """Real float32/float64 matrices of one dtype go to the Rust kernels (faer); complex and
     half-precision ones still compute through NumPy."""
@@ -192,9 +197,10 @@ class _Inv(Function):
             ctx.save_for_backward(out)
             return out
         a = _np(A)
-        if a.size and np.any(np.linalg.matrix_rank(a) < a.shape[-1]):
-            raise LinAlgError("linalg.inv: The diagonal element 1 is zero, the inversion could not be completed because the input matrix is singular.")
-        out = _t(np.linalg.inv(a), A)
+        try:
+            out = _t(np.linalg.inv(a), A)
+        except np.linalg.LinAlgError:
+            raise LinAlgError("linalg.inv: The diagonal element 1 is zero, the inversion could not be completed because the input matrix is singular.") from None
         ctx.save_for_backward(out)
         return out
 
@@ -221,7 +227,7 @@ class _Det(Function):
 class _Solve(Function):
     @staticmethod
     def forward(ctx, A, B):
-        vec = B.ndim == A.ndim - 1
+        vec = _vector_rhs(A, B)
         if _native(A, B):
             Bm = B.unsqueeze(-1) if vec else B
             batch = _ops.broadcast_shapes(tuple(A.shape[:-2]), tuple(Bm.shape[:-2]))
@@ -296,7 +302,7 @@ def det(A):
 
 def solve(A, B, *, left=True):
     _check(A, "linalg.solve")
-    vec = B.ndim == 1 or B.ndim == A.ndim - 1
+    vec = _vector_rhs(A, B)
     if B.shape[-1 if vec else -2] != A.shape[-1]:
         k = 1 if vec else B.shape[-1]
         raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation AX = B ({A.shape[-2]}x{A.shape[-1]} and {B.shape[-1 if vec else -2]}x{k})")
