@@ -89,3 +89,11 @@ def test_faer_linalg_values():
     x = torch.linalg.solve(B, b)
     assert np.allclose((B @ x.unsqueeze(-1)).squeeze(-1).numpy(), b.numpy())
     assert np.allclose(torch.linalg.det(B).numpy(), np.linalg.det(B.numpy()))
+
+
+def test_stft_methods():
+    x = torch.randn(400)
+    w = torch.hann_window(64)
+    S = x.stft(64, window=w, return_complex=True)
+    assert S.shape == (33, 26) and torch.equal(S, torch.stft(x, 64, window=w, return_complex=True))
+    assert torch.allclose(S.istft(64, window=w), x, atol=1e-5)

@@ -283,6 +283,9 @@ def _no_op_context(*a, **k):
 
 
 def _install():
+    from . import _spectral
+    Tensor.stft = _spectral.stft
+    Tensor.istft = _spectral.istft
     Tensor.new = _tensor_new
     Tensor.type = _tensor_type(Tensor.type)
     Tensor.__array_wrap__ = _array_wrap
