@@ -188,25 +188,29 @@ def _dims_and_sizes(x, s, dim):
         s = [None] * len(dim)
     elif len(s) != len(dim):
         raise RuntimeError(f"When given, dim and shape arguments must have the same length")
-    return list(s), dim
+    # -1 in s means "this dim's own size"
+    return [None if n == -1 else n for n in s], dim
+
+
+def _c2c_dims(x, s, dim, norm, inverse):
+    """One 1-D transform per (length, dim) pair: an n-D transform is their composition."""
+    for n, d in zip(s, dim):
+        x = _c2c(x, n, d, norm, inverse)
+    return x
 
 
 def fftn(input, s=None, dim=None, norm=None, *, out=None):
     _check_norm(norm)
     x = _as_complex("fft_fftn", input)
     s, dim = _dims_and_sizes(x, s, dim)
-    for n, d in zip(s, dim):
-        x = _c2c(x, n if n is None or n != -1 else None, d, norm, False)
-    return _out(x, out)
+    return _out(_c2c_dims(x, s, dim, norm, False), out)
 
 
 def ifftn(input, s=None, dim=None, norm=None, *, out=None):
     _check_norm(norm)
     x = _as_complex("fft_ifftn", input)
     s, dim = _dims_and_sizes(x, s, dim)
-    for n, d in zip(s, dim):
-        x = _c2c(x, n if n is None or n != -1 else None, d, norm, True)
-    return _out(x, out)
+    return _out(_c2c_dims(x, s, dim, norm, True), out)
 
 
 def rfftn(input, s=None, dim=None, norm=None, *, out=None):
@@ -215,10 +219,8 @@ def rfftn(input, s=None, dim=None, norm=None, *, out=None):
     s, dim = _dims_and_sizes(x, s, dim)
     if not dim:
         raise RuntimeError("rfftn must transform at least one axis")
-    x = rfft(x, s[-1] if s[-1] != -1 else None, dim[-1], norm)
-    for n, d in zip(s[:-1], dim[:-1]):
-        x = _c2c(x, n if n is None or n != -1 else None, d, norm, False)
-    return _out(x, out)
+    x = rfft(x, s[-1], dim[-1], norm)
+    return _out(_c2c_dims(x, s[:-1], dim[:-1], norm, False), out)
 
 
 def irfftn(input, s=None, dim=None, norm=None, *, out=None):
@@ -227,9 +229,8 @@ def irfftn(input, s=None, dim=None, norm=None, *, out=None):
     s, dim = _dims_and_sizes(x, s, dim)
     if not dim:
         raise RuntimeError("irfftn must transform at least one axis")
-    for n, d in zip(s[:-1], dim[:-1]):
-        x = _c2c(x, n if n is None or n != -1 else None, d, norm, True)
-    return _out(irfft(x, s[-1] if s[-1] != -1 else None, dim[-1], norm), out, "irfftn")
+    x = _c2c_dims(x, s[:-1], dim[:-1], norm, True)
+    return _out(irfft(x, s[-1], dim[-1], norm), out, "irfftn")
 
 
 def hfftn(input, s=None, dim=None, norm=None, *, out=None):
