@@ -5,7 +5,8 @@
 //!
 //! Families: `iter` (strided elementwise iteration, dimension collapsing, rayon split),
 //! `simd` (runtime-dispatched vector math), `gemm` (matrix products), `conv` (im2col
-//! convolution), `reduce` (row reductions), `nn` (fused softmax, losses and norms).
+//! convolution), `reduce` (row reductions), `nn` (fused softmax, losses and norms), `pool` (max, average
+//! and adaptive pooling).
 pub mod attention;
 pub mod conv;
 pub mod counting;
@@ -14,6 +15,7 @@ pub mod gemm;
 pub mod iter;
 pub mod linalg;
 pub mod nn;
+pub mod pool;
 pub mod random;
 pub mod reduce;
 pub mod simd;

@@ -1,4 +1,4 @@
-//! Fused nn kernels: layer norm, GELU, negative log-likelihood, max pooling. Each works on
+//! Fused nn kernels: layer norm, GELU, negative log-likelihood. Each works on
 //! contiguous slices whose lengths the caller derived from one shape; every entry point
 //! re-checks those lengths and returns an error string instead of indexing out of range.
 use rayon::prelude::*;
@@ -222,73 +222,6 @@ pub fn nll_grad_coef<T: NnElem>(c: usize, target: &[i64], rw: &[T], scale: T, co
         let t = target[i];
         if rw[i] != T::zero() && t >= 0 && (t as u64) < c as u64 { coef[i * c + t as usize] = -rw[i] * scale; }
     }
-    Ok(())
-}
-
-/// Max pooling over planes [P, D, H, W] -> [P, OD, OH, OW] with flat argmax indices into
-/// each input plane (PyTorch's `indices`). Window positions in the padding are skipped; a NaN
-/// in a window wins, like PyTorch.
-#[allow(clippy::too_many_arguments)]
-pub fn max_pool_fwd<T: NnElem>(x: &[T], in_sp: [usize; 3], out_sp: [usize; 3], k: [usize; 3], stride: [usize; 3], pad: [usize; 3], dil: [usize; 3], y: &mut [T], idx: &mut [i64]) -> Result<(), String> {
-    let ip: usize = in_sp.iter().try_fold(1usize, |a, &b| a.checked_mul(b)).ok_or("max_pool: size overflow")?;
-    let op: usize = out_sp.iter().try_fold(1usize, |a, &b| a.checked_mul(b)).ok_or("max_pool: size overflow")?;
-    if ip == 0 || op == 0 { return Ok(()); }
-    let planes = x.len() / ip;
-    if x.len() != planes * ip || y.len() != planes * op || idx.len() != y.len() { return Err(len_err("max_pool output", y.len(), planes * op)); }
-    if stride.contains(&0) || dil.contains(&0) { return Err("max_pool: zero stride or dilation".into()); }
-    // taps of kernel dim `d` that land inside the input for output position `o`
-    let taps = |d: usize, o: usize| -> (usize, usize) {
-        let start = o * stride[d];
-        let lo = if start >= pad[d] { 0 } else { (pad[d] - start).div_ceil(dil[d]) };
-        let lim = in_sp[d] + pad[d];
-        let hi = if lim <= start { 0 } else { (lim - start).div_ceil(dil[d]) };
-        (lo.min(k[d]), hi.min(k[d]))
-    };
-    let plane = |(xp, (yp, ip_)): (&[T], (&mut [T], &mut [i64]))| {
-        let mut o = 0;
-        for zd in 0..out_sp[0] {
-            let (a0, a1) = taps(0, zd);
-            for zh in 0..out_sp[1] {
-                let (b0, b1) = taps(1, zh);
-                for zw in 0..out_sp[2] {
-                    let (e0, e1) = taps(2, zw);
-                    let (mut best, mut bi) = (T::neg_infinity(), -1i64);
-                    for a in a0..a1 {
-                        let d = zd * stride[0] + a * dil[0] - pad[0];
-                        for b in b0..b1 {
-                            let h = zh * stride[1] + b * dil[1] - pad[1];
-                            let row = (d * in_sp[1] + h) * in_sp[2];
-                            let w_start = zw * stride[2];
-                            for e in e0..e1 {
-                                // e >= e0 puts w_start + e * dil at or past the left padding
-                                let j = row + (w_start + e * dil[2] - pad[2]);
-                                let v = xp[j];
-                                // the first maximum wins, except that the last NaN wins over everything
-                                if v > best || v.is_nan() || bi < 0 { best = v; bi = j as i64; }
-                            }
-                        }
-                    }
-                    yp[o] = best; ip_[o] = bi; o += 1;
-                }
-            }
-        }
-    };
-    if par_rows(x.len()) && planes > 1 { x.par_chunks(ip).zip(y.par_chunks_mut(op).zip(idx.par_chunks_mut(op))).for_each(plane) } else { x.chunks(ip).zip(y.chunks_mut(op).zip(idx.chunks_mut(op))).for_each(plane) }
-    Ok(())
-}
-
-/// Max pooling backward: gx[plane, idx] += g for every output position.
-pub fn max_pool_bwd<T: NnElem>(g: &[T], idx: &[i64], in_plane: usize, out_plane: usize, gx: &mut [T]) -> Result<(), String> {
-    if in_plane == 0 || out_plane == 0 { return Ok(()); }
-    let planes = gx.len() / in_plane;
-    if gx.len() != planes * in_plane || g.len() != planes * out_plane || idx.len() != g.len() { return Err(len_err("max_pool grad", g.len(), planes * out_plane)); }
-    gx.fill(T::zero());
-    let plane = |(gxp, (gp, ip)): (&mut [T], (&[T], &[i64]))| {
-        for (&gv, &j) in gp.iter().zip(ip) {
-            if j >= 0 && (j as u64) < in_plane as u64 { gxp[j as usize] = gxp[j as usize] + gv; }
-        }
-    };
-    if par_rows(gx.len()) && planes > 1 { gx.par_chunks_mut(in_plane).zip(g.par_chunks(out_plane).zip(idx.par_chunks(out_plane))).for_each(plane) } else { gx.chunks_mut(in_plane).zip(g.chunks(out_plane).zip(idx.chunks(out_plane))).for_each(plane) }
     Ok(())
 }
 

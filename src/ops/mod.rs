@@ -10,6 +10,7 @@ pub mod index;
 pub mod linalg;
 pub mod nn;
 pub mod optim;
+pub mod pool;
 pub mod random;
 pub mod reduce;
 pub mod shape;

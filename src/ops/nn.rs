@@ -329,54 +329,6 @@ use crate::cpu::nn::NnElem;
 use num_traits::ToPrimitive;
 use std::sync::Arc;
 
-/// Max pooling over the last 2 or 3 dims of x [N, C, *sp] (or [C, *sp]), returning values
-/// and flat argmax indices into each input plane. Output sizes come from the caller (ceil_mode).
-#[allow(clippy::too_many_arguments)]
-pub fn max_pool(x: &Tensor, nd: usize, ks: &[usize], stride: &[usize], pad: &[usize], dil: &[usize], out_sp: &[usize]) -> Result<(Tensor, Tensor)> {
-    let dt = float_kernel_dtype(x, "max_pool")?;
-    let sh = x.shape();
-    if !(1..=3).contains(&nd) || sh.len() < nd || [ks.len(), stride.len(), pad.len(), dil.len(), out_sp.len()].iter().any(|&l| l != nd) {
-        crate::bail!("max_pool: bad arguments for input of size {:?}", sh);
-    }
-    let p3 = |v: &[usize], f: usize| { let mut a = [f; 3]; a[3 - v.len()..].copy_from_slice(v); a };
-    let (in3, out3) = (p3(&sh[sh.len() - nd..], 1), p3(out_sp, 1));
-    let (k3, s3, pd3, d3) = (p3(ks, 1), p3(stride, 1), p3(pad, 0), p3(dil, 1));
-    let mut oshape: Vec<usize> = sh[..sh.len() - nd].to_vec();
-    oshape.extend_from_slice(out_sp);
-    let xc = copy::contiguous_as(x, dt)?;
-    let (y, idx) = crate::dispatch_float!(dt, T => {
-        let mut iv = vec![0i64; crate::tensor::checked_numel(&oshape)?];
-        let y = cpu::read::<T, _>(&xc, |xs| cpu::new_with::<T>(&oshape, false, |ys| k::max_pool_fwd(xs, in3, out3, k3, s3, pd3, d3, ys, &mut iv)))??;
-        (y, Tensor::from_vec(iv, &oshape)?)
-    });
-    if autograd::needs_grad(&[x]) {
-        let name = if nd == 3 { "MaxPool3DWithIndicesBackward0" } else { "MaxPool2DWithIndicesBackward0" };
-        let (in_plane, out_plane): (usize, usize) = (in3.iter().product(), out3.iter().product());
-        autograd::record(name, &[x], &[&y], vec![SaveItem::Value(idx.clone()), SaveItem::Input(x)], Box::new(move |s, g| {
-            let Some(g) = &g[0] else { return Ok(vec![None]) };
-            let (idx, x) = (&s[0], &s[1]);
-            let xs = x.shape();
-            let planes = if in_plane == 0 { 0 } else { x.numel() / in_plane };
-            let dt = g.dtype();
-            let gc = copy::contiguous_as(g, dt)?;
-            let gx = crate::dispatch_float!(dt, T => cpu::read::<T, _>(&gc, |gs| cpu::read::<i64, _>(idx, |is| {
-                cpu::new_with::<T>(&xs, false, |o| k::max_pool_bwd(gs, is, in_plane, out_plane, o))
-            }))???);
-            if autograd::needs_grad(&[g, x]) {
-                // linear in g (a gather at the argmax positions); zero in x, like PyTorch
-                let (idx2, gshape) = (shape::reshape_raw(idx, &[planes, out_plane]), g.shape());
-                autograd::record(name.replace("Backward0", "BackwardBackward0"), &[g, x], &[&gx], vec![], Box::new(move |_, h| {
-                    let Some(h) = &h[0] else { return Ok(vec![None, None]) };
-                    let hf = shape::reshape(h, &[planes as i64, in_plane as i64])?;
-                    let gg = crate::ops::index::gather(&hf, 1, &idx2)?;
-                    Ok(vec![Some(shape::reshape_raw(&gg, &gshape)), None])
-                }));
-            }
-            Ok(vec![Some(gx)])
-        }));
-    }
-    Ok((y, idx))
-}
 
 /// `F.linear` on a 2-D input: y = x @ w^T (+ b) as one node (AddmmBackward0 / MmBackward0),
 /// with gradients computed as products that need no transposed copies.

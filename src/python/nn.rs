@@ -2,6 +2,7 @@
 //! and error mapping only.
 use crate::ops::conv::{self, ConvShapes};
 use crate::ops::nn;
+use crate::ops::pool;
 use crate::python::convert::{guard, heavy};
 use crate::python::functions::tt;
 use crate::python::{wrap, PyTensor};
@@ -71,7 +72,31 @@ fn nll_loss(py: Python<'_>, input: &Bound<'_, PyAny>, target: &Bound<'_, PyAny>,
 fn max_pool(py: Python<'_>, input: &Bound<'_, PyAny>, nd: usize, kernel: Vec<usize>, stride: Vec<usize>, padding: Vec<usize>, dilation: Vec<usize>, out_size: Vec<usize>) -> R<(PT, PT)> {
     guard(|| {
         let x = tt(input)?;
-        let (y, i) = heavy(py, x.numel(), || nn::max_pool(&x, nd, &kernel, &stride, &padding, &dilation, &out_size))?;
+        let (y, i) = heavy(py, x.numel(), || pool::max_pool(&x, nd, &kernel, &stride, &padding, &dilation, &out_size))?;
+        Ok((wrap(py, y)?, wrap(py, i)?))
+    })
+}
+
+#[pyfunction]
+#[pyo3(signature = (input, nd, kernel, stride, padding, out_size, count_include_pad, divisor_override=None))]
+#[allow(clippy::too_many_arguments)]
+fn avg_pool(py: Python<'_>, input: &Bound<'_, PyAny>, nd: usize, kernel: Vec<usize>, stride: Vec<usize>, padding: Vec<usize>, out_size: Vec<usize>, count_include_pad: bool, divisor_override: Option<i64>) -> R<PT> {
+    guard(|| {
+        let x = tt(input)?;
+        wrap(py, heavy(py, x.numel(), || pool::avg_pool(&x, nd, &kernel, &stride, &padding, &out_size, count_include_pad, divisor_override))?)
+    })
+}
+
+#[pyfunction]
+fn adaptive_avg_pool(py: Python<'_>, input: &Bound<'_, PyAny>, nd: usize, out_size: Vec<usize>) -> R<PT> {
+    guard(|| { let x = tt(input)?; wrap(py, heavy(py, x.numel(), || pool::adaptive_avg_pool(&x, nd, &out_size))?) })
+}
+
+#[pyfunction]
+fn adaptive_max_pool(py: Python<'_>, input: &Bound<'_, PyAny>, nd: usize, out_size: Vec<usize>) -> R<(PT, PT)> {
+    guard(|| {
+        let x = tt(input)?;
+        let (y, i) = heavy(py, x.numel(), || pool::adaptive_max_pool(&x, nd, &out_size))?;
         Ok((wrap(py, y)?, wrap(py, i)?))
     })
 }
@@ -130,6 +155,9 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(gelu, m)?)?;
     m.add_function(wrap_pyfunction!(nll_loss, m)?)?;
     m.add_function(wrap_pyfunction!(max_pool, m)?)?;
+    m.add_function(wrap_pyfunction!(avg_pool, m)?)?;
+    m.add_function(wrap_pyfunction!(adaptive_avg_pool, m)?)?;
+    m.add_function(wrap_pyfunction!(adaptive_max_pool, m)?)?;
     m.add_function(wrap_pyfunction!(linear, m)?)?;
     Ok(())
 }

@@ -840,51 +840,14 @@ def _pool_geometry(sp, ks, st, pd, dl, ceil_mode, name):
     return outs, pads
 
 
-@functools.lru_cache(maxsize=256)
-def _pool_index_table(sp, outs, ks, st, pd, dl):
-    """Flat index into the (unpadded) input plane for every output position and kernel tap."""
-    nd = len(ks)
-    total = np.zeros([*outs, *ks], dtype=np.int64)
-    strides = [_prod(sp[i + 1:]) for i in range(nd)]
-    for i in range(nd):
-        c = (np.arange(outs[i]) * st[i] - pd[i])[:, None] + (np.arange(ks[i]) * dl[i])[None, :]
-        shape = [1] * (2 * nd)
-        shape[i] = outs[i]
-        shape[nd + i] = ks[i]
-        total = total + c.reshape(shape) * strides[i]
-    return total.reshape(*outs, _prod(ks))
-
-
-@functools.lru_cache(maxsize=256)
-def _pool_valid_table(sp, outs, ks, st, pd, dl):
-    """bool [*outs, K]: which kernel taps fall inside the (unpadded) input."""
-    nd = len(ks)
-    ok = np.ones([*outs, *ks], dtype=bool)
-    for i in range(nd):
-        c = (np.arange(outs[i]) * st[i] - pd[i])[:, None] + (np.arange(ks[i]) * dl[i])[None, :]
-        shape = [1] * (2 * nd)
-        shape[i] = outs[i]
-        shape[nd + i] = ks[i]
-        ok = ok & ((c >= 0) & (c < sp[i])).reshape(shape)
-    return ok.reshape(*outs, _prod(ks))
-
-
-def _lowest(dtype):
-    """The value max-pooling pads with: -inf, or the integer dtype's minimum."""
-    if dtype.is_floating_point:
-        return float("-inf")
-    return int(torch.iinfo(dtype).min)
-
-
 def _not_implemented(kernel, dtype):
     dn = _dtype_name(dtype)
     return NotImplementedError(f'"{kernel}" not implemented for \'{_TYPE_NAMES.get(dn, dn)}\'')
 
 
-def _max_last(win, valid=None):
-    """Max over the last dim -> (values, argmax) with PyTorch's max-pool rules: the first maximum wins,
-    except that the last NaN wins over everything; ``valid`` ([..., K] bool, broadcast) marks real
-    input taps, and a padding tap is never reported (an all-lowest window reports its first real tap).
+def _max_last(win):
+    """Max over the last dim -> (values, argmax) with PyTorch's max rules: the first maximum wins,
+    except that the last NaN wins over everything.
 
     The values are gathered at the argmax, so the gradient flows to that single element."""
     K = int(win.shape[-1])
@@ -896,11 +859,6 @@ def _max_last(win, valid=None):
                 pos = torch.arange(1, K + 1, device=win.device)
                 last = (nan.to(torch.int64) * pos).amax(-1) - 1
                 arg = torch.where(last >= 0, last, arg)
-        if valid is not None:
-            vt = _to_dev(torch.tensor(np.ascontiguousarray(valid)), win)
-            first = _index_tensor(valid.argmax(-1), win)
-            chosen = vt.expand(*_shape(win)).gather(-1, arg.unsqueeze(-1)).squeeze(-1)
-            arg = torch.where(chosen, arg, first.expand(*_shape(arg)))
     values = win.gather(-1, arg.unsqueeze(-1)).squeeze(-1)
     return values, arg
 
@@ -920,37 +878,24 @@ def _max_pool_nd(input, kernel_size, stride, padding, dilation, ceil_mode, retur
             raise RuntimeError(
                 f"pad should be smaller than or equal to half of kernel size, but got padW = {pd[-1]}, "
                 f"padH = {pd[-2]}, kW = {ks[-1]}, kH = {ks[-2]}")
-    unbatched = input.dim() == nd + 1
     if any(v == 0 for v in _shape(input)[1:]):
         raise RuntimeError(
             f"{name}: Expected {nd + 1}D or {nd + 2}D (batch mode) tensor with optional 0 dim batch size for input, "
             f"but got:{list(input.shape)}")
-    x = input.unsqueeze(0) if unbatched else input
-    N, C = int(x.shape[0]), int(x.shape[1])
-    sp = _shape(x)[2:]
-    outs, pads = _pool_geometry(sp, ks, st, pd, dl, ceil_mode, name)
-    if nd > 1 and _dtype_name(x.dtype) in ("float32", "float64"):
+    sp = _shape(input)[-nd:]
+    outs, _ = _pool_geometry(sp, ks, st, pd, dl, ceil_mode, name)
+    if _is_half(input):  # max is exact in float32; the result rounds back without loss
+        values, indices = _max_pool_nd(input.float(), ks, st, pd, dl, ceil_mode, True, nd, name)
+        values = values.to(input.dtype)
+        return (values, indices) if return_indices else values
+    if nd == 1:  # PyTorch's 1-D pools are 2-D pools of a height-1 input
+        values, indices = _C.max_pool(input.unsqueeze(-2), 2, [1, ks[0]], [1, st[0]], [0, pd[0]], [1, dl[0]],
+                                      [1, outs[0]])
+        values, indices = values.squeeze(-2), indices.squeeze(-2)
+    else:
         # leading dims are planes to the kernel, so an unbatched input needs no squeeze node
         values, indices = _C.max_pool(input, nd, list(ks), list(st), list(pd), list(dl), list(outs))
-        return (values, indices) if return_indices else values
-    padded = any(l or r for l, r in pads)
-    if padded:
-        x = _constant_pad(x, [p for p in reversed(pads)], _lowest(x.dtype))
-    win = _windows(x, ks, st, dl)  # [N, C, *outs, *ks]
-    K = _prod(ks)
-    win = win.reshape(N, C, *outs, K)
-    valid = _pool_valid_table(tuple(sp), tuple(outs), ks, st, pd, dl) if padded else None
-    values, arg = _max_last(win, valid)
-    if unbatched:
-        values = values.squeeze(0)
-    if not return_indices:
-        return values
-    table = _index_tensor(_pool_index_table(tuple(sp), tuple(outs), ks, st, pd, dl), input)
-    table = table.expand(N, C, *outs, K)
-    indices = table.gather(-1, arg.unsqueeze(-1)).squeeze(-1)
-    if unbatched:
-        indices = indices.squeeze(0)
-    return values, indices
+    return (values, indices) if return_indices else values
 
 
 def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
@@ -1037,27 +982,12 @@ def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_siz
     return _max_unpool_nd(input, indices, kernel_size, stride, padding, output_size, 3, "max_unpool3d")
 
 
-@functools.lru_cache(maxsize=256)
-def _avg_divisor_table(sp, outs, ks, st, pd, count_include_pad):
-    nd = len(ks)
-    per_dim = []
-    for i in range(nd):
-        start = np.arange(outs[i]) * st[i] - pd[i]
-        end = np.minimum(start + ks[i], sp[i] + pd[i])
-        pool = end - start
-        cs = np.maximum(start, 0)
-        ce = np.minimum(end, sp[i])
-        per_dim.append(pool if count_include_pad else (ce - cs))
-    total = np.ones(outs, dtype=np.float64)
-    for i in range(nd):
-        shape = [1] * nd
-        shape[i] = outs[i]
-        total = total * per_dim[i].reshape(shape)
-    return total
-
-
 def _avg_pool_nd(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, nd, name):
     ks, st, pd, dl = _pool_setup(input, kernel_size, stride, padding, 1, nd, name)
+    if nd == 3 and any(s < k for s, k in zip(_shape(input)[-3:], ks)):
+        t, h, w = _shape(input)[-3:]
+        raise RuntimeError(f"input image (T: {t} H: {h} W: {w}) smaller than kernel size "
+                           f"(kT: {ks[0]} kH: {ks[1]} kW: {ks[2]})")
     for i in range(nd):
         if pd[i] > ks[i] // 2:
             raise RuntimeError(
@@ -1071,30 +1001,17 @@ def _avg_pool_nd(input, kernel_size, stride, padding, ceil_mode, count_include_p
     dn = _dtype_name(input.dtype)
     if dn not in ("float32", "float64", "int64") and (nd == 3 or dn not in ("float16", "bfloat16")):
         raise _not_implemented("avg_pool3d_out_frame" if nd == 3 else "avg_pool2d", input.dtype)
-    integral = dn == "int64"
     if _is_half(input):  # accumulate and divide in float32, round once
         return _avg_pool_nd(input.float(), kernel_size, stride, padding, ceil_mode, count_include_pad,
                             divisor_override, nd, name).to(input.dtype)
-    unbatched = input.dim() == nd + 1
-    x = input.unsqueeze(0) if unbatched else input
-    sp = _shape(x)[2:]
-    outs, pads = _pool_geometry(sp, ks, st, pd, dl, ceil_mode, name)
-    if any(l or r for l, r in pads):
-        x = _constant_pad(x, [p for p in reversed(pads)], 0.0)
-    win = _windows(x, ks, st, dl)  # [N, C, *outs, *ks]
-    s = win.sum(dim=tuple(range(win.dim() - nd, win.dim())))
-    if divisor_override is not None:
-        div = int(divisor_override) if integral else float(divisor_override)
-    else:
-        table = _avg_divisor_table(tuple(sp), tuple(outs), ks, st, pd, bool(count_include_pad))
-        if np.all(table == table.flat[0]):
-            div = int(table.flat[0]) if integral else float(table.flat[0])
-        else:
-            div = _index_tensor(table, s) if integral else _value_tensor(table, s)
-    out = torch.div(s, div, rounding_mode="trunc") if integral else s / div
-    if unbatched:
-        out = out.squeeze(0)
-    return out
+    sp = _shape(input)[-nd:]
+    outs, _ = _pool_geometry(sp, ks, st, pd, dl, ceil_mode, name)
+    div = None if divisor_override is None else int(divisor_override)
+    if nd == 1:  # PyTorch's 1-D pools are 2-D pools of a height-1 input
+        out = _C.avg_pool(input.unsqueeze(-2), 2, [1, ks[0]], [1, st[0]], [0, pd[0]], [1, outs[0]],
+                          bool(count_include_pad), div)
+        return out.squeeze(-2)
+    return _C.avg_pool(input, nd, list(ks), list(st), list(pd), list(outs), bool(count_include_pad), div)
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
@@ -1190,14 +1107,6 @@ def _adaptive_backward_guard(out, nd, kind):
                                        f"being empty")
 
 
-@functools.lru_cache(maxsize=512)
-def _adaptive_windows(n_in, n_out):
-    i = np.arange(n_out)
-    start = (i * n_in) // n_out
-    end = ((i + 1) * n_in + n_out - 1) // n_out
-    return start, end
-
-
 def _adaptive_avg_pool_nd(input, output_size, nd, name):
     return _adaptive_backward_guard(_adaptive_avg_pool_impl(input, output_size, nd, name), nd, "avg")
 
@@ -1206,6 +1115,8 @@ def _adaptive_avg_pool_impl(input, output_size, nd, name):
     sp, outs = _adaptive_out(input, output_size, nd, name)
     x = input
     base = x.dim() - nd
+    if nd == 1:  # PyTorch's 1-D pools are 2-D pools of a height-1 input
+        return _adaptive_avg_pool_impl(x.unsqueeze(-2), [1, outs[0]], 2, name).squeeze(-2)
     if all(o == 1 for o in outs):
         return x.mean(dim=tuple(range(base, base + nd)), keepdim=True)
     if not input.is_floating_point():
@@ -1213,34 +1124,9 @@ def _adaptive_avg_pool_impl(input, output_size, nd, name):
             # the 1d/2d kernels return an empty output before dispatching on the dtype
             return x.new_empty(tuple(_shape(x)[:base]) + tuple(outs))
         raise _not_implemented("adaptive_avg_pool3d_cpu" if nd == 3 else "adaptive_avg_pool2d", input.dtype)
-    if all(o > 0 and s % o == 0 for s, o in zip(sp, outs)):
-        # uniform windows: reshape and average
-        shp = list(_shape(x)[:base])
-        for s, o in zip(sp, outs):
-            shp += [o, s // o]
-        y = x.reshape(shp)
-        return y.mean(dim=tuple(base + 2 * i + 1 for i in range(nd)))
-    for i in range(nd):
-        if sp[i] == outs[i]:
-            continue
-        # gather each window's taps (short windows padded with a masked-out repeat) and average:
-        # a weight-matrix product would turn 0 * inf into NaN outside the window
-        d = base + i
-        table = _adaptive_max_index(sp[i], outs[i])  # [out, kmax]
-        kmax = int(table.shape[1])
-        start, end = _adaptive_windows(sp[i], outs[i])
-        y = x.index_select(d, _index_tensor(table.reshape(-1), x))
-        shp = list(_shape(y))
-        y = y.reshape(*shp[:d], outs[i], kmax, *shp[d + 1:])
-        cnt = end - start
-        if not np.all(cnt == kmax):
-            keep = np.arange(kmax)[None, :] < cnt[:, None]
-            mask = _to_dev(torch.tensor(np.ascontiguousarray(~keep)), x).reshape(
-                outs[i], kmax, *([1] * (len(shp) - d - 1)))
-            y = y.masked_fill(mask, 0.0)
-        cshape = [outs[i]] + [1] * (len(shp) - d - 1)
-        x = y.sum(d + 1) / _value_tensor(cnt.astype(np.float64), x).reshape(cshape)
-    return x.contiguous()
+    if _is_half(x):  # accumulate and divide in float32, round once
+        return _adaptive_avg_pool_impl(x.float(), outs, nd, name).to(x.dtype)
+    return _C.adaptive_avg_pool(x, nd, list(outs))
 
 
 def adaptive_avg_pool1d(input, output_size):
@@ -1255,16 +1141,6 @@ def adaptive_avg_pool3d(input, output_size):
     return _adaptive_avg_pool_nd(input, output_size, 3, "adaptive_avg_pool3d")
 
 
-@functools.lru_cache(maxsize=512)
-def _adaptive_max_index(n_in, n_out):
-    """[n_out, kmax] input positions per window; short windows repeat their last element."""
-    start, end = _adaptive_windows(n_in, n_out)
-    kmax = int((end - start).max()) if n_out > 0 else 1
-    idx = start[:, None] + np.arange(kmax)[None, :]
-    idx = np.minimum(idx, (end - 1)[:, None])
-    return idx
-
-
 def _adaptive_max_pool_nd(input, output_size, return_indices, nd, name):
     sp, outs = _adaptive_out(input, output_size, nd, name)
     shp = list(_shape(input.unsqueeze(-2) if nd == 1 else input))
@@ -1274,35 +1150,17 @@ def _adaptive_max_pool_nd(input, output_size, return_indices, nd, name):
                            f"non-batch dimensions, but input has sizes {shp} with dimension {empty[0]} being empty")
     if not input.is_floating_point():
         raise _not_implemented("adaptive_max_pool3d_cpu" if nd == 3 else "adaptive_max_pool2d", input.dtype)
-    unbatched = input.dim() == nd + 1
-    x = input.unsqueeze(0) if unbatched else input
-    N, C = int(x.shape[0]), int(x.shape[1])
-    tables = [_adaptive_max_index(sp[i], outs[i]) for i in range(nd)]
-    kms = [int(t.shape[1]) for t in tables]
-    y = x
-    for i in range(nd):
-        d = 2 + 2 * i
-        y = y.index_select(d, _index_tensor(tables[i].reshape(-1), x))
-        shp = list(_shape(y))
-        y = y.reshape(*shp[:d], outs[i], kms[i], *shp[d + 1:])
-    # y: [N, C, o1, k1, o2, k2, ...] -> [N, C, o1, o2, ..., k1, k2, ...]
-    perm = [0, 1] + [2 + 2 * i for i in range(nd)] + [3 + 2 * i for i in range(nd)]
-    K = _prod(kms)
-    y = y.permute(perm).reshape(N, C, *outs, K)
-    values, arg = _max_last(y)
-    values = _adaptive_backward_guard(values.squeeze(0) if unbatched else values, nd, "max")
-    if not return_indices:
-        return values
-    strides = [_prod(sp[i + 1:]) for i in range(nd)]
-    total = np.zeros([*outs, *kms], dtype=np.int64)
-    for i in range(nd):
-        shape = [1] * (2 * nd)
-        shape[i] = outs[i]
-        shape[nd + i] = kms[i]
-        total = total + tables[i].reshape(shape) * strides[i]
-    table = _index_tensor(total.reshape(*outs, K), x).expand(N, C, *outs, K)
-    indices = table.gather(-1, arg.unsqueeze(-1)).squeeze(-1)
-    return values, indices.squeeze(0) if unbatched else indices
+    if _is_half(input):  # max is exact in float32; the result rounds back without loss
+        values, indices = _adaptive_max_pool_nd(input.float(), outs, True, nd, name)
+        values = values.to(input.dtype)
+        return (values, indices) if return_indices else values
+    if nd == 1:  # PyTorch's 1-D pools are 2-D pools of a height-1 input
+        values, indices = _C.adaptive_max_pool(input.unsqueeze(-2), 2, [1, outs[0]])
+        values, indices = values.squeeze(-2), indices.squeeze(-2)
+    else:
+        values, indices = _C.adaptive_max_pool(input, nd, list(outs))
+    values = _adaptive_backward_guard(values, nd, "max")
+    return (values, indices) if return_indices else values
 
 
 def adaptive_max_pool1d(input, output_size, return_indices=False):

@@ -1,0 +1,278 @@
+//! Pooling kernels over planes [P, D, H, W] (1-D and 2-D pools see D = 1 and H = 1):
+//! max pooling with stride, padding and dilation, and window pooling, where every output
+//! position's window along each dim is a range [lo, hi) of input positions (average pooling
+//! and the adaptive pools). Planes spread over the rayon pool. Each entry point checks the
+//! slice lengths and window ranges against the plane geometry and returns an error string
+//! instead of indexing out of range.
+use rayon::prelude::*;
+
+use super::iter::{parallel_ok, GRAIN};
+
+fn len_err(what: &str, got: usize, want: usize) -> String { format!("{}: {} elements, expected {}", what, got, want) }
+
+fn plane_size(sp: &[usize; 3], what: &str) -> Result<usize, String> {
+    sp.iter().try_fold(1usize, |a, &b| a.checked_mul(b)).ok_or_else(|| format!("{}: size overflow", what))
+}
+
+/// Whether a pooling pass over `elems` elements in `planes` planes should use the pool.
+fn go_parallel(elems: usize, planes: usize) -> bool { elems >= GRAIN && planes > 1 && parallel_ok() }
+
+/// Runs `f` on each plane of `x` (`ip` elements) with its output planes in `y` and `z`
+/// (`op` elements each), across the pool when the work pays for it.
+fn per_plane_idx<A: Sync, B: Send>(x: &[A], ip: usize, y: &mut [B], z: &mut [i64], op: usize, f: impl Fn(&[A], &mut [B], &mut [i64]) + Sync + Send) {
+    let work = |(xp, (yp, zp)): (&[A], (&mut [B], &mut [i64]))| f(xp, yp, zp);
+    if go_parallel(x.len() + y.len(), y.len() / op) {
+        x.par_chunks(ip).zip(y.par_chunks_mut(op).zip(z.par_chunks_mut(op))).for_each(work)
+    } else {
+        x.chunks(ip).zip(y.chunks_mut(op).zip(z.chunks_mut(op))).for_each(work)
+    }
+}
+
+/// Runs `f` on each plane of `x` (`ip` elements) with its output plane in `y` (`op` elements).
+fn per_plane<A: Sync, B: Send>(x: &[A], ip: usize, y: &mut [B], op: usize, f: impl Fn(&[A], &mut [B]) + Sync + Send) {
+    let work = |(xp, yp): (&[A], &mut [B])| f(xp, yp);
+    if go_parallel(x.len() + y.len(), y.len() / op) { x.par_chunks(ip).zip(y.par_chunks_mut(op)).for_each(work) } else { x.chunks(ip).zip(y.chunks_mut(op)).for_each(work) }
+}
+
+/// Element types of max pooling: every real dtype; `is_nan` is false for integers.
+pub trait MaxElem: 'static + Copy + Send + Sync + PartialOrd {
+    fn is_nan(self) -> bool;
+}
+macro_rules! max_elem_int { ($($t:ty),*) => { $(impl MaxElem for $t { #[inline] fn is_nan(self) -> bool { false } })* } }
+max_elem_int!(u8, i8, i16, i32, i64);
+impl MaxElem for f32 { #[inline] fn is_nan(self) -> bool { f32::is_nan(self) } }
+impl MaxElem for f64 { #[inline] fn is_nan(self) -> bool { f64::is_nan(self) } }
+
+/// Max pooling over planes [P, D, H, W] -> [P, OD, OH, OW] with flat argmax indices into
+/// each input plane (PyTorch's `indices`). Window positions in the padding are skipped; the
+/// first maximum wins, except that the last NaN in a window wins over everything, like PyTorch.
+#[allow(clippy::too_many_arguments)]
+pub fn max_pool_fwd<T: MaxElem>(x: &[T], in_sp: [usize; 3], out_sp: [usize; 3], k: [usize; 3], stride: [usize; 3], pad: [usize; 3], dil: [usize; 3], y: &mut [T], idx: &mut [i64]) -> Result<(), String> {
+    let ip = plane_size(&in_sp, "max_pool")?;
+    let op = plane_size(&out_sp, "max_pool")?;
+    if ip == 0 || op == 0 { return Ok(()); }
+    let planes = x.len() / ip;
+    if x.len() != planes * ip || y.len() != planes * op || idx.len() != y.len() { return Err(len_err("max_pool output", y.len(), planes * op)); }
+    if stride.contains(&0) || dil.contains(&0) { return Err("max_pool: zero stride or dilation".into()); }
+    // taps of kernel dim `d` that land inside the input for output position `o`
+    let taps = |d: usize, o: usize| -> (usize, usize) {
+        let start = o * stride[d];
+        let lo = if start >= pad[d] { 0 } else { (pad[d] - start).div_ceil(dil[d]) };
+        let lim = in_sp[d] + pad[d];
+        let hi = if lim <= start { 0 } else { (lim - start).div_ceil(dil[d]) };
+        (lo.min(k[d]), hi.min(k[d]))
+    };
+    per_plane_idx(x, ip, y, idx, op, |xp, yp, ip_| {
+        let mut o = 0;
+        for zd in 0..out_sp[0] {
+            let (a0, a1) = taps(0, zd);
+            for zh in 0..out_sp[1] {
+                let (b0, b1) = taps(1, zh);
+                for zw in 0..out_sp[2] {
+                    let (e0, e1) = taps(2, zw);
+                    let (mut best, mut bi) = (xp[0], -1i64);
+                    for a in a0..a1 {
+                        let d = zd * stride[0] + a * dil[0] - pad[0];
+                        for b in b0..b1 {
+                            let h = zh * stride[1] + b * dil[1] - pad[1];
+                            let row = (d * in_sp[1] + h) * in_sp[2];
+                            let w_start = zw * stride[2];
+                            for e in e0..e1 {
+                                // e >= e0 puts w_start + e * dil at or past the left padding
+                                let j = row + (w_start + e * dil[2] - pad[2]);
+                                let v = xp[j];
+                                if bi < 0 || v > best || v.is_nan() { best = v; bi = j as i64; }
+                            }
+                        }
+                    }
+                    yp[o] = best; ip_[o] = bi; o += 1;
+                }
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Max pooling backward: gx[plane, idx] += g for every output position.
+pub fn max_pool_bwd<T: AvgElem>(g: &[T], idx: &[i64], in_plane: usize, out_plane: usize, gx: &mut [T]) -> Result<(), String> {
+    gx.fill(T::zero());
+    if in_plane == 0 || out_plane == 0 { return Ok(()); }
+    let planes = gx.len() / in_plane;
+    if gx.len() != planes * in_plane || g.len() != planes * out_plane || idx.len() != g.len() { return Err(len_err("max_pool grad", g.len(), planes * out_plane)); }
+    let plane = |(gxp, (gp, ip)): (&mut [T], (&[T], &[i64]))| {
+        for (&gv, &j) in gp.iter().zip(ip) {
+            if j >= 0 && (j as u64) < in_plane as u64 { gxp[j as usize] = gxp[j as usize].add(gv); }
+        }
+    };
+    if go_parallel(gx.len(), planes) { gx.par_chunks_mut(in_plane).zip(g.par_chunks(out_plane).zip(idx.par_chunks(out_plane))).for_each(plane) } else { gx.chunks_mut(in_plane).zip(g.chunks(out_plane).zip(idx.chunks(out_plane))).for_each(plane) }
+    Ok(())
+}
+
+/// Per-dim input ranges [lo, hi) of every output position, for window pooling.
+pub struct Windows { pub lo: [Vec<usize>; 3], pub hi: [Vec<usize>; 3] }
+
+impl Windows {
+    fn out_sp(&self) -> [usize; 3] { [self.lo[0].len(), self.lo[1].len(), self.lo[2].len()] }
+    /// Every window lies inside the input and every dim has matching lo/hi lists.
+    fn check(&self, in_sp: &[usize; 3]) -> Result<(), String> {
+        for d in 0..3 {
+            if self.lo[d].len() != self.hi[d].len() || self.lo[d].iter().zip(&self.hi[d]).any(|(&l, &h)| l > h || h > in_sp[d]) {
+                return Err("pool: window outside the input".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How an average pool divides a window's sum.
+pub enum Divisor {
+    /// One division by the product of per-dim factors (avg_pool: pool size with or without padding).
+    Product([Vec<i64>; 3]),
+    /// One division by a user's `divisor_override`.
+    Constant(i64),
+    /// Successive divisions by the window's extent along each dim (the adaptive pools: sum / kd / kh / kw).
+    Extents,
+}
+
+/// Element types of average pooling and their accumulators: floats accumulate in their own
+/// type (PyTorch's opmath for f32/f64), int64 in int64 with division truncating toward zero.
+pub trait AvgElem: 'static + Copy + Send + Sync {
+    fn zero() -> Self;
+    fn add(self, o: Self) -> Self;
+    fn div_count(self, n: i64) -> Self;
+}
+impl AvgElem for f32 { fn zero() -> Self { 0.0 } #[inline] fn add(self, o: Self) -> Self { self + o } #[inline] fn div_count(self, n: i64) -> Self { self / n as f32 } }
+impl AvgElem for f64 { fn zero() -> Self { 0.0 } #[inline] fn add(self, o: Self) -> Self { self + o } #[inline] fn div_count(self, n: i64) -> Self { self / n as f64 } }
+impl AvgElem for i64 {
+    fn zero() -> Self { 0 }
+    #[inline] fn add(self, o: Self) -> Self { self.wrapping_add(o) }
+    // wrapping: i64::MIN / -1 wraps instead of trapping; a zero count is refused by the caller
+    #[inline] fn div_count(self, n: i64) -> Self { if n == 0 { 0 } else { self.wrapping_div(n) } }
+}
+
+/// The divisor of output (zd, zh, zw) for the Product and Constant modes.
+fn product_divisor(div: &Divisor, z: [usize; 3]) -> i64 {
+    match div {
+        Divisor::Product(f) => f[0][z[0]].saturating_mul(f[1][z[1]]).saturating_mul(f[2][z[2]]),
+        Divisor::Constant(c) => *c,
+        Divisor::Extents => 1,
+    }
+}
+
+fn check_divisor(div: &Divisor, out_sp: &[usize; 3]) -> Result<(), String> {
+    match div {
+        Divisor::Product(f) if (0..3).any(|d| f[d].len() != out_sp[d]) => Err("avg_pool: divisor table does not match the output".into()),
+        Divisor::Constant(0) => Err("divisor must be not zero".into()),
+        _ => Ok(()),
+    }
+}
+
+/// Window average pooling over planes [P, D, H, W] -> [P, *out]: each output is its window's
+/// sum (in the order d, h, w) divided as `div` says; an empty window gives zero.
+pub fn avg_pool_fwd<T: AvgElem>(x: &[T], in_sp: [usize; 3], win: &Windows, div: &Divisor, y: &mut [T]) -> Result<(), String> {
+    let out_sp = win.out_sp();
+    let (ip, op) = (plane_size(&in_sp, "avg_pool")?, plane_size(&out_sp, "avg_pool")?);
+    if ip == 0 || op == 0 { return Ok(()); }
+    let planes = x.len() / ip;
+    if x.len() != planes * ip || y.len() != planes * op { return Err(len_err("avg_pool output", y.len(), planes * op)); }
+    win.check(&in_sp)?;
+    check_divisor(div, &out_sp)?;
+    per_plane(x, ip, y, op, |xp, yp| {
+        let mut o = 0;
+        for zd in 0..out_sp[0] {
+            for zh in 0..out_sp[1] {
+                for zw in 0..out_sp[2] {
+                    let (d0, d1) = (win.lo[0][zd], win.hi[0][zd]);
+                    let (h0, h1) = (win.lo[1][zh], win.hi[1][zh]);
+                    let (w0, w1) = (win.lo[2][zw], win.hi[2][zw]);
+                    let mut s = T::zero();
+                    for d in d0..d1 {
+                        for h in h0..h1 {
+                            let row = (d * in_sp[1] + h) * in_sp[2];
+                            for &v in &xp[row + w0..row + w1] { s = s.add(v); }
+                        }
+                    }
+                    yp[o] = if d0 >= d1 || h0 >= h1 || w0 >= w1 { T::zero() } else {
+                        match div {
+                            Divisor::Extents => s.div_count((d1 - d0) as i64).div_count((h1 - h0) as i64).div_count((w1 - w0) as i64),
+                            _ => s.div_count(product_divisor(div, [zd, zh, zw])),
+                        }
+                    };
+                    o += 1;
+                }
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Backward of `avg_pool_fwd`: every tap of a window receives its output's gradient divided
+/// the same way (computed once per window, like PyTorch).
+pub fn avg_pool_bwd<T: AvgElem>(g: &[T], in_sp: [usize; 3], win: &Windows, div: &Divisor, gx: &mut [T]) -> Result<(), String> {
+    let out_sp = win.out_sp();
+    let (ip, op) = (plane_size(&in_sp, "avg_pool")?, plane_size(&out_sp, "avg_pool")?);
+    gx.fill(T::zero());
+    if ip == 0 || op == 0 { return Ok(()); }
+    let planes = gx.len() / ip;
+    if gx.len() != planes * ip || g.len() != planes * op { return Err(len_err("avg_pool grad", g.len(), planes * op)); }
+    win.check(&in_sp)?;
+    check_divisor(div, &out_sp)?;
+    per_plane(g, op, gx, ip, |gp, gxp| {
+        let mut o = 0;
+        for zd in 0..out_sp[0] {
+            for zh in 0..out_sp[1] {
+                for zw in 0..out_sp[2] {
+                    let (d0, d1) = (win.lo[0][zd], win.hi[0][zd]);
+                    let (h0, h1) = (win.lo[1][zh], win.hi[1][zh]);
+                    let (w0, w1) = (win.lo[2][zw], win.hi[2][zw]);
+                    let delta = match div {
+                        Divisor::Extents => gp[o].div_count((d1 - d0).max(1) as i64).div_count((h1 - h0).max(1) as i64).div_count((w1 - w0).max(1) as i64),
+                        _ => gp[o].div_count(product_divisor(div, [zd, zh, zw])),
+                    };
+                    for d in d0..d1 {
+                        for h in h0..h1 {
+                            let row = (d * in_sp[1] + h) * in_sp[2];
+                            for v in &mut gxp[row + w0..row + w1] { *v = v.add(delta); }
+                        }
+                    }
+                    o += 1;
+                }
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Adaptive max pooling over planes: the maximum of each window and its flat index in the
+/// input plane. Like PyTorch, a later NaN replaces the running maximum; an all -inf window
+/// reports its first tap.
+pub fn window_max_fwd<T: MaxElem>(x: &[T], in_sp: [usize; 3], win: &Windows, y: &mut [T], idx: &mut [i64]) -> Result<(), String> {
+    let out_sp = win.out_sp();
+    let (ip, op) = (plane_size(&in_sp, "adaptive_max_pool")?, plane_size(&out_sp, "adaptive_max_pool")?);
+    if ip == 0 || op == 0 { return Ok(()); }
+    let planes = x.len() / ip;
+    if x.len() != planes * ip || y.len() != planes * op || idx.len() != y.len() { return Err(len_err("adaptive_max_pool output", y.len(), planes * op)); }
+    win.check(&in_sp)?;
+    if (0..3).any(|d| win.lo[d].iter().zip(&win.hi[d]).any(|(l, h)| l >= h)) { return Err("adaptive_max_pool: empty window".into()); }
+    per_plane_idx(x, ip, y, idx, op, |xp, yp, ip_| {
+        let mut o = 0;
+        for zd in 0..out_sp[0] {
+            for zh in 0..out_sp[1] {
+                for zw in 0..out_sp[2] {
+                    let (mut best, mut bi) = (xp[0], -1i64);
+                    for d in win.lo[0][zd]..win.hi[0][zd] {
+                        for h in win.lo[1][zh]..win.hi[1][zh] {
+                            let row = (d * in_sp[1] + h) * in_sp[2];
+                            for j in row + win.lo[2][zw]..row + win.hi[2][zw] {
+                                let v = xp[j];
+                                if bi < 0 || v > best || v.is_nan() { best = v; bi = j as i64; }
+                            }
+                        }
+                    }
+                    yp[o] = best; ip_[o] = bi; o += 1;
+                }
+            }
+        }
+    });
+    Ok(())
+}
