@@ -392,6 +392,11 @@ def _qr_backward_tall(gQ, gR, Q, R):
 class _QR(Function):
     @staticmethod
     def forward(ctx, A, mode):
+        if _native(A):
+            q, r = _C.linalg_qr(A, mode)
+            ctx.save_for_backward(q, r)
+            ctx.mode = mode
+            return q, r
         a = _np(A)
         if mode == "r":
             q, r = np.zeros((0,), dtype=a.dtype), _np_call(np.linalg.qr, a, mode="r")
@@ -429,11 +434,30 @@ def qr(A, mode="reduced"):
     return return_types.qr(*_QR.apply(A, mode))
 
 
+def _native_svd(A, full_matrices, vectors):
+    """SVD on faer: (U, S, Vh), U and Vh empty unless `vectors`. Singular vectors are unique
+    only up to sign; faer's signs can differ from LAPACK's, as LAPACK builds differ among themselves."""
+    u, s, vh, info = _C.linalg_svd(A, full_matrices, vectors)
+    _raise_info(info, A, lambda p, k: f"linalg.svd: {p}The algorithm failed to converge because the input matrix "
+                                      "contained non-finite values.")
+    return u, s, vh
+
+
+def _native_eigh(A, UPLO, vectors):
+    w, v, info = _C.linalg_eigh(A, UPLO == "U", vectors)
+    _raise_info(info, A, lambda p, k: f"linalg.eigh: {p}The algorithm failed to converge because the input matrix is "
+                                      f"ill-conditioned or has too many repeated eigenvalues (error code: {k}).")
+    return w, v
+
+
 class _SVD(Function):
     @staticmethod
     def forward(ctx, A, full_matrices):
-        u, s, vh = _np_call(np.linalg.svd, _np(A), full_matrices=full_matrices)
-        u, s, vh = _t(u, A), _t(s, A), _t(vh, A)
+        if _native(A):
+            u, s, vh = _native_svd(A, full_matrices, True)
+        else:
+            u, s, vh = _np_call(np.linalg.svd, _np(A), full_matrices=full_matrices)
+            u, s, vh = _t(u, A), _t(s, A), _t(vh, A)
         # the outputs themselves are saved: they join the graph, so the backward is differentiable
         ctx.save_for_backward(u, s, vh)
         return u, s, vh
@@ -487,8 +511,11 @@ def svdvals(A, *, driver=None):
 class _Eigh(Function):
     @staticmethod
     def forward(ctx, A, UPLO):
-        w, v = _np_call(np.linalg.eigh, _np(A), UPLO=UPLO)
-        w, v = _t(w, A), _t(v, A)
+        if _native(A):
+            w, v = _native_eigh(A, UPLO, True)
+        else:
+            w, v = _np_call(np.linalg.eigh, _np(A), UPLO=UPLO)
+            w, v = _t(w, A), _t(v, A)
         ctx.save_for_backward(w, v)
         return w, v
 
@@ -528,31 +555,40 @@ def matrix_rank(A, tol=None, hermitian=False):
         raise RuntimeError("torch.linalg.matrix_rank: The input tensor input must have at least 2 dimensions.")
     if A.dtype not in (_ops._core.float32, _ops._core.float64):
         raise RuntimeError("This function doesn't handle types other than float and double")
-    return _ops.tensor(_np_call(np.linalg.matrix_rank, _np(A), tol=tol, hermitian=hermitian))
+    if hermitian:
+        s = _native_eigh(A, "L", False)[0].abs()
+    else:
+        s = _native_svd(A, False, False)[1]
+    m, n = A.shape[-2], A.shape[-1]
+    if tol is None:  # NumPy's and PyTorch's default: largest singular value * max(m, n) * eps
+        smax = s.amax(-1, keepdim=True) if s.shape[-1] else _ops.zeros(*s.shape[:-1], 1, dtype=s.dtype)
+        cut = smax * (max(m, n) * _ops._core.finfo(A.dtype).eps)
+    else:
+        cut = _ops.as_tensor(tol, dtype=s.dtype)
+        cut = cut.unsqueeze(-1) if cut.ndim else cut
+    return (s > cut).sum(-1)
 
 
 class _Pinv(Function):
     @staticmethod
     def forward(ctx, A, atol, rtol, hermitian):
-        a = _np(A)
-        m, n = a.shape[-2:]
+        m, n = A.shape[-2], A.shape[-1]
         if rtol is None:
             # PyTorch's default: rtol = eps * max(m, n) unless atol is given
-            rtol = 0.0 if atol is not None and atol > 0 else np.finfo(a.dtype).eps * max(m, n)
+            rtol = 0.0 if atol is not None and atol > 0 else _ops._core.finfo(A.dtype).eps * max(m, n)
         atol = 0.0 if atol is None else atol
-        if a.size == 0:
-            p = np.zeros(a.shape[:-2] + (n, m), dtype=a.dtype)
+        if A.numel() == 0:
+            out = _ops.zeros(*A.shape[:-2], n, m, dtype=A.dtype)
         elif hermitian:
-            w, v = _np_call(np.linalg.eigh, a)
-            cut = np.maximum(atol, rtol * np.abs(w).max(-1, keepdims=True))
-            winv = np.where(np.abs(w) > cut, 1 / np.where(w == 0, 1, w), 0)
-            p = (v * winv[..., None, :]) @ np.swapaxes(v, -1, -2)
+            w, v = _native_eigh(A, "L", True)
+            cut = (w.abs().amax(-1, keepdim=True) * rtol).clamp(min=atol)
+            winv = _ops.where(w.abs() > cut, 1 / _ops.where(w == 0, _ops.ones_like(w), w), _ops.zeros_like(w))
+            out = (v * winv.unsqueeze(-2)) @ v.mT
         else:
-            u, s, vh = _np_call(np.linalg.svd, a, full_matrices=False)
-            cut = np.maximum(atol, rtol * s.max(-1, keepdims=True, initial=0))
-            sinv = np.where(s > cut, 1 / np.where(s == 0, 1, s), 0)
-            p = np.swapaxes(vh, -1, -2) @ (sinv[..., :, None] * np.swapaxes(u, -1, -2))
-        out = _t(p, A)
+            u, s, vh = _native_svd(A, False, True)
+            cut = (s.amax(-1, keepdim=True) * rtol).clamp(min=atol)
+            sinv = _ops.where(s > cut, 1 / _ops.where(s == 0, _ops.ones_like(s), s), _ops.zeros_like(s))
+            out = vh.mT @ (sinv.unsqueeze(-1) * u.mT)
         ctx.save_for_backward(A, out)
         return out
 

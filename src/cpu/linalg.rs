@@ -78,3 +78,65 @@ pub fn cholesky(a: &[f64], n: usize, out: &mut [f64]) -> usize {
         }
     }
 }
+
+/// Writes the n x n identity into `out` (row-major; an empty `out` is left alone).
+fn identity(out: &mut [f64], n: usize) {
+    if out.len() < n * n { return; }
+    out[..n * n].fill(0.0);
+    for i in 0..n { out[i * n + i] = 1.0; }
+}
+
+/// Runs `f` with faer's parallelism following `torch.set_num_threads` (serial at 1 thread).
+fn with_threads<R>(f: impl FnOnce() -> R) -> R {
+    faer::set_global_parallelism(if super::iter::parallel_ok() { faer::Par::rayon(0) } else { faer::Par::Seq });
+    f()
+}
+
+/// Householder QR of an m x n matrix (LAPACK's sign convention: R's diagonal has the opposite
+/// sign of each reflected column's leading element). Reduced: Q m x k, R k x n (k = min(m, n));
+/// complete: Q m x m, R m x n with zero rows below k. `q` is empty when Q is not wanted.
+pub fn qr(a: &[f64], m: usize, n: usize, complete: bool, q: &mut [f64], r: &mut [f64]) {
+    if m.min(n) == 0 {
+        // nothing to reflect: a complete Q is the identity (as LAPACK's orgqr gives)
+        if complete { identity(q, m) }
+        return;
+    }
+    let f = with_threads(|| mat(a, m, n).qr());
+    // thin_R is k x n: written row-major it fills the first k rows of a complete R
+    write_row_major(f.thin_R(), r);
+    if q.is_empty() { return; }
+    if complete { write_row_major(f.compute_Q().as_ref(), q) } else { write_row_major(f.compute_thin_Q().as_ref(), q) }
+}
+
+/// Singular values (descending) and, when `vectors`, the singular vectors
+/// (thin: U m x k, Vh k x n; full: U m x m, Vh n x n). info 1 when the iteration did not
+/// converge (faer reports it for non-finite input).
+pub fn svd(a: &[f64], m: usize, n: usize, full: bool, vectors: bool, u: &mut [f64], s: &mut [f64], vh: &mut [f64]) -> usize {
+    if m.min(n) == 0 {
+        // no singular values: full factors are identities, as LAPACK gives
+        if full && vectors { identity(u, m); identity(vh, n); }
+        return 0;
+    }
+    let a = mat(a, m, n);
+    if !vectors {
+        return match with_threads(|| a.singular_values()) { Ok(v) => { s.copy_from_slice(&v); 0 } Err(_) => 1 };
+    }
+    let f = match with_threads(|| if full { a.svd() } else { a.thin_svd() }) { Ok(f) => f, Err(_) => return 1 };
+    for (d, v) in s.iter_mut().zip(f.S().column_vector().iter()) { *d = *v; }
+    write_row_major(f.U(), u);
+    write_row_major(f.V().transpose(), vh);
+    0
+}
+
+/// Eigenvalues (ascending) of a symmetric matrix read from its lower (or upper) triangle and,
+/// when `v` is non-empty, its eigenvectors as columns. info 1 when the iteration did not converge.
+pub fn eigh(a: &[f64], n: usize, upper: bool, w: &mut [f64], v: &mut [f64]) -> usize {
+    let (a, side) = (mat(a, n, n), if upper { Side::Upper } else { Side::Lower });
+    if v.is_empty() {
+        return match with_threads(|| a.self_adjoint_eigenvalues(side)) { Ok(x) => { w.copy_from_slice(&x); 0 } Err(_) => 1 };
+    }
+    let f = match with_threads(|| a.self_adjoint_eigen(side)) { Ok(f) => f, Err(_) => return 1 };
+    for (d, x) in w.iter_mut().zip(f.S().column_vector().iter()) { *d = *x; }
+    write_row_major(f.U(), v);
+    0
+}

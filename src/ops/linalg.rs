@@ -275,3 +275,59 @@ pub fn cholesky_raw(a: &Tensor) -> Result<(Tensor, Tensor)> {
     let info: Vec<usize> = (0..batch).map(|b| crate::cpu::linalg::cholesky(&v[b * n * n..(b + 1) * n * n], n, &mut out[b * n * n..(b + 1) * n * n])).collect();
     Ok((f64_result(out, &a.shape(), a.dtype())?, info_tensor(info)?))
 }
+
+/// Batched QR (mode "reduced", "complete" or "r"): (Q, R), Q empty for "r"; no autograd.
+pub fn qr_raw(a: &Tensor, mode: &str) -> Result<(Tensor, Tensor)> {
+    let (v, batch, m, n) = real_batches(a)?;
+    let k = m.min(n);
+    let complete = mode == "complete";
+    let (qc, rr) = (if complete { m } else { k }, if complete { m } else { k });
+    let want_q = mode != "r";
+    let bs = &a.shape()[..a.shape().len() - 2];
+    let sz = |r: usize, c: usize| -> Result<usize> { crate::tensor::checked_numel(&[batch, r, c]) };
+    let mut q = zeroed(if want_q { sz(m, qc)? } else { 0 })?;
+    let mut r = zeroed(sz(rr, n)?)?;
+    for b in 0..batch {
+        let qs = if want_q { &mut q[b * m * qc..(b + 1) * m * qc] } else { &mut [][..] };
+        crate::cpu::linalg::qr(&v[b * m * n..(b + 1) * m * n], m, n, complete, qs, &mut r[b * rr * n..(b + 1) * rr * n]);
+    }
+    let shape = |r: usize, c: usize| -> Vec<usize> { let mut s = bs.to_vec(); s.extend([r, c]); s };
+    let qt = if want_q { f64_result(q, &shape(m, qc), a.dtype())? } else { f64_result(vec![], &[0], a.dtype())? };
+    Ok((qt, f64_result(r, &shape(rr, n), a.dtype())?))
+}
+
+/// Batched SVD: (U, S, Vh, info); U and Vh are empty unless `vectors`. No autograd.
+pub fn svd_raw(a: &Tensor, full: bool, vectors: bool) -> Result<(Tensor, Tensor, Tensor, Tensor)> {
+    let (v, batch, m, n) = real_batches(a)?;
+    let k = m.min(n);
+    let (uc, vr) = if full { (m, n) } else { (k, k) };
+    let bs = a.shape()[..a.shape().len() - 2].to_vec();
+    let mut u = zeroed(if vectors { crate::tensor::checked_numel(&[batch, m, uc])? } else { 0 })?;
+    let mut vh = zeroed(if vectors { crate::tensor::checked_numel(&[batch, vr, n])? } else { 0 })?;
+    let mut s = zeroed(batch * k)?;
+    let info: Vec<usize> = (0..batch).map(|b| {
+        let (us, vs) = if vectors { (&mut u[b * m * uc..(b + 1) * m * uc], &mut vh[b * vr * n..(b + 1) * vr * n]) } else { (&mut [][..], &mut [][..]) };
+        crate::cpu::linalg::svd(&v[b * m * n..(b + 1) * m * n], m, n, full, vectors, us, &mut s[b * k..(b + 1) * k], vs)
+    }).collect();
+    let shape = |tail: &[usize]| -> Vec<usize> { let mut s = bs.clone(); s.extend_from_slice(tail); s };
+    let (ut, vt) = if vectors {
+        (f64_result(u, &shape(&[m, uc]), a.dtype())?, f64_result(vh, &shape(&[vr, n]), a.dtype())?)
+    } else { (f64_result(vec![], &[0], a.dtype())?, f64_result(vec![], &[0], a.dtype())?) };
+    Ok((ut, f64_result(s, &shape(&[k]), a.dtype())?, vt, info_tensor(info)?))
+}
+
+/// Batched symmetric eigendecomposition: (eigenvalues ascending, eigenvectors or empty, info).
+pub fn eigh_raw(a: &Tensor, upper: bool, vectors: bool) -> Result<(Tensor, Tensor, Tensor)> {
+    let (v, batch, n, n2) = real_batches(a)?;
+    if n != n2 { return Err(Error::Runtime("linalg.eigh: A must be batches of square matrices".into())); }
+    let bs = a.shape()[..a.shape().len() - 2].to_vec();
+    let mut w = zeroed(batch * n)?;
+    let mut vec_out = zeroed(if vectors { v.len() } else { 0 })?;
+    let info: Vec<usize> = (0..batch).map(|b| {
+        let vs = if vectors { &mut vec_out[b * n * n..(b + 1) * n * n] } else { &mut [][..] };
+        crate::cpu::linalg::eigh(&v[b * n * n..(b + 1) * n * n], n, upper, &mut w[b * n..(b + 1) * n], vs)
+    }).collect();
+    let mut ws = bs.clone(); ws.push(n);
+    let vt = if vectors { f64_result(vec_out, &a.shape(), a.dtype())? } else { f64_result(vec![], &[0], a.dtype())? };
+    Ok((f64_result(w, &ws, a.dtype())?, vt, info_tensor(info)?))
+}

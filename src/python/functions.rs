@@ -1004,6 +1004,27 @@ fn linalg_cholesky(py: Python<'_>, a: &Bound<'_, PyAny>) -> R<(PT, PT)> {
     crate::python::convert::guard(|| { let t = tt(a)?; let (x, i) = py.detach(|| linalg::cholesky_raw(&t))?; Ok((wrap(py, x)?, wrap(py, i)?)) })
 }
 
+#[pyfunction]
+fn linalg_qr(py: Python<'_>, a: &Bound<'_, PyAny>, mode: String) -> R<(PT, PT)> {
+    crate::python::convert::guard(|| { let t = tt(a)?; let (q, r) = py.detach(|| linalg::qr_raw(&t, &mode))?; Ok((wrap(py, q)?, wrap(py, r)?)) })
+}
+#[pyfunction]
+fn linalg_svd(py: Python<'_>, a: &Bound<'_, PyAny>, full_matrices: bool, vectors: bool) -> R<(PT, PT, PT, PT)> {
+    crate::python::convert::guard(|| {
+        let t = tt(a)?;
+        let (u, s, vh, i) = py.detach(|| linalg::svd_raw(&t, full_matrices, vectors))?;
+        Ok((wrap(py, u)?, wrap(py, s)?, wrap(py, vh)?, wrap(py, i)?))
+    })
+}
+#[pyfunction]
+fn linalg_eigh(py: Python<'_>, a: &Bound<'_, PyAny>, upper: bool, vectors: bool) -> R<(PT, PT, PT)> {
+    crate::python::convert::guard(|| {
+        let t = tt(a)?;
+        let (w, v, i) = py.detach(|| linalg::eigh_raw(&t, upper, vectors))?;
+        Ok((wrap(py, w)?, wrap(py, v)?, wrap(py, i)?))
+    })
+}
+
 // ---- sorting and counting
 #[pyfunction]
 #[pyo3(signature = (x, dim=None))]
@@ -1059,7 +1080,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
          register_hook, record_function, _empty_cache, tensor_from_list, set_num_threads, get_num_threads, _adam_step, _sgd_step, _rmsprop_step, _adagrad_step, _adadelta_step, _adamax_step, _nadam_step, _radam_step,
          view_as_real, view_as_complex, real, imag, complex, polar, conj, angle_complex, sgn_complex, fft_c2c,
          unique_op, searchsorted_op, bincount_op, histc_op, cum_extreme_indices, mode_indices,
-         linalg_inv, linalg_solve, linalg_det, linalg_slogdet, linalg_cholesky);
+         linalg_inv, linalg_solve, linalg_det, linalg_slogdet, linalg_cholesky, linalg_qr, linalg_svd, linalg_eigh);
     Ok(())
     })
 }
