@@ -56,3 +56,42 @@ pub fn gemm_checked<T: 'static + Copy + num_traits::Zero + num_traits::One>(
     }
     Ok(())
 }
+
+/// out[b] = a[b] @ c[b] for 3-D views a [B, m, k] and c [B, k, n] (any strides, as views of
+/// their storages) into the contiguous [B, m, n] view `out`. Each product uses `par`, or, with
+/// `across_batch`, the batches spread over the pool one per task.
+pub fn bmm_views<T: crate::dtype::Elem + num_traits::Zero + num_traits::One>(
+    out: &crate::tensor::Body, a: &crate::tensor::Body, c: &crate::tensor::Body, across_batch: bool, par: gemm::Parallelism,
+) -> crate::error::Result<()> {
+    use crate::storage::Device;
+    let ok3 = |b: &crate::tensor::Body| b.shape.len() == 3 && b.dtype == T::DTYPE && b.storage.device == Device::Cpu;
+    if !ok3(out) || !ok3(a) || !ok3(c) || !out.is_contiguous() {
+        crate::bail!("internal: bmm_views expects 3-D CPU views of {}", T::DTYPE.name());
+    }
+    let (bsz, m, k, n) = (a.shape[0], a.shape[1], a.shape[2], c.shape[2]);
+    if c.shape[0] != bsz || c.shape[1] != k || out.shape.as_slice() != [bsz, m, n] {
+        crate::bail!("internal: bmm_views shapes {:?} @ {:?} -> {:?}", a.shape, c.shape, out.shape);
+    }
+    if std::ptr::eq(out.storage.as_ref(), a.storage.as_ref()) || std::ptr::eq(out.storage.as_ref(), c.storage.as_ref()) {
+        crate::bail!("internal: bmm_views output shares memory with an input");
+    }
+    if bsz == 0 || m == 0 || n == 0 { return Ok(()); }
+    if k == 0 { return super::strided::fill::<T>(out, T::zero()); }
+    let (ap, cp, op) = (a.data_ptr() as usize, c.data_ptr() as usize, out.data_ptr() as usize);
+    let (sa, sc) = (a.strides.clone(), c.strides.clone());
+    // SAFETY: a [B,m,k] and c [B,k,n] are views inside their storages (check_view_bounds holds for
+    // every view, whatever its strides), so every element gemm reads for batch b lies inside
+    // them; out is a contiguous [B,m,n] view, batch b writes only its own [m,n] block, so
+    // parallel batches never alias; the output's storage is not an input's (checked above).
+    let one = |b: usize| unsafe {
+        gemm::gemm(
+            m, n, k,
+            (op as *mut T).add(b * m * n), 1, n as isize, false,
+            (ap as *const T).offset(b as isize * sa[0]), sa[2], sa[1],
+            (cp as *const T).offset(b as isize * sc[0]), sc[2], sc[1],
+            T::zero(), T::one(), false, false, false, par,
+        );
+    };
+    if across_batch { use rayon::prelude::*; (0..bsz).into_par_iter().for_each(one) } else { (0..bsz).for_each(one) }
+    Ok(())
+}

@@ -15,10 +15,12 @@ pub mod gemm;
 pub mod iter;
 pub mod linalg;
 pub mod nn;
+pub mod optim;
 pub mod pool;
 pub mod random;
 pub mod reduce;
 pub mod simd;
+pub mod strided;
 pub mod transpose;
 
 use crate::dtype::Elem;

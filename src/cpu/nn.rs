@@ -1,4 +1,4 @@
-//! Fused nn kernels: layer norm, GELU, negative log-likelihood. Each works on
+//! Fused nn kernels: softmax, layer norm, GELU, negative log-likelihood. Each works on
 //! contiguous slices whose lengths the caller derived from one shape; every entry point
 //! re-checks those lengths and returns an error string instead of indexing out of range.
 use rayon::prelude::*;
@@ -25,6 +25,33 @@ fn as_f32<T: 'static>(v: &[T]) -> Option<&[f32]> {
 fn as_f32_mut<T: 'static>(v: &mut [T]) -> Option<&mut [f32]> {
     // SAFETY: T is f32 (checked), so the layout is identical; the borrow is moved into the result
     (std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>()).then(|| unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr() as *mut f32, v.len()) })
+}
+
+/// dst rows = softmax (or log_softmax) of the src rows of length `len`; each row is copied and
+/// normalised while it is in cache.
+pub fn softmax_rows<T: num_traits::Float + Send + Sync + 'static>(src: &[T], data: &mut [T], len: usize, log: bool) {
+    if let (Some(s), Some(d)) = (as_f32(src), as_f32_mut(data)) {
+        let row = |(o, i): (&mut [f32], &[f32])| super::simd::softmax_row_into(i, o, log);
+        if d.len() >= GRAIN && parallel_ok() { d.par_chunks_mut(len).zip(s.par_chunks(len)).for_each(row) } else { d.chunks_mut(len).zip(s.chunks(len)).for_each(row) }
+        return;
+    }
+    let work = |(row, i): (&mut [T], &[T])| {
+        row.copy_from_slice(i);
+        let m = row.iter().fold(T::neg_infinity(), |a, &b| if b > a || b.is_nan() { b } else { a });
+        // a row whose max is +inf is all NaN (inf - inf), like PyTorch; only -inf is shifted
+        let m = if m == T::neg_infinity() { T::zero() } else { m };
+        if log {
+            let s = row.iter().fold(T::zero(), |a, &v| a + (v - m).exp());
+            let ls = s.ln() + m;
+            for v in row.iter_mut() { *v = *v - ls; }
+        } else {
+            let mut s = T::zero();
+            for v in row.iter_mut() { *v = (*v - m).exp(); s = s + *v; }
+            let inv = T::one() / s;
+            for v in row.iter_mut() { *v = *v * inv; }
+        }
+    };
+    if data.len() >= GRAIN && parallel_ok() { data.par_chunks_mut(len).zip(src.par_chunks(len)).for_each(work) } else { data.chunks_mut(len).zip(src.chunks(len)).for_each(work) }
 }
 
 /// Runs an elementwise f32 kernel over matching chunks, across the pool for large inputs.

@@ -81,6 +81,28 @@ multiversion! {
     }
 }
 
+/// dst = f(src) for contiguous f32 views, in chunks across the pool for large inputs. `dst`
+/// may be `src` itself (an in-place op): each chunk then goes through a stack buffer so no
+/// two slices alias.
+pub fn map_f32_in_place_or_into(dst: &crate::tensor::Body, src: &crate::tensor::Body, f: fn(&[f32], &mut [f32])) -> crate::error::Result<()> {
+    use rayon::prelude::*;
+    let n = src.numel();
+    let par = n >= super::iter::GRAIN && super::iter::parallel_ok();
+    let chunk = if par { n.div_ceil(rayon::current_num_threads() * 4).max(4096) } else { n.max(1) };
+    if std::ptr::eq(dst.storage.as_ref(), src.storage.as_ref()) {
+        if dst.offset != src.offset || dst.shape != src.shape { crate::bail!("internal: partially overlapping in-place map"); }
+        let in_place = |c: &mut [f32]| for part in c.chunks_mut(1024) {
+            let mut tmp = [0f32; 1024];
+            tmp[..part.len()].copy_from_slice(part);
+            f(&tmp[..part.len()], part);
+        };
+        return super::strided::write::<f32, _>(dst, |d| if par { d.par_chunks_mut(chunk).for_each(in_place) } else { in_place(d) });
+    }
+    super::strided::read::<f32, _>(src, |s| super::strided::write::<f32, _>(dst, |d| {
+        if par { d.par_chunks_mut(chunk).zip(s.par_chunks(chunk)).for_each(|(d, s)| f(s, d)) } else { f(s, d) }
+    }))?
+}
+
 /// Max and sum reductions with eight independent lanes (vectorizes without fast-math).
 #[inline(always)]
 fn row_max(row: &[f32]) -> f32 {

@@ -6,6 +6,40 @@ use rayon::prelude::*;
 /// Source geometry: element (b, r, c) of the destination is `src[batch_off(b) + c * col_stride + r]`.
 pub struct TransposeSrc<'a> { pub base: usize, pub col_stride: isize, pub batch_offsets: &'a [isize] }
 
+/// Copies the view `s` (strides `ss`, broadcast to d's shape) into the contiguous view `d` when
+/// the source walks memory across the destination's rows (a transpose), in square tiles so
+/// both sides stay in cache; false (nothing written) when the geometry does not fit or the two
+/// share a storage. Handles [.., rows, cols] with src strides (1, k).
+pub fn copy_views(d: &crate::tensor::Body, s: &crate::tensor::Body, ss: &[isize]) -> bool {
+    let nd = d.shape.len();
+    if nd < 2 || !d.is_contiguous() || ss.len() != nd || d.storage.device != crate::storage::Device::Cpu || s.storage.device != crate::storage::Device::Cpu
+        || d.dtype != s.dtype || std::ptr::eq(d.storage.as_ref(), s.storage.as_ref()) { return false; }
+    let (rows, cols) = (d.shape[nd - 2], d.shape[nd - 1]);
+    if ss[nd - 2] != 1 || ss[nd - 1] == 1 || rows < 32 || cols < 32 { return false; }
+    let bshape: Vec<usize> = d.shape[..nd - 2].to_vec();
+    // element offset of each leading (batch) index in the source
+    let mut offs: Vec<isize> = vec![0];
+    for (k, &n) in bshape.iter().enumerate() {
+        offs = offs.iter().flat_map(|&o| (0..n).map(move |i| o + i as isize * ss[k])).collect();
+    }
+    let src = TransposeSrc { base: s.data_ptr() as usize, col_stride: ss[nd - 1], batch_offsets: &offs };
+    let dst = d.data_ptr() as usize;
+    // SAFETY: s and d are views inside their storages (check_view_bounds holds for every view),
+    // so every (b, r, c) element address the kernel forms lies inside them; d is contiguous with
+    // shape [.., rows, cols]; the two live in different storages, so they cannot overlap.
+    unsafe {
+        match d.dtype.size() {
+            1 => transpose_copy::<u8>(&src, dst, rows, cols),
+            2 => transpose_copy::<u16>(&src, dst, rows, cols),
+            4 => transpose_copy::<u32>(&src, dst, rows, cols),
+            8 => transpose_copy::<u64>(&src, dst, rows, cols),
+            _ => return false,
+        }
+    }
+    true
+}
+
+
 const TILE: usize = 64;
 
 /// Copies with elements of `E` (1, 2, 4 or 8 bytes). `src`/`dst` are raw addresses.

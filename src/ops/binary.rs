@@ -3,7 +3,7 @@
 use crate::autograd::{self, SaveItem};
 use crate::dtype::{DType, Elem, ResultTypeState, Scalar};
 use crate::error::{Error, Result};
-use crate::cpu::iter::{broadcast_strides, zip2};
+use crate::cpu::strided;
 use crate::ops::{broadcast_shapes, copy, reduce, unary};
 use crate::tensor::Tensor;
 
@@ -147,16 +147,9 @@ fn float_only<T: num_traits::Float>(op: BinOp, a: T, b: T) -> T {
     }
 }
 
-fn arith_kernel<T: Arith>(op: BinOp, shape: &[usize], out: &Tensor, a: &Tensor, b: &Tensor, alpha: T) {
+fn arith_kernel<T: Arith>(op: BinOp, shape: &[usize], out: &Tensor, a: &Tensor, b: &Tensor, alpha: T) -> Result<()> {
     let (o, x, y) = (out.body(), a.body(), b.body());
-    let xs = broadcast_strides(&x.shape, &x.strides, shape);
-    let ys = broadcast_strides(&y.shape, &y.strides, shape);
-    let os = o.strides.clone();
-    let po = (o.data_ptr() as *mut T, &os[..]);
-    let pa = (x.data_ptr() as *const T, &xs[..]);
-    let pb = (y.data_ptr() as *const T, &ys[..]);
-    // SAFETY (both go! macros): out, a, b are views of `shape` from data_ptr + broadcast strides (zip contract)
-    macro_rules! go { ($f:expr) => { unsafe { zip2::<T, T, T>(shape, po, pa, pb, $f) } } }
+    macro_rules! go { ($f:expr) => { strided::map2::<T, T, T>(shape, &o, &x, &y, $f)? } }
     let one = T::from_f64(1.0);
     match op {
         BinOp::Add if alpha == one => go!(|a, b| T::add(a, b)),
@@ -174,18 +167,12 @@ fn arith_kernel<T: Arith>(op: BinOp, shape: &[usize], out: &Tensor, a: &Tensor, 
         BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor | BinOp::Shl | BinOp::Shr => go!(|a, b| T::bits(a, b, op)),
         _ => {}
     }
+    Ok(())
 }
 
-fn compare_kernel<T: Elem>(op: BinOp, shape: &[usize], out: &Tensor, a: &Tensor, b: &Tensor) {
+fn compare_kernel<T: Elem>(op: BinOp, shape: &[usize], out: &Tensor, a: &Tensor, b: &Tensor) -> Result<()> {
     let (o, x, y) = (out.body(), a.body(), b.body());
-    let xs = broadcast_strides(&x.shape, &x.strides, shape);
-    let ys = broadcast_strides(&y.shape, &y.strides, shape);
-    let os = o.strides.clone();
-    let po = (o.data_ptr() as *mut bool, &os[..]);
-    let pa = (x.data_ptr() as *const T, &xs[..]);
-    let pb = (y.data_ptr() as *const T, &ys[..]);
-    // SAFETY: out, a, b are views of `shape` from data_ptr + broadcast strides (zip contract)
-    macro_rules! go { ($f:expr) => { unsafe { zip2::<bool, T, T>(shape, po, pa, pb, $f) } } }
+    macro_rules! go { ($f:expr) => { strided::map2::<bool, T, T>(shape, &o, &x, &y, $f)? } }
     let z = T::default();
     match op {
         BinOp::Eq => go!(|a, b| a == b),
@@ -199,15 +186,12 @@ fn compare_kernel<T: Elem>(op: BinOp, shape: &[usize], out: &Tensor, a: &Tensor,
         BinOp::LogicalXor => go!(|a, b| (a != z) != (b != z)),
         _ => {}
     }
+    Ok(())
 }
 
-fn float_kernel<T: num_traits::Float + Elem>(op: BinOp, shape: &[usize], out: &Tensor, a: &Tensor, b: &Tensor) {
+fn float_kernel<T: num_traits::Float + Elem>(op: BinOp, shape: &[usize], out: &Tensor, a: &Tensor, b: &Tensor) -> Result<()> {
     let (o, x, y) = (out.body(), a.body(), b.body());
-    let xs = broadcast_strides(&x.shape, &x.strides, shape);
-    let ys = broadcast_strides(&y.shape, &y.strides, shape);
-    let os = o.strides.clone();
-    // SAFETY: out, x, y are views of `shape` from data_ptr + broadcast strides (zip contract)
-    unsafe { zip2::<T, T, T>(shape, (o.data_ptr() as *mut T, &os[..]), (x.data_ptr() as *const T, &xs[..]), (y.data_ptr() as *const T, &ys[..]), |a, b| float_only(op, a, b)) };
+    strided::map2::<T, T, T>(shape, &o, &x, &y, |a, b| float_only(op, a, b))
 }
 
 /// Materialises an operand as a tensor of `dtype` (scalars become 0-dim tensors).
@@ -217,10 +201,9 @@ pub(crate) fn as_dtype(x: &Operand, dtype: DType) -> Result<Tensor> {
         Operand::T(t) => copy::contiguous_as(t, dtype)?,
         Operand::S(s) => {
             let t = Tensor::empty(&[], dtype)?;
-            // SAFETY: t is a fresh one-element tensor of `dtype`
-            crate::dispatch!(dtype, T => unsafe {
+            crate::dispatch!(dtype, T => {
                 let v: T = match s { Scalar::Float(f) => T::from_f64(*f), Scalar::Complex(re, im) => T::from_parts(*re, *im), other => if dtype.is_float() { T::from_f64(other.to_f64()) } else { T::from_i64(other.to_i64()) } };
-                *(t.body().data_ptr() as *mut T) = v;
+                strided::fill::<T>(&t.body(), v)?
             });
             t
         }
@@ -291,18 +274,18 @@ fn compute(op: BinOp, a: &Operand, b: &Operand, alpha: f64, out_dtype: DType, co
     let direct = out.filter(|o| o.dtype() == result_dtype && !shares(o, &ta, &tb));
     let res = match direct { Some(o) => o.clone(), None => Tensor::empty(&shape, result_dtype)? };
     if op.is_compare() || op.is_logical() {
-        crate::dispatch!(kd, T => compare_kernel::<T>(op, &shape, &res, &ta, &tb));
+        crate::dispatch!(kd, T => compare_kernel::<T>(op, &shape, &res, &ta, &tb))?;
     } else if kd == DType::Bool {
         let o = Tensor::empty(&shape, DType::Bool)?;
         let op2 = match op { BinOp::Add | BinOp::BitOr | BinOp::Maximum => BinOp::LogicalOr, BinOp::Mul | BinOp::BitAnd | BinOp::Minimum => BinOp::LogicalAnd, BinOp::BitXor => BinOp::LogicalXor, _ => return Err(Error::Runtime(format!("{:?} is not supported for bool tensors", op))) };
-        compare_kernel::<bool>(op2, &shape, &o, &ta, &tb);
+        compare_kernel::<bool>(op2, &shape, &o, &ta, &tb)?;
         copy::copy_raw(&res, &o)?;
     } else if kd.is_complex() {
-        crate::dispatch_complex!(kd, T => arith_kernel::<T>(op, &shape, &res, &ta, &tb, T::from_f64(alpha)));
+        crate::dispatch_complex!(kd, T => arith_kernel::<T>(op, &shape, &res, &ta, &tb, T::from_f64(alpha)))?;
     } else if matches!(op, BinOp::Atan2 | BinOp::Hypot | BinOp::Copysign | BinOp::Xlogy | BinOp::LogAddExp) {
-        crate::dispatch_float!(kd, T => float_kernel::<T>(op, &shape, &res, &ta, &tb));
+        crate::dispatch_float!(kd, T => float_kernel::<T>(op, &shape, &res, &ta, &tb))?;
     } else {
-        crate::dispatch_num!(kd, T => arith_kernel::<T>(op, &shape, &res, &ta, &tb, T::from_f64(alpha)));
+        crate::dispatch_num!(kd, T => arith_kernel::<T>(op, &shape, &res, &ta, &tb, T::from_f64(alpha)))?;
     }
     let _ = out_dtype;
     match out {
@@ -562,11 +545,7 @@ pub fn where_(cond: &Tensor, a: &Operand, b: &Operand) -> Result<Tensor> {
     let c = copy::contiguous_as(cond, DType::Bool)?;
     let out = Tensor::empty(&shape, kd)?;
     let (o, x, y, cb) = (out.body(), ta.body(), tb.body(), c.body());
-    let xs = broadcast_strides(&x.shape, &x.strides, &shape);
-    let ys = broadcast_strides(&y.shape, &y.strides, &shape);
-    let cs = broadcast_strides(&cb.shape, &cb.strides, &shape);
-    // SAFETY: out, cond, x, y are views of `shape` from data_ptr + broadcast strides (zip contract)
-    crate::dispatch!(kd, T => unsafe { crate::cpu::iter::zip3::<T, bool, T, T>(&shape, (o.data_ptr() as *mut T, &o.strides), (cb.data_ptr() as *const bool, &cs), (x.data_ptr() as *const T, &xs), (y.data_ptr() as *const T, &ys), |c, a, b| if c { a } else { b }) });
+    crate::dispatch!(kd, T => strided::map3::<T, bool, T, T>(&shape, &o, &cb, &x, &y, |c, a, b| if c { a } else { b })?);
     let ins: Vec<&Tensor> = [a.tensor(), b.tensor()].into_iter().flatten().collect();
     if kd.is_differentiable() && autograd::needs_grad(&ins) {
         let (ha, hb) = (a.tensor().is_some(), b.tensor().is_some());

@@ -6,7 +6,7 @@
 //! get exactly that gradient from the real ops' own backward formulas; holomorphic kernels use
 //! grad_in = grad_out * conj(f'(z)).
 use crate::autograd;
-use crate::cpu::iter::zip1;
+use crate::cpu::strided;
 use crate::dtype::{Cplx, DType, Elem};
 use crate::error::{Error, Result};
 use crate::ops::binary::{self, BinOp, Operand};
@@ -108,14 +108,10 @@ pub fn conj(z: &Tensor) -> Result<Tensor> {
 /// runs in complex128 for both dtypes (complex64 results are rounded once at the end).
 fn map_into(z: &Tensor, out: &Tensor, f: impl Fn(Complex<f64>) -> Complex<f64> + Sync + Send) -> Result<()> {
     let (o, a) = (out.body(), z.body());
-    crate::dispatch_complex!(a.dtype, T => {
-        // SAFETY: out and z are views of the same shape from data_ptr + own strides (zip contract)
-        unsafe { zip1::<T, T>(&a.shape, (o.data_ptr() as *mut T, &o.strides), (a.data_ptr() as *const T, &a.strides), |x: T| {
-            let r = f(Complex::new(x.to_f64(), x.im()));
-            T::from_parts(r.re, r.im)
-        }) }
-    });
-    Ok(())
+    crate::dispatch_complex!(a.dtype, T => strided::map1::<T, T>(&a.shape, &o, &a, |x: T| {
+        let r = f(Complex::new(x.to_f64(), x.im()));
+        T::from_parts(r.re, r.im)
+    }))
 }
 
 /// Applies `f` elementwise from a complex tensor into a real `out` of its part dtype.
@@ -124,8 +120,7 @@ fn map_to_real(z: &Tensor, f: impl Fn(Complex<f64>) -> f64 + Sync + Send) -> Res
     let out = Tensor::empty(&a.shape, a.dtype.to_real())?;
     let o = out.body();
     macro_rules! go { ($T:ty, $R:ty) => {
-        // SAFETY: out and z are views of the same shape from data_ptr + own strides (zip contract)
-        unsafe { zip1::<$R, $T>(&a.shape, (o.data_ptr() as *mut $R, &o.strides), (a.data_ptr() as *const $T, &a.strides), |x: $T| f(Complex::new(x.to_f64(), x.im())) as $R) }
+        strided::map1::<$R, $T>(&a.shape, &o, &a, |x: $T| f(Complex::new(x.to_f64(), x.im())) as $R)?
     } }
     match a.dtype {
         DType::C64 => go!(crate::dtype::c64, f32),

@@ -2,13 +2,10 @@
 use crate::autograd;
 use crate::dtype::{DType, Elem};
 use crate::error::Result;
-use crate::cpu::iter::{broadcast_strides, zip1};
+use crate::cpu::iter::broadcast_strides;
+use crate::cpu::strided;
 use crate::tensor::{Body, Tensor};
 
-fn cast_kernel<S: Elem, D: Elem>(shape: &[usize], dst: &Body, dst_strides: &[isize], src: &Body, src_strides: &[isize]) {
-    // SAFETY: dst and src are views of `shape` (src strides broadcast by copy_raw's check), zip contract
-    unsafe { zip1::<D, S>(shape, (dst.data_ptr() as *mut D, dst_strides), (src.data_ptr() as *const S, src_strides), |x| x.cast::<D>()) };
-}
 
 /// Writes `src` (broadcast to dst's shape, converted to dst's dtype) into `dst`'s memory.
 /// No autograd, no version bump: callers own those.
@@ -21,39 +18,8 @@ pub fn copy_raw(dst: &Tensor, src: &Tensor) -> Result<()> {
         let tmp = contiguous_as(src, src.dtype())?;
         return copy_raw(dst, &tmp);
     }
-    if s.dtype == d.dtype && transpose_copy(&d, &s, &ss) { return Ok(()); }
-    crate::dispatch!(s.dtype, S => crate::dispatch!(d.dtype, D => cast_kernel::<S, D>(&d.shape, &d, &d.strides, &s, &ss)));
-    Ok(())
-}
-
-/// Copy where the source walks memory across the destination's rows (a transpose): done in
-/// square tiles so both sides stay in cache. Handles [.., rows, cols] with src strides (1, k).
-fn transpose_copy(d: &Body, s: &Body, ss: &[isize]) -> bool {
-    let nd = d.shape.len();
-    if nd < 2 || !d.is_contiguous() { return false; }
-    let (rows, cols) = (d.shape[nd - 2], d.shape[nd - 1]);
-    if ss[nd - 2] != 1 || ss[nd - 1] == 1 || rows < 32 || cols < 32 { return false; }
-    let bshape: Vec<usize> = d.shape[..nd - 2].to_vec();
-    // element offset of each leading (batch) index in the source
-    let mut offs: Vec<isize> = vec![0];
-    for (k, &n) in bshape.iter().enumerate() {
-        offs = offs.iter().flat_map(|&o| (0..n).map(move |i| o + i as isize * ss[k])).collect();
-    }
-    let src = crate::cpu::transpose::TransposeSrc { base: s.data_ptr() as usize, col_stride: ss[nd - 1], batch_offsets: &offs };
-    let dst = d.data_ptr() as usize;
-    // SAFETY: s and d are views inside their storages (check_view_bounds holds for every view),
-    // so every (b, r, c) element address the kernel forms lies inside them; d is contiguous with
-    // shape [.., rows, cols]; the caller checked that the two do not overlap.
-    unsafe {
-        match d.dtype.size() {
-            1 => crate::cpu::transpose::transpose_copy::<u8>(&src, dst, rows, cols),
-            2 => crate::cpu::transpose::transpose_copy::<u16>(&src, dst, rows, cols),
-            4 => crate::cpu::transpose::transpose_copy::<u32>(&src, dst, rows, cols),
-            8 => crate::cpu::transpose::transpose_copy::<u64>(&src, dst, rows, cols),
-            _ => return false,
-        }
-    }
-    true
+    if s.dtype == d.dtype && crate::cpu::transpose::copy_views(&d, &s, &ss) { return Ok(()); }
+    crate::dispatch!(s.dtype, S => crate::dispatch!(d.dtype, D => strided::map1::<D, S>(&d.shape, &d, &s, |x| x.cast::<D>())))
 }
 
 fn overlaps(a: &Body, b: &Body) -> bool {
@@ -140,14 +106,7 @@ pub fn copy_(dst: &Tensor, src: &Tensor) -> Result<()> {
 }
 
 /// Fills with a scalar value (no autograd).
-pub fn fill_raw(t: &Tensor, v: f64) {
+pub fn fill_raw(t: &Tensor, v: f64) -> Result<()> {
     let b = t.body();
-    crate::dispatch!(b.dtype, T => {
-        let x = T::from_f64(v);
-        let p = b.data_ptr() as *mut T;
-        let dummy = [0isize; 0];
-        let _ = dummy;
-        // SAFETY: p is t's own view; the source is one local value read with all-zero strides
-        unsafe { zip1::<T, T>(&b.shape, (p, &b.strides), (&x as *const T, &vec![0; b.shape.len()]), |v| v) };
-    });
+    crate::dispatch!(b.dtype, T => strided::fill::<T>(&b, T::from_f64(v)))
 }

@@ -3,6 +3,7 @@ use crate::autograd;
 use crate::dtype::{DType, Elem, Scalar};
 use crate::error::{wrap_dim, Error, Result};
 use crate::ops::binary::{self, Operand};
+use crate::cpu::strided;
 use crate::ops::{broadcast_shapes, copy, reduce, shape};
 use crate::tensor::{Shape, Tensor};
 
@@ -97,12 +98,7 @@ pub fn gather(x: &Tensor, dim: i64, idx: &Tensor) -> Result<Tensor> {
     let offs = gather_offsets(x, d, idx, "gather")?;
     let out = Tensor::empty(&idx.shape(), x.dtype())?;
     let xb = x.body();
-    // SAFETY: every offset came from gather_offsets, which bounds each index to [0, size) per dim of x's view; out holds offs.len() elements
-    crate::dispatch!(x.dtype(), T => unsafe {
-        let src = xb.data_ptr() as *const T;
-        let dst = out.body().data_ptr() as *mut T;
-        for (i, &o) in offs.iter().enumerate() { *dst.add(i) = *src.offset(o); }
-    });
+    crate::dispatch!(x.dtype(), T => strided::write::<T, _>(&out.body(), |d| strided::gather_at(&xb, &offs, d))??);
     if x.dtype().is_differentiable() && autograd::needs_grad(&[x]) {
         let (ish, id) = (x.shape(), idx.clone());
         autograd::record("GatherBackward0", &[x], &[&out], vec![], Box::new(move |_, g| {
@@ -120,54 +116,56 @@ fn scatter_impl(x: &Tensor, d: usize, idx: &Tensor, src: &Operand, red: Reduce, 
     let out = copy::contiguous_clone(x)?;
     let offs = gather_offsets(&out, d, idx, "scatter")?;
     let ish = idx.shape();
-    // SAFETY: out is a fresh contiguous clone and offs were bounds-checked by gather_offsets against it
-    crate::dispatch!(x.dtype(), T => unsafe {
-        let dst = out.body().data_ptr() as *mut T;
+    crate::dispatch!(x.dtype(), T => {
+        let n = offs.len();
         // src values in idx's iteration order
         let vals: Vec<T> = match src {
-            Operand::S(s) => vec![T::from_parts(s.to_f64(), s.imag()); offs.len()],
+            Operand::S(s) => vec![T::from_parts(s.to_f64(), s.imag()); n],
             Operand::T(t) => {
                 let tb = t.body();
                 let st = &tb.strides;
-                let sp = tb.data_ptr() as *const T;
-                let mut v = Vec::with_capacity(offs.len());
+                let mut toffs: Vec<isize> = Vec::with_capacity(n);
                 let mut ctr = vec![0usize; ish.len()];
-                for _ in 0..offs.len() {
-                    let o: isize = (0..ish.len()).map(|k| ctr[k] as isize * st.get(k).copied().unwrap_or(0)).sum();
-                    v.push(*sp.offset(o));
+                for _ in 0..n {
+                    toffs.push((0..ish.len()).map(|k| ctr[k] as isize * st.get(k).copied().unwrap_or(0)).sum());
                     for k in (0..ish.len()).rev() { ctr[k] += 1; if ctr[k] < ish[k] { break; } ctr[k] = 0; }
                 }
+                let mut v = vec![T::default(); n];
+                strided::gather_at(&tb, &toffs, &mut v)?;
                 v
             }
         };
-        if red == Reduce::None {
-            for (i, &o) in offs.iter().enumerate() { *dst.offset(o) = vals[i]; }
-        } else if red == Reduce::Add && include_self {
-            // the common case (gather/max/sort backward): plain accumulation
-            for (i, &o) in offs.iter().enumerate() { *dst.offset(o) = (*dst.offset(o)).add_scaled(vals[i], 1.0); }
-        } else {
-            let mut counts: std::collections::HashMap<isize, usize> = Default::default();
-            let mut seen: std::collections::HashSet<isize> = Default::default();
-            for (i, &o) in offs.iter().enumerate() {
-                let cur = *dst.offset(o);
-                let v = vals[i];
-                let first = seen.insert(o);
-                let base = if first && !include_self { None } else { Some(cur) };
-                *counts.entry(o).or_insert(if include_self { 1 } else { 0 }) += 1;
-                let nv = match (red, base) {
-                    (_, None) => v,
-                    (Reduce::Add | Reduce::Mean, Some(c)) => c.add_scaled(v, 1.0),
-                    (Reduce::Mul, Some(c)) => T::from_f64(c.to_f64() * v.to_f64()),
-                    (Reduce::Amax, Some(c)) => if v > c || v.to_f64().is_nan() { v } else { c },
-                    (Reduce::Amin, Some(c)) => if v < c || v.to_f64().is_nan() { v } else { c },
-                    (Reduce::None, Some(_)) => v,
-                };
-                *dst.offset(o) = nv;
+        // out is a fresh contiguous clone: offsets from gather_offsets are indices into it
+        strided::write::<T, _>(&out.body(), |dst| {
+            let at = |o: isize| o as usize;
+            if red == Reduce::None {
+                for (i, &o) in offs.iter().enumerate() { dst[at(o)] = vals[i]; }
+            } else if red == Reduce::Add && include_self {
+                // the common case (gather/max/sort backward): plain accumulation
+                for (i, &o) in offs.iter().enumerate() { dst[at(o)] = dst[at(o)].add_scaled(vals[i], 1.0); }
+            } else {
+                let mut counts: std::collections::HashMap<isize, usize> = Default::default();
+                let mut seen: std::collections::HashSet<isize> = Default::default();
+                for (i, &o) in offs.iter().enumerate() {
+                    let cur = dst[at(o)];
+                    let v = vals[i];
+                    let first = seen.insert(o);
+                    let base = if first && !include_self { None } else { Some(cur) };
+                    *counts.entry(o).or_insert(if include_self { 1 } else { 0 }) += 1;
+                    dst[at(o)] = match (red, base) {
+                        (_, None) => v,
+                        (Reduce::Add | Reduce::Mean, Some(c)) => c.add_scaled(v, 1.0),
+                        (Reduce::Mul, Some(c)) => T::from_f64(c.to_f64() * v.to_f64()),
+                        (Reduce::Amax, Some(c)) => if v > c || v.to_f64().is_nan() { v } else { c },
+                        (Reduce::Amin, Some(c)) => if v < c || v.to_f64().is_nan() { v } else { c },
+                        (Reduce::None, Some(_)) => v,
+                    };
+                }
+                if red == Reduce::Mean {
+                    for (o, c) in counts { if c > 0 { let cur = dst[at(o)]; dst[at(o)] = T::from_f64(if T::DTYPE.is_float() { cur.to_f64() / c as f64 } else { (cur.to_f64() / c as f64).floor() }); } }
+                }
             }
-            if red == Reduce::Mean {
-                for (o, c) in counts { if c > 0 { let cur = *dst.offset(o); *dst.offset(o) = T::from_f64(if T::DTYPE.is_float() { cur.to_f64() / c as f64 } else { (cur.to_f64() / c as f64).floor() }); } }
-            }
-        }
+        })?
     });
     Ok(out)
 }
@@ -238,7 +236,7 @@ fn scatter_reduce_backward(g: &Tensor, x: &Tensor, src: &Tensor, result: &Tensor
     use crate::ops::binary::{cmp, div, mul, where_mask_fill, BinOp};
     let di = d as i64;
     let zero = Operand::S(Scalar::Float(0.0));
-    let ones_like = |t: &Tensor| -> Result<Tensor> { let o = Tensor::empty(&t.shape(), t.dtype())?; copy::fill_raw(&o, 1.0); Ok(o) };
+    let ones_like = |t: &Tensor| -> Result<Tensor> { let o = Tensor::empty(&t.shape(), t.dtype())?; copy::fill_raw(&o, 1.0)?; Ok(o) };
     let (gx, gs) = match red {
         Reduce::Add | Reduce::None => (g.clone(), gather(g, di, id)?),
         Reduce::Mean => {
@@ -302,18 +300,16 @@ pub fn index_select(x: &Tensor, dim: i64, idx: &Tensor) -> Result<Tensor> {
     let outer: usize = xb.shape[..d.min(xb.shape.len())].iter().product();
     let inner: usize = if xb.shape.is_empty() { 1 } else { xb.shape[d + 1..].iter().product() };
     let xc = copy::contiguous_as(x, xb.dtype)?;
-    // SAFETY: xc is contiguous [outer, n, inner], every index is in [0, n) (checked above), out is [outer, k, inner]
-    crate::dispatch!(xb.dtype, T => unsafe {
-        let src = xc.body().data_ptr() as *const T;
-        let dst = out.body().data_ptr() as *mut T;
+    // xc is contiguous [outer, n, inner], every index is in [0, n) (checked above), out is [outer, k, inner]
+    crate::dispatch!(xb.dtype, T => crate::cpu::read::<T, _>(&xc, |src| strided::write::<T, _>(&out.body(), |dst| {
         let k = iv.len();
         for o in 0..outer {
             for (j, &v) in iv.iter().enumerate() {
                 let v = v as usize;
-                std::ptr::copy_nonoverlapping(src.add((o * n as usize + v) * inner), dst.add((o * k + j) * inner), inner);
+                dst[(o * k + j) * inner..(o * k + j + 1) * inner].copy_from_slice(&src[(o * n as usize + v) * inner..(o * n as usize + v + 1) * inner]);
             }
         }
-    });
+    }))??);
     if xb.dtype.is_differentiable() && autograd::needs_grad(&[x]) {
         let (ish, id) = (x.shape(), idx.clone());
         autograd::record("IndexSelectBackward0", &[x], &[&out], vec![], Box::new(move |_, g| {
@@ -353,20 +349,17 @@ pub fn index_add_raw(out: &Tensor, d: usize, idx: &Tensor, src: &Tensor, alpha: 
     if let Some(&v) = iv.iter().find(|&&v| v < 0 || v >= n as i64) {
         return Err(Error::Runtime(format!("index {} is out of bounds for dimension {} with size {}", v, d, n)));
     }
-    // SAFETY: out is contiguous [outer, n, inner] (index_add's contract), indices are in [0, n) (checked above), sc is [outer, k, inner]
-    crate::dispatch!(ob.dtype, T => unsafe {
-        let s = sc.body().data_ptr() as *const T;
-        let dptr = ob.data_ptr() as *mut T;
+    // out is contiguous [outer, n, inner] (index_add's contract), indices are in [0, n) (checked above), sc is [outer, k, inner]
+    let sc = if std::sync::Arc::ptr_eq(&sc.body().storage, &ob.storage) { copy::contiguous_clone(&sc)? } else { sc };
+    crate::dispatch!(ob.dtype, T => crate::cpu::read::<T, _>(&sc, |s| strided::write::<T, _>(&ob, |d| {
         for o in 0..outer {
             for (j, &v) in iv.iter().enumerate() {
                 let v = v as usize;
-                for i in 0..inner {
-                    let p = dptr.add((o * n + v) * inner + i);
-                    *p = (*p).add_scaled(*s.add((o * k + j) * inner + i), alpha);
-                }
+                let (dr, sr) = (&mut d[(o * n + v) * inner..(o * n + v + 1) * inner], &s[(o * k + j) * inner..(o * k + j + 1) * inner]);
+                for (p, &x) in dr.iter_mut().zip(sr) { *p = p.add_scaled(x, alpha); }
             }
         }
-    });
+    }))??);
     Ok(())
 }
 
@@ -467,12 +460,7 @@ pub fn index(x: &Tensor, indices: &[Option<Tensor>]) -> Result<Tensor> {
     let cshape = plan.canon_shape(&xb.shape);
     let offs = plan.offsets(&xb.shape, &xb.strides)?;
     let canon = Tensor::empty(&cshape, xb.dtype)?;
-    // SAFETY: adv_plan bounds every index to its dim; offsets walk x's own view; canon holds offs.len() elements
-    crate::dispatch!(xb.dtype, T => unsafe {
-        let src = xb.data_ptr() as *const T;
-        let dst = canon.body().data_ptr() as *mut T;
-        for (i, &o) in offs.iter().enumerate() { *dst.add(i) = *src.offset(o); }
-    });
+    crate::dispatch!(xb.dtype, T => strided::write::<T, _>(&canon.body(), |d| strided::gather_at(&xb, &offs, d))??);
     let perm = plan.placement();
     let out = copy::contiguous_clone(&shape::permute_raw(&canon, &perm))?;
     if xb.dtype.is_differentiable() && autograd::needs_grad(&[x]) {
@@ -499,15 +487,11 @@ pub fn index_put_raw(x: &Tensor, indices: &[Option<Tensor>], values: &Tensor, ac
     for (i, &p) in perm.iter().enumerate() { inv[p] = i; }
     let vcanon = copy::contiguous_as(&shape::permute_raw(&vexp, &inv), xb.dtype)?;
     let offs = plan.offsets(&xb.shape, &xb.strides)?;
-    // SAFETY: adv_plan bounds every index to its dim, so offsets stay in x's view; vcanon holds offs.len() values
-    crate::dispatch!(xb.dtype, T => unsafe {
-        let dst = xb.data_ptr() as *mut T;
-        let src = vcanon.body().data_ptr() as *const T;
-        for (i, &o) in offs.iter().enumerate() {
-            let v = *src.add(i);
-            *dst.offset(o) = if accumulate { (*dst.offset(o)).add_scaled(v, 1.0) } else { v };
-        }
-    });
+    // values that live in x's own storage are copied first, so no slice aliases the writes
+    let vcanon = if std::sync::Arc::ptr_eq(&vcanon.body().storage, &xb.storage) { copy::contiguous_clone(&vcanon)? } else { vcanon };
+    crate::dispatch!(xb.dtype, T => crate::cpu::read::<T, _>(&vcanon, |vals| {
+        strided::scatter_at(&xb, &offs, vals, |cur, v| if accumulate { cur.add_scaled(v, 1.0) } else { v })
+    })??);
     Ok(())
 }
 
@@ -602,12 +586,10 @@ pub fn sort(x: &Tensor, dim: i64, descending: bool) -> Result<(Tensor, Tensor)> 
     let len = msh[nd - 1];
     let rows = c.numel() / len.max(1);
     let idx = Tensor::empty(&msh, DType::I64)?;
-    // SAFETY: c and idx are fresh contiguous [rows, len] buffers
-    crate::dispatch!(x.dtype(), T => unsafe {
-        let src = c.body().data_ptr() as *const T;
-        let ip = idx.body().data_ptr() as *mut i64;
+    // c and idx are fresh contiguous [rows, len] buffers
+    crate::dispatch!(x.dtype(), T => crate::cpu::read::<T, _>(&c, |src| strided::write::<i64, _>(&idx.body(), |ip| {
         for r in 0..rows {
-            let row = std::slice::from_raw_parts(src.add(r * len), len);
+            let row = &src[r * len..(r + 1) * len];
             let mut ord: Vec<usize> = (0..len).collect();
             let key = |i: usize| { let v = row[i].to_f64(); if v.is_nan() { f64::INFINITY } else { v } };
             let isnan = |i: usize| row[i].to_f64().is_nan();
@@ -620,9 +602,9 @@ pub fn sort(x: &Tensor, dim: i64, descending: bool) -> Result<(Tensor, Tensor)> 
                 };
                 if descending { o.reverse() } else { o }
             });
-            for (j, &o) in ord.iter().enumerate() { *ip.add(r * len + j) = o as i64; }
+            for (j, &o) in ord.iter().enumerate() { ip[r * len + j] = o as i64; }
         }
-    });
+    }))??);
     let idx = copy::contiguous_clone(&shape::movedim_raw(&idx, nd - 1, d))?;
     let vals = gather(x, d as i64, &idx)?;
     Ok((vals, idx))

@@ -22,29 +22,13 @@ fn bmm_raw(a: &Tensor, c: &Tensor) -> Result<Tensor> {
     let (bsz, m, k, n) = (ab.shape[0], ab.shape[1], ab.shape[2], cb.shape[2]);
     let out = Tensor::empty(&[bsz, m, n], kd)?;
     if m * n == 0 { return Ok(if kd == dt { out } else { copy::contiguous_as(&out, dt)? }); }
-    if k == 0 { copy::fill_raw(&out, 0.0); return Ok(copy::contiguous_as(&out, dt)?); }
+    if k == 0 { copy::fill_raw(&out, 0.0)?; return Ok(copy::contiguous_as(&out, dt)?); }
     let ob = out.body();
     let flops = m * n * k;
     // many small products: one product per task; otherwise each product uses the pool itself
     let across_batch = bsz >= 2 && flops < 1 << 21 && flops.saturating_mul(bsz) >= 1 << 18 && crate::cpu::iter::parallel_ok();
     let par = if across_batch { gemm::Parallelism::None } else { crate::cpu::gemm::parallelism(flops) };
-    // SAFETY: a2 [B,m,k] and c2 [B,k,n] are views inside their storages (any strides, gemm reads
-    // exactly those elements); out is a fresh contiguous [B,m,n] buffer with m, n, k > 0 here, and
-    // each batch writes only its own [m,n] block, so parallel batches never alias.
-    crate::dispatch_float!(kd, T => {
-        let (ap, cp, op) = (ab.data_ptr() as usize, cb.data_ptr() as usize, ob.data_ptr() as usize);
-        let (sa, sc) = (ab.strides.clone(), cb.strides.clone());
-        let one = |b: usize| unsafe {
-            gemm::gemm(
-                m, n, k,
-                (op as *mut T).add(b * m * n), 1, n as isize, false,
-                (ap as *const T).offset(b as isize * sa[0]), sa[2], sa[1],
-                (cp as *const T).offset(b as isize * sc[0]), sc[2], sc[1],
-                0 as T, 1 as T, false, false, false, par,
-            );
-        };
-        if across_batch { use rayon::prelude::*; (0..bsz).into_par_iter().for_each(one) } else { (0..bsz).for_each(one) }
-    });
+    crate::dispatch_float!(kd, T => crate::cpu::gemm::bmm_views::<T>(&ob, &ab, &cb, across_batch, par)?);
     Ok(if kd == dt { out } else { copy::contiguous_as(&out, dt)? })
 }
 
@@ -58,23 +42,19 @@ fn bmm_int(a: &Tensor, c: &Tensor) -> Result<Tensor> {
     let (bsz, m, k, n) = (ab.shape[0], ab.shape[1], ab.shape[2], cb.shape[2]);
     let out = Tensor::zeros(&[bsz, m, n], DType::I64)?;
     if bsz > 0 && m > 0 && n > 0 && k > 0 {
-        // SAFETY: a2 [bsz,m,k], c2 [bsz,k,n] and out [bsz,m,n] are fresh contiguous i64 buffers
-        // of exactly those sizes (contiguous_as / zeros above).
-        let (ap, cp, op) = unsafe { (
-            std::slice::from_raw_parts(ab.data_ptr() as *const i64, bsz * m * k),
-            std::slice::from_raw_parts(cb.data_ptr() as *const i64, bsz * k * n),
-            std::slice::from_raw_parts_mut(out.body().data_ptr() as *mut i64, bsz * m * n),
-        ) };
-        use rayon::prelude::*;
-        let row = |(r, orow): (usize, &mut [i64])| {
-            let (b, i) = (r / m, r % m);
-            for p in 0..k {
-                let x = ap[(b * m + i) * k + p];
-                let crow = &cp[(b * k + p) * n..(b * k + p + 1) * n];
-                for (o, &y) in orow.iter_mut().zip(crow) { *o = o.wrapping_add(x.wrapping_mul(y)); }
-            }
-        };
-        if bsz.saturating_mul(m).saturating_mul(n).saturating_mul(k) >= 1 << 18 && crate::cpu::iter::parallel_ok() { op.par_chunks_mut(n).enumerate().for_each(row) } else { op.chunks_mut(n).enumerate().for_each(row) }
+        // a2 [bsz,m,k], c2 [bsz,k,n] and out [bsz,m,n] are fresh contiguous i64 buffers
+        crate::cpu::read::<i64, _>(&a2, |ap| crate::cpu::read::<i64, _>(&c2, |cp| crate::cpu::strided::write::<i64, _>(&out.body(), |op| {
+            use rayon::prelude::*;
+            let row = |(r, orow): (usize, &mut [i64])| {
+                let (b, i) = (r / m, r % m);
+                for p in 0..k {
+                    let x = ap[(b * m + i) * k + p];
+                    let crow = &cp[(b * k + p) * n..(b * k + p + 1) * n];
+                    for (o, &y) in orow.iter_mut().zip(crow) { *o = o.wrapping_add(x.wrapping_mul(y)); }
+                }
+            };
+            if bsz.saturating_mul(m).saturating_mul(n).saturating_mul(k) >= 1 << 18 && crate::cpu::iter::parallel_ok() { op.par_chunks_mut(n).enumerate().for_each(row) } else { op.chunks_mut(n).enumerate().for_each(row) }
+        })))???;
     }
     copy::contiguous_as(&out, dt)
 }

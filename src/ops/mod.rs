@@ -9,7 +9,6 @@ pub mod fft;
 pub mod index;
 pub mod linalg;
 pub mod nn;
-pub mod optim;
 pub mod pool;
 pub mod random;
 pub mod reduce;
@@ -114,9 +113,9 @@ pub fn rebase_inplace(dst: &Tensor, others: &[&Tensor], name: impl Into<std::bor
             let base_shape = bb.shape.clone();
             // mask of the base positions the view does not cover
             let mask = Tensor::empty(&base_shape, bu.dtype())?;
-            copy::fill_raw(&mask, 1.0);
+            copy::fill_raw(&mask, 1.0)?;
             let region = shape::as_strided_raw(&mask, &geom.0, &geom.1, geom.2);
-            copy::fill_raw(&region, 0.0);
+            copy::fill_raw(&region, 0.0)?;
             let g2 = geom.clone();
             autograd::record("CopySlices", &[&bu, &val], &[&bu], vec![], Box::new(move |_, g| {
                 let Some(g) = &g[0] else { return Ok(vec![None, None]) };

@@ -5,37 +5,6 @@ use crate::error::{wrap_dim, Result};
 use crate::ops::binary::{mul, sub};
 use crate::ops::{copy, reduce, shape, unary};
 use crate::tensor::Tensor;
-use num_traits::Float;
-use rayon::prelude::*;
-
-/// dst rows = softmax (or log_softmax) of the src rows of length `len`; each row is copied and
-/// normalised while it is in cache.
-fn softmax_rows<T: Float + Send + Sync + 'static>(src: &[T], data: &mut [T], len: usize, log: bool) {
-    if std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>() {
-        // SAFETY: T is f32 (checked above)
-        let (s, d): (&[f32], &mut [f32]) = unsafe { (std::slice::from_raw_parts(src.as_ptr() as *const f32, src.len()), std::slice::from_raw_parts_mut(data.as_mut_ptr() as *mut f32, data.len())) };
-        let row = |(o, i): (&mut [f32], &[f32])| crate::cpu::simd::softmax_row_into(i, o, log);
-        if d.len() >= crate::cpu::iter::GRAIN && crate::cpu::iter::parallel_ok() { d.par_chunks_mut(len).zip(s.par_chunks(len)).for_each(row) } else { d.chunks_mut(len).zip(s.chunks(len)).for_each(row) }
-        return;
-    }
-    let work = |(row, i): (&mut [T], &[T])| {
-        row.copy_from_slice(i);
-        let m = row.iter().fold(T::neg_infinity(), |a, &b| if b > a || b.is_nan() { b } else { a });
-        // a row whose max is +inf is all NaN (inf - inf), like PyTorch; only -inf is shifted
-        let m = if m == T::neg_infinity() { T::zero() } else { m };
-        if log {
-            let s = row.iter().fold(T::zero(), |a, &v| a + (v - m).exp());
-            let ls = s.ln() + m;
-            for v in row.iter_mut() { *v = *v - ls; }
-        } else {
-            let mut s = T::zero();
-            for v in row.iter_mut() { *v = (*v - m).exp(); s = s + *v; }
-            let inv = T::one() / s;
-            for v in row.iter_mut() { *v = *v * inv; }
-        }
-    };
-    if data.len() >= crate::cpu::iter::GRAIN && crate::cpu::iter::parallel_ok() { data.par_chunks_mut(len).zip(src.par_chunks(len)).for_each(work) } else { data.chunks_mut(len).zip(src.chunks(len)).for_each(work) }
-}
 
 /// softmax / log_softmax along `dim` (computed in f32 for half types).
 pub fn softmax(x: &Tensor, dim: i64, log: bool, dtype: Option<DType>) -> Result<Tensor> {
@@ -52,7 +21,7 @@ pub fn softmax(x: &Tensor, dim: i64, log: bool, dtype: Option<DType>) -> Result<
     let src = copy::contiguous_as(&moved, kd)?;
     let len = if nd == 0 { 1 } else { x.shape()[d] };
     let work = crate::dispatch_float!(kd, T => cpu::read::<T, _>(&src, |sv| cpu::new_with::<T>(&src.shape(), false, |o| {
-        if len > 0 { softmax_rows::<T>(sv, o, len, log); }
+        if len > 0 { k::softmax_rows::<T>(sv, o, len, log); }
         Ok(())
     }))??);
     let back = if nd == 0 { work } else { shape::movedim_raw(&work, nd - 1, d) };

@@ -1,4 +1,5 @@
 //! Reductions: reduced dims are moved last so every output element reduces one contiguous row.
+use crate::cpu::strided;
 use crate::autograd::{self, SaveItem};
 use crate::dtype::{DType, Elem};
 use crate::error::{Error, Result};
@@ -60,15 +61,12 @@ fn plan_or_columns(x: &Tensor, dims: &[usize], f32_out: bool) -> Result<PlanOrCo
 /// Applies `f(row) -> O` to every row, in parallel for large inputs.
 fn map_rows<T: Elem, O: Elem>(p: &Plan, f: impl Fn(&[T]) -> O + Sync + Send) -> Result<Tensor> {
     let out = Tensor::empty(&p.drop, O::DTYPE)?;
-    let src = p.data.body().data_ptr() as usize;
-    let dst = out.body().data_ptr() as usize;
     let (rows, len) = (p.rows, p.len);
-    // SAFETY: p.data is a fresh contiguous rows x len buffer of T and out holds `rows` O's.
-    let run = |r: usize| unsafe {
-        let row = std::slice::from_raw_parts((src as *const T).add(r * len), len);
-        *(dst as *mut O).add(r) = f(row);
-    };
-    if rows * len >= crate::cpu::iter::GRAIN && rows > 1 && crate::cpu::iter::parallel_ok() { (0..rows).into_par_iter().for_each(run) } else { (0..rows).for_each(run) }
+    // p.data is a fresh contiguous rows x len buffer of T and out holds `rows` O's
+    crate::cpu::read::<T, _>(&p.data, |src| strided::write::<O, _>(&out.body(), |dst| {
+        let run = |(r, d): (usize, &mut O)| *d = f(&src[r * len..(r + 1) * len]);
+        if rows * len >= crate::cpu::iter::GRAIN && rows > 1 && crate::cpu::iter::parallel_ok() { dst.par_iter_mut().enumerate().for_each(run) } else { dst.iter_mut().enumerate().for_each(run) }
+    }))??;
     Ok(out)
 }
 
@@ -83,25 +81,25 @@ fn sum_f64<T: Elem>(row: &[T]) -> f64 {
     s
 }
 
+/// The sum of one long row as 16 parts summed across the pool.
+fn sum_in_parts<T: Sync>(src: &[T], f: fn(&[T]) -> f64) -> f64 {
+    let n = src.len();
+    (0..16usize).into_par_iter().map(|c| {
+        let (s, e) = ((c * n.div_ceil(16)).min(n), ((c + 1) * n.div_ceil(16)).min(n));
+        if s >= e { 0.0 } else { f(&src[s..e]) }
+    }).sum::<f64>()
+}
+
 fn sum_kernel(p: &Plan, in_dt: DType, out_dt: DType) -> Result<Tensor> {
     if p.rows == 1 && p.len >= 1 << 20 && in_dt.is_float() && crate::cpu::iter::parallel_ok() {
         // one long row: split it across threads
-        let part = crate::dispatch!(in_dt, T => {
-            let src = p.data.body().data_ptr() as usize;
-            let n = p.len;
-            // SAFETY: p.data is a fresh contiguous buffer of n elements of T; [s, e) lies within it
-            (0..16usize).into_par_iter().map(|c| unsafe {
-                let s = c * n.div_ceil(16); let e = ((c + 1) * n.div_ceil(16)).min(n);
-                if s >= e { 0.0 } else {
-                    let part = std::slice::from_raw_parts((src as *const T).add(s), e - s);
-                    if in_dt == DType::F32 {
-                        crate::cpu::simd::sum_f32_in_f64(std::slice::from_raw_parts(part.as_ptr() as *const f32, part.len()))
-                    } else { sum_f64(part) }
-                }
-            }).sum::<f64>()
-        });
+        let part = if in_dt == DType::F32 {
+            crate::cpu::read::<f32, _>(&p.data, |src| sum_in_parts(src, crate::cpu::simd::sum_f32_in_f64))?
+        } else {
+            crate::dispatch!(in_dt, T => crate::cpu::read::<T, _>(&p.data, |src| sum_in_parts(src, sum_f64::<T>))?)
+        };
         let t = Tensor::empty(&p.drop, out_dt)?;
-        copy::fill_raw(&t, part);
+        copy::fill_raw(&t, part)?;
         return Ok(t);
     }
     let r = if in_dt == DType::F32 {
@@ -260,7 +258,7 @@ pub fn prod(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, dtype: Option<DType
 fn prod_of_others(x: &Tensor, red: &[usize]) -> Result<Tensor> {
     let sh = x.shape();
     let nd = sh.len();
-    if nd == 0 { return Ok(Tensor::zeros(&[], x.dtype())?.detach_ones()); }
+    if nd == 0 { return Tensor::zeros(&[], x.dtype())?.detach_ones(); }
     let mut perm: Vec<i64> = (0..nd).filter(|d| !red.contains(d)).map(|d| d as i64).collect();
     perm.extend(red.iter().map(|&d| d as i64));
     let xp = shape::permute(x, &perm)?;
@@ -273,7 +271,7 @@ fn prod_of_others(x: &Tensor, red: &[usize]) -> Result<Tensor> {
     let mut ones_shape: Vec<usize> = kept.iter().map(|&v| v as usize).collect();
     ones_shape.push(1);
     let ones = Tensor::empty(&ones_shape, x.dtype())?;
-    copy::fill_raw(&ones, 1.0);
+    copy::fill_raw(&ones, 1.0)?;
     let excl = |t: &Tensor| -> Result<Tensor> {
         let head = shape::narrow(t, last, 0, r as i64 - 1)?;
         shape::cat(&[ones.clone(), cumulative(&head, last, true, None)?], last)
@@ -287,9 +285,9 @@ fn prod_of_others(x: &Tensor, red: &[usize]) -> Result<Tensor> {
     shape::permute(&back, &inv)
 }
 
-trait OnesLike { fn detach_ones(self) -> Tensor; }
+trait OnesLike { fn detach_ones(self) -> Result<Tensor>; }
 impl OnesLike for Tensor {
-    fn detach_ones(self) -> Tensor { copy::fill_raw(&self, 1.0); self }
+    fn detach_ones(self) -> Result<Tensor> { copy::fill_raw(&self, 1.0)?; Ok(self) }
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -314,22 +312,12 @@ fn extreme_kernel(x: &Tensor, nd: &[usize], which: Extreme, name: &str) -> Resul
         return Err(Error::Index(format!("{}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.", name)));
     }
     let vals = Tensor::empty(&p.drop, x.dtype())?;
-    let idx = crate::dispatch!(x.dtype(), T => {
-        let vp = vals.body().data_ptr() as usize;
-        map_rows::<T, i64>(&p, |row| {
-            let (v, i) = extreme_row(row, which);
-            let _ = (v, vp);
-            i
-        })
-    })?;
+    let idx = crate::dispatch!(x.dtype(), T => map_rows::<T, i64>(&p, |row| extreme_row(row, which).1))?;
     // values gathered by index (cheap second pass keeps map_rows single-output)
-    // SAFETY: p.data is rows x len contiguous (len > 0, checked above), idx[r] < len from extreme_row, vals holds rows
-    crate::dispatch!(x.dtype(), T => unsafe {
-        let src = p.data.body().data_ptr() as *const T;
-        let ip = idx.body().data_ptr() as *const i64;
-        let vp = vals.body().data_ptr() as *mut T;
-        for r in 0..p.rows { *vp.add(r) = *src.add(r * p.len + *ip.add(r) as usize); }
-    });
+    // p.data is rows x len contiguous (len > 0, checked above), idx[r] < len from extreme_row, vals holds rows
+    crate::dispatch!(x.dtype(), T => crate::cpu::read::<T, _>(&p.data, |src| crate::cpu::read::<i64, _>(&idx, |ip| strided::write::<T, _>(&vals.body(), |vp| {
+        for r in 0..p.rows { vp[r] = src[r * p.len + ip[r] as usize]; }
+    })))???);
     Ok((p, vals, idx))
 }
 
@@ -486,15 +474,11 @@ pub fn cumulative(x: &Tensor, dim: i64, prod: bool, dtype: Option<DType>) -> Res
     let nd = if x.ndim() == 0 { vec![] } else { vec![d] };
     let p = plan(x, &nd)?;
     let out_rows = Tensor::empty(&[p.rows, p.len], out_dt.compute())?;
-    crate::dispatch!(x.dtype(), T => {
-        let src = p.data.body().data_ptr() as usize;
-        let dst = out_rows.body().data_ptr() as usize;
-        let len = p.len;
-        crate::dispatch!(out_dt.compute(), O => {
-            // SAFETY: p.data and out_rows are fresh contiguous rows x len buffers; each r touches its own row
-            (0..p.rows).into_par_iter().with_min_len(if crate::cpu::iter::parallel_ok() { 64 } else { usize::MAX }).for_each(|r| unsafe {
-                let row = std::slice::from_raw_parts((src as *const T).add(r * len), len);
-                let o = std::slice::from_raw_parts_mut((dst as *mut O).add(r * len), len);
+    let len = p.len;
+    if len > 0 { crate::dispatch!(x.dtype(), T => {
+        crate::dispatch!(out_dt.compute(), O => crate::cpu::read::<T, _>(&p.data, |src| strided::write::<O, _>(&out_rows.body(), |dst| {
+            // p.data and out_rows are fresh contiguous rows x len buffers; each task takes its own rows
+            dst.par_chunks_mut(len).zip(src.par_chunks(len)).with_min_len(if crate::cpu::iter::parallel_ok() { 64 } else { usize::MAX }).for_each(|(o, row)| {
                 if O::DTYPE.is_float() {
                     let mut acc = if prod { 1f64 } else { 0f64 };
                     for i in 0..len { let v = row[i].to_f64(); acc = if prod { acc * v } else { acc + v }; o[i] = O::from_f64(acc); }
@@ -503,8 +487,8 @@ pub fn cumulative(x: &Tensor, dim: i64, prod: bool, dtype: Option<DType>) -> Res
                     for i in 0..len { let v = row[i].to_i64(); acc = if prod { acc.wrapping_mul(v) } else { acc.wrapping_add(v) }; o[i] = O::from_i64(acc); }
                 }
             });
-        })
-    });
+        }))??)
+    }); }
     // rows are laid out [other dims..., dim]: move dim back
     let mut sh_perm: Vec<usize> = (0..x.ndim()).filter(|&i| !nd.contains(&i)).map(|i| x.shape()[i]).collect();
     if !nd.is_empty() { sh_perm.push(x.shape()[d]); }
@@ -550,7 +534,7 @@ fn cumprod_backward_exact(x: &Tensor, g: &Tensor, dim: i64) -> Result<Tensor> {
     let mut ones_shape = xm.shape().to_vec();
     *ones_shape.last_mut().unwrap() = 1;
     let ones = Tensor::empty(&ones_shape, x.dtype())?;
-    copy::fill_raw(&ones, 1.0);
+    copy::fill_raw(&ones, 1.0)?;
     let left = if n > 1 { shape::cat(&[ones, cumulative(&shape::narrow(&xm, last, 0, n as i64 - 1)?, last, true, None)?], last)? } else { ones };
     // T[i, j] = x_j for j > i else 1; its cumprod over j gives prod_{i<l<=j} x_l
     let mut mshape: Vec<usize> = vec![1; x.ndim() - 1];

@@ -400,28 +400,28 @@ fn unfold_backward(g: &Tensor, ishape: &[usize], d: usize, size: usize, step: us
     let gc = copy::contiguous_as(g, kd)?;
     let z = Tensor::zeros(ishape, kd)?;
     let nd = ishape.len();
-    let (outer, n, inner) = if nd == 0 { (1, 1, 1) } else { (ishape[..d].iter().product::<usize>(), ishape[d], ishape[d + 1..].iter().product::<usize>()) };
+    let (n, inner) = if nd == 0 { (1, 1) } else { (ishape[d], ishape[d + 1..].iter().product::<usize>()) };
     let nwin = if n >= size { (n - size) / step + 1 } else { 0 };
-    let (gp, zp) = (gc.body().data_ptr() as usize, z.body().data_ptr() as usize);
-    crate::dispatch_float!(kd, T => {
-        let row = |o: usize| {
-            // SAFETY: row o of z ([n, inner]) and of g ([nwin, inner, size]) are disjoint per o
-            let zr = unsafe { std::slice::from_raw_parts_mut((zp as *mut T).add(o * n * inner), n * inner) };
-            let gr = unsafe { std::slice::from_raw_parts((gp as *const T).add(o * nwin * inner * size), nwin * inner * size) };
-            for w in 0..nwin {
-                for i in 0..inner {
-                    let src = &gr[(w * inner + i) * size..(w * inner + i + 1) * size];
-                    for (k, &v) in src.iter().enumerate() { zr[(w * step + k) * inner + i] += v; }
+    let (zrow, grow) = (n * inner, nwin * inner * size);
+    if zrow > 0 && grow > 0 {
+        // row o of z is [n, inner], of g [nwin, inner, size]: each task owns one row of z
+        crate::dispatch_float!(kd, T => crate::cpu::read::<T, _>(&gc, |gs| crate::cpu::strided::write::<T, _>(&z.body(), |zs| {
+            let row = |(zr, gr): (&mut [T], &[T])| {
+                for w in 0..nwin {
+                    for i in 0..inner {
+                        let src = &gr[(w * inner + i) * size..(w * inner + i + 1) * size];
+                        for (k, &v) in src.iter().enumerate() { zr[(w * step + k) * inner + i] += v; }
+                    }
                 }
+            };
+            if g.numel() >= crate::cpu::iter::GRAIN && crate::cpu::iter::parallel_ok() {
+                use rayon::prelude::*;
+                zs.par_chunks_mut(zrow).zip(gs.par_chunks(grow)).for_each(row);
+            } else {
+                zs.chunks_mut(zrow).zip(gs.chunks(grow)).for_each(row);
             }
-        };
-        if g.numel() >= crate::cpu::iter::GRAIN && crate::cpu::iter::parallel_ok() {
-            use rayon::prelude::*;
-            (0..outer).into_par_iter().for_each(row);
-        } else {
-            (0..outer).for_each(row);
-        }
-    });
+        }))??);
+    }
     let z = if kd != dt { copy::contiguous_as(&z, dt)? } else { z };
     if autograd::needs_grad(&[g]) {
         autograd::record("UnfoldBackwardBackward0", &[g], &[&z], vec![], Box::new(move |_, gg| {

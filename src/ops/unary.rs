@@ -2,7 +2,7 @@
 use crate::autograd::{self, SaveItem};
 use crate::dtype::{DType, Elem};
 use crate::error::{Error, Result};
-use crate::cpu::iter::zip1;
+use crate::cpu::strided;
 use crate::ops::binary::{self, add_s, div, mul, mul_s, BinOp, Operand};
 use crate::ops::copy;
 use crate::tensor::Tensor;
@@ -30,36 +30,23 @@ impl UnaryOp {
 }
 
 /// f32 exp/sigmoid on contiguous data: vectorized kernels, split across threads.
-fn fast_f32(op: UnaryOp, out: &Tensor, x: &Tensor) -> bool {
+fn fast_f32(op: UnaryOp, out: &Tensor, x: &Tensor) -> Result<bool> {
     let (o, a) = (out.body(), x.body());
     if !(matches!(op, UnaryOp::Exp | UnaryOp::Sigmoid) && o.dtype == DType::F32 && a.dtype == DType::F32 && o.is_contiguous() && a.is_contiguous()) {
-        return false;
+        return Ok(false);
     }
-    let n = a.numel();
-    // SAFETY: both are contiguous f32 buffers of n elements; `out` was freshly allocated or is `x` itself
-    let src = unsafe { std::slice::from_raw_parts(a.data_ptr() as *const f32, n) };
-    let dst = unsafe { std::slice::from_raw_parts_mut(o.data_ptr() as *mut f32, n) };
     let f = if op == UnaryOp::Exp { crate::cpu::simd::exp_slice } else { crate::cpu::simd::sigmoid_slice };
-    if n >= crate::cpu::iter::GRAIN && crate::cpu::iter::parallel_ok() {
-        use rayon::prelude::*;
-        let chunk = n.div_ceil(rayon::current_num_threads() * 4).max(4096);
-        dst.par_chunks_mut(chunk).zip(src.par_chunks(chunk)).for_each(|(d, s)| f(s, d));
-    } else {
-        f(src, dst);
-    }
-    true
+    crate::cpu::simd::map_f32_in_place_or_into(&o, &a, f)?;
+    Ok(true)
 }
 
 fn float_kernel<T: Float + Elem>(op: UnaryOp, out: &Tensor, x: &Tensor) -> Result<()> {
     use UnaryOp::*;
-    if fast_f32(op, out, x) { return Ok(()); }
+    if fast_f32(op, out, x)? { return Ok(()); }
     let (o, a) = (out.body(), x.body());
-    let po = (o.data_ptr() as *mut T, &o.strides[..]);
-    let pa = (a.data_ptr() as *const T, &a.strides[..]);
     let sh = &a.shape;
-    // SAFETY (go!, via64!): out and a are views of `sh` from data_ptr + own strides (zip contract)
-    macro_rules! go { ($f:expr) => { unsafe { zip1::<T, T>(sh, po, pa, $f) } } }
-    macro_rules! via64 { ($f:expr) => { unsafe { zip1::<T, T>(sh, po, pa, |x: T| T::from_f64($f(x.to_f64()))) } } }
+    macro_rules! go { ($f:expr) => { strided::map1::<T, T>(sh, &o, &a, $f)? } }
+    macro_rules! via64 { ($f:expr) => { strided::map1::<T, T>(sh, &o, &a, |x: T| T::from_f64($f(x.to_f64())))? } }
     let z = T::zero();
     let one = T::one();
     match op {
@@ -111,11 +98,8 @@ fn float_kernel<T: Float + Elem>(op: UnaryOp, out: &Tensor, x: &Tensor) -> Resul
 fn int_kernel<T: Elem + binary::Arith + std::ops::Not<Output = T>>(op: UnaryOp, out: &Tensor, x: &Tensor) -> Result<()> {
     use UnaryOp::*;
     let (o, a) = (out.body(), x.body());
-    let po = (o.data_ptr() as *mut T, &o.strides[..]);
-    let pa = (a.data_ptr() as *const T, &a.strides[..]);
     let sh = &a.shape;
-    // SAFETY: out and a are views of `sh` from data_ptr + own strides (zip contract)
-    macro_rules! go { ($f:expr) => { unsafe { zip1::<T, T>(sh, po, pa, $f) } } }
+    macro_rules! go { ($f:expr) => { strided::map1::<T, T>(sh, &o, &a, $f)? } }
     let z = T::default();
     match op {
         Neg => go!(|x: T| T::sub(z, x)),
@@ -130,14 +114,11 @@ fn int_kernel<T: Elem + binary::Arith + std::ops::Not<Output = T>>(op: UnaryOp, 
     Ok(())
 }
 
-fn bool_kernel<T: Elem>(op: UnaryOp, out: &Tensor, x: &Tensor) {
+fn bool_kernel<T: Elem>(op: UnaryOp, out: &Tensor, x: &Tensor) -> Result<()> {
     use UnaryOp::*;
     let (o, a) = (out.body(), x.body());
-    let po = (o.data_ptr() as *mut bool, &o.strides[..]);
-    let pa = (a.data_ptr() as *const T, &a.strides[..]);
     let sh = &a.shape;
-    // SAFETY: out and a are views of `sh` from data_ptr + own strides (zip contract)
-    macro_rules! go { ($f:expr) => { unsafe { zip1::<bool, T>(sh, po, pa, $f) } } }
+    macro_rules! go { ($f:expr) => { strided::map1::<bool, T>(sh, &o, &a, $f) } }
     match op {
         IsNan => go!(|x: T| x.to_f64().is_nan() || x.im().is_nan()),
         IsInf => go!(|x: T| x.to_f64().is_infinite() || x.im().is_infinite()),
@@ -179,12 +160,11 @@ fn out_dtype(op: UnaryOp, dt: DType) -> Result<DType> {
 fn compute_into(op: UnaryOp, x: &Tensor, out: &Tensor) -> Result<()> {
     let dt = out.dtype();
     if op.bool_out() {
-        crate::dispatch!(x.dtype(), T => bool_kernel::<T>(op, out, x));
-        return Ok(());
+        return crate::dispatch!(x.dtype(), T => bool_kernel::<T>(op, out, x));
     }
     if dt == DType::Bool {
         // abs/relu/... on bool are identities; bitwise_not is logical not
-        let t = if op == UnaryOp::BitwiseNot { let o = Tensor::empty(&x.shape(), DType::Bool)?; bool_kernel::<bool>(UnaryOp::LogicalNot, &o, x); o } else { x.clone() };
+        let t = if op == UnaryOp::BitwiseNot { let o = Tensor::empty(&x.shape(), DType::Bool)?; bool_kernel::<bool>(UnaryOp::LogicalNot, &o, x)?; o } else { x.clone() };
         return copy::copy_raw(out, &t);
     }
     if dt.is_complex() { return crate::ops::complex::unary_into(op, x, out); }

@@ -393,7 +393,7 @@ fn fill_scalar(t: &Tensor, s: Scalar) -> R<()> {
     match s {
         Scalar::Int(i) if !t.dtype().is_float() => copy::copy_raw(t, &Tensor::from_vec(vec![i], &[])?)?,
         Scalar::Complex(..) => copy::copy_raw(t, &crate::ops::binary::as_dtype(&Operand::S(s), t.dtype())?)?,
-        other => copy::fill_raw(t, other.to_f64()),
+        other => copy::fill_raw(t, other.to_f64())?,
     }
     Ok(())
     })
@@ -728,7 +728,7 @@ fn grads_for(outs: &[Tensor], grads: &Bound<'_, PyAny>) -> R<Vec<(Tensor, Tensor
                 if o.numel() != 1 { return Err(PyRuntimeError::new_err("grad can be implicitly created only for scalar outputs")); }
                 if !o.dtype().is_float() { return Err(PyRuntimeError::new_err(format!("grad can be implicitly created only for real scalar outputs but got torch.{}", o.dtype().name()))); }
                 let g = Tensor::empty(&o.shape(), o.dtype())?;
-                copy::fill_raw(&g, 1.0);
+                copy::fill_raw(&g, 1.0)?;
                 g
             }
         };
@@ -866,7 +866,7 @@ fn _adam_step(py: Python<'_>, params: &Bound<'_, PyAny>, grads: &Bound<'_, PyAny
               max_exp_avg_sqs: &Bound<'_, PyAny>, state_steps: &Bound<'_, PyAny>, amsgrad: bool, beta1: f64, beta2: f64, lr: f64,
               weight_decay: f64, eps: f64, maximize: bool, decoupled_weight_decay: bool) -> R<()> {
     let (p, g, m, v, x, s) = (tensors(params)?, tensors(grads)?, tensors(exp_avgs)?, tensors(exp_avg_sqs)?, tensors(max_exp_avg_sqs)?, tensors(state_steps)?);
-    py.detach(|| crate::ops::optim::adam_step(&p, &g, &m, &v, &x, &s, amsgrad, beta1, beta2, lr, weight_decay, eps, maximize, decoupled_weight_decay))?;
+    py.detach(|| crate::cpu::optim::adam_step(&p, &g, &m, &v, &x, &s, amsgrad, beta1, beta2, lr, weight_decay, eps, maximize, decoupled_weight_decay))?;
     Ok(())
 }
 
@@ -877,7 +877,7 @@ fn _sgd_step(py: Python<'_>, params: &Bound<'_, PyAny>, grads: &Bound<'_, PyAny>
              weight_decay: f64, momentum: f64, dampening: f64, nesterov: bool, maximize: bool) -> R<()> {
     let (p, g) = (tensors(params)?, tensors(grads)?);
     let bufs = opt_list(momentum_buffer_list.as_any())?;
-    let created = py.detach(|| crate::ops::optim::sgd_step(&p, &g, &bufs, lr, weight_decay, momentum, dampening, nesterov, maximize))?;
+    let created = py.detach(|| crate::cpu::optim::sgd_step(&p, &g, &bufs, lr, weight_decay, momentum, dampening, nesterov, maximize))?;
     for (i, c) in created.into_iter().enumerate() {
         if let Some(t) = c { momentum_buffer_list.set_item(i, wrap(py, t)?)?; }
     }
@@ -892,7 +892,7 @@ fn _rmsprop_step(py: Python<'_>, params: &Bound<'_, PyAny>, grads: &Bound<'_, Py
                  momentum: f64, centered: bool, maximize: bool) -> R<()> {
     crate::python::convert::guard(|| {
         let (p, g, sa, ga, b, s) = (tensors(params)?, tensors(grads)?, tensors(square_avgs)?, tensors(grad_avgs)?, tensors(momentum_buffer_list)?, tensors(state_steps)?);
-        py.detach(|| crate::ops::optim::rmsprop_step(&p, &g, &sa, &ga, &b, &s, lr, alpha, eps, weight_decay, momentum, centered, maximize))?;
+        py.detach(|| crate::cpu::optim::rmsprop_step(&p, &g, &sa, &ga, &b, &s, lr, alpha, eps, weight_decay, momentum, centered, maximize))?;
         Ok(())
     })
 }
@@ -904,7 +904,7 @@ fn _adagrad_step(py: Python<'_>, params: &Bound<'_, PyAny>, grads: &Bound<'_, Py
                  lr: f64, weight_decay: f64, lr_decay: f64, eps: f64, maximize: bool) -> R<()> {
     crate::python::convert::guard(|| {
         let (p, g, ss, s) = (tensors(params)?, tensors(grads)?, tensors(state_sums)?, tensors(state_steps)?);
-        py.detach(|| crate::ops::optim::adagrad_step(&p, &g, &ss, &s, lr, weight_decay, lr_decay, eps, maximize))?;
+        py.detach(|| crate::cpu::optim::adagrad_step(&p, &g, &ss, &s, lr, weight_decay, lr_decay, eps, maximize))?;
         Ok(())
     })
 }
@@ -916,7 +916,7 @@ fn _adadelta_step(py: Python<'_>, params: &Bound<'_, PyAny>, grads: &Bound<'_, P
                   state_steps: &Bound<'_, PyAny>, lr: f64, rho: f64, eps: f64, weight_decay: f64, maximize: bool) -> R<()> {
     crate::python::convert::guard(|| {
         let (p, g, sa, ad, s) = (tensors(params)?, tensors(grads)?, tensors(square_avgs)?, tensors(acc_deltas)?, tensors(state_steps)?);
-        py.detach(|| crate::ops::optim::adadelta_step(&p, &g, &sa, &ad, &s, lr, rho, eps, weight_decay, maximize))?;
+        py.detach(|| crate::cpu::optim::adadelta_step(&p, &g, &sa, &ad, &s, lr, rho, eps, weight_decay, maximize))?;
         Ok(())
     })
 }
@@ -928,7 +928,7 @@ fn _adamax_step(py: Python<'_>, params: &Bound<'_, PyAny>, grads: &Bound<'_, PyA
                 state_steps: &Bound<'_, PyAny>, lr: f64, beta1: f64, beta2: f64, eps: f64, weight_decay: f64, maximize: bool) -> R<()> {
     crate::python::convert::guard(|| {
         let (p, g, m, ei, s) = (tensors(params)?, tensors(grads)?, tensors(exp_avgs)?, tensors(exp_infs)?, tensors(state_steps)?);
-        py.detach(|| crate::ops::optim::adamax_step(&p, &g, &m, &ei, &s, lr, beta1, beta2, eps, weight_decay, maximize))?;
+        py.detach(|| crate::cpu::optim::adamax_step(&p, &g, &m, &ei, &s, lr, beta1, beta2, eps, weight_decay, maximize))?;
         Ok(())
     })
 }
@@ -941,7 +941,7 @@ fn _nadam_step(py: Python<'_>, params: &Bound<'_, PyAny>, grads: &Bound<'_, PyAn
                momentum_decay: f64, eps: f64, decoupled_weight_decay: bool, maximize: bool) -> R<()> {
     crate::python::convert::guard(|| {
         let (p, g, m, v, mp, s) = (tensors(params)?, tensors(grads)?, tensors(exp_avgs)?, tensors(exp_avg_sqs)?, tensors(mu_products)?, tensors(state_steps)?);
-        py.detach(|| crate::ops::optim::nadam_step(&p, &g, &m, &v, &mp, &s, beta1, beta2, lr, weight_decay, momentum_decay, eps, decoupled_weight_decay, maximize))?;
+        py.detach(|| crate::cpu::optim::nadam_step(&p, &g, &m, &v, &mp, &s, beta1, beta2, lr, weight_decay, momentum_decay, eps, decoupled_weight_decay, maximize))?;
         Ok(())
     })
 }
@@ -953,7 +953,7 @@ fn _radam_step(py: Python<'_>, params: &Bound<'_, PyAny>, grads: &Bound<'_, PyAn
                state_steps: &Bound<'_, PyAny>, beta1: f64, beta2: f64, lr: f64, weight_decay: f64, eps: f64, decoupled_weight_decay: bool, maximize: bool) -> R<()> {
     crate::python::convert::guard(|| {
         let (p, g, m, v, s) = (tensors(params)?, tensors(grads)?, tensors(exp_avgs)?, tensors(exp_avg_sqs)?, tensors(state_steps)?);
-        py.detach(|| crate::ops::optim::radam_step(&p, &g, &m, &v, &s, beta1, beta2, lr, weight_decay, eps, decoupled_weight_decay, maximize))?;
+        py.detach(|| crate::cpu::optim::radam_step(&p, &g, &m, &v, &s, beta1, beta2, lr, weight_decay, eps, decoupled_weight_decay, maximize))?;
         Ok(())
     })
 }

@@ -559,7 +559,7 @@ impl PyTensor {
             Operand::S(s) => {
                 let t = Tensor::empty(&[], self.t.dtype())?;
                 if let Scalar::Complex(..) = s { copy::copy_raw(&t, &crate::ops::binary::as_dtype(&Operand::S(s), self.t.dtype())?)?; }
-                else { copy::fill_raw(&t, match s { Scalar::Float(f) => f, other => other.to_f64() }); }
+                else { copy::fill_raw(&t, match s { Scalar::Float(f) => f, other => other.to_f64() })?; }
                 if !self.t.dtype().is_float() { if let Scalar::Int(i) = s { let tt = Tensor::from_vec(vec![i], &[])?; copy::copy_raw(&t, &tt)?; } }
                 t
             }

@@ -1,5 +1,7 @@
 //! Fused multi-tensor optimizer steps: one call updates every parameter of a group, with the
 //! same float arithmetic order as PyTorch's single-tensor CPU path (so trajectories agree).
+//! These are kernels on the parameters' and states' memory; `check` proves the slices they
+//! take are contiguous, on the CPU and pairwise disjoint.
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -8,7 +10,10 @@ use rayon::prelude::*;
 
 fn slice_mut<T>(t: &Tensor) -> &mut [T] {
     let b = t.body();
-    // SAFETY: checked contiguous by `check`; the optimizer owns these buffers during the step
+    // SAFETY: `check` proved t contiguous, of T's dtype and on the CPU, so its numel elements lie
+    // inside the storage (check_view_bounds), which the caller's tensor keeps alive for the step;
+    // it also proved that no two tensors of the step share a storage, and each step function
+    // takes one slice per tensor, so no two live slices alias.
     unsafe { std::slice::from_raw_parts_mut(b.data_ptr() as *mut T, b.numel()) }
 }
 
@@ -17,10 +22,16 @@ fn check(groups: &[&[Tensor]], dtype: DType) -> Result<()> {
     if !matches!(dtype, DType::F32 | DType::F64) {
         return Err(Error::NotImplemented(format!("fused optimizer step for {}", dtype.name())));
     }
+    let mut storages = std::collections::HashSet::new();
     for g in groups {
         for t in g.iter() {
-            if t.dtype() != dtype || !t.is_contiguous() {
-                return Err(Error::NotImplemented("fused optimizer step needs contiguous tensors of one dtype".into()));
+            let b = t.body();
+            if b.dtype != dtype || !b.is_contiguous() || b.storage.device != crate::storage::Device::Cpu {
+                return Err(Error::NotImplemented("fused optimizer step needs contiguous CPU tensors of one dtype".into()));
+            }
+            // tensors sharing memory (views of one buffer) take the reference path instead
+            if b.numel() > 0 && !storages.insert(std::sync::Arc::as_ptr(&b.storage) as usize) {
+                return Err(Error::NotImplemented("fused optimizer step needs tensors that do not share memory".into()));
             }
         }
     }
@@ -90,7 +101,7 @@ pub fn adam_step(
         // the step counter: float32 add like `step_t.add_(1)`
         let st = &steps[i];
         let step = (st.item_f64()? as f32 + 1.0) as f64;
-        crate::ops::copy::fill_raw(st, step);
+        crate::ops::copy::fill_raw(st, step)?;
         crate::dispatch_float!(dt, T => adam_one::<T>(
             slice_mut::<T>(p), slice_mut::<T>(&grads[i]), slice_mut::<T>(&exp_avgs[i]), slice_mut::<T>(&exp_avg_sqs[i]),
             if amsgrad { Some(slice_mut::<T>(&max_sqs[i])) } else { None }, step,
@@ -108,7 +119,8 @@ pub fn sgd_step(
 ) -> Result<Vec<Option<Tensor>>> {
     let Some(first) = params.first() else { return Ok(vec![]) };
     let dt = first.dtype();
-    check(&[params, grads], dt)?;
+    let existing: Vec<Tensor> = bufs.iter().flatten().cloned().collect();
+    check(&[params, grads, &existing], dt)?;
     if grads.len() != params.len() || (momentum != 0.0 && bufs.len() != params.len()) {
         return Err(Error::Runtime("_sgd_step: parameter, gradient and buffer lists must have the same length".into()));
     }
@@ -154,7 +166,7 @@ pub fn sgd_step(
 /// Increments a float32 step counter like `step_t.add_(1)` and returns the new value.
 fn bump_step(st: &Tensor) -> Result<f64> {
     let step = (st.item_f64()? as f32 + 1.0) as f64;
-    crate::ops::copy::fill_raw(st, step);
+    crate::ops::copy::fill_raw(st, step)?;
     Ok(step)
 }
 
@@ -306,7 +318,7 @@ pub fn nadam_step(
         // mu_product.mul_(mu) in the tensor's own dtype
         let mp_t = &mu_products[i];
         let mpv = crate::dtype::round_through(mp_t.dtype(), crate::dtype::round_through(mp_t.dtype(), mp_t.item_f64()?) * crate::dtype::round_through(mp_t.dtype(), mu));
-        crate::ops::copy::fill_raw(mp_t, mpv);
+        crate::ops::copy::fill_raw(mp_t, mpv)?;
         let mp_next = mpv * mu_next;
         let (c1, c2) = (-lr * (1.0 - mu) / (1.0 - mpv), (-lr * mu_next) / (1.0 - mp_next));
         crate::dispatch_float!(dt, T => {
