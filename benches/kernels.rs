@@ -84,12 +84,40 @@ fn nn_kernels(c: &mut Criterion) {
     g.bench_function("layer_norm_4096x512", |x| x.iter(|| nn::layer_norm(black_box(&h), 1, Some(&w), Some(&b), 1e-5).unwrap()));
     let img = randn(&[64, 32, 24, 24]);
     g.throughput(Throughput::Bytes(4 * 64 * 32 * 24 * 24));
-    g.bench_function("max_pool2d_64x32x24x24_2", |x| x.iter(|| nn::max_pool(black_box(&img), 2, &[2, 2], &[2, 2], &[0, 0], &[1, 1], &[12, 12]).unwrap()));
+    g.bench_function("max_pool2d_64x32x24x24_2", |x| x.iter(|| ferrotorch::ops::pool::max_pool(black_box(&img), 2, &[2, 2], &[2, 2], &[0, 0], &[1, 1], &[12, 12]).unwrap()));
     let (q, k, v) = (randn(&[16, 4, 256, 32]), randn(&[16, 4, 256, 32]), randn(&[16, 4, 256, 32]));
     g.throughput(Throughput::Elements(2 * 16 * 4 * 256 * 256 * 32));
     g.bench_function("sdpa_causal_16x4x256x32", |x| x.iter(|| nn::sdpa(black_box(&q), &k, &v, None, true, 0.17).unwrap()));
     g.finish();
 }
 
-criterion_group!(benches, elementwise, reductions_and_copies, matmul, convolution, nn_kernels);
+/// The hand-written strided iteration (`cpu::strided::map2` over `cpu::iter`) beside ndarray's
+/// `Zip` on the same layouts, one thread each: contiguous, one operand transposed, one broadcast.
+fn strided_vs_ndarray(c: &mut Criterion) {
+    use ferrotorch::cpu::strided;
+    use ndarray::{Array2, Zip};
+    let n = 2048usize;
+    let mut g = c.benchmark_group("strided_vs_ndarray");
+    g.throughput(Throughput::Bytes((12 * n * n) as u64));
+    ferrotorch::cpu::iter::set_serial(true);
+    let (a, b, row) = (randn(&[n, n]), randn(&[n, n]), randn(&[n]));
+    let at = shape::transpose(&a, 0, 1).unwrap();
+    let out = Tensor::empty(&[n, n], ferrotorch::dtype::DType::F32).unwrap();
+    let (ob, ab, bb, atb, rb) = (out.body(), a.body(), b.body(), at.body(), row.body());
+    let sh = [n, n];
+    let na = Array2::from_shape_vec((n, n), a.to_vec::<f32>().unwrap()).unwrap();
+    let nb = Array2::from_shape_vec((n, n), b.to_vec::<f32>().unwrap()).unwrap();
+    let nrow = ndarray::Array1::from_vec(row.to_vec::<f32>().unwrap());
+    let mut nout = Array2::<f32>::zeros((n, n));
+    g.bench_function("contiguous/ferrotorch", |x| x.iter(|| strided::map2::<f32, f32, f32>(&sh, &ob, &ab, &bb, |p, q| p + q).unwrap()));
+    g.bench_function("contiguous/ndarray", |x| x.iter(|| Zip::from(&mut nout).and(&na).and(&nb).for_each(|o, &p, &q| *o = p + q)));
+    g.bench_function("transposed/ferrotorch", |x| x.iter(|| strided::map2::<f32, f32, f32>(&sh, &ob, &atb, &bb, |p, q| p + q).unwrap()));
+    g.bench_function("transposed/ndarray", |x| x.iter(|| Zip::from(&mut nout).and(na.t()).and(&nb).for_each(|o, &p, &q| *o = p + q)));
+    g.bench_function("broadcast_row/ferrotorch", |x| x.iter(|| strided::map2::<f32, f32, f32>(&sh, &ob, &bb, &rb, |p, q| p + q).unwrap()));
+    g.bench_function("broadcast_row/ndarray", |x| x.iter(|| Zip::from(&mut nout).and(&nb).and_broadcast(&nrow).for_each(|o, &p, &q| *o = p + q)));
+    ferrotorch::cpu::iter::set_serial(false);
+    g.finish();
+}
+
+criterion_group!(benches, elementwise, reductions_and_copies, matmul, convolution, nn_kernels, strided_vs_ndarray);
 criterion_main!(benches);
