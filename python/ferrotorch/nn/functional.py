@@ -2,9 +2,10 @@
 
 Every function here is composed from ferrotorch tensor ops (views, gathers,
 matmul, elementwise math, reductions), so autograd -- including double
-backward -- comes for free from the core.  Only small *index* / *weight*
-tables that depend on shapes alone (never on tensor data) are built with
-NumPy and turned into tensors.
+backward -- comes for free from the core.  The small *index* / *weight*
+tables that depend on shapes alone (padding sources, im2col offsets,
+interpolation taps) are built with ferrotorch tensor ops too, directly on the
+input's device: no NumPy in any op's forward.
 
 Each public function is a single clean definition so the core can swap in a
 fused kernel later without touching callers.
@@ -14,9 +15,8 @@ import functools
 import itertools
 import math
 import numbers
+import struct
 import warnings
-
-import numpy as np
 
 import ferrotorch as torch
 from ferrotorch import _C
@@ -55,11 +55,6 @@ def _dtype_name(dt):
     return str(dt).split(".")[-1]
 
 
-def _np_float(dtype):
-    """NumPy dtype used to compute weight tables for a tensor dtype (PyTorch's opmath)."""
-    return np.float64 if _dtype_name(dtype) == "float64" else np.float32
-
-
 def _device_of(t):
     return t.device
 
@@ -75,22 +70,28 @@ def _to_dev(t, like):
     return t
 
 
-def _index_tensor(arr, like):
-    """int64 tensor from a NumPy index table, on ``like``'s device."""
-    return _to_dev(torch.tensor(np.ascontiguousarray(arr, dtype=np.int64)), like)
+def _dev_key(t):
+    """Hashable device key for the cached index tables (tables live on the device that uses them)."""
+    return str(t.device)
 
 
-def _value_tensor(arr, like, dtype=None):
-    """Floating tensor (``like``'s dtype by default) from a NumPy table."""
-    dtype = like.dtype if dtype is None else dtype
-    name = _dtype_name(dtype)
-    if name == "float64":
-        t = torch.tensor(np.ascontiguousarray(arr, dtype=np.float64))
-    else:
-        t = torch.tensor(np.ascontiguousarray(arr, dtype=np.float32))
-        if name != "float32":
-            t = t.to(dtype)
-    return _to_dev(t, like)
+def _arange(start, stop, dev, dtype=None):
+    """int64 (or ``dtype``) arange on device ``dev``; an empty range where ``stop < start``."""
+    t = torch.arange(start, max(stop, start), device=dev)
+    return t if dtype is None else t.to(dtype)
+
+
+def _round_scalar(v, fname):
+    """A Python float rounded to ``fname``'s precision (what a C++ ``(float)`` cast does): float32 scalar
+    math done in Python stays exact this way (a double op on two float32 values, rounded once to float32,
+    is the float32 op)."""
+    v = float(v)
+    if fname == "float64":
+        return v
+    try:
+        return struct.unpack("f", struct.pack("f", v))[0]
+    except OverflowError:
+        return math.copysign(math.inf, v)
 
 
 def _ntuple(x, n, name="argument"):
@@ -253,25 +254,26 @@ def _constant_pad(x, pads, value):
 
 
 @functools.lru_cache(maxsize=512)
-def _pad_index(size, l, r, mode):
-    """Source index along one dim for reflect/replicate/circular padding by (l, r).
+def _pad_index(size, l, r, mode, dev):
+    """Source index (int64 tensor on ``dev``; cached, never mutated) along one dim for
+    reflect/replicate/circular padding by (l, r).
 
     Negative pads crop first (PyTorch's kernels read from the cropped range)."""
     if mode == "circular":
         # PyTorch copies the cropped centre, then wraps the positive pads around it
         lo, hi = max(-l, 0), size - max(-r, 0)
         c = hi - lo
-        j = np.arange(-max(l, 0), c + max(r, 0))
-        return lo + (j % c) if c > 0 else np.zeros_like(j)
-    j = np.arange(-l, size + r)
+        j = _arange(-max(l, 0), c + max(r, 0), dev)
+        return (j % c) + lo if c > 0 else torch.zeros_like(j)
+    j = _arange(-l, size + r, dev)
     if mode == "reflect":
         period = 2 * (size - 1)
         if period == 0:
-            return np.zeros_like(j)
-        j = np.abs(j) % period
-        j = np.where(j >= size, period - j, j)
+            return torch.zeros_like(j)
+        j = j.abs() % period
+        j = torch.where(j >= size, period - j, j)
     elif mode == "replicate":
-        j = np.clip(j, 0, size - 1)
+        j = j.clamp(0, size - 1)
     return j
 
 
@@ -335,8 +337,7 @@ def pad(input, pad, mode="constant", value=None):
             raise RuntimeError(f"input ({name}: {size}) is too small. Calculated output {name}: {out}")
         if l == 0 and r == 0:
             continue
-        idx = _pad_index(size, l, r, mode)
-        x = x.index_select(d, _index_tensor(idx, x))
+        x = x.index_select(d, _pad_index(size, l, r, mode, _dev_key(x)))
     return x
 
 
@@ -566,19 +567,21 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 
 @functools.lru_cache(maxsize=256)
-def _col2im_index(padded, ks, dilation, stride, blocks):
-    """Flat index into the padded output plane for every (k..., l...) column entry."""
+def _col2im_index(padded, ks, dilation, stride, blocks, dev):
+    """Flat index (int64 tensor on ``dev``; cached, never mutated) into the padded output plane for every
+    (k..., l...) column entry."""
     nd = len(ks)
-    total = np.zeros([*ks, *blocks], dtype=np.int64)
     strides = [_prod(padded[i + 1:]) for i in range(nd)]
+    total = None
     for i in range(nd):
-        k = np.arange(ks[i]) * dilation[i]
-        l = np.arange(blocks[i]) * stride[i]
-        c = k[:, None] + l[None, :]  # [k_i, L_i]
+        k = _arange(0, ks[i], dev) * dilation[i]
+        l = _arange(0, blocks[i], dev) * stride[i]
+        c = k.unsqueeze(1) + l.unsqueeze(0)  # [k_i, L_i]
         shape = [1] * (2 * nd)
         shape[i] = ks[i]
         shape[nd + i] = blocks[i]
-        total = total + (c.reshape(shape) * strides[i])
+        term = c.reshape(shape) * strides[i]
+        total = term if total is None else total + term  # broadcasts to [*ks, *blocks]
     return total.reshape(-1)
 
 
@@ -592,7 +595,7 @@ def _col2im(cols, out_sp, ks, dilation, padding, stride, blocks=None):
     padded = tuple(out_sp[i] + 2 * padding[i] for i in range(nd))
     if blocks is None:
         blocks = tuple((padded[i] - dilation[i] * (ks[i] - 1) - 1) // stride[i] + 1 for i in range(nd))
-    idx = _index_tensor(_col2im_index(padded, tuple(ks), tuple(dilation), tuple(stride), blocks), cols)
+    idx = _col2im_index(padded, tuple(ks), tuple(dilation), tuple(stride), tuple(blocks), _dev_key(cols))
     src = cols.reshape(N, C, _prod(_shape(cols)[2:]))
     out = torch.zeros(N, C, _prod(padded), dtype=cols.dtype, device=cols.device).index_add(2, idx, src)
     out = out.reshape(N, C, *padded)
@@ -1939,6 +1942,8 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
             raise ValueError("offsets has to be a 1D Tensor")
         n = int(input.shape[0])
         offs = [int(v) for v in offsets.tolist()]
+        if include_last_offset and not offs:
+            raise RuntimeError("include_last_offset: number of offset should be at least 1")
         if offs and offs[0] != 0:
             raise RuntimeError(f"offsets[0] has to be 0, i.e., the first sequence in the mini-batch has to start "
                                f"from position 0. However, got {offs[0]}")
@@ -1948,6 +1953,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         if any(b < a for a, b in zip(offs, offs[1:])):
             raise RuntimeError("Expected i < index_size to be true, but got false.  (Could this error message be "
                                "improved?  If so, please report an enhancement request to PyTorch.)")
+        K = len(offs)
         if include_last_offset:
             starts = offs[:-1]
             ends = offs[1:]
@@ -1958,17 +1964,27 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         lens = [max(e - s, 0) for s, e in zip(starts, ends)]
         Lb = max(lens) if lens else 0
         Lb = max(Lb, 1)
-        pos = np.zeros((B, Lb), dtype=np.int64)
-        vm = np.zeros((B, Lb), dtype=bool)
-        for b in range(B):
-            pos[b, :lens[b]] = np.arange(starts[b], starts[b] + lens[b])
-            vm[b, :lens[b]] = True
-        pos_t = _index_tensor(pos.reshape(-1), input)
+        # bag b reads input[starts[b] + j] for j < lens[b] (the padding slots read index 0, masked below);
+        # the table is built on the device from the offsets tensor itself
+        offs_t = _to_dev(offsets.reshape(-1).to(torch.int64), input)
+        if K == 0:
+            starts_t = ends_t = offs_t
+        elif include_last_offset:
+            starts_t = offs_t.narrow(0, 0, K - 1)
+            ends_t = offs_t.narrow(0, 1, K - 1)
+        else:
+            starts_t = offs_t
+            ends_t = torch.cat([offs_t.narrow(0, 1, K - 1),
+                                torch.full((1,), n, dtype=torch.int64, device=offs_t.device)])
+        lens_t = ends_t - starts_t  # non-negative: the offsets were checked to be sorted and within the input
+        j = _arange(0, Lb, offs_t.device)
+        vm_t = j.unsqueeze(0) < lens_t.unsqueeze(1)  # [B, Lb]
+        pos_t = ((starts_t.unsqueeze(1) + j.unsqueeze(0)) * vm_t).reshape(-1)
         if n == 0:
             dense = torch.zeros(B, Lb, dtype=input.dtype, device=input.device)
         else:
             dense = input.index_select(0, pos_t).reshape(B, Lb)
-        valid = _to_dev(torch.tensor(vm), input)
+        valid = vm_t
         psw = None
         if per_sample_weights is not None:
             psw = per_sample_weights.index_select(0, pos_t).reshape(B, Lb)
@@ -2074,8 +2090,10 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
 
 
 @functools.lru_cache(maxsize=128)
-def _triu_pairs(n):
-    return np.triu_indices(n, 1)
+def _triu_pairs(n, dev):
+    """Row / column indices (int64 tensors on ``dev``; cached, never mutated) of the pairs i < j."""
+    ij = torch.triu_indices(n, n, 1, device=dev)
+    return ij[0], ij[1]
 
 
 def pdist(input, p=2):
@@ -2084,9 +2102,9 @@ def pdist(input, p=2):
     if p < 0:
         raise RuntimeError("pdist only supports non-negative p values")
     n = int(input.shape[0])
-    i, j = _triu_pairs(n)
-    a = input.index_select(0, _index_tensor(i, input))
-    b = input.index_select(0, _index_tensor(j, input))
+    i, j = _triu_pairs(n, _dev_key(input))
+    a = input.index_select(0, i)
+    b = input.index_select(0, j)
     return (a - b).norm(p, 1)
 
 
@@ -2128,28 +2146,38 @@ cdist = _cdist
 # resampling: interpolate / upsample / grid_sample / pixel shuffle
 # ---------------------------------------------------------------------------
 
-def _area_scale(n_in, n_out, align_corners, scale, f):
+def _area_scale(n_in, n_out, align_corners, scale, fname):
+    """PyTorch's area_pixel_compute_scale in opmath (float32 unless float64), as a Python float holding
+    exactly that precision's value."""
+    rnd = functools.partial(_round_scalar, fname=fname)
     if align_corners:
-        return f(n_in - 1) / f(n_out - 1) if n_out > 1 else f(0)
+        return rnd(rnd(n_in - 1) / rnd(n_out - 1)) if n_out > 1 else 0.0
     if scale is not None and scale > 0:
-        return f(1.0 / scale)
-    return f(n_in) / f(n_out)
+        return rnd(1.0 / scale)
+    return rnd(rnd(n_in) / rnd(n_out))
 
 
-@functools.lru_cache(maxsize=512)
-def _linear_coeffs(n_in, n_out, align_corners, scale, fname):
-    f = np.float64 if fname == "float64" else np.float32
-    s = _area_scale(n_in, n_out, align_corners, scale, f)
-    i = np.arange(n_out).astype(f)
+def _opmath_dtype(fname):
+    return torch.float64 if fname == "float64" else torch.float32
+
+
+def _source_positions(n_in, n_out, align_corners, scale, fname, dev, cubic):
+    """area_pixel_compute_source_index for every output position, in opmath (each op rounds once, like the
+    C++ kernels: the scalars are exact opmath values)."""
+    s = _area_scale(n_in, n_out, align_corners, scale, fname)
+    i = _arange(0, n_out, dev, _opmath_dtype(fname))
     if align_corners:
-        src = (s * i).astype(f)
-    else:
-        src = (s * (i + f(0.5)) - f(0.5)).astype(f)
-        src = np.maximum(src, f(0))
-    i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
-    lam = np.clip(src - i0.astype(f), f(0), f(1)).astype(f)
-    i1 = i0 + (i0 < n_in - 1).astype(np.int64)
-    return (i0, i1), ((f(1) - lam).astype(f), lam)
+        return i * s
+    src = (i + 0.5) * s - 0.5
+    return src if cubic else src.clamp(min=0.0)
+
+
+def _linear_coeffs(n_in, n_out, align_corners, scale, fname, dev):
+    src = _source_positions(n_in, n_out, align_corners, scale, fname, dev, False)
+    i0 = src.floor().to(torch.int64).clamp(max=n_in - 1)
+    lam = (src - i0.to(src.dtype)).clamp(0.0, 1.0)
+    i1 = i0 + (i0 < n_in - 1).to(torch.int64)
+    return (i0, i1), (1.0 - lam, lam)
 
 
 def _cubic_conv1(x, A):
@@ -2160,57 +2188,78 @@ def _cubic_conv2(x, A):
     return ((A * x - 5 * A) * x + 8 * A) * x - 4 * A
 
 
+def _cubic_coeffs(n_in, n_out, align_corners, scale, fname, dev):
+    src = _source_positions(n_in, n_out, align_corners, scale, fname, dev, True)
+    fl = src.floor()
+    i0 = fl.to(torch.int64)
+    t = src - fl
+    A = -0.75
+    ws = (_cubic_conv2(t + 1.0, A), _cubic_conv1(t, A), _cubic_conv1(1.0 - t, A), _cubic_conv2((1.0 - t) + 1.0, A))
+    idxs = tuple((i0 + (k - 1)).clamp(0, n_in - 1) for k in range(4))
+    return idxs, ws
+
+
+def _fixed_point_weights(ws):
+    """Weights as PyTorch's uint8 kernels use them: int16 fixed point with the most precision that fits
+    (float64 tensors).  The precision search runs on the device: no host sync."""
+    w = torch.stack(ws).to(torch.float64)  # [taps, n_out], n_out >= 1
+    w_max = w.max()
+    dev = w.device
+    # precision = number of leading p in 0..21 with int(0.5 + w_max * 2^(p+1)) < 2^15; one = 2^precision
+    pow2 = torch.tensor([float(1 << (p + 1)) for p in range(22)], dtype=torch.float64, device=dev)
+    ok = torch.trunc(w_max * pow2 + 0.5) < float(1 << 15)
+    ok = ok.to(torch.int64).cumprod(0).to(torch.bool)
+    one = torch.where(ok, pow2, torch.ones_like(pow2)).max()
+    half = (w >= 0).to(torch.float64) - 0.5  # +0.5 / -0.5: round half away from zero
+    w = torch.trunc(w * one + half) / one
+    return tuple(w.unbind(0))
+
+
 @functools.lru_cache(maxsize=512)
-def _cubic_coeffs(n_in, n_out, align_corners, scale, fname):
-    f = np.float64 if fname == "float64" else np.float32
-    s = _area_scale(n_in, n_out, align_corners, scale, f)
-    i = np.arange(n_out).astype(f)
-    if align_corners:
-        src = (s * i).astype(f)
-    else:
-        src = (s * (i + f(0.5)) - f(0.5)).astype(f)
-    fl = np.floor(src)
-    i0 = fl.astype(np.int64)
-    t = (src - fl).astype(f)
-    A = f(-0.75)
-    one = f(1)
-    ws = (_cubic_conv2(t + one, A).astype(f), _cubic_conv1(t, A).astype(f),
-          _cubic_conv1(one - t, A).astype(f), _cubic_conv2((one - t) + one, A).astype(f))
-    idxs = tuple(np.clip(i0 - 1 + k, 0, n_in - 1) for k in range(4))
+def _interp_coeffs(cubic, n_in, n_out, align_corners, scale, fname, fixed_point, dev):
+    """(index tensors, weight tensors) of the separable linear / cubic taps along one dim, on ``dev``
+    (cached, never mutated)."""
+    idxs, ws = (_cubic_coeffs if cubic else _linear_coeffs)(n_in, n_out, align_corners, scale, fname, dev)
+    if fixed_point:
+        ws = _fixed_point_weights(ws)
     return idxs, ws
 
 
 @functools.lru_cache(maxsize=512)
-def _nearest_index(n_in, n_out, scale, exact):
+def _nearest_index(n_in, n_out, scale, exact, dev):
+    """Source index (int64 tensor on ``dev``; cached, never mutated) of nearest / nearest-exact."""
+    j = _arange(0, n_out, dev)
     if not exact:
         if n_out == n_in:
-            return np.arange(n_out)
+            return j
         if n_out == 2 * n_in:
-            return np.arange(n_out) >> 1
-    s = np.float32(1.0 / scale) if (scale is not None and scale > 0) else np.float32(n_in) / np.float32(n_out)
-    i = np.arange(n_out).astype(np.float32)
-    src = np.floor(((i + np.float32(0.5)) * s) if exact else (i * s)).astype(np.int64)
-    return np.minimum(src, n_in - 1)
+            return j >> 1
+    s = _round_scalar(1.0 / scale, "float32") if (scale is not None and scale > 0) else \
+        _round_scalar(_round_scalar(n_in, "float32") / _round_scalar(n_out, "float32"), "float32")
+    i = j.to(torch.float32)
+    src = ((i + 0.5) * s) if exact else (i * s)
+    return src.floor().to(torch.int64).clamp(max=n_in - 1)
 
 
-def _fixed_point_weights(ws):
-    """Weights as PyTorch's uint8 kernels use them: int16 fixed point with the most precision that fits."""
-    w_max = max(float(np.max(w)) if len(w) else 0.0 for w in ws)
-    precision = 0
-    while precision < 22 and int(0.5 + w_max * (1 << (precision + 1))) < (1 << 15):
-        precision += 1
-    one = float(1 << precision)
-    return tuple(np.trunc(np.asarray(w, np.float64) * one + np.where(np.asarray(w) >= 0, 0.5, -0.5)) / one
-                 for w in ws)
+def _nearest_is_identity(n_in, n_out, scale, exact):
+    """Whether _nearest_index is arange(n_in), decided without looking at the table."""
+    if n_out != n_in:
+        return False
+    if not exact:
+        return True
+    # nearest-exact: scale 1 exactly, and (i + 0.5) is exact in float32
+    return (scale is None or not scale > 0) and n_in <= (1 << 23)
 
 
 def _interp_taps(x, d, idxs, ws):
-    n_out = len(idxs[0])
+    n_out = int(idxs[0].shape[0])
     shape = [1] * x.dim()
     shape[d] = n_out
     out = None
     for idx, w in zip(idxs, ws):
-        term = x.index_select(d, _index_tensor(idx, x)) * _value_tensor(w, x).reshape(shape)
+        if w.dtype != x.dtype:
+            w = w.to(x.dtype)
+        term = x.index_select(d, idx) * w.reshape(shape)
         out = term if out is None else out + term
     return out
 
@@ -2309,22 +2358,21 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     fname = "float64" if dn == "float64" else "float32"
     x = input
     if mode in ("nearest", "nearest-exact"):
+        exact = mode == "nearest-exact"
         for i in reversed(range(dim)):
-            idx = _nearest_index(sp[i], output_size[i], scales[i], mode == "nearest-exact")
-            if len(idx) == sp[i] and np.array_equal(idx, np.arange(sp[i])):
+            if _nearest_is_identity(sp[i], output_size[i], scales[i], exact):
                 continue
-            x = x.index_select(2 + i, _index_tensor(idx, x))
-        return x
+            x = x.index_select(2 + i, _nearest_index(sp[i], output_size[i], scales[i], exact, _dev_key(x)))
+        return input.clone() if x is input else x
     if mode == "area":
-        if 0 in output_size:
-            return input.new_empty(tuple(_shape(input)[:2]) + tuple(output_size))
+        # an empty output keeps its graph, whose backward raises like PyTorch's
         return _adaptive_avg_pool_nd(input, output_size, dim, "adaptive_avg_pool")
     if mode in ("linear", "bilinear", "trilinear", "bicubic"):
-        coeffs = _cubic_coeffs if mode == "bicubic" else _linear_coeffs
         for i in reversed(range(dim)):
-            idxs, ws = coeffs(sp[i], output_size[i], bool(align_corners), scales[i], fname)
-            if u8:
-                ws = _fixed_point_weights(ws)
+            if u8 and output_size[i] == sp[i]:
+                continue  # PyTorch's uint8 kernels skip a dim whose size doesn't change, whatever the scale
+            idxs, ws = _interp_coeffs(mode == "bicubic", sp[i], output_size[i], bool(align_corners), scales[i],
+                                      fname, u8, _dev_key(x))
             x = _interp_taps(x, 2 + i, idxs, ws)
             if u8:
                 x = (x + 0.5).floor().clamp(0, 255)  # fixed-point rounding: halves go up
@@ -2489,13 +2537,52 @@ def _grid_source_index_abs(coord, size, padding_mode, align_corners):
 
 
 def _linspace_from_neg_one(n, align_corners, like):
+    return _linspace_table(n, bool(align_corners), _dev_key(like))
+
+
+@functools.lru_cache(maxsize=128)
+def _linspace_table(n, align_corners, dev):
+    """float64 base-grid coordinates on ``dev`` (cached, never mutated), with NumPy's linspace arithmetic
+    (i * step + start, the last one exactly 1)."""
     if n <= 1:
-        arr = np.zeros(max(n, 1), dtype=np.float64)
-    else:
-        arr = np.linspace(-1.0, 1.0, n)
-        if not align_corners:
-            arr = arr * (n - 1) / n
+        return torch.zeros(max(n, 1), dtype=torch.float64, device=dev)
+    i = _arange(0, n, dev, torch.float64)
+    arr = i * (2.0 / (n - 1)) + (-1.0)
+    arr = torch.where(i == float(n - 1), torch.ones_like(arr), arr)
+    if not align_corners:
+        arr = (arr * float(n - 1)) / float(n)
     return arr
+
+
+def _base_grid(coords, like):
+    """[1, prod(sizes), len(coords) + 1] grid of (x, y[, z], 1) rows, the last coordinate varying slowest;
+    float64 coordinates rounded to ``like``'s dtype (through float32, as the NumPy tables were)."""
+    k = len(coords)
+    sizes = [int(c.shape[0]) for c in reversed(coords)]  # (D,) H, W
+    cols = []
+    for a, c in enumerate(coords):  # x varies along the last axis, y the one before, ...
+        shape = [1] * k
+        shape[k - 1 - a] = sizes[k - 1 - a]
+        cols.append(c.reshape(shape).expand(*sizes))
+    cols.append(torch.ones(sizes, dtype=torch.float64, device=like.device))
+    base = torch.stack(cols, -1).reshape(1, _prod(sizes), k + 1)
+    name = _dtype_name(like.dtype)
+    if name != "float64":
+        base = base.to(torch.float32)
+        if name != "float32":
+            base = base.to(like.dtype)
+    return base
+
+
+def _affine_grid_check_span(size, spatial, align_corners, given):
+    """PyTorch's empty-span check (the base grid tables need every size positive)."""
+    if align_corners and min(spatial) == 1:
+        warnings.warn(
+            "Since version 1.3.0, affine_grid behavior has changed for unit-size grids when align_corners=True. "
+            "This is not an intended use case of affine_grid. See the documentation of affine_grid for details.",
+            stacklevel=3)
+    elif min(size) <= 0:
+        raise ValueError(f"Expected non-zero, positive output size. Got {given}")
 
 
 def affine_grid(theta, size, align_corners=None):
@@ -2507,35 +2594,29 @@ def affine_grid(theta, size, align_corners=None):
         align_corners = False
     if not theta.is_floating_point():
         raise ValueError(f"Expected theta to have floating point type, but got {theta.dtype}")
+    given = size
     size = [int(s) for s in size]
     if len(size) == 4:
         if theta.dim() != 3 or int(theta.shape[-2]) != 2 or int(theta.shape[-1]) != 3:
             raise ValueError(
                 f"Expected a batch of 2D affine matrices of shape Nx2x3 for size {size}. Got {list(theta.shape)}.")
+        _affine_grid_check_span(size, size[-2:], align_corners, given)
         N, C, H, W = size
         xs = _linspace_from_neg_one(W, align_corners, theta)
         ys = _linspace_from_neg_one(H, align_corners, theta)
-        base = np.zeros((H, W, 3), dtype=np.float64)
-        base[..., 0] = xs[None, :]
-        base[..., 1] = ys[:, None]
-        base[..., 2] = 1.0
-        b = _value_tensor(base.reshape(1, H * W, 3), theta)
+        b = _base_grid([xs, ys], theta)
         grid = b.matmul(theta.transpose(1, 2))  # [N, H*W, 2]
         return grid.reshape(N, H, W, 2)
     if len(size) == 5:
         if theta.dim() != 3 or int(theta.shape[-2]) != 3 or int(theta.shape[-1]) != 4:
             raise ValueError(
                 f"Expected a batch of 3D affine matrices of shape Nx3x4 for size {size}. Got {list(theta.shape)}.")
+        _affine_grid_check_span(size, size[-3:], align_corners, given)
         N, C, D, H, W = size
         xs = _linspace_from_neg_one(W, align_corners, theta)
         ys = _linspace_from_neg_one(H, align_corners, theta)
         zs = _linspace_from_neg_one(D, align_corners, theta)
-        base = np.zeros((D, H, W, 4), dtype=np.float64)
-        base[..., 0] = xs[None, None, :]
-        base[..., 1] = ys[None, :, None]
-        base[..., 2] = zs[:, None, None]
-        base[..., 3] = 1.0
-        b = _value_tensor(base.reshape(1, D * H * W, 4), theta)
+        b = _base_grid([xs, ys, zs], theta)
         grid = b.matmul(theta.transpose(1, 2))
         return grid.reshape(N, D, H, W, 3)
     raise NotImplementedError(
@@ -3573,13 +3654,19 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
 
     in_lens = _lengths(input_lengths, "input_lengths")
     tg_lens = _lengths(target_lengths, "target_lengths")
+    # PyTorch's order: blank, then target lengths, then input lengths
+    if not (0 <= blank < C):
+        raise RuntimeError("blank must be in label range")
+    for tl_n in tg_lens:
+        if tl_n < 0:
+            raise RuntimeError(
+                f"Expected target_lengths to have value at least 0, but got value {tl_n} (while checking arguments "
+                "for ctc_loss_allocate_outputs)")
     for il in in_lens:
         if il > T:
             raise RuntimeError(
                 f"Expected input_lengths to have value at most {T}, but got value {il} (while checking arguments "
                 "for ctc_loss_cpu)")
-    if not (0 <= blank < C):
-        raise RuntimeError("blank must be in label range")
     S = max(tg_lens) if tg_lens else 0
     # padded targets [N, S]
     tg = targets
@@ -3596,18 +3683,18 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
         tg = tg.narrow(1, 0, S)
     else:
         total = int(tg.shape[0])
-        pos = np.zeros((N, max(S, 1)), dtype=np.int64)
-        start = 0
-        for n in range(N):
-            L_n = tg_lens[n]
-            pos[n, :L_n] = np.arange(start, start + L_n)
-            start += L_n
-        if start > total:
+        if sum(tg_lens) > total:
             raise RuntimeError("ctc_loss: targets shorter than sum of target_lengths")
         if total == 0:
             tg = torch.zeros(N, S, dtype=torch.int64, device=lp.device)
         else:
-            tg = tg.index_select(0, _index_tensor(pos[:, :S].reshape(-1), tg)).reshape(N, S)
+            # sample n's targets are the concatenated targets[start_n : start_n + L_n]; the padding slots read
+            # index 0 (and are replaced by the blank below)
+            lens_t = _to_dev(torch.tensor(tg_lens, dtype=torch.int64), tg)
+            starts_t = lens_t.cumsum(0) - lens_t
+            j = _arange(0, S, tg.device)
+            pos = (starts_t.unsqueeze(1) + j.unsqueeze(0)) * (j.unsqueeze(0) < lens_t.unsqueeze(1))
+            tg = tg.index_select(0, pos.reshape(-1)).reshape(N, S)
     tg = tg.to(torch.int64)
     dev = lp.device
     tl = torch.tensor(tg_lens, dtype=torch.int64)
@@ -3687,7 +3774,7 @@ nll_loss2d = nll_loss
 
 
 __all__ = [name for name in dir() if not name.startswith("_") and name not in (
-    "functools", "math", "numbers", "warnings", "np", "torch")]
+    "functools", "math", "numbers", "struct", "warnings", "torch")]
 
 
 # autocast: ops on PyTorch's lower-precision and float32 lists cast their inputs while a region is on
