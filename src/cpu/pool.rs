@@ -113,6 +113,20 @@ pub struct Windows { pub lo: [Vec<usize>; 3], pub hi: [Vec<usize>; 3] }
 
 impl Windows {
     fn out_sp(&self) -> [usize; 3] { [self.lo[0].len(), self.lo[1].len(), self.lo[2].len()] }
+    /// Calls `f(o, z, ranges)` for every output position: `o` its index in the output plane
+    /// (row-major), `z` its (d, h, w) coordinates, `ranges` its window along each dim.
+    fn each(&self, mut f: impl FnMut(usize, [usize; 3], [(usize, usize); 3])) {
+        let out = self.out_sp();
+        let mut o = 0;
+        for zd in 0..out[0] {
+            for zh in 0..out[1] {
+                for zw in 0..out[2] {
+                    f(o, [zd, zh, zw], [(self.lo[0][zd], self.hi[0][zd]), (self.lo[1][zh], self.hi[1][zh]), (self.lo[2][zw], self.hi[2][zw])]);
+                    o += 1;
+                }
+            }
+        }
+    }
     /// Every window lies inside the input and every dim has matching lo/hi lists.
     fn check(&self, in_sp: &[usize; 3]) -> Result<(), String> {
         for d in 0..3 {
@@ -159,6 +173,16 @@ fn product_divisor(div: &Divisor, z: [usize; 3]) -> i64 {
     }
 }
 
+/// `v` divided as `div` says for the output at `z` with window `r` (a window never counts as
+/// empty here: callers skip empty windows or have no taps to give to).
+fn divide<T: AvgElem>(v: T, div: &Divisor, z: [usize; 3], r: [(usize, usize); 3]) -> T {
+    let extent = |(a, b): (usize, usize)| (b - a).max(1) as i64;
+    match div {
+        Divisor::Extents => v.div_count(extent(r[0])).div_count(extent(r[1])).div_count(extent(r[2])),
+        _ => v.div_count(product_divisor(div, z)),
+    }
+}
+
 fn check_divisor(div: &Divisor, out_sp: &[usize; 3]) -> Result<(), String> {
     match div {
         Divisor::Product(f) if (0..3).any(|d| f[d].len() != out_sp[d]) => Err("avg_pool: divisor table does not match the output".into()),
@@ -177,32 +201,18 @@ pub fn avg_pool_fwd<T: AvgElem>(x: &[T], in_sp: [usize; 3], win: &Windows, div: 
     if x.len() != planes * ip || y.len() != planes * op { return Err(len_err("avg_pool output", y.len(), planes * op)); }
     win.check(&in_sp)?;
     check_divisor(div, &out_sp)?;
-    per_plane(x, ip, y, op, |xp, yp| {
-        let mut o = 0;
-        for zd in 0..out_sp[0] {
-            for zh in 0..out_sp[1] {
-                for zw in 0..out_sp[2] {
-                    let (d0, d1) = (win.lo[0][zd], win.hi[0][zd]);
-                    let (h0, h1) = (win.lo[1][zh], win.hi[1][zh]);
-                    let (w0, w1) = (win.lo[2][zw], win.hi[2][zw]);
-                    let mut s = T::zero();
-                    for d in d0..d1 {
-                        for h in h0..h1 {
-                            let row = (d * in_sp[1] + h) * in_sp[2];
-                            for &v in &xp[row + w0..row + w1] { s = s.add(v); }
-                        }
-                    }
-                    yp[o] = if d0 >= d1 || h0 >= h1 || w0 >= w1 { T::zero() } else {
-                        match div {
-                            Divisor::Extents => s.div_count((d1 - d0) as i64).div_count((h1 - h0) as i64).div_count((w1 - w0) as i64),
-                            _ => s.div_count(product_divisor(div, [zd, zh, zw])),
-                        }
-                    };
-                    o += 1;
-                }
+    per_plane(x, ip, y, op, |xp, yp| win.each(|o, z, r| {
+        let [(d0, d1), (h0, h1), (w0, w1)] = r;
+        if d0 >= d1 || h0 >= h1 || w0 >= w1 { yp[o] = T::zero(); return; }
+        let mut s = T::zero();
+        for d in d0..d1 {
+            for h in h0..h1 {
+                let row = (d * in_sp[1] + h) * in_sp[2];
+                for &v in &xp[row + w0..row + w1] { s = s.add(v); }
             }
         }
-    });
+        yp[o] = divide(s, div, z, r);
+    }));
     Ok(())
 }
 
@@ -217,29 +227,16 @@ pub fn avg_pool_bwd<T: AvgElem>(g: &[T], in_sp: [usize; 3], win: &Windows, div: 
     if gx.len() != planes * ip || g.len() != planes * op { return Err(len_err("avg_pool grad", g.len(), planes * op)); }
     win.check(&in_sp)?;
     check_divisor(div, &out_sp)?;
-    per_plane(g, op, gx, ip, |gp, gxp| {
-        let mut o = 0;
-        for zd in 0..out_sp[0] {
-            for zh in 0..out_sp[1] {
-                for zw in 0..out_sp[2] {
-                    let (d0, d1) = (win.lo[0][zd], win.hi[0][zd]);
-                    let (h0, h1) = (win.lo[1][zh], win.hi[1][zh]);
-                    let (w0, w1) = (win.lo[2][zw], win.hi[2][zw]);
-                    let delta = match div {
-                        Divisor::Extents => gp[o].div_count((d1 - d0).max(1) as i64).div_count((h1 - h0).max(1) as i64).div_count((w1 - w0).max(1) as i64),
-                        _ => gp[o].div_count(product_divisor(div, [zd, zh, zw])),
-                    };
-                    for d in d0..d1 {
-                        for h in h0..h1 {
-                            let row = (d * in_sp[1] + h) * in_sp[2];
-                            for v in &mut gxp[row + w0..row + w1] { *v = v.add(delta); }
-                        }
-                    }
-                    o += 1;
-                }
+    per_plane(g, op, gx, ip, |gp, gxp| win.each(|o, z, r| {
+        let [(d0, d1), (h0, h1), (w0, w1)] = r;
+        let delta = divide(gp[o], div, z, r);
+        for d in d0..d1 {
+            for h in h0..h1 {
+                let row = (d * in_sp[1] + h) * in_sp[2];
+                for v in &mut gxp[row + w0..row + w1] { *v = v.add(delta); }
             }
         }
-    });
+    }));
     Ok(())
 }
 
@@ -254,25 +251,20 @@ pub fn window_max_fwd<T: MaxElem>(x: &[T], in_sp: [usize; 3], win: &Windows, y: 
     if x.len() != planes * ip || y.len() != planes * op || idx.len() != y.len() { return Err(len_err("adaptive_max_pool output", y.len(), planes * op)); }
     win.check(&in_sp)?;
     if (0..3).any(|d| win.lo[d].iter().zip(&win.hi[d]).any(|(l, h)| l >= h)) { return Err("adaptive_max_pool: empty window".into()); }
-    per_plane_idx(x, ip, y, idx, op, |xp, yp, ip_| {
-        let mut o = 0;
-        for zd in 0..out_sp[0] {
-            for zh in 0..out_sp[1] {
-                for zw in 0..out_sp[2] {
-                    let (mut best, mut bi) = (xp[0], -1i64);
-                    for d in win.lo[0][zd]..win.hi[0][zd] {
-                        for h in win.lo[1][zh]..win.hi[1][zh] {
-                            let row = (d * in_sp[1] + h) * in_sp[2];
-                            for j in row + win.lo[2][zw]..row + win.hi[2][zw] {
-                                let v = xp[j];
-                                if bi < 0 || v > best || v.is_nan() { best = v; bi = j as i64; }
-                            }
-                        }
-                    }
-                    yp[o] = best; ip_[o] = bi; o += 1;
+    per_plane_idx(x, ip, y, idx, op, |xp, yp, ip_| win.each(|o, _, r| {
+        let [(d0, d1), (h0, h1), (w0, w1)] = r;
+        let (mut best, mut bi) = (xp[0], -1i64);
+        for d in d0..d1 {
+            for h in h0..h1 {
+                let row = (d * in_sp[1] + h) * in_sp[2];
+                for j in row + w0..row + w1 {
+                    let v = xp[j];
+                    if bi < 0 || v > best || v.is_nan() { best = v; bi = j as i64; }
                 }
             }
         }
-    });
+        yp[o] = best;
+        ip_[o] = bi;
+    }));
     Ok(())
 }
