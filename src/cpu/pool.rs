@@ -191,16 +191,24 @@ fn check_divisor(div: &Divisor, out_sp: &[usize; 3]) -> Result<(), String> {
     }
 }
 
+/// Checks an average pool's geometry against buffers of `input_len` elements (planes of the
+/// input) and `output_len` (planes of the output): (input plane, output plane) sizes, or None
+/// when either plane is empty (nothing to compute).
+fn avg_planes(in_sp: [usize; 3], win: &Windows, div: &Divisor, input_len: usize, output_len: usize) -> Result<Option<(usize, usize)>, String> {
+    let out_sp = win.out_sp();
+    let (ip, op) = (plane_size(&in_sp, "avg_pool")?, plane_size(&out_sp, "avg_pool")?);
+    if ip == 0 || op == 0 { return Ok(None); }
+    let planes = input_len / ip;
+    if input_len != planes * ip || output_len != planes * op { return Err(len_err("avg_pool", output_len, planes * op)); }
+    win.check(&in_sp)?;
+    check_divisor(div, &out_sp)?;
+    Ok(Some((ip, op)))
+}
+
 /// Window average pooling over planes [P, D, H, W] -> [P, *out]: each output is its window's
 /// sum (in the order d, h, w) divided as `div` says; an empty window gives zero.
 pub fn avg_pool_fwd<T: AvgElem>(x: &[T], in_sp: [usize; 3], win: &Windows, div: &Divisor, y: &mut [T]) -> Result<(), String> {
-    let out_sp = win.out_sp();
-    let (ip, op) = (plane_size(&in_sp, "avg_pool")?, plane_size(&out_sp, "avg_pool")?);
-    if ip == 0 || op == 0 { return Ok(()); }
-    let planes = x.len() / ip;
-    if x.len() != planes * ip || y.len() != planes * op { return Err(len_err("avg_pool output", y.len(), planes * op)); }
-    win.check(&in_sp)?;
-    check_divisor(div, &out_sp)?;
+    let Some((ip, op)) = avg_planes(in_sp, win, div, x.len(), y.len())? else { return Ok(()) };
     per_plane(x, ip, y, op, |xp, yp| win.each(|o, z, r| {
         let [(d0, d1), (h0, h1), (w0, w1)] = r;
         if d0 >= d1 || h0 >= h1 || w0 >= w1 { yp[o] = T::zero(); return; }
@@ -219,14 +227,8 @@ pub fn avg_pool_fwd<T: AvgElem>(x: &[T], in_sp: [usize; 3], win: &Windows, div: 
 /// Backward of `avg_pool_fwd`: every tap of a window receives its output's gradient divided
 /// the same way (computed once per window, like PyTorch).
 pub fn avg_pool_bwd<T: AvgElem>(g: &[T], in_sp: [usize; 3], win: &Windows, div: &Divisor, gx: &mut [T]) -> Result<(), String> {
-    let out_sp = win.out_sp();
-    let (ip, op) = (plane_size(&in_sp, "avg_pool")?, plane_size(&out_sp, "avg_pool")?);
     gx.fill(T::zero());
-    if ip == 0 || op == 0 { return Ok(()); }
-    let planes = gx.len() / ip;
-    if gx.len() != planes * ip || g.len() != planes * op { return Err(len_err("avg_pool grad", g.len(), planes * op)); }
-    win.check(&in_sp)?;
-    check_divisor(div, &out_sp)?;
+    let Some((ip, op)) = avg_planes(in_sp, win, div, gx.len(), g.len())? else { return Ok(()) };
     per_plane(g, op, gx, ip, |gp, gxp| win.each(|o, z, r| {
         let [(d0, d1), (h0, h1), (w0, w1)] = r;
         let delta = divide(gp[o], div, z, r);

@@ -214,11 +214,19 @@ fn info_tensor(info: Vec<usize>) -> Result<Tensor> {
 
 fn zeroed(n: usize) -> Result<Vec<f64>> { let mut v = crate::tensor::try_vec::<f64>(n)?; v.resize(n, 0.0); Ok(v) }
 
+/// Runs `f(matrix, out)` on each of `batch` square n x n matrices of `v` with an n x n output
+/// block each: (outputs, info per matrix).
+fn per_square(v: &[f64], batch: usize, n: usize, f: impl Fn(&[f64], &mut [f64]) -> usize) -> Result<(Vec<f64>, Vec<usize>)> {
+    let mut out = zeroed(v.len())?;
+    if n == 0 { return Ok((out, vec![0; batch])); }
+    let info = v.chunks(n * n).zip(out.chunks_mut(n * n)).take(batch).map(|(a, o)| f(a, o)).collect();
+    Ok((out, info))
+}
+
 /// Batched inverse of square matrices: (inverse, info per matrix), no autograd.
 pub fn inv_raw(a: &Tensor) -> Result<(Tensor, Tensor)> {
     let (v, batch, n, _) = real_batches(a)?;
-    let mut out = zeroed(v.len())?;
-    let info: Vec<usize> = (0..batch).map(|b| crate::cpu::linalg::inverse(&v[b * n * n..(b + 1) * n * n], n, &mut out[b * n * n..(b + 1) * n * n])).collect();
+    let (out, info) = per_square(&v, batch, n, |m, o| crate::cpu::linalg::inverse(m, n, o))?;
     Ok((f64_result(out, &a.shape(), a.dtype())?, info_tensor(info)?))
 }
 
@@ -251,8 +259,7 @@ pub fn slogdet_raw(a: &Tensor) -> Result<(Tensor, Tensor)> {
 /// Batched lower Cholesky factors: (L, info per matrix), no autograd.
 pub fn cholesky_raw(a: &Tensor) -> Result<(Tensor, Tensor)> {
     let (v, batch, n, _) = real_batches(a)?;
-    let mut out = zeroed(v.len())?;
-    let info: Vec<usize> = (0..batch).map(|b| crate::cpu::linalg::cholesky(&v[b * n * n..(b + 1) * n * n], n, &mut out[b * n * n..(b + 1) * n * n])).collect();
+    let (out, info) = per_square(&v, batch, n, |m, o| crate::cpu::linalg::cholesky(m, n, o))?;
     Ok((f64_result(out, &a.shape(), a.dtype())?, info_tensor(info)?))
 }
 
