@@ -8,6 +8,26 @@ use std::alloc::{alloc, alloc_zeroed, dealloc, Layout};
 use std::collections::HashMap;
 
 const ALIGN: usize = 64;
+/// Buffers at least this large are aligned to 2 MiB and offered to the kernel as transparent
+/// huge pages (as NumPy does): one page fault per 2 MiB on first touch instead of 512, and far
+/// fewer TLB misses, which is what bounds large elementwise ops and reductions.
+const HUGE_MIN: usize = 4 << 20;
+const HUGE_ALIGN: usize = 2 << 20;
+
+/// The alignment used for a block of `cap` bytes (allocation and free must agree).
+fn align_for(cap: usize) -> usize { if cap >= HUGE_MIN { HUGE_ALIGN } else { ALIGN } }
+
+/// Asks Linux to back `[p, p + len)` with transparent huge pages. Advisory only: failure (or a
+/// kernel with THP off) leaves ordinary pages, so the result is ignored.
+#[cfg(target_os = "linux")]
+fn advise_huge(p: *mut u8, len: usize) {
+    // SAFETY: p is the start of a live block of at least `len` bytes aligned to HUGE_ALIGN (a
+    // multiple of the page size), so the range is page-aligned and mapped; MADV_HUGEPAGE never
+    // changes the contents of memory, only how it is backed.
+    unsafe { libc::madvise(p as *mut libc::c_void, len, libc::MADV_HUGEPAGE); }
+}
+#[cfg(not(target_os = "linux"))]
+fn advise_huge(_p: *mut u8, _len: usize) {}
 /// Buffers at least this large are cached on free (small ones are cheap for malloc).
 const CACHE_MIN: usize = 1 << 16;
 /// Upper bound on bytes kept in the cache.
@@ -23,12 +43,12 @@ static CACHE: Mutex<Option<Cache>> = Mutex::new(None);
 /// Fails when the rounded size does not fit the allocator's limit (isize::MAX minus alignment).
 fn size_class(n: usize) -> Result<usize> {
     let too_big = || rt_err!("DefaultCPUAllocator: can't allocate memory: you tried to allocate {} bytes.", n);
-    if n > (isize::MAX as usize) - ALIGN { return Err(too_big()); }
+    if n > (isize::MAX as usize) - HUGE_ALIGN { return Err(too_big()); }
     if n < CACHE_MIN { return Ok(n.max(1)); }
     // classes: 1/8 steps between powers of two
     let p = usize::BITS - 1 - n.leading_zeros();
     let step = 1usize << (p.saturating_sub(3));
-    n.div_ceil(step).checked_mul(step).filter(|&c| c <= (isize::MAX as usize) - ALIGN).ok_or_else(too_big)
+    n.div_ceil(step).checked_mul(step).filter(|&c| c <= (isize::MAX as usize) - HUGE_ALIGN).ok_or_else(too_big)
 }
 
 /// Takes a cached block of exactly `cap` bytes, if one is free.
@@ -46,12 +66,15 @@ fn take_cached(cap: usize) -> Option<*mut u8> {
 /// with PyTorch's out-of-memory message (never an abort).
 fn raw_alloc(cap: usize, zeroed: bool) -> Result<(*mut u8, bool)> {
     if let Some(p) = take_cached(cap) { return Ok((p, false)); }
-    let layout = Layout::from_size_align(cap, ALIGN)
+    let layout = Layout::from_size_align(cap, align_for(cap))
         .map_err(|_| rt_err!("DefaultCPUAllocator: can't allocate memory: you tried to allocate {} bytes.", cap))?;
     for attempt in 0..2 {
-        // SAFETY: layout.size() = cap > 0 (size_class returns at least 1) and ALIGN is a power of two.
+        // SAFETY: layout.size() = cap > 0 (size_class returns at least 1) and align_for gives a power of two.
         let p = unsafe { if zeroed { alloc_zeroed(layout) } else { alloc(layout) } };
-        if !p.is_null() { return Ok((p, zeroed)); }
+        if !p.is_null() {
+            if cap >= HUGE_MIN { advise_huge(p, cap); }
+            return Ok((p, zeroed));
+        }
         if attempt == 0 { empty_cache(); }
     }
     Err(rt_err!("DefaultCPUAllocator: can't allocate memory: you tried to allocate {} bytes.", cap))
@@ -67,8 +90,8 @@ fn raw_free(p: *mut u8, cap: usize) {
             return;
         }
     }
-    // SAFETY: p was allocated by raw_alloc with this capacity and alignment
-    unsafe { dealloc(p, Layout::from_size_align_unchecked(cap, ALIGN)) }
+    // SAFETY: p was allocated by raw_alloc with this capacity and align_for(cap)
+    unsafe { dealloc(p, Layout::from_size_align_unchecked(cap, align_for(cap))) }
 }
 
 /// Releases every cached block (used by tests and `torch._C._empty_cache`).
@@ -77,8 +100,8 @@ pub fn empty_cache() {
     if let Some(c) = g.as_mut() {
         for (cap, v) in c.free.drain() {
             for p in v {
-                // SAFETY: every cached block came from raw_alloc with exactly this cap and ALIGN.
-                unsafe { dealloc(p as *mut u8, Layout::from_size_align_unchecked(cap, ALIGN)) }
+                // SAFETY: every cached block came from raw_alloc with exactly this cap and align_for(cap).
+                unsafe { dealloc(p as *mut u8, Layout::from_size_align_unchecked(cap, align_for(cap))) }
             }
         }
         c.total = 0;
