@@ -81,9 +81,72 @@ pub fn softmax_bwd<T: NnElem>(y: &[T], g: &[T], len: usize, log: bool, gx: &mut 
     Ok(())
 }
 
+/// Sum over eight independent f64 lanes of `f(x[i])`: the chains overlap and vectorise, and
+/// accumulating in f64 keeps the statistics as accurate as a sequential f64 sum.
+#[inline(always)]
+fn lane_sum<T: Copy>(x: &[T], f: impl Fn(T) -> f64) -> f64 {
+    let mut acc = [0f64; 8];
+    let chunks = x.chunks_exact(8);
+    let rem = chunks.remainder();
+    for c in chunks { for i in 0..8 { acc[i] += f(c[i]); } }
+    acc.iter().sum::<f64>() + rem.iter().map(|&v| f(v)).sum::<f64>()
+}
+
+/// The same over two slices of equal length.
+#[inline(always)]
+fn lane_sum2<T: Copy>(a: &[T], b: &[T], f: impl Fn(T, T) -> f64) -> f64 {
+    let mut acc = [0f64; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) { for i in 0..8 { acc[i] += f(x[i], y[i]); } }
+    acc.iter().sum::<f64>() + ra.iter().zip(rb).map(|(&x, &y)| f(x, y)).sum::<f64>()
+}
+
+/// The same over three slices of equal length.
+#[inline(always)]
+fn lane_sum3<T: Copy>(a: &[T], b: &[T], c: &[T], f: impl Fn(T, T, T) -> f64) -> f64 {
+    let mut acc = [0f64; 8];
+    let (ca, cb, cc) = (a.chunks_exact(8), b.chunks_exact(8), c.chunks_exact(8));
+    let (ra, rb, rc) = (ca.remainder(), cb.remainder(), cc.remainder());
+    for ((x, y), z) in ca.zip(cb).zip(cc) { for i in 0..8 { acc[i] += f(x[i], y[i], z[i]); } }
+    acc.iter().sum::<f64>() + ra.iter().zip(rb).zip(rc).map(|((&x, &y), &z)| f(x, y, z)).sum::<f64>()
+}
+
+/// Layer norm of a block of whole rows (see `layer_norm_fwd`); inlined into a generic and an
+/// AVX2 instantiation.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn ln_block_fwd<T: NnElem>(x: &[T], len: usize, w: Option<&[T]>, b: Option<&[T]>, eps: f64, y: &mut [T], mean: &mut [T], rstd: &mut [T]) {
+    let big = T::max_value().sqrt();
+    for (((xr, yr), m), r) in x.chunks_exact(len).zip(y.chunks_exact_mut(len)).zip(mean.iter_mut()).zip(rstd.iter_mut()) {
+        let mu = lane_sum(xr, |v| v.f()) / len as f64;
+        let var = lane_sum(xr, |v| { let d = v.f() - mu; d * d }) / len as f64;
+        let maxabs = xr.iter().fold(T::zero(), |a, &v| a.max(v.abs()));
+        let rs = if maxabs > big { f64::NAN } else { 1.0 / (var + eps).sqrt() };
+        *m = T::of(mu); *r = T::of(rs);
+        let z = xr.iter().map(|&v| (v.f() - mu) * rs);
+        match (w, b) {
+            (Some(w), Some(b)) => for (((o, z), &wj), &bj) in yr.iter_mut().zip(z).zip(w).zip(b) { *o = T::of(z * wj.f() + bj.f()) },
+            (Some(w), None) => for ((o, z), &wj) in yr.iter_mut().zip(z).zip(w) { *o = T::of(z * wj.f()) },
+            (None, Some(b)) => for ((o, z), &bj) in yr.iter_mut().zip(z).zip(b) { *o = T::of(z + bj.f()) },
+            (None, None) => for (o, z) in yr.iter_mut().zip(z) { *o = T::of(z) },
+        }
+    }
+}
+
+super::simd::multiversion! {
+    #[allow(clippy::too_many_arguments)]
+    pub fn ln_block_fwd_f32(x: &[f32], len: usize, w: Option<&[f32]>, b: Option<&[f32]>, eps: f64, y: &mut [f32], mean: &mut [f32], rstd: &mut [f32]) {
+        ln_block_fwd(x, len, w, b, eps, y, mean, rstd)
+    }
+}
+
+/// Rows per parallel task of the layer-norm kernels.
+const LN_BLOCK_ROWS: usize = 32;
+
 /// Layer norm over rows of length `len`: y = (x - mean) * rstd * w + b, also writing each
 /// row's mean and rstd for backward. Like PyTorch, a row where some x*x overflows the element
-/// type gets a NaN variance.
+/// type gets a NaN variance. Statistics and the normalisation are computed in f64.
 #[allow(clippy::too_many_arguments)]
 pub fn layer_norm_fwd<T: NnElem>(x: &[T], len: usize, w: Option<&[T]>, b: Option<&[T]>, eps: f64, y: &mut [T], mean: &mut [T], rstd: &mut [T]) -> Result<(), String> {
     let rows = mean.len();
@@ -91,23 +154,65 @@ pub fn layer_norm_fwd<T: NnElem>(x: &[T], len: usize, w: Option<&[T]>, b: Option
     if y.len() != x.len() || rstd.len() != rows { return Err(len_err("layer_norm output", y.len(), x.len())); }
     if w.is_some_and(|w| w.len() != len) || b.is_some_and(|b| b.len() != len) { return Err(len_err("layer_norm weight", len, len)); }
     if len == 0 { mean.fill(T::nan()); rstd.fill(T::nan()); return Ok(()); }
-    let big = T::max_value().sqrt();
-    let row = |((xr, yr), (m, r)): ((&[T], &mut [T]), (&mut T, &mut T))| {
-        let mu = xr.iter().fold(0.0, |a, &v| a + v.f()) / len as f64;
-        let var = xr.iter().fold(0.0, |a, &v| { let d = v.f() - mu; a + d * d }) / len as f64;
-        let overflow = xr.iter().any(|v| v.abs() > big);
-        let rs = if overflow { f64::NAN } else { 1.0 / (var + eps).sqrt() };
-        *m = T::of(mu); *r = T::of(rs);
-        for (j, (o, &v)) in yr.iter_mut().zip(xr).enumerate() {
-            let mut z = (v.f() - mu) * rs;
-            if let Some(w) = w { z *= w[j].f(); }
-            if let Some(b) = b { z += b[j].f(); }
-            *o = T::of(z);
+    let block = |(((xb, yb), mb), rb): (((&[T], &mut [T]), &mut [T]), &mut [T])| {
+        if let (Some(xf), Some(yf), Some(mf), Some(rf)) = (as_f32(xb), as_f32_mut(yb), as_f32_mut(mb), as_f32_mut(rb)) {
+            ln_block_fwd_f32(xf, len, w.and_then(as_f32), b.and_then(as_f32), eps, yf, mf, rf)
+        } else {
+            ln_block_fwd(xb, len, w, b, eps, yb, mb, rb)
         }
     };
-    let it = (x.chunks(len).zip(y.chunks_mut(len))).zip(mean.iter_mut().zip(rstd.iter_mut()));
-    if par_rows(x.len()) { x.par_chunks(len).zip(y.par_chunks_mut(len)).zip(mean.par_iter_mut().zip(rstd.par_iter_mut())).for_each(row) } else { it.for_each(row) }
+    let step = LN_BLOCK_ROWS * len;
+    if par_rows(x.len()) {
+        x.par_chunks(step).zip(y.par_chunks_mut(step)).zip(mean.par_chunks_mut(LN_BLOCK_ROWS)).zip(rstd.par_chunks_mut(LN_BLOCK_ROWS)).for_each(block)
+    } else {
+        block((((x, y), mean), rstd))
+    }
     Ok(())
+}
+
+/// grad_input of layer norm for a block of whole rows (see `layer_norm_bwd`).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn ln_block_bwd<T: NnElem>(g: &[T], x: &[T], len: usize, mean: &[T], rstd: &[T], w: Option<&[T]>, gx: &mut [T]) {
+    let n = len as f64;
+    for ((((gr, xr), gxr), &m), &r) in g.chunks_exact(len).zip(x.chunks_exact(len)).zip(gx.chunks_exact_mut(len)).zip(mean).zip(rstd) {
+        let (mu, rs) = (m.f(), r.f());
+        let (s1, s2) = match w {
+            Some(w) => (lane_sum2(gr, w, |gv, wv| gv.f() * wv.f()), lane_sum3(gr, w, xr, |gv, wv, xv| gv.f() * wv.f() * (xv.f() - mu) * rs)),
+            None => (lane_sum(gr, |gv| gv.f()), lane_sum2(gr, xr, |gv, xv| gv.f() * (xv.f() - mu) * rs)),
+        };
+        let (s1, s2) = (s1 / n, s2 / n);
+        match w {
+            Some(w) => for (((o, &gv), &wv), &xv) in gxr.iter_mut().zip(gr).zip(w).zip(xr) { *o = T::of(rs * (gv.f() * wv.f() - s1 - (xv.f() - mu) * rs * s2)) },
+            None => for ((o, &gv), &xv) in gxr.iter_mut().zip(gr).zip(xr) { *o = T::of(rs * (gv.f() - s1 - (xv.f() - mu) * rs * s2)) },
+        }
+    }
+}
+
+/// Column sums for grad_weight (sum of g * xhat) and grad_bias (sum of g) over a block of rows.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn ln_block_param_grads<T: NnElem>(g: &[T], x: &[T], len: usize, mean: &[T], rstd: &[T], sw: &mut [f64], sb: &mut [f64]) {
+    for (((gr, xr), &m), &r) in g.chunks_exact(len).zip(x.chunks_exact(len)).zip(mean).zip(rstd) {
+        let (mu, rs) = (m.f(), r.f());
+        for (((w, b), &gv), &xv) in sw.iter_mut().zip(sb.iter_mut()).zip(gr).zip(xr) {
+            *w += gv.f() * (xv.f() - mu) * rs;
+            *b += gv.f();
+        }
+    }
+}
+
+super::simd::multiversion! {
+    #[allow(clippy::too_many_arguments)]
+    pub fn ln_block_bwd_f32(g: &[f32], x: &[f32], len: usize, mean: &[f32], rstd: &[f32], w: Option<&[f32]>, gx: &mut [f32]) {
+        ln_block_bwd(g, x, len, mean, rstd, w, gx)
+    }
+}
+
+super::simd::multiversion! {
+    pub fn ln_block_param_grads_f32(g: &[f32], x: &[f32], len: usize, mean: &[f32], rstd: &[f32], sw: &mut [f64], sb: &mut [f64]) {
+        ln_block_param_grads(g, x, len, mean, rstd, sw, sb)
+    }
 }
 
 /// Layer norm backward: gx = rstd * (g*w - mean(g*w) - xhat * mean(g*w*xhat)), gw = sum g*xhat,
@@ -121,41 +226,37 @@ pub fn layer_norm_bwd<T: NnElem>(g: &[T], x: &[T], len: usize, mean: &[T], rstd:
     }
     if w.is_some_and(|w| w.len() != len) { return Err(len_err("layer_norm weight", 0, len)); }
     if len == 0 { return Ok(()); }
+    let step = LN_BLOCK_ROWS * len;
     if let Some(gx) = gx {
         if gx.len() != x.len() { return Err(len_err("layer_norm grad_input", gx.len(), x.len())); }
-        let row = |(i, (gxr, (gr, xr))): (usize, (&mut [T], (&[T], &[T])))| {
-            let (mu, rs) = (mean[i].f(), rstd[i].f());
-            let (mut s1, mut s2) = (0.0, 0.0);
-            for j in 0..len {
-                let gh = gr[j].f() * w.map_or(1.0, |w| w[j].f());
-                s1 += gh;
-                s2 += gh * (xr[j].f() - mu) * rs;
-            }
-            let (s1, s2) = (s1 / len as f64, s2 / len as f64);
-            for j in 0..len {
-                let gh = gr[j].f() * w.map_or(1.0, |w| w[j].f());
-                gxr[j] = T::of(rs * (gh - s1 - (xr[j].f() - mu) * rs * s2));
+        let block = |(((gb, xb), (mb, rb)), ob): (((&[T], &[T]), (&[T], &[T])), &mut [T])| {
+            if let (Some(gf), Some(xf), Some(mf), Some(rf), Some(of)) = (as_f32(gb), as_f32(xb), as_f32(mb), as_f32(rb), as_f32_mut(ob)) {
+                ln_block_bwd_f32(gf, xf, len, mf, rf, w.and_then(as_f32), of)
+            } else {
+                ln_block_bwd(gb, xb, len, mb, rb, w, ob)
             }
         };
-        if par_rows(x.len()) { gx.par_chunks_mut(len).zip(g.par_chunks(len).zip(x.par_chunks(len))).enumerate().for_each(row) } else { gx.chunks_mut(len).zip(g.chunks(len).zip(x.chunks(len))).enumerate().for_each(row) }
+        if par_rows(x.len()) {
+            g.par_chunks(step).zip(x.par_chunks(step)).zip(mean.par_chunks(LN_BLOCK_ROWS).zip(rstd.par_chunks(LN_BLOCK_ROWS))).zip(gx.par_chunks_mut(step)).for_each(block)
+        } else {
+            block((((g, x), (mean, rstd)), gx))
+        }
     }
     if gw.is_some() || gb.is_some() {
-        // per-thread column sums over row blocks, then added together
+        // per-task column sums over row blocks, then added together
         let acc = |lo: usize, hi: usize| {
             let (mut sw, mut sb) = (vec![0f64; len], vec![0f64; len]);
-            for i in lo..hi {
-                let (mu, rs) = (mean[i].f(), rstd[i].f());
-                for j in 0..len {
-                    let gv = g[i * len + j].f();
-                    sw[j] += gv * (x[i * len + j].f() - mu) * rs;
-                    sb[j] += gv;
-                }
+            let (gs, xs) = (&g[lo * len..hi * len], &x[lo * len..hi * len]);
+            if let (Some(gf), Some(xf), Some(mf), Some(rf)) = (as_f32(gs), as_f32(xs), as_f32(&mean[lo..hi]), as_f32(&rstd[lo..hi])) {
+                ln_block_param_grads_f32(gf, xf, len, mf, rf, &mut sw, &mut sb)
+            } else {
+                ln_block_param_grads(gs, xs, len, &mean[lo..hi], &rstd[lo..hi], &mut sw, &mut sb)
             }
             (sw, sb)
         };
         let blocks = if par_rows(x.len()) { 8.min(rows) } else { 1 };
         let per = rows.div_ceil(blocks.max(1));
-        let (sw, sb) = (0..blocks).into_par_iter().map(|k| acc(k * per, ((k + 1) * per).min(rows)))
+        let (sw, sb) = (0..blocks).into_par_iter().map(|k| acc((k * per).min(rows), ((k + 1) * per).min(rows)))
             .reduce(|| (vec![0f64; len], vec![0f64; len]), |mut a, b| { for j in 0..len { a.0[j] += b.0[j]; a.1[j] += b.1[j]; } a });
         if let Some(gw) = gw { if gw.len() != len { return Err(len_err("layer_norm grad_weight", gw.len(), len)); } for j in 0..len { gw[j] = T::of(sw[j]); } }
         if let Some(gb) = gb { if gb.len() != len { return Err(len_err("layer_norm grad_bias", gb.len(), len)); } for j in 0..len { gb[j] = T::of(sb[j]); } }

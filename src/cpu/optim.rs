@@ -40,45 +40,85 @@ fn check(groups: &[&[Tensor]], dtype: DType) -> Result<()> {
 
 const CHUNK: usize = 1 << 14;
 
+/// Adam's loop-invariant coefficients, in the element type.
+pub struct AdamConsts<T> {
+    maximize: bool, weight_decay: bool, decoupled: bool, lerp_low: bool,
+    decay: T, wd: T, w: T, b2: T, one_m_b2: T, step_size: T, bc2_sqrt: T, eps: T,
+}
+
+/// One element of Adam, in ATen's arithmetic order. The flags are loop invariant, so the loops
+/// below are unswitched by the compiler and their bodies vectorise.
+#[inline(always)]
+fn adam_elem<T: Float>(k: &AdamConsts<T>, p: &mut T, g: T, m: &mut T, v: &mut T, vmax: Option<&mut T>) {
+    let mut gk = if k.maximize { -g } else { g };
+    if k.weight_decay {
+        if k.decoupled { *p = *p * k.decay } else { gk = gk + k.wd * *p }
+    }
+    // lerp exactly as ATen: weight < 0.5 ? a + w (b - a) : b - (b - a)(1 - w)
+    let d = gk - *m;
+    *m = if k.lerp_low { *m + k.w * d } else { gk - d * (T::one() - k.w) };
+    *v = *v * k.b2 + (k.one_m_b2 * gk) * gk;
+    let s = match vmax {
+        Some(x) => { if *v > *x || v.is_nan() { *x = *v } *x }
+        None => *v,
+    };
+    let denom = s.sqrt() / k.bc2_sqrt + k.eps;
+    *p = *p + (k.step_size * *m) / denom;
+}
+
+#[inline(always)]
+fn adam_chunk<T: Float>(k: &AdamConsts<T>, p: &mut [T], g: &[T], m: &mut [T], v: &mut [T], vmax: Option<&mut [T]>) {
+    match vmax {
+        Some(x) => for ((((p, &g), m), v), x) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()).zip(x.iter_mut()) { adam_elem(k, p, g, m, v, Some(x)) },
+        None => for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) { adam_elem(k, p, g, m, v, None) },
+    }
+}
+
+crate::cpu::simd::multiversion! {
+    pub fn adam_chunk_f32(k: &AdamConsts<f32>, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], vmax: Option<&mut [f32]>) {
+        adam_chunk(k, p, g, m, v, vmax)
+    }
+}
+
+/// The f32 instantiation with AVX2 where the CPU has it, else the generic one.
+fn adam_chunk_dispatch<T: Float + 'static>(k: &AdamConsts<T>, p: &mut [T], g: &[T], m: &mut [T], v: &mut [T], vmax: Option<&mut [T]>) {
+    use std::any::Any;
+    if let Some(kf) = (k as &dyn Any).downcast_ref::<AdamConsts<f32>>() {
+        let f = |s: &mut [T]| -> &mut [f32] {
+            // SAFETY: T is f32 (the downcast above succeeded), so the layouts are identical;
+            // the borrow of `s` moves into the result
+            unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr() as *mut f32, s.len()) }
+        };
+        // SAFETY: as above, T is f32
+        let gf = unsafe { std::slice::from_raw_parts(g.as_ptr() as *const f32, g.len()) };
+        return adam_chunk_f32(kf, f(p), gf, f(m), f(v), vmax.map(f));
+    }
+    adam_chunk(k, p, g, m, v, vmax)
+}
+
 #[allow(clippy::too_many_arguments)]
-fn adam_one<T: Float + Send + Sync>(
+fn adam_one<T: Float + Send + Sync + 'static>(
     p: &mut [T], g: &[T], m: &mut [T], v: &mut [T], vmax: Option<&mut [T]>, step: f64,
     amsgrad: bool, beta1: f64, beta2: f64, lr: f64, wd: f64, eps: f64, maximize: bool, decoupled: bool,
 ) {
     let c = |x: f64| -> T { num_traits::cast::<f64, T>(x).unwrap_or_else(T::nan) };
     let bc1 = 1.0 - beta1.powf(step);
     let bc2 = 1.0 - beta2.powf(step);
-    let (step_size, bc2_sqrt) = (c(-(lr / bc1)), c(bc2.sqrt()));
-    let (decay, wdc, w, b2, one_m_b2, epsc) = (c(1.0 - lr * wd), c(wd), c(1.0 - beta1), c(beta2), c(1.0 - beta2), c(eps));
-    let half = c(0.5);
-    let run = |(pi, gi, mi, vi, xi): (&mut [T], &[T], &mut [T], &mut [T], Option<&mut [T]>)| {
-        let mut xi = xi;
-        for k in 0..pi.len() {
-            let mut gk = if maximize { -gi[k] } else { gi[k] };
-            if wd != 0.0 {
-                if decoupled { pi[k] = pi[k] * decay } else { gk = gk + wdc * pi[k] }
-            }
-            // lerp exactly as ATen: weight < 0.5 ? a + w (b - a) : b - (b - a)(1 - w)
-            let d = gk - mi[k];
-            mi[k] = if w < half { mi[k] + w * d } else { gk - d * (<T as num_traits::One>::one() - w) };
-            vi[k] = vi[k] * b2 + (one_m_b2 * gk) * gk;
-            let s = match xi.as_deref_mut() {
-                Some(x) if amsgrad => { if vi[k] > x[k] || vi[k].is_nan() { x[k] = vi[k] } x[k] }
-                _ => vi[k],
-            };
-            let denom = s.sqrt() / bc2_sqrt + epsc;
-            pi[k] = pi[k] + (step_size * mi[k]) / denom;
-        }
+    let k = AdamConsts {
+        maximize, weight_decay: wd != 0.0, decoupled, lerp_low: c(1.0 - beta1) < c(0.5),
+        decay: c(1.0 - lr * wd), wd: c(wd), w: c(1.0 - beta1), b2: c(beta2), one_m_b2: c(1.0 - beta2),
+        step_size: c(-(lr / bc1)), bc2_sqrt: c(bc2.sqrt()), eps: c(eps),
     };
+    let vmax = if amsgrad { vmax } else { None };
     let n = p.len();
     if n < CHUNK * 2 || !crate::cpu::iter::parallel_ok() {
-        run((p, g, m, v, vmax));
+        adam_chunk_dispatch(&k, p, g, m, v, vmax);
     } else {
         match vmax {
             Some(x) => p.par_chunks_mut(CHUNK).zip(g.par_chunks(CHUNK)).zip(m.par_chunks_mut(CHUNK)).zip(v.par_chunks_mut(CHUNK)).zip(x.par_chunks_mut(CHUNK))
-                .for_each(|((((a, b), c2), d), e)| run((a, b, c2, d, Some(e)))),
+                .for_each(|((((a, b), c2), d), e)| adam_chunk_dispatch(&k, a, b, c2, d, Some(e))),
             None => p.par_chunks_mut(CHUNK).zip(g.par_chunks(CHUNK)).zip(m.par_chunks_mut(CHUNK)).zip(v.par_chunks_mut(CHUNK))
-                .for_each(|(((a, b), c2), d)| run((a, b, c2, d, None))),
+                .for_each(|(((a, b), c2), d)| adam_chunk_dispatch(&k, a, b, c2, d, None)),
         }
     }
 }

@@ -221,21 +221,22 @@ multiversion! {
 }
 
 /// erfc(z) for f32, branch-free (Numerical Recipes' Chebyshev fit, fractional error < 1.2e-7
-/// in exact arithmetic), so loops over it vectorise; exp_f32 does the exponential.
+/// in exact arithmetic), so loops over it vectorise; exp_f32 does the exponential. The
+/// polynomial is evaluated in Estrin's form: a chain of 5 dependent steps instead of Horner's
+/// 10, which is what bounds the vectorised loops (same accuracy, measured against f64 erfc).
 #[inline(always)]
 pub fn erfc_f32(z: f32) -> f32 {
     let a = z.abs();
     let t = 1.0 / (1.0 + 0.5 * a);
-    let mut p = 0.170_872_77f32;
-    p = p * t - 0.822_152_23;
-    p = p * t + 1.488_515_87;
-    p = p * t - 1.135_203_98;
-    p = p * t + 0.278_868_07;
-    p = p * t - 0.186_288_06;
-    p = p * t + 0.096_784_18;
-    p = p * t + 0.374_091_96;
-    p = p * t + 1.000_023_68;
-    p = p * t - 1.265_512_23;
+    let t2 = t * t;
+    let t4 = t2 * t2;
+    let t8 = t4 * t4;
+    let p01 = -1.265_512_23f32 + 1.000_023_68 * t;
+    let p23 = 0.374_091_96f32 + 0.096_784_18 * t;
+    let p45 = -0.186_288_06f32 + 0.278_868_07 * t;
+    let p67 = -1.135_203_98f32 + 1.488_515_87 * t;
+    let p89 = -0.822_152_23f32 + 0.170_872_77 * t;
+    let p = (p01 + p23 * t2) + (p45 + p67 * t2) * t4 + p89 * t8;
     let r = t * exp_f32(-a * a + p);
     if z >= 0.0 { r } else { 2.0 - r }
 }
