@@ -1,5 +1,6 @@
 //! ferrotorch: a PyTorch-compatible tensor library with a Rust core.
 pub mod autograd;
+pub mod backend;
 pub mod dtype;
 pub mod error;
 pub mod cpu;

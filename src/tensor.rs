@@ -147,12 +147,11 @@ impl Tensor {
     }
     /// Uninitialised contiguous tensor. Fails with PyTorch's errors when the byte count
     /// overflows or the memory cannot be had.
-    pub fn empty(shape: &[usize], dtype: DType) -> Result<Tensor> {
-        let storage = Arc::new(Storage::new_uninit(checked_nbytes(shape, dtype.size())?)?);
-        Ok(Tensor::from_body(Body { storage, shape: shape.into(), strides: contiguous_strides(shape), offset: 0, dtype, version: Default::default() }))
-    }
-    pub fn zeros(shape: &[usize], dtype: DType) -> Result<Tensor> {
-        let storage = Arc::new(Storage::new_zeroed(checked_nbytes(shape, dtype.size())?)?);
+    pub fn empty(shape: &[usize], dtype: DType) -> Result<Tensor> { Tensor::alloc_on(shape, dtype, Device::Cpu, false) }
+    pub fn zeros(shape: &[usize], dtype: DType) -> Result<Tensor> { Tensor::alloc_on(shape, dtype, Device::Cpu, true) }
+    /// A contiguous tensor whose storage comes from `device`'s backend (zero-filled when `zeroed`).
+    pub fn alloc_on(shape: &[usize], dtype: DType, device: Device, zeroed: bool) -> Result<Tensor> {
+        let storage = Arc::new(crate::backend::backend_for(device)?.alloc(checked_nbytes(shape, dtype.size())?, zeroed)?);
         Ok(Tensor::from_body(Body { storage, shape: shape.into(), strides: contiguous_strides(shape), offset: 0, dtype, version: Default::default() }))
     }
     pub fn from_vec<T: Elem>(v: Vec<T>, shape: &[usize]) -> Result<Tensor> {

@@ -114,3 +114,29 @@ fn sizes_are_checked_before_memory_is_touched() {
     assert!(check_view_bounds(&[2], &[-1], 1, 4, 16).is_err());
     assert!(check_view_bounds(&[0, 5], &[100, 100], 0, 4, 0).is_ok());
 }
+
+#[test]
+fn kernels_and_memory_come_through_the_device_contract() {
+    use ferrotorch::backend::{backend_for, backend_of};
+    use ferrotorch::ops::unary::UnaryOp;
+    use ferrotorch::storage::Device;
+    // the CPU backend allocates and runs kernels named by descriptor
+    let cpu = backend_for(Device::Cpu).unwrap();
+    let a = Tensor::from_vec(vec![1.0f32, -2.0, 3.0], &[3]).unwrap();
+    let b = Tensor::from_vec(vec![10.0f32], &[1]).unwrap();
+    let out = Tensor::alloc_on(&[3], DType::F32, Device::Cpu, false).unwrap();
+    cpu.binary(BinOp::Sub, &out, &a, &b, 2.0).unwrap();
+    assert_eq!(out.to_vec::<f32>().unwrap(), vec![-19.0, -22.0, -17.0]);
+    let mask = Tensor::alloc_on(&[3], DType::Bool, Device::Cpu, true).unwrap();
+    cpu.unary(UnaryOp::SignBit, &mask, &a).unwrap();
+    assert_eq!(mask.to_vec::<bool>().unwrap(), vec![false, true, false]);
+    let picked = Tensor::empty(&[3], DType::F32).unwrap();
+    cpu.select(&picked, &mask, &a, &b).unwrap();
+    assert_eq!(picked.to_vec::<f32>().unwrap(), vec![10.0, -2.0, 10.0]);
+    // a bool-valued kernel never runs a non-bool op silently
+    assert!(cpu.unary(UnaryOp::Neg, &mask, &a).is_err());
+    // a device without a backend is an error, not a crash
+    let e = Tensor::alloc_on(&[2], DType::F32, Device::Cuda(0), false).err().unwrap();
+    assert!(e.to_string().contains("not compiled with CUDA"), "{}", e);
+    assert!(backend_of(&[&a, &b]).is_ok());
+}

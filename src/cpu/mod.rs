@@ -3,6 +3,8 @@
 //! dtype promotion, broadcasting, autograd) and calls these kernels; a CUDA backend provides
 //! the same families under `src/cuda/`.
 //!
+//! `Cpu` is this backend's implementation of the device contract (`crate::backend::Backend`).
+//!
 //! Families: `iter` (strided elementwise iteration, dimension collapsing, rayon split),
 //! `simd` (runtime-dispatched vector math), `gemm` (matrix products), `conv` (im2col
 //! convolution), `reduce` (row reductions), `nn` (fused softmax, losses and norms), `pool` (max, average
@@ -10,6 +12,7 @@
 pub mod attention;
 pub mod conv;
 pub mod counting;
+pub mod elementwise;
 pub mod fft;
 pub mod gemm;
 pub mod iter;
@@ -23,9 +26,91 @@ pub mod simd;
 pub mod strided;
 pub mod transpose;
 
-use crate::dtype::Elem;
-use crate::error::Result;
+use crate::backend::Backend;
+use crate::dtype::{DType, Elem, Scalar};
+use crate::error::{Error, Result};
+use crate::ops::binary::BinOp;
+use crate::ops::unary::UnaryOp;
+use crate::storage::{Device, Storage};
 use crate::tensor::Tensor;
+
+/// The CPU backend.
+pub struct Cpu;
+
+impl Backend for Cpu {
+    fn device(&self) -> Device { Device::Cpu }
+
+    fn alloc(&self, nbytes: usize, zeroed: bool) -> Result<Storage> {
+        if zeroed { Storage::new_zeroed(nbytes) } else { Storage::new_uninit(nbytes) }
+    }
+
+    fn unary(&self, op: UnaryOp, out: &Tensor, x: &Tensor) -> Result<()> {
+        use elementwise::*;
+        if out.dtype() == DType::Bool {
+            return crate::dispatch!(x.dtype(), T => unary_bool_kernel::<T>(op, out, x));
+        }
+        match out.dtype() {
+            DType::F32 => unary_float_kernel::<f32>(op, out, x),
+            DType::F64 => unary_float_kernel::<f64>(op, out, x),
+            DType::U8 => unary_int_kernel::<u8>(op, out, x),
+            DType::I8 => unary_int_kernel::<i8>(op, out, x),
+            DType::I16 => unary_int_kernel::<i16>(op, out, x),
+            DType::I32 => unary_int_kernel::<i32>(op, out, x),
+            DType::I64 => unary_int_kernel::<i64>(op, out, x),
+            dt => Err(Error::Runtime(format!("internal: no CPU unary kernel for {}", dt.name()))),
+        }
+    }
+
+    fn binary(&self, op: BinOp, out: &Tensor, a: &Tensor, b: &Tensor, alpha: f64) -> Result<()> {
+        use elementwise::*;
+        let (kd, shape) = (out.dtype(), out.shape());
+        if matches!(op, BinOp::Atan2 | BinOp::Hypot | BinOp::Copysign | BinOp::Xlogy | BinOp::LogAddExp) {
+            return crate::dispatch_float!(kd, T => float_only_kernel::<T>(op, &shape, out, a, b));
+        }
+        if kd.is_complex() {
+            return crate::dispatch_complex!(kd, T => arith_kernel::<T>(op, &shape, out, a, b, T::from_f64(alpha)));
+        }
+        crate::dispatch_num!(kd, T => arith_kernel::<T>(op, &shape, out, a, b, T::from_f64(alpha)))
+    }
+
+    fn compare(&self, op: BinOp, out: &Tensor, a: &Tensor, b: &Tensor) -> Result<()> {
+        crate::dispatch!(a.dtype(), T => elementwise::compare_kernel::<T>(op, &out.shape(), out, a, b))
+    }
+
+    fn select(&self, out: &Tensor, cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<()> {
+        let (o, c, x, y) = (out.body(), cond.body(), a.body(), b.body());
+        crate::dispatch!(o.dtype, T => strided::map3::<T, bool, T, T>(&o.shape, &o, &c, &x, &y, |c, a, b| if c { a } else { b }))
+    }
+
+    fn fill(&self, t: &Tensor, v: Scalar) -> Result<()> {
+        let b = t.body();
+        crate::dispatch!(b.dtype, T => {
+            let v: T = match v {
+                Scalar::Float(f) => T::from_f64(f),
+                Scalar::Complex(re, im) => T::from_parts(re, im),
+                other => if b.dtype.is_float() { T::from_f64(other.to_f64()) } else { T::from_i64(other.to_i64()) },
+            };
+            strided::fill::<T>(&b, v)
+        })
+    }
+
+    fn copy(&self, dst: &Tensor, src: &Tensor) -> Result<()> {
+        let (d, s) = (dst.body(), src.body());
+        let ss = iter::broadcast_strides(&s.shape, &s.strides, &d.shape);
+        if s.dtype == d.dtype && transpose::copy_views(&d, &s, &ss) { return Ok(()); }
+        crate::dispatch!(s.dtype, S => crate::dispatch!(d.dtype, D => strided::map1::<D, S>(&d.shape, &d, &s, |x| x.cast::<D>())))
+    }
+
+    fn bmm(&self, out: &Tensor, a: &Tensor, c: &Tensor) -> Result<()> {
+        let (ob, ab, cb) = (out.body(), a.body(), c.body());
+        let (bsz, m, k, n) = (ab.shape[0], ab.shape[1], ab.shape[2], cb.shape[2]);
+        let flops = m * n * k;
+        // many small products: one product per task; otherwise each product uses the pool itself
+        let across_batch = bsz >= 2 && flops < 1 << 21 && flops.saturating_mul(bsz) >= 1 << 18 && iter::parallel_ok();
+        let par = if across_batch { ::gemm::Parallelism::None } else { gemm::parallelism(flops) };
+        crate::dispatch_float!(ob.dtype, T => gemm::bmm_views::<T>(&ob, &ab, &cb, across_batch, par))
+    }
+}
 
 /// Calls `f` with the elements of a contiguous tensor of element type `T`. Errors (never
 /// undefined behaviour) when `t` is not contiguous or `T` is not its dtype.

@@ -3,7 +3,6 @@
 use crate::autograd::{self, SaveItem};
 use crate::dtype::{DType, Elem, ResultTypeState, Scalar};
 use crate::error::{Error, Result};
-use crate::cpu::strided;
 use crate::ops::{broadcast_shapes, copy, reduce, unary};
 use crate::tensor::Tensor;
 
@@ -40,160 +39,6 @@ impl Operand {
     fn tensor(&self) -> Option<&Tensor> { if let Operand::T(t) = self { Some(t) } else { None } }
 }
 
-/// Numeric kernel ops, instantiated for the integer types and f32/f64.
-pub trait Arith: Elem {
-    fn add(a: Self, b: Self) -> Self;
-    fn sub(a: Self, b: Self) -> Self;
-    fn mul(a: Self, b: Self) -> Self;
-    fn div(a: Self, b: Self) -> Self;
-    fn floordiv(a: Self, b: Self) -> Self;
-    fn rem(a: Self, b: Self) -> Self;
-    fn fmod(a: Self, b: Self) -> Self;
-    fn pow(a: Self, b: Self) -> Self;
-    fn maxv(a: Self, b: Self) -> Self;
-    fn minv(a: Self, b: Self) -> Self;
-    fn bits(a: Self, b: Self, op: BinOp) -> Self;
-    fn is_zero(a: Self) -> bool;
-}
-
-macro_rules! int_arith {
-    ($($t:ty),*) => {$(
-        // sign tests are no-ops for uint8, which is fine
-        #[allow(unused_comparisons)]
-        impl Arith for $t {
-            #[inline] fn add(a: Self, b: Self) -> Self { a.wrapping_add(b) }
-            #[inline] fn sub(a: Self, b: Self) -> Self { a.wrapping_sub(b) }
-            #[inline] fn mul(a: Self, b: Self) -> Self { a.wrapping_mul(b) }
-            #[inline] fn div(a: Self, b: Self) -> Self { if b == 0 { 0 } else { a.wrapping_div(b) } }
-            #[inline] fn floordiv(a: Self, b: Self) -> Self {
-                if b == 0 { return 0 }
-                // wrapping: MIN // -1 wraps to MIN like PyTorch instead of trapping
-                let q = a.wrapping_div(b);
-                if (a.wrapping_rem(b) != 0) && ((a < 0) != (b < 0)) { q.wrapping_sub(1) } else { q }
-            }
-            #[inline] fn rem(a: Self, b: Self) -> Self {
-                if b == 0 { return 0 }
-                let r = a.wrapping_rem(b);
-                if r != 0 && ((r < 0) != (b < 0)) { r.wrapping_add(b) } else { r }
-            }
-            #[inline] fn fmod(a: Self, b: Self) -> Self { if b == 0 { 0 } else { a.wrapping_rem(b) } }
-            #[inline] fn pow(a: Self, b: Self) -> Self {
-                // negative powers truncate toward zero: only 1 and -1 survive
-                let mut e = b as i64;
-                if e < 0 { return if a == 1 { 1 } else if a == (0 as $t).wrapping_sub(1) { if e & 1 == 1 { a } else { 1 } } else { 0 } }
-                let (mut base, mut r): ($t, $t) = (a, 1);
-                while e > 0 { if e & 1 == 1 { r = r.wrapping_mul(base); } base = base.wrapping_mul(base); e >>= 1; }
-                r
-            }
-            #[inline] fn maxv(a: Self, b: Self) -> Self { if a > b { a } else { b } }
-            #[inline] fn minv(a: Self, b: Self) -> Self { if a < b { a } else { b } }
-            #[inline] fn bits(a: Self, b: Self, op: BinOp) -> Self {
-                match op {
-                    BinOp::BitAnd => a & b, BinOp::BitOr => a | b, BinOp::BitXor => a ^ b,
-                    BinOp::Shl => if (b as i64) < 0 || (b as i64) >= (8 * std::mem::size_of::<$t>()) as i64 { 0 } else { a.wrapping_shl(b as u32) },
-                    BinOp::Shr => if (b as i64) < 0 || (b as i64) >= (8 * std::mem::size_of::<$t>()) as i64 { if a < 0 as $t { !0 } else { 0 } } else { a.wrapping_shr(b as u32) },
-                    _ => 0,
-                }
-            }
-            #[inline] fn is_zero(a: Self) -> bool { a == 0 }
-        }
-    )*};
-}
-int_arith!(u8, i8, i16, i32, i64);
-
-macro_rules! float_arith {
-    ($($t:ty),*) => {$(
-        impl Arith for $t {
-            #[inline] fn add(a: Self, b: Self) -> Self { a + b }
-            #[inline] fn sub(a: Self, b: Self) -> Self { a - b }
-            #[inline] fn mul(a: Self, b: Self) -> Self { a * b }
-            #[inline] fn div(a: Self, b: Self) -> Self { a / b }
-            #[inline] fn floordiv(a: Self, b: Self) -> Self {
-                // PyTorch's div_floor: computed from fmod so that a == b*q + r stays consistent
-                if b == 0.0 { return a / b }
-                let m = a % b;
-                let mut d = (a - m) / b;
-                if m != 0.0 && ((b < 0.0) != (m < 0.0)) { d -= 1.0; }
-                let fd = d.floor();
-                if d - fd > 0.5 { fd + 1.0 } else if d == 0.0 { (0.0 as $t).copysign(a / b) } else { fd }
-            }
-            #[inline] fn rem(a: Self, b: Self) -> Self { let r = a % b; if r != 0.0 && ((r < 0.0) != (b < 0.0)) { r + b } else { r } }
-            #[inline] fn fmod(a: Self, b: Self) -> Self { a % b }
-            #[inline] fn pow(a: Self, b: Self) -> Self {
-                if b == 2.0 { a * a } else if b == 0.5 { a.sqrt() } else if b == 1.0 { a } else if b == -1.0 { 1.0 / a } else { a.powf(b) }
-            }
-            #[inline] fn maxv(a: Self, b: Self) -> Self { if a.is_nan() || b.is_nan() { <$t>::NAN } else if a > b { a } else { b } }
-            #[inline] fn minv(a: Self, b: Self) -> Self { if a.is_nan() || b.is_nan() { <$t>::NAN } else if a < b { a } else { b } }
-            #[inline] fn bits(_: Self, _: Self, _: BinOp) -> Self { 0.0 }
-            #[inline] fn is_zero(a: Self) -> bool { a == 0.0 }
-        }
-    )*};
-}
-float_arith!(f32, f64);
-
-fn float_only<T: num_traits::Float>(op: BinOp, a: T, b: T) -> T {
-    match op {
-        BinOp::Atan2 => a.atan2(b),
-        BinOp::Hypot => a.hypot(b),
-        BinOp::Copysign => a.copysign(b),
-        BinOp::Xlogy => if b.is_nan() { b } else if a == T::zero() { T::zero() } else { a * b.ln() },
-        BinOp::LogAddExp => {
-            if a.is_nan() || b.is_nan() { return T::nan(); }
-            let m = a.max(b);
-            // an infinite max is the answer (and avoids inf - inf)
-            if m.is_infinite() { m } else { m + ((a - m).exp() + (b - m).exp()).ln() }
-        }
-        _ => T::nan(),
-    }
-}
-
-fn arith_kernel<T: Arith>(op: BinOp, shape: &[usize], out: &Tensor, a: &Tensor, b: &Tensor, alpha: T) -> Result<()> {
-    let (o, x, y) = (out.body(), a.body(), b.body());
-    macro_rules! go { ($f:expr) => { strided::map2::<T, T, T>(shape, &o, &x, &y, $f)? } }
-    let one = T::from_f64(1.0);
-    match op {
-        BinOp::Add if alpha == one => go!(|a, b| T::add(a, b)),
-        BinOp::Add => go!(|a, b| T::add(a, T::mul(alpha, b))),
-        BinOp::Sub if alpha == one => go!(|a, b| T::sub(a, b)),
-        BinOp::Sub => go!(|a, b| T::sub(a, T::mul(alpha, b))),
-        BinOp::Mul => go!(|a, b| T::mul(a, b)),
-        BinOp::Div | BinOp::TruncDiv => go!(|a, b| T::div(a, b)),
-        BinOp::FloorDiv => go!(|a, b| T::floordiv(a, b)),
-        BinOp::Remainder => go!(|a, b| T::rem(a, b)),
-        BinOp::Fmod => go!(|a, b| T::fmod(a, b)),
-        BinOp::Pow => go!(|a, b| T::pow(a, b)),
-        BinOp::Maximum => go!(|a, b| T::maxv(a, b)),
-        BinOp::Minimum => go!(|a, b| T::minv(a, b)),
-        BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor | BinOp::Shl | BinOp::Shr => go!(|a, b| T::bits(a, b, op)),
-        _ => {}
-    }
-    Ok(())
-}
-
-fn compare_kernel<T: Elem>(op: BinOp, shape: &[usize], out: &Tensor, a: &Tensor, b: &Tensor) -> Result<()> {
-    let (o, x, y) = (out.body(), a.body(), b.body());
-    macro_rules! go { ($f:expr) => { strided::map2::<bool, T, T>(shape, &o, &x, &y, $f)? } }
-    let z = T::default();
-    match op {
-        BinOp::Eq => go!(|a, b| a == b),
-        BinOp::Ne => go!(|a, b| a != b),
-        BinOp::Lt => go!(|a, b| a < b),
-        BinOp::Le => go!(|a, b| a <= b),
-        BinOp::Gt => go!(|a, b| a > b),
-        BinOp::Ge => go!(|a, b| a >= b),
-        BinOp::LogicalAnd => go!(|a, b| a != z && b != z),
-        BinOp::LogicalOr => go!(|a, b| a != z || b != z),
-        BinOp::LogicalXor => go!(|a, b| (a != z) != (b != z)),
-        _ => {}
-    }
-    Ok(())
-}
-
-fn float_kernel<T: num_traits::Float + Elem>(op: BinOp, shape: &[usize], out: &Tensor, a: &Tensor, b: &Tensor) -> Result<()> {
-    let (o, x, y) = (out.body(), a.body(), b.body());
-    strided::map2::<T, T, T>(shape, &o, &x, &y, |a, b| float_only(op, a, b))
-}
-
 /// Materialises an operand as a tensor of `dtype` (scalars become 0-dim tensors).
 pub(crate) fn as_dtype(x: &Operand, dtype: DType) -> Result<Tensor> {
     Ok(match x {
@@ -201,10 +46,7 @@ pub(crate) fn as_dtype(x: &Operand, dtype: DType) -> Result<Tensor> {
         Operand::T(t) => copy::contiguous_as(t, dtype)?,
         Operand::S(s) => {
             let t = Tensor::empty(&[], dtype)?;
-            crate::dispatch!(dtype, T => {
-                let v: T = match s { Scalar::Float(f) => T::from_f64(*f), Scalar::Complex(re, im) => T::from_parts(*re, *im), other => if dtype.is_float() { T::from_f64(other.to_f64()) } else { T::from_i64(other.to_i64()) } };
-                strided::fill::<T>(&t.body(), v)?
-            });
+            crate::backend::backend_of(&[&t])?.fill(&t, *s)?;
             t
         }
     })
@@ -273,19 +115,16 @@ fn compute(op: BinOp, a: &Operand, b: &Operand, alpha: f64, out_dtype: DType, co
     let result_dtype = if op.is_compare() || op.is_logical() { DType::Bool } else { kd };
     let direct = out.filter(|o| o.dtype() == result_dtype && !shares(o, &ta, &tb));
     let res = match direct { Some(o) => o.clone(), None => Tensor::empty(&shape, result_dtype)? };
+    let backend = crate::backend::backend_of(&[&ta, &tb, &res])?;
     if op.is_compare() || op.is_logical() {
-        crate::dispatch!(kd, T => compare_kernel::<T>(op, &shape, &res, &ta, &tb))?;
+        backend.compare(op, &res, &ta, &tb)?;
     } else if kd == DType::Bool {
         let o = Tensor::empty(&shape, DType::Bool)?;
         let op2 = match op { BinOp::Add | BinOp::BitOr | BinOp::Maximum => BinOp::LogicalOr, BinOp::Mul | BinOp::BitAnd | BinOp::Minimum => BinOp::LogicalAnd, BinOp::BitXor => BinOp::LogicalXor, _ => return Err(Error::Runtime(format!("{:?} is not supported for bool tensors", op))) };
-        compare_kernel::<bool>(op2, &shape, &o, &ta, &tb)?;
+        backend.compare(op2, &o, &ta, &tb)?;
         copy::copy_raw(&res, &o)?;
-    } else if kd.is_complex() {
-        crate::dispatch_complex!(kd, T => arith_kernel::<T>(op, &shape, &res, &ta, &tb, T::from_f64(alpha)))?;
-    } else if matches!(op, BinOp::Atan2 | BinOp::Hypot | BinOp::Copysign | BinOp::Xlogy | BinOp::LogAddExp) {
-        crate::dispatch_float!(kd, T => float_kernel::<T>(op, &shape, &res, &ta, &tb))?;
     } else {
-        crate::dispatch_num!(kd, T => arith_kernel::<T>(op, &shape, &res, &ta, &tb, T::from_f64(alpha)))?;
+        backend.binary(op, &res, &ta, &tb, alpha)?;
     }
     let _ = out_dtype;
     match out {
@@ -544,8 +383,7 @@ pub fn where_(cond: &Tensor, a: &Operand, b: &Operand) -> Result<Tensor> {
     let tb = as_dtype(b, kd)?;
     let c = copy::contiguous_as(cond, DType::Bool)?;
     let out = Tensor::empty(&shape, kd)?;
-    let (o, x, y, cb) = (out.body(), ta.body(), tb.body(), c.body());
-    crate::dispatch!(kd, T => strided::map3::<T, bool, T, T>(&shape, &o, &cb, &x, &y, |c, a, b| if c { a } else { b })?);
+    crate::backend::backend_of(&[&c, &ta, &tb, &out])?.select(&out, &c, &ta, &tb)?;
     let ins: Vec<&Tensor> = [a.tensor(), b.tensor()].into_iter().flatten().collect();
     if kd.is_differentiable() && autograd::needs_grad(&ins) {
         let (ha, hb) = (a.tensor().is_some(), b.tensor().is_some());

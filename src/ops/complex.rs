@@ -230,7 +230,7 @@ pub fn unary_into(op: UnaryOp, z: &Tensor, out: &Tensor) -> Result<()> {
 /// Complex elementwise arithmetic for the binary kernel (`Arith` for c64/c128).
 macro_rules! complex_arith {
     ($t:ty, $f:ty) => {
-        impl crate::ops::binary::Arith for $t {
+        impl crate::cpu::elementwise::Arith for $t {
             #[inline] fn add(a: Self, b: Self) -> Self { Cplx(a.0 + b.0) }
             #[inline] fn sub(a: Self, b: Self) -> Self { Cplx(a.0 - b.0) }
             #[inline] fn mul(a: Self, b: Self) -> Self { Cplx(a.0 * b.0) }

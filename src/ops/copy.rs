@@ -1,9 +1,8 @@
 //! Copies and dtype conversion: the one strided cast-copy kernel everything else reuses.
 use crate::autograd;
-use crate::dtype::{DType, Elem};
+use crate::dtype::DType;
 use crate::error::Result;
 use crate::cpu::iter::broadcast_strides;
-use crate::cpu::strided;
 use crate::tensor::{Body, Tensor};
 
 
@@ -12,14 +11,13 @@ use crate::tensor::{Body, Tensor};
 pub fn copy_raw(dst: &Tensor, src: &Tensor) -> Result<()> {
     let d = dst.body();
     let s = src.body();
-    let ss = broadcast_checked(&s.shape, &s.strides, &d.shape)?;
+    broadcast_checked(&s.shape, &s.strides, &d.shape)?;
     if d.storage.ptr() == s.storage.ptr() && overlaps(&d, &s) && !(d.offset == s.offset && d.strides == s.strides) {
         // overlapping copy: go through a temporary
         let tmp = contiguous_as(src, src.dtype())?;
         return copy_raw(dst, &tmp);
     }
-    if s.dtype == d.dtype && crate::cpu::transpose::copy_views(&d, &s, &ss) { return Ok(()); }
-    crate::dispatch!(s.dtype, S => crate::dispatch!(d.dtype, D => strided::map1::<D, S>(&d.shape, &d, &s, |x| x.cast::<D>())))
+    crate::backend::backend_of(&[dst, src])?.copy(dst, src)
 }
 
 fn overlaps(a: &Body, b: &Body) -> bool {
@@ -107,6 +105,5 @@ pub fn copy_(dst: &Tensor, src: &Tensor) -> Result<()> {
 
 /// Fills with a scalar value (no autograd).
 pub fn fill_raw(t: &Tensor, v: f64) -> Result<()> {
-    let b = t.body();
-    crate::dispatch!(b.dtype, T => strided::fill::<T>(&b, T::from_f64(v)))
+    crate::backend::backend_of(&[t])?.fill(t, crate::dtype::Scalar::Float(v))
 }

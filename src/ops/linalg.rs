@@ -23,12 +23,7 @@ fn bmm_raw(a: &Tensor, c: &Tensor) -> Result<Tensor> {
     let out = Tensor::empty(&[bsz, m, n], kd)?;
     if m * n == 0 { return Ok(if kd == dt { out } else { copy::contiguous_as(&out, dt)? }); }
     if k == 0 { copy::fill_raw(&out, 0.0)?; return Ok(copy::contiguous_as(&out, dt)?); }
-    let ob = out.body();
-    let flops = m * n * k;
-    // many small products: one product per task; otherwise each product uses the pool itself
-    let across_batch = bsz >= 2 && flops < 1 << 21 && flops.saturating_mul(bsz) >= 1 << 18 && crate::cpu::iter::parallel_ok();
-    let par = if across_batch { gemm::Parallelism::None } else { crate::cpu::gemm::parallelism(flops) };
-    crate::dispatch_float!(kd, T => crate::cpu::gemm::bmm_views::<T>(&ob, &ab, &cb, across_batch, par)?);
+    crate::backend::backend_of(&[&a2, &c2, &out])?.bmm(&out, &a2, &c2)?;
     Ok(if kd == dt { out } else { copy::contiguous_as(&out, dt)? })
 }
 

@@ -1,0 +1,66 @@
+//! The device contract. `src/ops` decides what an op means (checks, dtype promotion,
+//! broadcasting, autograd recording) and then asks the backend of its operands' device for
+//! memory and kernels through this one trait. `src/cpu` implements it (`cpu::Cpu`); a CUDA
+//! backend implements the same trait in `src/cuda/` and adds its arm to `backend_for`, without
+//! touching the ops.
+//!
+//! Kernels are named by op descriptors (`UnaryOp`, `BinOp`), never by closures, so a device
+//! can compile or look up its own kernel for each. Outputs arrive allocated by the caller (with
+//! `Backend::alloc` of the same device) in the shape and dtype the op decided; inputs arrive
+//! already converted to the compute dtype. Families not listed here (nn, pooling, linalg, fft)
+//! still call `src/cpu` directly and move behind the trait as a second device needs them.
+use crate::dtype::Scalar;
+use crate::error::{Error, Result};
+use crate::ops::binary::BinOp;
+use crate::ops::unary::UnaryOp;
+use crate::storage::{Device, Storage};
+use crate::tensor::Tensor;
+
+pub trait Backend: Sync {
+    fn device(&self) -> Device;
+    /// Fresh storage of `nbytes` bytes on this device (zero-filled when `zeroed`); fails with
+    /// PyTorch's out-of-memory message, never aborts.
+    fn alloc(&self, nbytes: usize, zeroed: bool) -> Result<Storage>;
+    /// `out = op(x)` elementwise, same shape. Bool-valued ops (isnan, logical_not, ...) write a
+    /// bool `out` from `x` of any dtype; the others take `out` and `x` in one compute dtype.
+    fn unary(&self, op: UnaryOp, out: &Tensor, x: &Tensor) -> Result<()>;
+    /// `out = a op (alpha * b)` (alpha only for add/sub), a and b broadcast to out's shape, all
+    /// three in one dtype.
+    fn binary(&self, op: BinOp, out: &Tensor, a: &Tensor, b: &Tensor, alpha: f64) -> Result<()>;
+    /// Comparisons and logical ops: a bool `out` from a and b of one dtype.
+    fn compare(&self, op: BinOp, out: &Tensor, a: &Tensor, b: &Tensor) -> Result<()>;
+    /// `out = cond ? a : b`, broadcast to out's shape; cond is bool, a, b and out one dtype.
+    fn select(&self, out: &Tensor, cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<()>;
+    /// Every element of `t` set to `v`, converted to t's dtype.
+    fn fill(&self, t: &Tensor, v: Scalar) -> Result<()>;
+    /// `dst = src` broadcast to dst's shape and converted to dst's dtype; the ops layer has
+    /// already routed overlapping copies through a temporary.
+    fn copy(&self, dst: &Tensor, src: &Tensor) -> Result<()>;
+    /// `out[i] = a[i] @ c[i]` for 3-D a [B,m,k] and c [B,k,n] of one float dtype (f32 or f64);
+    /// out is a fresh contiguous [B,m,n] tensor.
+    fn bmm(&self, out: &Tensor, a: &Tensor, c: &Tensor) -> Result<()>;
+}
+
+pub fn device_name(d: Device) -> String {
+    match d { Device::Cpu => "cpu".into(), Device::Cuda(i) => format!("cuda:{}", i) }
+}
+
+/// The backend of `device`.
+pub fn backend_for(device: Device) -> Result<&'static dyn Backend> {
+    match device {
+        Device::Cpu => Ok(&crate::cpu::Cpu),
+        Device::Cuda(_) => Err(Error::Runtime("Torch not compiled with CUDA enabled".into())),
+    }
+}
+
+/// The backend of the device every tensor in `tensors` lives on; PyTorch's error when they
+/// live on different devices.
+pub fn backend_of(tensors: &[&Tensor]) -> Result<&'static dyn Backend> {
+    let first = tensors.first().map_or(Device::Cpu, |t| t.device());
+    if let Some(other) = tensors.iter().map(|t| t.device()).find(|&d| d != first) {
+        return Err(Error::Runtime(format!(
+            "Expected all tensors to be on the same device, but found at least two devices, {} and {}!",
+            device_name(first), device_name(other))));
+    }
+    backend_for(first)
+}

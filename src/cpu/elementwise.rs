@@ -1,0 +1,312 @@
+//! Elementwise kernels of the CPU backend: unary ops, arithmetic, comparisons, float-only
+//! binary ops, selection and cast-copies, each one generic kernel per dtype class over strided
+//! views (`strided::map1/2/3`), chosen by the op descriptor (`UnaryOp`, `BinOp`) that `src/ops`
+//! passes through the device contract.
+use super::strided;
+use crate::dtype::{DType, Elem};
+use crate::error::{Error, Result};
+use crate::ops::binary::BinOp;
+use crate::ops::unary::UnaryOp;
+use crate::tensor::Tensor;
+use num_traits::Float;
+
+/// Numeric kernel ops, instantiated for the integer types and f32/f64.
+pub trait Arith: Elem {
+    fn add(a: Self, b: Self) -> Self;
+    fn sub(a: Self, b: Self) -> Self;
+    fn mul(a: Self, b: Self) -> Self;
+    fn div(a: Self, b: Self) -> Self;
+    fn floordiv(a: Self, b: Self) -> Self;
+    fn rem(a: Self, b: Self) -> Self;
+    fn fmod(a: Self, b: Self) -> Self;
+    fn pow(a: Self, b: Self) -> Self;
+    fn maxv(a: Self, b: Self) -> Self;
+    fn minv(a: Self, b: Self) -> Self;
+    fn bits(a: Self, b: Self, op: BinOp) -> Self;
+    fn is_zero(a: Self) -> bool;
+}
+
+macro_rules! int_arith {
+    ($($t:ty),*) => {$(
+        // sign tests are no-ops for uint8, which is fine
+        #[allow(unused_comparisons)]
+        impl Arith for $t {
+            #[inline] fn add(a: Self, b: Self) -> Self { a.wrapping_add(b) }
+            #[inline] fn sub(a: Self, b: Self) -> Self { a.wrapping_sub(b) }
+            #[inline] fn mul(a: Self, b: Self) -> Self { a.wrapping_mul(b) }
+            #[inline] fn div(a: Self, b: Self) -> Self { if b == 0 { 0 } else { a.wrapping_div(b) } }
+            #[inline] fn floordiv(a: Self, b: Self) -> Self {
+                if b == 0 { return 0 }
+                // wrapping: MIN // -1 wraps to MIN like PyTorch instead of trapping
+                let q = a.wrapping_div(b);
+                if (a.wrapping_rem(b) != 0) && ((a < 0) != (b < 0)) { q.wrapping_sub(1) } else { q }
+            }
+            #[inline] fn rem(a: Self, b: Self) -> Self {
+                if b == 0 { return 0 }
+                let r = a.wrapping_rem(b);
+                if r != 0 && ((r < 0) != (b < 0)) { r.wrapping_add(b) } else { r }
+            }
+            #[inline] fn fmod(a: Self, b: Self) -> Self { if b == 0 { 0 } else { a.wrapping_rem(b) } }
+            #[inline] fn pow(a: Self, b: Self) -> Self {
+                // negative powers truncate toward zero: only 1 and -1 survive
+                let mut e = b as i64;
+                if e < 0 { return if a == 1 { 1 } else if a == (0 as $t).wrapping_sub(1) { if e & 1 == 1 { a } else { 1 } } else { 0 } }
+                let (mut base, mut r): ($t, $t) = (a, 1);
+                while e > 0 { if e & 1 == 1 { r = r.wrapping_mul(base); } base = base.wrapping_mul(base); e >>= 1; }
+                r
+            }
+            #[inline] fn maxv(a: Self, b: Self) -> Self { if a > b { a } else { b } }
+            #[inline] fn minv(a: Self, b: Self) -> Self { if a < b { a } else { b } }
+            #[inline] fn bits(a: Self, b: Self, op: BinOp) -> Self {
+                match op {
+                    BinOp::BitAnd => a & b, BinOp::BitOr => a | b, BinOp::BitXor => a ^ b,
+                    BinOp::Shl => if (b as i64) < 0 || (b as i64) >= (8 * std::mem::size_of::<$t>()) as i64 { 0 } else { a.wrapping_shl(b as u32) },
+                    BinOp::Shr => if (b as i64) < 0 || (b as i64) >= (8 * std::mem::size_of::<$t>()) as i64 { if a < 0 as $t { !0 } else { 0 } } else { a.wrapping_shr(b as u32) },
+                    _ => 0,
+                }
+            }
+            #[inline] fn is_zero(a: Self) -> bool { a == 0 }
+        }
+    )*};
+}
+int_arith!(u8, i8, i16, i32, i64);
+
+macro_rules! float_arith {
+    ($($t:ty),*) => {$(
+        impl Arith for $t {
+            #[inline] fn add(a: Self, b: Self) -> Self { a + b }
+            #[inline] fn sub(a: Self, b: Self) -> Self { a - b }
+            #[inline] fn mul(a: Self, b: Self) -> Self { a * b }
+            #[inline] fn div(a: Self, b: Self) -> Self { a / b }
+            #[inline] fn floordiv(a: Self, b: Self) -> Self {
+                // PyTorch's div_floor: computed from fmod so that a == b*q + r stays consistent
+                if b == 0.0 { return a / b }
+                let m = a % b;
+                let mut d = (a - m) / b;
+                if m != 0.0 && ((b < 0.0) != (m < 0.0)) { d -= 1.0; }
+                let fd = d.floor();
+                if d - fd > 0.5 { fd + 1.0 } else if d == 0.0 { (0.0 as $t).copysign(a / b) } else { fd }
+            }
+            #[inline] fn rem(a: Self, b: Self) -> Self { let r = a % b; if r != 0.0 && ((r < 0.0) != (b < 0.0)) { r + b } else { r } }
+            #[inline] fn fmod(a: Self, b: Self) -> Self { a % b }
+            #[inline] fn pow(a: Self, b: Self) -> Self {
+                if b == 2.0 { a * a } else if b == 0.5 { a.sqrt() } else if b == 1.0 { a } else if b == -1.0 { 1.0 / a } else { a.powf(b) }
+            }
+            #[inline] fn maxv(a: Self, b: Self) -> Self { if a.is_nan() || b.is_nan() { <$t>::NAN } else if a > b { a } else { b } }
+            #[inline] fn minv(a: Self, b: Self) -> Self { if a.is_nan() || b.is_nan() { <$t>::NAN } else if a < b { a } else { b } }
+            #[inline] fn bits(_: Self, _: Self, _: BinOp) -> Self { 0.0 }
+            #[inline] fn is_zero(a: Self) -> bool { a == 0.0 }
+        }
+    )*};
+}
+float_arith!(f32, f64);
+
+fn float_only<T: num_traits::Float>(op: BinOp, a: T, b: T) -> T {
+    match op {
+        BinOp::Atan2 => a.atan2(b),
+        BinOp::Hypot => a.hypot(b),
+        BinOp::Copysign => a.copysign(b),
+        BinOp::Xlogy => if b.is_nan() { b } else if a == T::zero() { T::zero() } else { a * b.ln() },
+        BinOp::LogAddExp => {
+            if a.is_nan() || b.is_nan() { return T::nan(); }
+            let m = a.max(b);
+            // an infinite max is the answer (and avoids inf - inf)
+            if m.is_infinite() { m } else { m + ((a - m).exp() + (b - m).exp()).ln() }
+        }
+        _ => T::nan(),
+    }
+}
+
+pub fn arith_kernel<T: Arith>(op: BinOp, shape: &[usize], out: &Tensor, a: &Tensor, b: &Tensor, alpha: T) -> Result<()> {
+    let (o, x, y) = (out.body(), a.body(), b.body());
+    macro_rules! go { ($f:expr) => { strided::map2::<T, T, T>(shape, &o, &x, &y, $f)? } }
+    let one = T::from_f64(1.0);
+    match op {
+        BinOp::Add if alpha == one => go!(|a, b| T::add(a, b)),
+        BinOp::Add => go!(|a, b| T::add(a, T::mul(alpha, b))),
+        BinOp::Sub if alpha == one => go!(|a, b| T::sub(a, b)),
+        BinOp::Sub => go!(|a, b| T::sub(a, T::mul(alpha, b))),
+        BinOp::Mul => go!(|a, b| T::mul(a, b)),
+        BinOp::Div | BinOp::TruncDiv => go!(|a, b| T::div(a, b)),
+        BinOp::FloorDiv => go!(|a, b| T::floordiv(a, b)),
+        BinOp::Remainder => go!(|a, b| T::rem(a, b)),
+        BinOp::Fmod => go!(|a, b| T::fmod(a, b)),
+        BinOp::Pow => go!(|a, b| T::pow(a, b)),
+        BinOp::Maximum => go!(|a, b| T::maxv(a, b)),
+        BinOp::Minimum => go!(|a, b| T::minv(a, b)),
+        BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor | BinOp::Shl | BinOp::Shr => go!(|a, b| T::bits(a, b, op)),
+        _ => {}
+    }
+    Ok(())
+}
+
+pub fn compare_kernel<T: Elem>(op: BinOp, shape: &[usize], out: &Tensor, a: &Tensor, b: &Tensor) -> Result<()> {
+    let (o, x, y) = (out.body(), a.body(), b.body());
+    macro_rules! go { ($f:expr) => { strided::map2::<bool, T, T>(shape, &o, &x, &y, $f)? } }
+    let z = T::default();
+    match op {
+        BinOp::Eq => go!(|a, b| a == b),
+        BinOp::Ne => go!(|a, b| a != b),
+        BinOp::Lt => go!(|a, b| a < b),
+        BinOp::Le => go!(|a, b| a <= b),
+        BinOp::Gt => go!(|a, b| a > b),
+        BinOp::Ge => go!(|a, b| a >= b),
+        BinOp::LogicalAnd => go!(|a, b| a != z && b != z),
+        BinOp::LogicalOr => go!(|a, b| a != z || b != z),
+        BinOp::LogicalXor => go!(|a, b| (a != z) != (b != z)),
+        _ => {}
+    }
+    Ok(())
+}
+
+pub fn float_only_kernel<T: num_traits::Float + Elem>(op: BinOp, shape: &[usize], out: &Tensor, a: &Tensor, b: &Tensor) -> Result<()> {
+    let (o, x, y) = (out.body(), a.body(), b.body());
+    strided::map2::<T, T, T>(shape, &o, &x, &y, |a, b| float_only(op, a, b))
+}
+
+/// f32 exp/sigmoid on contiguous data: vectorized kernels, split across threads.
+fn unary_fast_f32(op: UnaryOp, out: &Tensor, x: &Tensor) -> Result<bool> {
+    let (o, a) = (out.body(), x.body());
+    if !(matches!(op, UnaryOp::Exp | UnaryOp::Sigmoid) && o.dtype == DType::F32 && a.dtype == DType::F32 && o.is_contiguous() && a.is_contiguous()) {
+        return Ok(false);
+    }
+    let f = if op == UnaryOp::Exp { super::simd::exp_slice } else { super::simd::sigmoid_slice };
+    super::simd::map_f32_in_place_or_into(&o, &a, f)?;
+    Ok(true)
+}
+
+pub fn unary_float_kernel<T: Float + Elem>(op: UnaryOp, out: &Tensor, x: &Tensor) -> Result<()> {
+    use UnaryOp::*;
+    if unary_fast_f32(op, out, x)? { return Ok(()); }
+    let (o, a) = (out.body(), x.body());
+    let sh = &a.shape;
+    macro_rules! go { ($f:expr) => { strided::map1::<T, T>(sh, &o, &a, $f)? } }
+    macro_rules! via64 { ($f:expr) => { strided::map1::<T, T>(sh, &o, &a, |x: T| T::from_f64($f(x.to_f64())))? } }
+    let z = T::zero();
+    let one = T::one();
+    match op {
+        Neg => go!(|x: T| -x),
+        Abs => go!(|x: T| x.abs()),
+        // (0 < x) - (x < 0): NaN and -0.0 give +0, like PyTorch
+        Sign => go!(|x: T| if x > z { one } else if x < z { -one } else { z }),
+        Floor => go!(|x: T| x.floor()),
+        Ceil => go!(|x: T| x.ceil()),
+        Round => go!(|x: T| { let r = x.round(); if (x - x.trunc()).abs() == T::from_f64(0.5) { (x / T::from_f64(2.0)).round() * T::from_f64(2.0) } else { r } }),
+        Trunc => go!(|x: T| x.trunc()),
+        Frac => go!(|x: T| x - x.trunc()),
+        Square => go!(|x: T| x * x),
+        Relu => go!(|x: T| if x > z { x } else if x.is_nan() { x } else { z }),
+        Exp => go!(|x: T| x.exp()),
+        Exp2 => go!(|x: T| x.exp2()),
+        Expm1 => go!(|x: T| x.exp_m1()),
+        Log => go!(|x: T| x.ln()),
+        Log2 => go!(|x: T| x.log2()),
+        Log10 => go!(|x: T| x.log10()),
+        Log1p => go!(|x: T| x.ln_1p()),
+        Sqrt => go!(|x: T| x.sqrt()),
+        Rsqrt => go!(|x: T| one / x.sqrt()),
+        Sin => go!(|x: T| x.sin()),
+        Cos => go!(|x: T| x.cos()),
+        Tan => go!(|x: T| x.tan()),
+        Asin => go!(|x: T| x.asin()),
+        Acos => go!(|x: T| x.acos()),
+        Atan => go!(|x: T| x.atan()),
+        Sinh => go!(|x: T| x.sinh()),
+        Cosh => go!(|x: T| x.cosh()),
+        Tanh => go!(|x: T| x.tanh()),
+        Asinh => go!(|x: T| x.asinh()),
+        Acosh => go!(|x: T| x.acosh()),
+        Atanh => go!(|x: T| x.atanh()),
+        Sigmoid => go!(|x: T| one / (one + (-x).exp())),
+        Reciprocal => go!(|x: T| one / x),
+        Erf => via64!(libm::erf),
+        Erfc => via64!(libm::erfc),
+        Erfinv => via64!(erfinv),
+        Digamma => via64!(digamma),
+        Trigamma => via64!(trigamma),
+        Lgamma => via64!(libm::lgamma),
+        _ => return Err(Error::Runtime(format!("internal: {:?} is not a float op", op))),
+    }
+    Ok(())
+}
+
+pub fn unary_int_kernel<T: Elem + Arith + std::ops::Not<Output = T>>(op: UnaryOp, out: &Tensor, x: &Tensor) -> Result<()> {
+    use UnaryOp::*;
+    let (o, a) = (out.body(), x.body());
+    let sh = &a.shape;
+    macro_rules! go { ($f:expr) => { strided::map1::<T, T>(sh, &o, &a, $f)? } }
+    let z = T::default();
+    match op {
+        Neg => go!(|x: T| T::sub(z, x)),
+        Abs => go!(|x: T| if x < z { T::sub(z, x) } else { x }),
+        Sign => go!(|x: T| if x > z { T::from_i64(1) } else if x < z { T::from_i64(-1) } else { z }),
+        Floor | Ceil | Round | Trunc => go!(|x: T| x),
+        Square => go!(|x: T| T::mul(x, x)),
+        Relu => go!(|x: T| if x > z { x } else { z }),
+        BitwiseNot => go!(|x: T| !x),
+        _ => return Err(Error::Runtime(format!("internal: {:?} is not an integer op", op))),
+    }
+    Ok(())
+}
+
+pub fn unary_bool_kernel<T: Elem>(op: UnaryOp, out: &Tensor, x: &Tensor) -> Result<()> {
+    use UnaryOp::*;
+    let (o, a) = (out.body(), x.body());
+    let sh = &a.shape;
+    macro_rules! go { ($f:expr) => { strided::map1::<bool, T>(sh, &o, &a, $f) } }
+    match op {
+        IsNan => go!(|x: T| x.to_f64().is_nan() || x.im().is_nan()),
+        IsInf => go!(|x: T| x.to_f64().is_infinite() || x.im().is_infinite()),
+        IsFinite => go!(|x: T| x.to_f64().is_finite() && x.im().is_finite()),
+        SignBit => go!(|x: T| x.to_f64().is_sign_negative()),
+        LogicalNot => go!(|x: T| x == T::default()),
+        _ => Err(Error::Runtime(format!("internal: {:?} has no bool-valued kernel", op))),
+    }
+}
+
+/// Inverse error function: Giles' single-precision-friendly approximation refined by Newton steps.
+pub fn erfinv(y: f64) -> f64 {
+    if y <= -1.0 { return if y == -1.0 { f64::NEG_INFINITY } else { f64::NAN } }
+    if y >= 1.0 { return if y == 1.0 { f64::INFINITY } else { f64::NAN } }
+    let w = -((1.0 - y) * (1.0 + y)).ln();
+    let mut x = if w < 5.0 {
+        let w = w - 2.5;
+        let mut p = 2.81022636e-08;
+        for c in [3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087, -0.00125372503, -0.00417768164, 0.246640727, 1.50140941] { p = c + p * w; }
+        p * y
+    } else {
+        let w = w.sqrt() - 3.0;
+        let mut p = -0.000200214257;
+        for c in [0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613, 0.00943887047, 1.00167406, 2.83297682] { p = c + p * w; }
+        p * y
+    };
+    for _ in 0..2 {
+        let err = libm::erf(x) - y;
+        x -= err / (2.0 / std::f64::consts::PI.sqrt() * (-x * x).exp());
+    }
+    x
+}
+
+pub fn digamma(mut x: f64) -> f64 {
+    if x == 0.0 { return if x.is_sign_negative() { f64::INFINITY } else { f64::NEG_INFINITY } }
+    if x < 0.0 {
+        if x == x.floor() { return f64::NAN; }
+        // reflection
+        return digamma(1.0 - x) - std::f64::consts::PI / (std::f64::consts::PI * x).tan();
+    }
+    let mut r = 0.0;
+    while x < 6.0 { r -= 1.0 / x; x += 1.0; }
+    let f = 1.0 / (x * x);
+    r + x.ln() - 0.5 / x - f * (1.0 / 12.0 - f * (1.0 / 120.0 - f * (1.0 / 252.0 - f * (1.0 / 240.0 - f / 132.0))))
+}
+
+pub fn trigamma(mut x: f64) -> f64 {
+    let mut r = 0.0;
+    if x < 0.0 {
+        let s = std::f64::consts::PI / (std::f64::consts::PI * x).sin();
+        return -trigamma(1.0 - x) + s * s;
+    }
+    while x < 6.0 { r += 1.0 / (x * x); x += 1.0; }
+    let f = 1.0 / (x * x);
+    r + 1.0 / x + f / 2.0 + f / x * (1.0 / 6.0 - f * (1.0 / 30.0 - f * (1.0 / 42.0 - f / 30.0)))
+}
