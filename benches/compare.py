@@ -13,6 +13,9 @@ Options:
   --threads N[,N...]   for each N: set_num_threads(N) on both modules, then run the table
                        (default: leave both at their own defaults)
   --only NAME[,NAME]   run only these workloads (repeatable)
+  --rounds R           measure each workload R times, alternating the modules each round, and
+                       report each module's median over the rounds (default 1; shared,
+                       noisy machines give steadier ratios with 3)
   --markdown           print markdown (header as a list, one table per thread count)
   --list               print the workload names with their targets and exit
 
@@ -369,7 +372,7 @@ class Table:
         sys.stdout.flush()
 
 
-def run_table(names, ft, torch, md):
+def run_table(names, ft, torch, md, rounds=1):
     table = Table(md, torch is not None)
     table.head()
     met = compared = 0
@@ -382,13 +385,18 @@ def run_table(names, ft, torch, md):
             except Exception as e:
                 table.row([name, "ERROR", "", f">={target:g}"], [f"{name}: ferrotorch {short_err(e)}"])
             continue
-        res, notes = {}, []
-        for label, mod in (("PyTorch", torch), ("ferrotorch", ft)):  # alternate per workload
-            try:
-                res[label] = measure(mod, name)
-            except Exception as e:  # a missing feature is reported, the rest still runs
-                res[label] = None
-                notes.append(f"{name}: {label} {short_err(e)}")
+        runs, notes = {"PyTorch": [], "ferrotorch": []}, []
+        for _ in range(rounds):
+            for label, mod in (("PyTorch", torch), ("ferrotorch", ft)):  # alternate per workload
+                if runs[label] is None:
+                    continue
+                try:
+                    runs[label].append(measure(mod, name))
+                except Exception as e:  # a missing feature is reported, the rest still runs
+                    runs[label] = None
+                    notes.append(f"{name}: {label} {short_err(e)}")
+        # each module's median over the rounds (by time; its throughput text goes with it)
+        res = {k: (sorted(v)[len(v) // 2] if v else None) for k, v in runs.items()}
         pt, fr = res["PyTorch"], res["ferrotorch"]
         if pt and fr:
             ratio = pt[0] / fr[0]
@@ -413,6 +421,7 @@ def main(argv=None):
                     help="comma-separated thread counts; one table per count (default: the modules' defaults)")
     ap.add_argument("--only", action="append", default=[], help="comma-separated workload names (repeatable)")
     ap.add_argument("--markdown", action="store_true", help="print markdown tables")
+    ap.add_argument("--rounds", type=int, default=1, help="alternating measurement rounds per workload (median reported)")
     ap.add_argument("--list", action="store_true", help="list the workloads and their targets, then exit")
     args = ap.parse_args(argv)
 
@@ -449,7 +458,9 @@ def main(argv=None):
         f"ferrotorch {getattr(ft, '__version__', '?')} (default threads {threads_of(ft)})"
         + (f"; PyTorch {torch.__version__} (default threads {threads_of(torch)})" if torch is not None else ""),
         f"Python {platform.python_version()}; timing: {WARM} warm-up calls, median of up to {REPS} "
-        f"within ~{BUDGET:g} s per workload per module; ratio = PyTorch ms / ferrotorch ms (>1: ferrotorch faster)",
+        f"within ~{BUDGET:g} s per workload per module"
+        + (f", {args.rounds} alternating rounds (median of the rounds)" if args.rounds > 1 else "")
+        + "; ratio = PyTorch ms / ferrotorch ms (>1: ferrotorch faster)",
     ]
     if torch is None:
         lines.append(f"torch is not importable ({why}): running ferrotorch alone, no ratios")
@@ -474,7 +485,7 @@ def main(argv=None):
             print(f"#### {label}\n")
         else:
             print(f"\n== {label}")
-        run_table(names, ft, torch, args.markdown)
+        run_table(names, ft, torch, args.markdown, max(1, args.rounds))
         if args.markdown:
             print()
 

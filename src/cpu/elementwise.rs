@@ -134,8 +134,9 @@ pub fn arith_kernel<T: Arith>(op: BinOp, shape: &[usize], out: &Tensor, a: &Tens
         BinOp::Pow => go!(|a, b| T::pow(a, b)),
         BinOp::Maximum => go!(|a, b| T::maxv(a, b)),
         BinOp::Minimum => go!(|a, b| T::minv(a, b)),
+        BinOp::ReluGrad => { let z = T::default(); go!(|a, b| if b <= z { z } else { a }) }
         BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor | BinOp::Shl | BinOp::Shr => go!(|a, b| T::bits(a, b, op)),
-        _ => {}
+        _ => return Err(Error::Runtime(format!("internal: {:?} has no arithmetic kernel", op))),
     }
     Ok(())
 }
@@ -154,7 +155,7 @@ pub fn compare_kernel<T: Elem>(op: BinOp, shape: &[usize], out: &Tensor, a: &Ten
         BinOp::LogicalAnd => go!(|a, b| a != z && b != z),
         BinOp::LogicalOr => go!(|a, b| a != z || b != z),
         BinOp::LogicalXor => go!(|a, b| (a != z) != (b != z)),
-        _ => {}
+        _ => return Err(Error::Runtime(format!("internal: {:?} has no comparison kernel", op))),
     }
     Ok(())
 }

@@ -193,8 +193,15 @@ pub unsafe fn zip3<O: Copy, A: Copy, B: Copy, C: Copy>(
         let ap = pa.0.offset(off[1]);
         let bp = pb.0.offset(off[2]);
         let cp = pc.0.offset(off[3]);
-        for i in 0..n as isize {
-            *op.offset(i * s[0]) = f(*ap.offset(i * s[1]), *bp.offset(i * s[2]), *cp.offset(i * s[3]));
+        if s == [1, 1, 1, 1] {
+            // contiguous runs as slices, so the loop vectorises
+            let os = std::slice::from_raw_parts_mut(op, n);
+            let (as_, bs, cs) = (std::slice::from_raw_parts(ap, n), std::slice::from_raw_parts(bp, n), std::slice::from_raw_parts(cp, n));
+            for (((x, &y), &z), &w) in os.iter_mut().zip(as_).zip(bs).zip(cs) { *x = f(y, z, w); }
+        } else {
+            for i in 0..n as isize {
+                *op.offset(i * s[0]) = f(*ap.offset(i * s[1]), *bp.offset(i * s[2]), *cp.offset(i * s[3]));
+            }
         }
     });
 }

@@ -176,17 +176,18 @@ pub fn sgd_step(
             let (pp, gg) = (slice_mut::<T>(p), slice_mut::<T>(&grads[i]));
             let (wdc, mc, damp, neg_lr) = (c(wd), c(momentum), c(1.0 - dampening), c(-lr));
             let bb = buf.as_ref().map(|b| slice_mut::<T>(b));
-            let plain = |(pp, gg): (&mut [T], &[T])| for k in 0..pp.len() {
-                let mut g = if maximize { -gg[k] } else { gg[k] };
-                if wd != 0.0 { g = g + wdc * pp[k]; }
-                pp[k] = pp[k] + neg_lr * g;
+            // zipped iterators (no bounds checks) and loop-invariant flags: the loops vectorise
+            let plain = |(pp, gg): (&mut [T], &[T])| for (p, &g) in pp.iter_mut().zip(gg) {
+                let mut g = if maximize { -g } else { g };
+                if wd != 0.0 { g = g + wdc * *p; }
+                *p = *p + neg_lr * g;
             };
-            let with_momentum = |((pp, gg), b): ((&mut [T], &[T]), &mut [T])| for k in 0..pp.len() {
-                let mut g = if maximize { -gg[k] } else { gg[k] };
-                if wd != 0.0 { g = g + wdc * pp[k]; }
-                b[k] = if is_new { g } else { b[k] * mc + damp * g };
-                let d = if nesterov { g + mc * b[k] } else { b[k] };
-                pp[k] = pp[k] + neg_lr * d;
+            let with_momentum = |((pp, gg), b): ((&mut [T], &[T]), &mut [T])| for ((p, &g), bk) in pp.iter_mut().zip(gg).zip(b.iter_mut()) {
+                let mut g = if maximize { -g } else { g };
+                if wd != 0.0 { g = g + wdc * *p; }
+                *bk = if is_new { g } else { *bk * mc + damp * g };
+                let d = if nesterov { g + mc * *bk } else { *bk };
+                *p = *p + neg_lr * d;
             };
             // large parameters are split across the pool (the update is memory-bound)
             let par = pp.len() >= 1 << 16 && crate::cpu::iter::parallel_ok();

@@ -11,6 +11,10 @@ pub enum BinOp {
     Add, Sub, Mul, Div, FloorDiv, TruncDiv, Remainder, Fmod, Pow, Maximum, Minimum, Atan2, Hypot,
     Copysign, Xlogy, LogAddExp, BitAnd, BitOr, BitXor, Shl, Shr, LogicalAnd, LogicalOr, LogicalXor,
     Eq, Ne, Lt, Le, Gt, Ge,
+    /// ReLU's backward in one pass: `b <= 0 ? 0 : a` (a the gradient, b the saved output;
+    /// NaN in b lets the gradient through, as PyTorch's threshold_backward does). Internal: no
+    /// derivative of its own, used only when backward does not record a graph.
+    ReluGrad,
 }
 
 impl BinOp {

@@ -137,6 +137,8 @@ fn unary_backward(op: UnaryOp, g: &Tensor, s: &Tensor) -> Result<Option<Tensor>>
         Floor | Ceil | Round | Trunc => zeros_like_g(g)?,
         Frac => g.clone(),
         Square => mul(g, &mul_s(s, 2.0)?)?,
+        // one fused pass unless backward records a graph (create_graph needs the composite)
+        Relu if !autograd::is_grad_enabled() && g.dtype() == s.dtype() => binary::binary(BinOp::ReluGrad, &Operand::T(g.clone()), &Operand::T(s.clone()), 1.0)?,
         Relu => binary::where_mask_fill(g, &binary::cmp(BinOp::Le, s, &Operand::S(crate::dtype::Scalar::Float(0.0)))?, 0.0)?,
         Exp => mul(g, s)?,
         Exp2 => mul(g, &mul_s(s, std::f64::consts::LN_2)?)?,
