@@ -21,6 +21,7 @@ pub mod nn;
 pub mod optim;
 pub mod pool;
 pub mod random;
+pub mod rnn;
 pub mod reduce;
 pub mod simd;
 pub mod strided;

@@ -617,3 +617,67 @@ fn batch_norm_backward_composite(g: &Tensor, x: &Tensor, w: Option<&Tensor>, tra
     } else { Some(mul(&gh, &rs)?) };
     Ok((gx, Some(reduce::sum(&mul(g, &xhat)?, Some(&dims), false, None)?), Some(reduce::sum(g, Some(&dims), false, None)?)))
 }
+
+/// One direction of one `nn.LSTM` layer over the whole sequence as one node, the time loop in
+/// Rust (`cpu::rnn`). `xg` [T, B, 4H] holds the input projections with both biases, `h0`, `c0`
+/// [B, H], `w_hh` [4H, H]. Returns (every step's hidden state [T, B, H], h_n, c_n). Backward
+/// runs backpropagation through time natively; it records no graph, so double backward raises
+/// (as PyTorch's fused cuDNN LSTM does).
+pub fn lstm_layer(xg: &Tensor, h0: &Tensor, c0: &Tensor, w_hh: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
+    let dt = float_kernel_dtype(xg, "lstm")?;
+    for t in [h0, c0, w_hh] { same_dtype(xg, t)?; }
+    let (xs, hs0, cs0, ws) = (xg.shape(), h0.shape(), c0.shape(), w_hh.shape());
+    let ok = xs.len() == 3 && hs0.len() == 2 && ws.len() == 2 && cs0 == hs0 && xs[1] == hs0[0]
+        && ws[1] == hs0[1] && ws[0] == 4 * hs0[1] && xs[2] == ws[0];
+    if !ok {
+        crate::bail!("lstm: incompatible shapes gates {:?}, h0 {:?}, c0 {:?}, weight_hh {:?}", xs, hs0, cs0, ws);
+    }
+    let geom = cpu::rnn::LstmGeom { steps: xs[0], batch: xs[1], hidden: hs0[1] };
+    let (t_len, b, h) = (geom.steps, geom.batch, geom.hidden);
+    let cs_in: Vec<Tensor> = [xg, h0, c0, w_hh].iter().map(|t| copy::contiguous_as(t, dt)).collect::<Result<_>>()?;
+    let hs = Tensor::empty(&[t_len, b, h], dt)?;
+    let acts = Tensor::empty(&[t_len, b, 4 * h], dt)?;
+    let cs = Tensor::empty(&[t_len, b, h], dt)?;
+    crate::dispatch_float!(dt, T => {
+        let r = |t: &Tensor| cpu::read::<T, _>(t, |v| v.to_vec());
+        let (xv, h0v, c0v, wv) = (r(&cs_in[0])?, r(&cs_in[1])?, r(&cs_in[2])?, r(&cs_in[3])?);
+        let (mut hv, mut av, mut cv) = (vec![T::zero(); t_len * b * h], vec![T::zero(); t_len * b * 4 * h], vec![T::zero(); t_len * b * h]);
+        cpu::rnn::lstm_fwd(geom, &xv, &h0v, &c0v, &wv, &mut hv, &mut av, &mut cv).map_err(|e| crate::rt_err!("{}", e))?;
+        cpu::write_from(&hs, &hv)?; cpu::write_from(&acts, &av)?; cpu::write_from(&cs, &cv)?;
+    });
+    let last = |t: &Tensor| -> Result<Tensor> {
+        if t_len == 0 { return Ok(t.clone()); }
+        copy::contiguous_clone(&shape::select(t, 0, t_len as i64 - 1)?)
+    };
+    let (h_n, c_n) = if t_len == 0 { (copy::contiguous_clone(h0)?, copy::contiguous_clone(c0)?) } else { (last(&hs)?, last(&cs)?) };
+    if autograd::needs_grad(&[xg, h0, c0, w_hh]) {
+        autograd::record("MkldnnRnnLayerBackward0", &[xg, h0, c0, w_hh], &[&hs, &h_n, &c_n],
+            vec![SaveItem::Input(h0), SaveItem::Input(c0), SaveItem::Input(w_hh), SaveItem::Output(0), SaveItem::Value(acts), SaveItem::Value(cs)],
+            Box::new(move |s, g| {
+                if autograd::is_grad_enabled() {
+                    return Err(Error::Runtime("double backward through nn.LSTM's fused layer is not supported; set ferrotorch.nn.modules.rnn.FUSED_LSTM = False to run the recurrence as tensor ops".into()));
+                }
+                let dt = s[0].dtype();
+                let zeros = || Tensor::zeros(&[t_len, b, h], dt);
+                let dhs = match &g[0] { Some(d) => copy::contiguous_as(d, dt)?, None => zeros()? };
+                let dh_n = g[1].as_ref().map(|d| copy::contiguous_as(d, dt)).transpose()?;
+                let dc_n = g[2].as_ref().map(|d| copy::contiguous_as(d, dt)).transpose()?;
+                let saved: Vec<Tensor> = s.iter().map(|t| copy::contiguous_as(t, dt)).collect::<Result<_>>()?;
+                let dxg = Tensor::empty(&[t_len, b, 4 * h], dt)?;
+                let (dh0, dc0, dw) = (Tensor::empty(&[b, h], dt)?, Tensor::empty(&[b, h], dt)?, Tensor::empty(&[4 * h, h], dt)?);
+                crate::dispatch_float!(dt, T => {
+                    let r = |t: &Tensor| cpu::read::<T, _>(t, |v| v.to_vec());
+                    let (h0v, c0v, wv, hv, av, cv) = (r(&saved[0])?, r(&saved[1])?, r(&saved[2])?, r(&saved[3])?, r(&saved[4])?, r(&saved[5])?);
+                    let dhv = r(&dhs)?;
+                    let dhn = dh_n.as_ref().map(|t| r(t)).transpose()?;
+                    let dcn = dc_n.as_ref().map(|t| r(t)).transpose()?;
+                    let (mut dxv, mut dh0v, mut dc0v, mut dwv) = (vec![T::zero(); t_len * b * 4 * h], vec![T::zero(); b * h], vec![T::zero(); b * h], vec![T::zero(); 4 * h * h]);
+                    cpu::rnn::lstm_bwd(geom, &dhv, dhn.as_deref(), dcn.as_deref(), &h0v, &c0v, &wv, &hv, &av, &cv, &mut dxv, &mut dh0v, &mut dc0v, &mut dwv)
+                        .map_err(|e| crate::rt_err!("{}", e))?;
+                    cpu::write_from(&dxg, &dxv)?; cpu::write_from(&dh0, &dh0v)?; cpu::write_from(&dc0, &dc0v)?; cpu::write_from(&dw, &dwv)?;
+                });
+                Ok(vec![Some(dxg), Some(dh0), Some(dc0), Some(dw)])
+            }));
+    }
+    Ok((hs, h_n, c_n))
+}

@@ -121,6 +121,16 @@ fn rnn_cell(py: Python<'_>, input: &Bound<'_, PyAny>, hx: &Bound<'_, PyAny>, w_i
     })
 }
 
+/// One LSTM layer direction over a whole sequence: (outputs, h_n, c_n).
+#[pyfunction]
+fn lstm_layer(py: Python<'_>, gates: &Bound<'_, PyAny>, h0: &Bound<'_, PyAny>, c0: &Bound<'_, PyAny>, w_hh: &Bound<'_, PyAny>) -> R<(PT, PT, PT)> {
+    guard(|| {
+        let (x, h, c, w) = (tt(gates)?, tt(h0)?, tt(c0)?, tt(w_hh)?);
+        let (o, hn, cn) = heavy(py, x.numel().saturating_mul(h.shape().last().copied().unwrap_or(1)), || nn::lstm_layer(&x, &h, &c, &w))?;
+        Ok((wrap(py, o)?, wrap(py, hn)?, wrap(py, cn)?))
+    })
+}
+
 #[pyfunction]
 #[pyo3(signature = (query, key, value, attn_mask, is_causal, scale))]
 fn sdpa(py: Python<'_>, query: &Bound<'_, PyAny>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>, attn_mask: Option<&Bound<'_, PyAny>>, is_causal: bool, scale: f64) -> R<PT> {
@@ -150,6 +160,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(batch_norm, m)?)?;
     m.add_function(wrap_pyfunction!(sdpa, m)?)?;
     m.add_function(wrap_pyfunction!(rnn_cell, m)?)?;
+    m.add_function(wrap_pyfunction!(lstm_layer, m)?)?;
     m.add_function(wrap_pyfunction!(convolution, m)?)?;
     m.add_function(wrap_pyfunction!(layer_norm, m)?)?;
     m.add_function(wrap_pyfunction!(gelu, m)?)?;

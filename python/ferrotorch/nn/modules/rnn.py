@@ -20,6 +20,11 @@ from .utils import _factory_kwargs
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
+# nn.LSTM runs each unpacked layer direction without projections as one native op (the time
+# loop and backpropagation through time in Rust). That op has no double backward; set this to
+# False to run the recurrence as tensor ops (create_graph=True through an LSTM needs it).
+FUSED_LSTM = True
+
 
 def _apply_permutation(tensor, permutation, dim=1):
     return tensor.index_select(dim, permutation)
@@ -218,6 +223,12 @@ class RNNBase(Module):
         Returns (output, h_n, c_n) with output (T, B, H) or packed (N, H)."""
         mode = self.mode
         packed = batch_sizes is not None
+        if mode == "LSTM" and not packed and _fused_lstm_ok(x_proj, h0, c0, w_hh, b_hh, w_hr):
+            gates = x_proj if b_hh is None else x_proj + b_hh
+            if reverse:
+                gates = gates.flip(0)
+            output, h_n, c_n = torch._C.lstm_layer(gates, h0, c0, w_hh)
+            return (output.flip(0) if reverse else output), h_n, c_n
         if packed:
             steps = []
             off = 0
@@ -516,6 +527,18 @@ class RNNCellBase(Module):
         stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
         for weight in self.parameters():
             init.uniform_(weight, -stdv, stdv)
+
+
+def _fused_lstm_ok(x_proj, h0, c0, w_hh, b_hh, w_hr):
+    """The fused LSTM layer takes float32/float64 operands of one dtype, a non-empty sequence,
+    no projection, and runs outside autocast; anything else keeps the composite recurrence."""
+    from ...amp._policy import active as _amp_active
+    if not FUSED_LSTM or w_hr is not None or _amp_active():
+        return False
+    dt = x_proj.dtype
+    if dt not in (torch.float32, torch.float64) or x_proj.dim() != 3 or int(x_proj.shape[0]) == 0:
+        return False
+    return all(t is None or t.dtype == dt for t in (h0, c0, w_hh, b_hh))
 
 
 def _native_cell_ok(cell, input, hx):

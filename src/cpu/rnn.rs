@@ -1,0 +1,119 @@
+//! LSTM layer kernels: the whole time loop of one direction of one layer, forward and
+//! backward through time. Per step the hidden projection is one GEMM and the gate maths one
+//! pass; the input projection (x @ W_ih^T + biases) arrives precomputed for all steps.
+//!
+//! Layout (row-major, contiguous): `xg` [T, B, 4H] gate pre-activations from the input, in
+//! PyTorch's gate order (input, forget, cell, output); `w_hh` [4H, H]; `h0`, `c0` [B, H].
+use super::gemm::{gemm_checked, parallelism, Mat};
+use super::nn::NnElem;
+
+/// Sizes of one LSTM layer run; `check` proves every slice matches them.
+#[derive(Clone, Copy, Debug)]
+pub struct LstmGeom { pub steps: usize, pub batch: usize, pub hidden: usize }
+
+impl LstmGeom {
+    fn gates(&self) -> usize { 4 * self.hidden }
+    /// Element counts of one step's gate block and state block, and of the whole run's.
+    fn sizes(&self) -> Option<(usize, usize, usize, usize)> {
+        let g = self.batch.checked_mul(self.hidden)?.checked_mul(4)?;
+        let s = self.batch.checked_mul(self.hidden)?;
+        Some((g, s, g.checked_mul(self.steps)?, s.checked_mul(self.steps)?))
+    }
+}
+
+fn check(what: &str, got: usize, want: usize) -> Result<(), String> {
+    if got != want { return Err(format!("lstm {}: {} elements, expected {}", what, got, want)); }
+    Ok(())
+}
+
+#[inline]
+fn sigmoid<T: NnElem>(x: T) -> T { T::one() / (T::one() + (-x).exp()) }
+
+/// Forward. Writes `hs` [T, B, H] (every step's hidden state), `acts` [T, B, 4H] (the gates
+/// after their nonlinearities, saved for backward) and `cs` [T, B, H] (every step's cell state).
+#[allow(clippy::too_many_arguments)]
+pub fn lstm_fwd<T: NnElem + num_traits::Zero + num_traits::One>(
+    g: LstmGeom, xg: &[T], h0: &[T], c0: &[T], w_hh: &[T], hs: &mut [T], acts: &mut [T], cs: &mut [T],
+) -> Result<(), String> {
+    let (gs, ss, gall, sall) = g.sizes().ok_or("lstm: size overflow")?;
+    check("input gates", xg.len(), gall)?; check("acts", acts.len(), gall)?;
+    check("h0", h0.len(), ss)?; check("c0", c0.len(), ss)?;
+    check("hidden states", hs.len(), sall)?; check("cell states", cs.len(), sall)?;
+    check("weight_hh", w_hh.len(), g.gates().checked_mul(g.hidden).ok_or("lstm: size overflow")?)?;
+    let (b, h, g4) = (g.batch, g.hidden, g.gates());
+    if gs == 0 { return Ok(()); }
+    let par = parallelism(b.saturating_mul(g4).saturating_mul(h));
+    for t in 0..g.steps {
+        let (done_h, rest_h) = hs.split_at_mut(t * ss);
+        let (done_c, rest_c) = cs.split_at_mut(t * ss);
+        let h_prev: &[T] = if t == 0 { h0 } else { &done_h[(t - 1) * ss..] };
+        let c_prev: &[T] = if t == 0 { c0 } else { &done_c[(t - 1) * ss..] };
+        let a = &mut acts[t * gs..(t + 1) * gs];
+        a.copy_from_slice(&xg[t * gs..(t + 1) * gs]);
+        gemm_checked(a, g4, Mat::rm(h_prev, b, h), Mat::rm_t(w_hh, g4, h), true, par)?;
+        let (h_out, c_out) = (&mut rest_h[..ss], &mut rest_c[..ss]);
+        for r in 0..b {
+            let ar = &mut a[r * g4..(r + 1) * g4];
+            for j in 0..h {
+                let (i, f, gg, o) = (sigmoid(ar[j]), sigmoid(ar[h + j]), ar[2 * h + j].tanh(), sigmoid(ar[3 * h + j]));
+                ar[j] = i; ar[h + j] = f; ar[2 * h + j] = gg; ar[3 * h + j] = o;
+                let c = f * c_prev[r * h + j] + i * gg;
+                c_out[r * h + j] = c;
+                h_out[r * h + j] = o * c.tanh();
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Backward through time. `dhs` [T, B, H] is the gradient of every step's output, `dh_last`
+/// and `dc_last` [B, H] those of the final states. Writes `dxg` [T, B, 4H] (gradient of the
+/// gate pre-activations, hence of the input projection), `dh0`, `dc0` [B, H] and `dw_hh` [4H, H].
+#[allow(clippy::too_many_arguments)]
+pub fn lstm_bwd<T: NnElem + num_traits::Zero + num_traits::One>(
+    g: LstmGeom, dhs: &[T], dh_last: Option<&[T]>, dc_last: Option<&[T]>, h0: &[T], c0: &[T], w_hh: &[T],
+    hs: &[T], acts: &[T], cs: &[T], dxg: &mut [T], dh0: &mut [T], dc0: &mut [T], dw_hh: &mut [T],
+) -> Result<(), String> {
+    let (gs, ss, gall, sall) = g.sizes().ok_or("lstm: size overflow")?;
+    check("output grad", dhs.len(), sall)?; check("hidden states", hs.len(), sall)?; check("cell states", cs.len(), sall)?;
+    check("acts", acts.len(), gall)?; check("input gate grad", dxg.len(), gall)?;
+    for (n, v) in [("h0", h0.len()), ("c0", c0.len()), ("h0 grad", dh0.len()), ("c0 grad", dc0.len())] { check(n, v, ss)?; }
+    if let Some(d) = dh_last { check("h_n grad", d.len(), ss)?; }
+    if let Some(d) = dc_last { check("c_n grad", d.len(), ss)?; }
+    let (b, h, g4) = (g.batch, g.hidden, g.gates());
+    check("weight_hh", w_hh.len(), g4.checked_mul(h).ok_or("lstm: size overflow")?)?;
+    check("weight_hh grad", dw_hh.len(), g4 * h)?;
+    dw_hh.fill(T::zero());
+    // running gradients of the hidden and cell state flowing into step t from step t + 1
+    let mut dh_next: Vec<T> = dh_last.map_or_else(|| vec![T::zero(); ss], |d| d.to_vec());
+    let mut dc_next: Vec<T> = dc_last.map_or_else(|| vec![T::zero(); ss], |d| d.to_vec());
+    if gs == 0 { dh0.copy_from_slice(&dh_next); dc0.copy_from_slice(&dc_next); return Ok(()); }
+    let par = parallelism(b.saturating_mul(g4).saturating_mul(h));
+    for t in (0..g.steps).rev() {
+        let h_prev = if t == 0 { h0 } else { &hs[(t - 1) * ss..t * ss] };
+        let c_prev = if t == 0 { c0 } else { &cs[(t - 1) * ss..t * ss] };
+        let (a, c_t, dh_t) = (&acts[t * gs..(t + 1) * gs], &cs[t * ss..(t + 1) * ss], &dhs[t * ss..(t + 1) * ss]);
+        let dgates = &mut dxg[t * gs..(t + 1) * gs];
+        for r in 0..b {
+            let (ar, dr) = (&a[r * g4..(r + 1) * g4], &mut dgates[r * g4..(r + 1) * g4]);
+            for j in 0..h {
+                let k = r * h + j;
+                let (i, f, gg, o) = (ar[j], ar[h + j], ar[2 * h + j], ar[3 * h + j]);
+                let tc = c_t[k].tanh();
+                let dh = dh_t[k] + dh_next[k];
+                let dc = dc_next[k] + dh * o * (T::one() - tc * tc);
+                dr[j] = dc * gg * i * (T::one() - i);
+                dr[h + j] = dc * c_prev[k] * f * (T::one() - f);
+                dr[2 * h + j] = dc * i * (T::one() - gg * gg);
+                dr[3 * h + j] = dh * tc * o * (T::one() - o);
+                dc_next[k] = dc * f;
+            }
+        }
+        // dh_{t-1} = dgates @ W_hh; dW_hh += dgates^T @ h_{t-1}
+        gemm_checked(&mut dh_next, h, Mat::rm(&*dgates, b, g4), Mat::rm(w_hh, g4, h), false, par)?;
+        gemm_checked(dw_hh, h, Mat::rm_t(&*dgates, b, g4), Mat::rm(h_prev, b, h), true, par)?;
+    }
+    dh0.copy_from_slice(&dh_next);
+    dc0.copy_from_slice(&dc_next);
+    Ok(())
+}
