@@ -353,6 +353,19 @@ pub fn nll_grad_coef<T: NnElem>(c: usize, target: &[i64], rw: &[T], scale: T, co
     Ok(())
 }
 
+/// v = sigmoid(v) = 1 / (1 + exp(-v)): the vectorised kernel for f32, libm's exp otherwise.
+pub fn sigmoid_in_place<T: NnElem>(v: &mut [T]) {
+    if let Some(f) = as_f32_mut(v) {
+        for c in f.chunks_mut(1024) {
+            let mut tmp = [0f32; 1024];
+            tmp[..c.len()].copy_from_slice(c);
+            super::simd::sigmoid_slice(&tmp[..c.len()], c);
+        }
+        return;
+    }
+    for x in v.iter_mut() { *x = T::one() / (T::one() + (-*x).exp()); }
+}
+
 /// v = tanh(v): the vectorised rational kernel for f32, the libm one otherwise.
 pub fn tanh_in_place<T: NnElem>(v: &mut [T]) {
     if let Some(f) = as_f32_mut(v) {

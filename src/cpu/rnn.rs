@@ -5,7 +5,7 @@
 //! Layout (row-major, contiguous): `xg` [T, B, 4H] gate pre-activations from the input, in
 //! PyTorch's gate order (input, forget, cell, output); `w_hh` [4H, H]; `h0`, `c0` [B, H].
 use super::gemm::{gemm_checked, parallelism, Mat};
-use super::nn::NnElem;
+use super::nn::{sigmoid_in_place, tanh_in_place, NnElem};
 
 /// Sizes of one LSTM layer run; `check` proves every slice matches them.
 #[derive(Clone, Copy, Debug)]
@@ -25,9 +25,6 @@ fn check(what: &str, got: usize, want: usize) -> Result<(), String> {
     if got != want { return Err(format!("lstm {}: {} elements, expected {}", what, got, want)); }
     Ok(())
 }
-
-#[inline]
-fn sigmoid<T: NnElem>(x: T) -> T { T::one() / (T::one() + (-x).exp()) }
 
 /// Forward. Writes `hs` [T, B, H] (every step's hidden state), `acts` [T, B, 4H] (the gates
 /// after their nonlinearities, saved for backward) and `cs` [T, B, H] (every step's cell state).
@@ -53,14 +50,19 @@ pub fn lstm_fwd<T: NnElem + num_traits::Zero + num_traits::One>(
         gemm_checked(a, g4, Mat::rm(h_prev, b, h), Mat::rm_t(w_hh, g4, h), true, par)?;
         let (h_out, c_out) = (&mut rest_h[..ss], &mut rest_c[..ss]);
         for r in 0..b {
+            // gate nonlinearities over whole runs (vectorised for f32), then the cell update
             let ar = &mut a[r * g4..(r + 1) * g4];
-            for j in 0..h {
-                let (i, f, gg, o) = (sigmoid(ar[j]), sigmoid(ar[h + j]), ar[2 * h + j].tanh(), sigmoid(ar[3 * h + j]));
-                ar[j] = i; ar[h + j] = f; ar[2 * h + j] = gg; ar[3 * h + j] = o;
-                let c = f * c_prev[r * h + j] + i * gg;
-                c_out[r * h + j] = c;
-                h_out[r * h + j] = o * c.tanh();
-            }
+            sigmoid_in_place(&mut ar[..2 * h]);
+            tanh_in_place(&mut ar[2 * h..3 * h]);
+            sigmoid_in_place(&mut ar[3 * h..]);
+            let (ig, rest) = ar.split_at(h);
+            let (fg, rest) = rest.split_at(h);
+            let (gg, og) = rest.split_at(h);
+            let (cp, co, ho) = (&c_prev[r * h..(r + 1) * h], &mut c_out[r * h..(r + 1) * h], &mut h_out[r * h..(r + 1) * h]);
+            for ((((c, &cp), &i), &f), &g) in co.iter_mut().zip(cp).zip(ig).zip(fg).zip(gg) { *c = f * cp + i * g; }
+            ho.copy_from_slice(co);
+            tanh_in_place(ho);
+            for (hv, &o) in ho.iter_mut().zip(og) { *hv = o * *hv; }
         }
     }
     Ok(())
@@ -94,12 +96,15 @@ pub fn lstm_bwd<T: NnElem + num_traits::Zero + num_traits::One>(
         let c_prev = if t == 0 { c0 } else { &cs[(t - 1) * ss..t * ss] };
         let (a, c_t, dh_t) = (&acts[t * gs..(t + 1) * gs], &cs[t * ss..(t + 1) * ss], &dhs[t * ss..(t + 1) * ss]);
         let dgates = &mut dxg[t * gs..(t + 1) * gs];
+        let mut tc = vec![T::zero(); h];
         for r in 0..b {
             let (ar, dr) = (&a[r * g4..(r + 1) * g4], &mut dgates[r * g4..(r + 1) * g4]);
+            tc.copy_from_slice(&c_t[r * h..(r + 1) * h]);
+            tanh_in_place(&mut tc);
             for j in 0..h {
                 let k = r * h + j;
                 let (i, f, gg, o) = (ar[j], ar[h + j], ar[2 * h + j], ar[3 * h + j]);
-                let tc = c_t[k].tanh();
+                let tc = tc[j];
                 let dh = dh_t[k] + dh_next[k];
                 let dc = dc_next[k] + dh * o * (T::one() - tc * tc);
                 dr[j] = dc * gg * i * (T::one() - i);

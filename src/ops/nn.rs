@@ -638,12 +638,16 @@ pub fn lstm_layer(xg: &Tensor, h0: &Tensor, c0: &Tensor, w_hh: &Tensor) -> Resul
     let hs = Tensor::empty(&[t_len, b, h], dt)?;
     let acts = Tensor::empty(&[t_len, b, 4 * h], dt)?;
     let cs = Tensor::empty(&[t_len, b, h], dt)?;
+    // inputs are read in place and outputs written in place (fresh tensors, distinct storages)
     crate::dispatch_float!(dt, T => {
-        let r = |t: &Tensor| cpu::read::<T, _>(t, |v| v.to_vec());
-        let (xv, h0v, c0v, wv) = (r(&cs_in[0])?, r(&cs_in[1])?, r(&cs_in[2])?, r(&cs_in[3])?);
-        let (mut hv, mut av, mut cv) = (vec![T::zero(); t_len * b * h], vec![T::zero(); t_len * b * 4 * h], vec![T::zero(); t_len * b * h]);
-        cpu::rnn::lstm_fwd(geom, &xv, &h0v, &c0v, &wv, &mut hv, &mut av, &mut cv).map_err(|e| crate::rt_err!("{}", e))?;
-        cpu::write_from(&hs, &hv)?; cpu::write_from(&acts, &av)?; cpu::write_from(&cs, &cv)?;
+        use cpu::strided::write;
+        let kernel = |xv: &[T], h0v: &[T], c0v: &[T], wv: &[T]| -> Result<()> {
+            let r = write::<T, _>(&hs.body(), |hv| write::<T, _>(&acts.body(), |av| write::<T, _>(&cs.body(), |cv|
+                cpu::rnn::lstm_fwd(geom, xv, h0v, c0v, wv, hv, av, cv))))???;
+            r.map_err(|e| crate::rt_err!("{}", e))
+        };
+        cpu::read::<T, _>(&cs_in[0], |xv| cpu::read::<T, _>(&cs_in[1], |h0v| cpu::read::<T, _>(&cs_in[2], |c0v|
+            cpu::read::<T, _>(&cs_in[3], |wv| kernel(xv, h0v, c0v, wv)))))?????;
     });
     let last = |t: &Tensor| -> Result<Tensor> {
         if t_len == 0 { return Ok(t.clone()); }
@@ -666,15 +670,21 @@ pub fn lstm_layer(xg: &Tensor, h0: &Tensor, c0: &Tensor, w_hh: &Tensor) -> Resul
                 let dxg = Tensor::empty(&[t_len, b, 4 * h], dt)?;
                 let (dh0, dc0, dw) = (Tensor::empty(&[b, h], dt)?, Tensor::empty(&[b, h], dt)?, Tensor::empty(&[4 * h, h], dt)?);
                 crate::dispatch_float!(dt, T => {
+                    use cpu::strided::write;
                     let r = |t: &Tensor| cpu::read::<T, _>(t, |v| v.to_vec());
-                    let (h0v, c0v, wv, hv, av, cv) = (r(&saved[0])?, r(&saved[1])?, r(&saved[2])?, r(&saved[3])?, r(&saved[4])?, r(&saved[5])?);
-                    let dhv = r(&dhs)?;
+                    // the small [B, H] pieces are copied; the [T, B, *] ones are read in place
+                    let (h0v, c0v, wv) = (r(&saved[0])?, r(&saved[1])?, r(&saved[2])?);
                     let dhn = dh_n.as_ref().map(|t| r(t)).transpose()?;
                     let dcn = dc_n.as_ref().map(|t| r(t)).transpose()?;
-                    let (mut dxv, mut dh0v, mut dc0v, mut dwv) = (vec![T::zero(); t_len * b * 4 * h], vec![T::zero(); b * h], vec![T::zero(); b * h], vec![T::zero(); 4 * h * h]);
-                    cpu::rnn::lstm_bwd(geom, &dhv, dhn.as_deref(), dcn.as_deref(), &h0v, &c0v, &wv, &hv, &av, &cv, &mut dxv, &mut dh0v, &mut dc0v, &mut dwv)
-                        .map_err(|e| crate::rt_err!("{}", e))?;
-                    cpu::write_from(&dxg, &dxv)?; cpu::write_from(&dh0, &dh0v)?; cpu::write_from(&dc0, &dc0v)?; cpu::write_from(&dw, &dwv)?;
+                    let (mut dh0v, mut dc0v) = (vec![T::zero(); b * h], vec![T::zero(); b * h]);
+                    let kernel = |hv: &[T], av: &[T], cv: &[T], dhv: &[T], dh0v: &mut [T], dc0v: &mut [T]| -> Result<()> {
+                        let res = write::<T, _>(&dxg.body(), |dxv| write::<T, _>(&dw.body(), |dwv|
+                            cpu::rnn::lstm_bwd(geom, dhv, dhn.as_deref(), dcn.as_deref(), &h0v, &c0v, &wv, hv, av, cv, dxv, dh0v, dc0v, dwv)))??;
+                        res.map_err(|e| crate::rt_err!("{}", e))
+                    };
+                    cpu::read::<T, _>(&saved[3], |hv| cpu::read::<T, _>(&saved[4], |av| cpu::read::<T, _>(&saved[5], |cv|
+                        cpu::read::<T, _>(&dhs, |dhv| kernel(hv, av, cv, dhv, &mut dh0v, &mut dc0v)))))?????;
+                    cpu::write_from(&dh0, &dh0v)?; cpu::write_from(&dc0, &dc0v)?;
                 });
                 Ok(vec![Some(dxg), Some(dh0), Some(dc0), Some(dw)])
             }));
