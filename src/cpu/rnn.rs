@@ -122,3 +122,99 @@ pub fn lstm_bwd<T: NnElem + num_traits::Zero + num_traits::One>(
     dc0.copy_from_slice(&dc_next);
     Ok(())
 }
+
+/// GRU forward. `gi` [T, B, 3H] holds the input projections with b_ih (gate order reset,
+/// update, new), `w_hh` [3H, H], `b_hh` [3H] or none. Writes `hs` [T, B, H] and `saved`
+/// [T, B, 4H]: r, z, n and the hidden projection of the new gate (h W_hn^T + b_hn), which
+/// backward needs.
+#[allow(clippy::too_many_arguments)]
+pub fn gru_fwd<T: NnElem + num_traits::Zero + num_traits::One>(
+    g: LstmGeom, gi: &[T], h0: &[T], w_hh: &[T], b_hh: Option<&[T]>, hs: &mut [T], saved: &mut [T],
+) -> Result<(), String> {
+    let (b, h) = (g.batch, g.hidden);
+    let g3 = h.checked_mul(3).ok_or("gru: size overflow")?;
+    let ss = b.checked_mul(h).ok_or("gru: size overflow")?;
+    let gs = ss.checked_mul(3).ok_or("gru: size overflow")?;
+    check("input gates", gi.len(), gs.checked_mul(g.steps).ok_or("gru: size overflow")?)?;
+    check("saved gates", saved.len(), ss.checked_mul(4 * g.steps).ok_or("gru: size overflow")?)?;
+    check("h0", h0.len(), ss)?; check("hidden states", hs.len(), ss * g.steps)?;
+    check("weight_hh", w_hh.len(), g3.checked_mul(h).ok_or("gru: size overflow")?)?;
+    if let Some(bb) = b_hh { check("bias_hh", bb.len(), g3)?; }
+    if ss == 0 { return Ok(()); }
+    let par = parallelism(b.saturating_mul(g3).saturating_mul(h));
+    let mut gh = vec![T::zero(); gs];
+    for t in 0..g.steps {
+        let (done, rest) = hs.split_at_mut(t * ss);
+        let h_prev: &[T] = if t == 0 { h0 } else { &done[(t - 1) * ss..] };
+        for row in gh.chunks_mut(g3) { match b_hh { Some(bb) => row.copy_from_slice(bb), None => row.fill(T::zero()) } }
+        gemm_checked(&mut gh, g3, Mat::rm(h_prev, b, h), Mat::rm_t(w_hh, g3, h), true, par)?;
+        let (h_out, sv) = (&mut rest[..ss], &mut saved[t * 4 * ss..(t + 1) * 4 * ss]);
+        for r in 0..b {
+            let (gir, ghr) = (&gi[(t * b + r) * g3..(t * b + r + 1) * g3], &gh[r * g3..(r + 1) * g3]);
+            let s = &mut sv[r * 4 * h..(r + 1) * 4 * h];
+            for j in 0..2 * h { s[j] = gir[j] + ghr[j]; }
+            sigmoid_in_place(&mut s[..2 * h]);
+            for j in 0..h { s[3 * h + j] = ghr[2 * h + j]; s[2 * h + j] = gir[2 * h + j] + s[j] * ghr[2 * h + j]; }
+            tanh_in_place(&mut s[2 * h..3 * h]);
+            let (hp, ho) = (&h_prev[r * h..(r + 1) * h], &mut h_out[r * h..(r + 1) * h]);
+            for j in 0..h { let (z, n) = (s[h + j], s[2 * h + j]); ho[j] = (hp[j] - n) * z + n; }
+        }
+    }
+    Ok(())
+}
+
+/// GRU backward through time: writes `dgi` [T, B, 3H], `dh0` [B, H], `dw_hh` [3H, H] and,
+/// when given, `db_hh` [3H].
+#[allow(clippy::too_many_arguments)]
+pub fn gru_bwd<T: NnElem + num_traits::Zero + num_traits::One>(
+    g: LstmGeom, dhs: &[T], dh_last: Option<&[T]>, h0: &[T], w_hh: &[T], hs: &[T], saved: &[T],
+    dgi: &mut [T], dh0: &mut [T], dw_hh: &mut [T], mut db_hh: Option<&mut [T]>,
+) -> Result<(), String> {
+    let (b, h) = (g.batch, g.hidden);
+    let g3 = h.checked_mul(3).ok_or("gru: size overflow")?;
+    let ss = b.checked_mul(h).ok_or("gru: size overflow")?;
+    let gs = ss.checked_mul(3).ok_or("gru: size overflow")?;
+    let sall = ss.checked_mul(g.steps).ok_or("gru: size overflow")?;
+    check("output grad", dhs.len(), sall)?; check("hidden states", hs.len(), sall)?;
+    check("saved gates", saved.len(), sall.checked_mul(4).ok_or("gru: size overflow")?)?;
+    check("input gate grad", dgi.len(), gs.checked_mul(g.steps).ok_or("gru: size overflow")?)?;
+    check("h0", h0.len(), ss)?; check("h0 grad", dh0.len(), ss)?;
+    check("weight_hh", w_hh.len(), g3.checked_mul(h).ok_or("gru: size overflow")?)?;
+    check("weight_hh grad", dw_hh.len(), g3 * h)?;
+    if let Some(d) = dh_last { check("h_n grad", d.len(), ss)?; }
+    if let Some(d) = db_hh.as_deref() { check("bias_hh grad", d.len(), g3)?; }
+    dw_hh.fill(T::zero());
+    if let Some(d) = db_hh.as_deref_mut() { d.fill(T::zero()); }
+    let mut dh_next: Vec<T> = dh_last.map_or_else(|| vec![T::zero(); ss], |d| d.to_vec());
+    if ss == 0 { dh0.copy_from_slice(&dh_next); return Ok(()); }
+    let par = parallelism(b.saturating_mul(g3).saturating_mul(h));
+    let mut dgh = vec![T::zero(); gs];
+    for t in (0..g.steps).rev() {
+        let h_prev = if t == 0 { h0 } else { &hs[(t - 1) * ss..t * ss] };
+        let (sv, dh_t) = (&saved[t * 4 * ss..(t + 1) * 4 * ss], &dhs[t * ss..(t + 1) * ss]);
+        let dgi_t = &mut dgi[t * gs..(t + 1) * gs];
+        for r in 0..b {
+            let s = &sv[r * 4 * h..(r + 1) * 4 * h];
+            let (di, dg) = (&mut dgi_t[r * g3..(r + 1) * g3], &mut dgh[r * g3..(r + 1) * g3]);
+            for j in 0..h {
+                let k = r * h + j;
+                let (rr, z, n, ghn) = (s[j], s[h + j], s[2 * h + j], s[3 * h + j]);
+                let dh = dh_t[k] + dh_next[k];
+                let dn_pre = dh * (T::one() - z) * (T::one() - n * n);
+                let dz_pre = dh * (h_prev[k] - n) * z * (T::one() - z);
+                let dr_pre = dn_pre * ghn * rr * (T::one() - rr);
+                di[j] = dr_pre; di[h + j] = dz_pre; di[2 * h + j] = dn_pre;
+                dg[j] = dr_pre; dg[h + j] = dz_pre; dg[2 * h + j] = dn_pre * rr;
+                dh_next[k] = dh * z;
+            }
+        }
+        // dh_{t-1} = dh * z + dgh @ W_hh; dW_hh += dgh^T @ h_{t-1}; db_hh += column sums of dgh
+        gemm_checked(&mut dh_next, h, Mat::rm(&dgh, b, g3), Mat::rm(w_hh, g3, h), true, par)?;
+        gemm_checked(dw_hh, h, Mat::rm_t(&dgh, b, g3), Mat::rm(h_prev, b, h), true, par)?;
+        if let Some(d) = db_hh.as_deref_mut() {
+            for row in dgh.chunks(g3) { for (o, &v) in d.iter_mut().zip(row) { *o = *o + v; } }
+        }
+    }
+    dh0.copy_from_slice(&dh_next);
+    Ok(())
+}

@@ -655,7 +655,9 @@ pub fn lstm_layer(xg: &Tensor, h0: &Tensor, c0: &Tensor, w_hh: &Tensor) -> Resul
     };
     let (h_n, c_n) = if t_len == 0 { (copy::contiguous_clone(h0)?, copy::contiguous_clone(c0)?) } else { (last(&hs)?, last(&cs)?) };
     if autograd::needs_grad(&[xg, h0, c0, w_hh]) {
-        autograd::record("MkldnnRnnLayerBackward0", &[xg, h0, c0, w_hh], &[&hs, &h_n, &c_n],
+        // PyTorch's names: its oneDNN layer for float32, a stack of per-step outputs otherwise
+        let name = if dt == DType::F32 { "MkldnnRnnLayerBackward0" } else { "StackBackward0" };
+        autograd::record(name, &[xg, h0, c0, w_hh], &[&hs, &h_n, &c_n],
             vec![SaveItem::Input(h0), SaveItem::Input(c0), SaveItem::Input(w_hh), SaveItem::Output(0), SaveItem::Value(acts), SaveItem::Value(cs)],
             Box::new(move |s, g| {
                 if autograd::is_grad_enabled() {
@@ -690,4 +692,76 @@ pub fn lstm_layer(xg: &Tensor, h0: &Tensor, c0: &Tensor, w_hh: &Tensor) -> Resul
             }));
     }
     Ok((hs, h_n, c_n))
+}
+
+/// One direction of one `nn.GRU` layer over the whole sequence as one node (see `lstm_layer`).
+/// `gi` [T, B, 3H] holds the input projections with b_ih, `h0` [B, H], `w_hh` [3H, H], `b_hh`
+/// [3H]. Returns (every step's hidden state [T, B, H], h_n).
+pub fn gru_layer(gi: &Tensor, h0: &Tensor, w_hh: &Tensor, b_hh: Option<&Tensor>) -> Result<(Tensor, Tensor)> {
+    let dt = float_kernel_dtype(gi, "gru")?;
+    for t in [h0, w_hh].into_iter().chain(b_hh) { same_dtype(gi, t)?; }
+    let (xs, hs0, ws) = (gi.shape(), h0.shape(), w_hh.shape());
+    let ok = xs.len() == 3 && hs0.len() == 2 && ws.len() == 2 && xs[1] == hs0[0] && ws[1] == hs0[1]
+        && ws[0] == 3 * hs0[1] && xs[2] == ws[0] && b_hh.is_none_or(|bb| bb.shape().as_slice() == [ws[0]]);
+    if !ok {
+        crate::bail!("gru: incompatible shapes gates {:?}, h0 {:?}, weight_hh {:?}, bias_hh {:?}", xs, hs0, ws, b_hh.map(|bb| bb.shape()));
+    }
+    let geom = cpu::rnn::LstmGeom { steps: xs[0], batch: xs[1], hidden: hs0[1] };
+    let (t_len, b, h) = (geom.steps, geom.batch, geom.hidden);
+    let cs_in: Vec<Tensor> = [gi, h0, w_hh].iter().map(|t| copy::contiguous_as(t, dt)).collect::<Result<_>>()?;
+    let bias = b_hh.map(|t| copy::contiguous_as(t, dt)).transpose()?;
+    let hs = Tensor::empty(&[t_len, b, h], dt)?;
+    let saved = Tensor::empty(&[t_len, b, 4 * h], dt)?;
+    crate::dispatch_float!(dt, T => {
+        use cpu::strided::write;
+        let bv: Option<Vec<T>> = bias.as_ref().map(|t| cpu::read::<T, _>(t, |v| v.to_vec())).transpose()?;
+        let kernel = |xv: &[T], h0v: &[T], wv: &[T]| -> Result<()> {
+            let r = write::<T, _>(&hs.body(), |hv| write::<T, _>(&saved.body(), |sv|
+                cpu::rnn::gru_fwd(geom, xv, h0v, wv, bv.as_deref(), hv, sv)))??;
+            r.map_err(|e| crate::rt_err!("{}", e))
+        };
+        cpu::read::<T, _>(&cs_in[0], |xv| cpu::read::<T, _>(&cs_in[1], |h0v| cpu::read::<T, _>(&cs_in[2], |wv| kernel(xv, h0v, wv))))????;
+    });
+    let h_n = if t_len == 0 { copy::contiguous_clone(h0)? } else { copy::contiguous_clone(&shape::select(&hs, 0, t_len as i64 - 1)?)? };
+    let mut inputs = vec![gi, h0, w_hh];
+    inputs.extend(b_hh);
+    if autograd::needs_grad(&inputs) {
+        let with_bias = b_hh.is_some();
+        // PyTorch's CPU GRU stacks per-step outputs
+        autograd::record("StackBackward0", &inputs, &[&hs, &h_n],
+            vec![SaveItem::Input(h0), SaveItem::Input(w_hh), SaveItem::Output(0), SaveItem::Value(saved)],
+            Box::new(move |s, g| {
+                if autograd::is_grad_enabled() {
+                    return Err(Error::Runtime("double backward through nn.GRU's fused layer is not supported; set ferrotorch.nn.modules.rnn.FUSED_GRU = False to run the recurrence as tensor ops".into()));
+                }
+                let dt = s[0].dtype();
+                let dhs = match &g[0] { Some(d) => copy::contiguous_as(d, dt)?, None => Tensor::zeros(&[t_len, b, h], dt)? };
+                let dh_n = g[1].as_ref().map(|d| copy::contiguous_as(d, dt)).transpose()?;
+                let sv: Vec<Tensor> = s.iter().map(|t| copy::contiguous_as(t, dt)).collect::<Result<_>>()?;
+                let dgi = Tensor::empty(&[t_len, b, 3 * h], dt)?;
+                let (dh0, dw) = (Tensor::empty(&[b, h], dt)?, Tensor::empty(&[3 * h, h], dt)?);
+                let db = if with_bias { Some(Tensor::empty(&[3 * h], dt)?) } else { None };
+                crate::dispatch_float!(dt, T => {
+                    use cpu::strided::write;
+                    let r = |t: &Tensor| cpu::read::<T, _>(t, |v| v.to_vec());
+                    let (h0v, wv) = (r(&sv[0])?, r(&sv[1])?);
+                    let dhn = dh_n.as_ref().map(|t| r(t)).transpose()?;
+                    let mut dh0v = vec![T::zero(); b * h];
+                    let mut dbv = if with_bias { Some(vec![T::zero(); 3 * h]) } else { None };
+                    let kernel = |hv: &[T], savedv: &[T], dhv: &[T], dh0v: &mut [T], dbv: Option<&mut [T]>| -> Result<()> {
+                        let res = write::<T, _>(&dgi.body(), |dgv| write::<T, _>(&dw.body(), |dwv|
+                            cpu::rnn::gru_bwd(geom, dhv, dhn.as_deref(), &h0v, &wv, hv, savedv, dgv, dh0v, dwv, dbv)))??;
+                        res.map_err(|e| crate::rt_err!("{}", e))
+                    };
+                    cpu::read::<T, _>(&sv[2], |hv| cpu::read::<T, _>(&sv[3], |savedv| cpu::read::<T, _>(&dhs, |dhv|
+                        kernel(hv, savedv, dhv, &mut dh0v, dbv.as_deref_mut()))))????;
+                    cpu::write_from(&dh0, &dh0v)?;
+                    if let (Some(t), Some(v)) = (&db, &dbv) { cpu::write_from(t, v)?; }
+                });
+                let mut out = vec![Some(dgi), Some(dh0), Some(dw)];
+                if with_bias { out.push(db); }
+                Ok(out)
+            }));
+    }
+    Ok((hs, h_n))
 }

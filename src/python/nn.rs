@@ -131,6 +131,17 @@ fn lstm_layer(py: Python<'_>, gates: &Bound<'_, PyAny>, h0: &Bound<'_, PyAny>, c
     })
 }
 
+/// One GRU layer direction over a whole sequence: (outputs, h_n).
+#[pyfunction]
+#[pyo3(signature = (gates, h0, w_hh, b_hh))]
+fn gru_layer(py: Python<'_>, gates: &Bound<'_, PyAny>, h0: &Bound<'_, PyAny>, w_hh: &Bound<'_, PyAny>, b_hh: Option<&Bound<'_, PyAny>>) -> R<(PT, PT)> {
+    guard(|| {
+        let (x, h, w, bh) = (tt(gates)?, tt(h0)?, tt(w_hh)?, opt_t(b_hh)?);
+        let (o, hn) = heavy(py, x.numel().saturating_mul(h.shape().last().copied().unwrap_or(1)), || nn::gru_layer(&x, &h, &w, bh.as_ref()))?;
+        Ok((wrap(py, o)?, wrap(py, hn)?))
+    })
+}
+
 #[pyfunction]
 #[pyo3(signature = (query, key, value, attn_mask, is_causal, scale))]
 fn sdpa(py: Python<'_>, query: &Bound<'_, PyAny>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>, attn_mask: Option<&Bound<'_, PyAny>>, is_causal: bool, scale: f64) -> R<PT> {
@@ -161,6 +172,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sdpa, m)?)?;
     m.add_function(wrap_pyfunction!(rnn_cell, m)?)?;
     m.add_function(wrap_pyfunction!(lstm_layer, m)?)?;
+    m.add_function(wrap_pyfunction!(gru_layer, m)?)?;
     m.add_function(wrap_pyfunction!(convolution, m)?)?;
     m.add_function(wrap_pyfunction!(layer_norm, m)?)?;
     m.add_function(wrap_pyfunction!(gelu, m)?)?;

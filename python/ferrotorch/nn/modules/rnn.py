@@ -20,10 +20,11 @@ from .utils import _factory_kwargs
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
-# nn.LSTM runs each unpacked layer direction without projections as one native op (the time
-# loop and backpropagation through time in Rust). That op has no double backward; set this to
-# False to run the recurrence as tensor ops (create_graph=True through an LSTM needs it).
+# nn.LSTM (without projections) and nn.GRU run each unpacked layer direction as one native op
+# (the time loop and backpropagation through time in Rust). Those ops have no double backward;
+# set these to False to run the recurrence as tensor ops (create_graph=True needs it).
 FUSED_LSTM = True
+FUSED_GRU = True
 
 
 def _apply_permutation(tensor, permutation, dim=1):
@@ -229,6 +230,10 @@ class RNNBase(Module):
                 gates = gates.flip(0)
             output, h_n, c_n = torch._C.lstm_layer(gates, h0, c0, w_hh)
             return (output.flip(0) if reverse else output), h_n, c_n
+        if mode == "GRU" and not packed and FUSED_GRU and _fused_rnn_ok(x_proj, h0, w_hh, b_hh):
+            gates = x_proj.flip(0) if reverse else x_proj
+            output, h_n = torch._C.gru_layer(gates, h0, w_hh, b_hh)
+            return (output.flip(0) if reverse else output), h_n, None
         if packed:
             steps = []
             off = 0
@@ -530,15 +535,20 @@ class RNNCellBase(Module):
 
 
 def _fused_lstm_ok(x_proj, h0, c0, w_hh, b_hh, w_hr):
-    """The fused LSTM layer takes float32/float64 operands of one dtype, a non-empty sequence,
-    no projection, and runs outside autocast; anything else keeps the composite recurrence."""
+    """The fused LSTM layer: no projection, and what `_fused_rnn_ok` asks."""
+    return FUSED_LSTM and w_hr is None and _fused_rnn_ok(x_proj, h0, c0, w_hh, b_hh)
+
+
+def _fused_rnn_ok(x_proj, *others):
+    """The fused layers take float32/float64 operands of one dtype and a non-empty sequence,
+    and run outside autocast; anything else keeps the composite recurrence."""
     from ...amp._policy import active as _amp_active
-    if not FUSED_LSTM or w_hr is not None or _amp_active():
+    if _amp_active():
         return False
     dt = x_proj.dtype
     if dt not in (torch.float32, torch.float64) or x_proj.dim() != 3 or int(x_proj.shape[0]) == 0:
         return False
-    return all(t is None or t.dtype == dt for t in (h0, c0, w_hh, b_hh))
+    return all(t is None or t.dtype == dt for t in others)
 
 
 def _native_cell_ok(cell, input, hx):
