@@ -353,31 +353,25 @@ pub fn nll_grad_coef<T: NnElem>(c: usize, target: &[i64], rw: &[T], scale: T, co
     Ok(())
 }
 
-/// v = sigmoid(v) = 1 / (1 + exp(-v)): the vectorised kernel for f32, libm's exp otherwise.
-pub fn sigmoid_in_place<T: NnElem>(v: &mut [T]) {
+/// v = f(v) in place: through the vectorised f32 slice kernel `simd` (which maps a source
+/// slice into a distinct destination, hence the chunked copy), else `scalar` per element.
+fn map_in_place<T: NnElem>(v: &mut [T], simd: fn(&[f32], &mut [f32]), scalar: impl Fn(T) -> T) {
     if let Some(f) = as_f32_mut(v) {
         for c in f.chunks_mut(1024) {
             let mut tmp = [0f32; 1024];
             tmp[..c.len()].copy_from_slice(c);
-            super::simd::sigmoid_slice(&tmp[..c.len()], c);
+            simd(&tmp[..c.len()], c);
         }
         return;
     }
-    for x in v.iter_mut() { *x = T::one() / (T::one() + (-*x).exp()); }
+    for x in v.iter_mut() { *x = scalar(*x); }
 }
 
+/// v = sigmoid(v) = 1 / (1 + exp(-v)): the vectorised kernel for f32, libm's exp otherwise.
+pub fn sigmoid_in_place<T: NnElem>(v: &mut [T]) { map_in_place(v, super::simd::sigmoid_slice, |x| T::one() / (T::one() + (-x).exp())) }
+
 /// v = tanh(v): the vectorised rational kernel for f32, the libm one otherwise.
-pub fn tanh_in_place<T: NnElem>(v: &mut [T]) {
-    if let Some(f) = as_f32_mut(v) {
-        for c in f.chunks_mut(1024) {
-            let mut tmp = [0f32; 1024];
-            tmp[..c.len()].copy_from_slice(c);
-            super::simd::tanh_slice(&tmp[..c.len()], c);
-        }
-        return;
-    }
-    for x in v.iter_mut() { *x = x.tanh(); }
-}
+pub fn tanh_in_place<T: NnElem>(v: &mut [T]) { map_in_place(v, super::simd::tanh_slice, |x| x.tanh()) }
 
 /// Per-channel mean and biased variance of x [N, C, P] (P = product of spatial dims), in f64.
 pub fn batch_norm_stats<T: NnElem>(x: &[T], n: usize, c: usize, p: usize, mean: &mut [f64], var: &mut [f64]) -> Result<(), String> {
