@@ -45,62 +45,58 @@ def test_fused_lstm_matches_pytorch():
         assert close(p.grad.sum().item(), REF["grads"][name]), name
 
 
+def _outputs_and_grads(kind, fused, dtype, layers, bidirectional, batch_first=False, bias=True):
+    """nn.LSTM or nn.GRU forward + backward with the fused layer on or off: every output and
+    every gradient (input, initial states, parameters)."""
+    flag = "FUSED_LSTM" if kind == "LSTM" else "FUSED_GRU"
+    saved = getattr(rnn_mod, flag)
+    setattr(rnn_mod, flag, fused)
+    try:
+        torch.manual_seed(0)
+        m = getattr(torch.nn, kind)(5, 7, num_layers=layers, bidirectional=bidirectional,
+                                    batch_first=batch_first, bias=bias).to(dtype)
+        x = torch.randn(3, 4, 5, dtype=dtype, requires_grad=True)
+        states = [torch.randn(layers * (2 if bidirectional else 1), 3 if batch_first else 4, 7, dtype=dtype,
+                              requires_grad=True) for _ in range(2 if kind == "LSTM" else 1)]
+        out, hidden = m(x, tuple(states) if kind == "LSTM" else states[0])
+        finals = list(hidden) if kind == "LSTM" else [hidden]
+        loss = out.sin().sum() + finals[0].cos().sum() + sum((c * c).sum() for c in finals[1:])
+        loss.backward()
+        return [out, *finals, x.grad] + [s.grad for s in states] + [p.grad for p in m.parameters()]
+    finally:
+        setattr(rnn_mod, flag, saved)
+
+
 @pytest.mark.parametrize("dtype,tol", [(torch.float32, 2e-6), (torch.float64, 1e-12)])
-@pytest.mark.parametrize("layers,bidirectional,batch_first", [(1, False, False), (2, True, False), (1, True, True)])
-def test_fused_lstm_matches_composite(dtype, tol, layers, bidirectional, batch_first):
-    a = _run(True, dtype, layers, bidirectional, batch_first)
-    b = _run(False, dtype, layers, bidirectional, batch_first)
-    pairs = [(u.grad, v.grad) for u, v in zip(a[1:4], b[1:4])] + list(zip(a[4:], b[4:]))
-    pairs += [(p.grad, q.grad) for p, q in zip(a[0].parameters(), b[0].parameters())]
-    for u, v in pairs:
-        assert u.dtype == v.dtype == dtype
+@pytest.mark.parametrize("kind,layers,bidirectional,batch_first,bias", [
+    ("LSTM", 1, False, False, True), ("LSTM", 2, True, False, True), ("LSTM", 1, True, True, True),
+    ("GRU", 1, False, False, True), ("GRU", 2, True, False, True), ("GRU", 1, True, False, False),
+])
+def test_fused_layer_matches_composite(kind, layers, bidirectional, batch_first, bias, dtype, tol):
+    fused = _outputs_and_grads(kind, True, dtype, layers, bidirectional, batch_first, bias)
+    composite = _outputs_and_grads(kind, False, dtype, layers, bidirectional, batch_first, bias)
+    assert len(fused) == len(composite)
+    for u, v in zip(fused, composite):
+        assert u.dtype == v.dtype == dtype and u.shape == v.shape
         assert float((u - v).abs().max()) <= tol
 
 
-def test_fused_lstm_double_backward_raises_and_composite_serves_it():
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_fused_layer_double_backward_raises_and_composite_serves_it(kind):
+    flag = "FUSED_LSTM" if kind == "LSTM" else "FUSED_GRU"
     torch.manual_seed(0)
-    m = torch.nn.LSTM(3, 4).double()
+    m = getattr(torch.nn, kind)(3, 4).double()
     x = torch.randn(2, 1, 3, dtype=torch.float64, requires_grad=True)
     out, _ = m(x)
     with pytest.raises(RuntimeError, match="double backward"):
         torch.autograd.grad(out.sum(), x, create_graph=True)
-    rnn_mod.FUSED_LSTM = False
+    setattr(rnn_mod, flag, False)
     try:
         out, _ = m(x)
         (g,) = torch.autograd.grad(out.sum(), x, create_graph=True)
         assert g.grad_fn is not None
     finally:
-        rnn_mod.FUSED_LSTM = True
-
-
-@pytest.mark.parametrize("dtype,tol", [(torch.float32, 2e-6), (torch.float64, 1e-12)])
-@pytest.mark.parametrize("layers,bidirectional,bias", [(1, False, True), (2, True, True), (1, True, False)])
-def test_fused_gru_matches_composite(dtype, tol, layers, bidirectional, bias):
-    def run(fused):
-        saved = rnn_mod.FUSED_GRU
-        rnn_mod.FUSED_GRU = fused
-        try:
-            torch.manual_seed(0)
-            m = torch.nn.GRU(5, 7, num_layers=layers, bidirectional=bidirectional, bias=bias).to(dtype)
-            x = torch.randn(3, 4, 5, dtype=dtype, requires_grad=True)
-            h0 = torch.randn(layers * (2 if bidirectional else 1), 4, 7, dtype=dtype, requires_grad=True)
-            out, hn = m(x, h0)
-            (out.sin().sum() + hn.cos().sum()).backward()
-            return [out, hn, x.grad, h0.grad] + [p.grad for p in m.parameters()]
-        finally:
-            rnn_mod.FUSED_GRU = saved
-    for u, v in zip(run(True), run(False)):
-        assert u.dtype == v.dtype == dtype and u.shape == v.shape
-        assert float((u - v).abs().max()) <= tol
-
-
-def test_fused_gru_double_backward_raises():
-    torch.manual_seed(0)
-    m = torch.nn.GRU(3, 4).double()
-    x = torch.randn(2, 1, 3, dtype=torch.float64, requires_grad=True)
-    out, _ = m(x)
-    with pytest.raises(RuntimeError, match="double backward"):
-        torch.autograd.grad(out.sum(), x, create_graph=True)
+        setattr(rnn_mod, flag, True)
 
 
 def test_fused_gru_matches_pytorch():

@@ -18,11 +18,11 @@ impl NnElem for f64 { #[inline] fn f(self) -> f64 { self } #[inline] fn of(v: f6
 fn par_rows(total: usize) -> bool { total >= GRAIN && parallel_ok() }
 
 /// The slice as f32 when T is f32 (for the vectorised f32 kernels).
-fn as_f32<T: 'static>(v: &[T]) -> Option<&[f32]> {
+pub(crate) fn as_f32<T: 'static>(v: &[T]) -> Option<&[f32]> {
     // SAFETY: T is f32 (checked), so the layout is identical
     (std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>()).then(|| unsafe { std::slice::from_raw_parts(v.as_ptr() as *const f32, v.len()) })
 }
-fn as_f32_mut<T: 'static>(v: &mut [T]) -> Option<&mut [f32]> {
+pub(crate) fn as_f32_mut<T: 'static>(v: &mut [T]) -> Option<&mut [f32]> {
     // SAFETY: T is f32 (checked), so the layout is identical; the borrow is moved into the result
     (std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>()).then(|| unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr() as *mut f32, v.len()) })
 }

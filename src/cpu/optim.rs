@@ -82,16 +82,10 @@ crate::cpu::simd::multiversion! {
 
 /// The f32 instantiation with AVX2 where the CPU has it, else the generic one.
 fn adam_chunk_dispatch<T: Float + 'static>(k: &AdamConsts<T>, p: &mut [T], g: &[T], m: &mut [T], v: &mut [T], vmax: Option<&mut [T]>) {
-    use std::any::Any;
-    if let Some(kf) = (k as &dyn Any).downcast_ref::<AdamConsts<f32>>() {
-        let f = |s: &mut [T]| -> &mut [f32] {
-            // SAFETY: T is f32 (the downcast above succeeded), so the layouts are identical;
-            // the borrow of `s` moves into the result
-            unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr() as *mut f32, s.len()) }
-        };
-        // SAFETY: as above, T is f32
-        let gf = unsafe { std::slice::from_raw_parts(g.as_ptr() as *const f32, g.len()) };
-        return adam_chunk_f32(kf, f(p), gf, f(m), f(v), vmax.map(f));
+    use super::nn::{as_f32, as_f32_mut};
+    let kf = (k as &dyn std::any::Any).downcast_ref::<AdamConsts<f32>>();
+    if let (Some(kf), Some(pf), Some(gf), Some(mf), Some(vf)) = (kf, as_f32_mut(&mut *p), as_f32(g), as_f32_mut(&mut *m), as_f32_mut(&mut *v)) {
+        return adam_chunk_f32(kf, pf, gf, mf, vf, vmax.and_then(as_f32_mut));
     }
     adam_chunk(k, p, g, m, v, vmax)
 }

@@ -618,6 +618,12 @@ fn batch_norm_backward_composite(g: &Tensor, x: &Tensor, w: Option<&Tensor>, tra
     Ok((gx, Some(reduce::sum(&mul(g, &xhat)?, Some(&dims), false, None)?), Some(reduce::sum(g, Some(&dims), false, None)?)))
 }
 
+/// A fresh copy of the last step of a [T, B, H] sequence (T > 0): the layer's final state,
+/// an output of its own (no view of the sequence output).
+fn last_step(seq: &Tensor, t_len: usize) -> Result<Tensor> {
+    copy::contiguous_clone(&shape::select(seq, 0, t_len as i64 - 1)?)
+}
+
 /// One direction of one `nn.LSTM` layer over the whole sequence as one node, the time loop in
 /// Rust (`cpu::rnn`). `xg` [T, B, 4H] holds the input projections with both biases, `h0`, `c0`
 /// [B, H], `w_hh` [4H, H]. Returns (every step's hidden state [T, B, H], h_n, c_n). Backward
@@ -649,11 +655,11 @@ pub fn lstm_layer(xg: &Tensor, h0: &Tensor, c0: &Tensor, w_hh: &Tensor) -> Resul
         cpu::read::<T, _>(&cs_in[0], |xv| cpu::read::<T, _>(&cs_in[1], |h0v| cpu::read::<T, _>(&cs_in[2], |c0v|
             cpu::read::<T, _>(&cs_in[3], |wv| kernel(xv, h0v, c0v, wv)))))?????;
     });
-    let last = |t: &Tensor| -> Result<Tensor> {
-        if t_len == 0 { return Ok(t.clone()); }
-        copy::contiguous_clone(&shape::select(t, 0, t_len as i64 - 1)?)
+    let (h_n, c_n) = if t_len == 0 {
+        (copy::contiguous_clone(h0)?, copy::contiguous_clone(c0)?)
+    } else {
+        (last_step(&hs, t_len)?, last_step(&cs, t_len)?)
     };
-    let (h_n, c_n) = if t_len == 0 { (copy::contiguous_clone(h0)?, copy::contiguous_clone(c0)?) } else { (last(&hs)?, last(&cs)?) };
     if autograd::needs_grad(&[xg, h0, c0, w_hh]) {
         // PyTorch's names: its oneDNN layer for float32, a stack of per-step outputs otherwise
         let name = if dt == DType::F32 { "MkldnnRnnLayerBackward0" } else { "StackBackward0" };
@@ -722,7 +728,7 @@ pub fn gru_layer(gi: &Tensor, h0: &Tensor, w_hh: &Tensor, b_hh: Option<&Tensor>)
         };
         cpu::read::<T, _>(&cs_in[0], |xv| cpu::read::<T, _>(&cs_in[1], |h0v| cpu::read::<T, _>(&cs_in[2], |wv| kernel(xv, h0v, wv))))????;
     });
-    let h_n = if t_len == 0 { copy::contiguous_clone(h0)? } else { copy::contiguous_clone(&shape::select(&hs, 0, t_len as i64 - 1)?)? };
+    let h_n = if t_len == 0 { copy::contiguous_clone(h0)? } else { last_step(&hs, t_len)? };
     let mut inputs = vec![gi, h0, w_hh];
     inputs.extend(b_hh);
     if autograd::needs_grad(&inputs) {
