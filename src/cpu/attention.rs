@@ -7,13 +7,7 @@ use rayon::prelude::*;
 
 const BQ: usize = 64;
 
-/// Sizes of one attention call: `b` flattened batch entries of q [L, E], k [S, E], v [S, Ev].
-#[derive(Clone, Copy, Debug)]
-pub struct AttnGeom {
-    pub b: usize, pub l: usize, pub s: usize, pub e: usize, pub ev: usize, pub scale: f64, pub causal: bool,
-    /// A query row with every key masked gives zeros (PyTorch's safe softmax) instead of NaN.
-    pub masked_rows_zero: bool,
-}
+pub use crate::backend::nn::AttnGeom;
 
 impl AttnGeom {
     fn check(&self, q: usize, k: usize, v: usize) -> Result<(), String> {

@@ -18,6 +18,7 @@ pub mod gemm;
 pub mod iter;
 pub mod linalg;
 pub mod nn;
+pub mod nn_kernels;
 pub mod optim;
 pub mod pool;
 pub mod random;
@@ -156,4 +157,26 @@ pub fn new_with<T: Elem>(shape: &[usize], zeroed: bool, f: impl FnOnce(&mut [T])
     };
     r.map_err(|e| crate::rt_err!("{}", e))?;
     Ok(t)
+}
+
+/// Calls `f` with the elements of a contiguous tensor of element type `T` as a mutable slice.
+/// For a kernel's outputs, after `check_outputs` has ruled out any other reference to them.
+pub fn write<T: Elem, R>(t: &Tensor, f: impl FnOnce(&mut [T]) -> R) -> Result<R> {
+    strided::write::<T, R>(&t.body(), f)
+}
+
+/// The device contract hands a kernel fresh outputs; checked here because the slices the CPU
+/// kernels take must not alias: no output shares its storage with another output or an input.
+pub fn check_outputs(outs: &[&Tensor], ins: &[&Tensor]) -> Result<()> {
+    for (i, o) in outs.iter().enumerate() {
+        let s = o.storage();
+        let clash = outs[i + 1..].iter().chain(ins.iter()).any(|t| std::sync::Arc::ptr_eq(&t.storage(), &s));
+        if clash { crate::bail!("internal: a kernel output shares its storage with another argument"); }
+    }
+    Ok(())
+}
+
+/// A kernel's own error (a geometry or length it rejects) as a RuntimeError.
+pub fn kernel_result(r: std::result::Result<(), String>) -> Result<()> {
+    r.map_err(|e| crate::rt_err!("{}", e))
 }

@@ -108,45 +108,7 @@ pub fn max_pool_bwd<T: AvgElem>(g: &[T], idx: &[i64], in_plane: usize, out_plane
     Ok(())
 }
 
-/// Per-dim input ranges [lo, hi) of every output position, for window pooling.
-pub struct Windows { pub lo: [Vec<usize>; 3], pub hi: [Vec<usize>; 3] }
-
-impl Windows {
-    fn out_sp(&self) -> [usize; 3] { [self.lo[0].len(), self.lo[1].len(), self.lo[2].len()] }
-    /// Calls `f(o, z, ranges)` for every output position: `o` its index in the output plane
-    /// (row-major), `z` its (d, h, w) coordinates, `ranges` its window along each dim.
-    fn each(&self, mut f: impl FnMut(usize, [usize; 3], [(usize, usize); 3])) {
-        let out = self.out_sp();
-        let mut o = 0;
-        for zd in 0..out[0] {
-            for zh in 0..out[1] {
-                for zw in 0..out[2] {
-                    f(o, [zd, zh, zw], [(self.lo[0][zd], self.hi[0][zd]), (self.lo[1][zh], self.hi[1][zh]), (self.lo[2][zw], self.hi[2][zw])]);
-                    o += 1;
-                }
-            }
-        }
-    }
-    /// Every window lies inside the input and every dim has matching lo/hi lists.
-    fn check(&self, in_sp: &[usize; 3]) -> Result<(), String> {
-        for d in 0..3 {
-            if self.lo[d].len() != self.hi[d].len() || self.lo[d].iter().zip(&self.hi[d]).any(|(&l, &h)| l > h || h > in_sp[d]) {
-                return Err("pool: window outside the input".into());
-            }
-        }
-        Ok(())
-    }
-}
-
-/// How an average pool divides a window's sum.
-pub enum Divisor {
-    /// One division by the product of per-dim factors (avg_pool: pool size with or without padding).
-    Product([Vec<i64>; 3]),
-    /// One division by a user's `divisor_override`.
-    Constant(i64),
-    /// Successive divisions by the window's extent along each dim (the adaptive pools: sum / kd / kh / kw).
-    Extents,
-}
+pub use crate::backend::pool::{Divisor, MaxPoolGeom, Windows};
 
 /// Element types of average pooling and their accumulators: floats accumulate in their own
 /// type (PyTorch's opmath for f32/f64), int64 in int64 with division truncating toward zero.
@@ -269,4 +231,48 @@ pub fn window_max_fwd<T: MaxElem>(x: &[T], in_sp: [usize; 3], win: &Windows, y: 
         ip_[o] = bi;
     }));
     Ok(())
+}
+
+use super::{check_outputs, kernel_result, read, write};
+use crate::dtype::DType;
+use crate::tensor::Tensor;
+
+fn pool_dtype_err(what: &str, dt: DType) -> crate::error::Error {
+    crate::error::Error::NotImplemented(format!("\"{}\" not implemented for '{}'", what, dt.legacy_name()))
+}
+
+impl crate::backend::pool::PoolKernels for super::Cpu {
+    fn max_pool(&self, y: &Tensor, idx: &Tensor, x: &Tensor, g: &MaxPoolGeom) -> crate::error::Result<()> {
+        check_outputs(&[y, idx], &[x])?;
+        crate::dispatch_num!(x.dtype(), T => read::<T, _>(x, |xs| write::<T, _>(y, |ys| write::<i64, _>(idx, |is|
+            kernel_result(max_pool_fwd(xs, g.in_sp, g.out_sp, g.k, g.stride, g.pad, g.dil, ys, is))))))???
+    }
+
+    fn max_pool_backward(&self, gx: &Tensor, g: &Tensor, idx: &Tensor, in_plane: usize, out_plane: usize) -> crate::error::Result<()> {
+        check_outputs(&[gx], &[g, idx])?;
+        crate::dispatch_float!(g.dtype(), T => read::<T, _>(g, |gs| read::<i64, _>(idx, |is| write::<T, _>(gx, |o|
+            kernel_result(max_pool_bwd(gs, is, in_plane, out_plane, o))))))???
+    }
+
+    fn avg_pool(&self, y: &Tensor, x: &Tensor, in_sp: [usize; 3], win: &Windows, div: &Divisor) -> crate::error::Result<()> {
+        check_outputs(&[y], &[x])?;
+        match x.dtype() {
+            DType::F32 => read::<f32, _>(x, |xs| write::<f32, _>(y, |ys| kernel_result(avg_pool_fwd(xs, in_sp, win, div, ys))))???,
+            DType::F64 => read::<f64, _>(x, |xs| write::<f64, _>(y, |ys| kernel_result(avg_pool_fwd(xs, in_sp, win, div, ys))))???,
+            DType::I64 => read::<i64, _>(x, |xs| write::<i64, _>(y, |ys| kernel_result(avg_pool_fwd(xs, in_sp, win, div, ys))))???,
+            d => return Err(pool_dtype_err("avg_pool", d)),
+        }
+        Ok(())
+    }
+
+    fn avg_pool_backward(&self, gx: &Tensor, g: &Tensor, in_sp: [usize; 3], win: &Windows, div: &Divisor) -> crate::error::Result<()> {
+        check_outputs(&[gx], &[g])?;
+        crate::dispatch_float!(g.dtype(), T => read::<T, _>(g, |gs| write::<T, _>(gx, |o| kernel_result(avg_pool_bwd(gs, in_sp, win, div, o)))))??
+    }
+
+    fn window_max(&self, y: &Tensor, idx: &Tensor, x: &Tensor, in_sp: [usize; 3], win: &Windows) -> crate::error::Result<()> {
+        check_outputs(&[y, idx], &[x])?;
+        crate::dispatch_float!(x.dtype(), T => read::<T, _>(x, |xs| write::<T, _>(y, |ys| write::<i64, _>(idx, |is|
+            kernel_result(window_max_fwd(xs, in_sp, win, ys, is))))))???
+    }
 }

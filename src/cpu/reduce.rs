@@ -30,3 +30,123 @@ pub fn column_sums_f32(x: &[f32], rows: usize, cols: usize, out: &mut [f32]) -> 
     }
     Ok(())
 }
+
+use super::{check_outputs, kernel_result, read, write};
+use crate::backend::reduce::{Extreme, RowReduce};
+use crate::dtype::{DType, Elem};
+use crate::error::Result as OpResult;
+use crate::tensor::Tensor;
+
+/// A float row's sum in f64: eight independent accumulators vectorise and keep rounding low.
+fn sum_f64<T: Elem>(row: &[T]) -> f64 {
+    let mut acc = [0f64; 8];
+    let chunks = row.chunks_exact(8);
+    let rem = chunks.remainder();
+    for c in chunks { for i in 0..8 { acc[i] += c[i].to_f64(); } }
+    let mut s: f64 = acc.iter().sum();
+    for v in rem { s += v.to_f64(); }
+    s
+}
+
+/// The sum of one long row as 16 parts summed across the pool.
+fn sum_in_parts<T: Sync>(src: &[T], f: fn(&[T]) -> f64) -> f64 {
+    let n = src.len();
+    (0..16usize).into_par_iter().map(|c| {
+        let (s, e) = ((c * n.div_ceil(16)).min(n), ((c + 1) * n.div_ceil(16)).min(n));
+        if s >= e { 0.0 } else { f(&src[s..e]) }
+    }).sum::<f64>()
+}
+
+/// `dst[r] = f(row r)` for the rows of `src`, in parallel for large inputs.
+fn map_rows<T: Sync, O: Send>(src: &[T], len: usize, dst: &mut [O], f: impl Fn(&[T]) -> O + Sync + Send) -> Result<(), String> {
+    let rows = dst.len();
+    if src.len() != rows.checked_mul(len).ok_or("reduce: size overflow")? {
+        return Err(format!("reduce: {} values for {} rows of {}", src.len(), rows, len));
+    }
+    let run = |(r, d): (usize, &mut O)| *d = f(&src[r * len..(r + 1) * len]);
+    if rows * len >= super::iter::GRAIN && rows > 1 && super::iter::parallel_ok() { dst.par_iter_mut().enumerate().for_each(run) } else { dst.iter_mut().enumerate().for_each(run) }
+    Ok(())
+}
+
+fn extreme_row<T: Elem>(row: &[T], which: Extreme) -> (T, i64) {
+    let mut best = row[0];
+    let mut bi = 0i64;
+    if best.to_f64().is_nan() && T::DTYPE.is_float() { return (best, 0); }
+    for (i, &v) in row.iter().enumerate().skip(1) {
+        if T::DTYPE.is_float() && v.to_f64().is_nan() { return (v, i as i64); }
+        let better = match which { Extreme::Max => v > best, Extreme::Min => v < best };
+        if better { best = v; bi = i as i64; }
+    }
+    (best, bi)
+}
+
+/// Float row sums in f64 with `row_sum`; one long row is split across the pool.
+fn sum_rows_f64<T: Elem>(out: &Tensor, x: &Tensor, len: usize, row_sum: fn(&[T]) -> f64) -> OpResult<()> {
+    if out.numel() == 1 && len >= 1 << 20 && super::iter::parallel_ok() {
+        let s = read::<T, _>(x, |src| sum_in_parts(src, row_sum))?;
+        return write::<f64, _>(out, |d| d[0] = s);
+    }
+    read::<T, _>(x, |src| write::<f64, _>(out, |dst| kernel_result(map_rows(src, len, dst, row_sum))))??
+}
+
+/// `out[r] = f(row r)` over the rows of x (element type T) into out (element type O).
+fn rows_into<T: Elem, O: Elem>(out: &Tensor, x: &Tensor, len: usize, f: impl Fn(&[T]) -> O + Sync + Send) -> OpResult<()> {
+    read::<T, _>(x, |src| write::<O, _>(out, |dst| kernel_result(map_rows(src, len, dst, f))))??
+}
+
+impl crate::backend::reduce::ReduceKernels for super::Cpu {
+    fn reduce_rows(&self, op: RowReduce, out: &Tensor, x: &Tensor, len: usize) -> OpResult<()> {
+        check_outputs(&[out], &[x])?;
+        let float = x.dtype().is_float();
+        match op {
+            RowReduce::Sum if x.dtype() == DType::F32 => sum_rows_f64::<f32>(out, x, len, super::simd::sum_f32_in_f64),
+            RowReduce::Sum if float => crate::dispatch!(x.dtype(), T => sum_rows_f64::<T>(out, x, len, sum_f64::<T>)),
+            RowReduce::Sum => crate::dispatch!(x.dtype(), T => rows_into::<T, i64>(out, x, len, |row| row.iter().fold(0i64, |a, v| a.wrapping_add(v.to_i64())))),
+            RowReduce::Prod if float => crate::dispatch!(x.dtype(), T => rows_into::<T, f64>(out, x, len, |row| row.iter().fold(1f64, |a, v| a * v.to_f64()))),
+            RowReduce::Prod => crate::dispatch!(x.dtype(), T => rows_into::<T, i64>(out, x, len, |row| row.iter().fold(1i64, |a, v| a.wrapping_mul(v.to_i64())))),
+            RowReduce::All | RowReduce::Any => {
+                let any = op == RowReduce::Any;
+                crate::dispatch!(x.dtype(), T => rows_into::<T, bool>(out, x, len, |row| {
+                    let z = T::default();
+                    if any { row.iter().any(|v| *v != z) } else { row.iter().all(|v| *v != z) }
+                }))
+            }
+        }
+    }
+
+    fn extreme_rows(&self, vals: &Tensor, idx: &Tensor, x: &Tensor, len: usize, which: Extreme) -> OpResult<()> {
+        check_outputs(&[vals, idx], &[x])?;
+        if len == 0 { crate::bail!("internal: extreme_rows over empty rows"); }
+        crate::dispatch!(x.dtype(), T => read::<T, _>(x, |src| write::<T, _>(vals, |vp| write::<i64, _>(idx, |ip| {
+            if vp.len() != ip.len() { return Err(format!("extreme_rows: {} values and {} indices", vp.len(), ip.len())); }
+            let mut pairs: Vec<(T, i64)> = vec![(T::default(), 0); vp.len()];
+            map_rows(src, len, &mut pairs, |row| extreme_row(row, which))?;
+            for ((v, i), (bv, bi)) in vp.iter_mut().zip(ip.iter_mut()).zip(pairs) { *v = bv; *i = bi; }
+            Ok(())
+        }).map(kernel_result)))???)
+    }
+
+    fn column_sums(&self, out: &Tensor, x: &Tensor, rows: usize, cols: usize) -> OpResult<()> {
+        check_outputs(&[out], &[x])?;
+        read::<f32, _>(x, |v| write::<f32, _>(out, |o| kernel_result(column_sums_f32(v, rows, cols, o))))??
+    }
+
+    fn cumulative_rows(&self, out: &Tensor, x: &Tensor, len: usize, prod: bool) -> OpResult<()> {
+        check_outputs(&[out], &[x])?;
+        if len == 0 { return Ok(()); }
+        crate::dispatch!(x.dtype(), T => crate::dispatch!(out.dtype(), O => read::<T, _>(x, |src| write::<O, _>(out, |dst| {
+            if src.len() != dst.len() || src.len() % len != 0 { return Err(crate::rt_err!("internal: cumulative over {} values into {}", src.len(), dst.len())); }
+            // each task takes its own rows
+            dst.par_chunks_mut(len).zip(src.par_chunks(len)).with_min_len(if super::iter::parallel_ok() { 64 } else { usize::MAX }).for_each(|(o, row)| {
+                if O::DTYPE.is_float() {
+                    let mut acc = if prod { 1f64 } else { 0f64 };
+                    for i in 0..len { let v = row[i].to_f64(); acc = if prod { acc * v } else { acc + v }; o[i] = O::from_f64(acc); }
+                } else {
+                    let mut acc = if prod { 1i64 } else { 0i64 };
+                    for i in 0..len { let v = row[i].to_i64(); acc = if prod { acc.wrapping_mul(v) } else { acc.wrapping_add(v) }; o[i] = O::from_i64(acc); }
+                }
+            });
+            Ok(())
+        }))??))
+    }
+}

@@ -14,9 +14,7 @@ fn step_parallelism(flops: usize) -> gemm::Parallelism {
     if flops >= 1 << 23 { parallelism(flops) } else { gemm::Parallelism::None }
 }
 
-/// Sizes of one LSTM layer run; `check` proves every slice matches them.
-#[derive(Clone, Copy, Debug)]
-pub struct LstmGeom { pub steps: usize, pub batch: usize, pub hidden: usize }
+pub use crate::backend::nn::LstmGeom;
 
 impl LstmGeom {
     fn gates(&self) -> usize { 4 * self.hidden }

@@ -1,9 +1,9 @@
 //! Convolution and transposed convolution as single autograd nodes. Three differentiable ops
 //! close under differentiation, so `create_graph=True` gives higher-order gradients:
 //! `conv` (forward), `conv_input_grad` (its adjoint; also the transposed convolution's
-//! forward) and `conv_weight_grad`. Kernels: `crate::cpu::conv`.
+//! forward) and `conv_weight_grad`. Kernels: the device's `backend::conv::ConvKernels`.
 use crate::autograd::{self, SaveItem};
-use crate::cpu::{self, conv::ConvGeom};
+use crate::backend::{backend_of, conv::ConvGeom};
 use crate::dtype::DType;
 use crate::error::Result;
 use crate::ops::{copy, reduce};
@@ -73,12 +73,9 @@ pub fn conv(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, s: &Arc<ConvShapes>) 
     let kd = kernel_dtype(dt)?;
     let (xc, wc) = (copy::contiguous_as(x, kd)?, copy::contiguous_as(w, kd)?);
     let bc = bias.map(|b| copy::contiguous_as(b, kd)).transpose()?;
-    let y = crate::dispatch_float!(kd, T => {
-        let bs: Option<Vec<T>> = match &bc { Some(b) => Some(cpu::read::<T, _>(b, |v| v.to_vec())?), None => None };
-        cpu::read::<T, _>(&xc, |xs| cpu::read::<T, _>(&wc, |ws| {
-            cpu::new_with::<T>(&s.y, false, |ys| cpu::conv::forward(xs, ws, bs.as_deref(), &s.g, ys))
-        }))???
-    });
+    let be = backend_of(&[x, w])?;
+    let y = Tensor::alloc_on(&s.y, kd, be.device(), false)?;
+    be.conv_forward(&y, &xc, &wc, bc.as_ref(), &s.g)?;
     let y = copy::contiguous_as(&y, dt)?;
     let mut inputs = vec![x, w];
     inputs.extend(bias);
@@ -105,9 +102,9 @@ pub fn conv_input_grad(gy: &Tensor, w: &Tensor, bias: Option<&Tensor>, s: &Arc<C
     let dt = gy.dtype();
     let kd = kernel_dtype(dt)?;
     let (gc, wc) = (copy::contiguous_as(gy, kd)?, copy::contiguous_as(w, kd)?);
-    let x = crate::dispatch_float!(kd, T => cpu::read::<T, _>(&gc, |gs| cpu::read::<T, _>(&wc, |ws| {
-        cpu::new_with::<T>(&s.x, false, |xs| cpu::conv::input_grad(gs, ws, &s.g, xs))
-    }))???);
+    let be = backend_of(&[gy, w])?;
+    let x = Tensor::alloc_on(&s.x, kd, be.device(), false)?;
+    be.conv_input_grad(&x, &gc, &wc, &s.g)?;
     let x = copy::contiguous_as(&x, dt)?;
     if let Some(b) = bias {
         let mut bshape = vec![b.numel() as i64];
@@ -138,9 +135,9 @@ pub fn conv_weight_grad(x: &Tensor, gy: &Tensor, s: &Arc<ConvShapes>) -> Result<
     let dt = x.dtype();
     let kd = kernel_dtype(dt)?;
     let (xc, gc) = (copy::contiguous_as(x, kd)?, copy::contiguous_as(gy, kd)?);
-    let gw = crate::dispatch_float!(kd, T => cpu::read::<T, _>(&xc, |xs| cpu::read::<T, _>(&gc, |gs| {
-        cpu::new_with::<T>(&s.w, false, |ws| cpu::conv::weight_grad(xs, gs, &s.g, ws))
-    }))???);
+    let be = backend_of(&[x, gy])?;
+    let gw = Tensor::alloc_on(&s.w, kd, be.device(), false)?;
+    be.conv_weight_grad(&gw, &xc, &gc, &s.g)?;
     let gw = copy::contiguous_as(&gw, dt)?;
     if autograd::needs_grad(&[x, gy]) {
         let (s2, need) = (s.clone(), needs(&[Some(x), Some(gy)]));

@@ -20,10 +20,9 @@ pub fn softmax(x: &Tensor, dim: i64, log: bool, dtype: Option<DType>) -> Result<
     let moved = if nd == 0 { x.detach() } else { shape::movedim_raw(&x.detach(), d, nd - 1) };
     let src = copy::contiguous_as(&moved, kd)?;
     let len = if nd == 0 { 1 } else { x.shape()[d] };
-    let work = crate::dispatch_float!(kd, T => cpu::read::<T, _>(&src, |sv| cpu::new_with::<T>(&src.shape(), false, |o| {
-        if len > 0 { k::softmax_rows::<T>(sv, o, len, log); }
-        Ok(())
-    }))??);
+    let be = backend_of(&[&src])?;
+    let work = Tensor::alloc_on(&src.shape(), kd, be.device(), false)?;
+    be.softmax(&work, &src, len, log)?;
     let back = if nd == 0 { work } else { shape::movedim_raw(&work, nd - 1, d) };
     let out = copy::contiguous_as(&back, x.dtype())?;
     let out = if out.is_contiguous() { out } else { copy::contiguous_clone(&out)? };
@@ -40,7 +39,9 @@ pub fn softmax(x: &Tensor, dim: i64, log: bool, dtype: Option<DType>) -> Result<
                     let dt = y.dtype();
                     let (yc, gc) = (copy::contiguous_as(y, dt)?, copy::contiguous_as(g, dt)?);
                     let sh = y.shape();
-                    let gx = crate::dispatch_float!(dt, T => cpu::read::<T, _>(&yc, |ys| cpu::read::<T, _>(&gc, |gs| cpu::new_with::<T>(&sh, false, |o| k::softmax_bwd(ys, gs, len, log, o))))???);
+                    let be = backend_of(&[&yc, &gc])?;
+                    let gx = Tensor::alloc_on(&sh, dt, be.device(), false)?;
+                    be.softmax_backward(&gx, &yc, &gc, len, log)?;
                     return Ok(vec![Some(gx)]);
                 }
             }
@@ -63,9 +64,9 @@ pub fn softmax(x: &Tensor, dim: i64, log: bool, dtype: Option<DType>) -> Result<
 // mode is off (the usual backward) and a composite of differentiable ops under
 // `create_graph=True`, so higher-order gradients stay exact.
 
-use crate::cpu::{self, nn as k};
+use crate::backend::backend_of;
+use crate::backend::nn::{AttnGeom, AttnMaskArg, BatchNormGeom, LstmGeom};
 use crate::error::Error;
-use num_traits::Zero;
 use crate::ops::binary::{add, add_s, mul_s};
 
 fn float_kernel_dtype(x: &Tensor, what: &str) -> Result<DType> {
@@ -99,14 +100,10 @@ pub fn layer_norm(x: &Tensor, k_dims: usize, w: Option<&Tensor>, b: Option<&Tens
     let rows: usize = sh[..sh.len() - k_dims].iter().product();
     let xc = copy::contiguous_as(x, dt)?;
     let (wc, bc) = (w.map(|t| copy::contiguous_as(t, dt)).transpose()?, b.map(|t| copy::contiguous_as(t, dt)).transpose()?);
-    let (mean, rstd, y) = crate::dispatch_float!(dt, T => {
-        let wv: Option<Vec<T>> = wc.as_ref().map(|t| cpu::read::<T, _>(t, |v| v.to_vec())).transpose()?;
-        let bv: Option<Vec<T>> = bc.as_ref().map(|t| cpu::read::<T, _>(t, |v| v.to_vec())).transpose()?;
-        let mut mv = vec![T::zero(); rows];
-        let mut rv = vec![T::zero(); rows];
-        let y = cpu::read::<T, _>(&xc, |xs| cpu::new_with::<T>(&sh, false, |ys| k::layer_norm_fwd(xs, len, wv.as_deref(), bv.as_deref(), eps, ys, &mut mv, &mut rv)))??;
-        (Tensor::from_vec(mv, &[rows])?, Tensor::from_vec(rv, &[rows])?, y)
-    });
+    let be = backend_of(&[x])?;
+    let alloc = |shape: &[usize]| Tensor::alloc_on(shape, dt, be.device(), false);
+    let (mean, rstd, y) = (alloc(&[rows])?, alloc(&[rows])?, alloc(&sh)?);
+    be.layer_norm(&y, &mean, &rstd, &xc, wc.as_ref(), bc.as_ref(), len, eps)?;
     let mut inputs = vec![x];
     inputs.extend(w);
     inputs.extend(b);
@@ -128,26 +125,13 @@ pub fn layer_norm(x: &Tensor, k_dims: usize, w: Option<&Tensor>, b: Option<&Tens
                 let wc = w.map(|t| copy::contiguous_as(t, dt)).transpose()?;
                 let xs = x.shape();
                 let wshape: Vec<usize> = xs[lead..].to_vec();
-                crate::dispatch_float!(dt, T => {
-                    let wv: Option<Vec<T>> = wc.as_ref().map(|t| cpu::read::<T, _>(t, |v| v.to_vec())).transpose()?;
-                    let (mv, rv) = (mean.to_vec::<T>()?, rstd.to_vec::<T>()?);
-                    let (mut gwv, mut gbv) = (vec![T::zero(); len], vec![T::zero(); len]);
-                    let want_w = has_w && need[1];
-                    let want_b = has_b && need[if has_w { 2 } else { 1 }];
-                    let gx = cpu::read::<T, _>(&xc, |xs_| cpu::read::<T, _>(&gc, |gs| {
-                        if need[0] {
-                            cpu::new_with::<T>(&xs, false, |gxs| k::layer_norm_bwd(gs, xs_, len, &mv, &rv, wv.as_deref(), Some(gxs),
-                                if want_w { Some(&mut gwv[..]) } else { None }, if want_b { Some(&mut gbv[..]) } else { None })).map(Some)
-                        } else {
-                            k::layer_norm_bwd(gs, xs_, len, &mv, &rv, wv.as_deref(), None,
-                                if want_w { Some(&mut gwv[..]) } else { None }, if want_b { Some(&mut gbv[..]) } else { None }).map_err(|e| crate::rt_err!("{}", e))?;
-                            Ok(None)
-                        }
-                    }))???;
-                    let gw = if want_w { Some(Tensor::from_vec(gwv, &wshape)?) } else { None };
-                    let gb = if want_b { Some(Tensor::from_vec(gbv, &wshape)?) } else { None };
-                    (gx, gw, gb)
-                })
+                let want_w = has_w && need[1];
+                let want_b = has_b && need[if has_w { 2 } else { 1 }];
+                let be = backend_of(&[&xc, &gc])?;
+                let alloc = |want: bool, shape: &[usize]| want.then(|| Tensor::alloc_on(shape, dt, be.device(), false)).transpose();
+                let (gx, gw, gb) = (alloc(need[0], &xs)?, alloc(want_w, &wshape)?, alloc(want_b, &wshape)?);
+                be.layer_norm_backward(gx.as_ref(), gw.as_ref(), gb.as_ref(), &gc, &xc, mean, rstd, wc.as_ref(), len)?;
+                (gx, gw, gb)
             };
             let mut r = vec![gx];
             if has_w { r.push(gw); }
@@ -182,7 +166,9 @@ pub fn gelu(x: &Tensor, tanh: bool) -> Result<Tensor> {
     let dt = float_kernel_dtype(x, "GeluKernelImpl")?;
     let xc = copy::contiguous_as(x, dt)?;
     let sh = x.shape();
-    let y = crate::dispatch_float!(dt, T => cpu::read::<T, _>(&xc, |xs| cpu::new_with::<T>(&sh, false, |ys| k::gelu_fwd(xs, tanh, ys)))??);
+    let be = backend_of(&[x])?;
+    let y = Tensor::alloc_on(&sh, dt, be.device(), false)?;
+    be.gelu(&y, &xc, tanh)?;
     if autograd::needs_grad(&[x]) {
         autograd::record("GeluBackward0", &[x], &[&y], vec![SaveItem::Input(x)], Box::new(move |s, g| {
             let Some(g) = &g[0] else { return Ok(vec![None]) };
@@ -193,7 +179,9 @@ pub fn gelu(x: &Tensor, tanh: bool) -> Result<Tensor> {
             let dt = x.dtype();
             let (xc, gc) = (copy::contiguous_as(x, dt)?, copy::contiguous_as(g, dt)?);
             let sh = x.shape();
-            let gx = crate::dispatch_float!(dt, T => cpu::read::<T, _>(&xc, |xs| cpu::read::<T, _>(&gc, |gs| cpu::new_with::<T>(&sh, false, |o| k::gelu_bwd(gs, xs, tanh, o))))???);
+            let be = backend_of(&[&xc, &gc])?;
+            let gx = Tensor::alloc_on(&sh, dt, be.device(), false)?;
+            be.gelu_backward(&gx, &gc, &xc, tanh)?;
             Ok(vec![Some(gx)])
         }));
     }
@@ -240,28 +228,23 @@ pub fn nll_loss(x: &Tensor, target: &Tensor, weight: Option<&Tensor>, ignore_ind
         let m = shape::movedim_raw(&x.detach(), 1, sh.len() - 1);
         copy::contiguous_clone(&copy::contiguous_as(&m, dt)?)?
     };
-    let tv = copy::contiguous_as(target, DType::I64)?.to_vec::<i64>()?;
+    let tc = copy::contiguous_as(target, DType::I64)?;
     let wc = weight.map(|w| copy::contiguous_as(w, dt)).transpose()?;
-    let (loss, rw_t, denom) = crate::dispatch_float!(dt, T => {
-        let wv: Option<Vec<T>> = wc.as_ref().map(|t| cpu::read::<T, _>(t, |v| v.to_vec())).transpose()?;
-        if wv.as_ref().is_some_and(|w| w.len() != c) { crate::bail!("weight tensor should be defined either for all {} classes or no classes", c); }
-        let mut rw = vec![T::zero(); rows];
-        if let Err(Some(t)) = k::nll_row_weights(&tv, c, wv.as_deref(), ignore_index, &mut rw) {
-            return Err(crate::index_err!("Target {} is out of bounds.", t));
-        }
-        let mut lv = vec![T::zero(); rows];
-        cpu::read::<T, _>(&x2, |xs| k::nll_fwd(xs, c, &tv, &rw, &mut lv))?.map_err(|e| crate::rt_err!("{}", e))?;
-        let denom: f64 = rw.iter().map(|v| v.to_f64().unwrap_or(0.0)).sum();
-        let loss = match red {
-            Reduction::None => { let mut ls: Vec<usize> = vec![sh[0]]; ls.extend_from_slice(&sh[2..]); Tensor::from_vec(lv, &ls)? }
-            Reduction::Sum => Tensor::scalar_tensor(T::of(lv.iter().map(|v| v.to_f64().unwrap_or(0.0)).sum::<f64>()))?,
-            Reduction::Mean => Tensor::scalar_tensor(T::of(lv.iter().map(|v| v.to_f64().unwrap_or(0.0)).sum::<f64>() / denom))?,
-        };
-        (loss, Tensor::from_vec(rw, &[rows])?, denom)
-    });
+    if wc.as_ref().is_some_and(|w| w.numel() != c) { crate::bail!("weight tensor should be defined either for all {} classes or no classes", c); }
+    let be = backend_of(&[x, target])?;
+    let (lv, rw_t) = (Tensor::alloc_on(&[rows], dt, be.device(), false)?, Tensor::alloc_on(&[rows], dt, be.device(), false)?);
+    be.nll_loss(&lv, &rw_t, &x2, &tc, wc.as_ref(), ignore_index)?;
+    // the reductions in f64, as PyTorch accumulates them
+    let total = |t: &Tensor| -> Result<f64> { Ok(reduce::sum(t, None, false, Some(DType::F64))?.to_vec::<f64>()?[0]) };
+    let denom = total(&rw_t)?;
+    let loss = match red {
+        Reduction::None => { let mut ls: Vec<usize> = vec![sh[0]]; ls.extend_from_slice(&sh[2..]); shape::reshape_raw(&lv, &ls) }
+        Reduction::Sum => copy::contiguous_as(&Tensor::scalar_tensor(total(&lv)?)?, dt)?,
+        Reduction::Mean => copy::contiguous_as(&Tensor::scalar_tensor(total(&lv)? / denom)?, dt)?,
+    };
     if autograd::needs_grad(&[x]) {
         let name = if sh.len() == 2 { "NllLossBackward0" } else { "NllLoss2DBackward0" };
-        let (tv2, xshape) = (Arc::new(tv), sh.clone());
+        let xshape = sh.clone();
         autograd::record(name, &[x], &[&loss], vec![SaveItem::Value(rw_t), SaveItem::Input(x)], Box::new(move |s, g| {
             let Some(g) = &g[0] else { return Ok(vec![None]) };
             let rw = &s[0];
@@ -269,9 +252,9 @@ pub fn nll_loss(x: &Tensor, target: &Tensor, weight: Option<&Tensor>, ignore_ind
             let scale = if red == Reduction::Mean { 1.0 / denom } else { 1.0 };
             // d loss / d x as a constant coefficient tensor times g: linear in g, so the
             // product stays differentiable under create_graph
-            let coef = crate::dispatch_float!(dt, T => cpu::read::<T, _>(rw, |rwv| {
-                cpu::new_with::<T>(&[rows, c], false, |o| k::nll_grad_coef(c, &tv2, rwv, T::of(scale), o))
-            })??);
+            let be = backend_of(&[rw, &tc])?;
+            let coef = Tensor::alloc_on(&[rows, c], dt, be.device(), false)?;
+            be.nll_grad_coef(&coef, &tc, rw, scale)?;
             let coef = if xshape.len() == 2 { coef } else {
                 let mut rs: Vec<usize> = vec![xshape[0]]; rs.extend_from_slice(&xshape[2..]); rs.push(c);
                 copy::contiguous_clone(&shape::movedim_raw(&shape::reshape_raw(&coef, &rs), xshape.len() - 1, 1))?
@@ -294,8 +277,6 @@ pub fn nll_loss(x: &Tensor, target: &Tensor, weight: Option<&Tensor>, ignore_ind
     Ok(loss)
 }
 
-use crate::cpu::nn::NnElem;
-use num_traits::ToPrimitive;
 use std::sync::Arc;
 
 
@@ -309,18 +290,13 @@ pub fn linear(x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor> {
     if xs.len() != 2 || ws.len() != 2 || xs[1] != ws[1] {
         crate::bail!("mat1 and mat2 shapes cannot be multiplied ({}x{} and {}x{})", xs.first().copied().unwrap_or(0), xs.get(1).copied().unwrap_or(0), ws.get(1).copied().unwrap_or(0), ws.first().copied().unwrap_or(0));
     }
-    let (m, kk, n) = (xs[0], xs[1], ws[0]);
+    let (m, n) = (xs[0], ws[0]);
     if let Some(b) = b { if b.numel() != n || b.ndim() > 1 { crate::bail!("linear: bias of size {:?} for {} outputs", b.shape(), n); } }
     let (xc, wc) = (copy::contiguous_as(x, dt)?, copy::contiguous_as(w, dt)?);
     let bc = b.map(|t| copy::contiguous_as(t, dt)).transpose()?;
-    let y = crate::dispatch_float!(dt, T => {
-        let bv: Option<Vec<T>> = bc.as_ref().map(|t| cpu::read::<T, _>(t, |v| v.to_vec())).transpose()?;
-        cpu::read::<T, _>(&xc, |xv| cpu::read::<T, _>(&wc, |wv| cpu::new_with::<T>(&[m, n], false, |yv| {
-            if let Some(bv) = &bv { for r in yv.chunks_mut(n.max(1)) { r.copy_from_slice(bv); } }
-            let par = cpu::gemm::parallelism(m.saturating_mul(n).saturating_mul(kk));
-            cpu::gemm::gemm_checked(yv, n, cpu::gemm::Mat::rm(xv, m, kk), cpu::gemm::Mat::rm_t(wv, n, kk), bv.is_some(), par)
-        })))???
-    });
+    let be = backend_of(&[x, w])?;
+    let y = Tensor::alloc_on(&[m, n], dt, be.device(), false)?;
+    be.linear(&y, &xc, &wc, bc.as_ref())?;
     let mut inputs = vec![x, w];
     inputs.extend(b);
     if autograd::needs_grad(&inputs) {
@@ -350,28 +326,20 @@ pub fn rnn_cell(x: &Tensor, h: &Tensor, w_ih: &Tensor, w_hh: &Tensor, b_ih: Opti
     if xs.len() != 2 || hs.len() != 2 || wis.len() != 2 || whs.len() != 2 || xs[0] != hs[0] || wis[1] != xs[1] || whs[1] != hs[1] || wis[0] != hs[1] || whs[0] != hs[1] {
         crate::bail!("rnn_cell: incompatible shapes input {:?}, hidden {:?}, weight_ih {:?}, weight_hh {:?}", xs, hs, wis, whs);
     }
-    let (m, ki, kh, n) = (xs[0], xs[1], hs[1], hs[1]);
+    let (m, n) = (xs[0], hs[1]);
     for b in [b_ih, b_hh].into_iter().flatten() { if b.numel() != n { crate::bail!("rnn_cell: bias of size {:?} for hidden size {}", b.shape(), n); } }
     let cs: Vec<Tensor> = [x, h, w_ih, w_hh].iter().map(|t| copy::contiguous_as(t, dt)).collect::<Result<_>>()?;
     let bs: Vec<Tensor> = [b_ih, b_hh].into_iter().flatten().map(|t| copy::contiguous_as(t, dt)).collect::<Result<_>>()?;
-    let y = crate::dispatch_float!(dt, T => {
-        let mut bias = vec![T::zero(); n];
-        for b in &bs { cpu::read::<T, _>(b, |v| for (o, &a) in bias.iter_mut().zip(v) { *o = *o + a; })?; }
-        let r = |t: &Tensor| cpu::read::<T, _>(t, |v| v.to_vec());
-        let (xv, hv, wiv, whv) = (r(&cs[0])?, r(&cs[1])?, r(&cs[2])?, r(&cs[3])?);
-        cpu::new_with::<T>(&[m, n], false, |yv| {
-            for row in yv.chunks_mut(n.max(1)) { row.copy_from_slice(&bias); }
-            let par = cpu::gemm::parallelism(m.saturating_mul(n).saturating_mul(ki + kh));
-            cpu::gemm::gemm_checked(yv, n, cpu::gemm::Mat::rm(&xv, m, ki), cpu::gemm::Mat::rm_t(&wiv, n, ki), true, par)?;
-            cpu::gemm::gemm_checked(yv, n, cpu::gemm::Mat::rm(&hv, m, kh), cpu::gemm::Mat::rm_t(&whv, n, kh), true, par)?;
-            if relu {
-                for v in yv.iter_mut() { if !(*v > T::zero() || v.is_nan()) { *v = T::zero(); } }
-            } else {
-                k::tanh_in_place(yv);
-            }
-            Ok(())
-        })?
-    });
+    // both biases summed in one [n] vector (zeros without bias)
+    let bias = {
+        let _off = autograd::GradMode::set(false);
+        let mut acc = Tensor::alloc_on(&[n], dt, x.device(), true)?;
+        for b in &bs { acc = add(&acc, &shape::reshape_raw(b, &[n]))?; }
+        acc
+    };
+    let be = backend_of(&[x, h, w_ih, w_hh])?;
+    let y = Tensor::alloc_on(&[m, n], dt, be.device(), false)?;
+    be.rnn_cell(&y, &cs[0], &cs[1], &cs[2], &cs[3], &bias, relu)?;
     let mut inputs = vec![x, h, w_ih, w_hh];
     inputs.extend(b_ih);
     inputs.extend(b_hh);
@@ -406,7 +374,7 @@ pub fn rnn_cell(x: &Tensor, h: &Tensor, w_ih: &Tensor, w_hh: &Tensor, b_ih: Opti
 /// `F.scaled_dot_product_attention` on 4-D q [B, H, L, E], k [B, H, S, E], v [B, H, S, Ev]
 /// (f32/f64, no dropout) with an optional additive float mask broadcastable to [B, H, L, S]:
 /// one node (PyTorch's name for its CPU flash kernel), memory-efficient kernels in
-/// `cpu::attention`, composite backward under create_graph.
+/// the device's `NnKernels::attention`, composite backward under create_graph.
 pub fn sdpa(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>, causal: bool, scale: f64) -> Result<Tensor> {
     let dt = float_kernel_dtype(q, "scaled_dot_product_attention")?;
     for t in [k, v].into_iter().chain(mask) { same_dtype(q, t)?; }
@@ -414,7 +382,7 @@ pub fn sdpa(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>, causal: b
     if qs.len() != 4 || ks.len() != 4 || vs.len() != 4 || qs[..2] != ks[..2] || qs[..2] != vs[..2] || qs[3] != ks[3] || ks[2] != vs[2] {
         crate::bail!("scaled_dot_product_attention: incompatible shapes query {:?}, key {:?}, value {:?}", qs, ks, vs);
     }
-    let g = cpu::attention::AttnGeom { b: qs[0] * qs[1], l: qs[2], s: ks[2], e: qs[3], ev: vs[3], scale, causal, masked_rows_zero: true };
+    let g = AttnGeom { b: qs[0] * qs[1], l: qs[2], s: ks[2], e: qs[3], ev: vs[3], scale, causal, masked_rows_zero: true };
     // mask: full [L, S] matrices, one offset per (batch, head) through broadcast strides
     let (mask_t, offsets) = match mask {
         None => (None, vec![]),
@@ -439,15 +407,10 @@ pub fn sdpa(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>, causal: b
         }
     };
     let cs: Vec<Tensor> = [q, k, v].iter().map(|t| copy::contiguous_as(t, dt)).collect::<Result<_>>()?;
-    let (o, lse) = crate::dispatch_float!(dt, T => {
-        let r = |t: &Tensor| cpu::read::<T, _>(t, |x| x.to_vec());
-        let (qv, kv, vv) = (r(&cs[0])?, r(&cs[1])?, r(&cs[2])?);
-        let mv: Option<Vec<T>> = mask_t.as_ref().map(r).transpose()?;
-        let am = mv.as_ref().map(|d| cpu::attention::AttnMask { data: d, offsets: &offsets });
-        let mut lv = vec![T::zero(); g.b * g.l];
-        let o = cpu::new_with::<T>(&[qs[0], qs[1], g.l, g.ev], false, |ov| cpu::attention::forward(&g, &qv, &kv, &vv, am.as_ref(), ov, &mut lv))?;
-        (o, Tensor::from_vec(lv, &[g.b * g.l])?)
-    });
+    let be = backend_of(&[q, k, v])?;
+    let (o, lse) = (Tensor::alloc_on(&[qs[0], qs[1], g.l, g.ev], dt, be.device(), false)?, Tensor::alloc_on(&[g.b * g.l], dt, be.device(), false)?);
+    let am = mask_t.as_ref().map(|d| AttnMaskArg { data: d, offsets: &offsets });
+    be.attention(&o, &lse, &cs[0], &cs[1], &cs[2], am.as_ref(), &g)?;
     if autograd::needs_grad(&[q, k, v]) {
         let need = [q.requires_grad(), k.requires_grad(), v.requires_grad()];
         let mut save = vec![SaveItem::Input(q), SaveItem::Input(k), SaveItem::Input(v), SaveItem::Output(0), SaveItem::Value(lse)];
@@ -466,15 +429,11 @@ pub fn sdpa(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>, causal: b
             }
             let dt = q.dtype();
             let cs: Vec<Tensor> = [q, k, v, o, d_o].iter().map(|t| copy::contiguous_as(t, dt)).collect::<Result<_>>()?;
-            let (gq, gk, gv) = crate::dispatch_float!(dt, T => {
-                let r = |t: &Tensor| cpu::read::<T, _>(t, |x| x.to_vec());
-                let (qv, kv, vv, ov, dov, lv) = (r(&cs[0])?, r(&cs[1])?, r(&cs[2])?, r(&cs[3])?, r(&cs[4])?, r(lse)?);
-                let mv: Option<Vec<T>> = m.map(r).transpose()?;
-                let am = mv.as_ref().map(|d| cpu::attention::AttnMask { data: d, offsets: &offsets });
-                let (mut dq, mut dk, mut dv) = (vec![T::zero(); qv.len()], vec![T::zero(); kv.len()], vec![T::zero(); vv.len()]);
-                cpu::attention::backward(&g, &qv, &kv, &vv, am.as_ref(), &ov, &lv, &dov, &mut dq, &mut dk, &mut dv).map_err(|e| crate::rt_err!("{}", e))?;
-                (Tensor::from_vec(dq, &q.shape())?, Tensor::from_vec(dk, &k.shape())?, Tensor::from_vec(dv, &v.shape())?)
-            });
+            let be = backend_of(&[q, k, v, d_o])?;
+            let alloc = |t: &Tensor| Tensor::alloc_on(&t.shape(), dt, be.device(), false);
+            let (gq, gk, gv) = (alloc(q)?, alloc(k)?, alloc(v)?);
+            let am = m.map(|d| AttnMaskArg { data: d, offsets: &offsets });
+            be.attention_backward(&gq, &gk, &gv, &cs[0], &cs[1], &cs[2], &cs[3], lse, &cs[4], am.as_ref(), &g)?;
             Ok(vec![need[0].then_some(gq), need[1].then_some(gk), need[2].then_some(gv)])
         }));
     }
@@ -523,23 +482,19 @@ pub fn batch_norm(x: &Tensor, w: Option<&Tensor>, b: Option<&Tensor>, running: O
         if t.numel() != c { crate::bail!("batch_norm: expected {} elements, got {:?}", c, t.shape()); }
     }
     let train = running.is_none();
+    let geom = BatchNormGeom { n, c, p };
     let xc = copy::contiguous_as(x, dt)?;
     let (mean, var): (Vec<f64>, Vec<f64>) = match running {
         Some((rm, rv)) => (copy::contiguous_as(rm, DType::F64)?.to_vec::<f64>()?, copy::contiguous_as(rv, DType::F64)?.to_vec::<f64>()?),
-        None => {
-            let (mut m, mut v) = (vec![0.0; c], vec![0.0; c]);
-            crate::dispatch_float!(dt, T => cpu::read::<T, _>(&xc, |xs| k::batch_norm_stats(xs, n, c, p, &mut m, &mut v))?.map_err(|e| crate::rt_err!("{}", e))?);
-            (m, v)
-        }
+        None => backend_of(&[x])?.batch_norm_stats(&xc, geom)?,
     };
     let rstd: Vec<f64> = var.iter().map(|&v| 1.0 / (v + eps).sqrt()).collect();
     let (wc, bc) = (w.map(|t| copy::contiguous_as(t, dt)).transpose()?, b.map(|t| copy::contiguous_as(t, dt)).transpose()?);
-    let y = if c == 0 || p == 0 || n == 0 { Tensor::zeros(&sh, dt)? } else {
-        crate::dispatch_float!(dt, T => {
-            let wv: Option<Vec<T>> = wc.as_ref().map(|t| cpu::read::<T, _>(t, |v| v.to_vec())).transpose()?;
-            let bv: Option<Vec<T>> = bc.as_ref().map(|t| cpu::read::<T, _>(t, |v| v.to_vec())).transpose()?;
-            cpu::read::<T, _>(&xc, |xs| cpu::new_with::<T>(&sh, false, |ys| k::batch_norm_apply(xs, c, p, &mean, &rstd, wv.as_deref(), bv.as_deref(), ys)))??
-        })
+    let y = if c == 0 || p == 0 || n == 0 { Tensor::alloc_on(&sh, dt, x.device(), true)? } else {
+        let be = backend_of(&[x])?;
+        let y = Tensor::alloc_on(&sh, dt, be.device(), false)?;
+        be.batch_norm(&y, &xc, geom, &mean, &rstd, wc.as_ref(), bc.as_ref())?;
+        y
     };
     let stats = if train {
         let m = (n * p) as f64;
@@ -565,18 +520,9 @@ pub fn batch_norm(x: &Tensor, w: Option<&Tensor>, b: Option<&Tensor>, running: O
                 let xs = x.shape();
                 let (xc, gc) = (copy::contiguous_as(x, dt)?, copy::contiguous_as(g, dt)?);
                 let wc = w.map(|t| copy::contiguous_as(t, dt)).transpose()?;
-                let (mut sw, mut sb) = (vec![0.0; c], vec![0.0; c]);
-                let gx = crate::dispatch_float!(dt, T => {
-                    let wv: Option<Vec<T>> = wc.as_ref().map(|t| cpu::read::<T, _>(t, |v| v.to_vec())).transpose()?;
-                    cpu::read::<T, _>(&xc, |xv| cpu::read::<T, _>(&gc, |gv| {
-                        if need[0] {
-                            cpu::new_with::<T>(&xs, false, |o| k::batch_norm_bwd(gv, xv, n, c, p, &mean, &rstd, wv.as_deref(), train, Some(o), &mut sw, &mut sb)).map(Some)
-                        } else {
-                            k::batch_norm_bwd(gv, xv, n, c, p, &mean, &rstd, wv.as_deref(), train, None, &mut sw, &mut sb).map_err(|e| crate::rt_err!("{}", e))?;
-                            Ok(None)
-                        }
-                    }))???
-                });
+                let be = backend_of(&[&xc, &gc])?;
+                let gx = need[0].then(|| Tensor::alloc_on(&xs, dt, be.device(), false)).transpose()?;
+                let (sw, sb) = be.batch_norm_backward(gx.as_ref(), &gc, &xc, geom, &mean, &rstd, wc.as_ref(), train)?;
                 let to = |v: Vec<f64>| -> Result<Tensor> { copy::contiguous_as(&Tensor::from_vec(v, &[c])?, dt) };
                 (gx, Some(to(sw)?), Some(to(sb)?))
             };
@@ -625,7 +571,7 @@ fn last_step(seq: &Tensor, t_len: usize) -> Result<Tensor> {
 }
 
 /// One direction of one `nn.LSTM` layer over the whole sequence as one node, the time loop in
-/// Rust (`cpu::rnn`). `xg` [T, B, 4H] holds the input projections with both biases, `h0`, `c0`
+/// Rust (the device's `NnKernels::lstm`). `xg` [T, B, 4H] holds the input projections with both biases, `h0`, `c0`
 /// [B, H], `w_hh` [4H, H]. Returns (every step's hidden state [T, B, H], h_n, c_n). Backward
 /// runs backpropagation through time natively; it records no graph, so double backward raises
 /// (as PyTorch's fused cuDNN LSTM does).
@@ -638,23 +584,13 @@ pub fn lstm_layer(xg: &Tensor, h0: &Tensor, c0: &Tensor, w_hh: &Tensor) -> Resul
     if !ok {
         crate::bail!("lstm: incompatible shapes gates {:?}, h0 {:?}, c0 {:?}, weight_hh {:?}", xs, hs0, cs0, ws);
     }
-    let geom = cpu::rnn::LstmGeom { steps: xs[0], batch: xs[1], hidden: hs0[1] };
+    let geom = LstmGeom { steps: xs[0], batch: xs[1], hidden: hs0[1] };
     let (t_len, b, h) = (geom.steps, geom.batch, geom.hidden);
     let cs_in: Vec<Tensor> = [xg, h0, c0, w_hh].iter().map(|t| copy::contiguous_as(t, dt)).collect::<Result<_>>()?;
-    let hs = Tensor::empty(&[t_len, b, h], dt)?;
-    let acts = Tensor::empty(&[t_len, b, 4 * h], dt)?;
-    let cs = Tensor::empty(&[t_len, b, h], dt)?;
-    // inputs are read in place and outputs written in place (fresh tensors, distinct storages)
-    crate::dispatch_float!(dt, T => {
-        use cpu::strided::write;
-        let kernel = |xv: &[T], h0v: &[T], c0v: &[T], wv: &[T]| -> Result<()> {
-            let r = write::<T, _>(&hs.body(), |hv| write::<T, _>(&acts.body(), |av| write::<T, _>(&cs.body(), |cv|
-                cpu::rnn::lstm_fwd(geom, xv, h0v, c0v, wv, hv, av, cv))))???;
-            r.map_err(|e| crate::rt_err!("{}", e))
-        };
-        cpu::read::<T, _>(&cs_in[0], |xv| cpu::read::<T, _>(&cs_in[1], |h0v| cpu::read::<T, _>(&cs_in[2], |c0v|
-            cpu::read::<T, _>(&cs_in[3], |wv| kernel(xv, h0v, c0v, wv)))))?????;
-    });
+    let be = backend_of(&[xg, h0, c0, w_hh])?;
+    let alloc = |shape: &[usize]| Tensor::alloc_on(shape, dt, be.device(), false);
+    let (hs, acts, cs) = (alloc(&[t_len, b, h])?, alloc(&[t_len, b, 4 * h])?, alloc(&[t_len, b, h])?);
+    be.lstm(geom, &hs, &acts, &cs, &cs_in[0], &cs_in[1], &cs_in[2], &cs_in[3])?;
     let (h_n, c_n) = if t_len == 0 {
         (copy::contiguous_clone(h0)?, copy::contiguous_clone(c0)?)
     } else {
@@ -670,30 +606,15 @@ pub fn lstm_layer(xg: &Tensor, h0: &Tensor, c0: &Tensor, w_hh: &Tensor) -> Resul
                     return Err(Error::Runtime("double backward through nn.LSTM's fused layer is not supported; set ferrotorch.nn.modules.rnn.FUSED_LSTM = False to run the recurrence as tensor ops".into()));
                 }
                 let dt = s[0].dtype();
-                let zeros = || Tensor::zeros(&[t_len, b, h], dt);
+                let zeros = || Tensor::alloc_on(&[t_len, b, h], dt, s[0].device(), true);
                 let dhs = match &g[0] { Some(d) => copy::contiguous_as(d, dt)?, None => zeros()? };
                 let dh_n = g[1].as_ref().map(|d| copy::contiguous_as(d, dt)).transpose()?;
                 let dc_n = g[2].as_ref().map(|d| copy::contiguous_as(d, dt)).transpose()?;
                 let saved: Vec<Tensor> = s.iter().map(|t| copy::contiguous_as(t, dt)).collect::<Result<_>>()?;
-                let dxg = Tensor::empty(&[t_len, b, 4 * h], dt)?;
-                let (dh0, dc0, dw) = (Tensor::empty(&[b, h], dt)?, Tensor::empty(&[b, h], dt)?, Tensor::empty(&[4 * h, h], dt)?);
-                crate::dispatch_float!(dt, T => {
-                    use cpu::strided::write;
-                    let r = |t: &Tensor| cpu::read::<T, _>(t, |v| v.to_vec());
-                    // the small [B, H] pieces are copied; the [T, B, *] ones are read in place
-                    let (h0v, c0v, wv) = (r(&saved[0])?, r(&saved[1])?, r(&saved[2])?);
-                    let dhn = dh_n.as_ref().map(|t| r(t)).transpose()?;
-                    let dcn = dc_n.as_ref().map(|t| r(t)).transpose()?;
-                    let (mut dh0v, mut dc0v) = (vec![T::zero(); b * h], vec![T::zero(); b * h]);
-                    let kernel = |hv: &[T], av: &[T], cv: &[T], dhv: &[T], dh0v: &mut [T], dc0v: &mut [T]| -> Result<()> {
-                        let res = write::<T, _>(&dxg.body(), |dxv| write::<T, _>(&dw.body(), |dwv|
-                            cpu::rnn::lstm_bwd(geom, dhv, dhn.as_deref(), dcn.as_deref(), &h0v, &c0v, &wv, hv, av, cv, dxv, dh0v, dc0v, dwv)))??;
-                        res.map_err(|e| crate::rt_err!("{}", e))
-                    };
-                    cpu::read::<T, _>(&saved[3], |hv| cpu::read::<T, _>(&saved[4], |av| cpu::read::<T, _>(&saved[5], |cv|
-                        cpu::read::<T, _>(&dhs, |dhv| kernel(hv, av, cv, dhv, &mut dh0v, &mut dc0v)))))?????;
-                    cpu::write_from(&dh0, &dh0v)?; cpu::write_from(&dc0, &dc0v)?;
-                });
+                let be = backend_of(&[&saved[0], &dhs])?;
+                let alloc = |shape: &[usize]| Tensor::alloc_on(shape, dt, be.device(), false);
+                let (dxg, dh0, dc0, dw) = (alloc(&[t_len, b, 4 * h])?, alloc(&[b, h])?, alloc(&[b, h])?, alloc(&[4 * h, h])?);
+                be.lstm_backward(geom, &dxg, &dh0, &dc0, &dw, &dhs, dh_n.as_ref(), dc_n.as_ref(), &saved[0], &saved[1], &saved[2], &saved[3], &saved[4], &saved[5])?;
                 Ok(vec![Some(dxg), Some(dh0), Some(dc0), Some(dw)])
             }));
     }
@@ -712,22 +633,13 @@ pub fn gru_layer(gi: &Tensor, h0: &Tensor, w_hh: &Tensor, b_hh: Option<&Tensor>)
     if !ok {
         crate::bail!("gru: incompatible shapes gates {:?}, h0 {:?}, weight_hh {:?}, bias_hh {:?}", xs, hs0, ws, b_hh.map(|bb| bb.shape()));
     }
-    let geom = cpu::rnn::LstmGeom { steps: xs[0], batch: xs[1], hidden: hs0[1] };
+    let geom = LstmGeom { steps: xs[0], batch: xs[1], hidden: hs0[1] };
     let (t_len, b, h) = (geom.steps, geom.batch, geom.hidden);
     let cs_in: Vec<Tensor> = [gi, h0, w_hh].iter().map(|t| copy::contiguous_as(t, dt)).collect::<Result<_>>()?;
     let bias = b_hh.map(|t| copy::contiguous_as(t, dt)).transpose()?;
-    let hs = Tensor::empty(&[t_len, b, h], dt)?;
-    let saved = Tensor::empty(&[t_len, b, 4 * h], dt)?;
-    crate::dispatch_float!(dt, T => {
-        use cpu::strided::write;
-        let bv: Option<Vec<T>> = bias.as_ref().map(|t| cpu::read::<T, _>(t, |v| v.to_vec())).transpose()?;
-        let kernel = |xv: &[T], h0v: &[T], wv: &[T]| -> Result<()> {
-            let r = write::<T, _>(&hs.body(), |hv| write::<T, _>(&saved.body(), |sv|
-                cpu::rnn::gru_fwd(geom, xv, h0v, wv, bv.as_deref(), hv, sv)))??;
-            r.map_err(|e| crate::rt_err!("{}", e))
-        };
-        cpu::read::<T, _>(&cs_in[0], |xv| cpu::read::<T, _>(&cs_in[1], |h0v| cpu::read::<T, _>(&cs_in[2], |wv| kernel(xv, h0v, wv))))????;
-    });
+    let be = backend_of(&[gi, h0, w_hh])?;
+    let (hs, saved) = (Tensor::alloc_on(&[t_len, b, h], dt, be.device(), false)?, Tensor::alloc_on(&[t_len, b, 4 * h], dt, be.device(), false)?);
+    be.gru(geom, &hs, &saved, &cs_in[0], &cs_in[1], &cs_in[2], bias.as_ref())?;
     let h_n = if t_len == 0 { copy::contiguous_clone(h0)? } else { last_step(&hs, t_len)? };
     let mut inputs = vec![gi, h0, w_hh];
     inputs.extend(b_hh);
@@ -741,29 +653,14 @@ pub fn gru_layer(gi: &Tensor, h0: &Tensor, w_hh: &Tensor, b_hh: Option<&Tensor>)
                     return Err(Error::Runtime("double backward through nn.GRU's fused layer is not supported; set ferrotorch.nn.modules.rnn.FUSED_GRU = False to run the recurrence as tensor ops".into()));
                 }
                 let dt = s[0].dtype();
-                let dhs = match &g[0] { Some(d) => copy::contiguous_as(d, dt)?, None => Tensor::zeros(&[t_len, b, h], dt)? };
+                let dhs = match &g[0] { Some(d) => copy::contiguous_as(d, dt)?, None => Tensor::alloc_on(&[t_len, b, h], dt, s[0].device(), true)? };
                 let dh_n = g[1].as_ref().map(|d| copy::contiguous_as(d, dt)).transpose()?;
                 let sv: Vec<Tensor> = s.iter().map(|t| copy::contiguous_as(t, dt)).collect::<Result<_>>()?;
-                let dgi = Tensor::empty(&[t_len, b, 3 * h], dt)?;
-                let (dh0, dw) = (Tensor::empty(&[b, h], dt)?, Tensor::empty(&[3 * h, h], dt)?);
-                let db = if with_bias { Some(Tensor::empty(&[3 * h], dt)?) } else { None };
-                crate::dispatch_float!(dt, T => {
-                    use cpu::strided::write;
-                    let r = |t: &Tensor| cpu::read::<T, _>(t, |v| v.to_vec());
-                    let (h0v, wv) = (r(&sv[0])?, r(&sv[1])?);
-                    let dhn = dh_n.as_ref().map(|t| r(t)).transpose()?;
-                    let mut dh0v = vec![T::zero(); b * h];
-                    let mut dbv = if with_bias { Some(vec![T::zero(); 3 * h]) } else { None };
-                    let kernel = |hv: &[T], savedv: &[T], dhv: &[T], dh0v: &mut [T], dbv: Option<&mut [T]>| -> Result<()> {
-                        let res = write::<T, _>(&dgi.body(), |dgv| write::<T, _>(&dw.body(), |dwv|
-                            cpu::rnn::gru_bwd(geom, dhv, dhn.as_deref(), &h0v, &wv, hv, savedv, dgv, dh0v, dwv, dbv)))??;
-                        res.map_err(|e| crate::rt_err!("{}", e))
-                    };
-                    cpu::read::<T, _>(&sv[2], |hv| cpu::read::<T, _>(&sv[3], |savedv| cpu::read::<T, _>(&dhs, |dhv|
-                        kernel(hv, savedv, dhv, &mut dh0v, dbv.as_deref_mut()))))????;
-                    cpu::write_from(&dh0, &dh0v)?;
-                    if let (Some(t), Some(v)) = (&db, &dbv) { cpu::write_from(t, v)?; }
-                });
+                let be = backend_of(&[&sv[0], &dhs])?;
+                let alloc = |shape: &[usize]| Tensor::alloc_on(shape, dt, be.device(), false);
+                let (dgi, dh0, dw) = (alloc(&[t_len, b, 3 * h])?, alloc(&[b, h])?, alloc(&[3 * h, h])?);
+                let db = if with_bias { Some(alloc(&[3 * h])?) } else { None };
+                be.gru_backward(geom, &dgi, &dh0, &dw, db.as_ref(), &dhs, dh_n.as_ref(), &sv[0], &sv[1], &sv[2], &sv[3])?;
                 let mut out = vec![Some(dgi), Some(dh0), Some(dw)];
                 if with_bias { out.push(db); }
                 Ok(out)

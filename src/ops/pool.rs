@@ -3,7 +3,8 @@
 //! layer has checked the arguments with PyTorch's messages and computed the output sizes
 //! (ceil_mode), so these only re-check what the kernels rely on.
 use crate::autograd::{self, SaveItem};
-use crate::cpu::{self, pool as k};
+use crate::backend::backend_of;
+use crate::backend::pool::{Divisor, MaxPoolGeom, Windows};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::ops::{copy, shape};
@@ -49,13 +50,9 @@ pub fn max_pool(x: &Tensor, nd: usize, ks: &[usize], stride: &[usize], pad: &[us
     }
     let (out3, k3, s3, pd3, d3) = (pad3(out_sp, 1), pad3(ks, 1), pad3(stride, 1), pad3(pad, 0), pad3(dil, 1));
     let xc = copy::contiguous_as(x, dt)?;
-    let (y, idx) = crate::dispatch_num!(dt, T => {
-        let n = crate::tensor::checked_numel(&oshape)?;
-        let mut iv = crate::tensor::try_vec::<i64>(n)?;
-        iv.resize(n, 0);
-        let y = cpu::read::<T, _>(&xc, |xs| cpu::new_with::<T>(&oshape, false, |ys| k::max_pool_fwd(xs, in3, out3, k3, s3, pd3, d3, ys, &mut iv)))??;
-        (y, Tensor::from_vec(iv, &oshape)?)
-    });
+    let be = backend_of(&[x])?;
+    let (y, idx) = (Tensor::alloc_on(&oshape, dt, be.device(), false)?, Tensor::alloc_on(&oshape, DType::I64, be.device(), false)?);
+    be.max_pool(&y, &idx, &xc, &MaxPoolGeom { in_sp: in3, out_sp: out3, k: k3, stride: s3, pad: pd3, dil: d3 })?;
     if autograd::needs_grad(&[x]) {
         let name = if nd == 3 { "MaxPool3DWithIndicesBackward0" } else { "MaxPool2DWithIndicesBackward0" };
         record_index_backward(name, x, &y, &idx, plane(&in3), plane(&out3));
@@ -73,9 +70,9 @@ fn record_index_backward(name: &'static str, x: &Tensor, y: &Tensor, idx: &Tenso
         let planes = if in_plane == 0 { 0 } else { x.numel() / in_plane };
         let dt = g.dtype();
         let gc = copy::contiguous_as(g, dt)?;
-        let gx = crate::dispatch_float!(dt, T => cpu::read::<T, _>(&gc, |gs| cpu::read::<i64, _>(idx, |is| {
-            cpu::new_with::<T>(&xs, false, |o| k::max_pool_bwd(gs, is, in_plane, out_plane, o))
-        }))???);
+        let be = backend_of(&[&gc, idx])?;
+        let gx = Tensor::alloc_on(&xs, dt, be.device(), false)?;
+        be.max_pool_backward(&gx, &gc, idx, in_plane, out_plane)?;
         if autograd::needs_grad(&[g, x]) {
             // linear in g (a gather at the argmax positions); zero in x, like PyTorch
             let (idx2, gshape) = (shape::reshape_raw(idx, &[planes, out_plane]), g.shape());
@@ -103,38 +100,36 @@ fn adaptive_windows(n_in: usize, n_out: usize) -> (Vec<usize>, Vec<usize>) {
 /// Window average pooling as one node: the forward kernel, and a backward that spreads each
 /// output's gradient over its window (linear in the gradient, so its own derivative is the
 /// forward pool again).
-fn window_avg(x: &Tensor, in3: [usize; 3], oshape: Vec<usize>, win: k::Windows, div: k::Divisor, name: &'static str) -> Result<Tensor> {
+fn window_avg(x: &Tensor, in3: [usize; 3], oshape: Vec<usize>, win: Windows, div: Divisor, name: &'static str) -> Result<Tensor> {
     let dt = x.dtype();
+    if !matches!(dt, DType::F32 | DType::F64 | DType::I64) { return Err(not_implemented(name, dt)); }
     let xc = copy::contiguous_as(x, dt)?;
-    let y = match dt {
-        DType::F32 => cpu::read::<f32, _>(&xc, |xs| cpu::new_with::<f32>(&oshape, false, |ys| k::avg_pool_fwd(xs, in3, &win, &div, ys)))??,
-        DType::F64 => cpu::read::<f64, _>(&xc, |xs| cpu::new_with::<f64>(&oshape, false, |ys| k::avg_pool_fwd(xs, in3, &win, &div, ys)))??,
-        DType::I64 => cpu::read::<i64, _>(&xc, |xs| cpu::new_with::<i64>(&oshape, false, |ys| k::avg_pool_fwd(xs, in3, &win, &div, ys)))??,
-        d => return Err(not_implemented(name, d)),
-    };
+    let be = backend_of(&[x])?;
+    let y = Tensor::alloc_on(&oshape, dt, be.device(), false)?;
+    be.avg_pool(&y, &xc, in3, &win, &div)?;
     if autograd::needs_grad(&[x]) {
         record_avg_backward(name, x, &y, in3, Arc::new((win, div)));
     }
     Ok(y)
 }
 
-fn record_avg_backward(name: &'static str, x: &Tensor, y: &Tensor, in3: [usize; 3], geo: Arc<(k::Windows, k::Divisor)>) {
+fn record_avg_backward(name: &'static str, x: &Tensor, y: &Tensor, in3: [usize; 3], geo: Arc<(Windows, Divisor)>) {
     let xshape = x.shape();
     autograd::record(name, &[x], &[y], vec![], Box::new(move |_, g| {
         let Some(g) = &g[0] else { return Ok(vec![None]) };
         let dt = g.dtype();
         let gc = copy::contiguous_as(g, dt)?;
-        let gx = crate::dispatch_float!(dt, T => cpu::read::<T, _>(&gc, |gs| {
-            cpu::new_with::<T>(&xshape, false, |o| k::avg_pool_bwd(gs, in3, &geo.0, &geo.1, o))
-        })??);
+        let be = backend_of(&[&gc])?;
+        let gx = Tensor::alloc_on(&xshape, dt, be.device(), false)?;
+        be.avg_pool_backward(&gx, &gc, in3, &geo.0, &geo.1)?;
         if autograd::needs_grad(&[g]) {
             let (geo2, gshape) = (geo.clone(), g.shape());
             autograd::record(name.replace("Backward0", "BackwardBackward0"), &[g], &[&gx], vec![], Box::new(move |_, h| {
                 let Some(h) = &h[0] else { return Ok(vec![None]) };
                 let hc = copy::contiguous_as(h, h.dtype())?;
-                let gg = crate::dispatch_float!(h.dtype(), T => cpu::read::<T, _>(&hc, |hs| {
-                    cpu::new_with::<T>(&gshape, false, |o| k::avg_pool_fwd(hs, in3, &geo2.0, &geo2.1, o))
-                })??);
+                let be = backend_of(&[&hc])?;
+                let gg = Tensor::alloc_on(&gshape, h.dtype(), be.device(), false)?;
+                be.avg_pool(&gg, &hc, in3, &geo2.0, &geo2.1)?;
                 Ok(vec![Some(gg)])
             }));
         }
@@ -151,7 +146,7 @@ pub fn avg_pool(x: &Tensor, nd: usize, ks: &[usize], stride: &[usize], pad: &[us
         crate::bail!("avg_pool: bad arguments for input of size {:?}", x.shape());
     }
     let (out3, k3, s3, p3) = (pad3(out_sp, 1), pad3(ks, 1), pad3(stride, 1), pad3(pad, 0));
-    let mut win = k::Windows { lo: Default::default(), hi: Default::default() };
+    let mut win = Windows { lo: Default::default(), hi: Default::default() };
     let mut factors: [Vec<i64>; 3] = Default::default();
     for d in 0..3 {
         for o in 0..out3[d] {
@@ -167,14 +162,14 @@ pub fn avg_pool(x: &Tensor, nd: usize, ks: &[usize], stride: &[usize], pad: &[us
     }
     let div = match divisor_override {
         Some(0) => crate::bail!("divisor must be not zero"),
-        Some(c) => k::Divisor::Constant(c),
-        None => k::Divisor::Product(factors),
+        Some(c) => Divisor::Constant(c),
+        None => Divisor::Product(factors),
     };
     window_avg(x, in3, oshape, win, div, if nd == 3 { "AvgPool3DBackward0" } else { "AvgPool2DBackward0" })
 }
 
-fn adaptive_geometry(in3: [usize; 3], out3: [usize; 3]) -> k::Windows {
-    let mut win = k::Windows { lo: Default::default(), hi: Default::default() };
+fn adaptive_geometry(in3: [usize; 3], out3: [usize; 3]) -> Windows {
+    let mut win = Windows { lo: Default::default(), hi: Default::default() };
     for d in 0..3 {
         let (lo, hi) = adaptive_windows(in3[d], out3[d]);
         win.lo[d] = lo;
@@ -193,7 +188,7 @@ pub fn adaptive_avg_pool(x: &Tensor, nd: usize, out_sp: &[usize]) -> Result<Tens
         crate::bail!("adaptive_avg_pool: empty input dims for non-empty output");
     }
     let win = adaptive_geometry(in3, out3);
-    window_avg(x, in3, oshape, win, k::Divisor::Extents, if nd == 3 { "AdaptiveAvgPool3DBackward0" } else { "AdaptiveAvgPool2DBackward0" })
+    window_avg(x, in3, oshape, win, Divisor::Extents, if nd == 3 { "AdaptiveAvgPool3DBackward0" } else { "AdaptiveAvgPool2DBackward0" })
 }
 
 /// `adaptive_max_pool{2,3}d` on float32/float64: values and flat indices into each input plane.
@@ -209,13 +204,9 @@ pub fn adaptive_max_pool(x: &Tensor, nd: usize, out_sp: &[usize]) -> Result<(Ten
     }
     let win = adaptive_geometry(in3, out3);
     let xc = copy::contiguous_as(x, dt)?;
-    let (y, idx) = crate::dispatch_float!(dt, T => {
-        let n = crate::tensor::checked_numel(&oshape)?;
-        let mut iv = crate::tensor::try_vec::<i64>(n)?;
-        iv.resize(n, 0);
-        let y = cpu::read::<T, _>(&xc, |xs| cpu::new_with::<T>(&oshape, false, |ys| k::window_max_fwd(xs, in3, &win, ys, &mut iv)))??;
-        (y, Tensor::from_vec(iv, &oshape)?)
-    });
+    let be = backend_of(&[x])?;
+    let (y, idx) = (Tensor::alloc_on(&oshape, dt, be.device(), false)?, Tensor::alloc_on(&oshape, DType::I64, be.device(), false)?);
+    be.window_max(&y, &idx, &xc, in3, &win)?;
     if autograd::needs_grad(&[x]) {
         let name = if nd == 3 { "AdaptiveMaxPool3DBackward0" } else { "AdaptiveMaxPool2DBackward0" };
         record_index_backward(name, x, &y, &idx, plane(&in3), plane(&out3));

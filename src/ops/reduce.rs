@@ -1,12 +1,12 @@
 //! Reductions: reduced dims are moved last so every output element reduces one contiguous row.
-use crate::cpu::strided;
+use crate::backend::backend_of;
+use crate::backend::reduce::RowReduce;
 use crate::autograd::{self, SaveItem};
-use crate::dtype::{DType, Elem};
+use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::ops::binary::{self, div, mul, mul_s, sub, BinOp, Operand};
 use crate::ops::{copy, index, shape, unary};
 use crate::tensor::{Shape, Tensor};
-use rayon::prelude::*;
 
 /// Normalised, sorted, deduplicated reduction dims (None or empty = all dims).
 pub fn norm_dims(dims: Option<&[i64]>, ndim: usize) -> Result<Vec<usize>> {
@@ -58,58 +58,18 @@ fn plan_or_columns(x: &Tensor, dims: &[usize], f32_out: bool) -> Result<PlanOrCo
     Ok(PlanOrColumns::Plan(plan(x, dims)?))
 }
 
-/// Applies `f(row) -> O` to every row, in parallel for large inputs.
-fn map_rows<T: Elem, O: Elem>(p: &Plan, f: impl Fn(&[T]) -> O + Sync + Send) -> Result<Tensor> {
-    let out = Tensor::empty(&p.drop, O::DTYPE)?;
-    let (rows, len) = (p.rows, p.len);
-    // p.data is a fresh contiguous rows x len buffer of T and out holds `rows` O's
-    crate::cpu::read::<T, _>(&p.data, |src| strided::write::<O, _>(&out.body(), |dst| {
-        let run = |(r, d): (usize, &mut O)| *d = f(&src[r * len..(r + 1) * len]);
-        if rows * len >= crate::cpu::iter::GRAIN && rows > 1 && crate::cpu::iter::parallel_ok() { dst.par_iter_mut().enumerate().for_each(run) } else { dst.iter_mut().enumerate().for_each(run) }
-    }))??;
+/// One output per row of the plan, of dtype `out_dt`, from the device's row-reduction kernel.
+fn row_reduce(p: &Plan, op: RowReduce, out_dt: DType) -> Result<Tensor> {
+    let be = backend_of(&[&p.data])?;
+    let out = Tensor::alloc_on(&p.drop, out_dt, be.device(), false)?;
+    be.reduce_rows(op, &out, &p.data, p.len)?;
     Ok(out)
 }
 
-fn sum_f64<T: Elem>(row: &[T]) -> f64 {
-    // eight independent accumulators vectorise and keep rounding error low
-    let mut acc = [0f64; 8];
-    let chunks = row.chunks_exact(8);
-    let rem = chunks.remainder();
-    for c in chunks { for i in 0..8 { acc[i] += c[i].to_f64(); } }
-    let mut s: f64 = acc.iter().sum();
-    for v in rem { s += v.to_f64(); }
-    s
-}
-
-/// The sum of one long row as 16 parts summed across the pool.
-fn sum_in_parts<T: Sync>(src: &[T], f: fn(&[T]) -> f64) -> f64 {
-    let n = src.len();
-    (0..16usize).into_par_iter().map(|c| {
-        let (s, e) = ((c * n.div_ceil(16)).min(n), ((c + 1) * n.div_ceil(16)).min(n));
-        if s >= e { 0.0 } else { f(&src[s..e]) }
-    }).sum::<f64>()
-}
-
+/// Sums accumulate in f64 for floats and wrapping int64 otherwise, then take the output dtype.
 fn sum_kernel(p: &Plan, in_dt: DType, out_dt: DType) -> Result<Tensor> {
-    if p.rows == 1 && p.len >= 1 << 20 && in_dt.is_float() && crate::cpu::iter::parallel_ok() {
-        // one long row: split it across threads
-        let part = if in_dt == DType::F32 {
-            crate::cpu::read::<f32, _>(&p.data, |src| sum_in_parts(src, crate::cpu::simd::sum_f32_in_f64))?
-        } else {
-            crate::dispatch!(in_dt, T => crate::cpu::read::<T, _>(&p.data, |src| sum_in_parts(src, sum_f64::<T>))?)
-        };
-        let t = Tensor::empty(&p.drop, out_dt)?;
-        copy::fill_raw(&t, part)?;
-        return Ok(t);
-    }
-    let r = if in_dt == DType::F32 {
-        map_rows::<f32, f64>(p, crate::cpu::simd::sum_f32_in_f64)?
-    } else if in_dt.is_float() {
-        crate::dispatch!(in_dt, T => map_rows::<T, f64>(p, |row| sum_f64(row)))?
-    } else {
-        crate::dispatch!(in_dt, T => map_rows::<T, i64>(p, |row| row.iter().fold(0i64, |a, v| a.wrapping_add(v.to_i64()))))?
-    };
-    Ok(copy::contiguous_as(&r, out_dt)?)
+    let r = row_reduce(p, RowReduce::Sum, if in_dt.is_float() { DType::F64 } else { DType::I64 })?;
+    copy::contiguous_as(&r, out_dt)
 }
 
 fn expand_grad(g: &Tensor, keep: &[usize], input_shape: &[usize]) -> Result<Tensor> {
@@ -138,9 +98,9 @@ pub fn sum(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, dtype: Option<DType>
     let xin = if cast_first { copy::contiguous_as(x, out_dt)? } else { x.clone() };
     let (out, keep) = match plan_or_columns(&xin, &nd, out_dt == DType::F32)? {
         PlanOrColumns::Columns { keep, drop, rows, cols } => {
-            let out = crate::cpu::read::<f32, _>(&xin, |v| {
-                crate::cpu::new_with::<f32>(&drop, false, |o| crate::cpu::reduce::column_sums_f32(v, rows, cols, o))
-            })??;
+            let be = backend_of(&[&xin])?;
+            let out = Tensor::alloc_on(&drop, DType::F32, be.device(), false)?;
+            be.column_sums(&out, &xin, rows, cols)?;
             (out, keep)
         }
         PlanOrColumns::Plan(p) => (sum_kernel(&p, xin.dtype(), out_dt)?, p.keep),
@@ -233,11 +193,7 @@ pub fn prod(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, dtype: Option<DType
     let nd = norm_dims(dims, x.ndim())?;
     let out_dt = dtype.unwrap_or(if x.dtype().is_float() { x.dtype() } else { DType::I64 });
     let p = plan(x, &nd)?;
-    let r = if x.dtype().is_float() {
-        crate::dispatch!(x.dtype(), T => map_rows::<T, f64>(&p, |row| row.iter().fold(1f64, |a, v| a * v.to_f64())))?
-    } else {
-        crate::dispatch!(x.dtype(), T => map_rows::<T, i64>(&p, |row| row.iter().fold(1i64, |a, v| a.wrapping_mul(v.to_i64()))))?
-    };
+    let r = row_reduce(&p, RowReduce::Prod, if x.dtype().is_float() { DType::F64 } else { DType::I64 })?;
     let out = copy::contiguous_as(&r, out_dt)?;
     let out = if keepdim { shape::reshape_raw(&out, &p.keep) } else { out };
     if out_dt.is_float() && autograd::needs_grad(&[x]) {
@@ -293,31 +249,16 @@ impl OnesLike for Tensor {
 #[derive(Clone, Copy, PartialEq)]
 pub enum Extreme { Max, Min }
 
-fn extreme_row<T: Elem>(row: &[T], which: Extreme) -> (T, i64) {
-    let mut best = row[0];
-    let mut bi = 0i64;
-    if best.to_f64().is_nan() && T::DTYPE.is_float() { return (best, 0); }
-    for (i, &v) in row.iter().enumerate().skip(1) {
-        if T::DTYPE.is_float() && v.to_f64().is_nan() { return (v, i as i64); }
-        let better = match which { Extreme::Max => v > best, Extreme::Min => v < best };
-        if better { best = v; bi = i as i64; }
-    }
-    (best, bi)
-}
-
 /// Values and indices of the max/min along the reduced dims (row-wise).
 fn extreme_kernel(x: &Tensor, nd: &[usize], which: Extreme, name: &str) -> Result<(Plan, Tensor, Tensor)> {
     let p = plan(x, nd)?;
     if p.len == 0 {
         return Err(Error::Index(format!("{}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.", name)));
     }
-    let vals = Tensor::empty(&p.drop, x.dtype())?;
-    let idx = crate::dispatch!(x.dtype(), T => map_rows::<T, i64>(&p, |row| extreme_row(row, which).1))?;
-    // values gathered by index (cheap second pass keeps map_rows single-output)
-    // p.data is rows x len contiguous (len > 0, checked above), idx[r] < len from extreme_row, vals holds rows
-    crate::dispatch!(x.dtype(), T => crate::cpu::read::<T, _>(&p.data, |src| crate::cpu::read::<i64, _>(&idx, |ip| strided::write::<T, _>(&vals.body(), |vp| {
-        for r in 0..p.rows { vp[r] = src[r * p.len + ip[r] as usize]; }
-    })))???);
+    let be = backend_of(&[&p.data])?;
+    let vals = Tensor::alloc_on(&p.drop, x.dtype(), be.device(), false)?;
+    let idx = Tensor::alloc_on(&p.drop, DType::I64, be.device(), false)?;
+    be.extreme_rows(&vals, &idx, &p.data, p.len, which)?;
     Ok((p, vals, idx))
 }
 
@@ -475,20 +416,7 @@ pub fn cumulative(x: &Tensor, dim: i64, prod: bool, dtype: Option<DType>) -> Res
     let p = plan(x, &nd)?;
     let out_rows = Tensor::empty(&[p.rows, p.len], out_dt.compute())?;
     let len = p.len;
-    if len > 0 { crate::dispatch!(x.dtype(), T => {
-        crate::dispatch!(out_dt.compute(), O => crate::cpu::read::<T, _>(&p.data, |src| strided::write::<O, _>(&out_rows.body(), |dst| {
-            // p.data and out_rows are fresh contiguous rows x len buffers; each task takes its own rows
-            dst.par_chunks_mut(len).zip(src.par_chunks(len)).with_min_len(if crate::cpu::iter::parallel_ok() { 64 } else { usize::MAX }).for_each(|(o, row)| {
-                if O::DTYPE.is_float() {
-                    let mut acc = if prod { 1f64 } else { 0f64 };
-                    for i in 0..len { let v = row[i].to_f64(); acc = if prod { acc * v } else { acc + v }; o[i] = O::from_f64(acc); }
-                } else {
-                    let mut acc = if prod { 1i64 } else { 0i64 };
-                    for i in 0..len { let v = row[i].to_i64(); acc = if prod { acc.wrapping_mul(v) } else { acc.wrapping_add(v) }; o[i] = O::from_i64(acc); }
-                }
-            });
-        }))??)
-    }); }
+    backend_of(&[&p.data])?.cumulative_rows(&out_rows, &p.data, len, prod)?;
     // rows are laid out [other dims..., dim]: move dim back
     let mut sh_perm: Vec<usize> = (0..x.ndim()).filter(|&i| !nd.contains(&i)).map(|i| x.shape()[i]).collect();
     if !nd.is_empty() { sh_perm.push(x.shape()[d]); }
@@ -555,10 +483,7 @@ fn cumprod_backward_exact(x: &Tensor, g: &Tensor, dim: i64) -> Result<Tensor> {
 pub fn all_any(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, any: bool) -> Result<Tensor> {
     let nd = norm_dims(dims, x.ndim())?;
     let p = plan(x, &nd)?;
-    let r = crate::dispatch!(x.dtype(), T => map_rows::<T, bool>(&p, |row| {
-        let z = T::default();
-        if any { row.iter().any(|v| *v != z) } else { row.iter().all(|v| *v != z) }
-    }))?;
+    let r = row_reduce(&p, if any { RowReduce::Any } else { RowReduce::All }, DType::Bool)?;
     let r = if x.dtype() == DType::U8 { copy::contiguous_as(&r, DType::U8)? } else { r };
     Ok(if keepdim { shape::reshape_raw(&r, &p.keep) } else { r })
 }

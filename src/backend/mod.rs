@@ -7,8 +7,16 @@
 //! Kernels are named by op descriptors (`UnaryOp`, `BinOp`), never by closures, so a device
 //! can compile or look up its own kernel for each. Outputs arrive allocated by the caller (with
 //! `Backend::alloc` of the same device) in the shape and dtype the op decided; inputs arrive
-//! already converted to the compute dtype. Families not listed here (nn, pooling, linalg, fft)
-//! still call `src/cpu` directly and move behind the trait as a second device needs them.
+//! already converted to the compute dtype.
+//!
+//! The contract is `Backend` plus one trait per kernel family, each in its own file here:
+//! `conv` (convolution and its adjoints), `nn` (softmax, norms, losses, linear, attention, RNN layers), `pool` (max, average and adaptive pooling), `reduce` (row reductions). A backend implements every family; the
+//! ops layer reaches each through `backend_of(&[tensors])`.
+pub mod conv;
+pub mod nn;
+pub mod pool;
+pub mod reduce;
+
 use crate::dtype::Scalar;
 use crate::error::{Error, Result};
 use crate::ops::binary::BinOp;
@@ -16,7 +24,7 @@ use crate::ops::unary::UnaryOp;
 use crate::storage::{Device, Storage};
 use crate::tensor::Tensor;
 
-pub trait Backend: Sync {
+pub trait Backend: Sync + conv::ConvKernels + nn::NnKernels + pool::PoolKernels + reduce::ReduceKernels {
     fn device(&self) -> Device;
     /// Fresh storage of `nbytes` bytes on this device (zero-filled when `zeroed`); fails with
     /// PyTorch's out-of-memory message, never aborts.
