@@ -10,9 +10,10 @@
 //! already converted to the compute dtype.
 //!
 //! The contract is `Backend` plus one trait per kernel family, each in its own file here:
-//! `conv` (convolution and its adjoints), `nn` (softmax, norms, losses, linear, attention, RNN layers), `pool` (max, average and adaptive pooling), `reduce` (row reductions). A backend implements every family; the
+//! `conv` (convolution and its adjoints), `index` (gathers, scatters, index_select/add, sort), `nn` (softmax, norms, losses, linear, attention, RNN layers), `pool` (max, average and adaptive pooling), `reduce` (row reductions). A backend implements every family; the
 //! ops layer reaches each through `backend_of(&[tensors])`.
 pub mod conv;
+pub mod index;
 pub mod nn;
 pub mod pool;
 pub mod reduce;
@@ -24,7 +25,7 @@ use crate::ops::unary::UnaryOp;
 use crate::storage::{Device, Storage};
 use crate::tensor::Tensor;
 
-pub trait Backend: Sync + conv::ConvKernels + nn::NnKernels + pool::PoolKernels + reduce::ReduceKernels {
+pub trait Backend: Sync + conv::ConvKernels + index::IndexKernels + nn::NnKernels + pool::PoolKernels + reduce::ReduceKernels {
     fn device(&self) -> Device;
     /// Fresh storage of `nbytes` bytes on this device (zero-filled when `zeroed`); fails with
     /// PyTorch's out-of-memory message, never aborts.

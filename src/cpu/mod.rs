@@ -15,6 +15,7 @@ pub mod counting;
 pub mod elementwise;
 pub mod fft;
 pub mod gemm;
+pub mod index;
 pub mod iter;
 pub mod linalg;
 pub mod nn;

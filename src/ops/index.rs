@@ -1,9 +1,9 @@
 //! Indexing ops: gather/scatter family, advanced indexing, masks, sorting.
 use crate::autograd;
-use crate::dtype::{DType, Elem, Scalar};
+use crate::dtype::{DType, Scalar};
 use crate::error::{wrap_dim, Error, Result};
 use crate::ops::binary::{self, Operand};
-use crate::cpu::strided;
+use crate::backend::backend_of;
 use crate::ops::{broadcast_shapes, copy, reduce, shape};
 use crate::tensor::{Shape, Tensor};
 
@@ -96,9 +96,9 @@ pub fn gather(x: &Tensor, dim: i64, idx: &Tensor) -> Result<Tensor> {
     }
     let d = wrap_dim(dim, x.ndim())?;
     let offs = gather_offsets(x, d, idx, "gather")?;
-    let out = Tensor::empty(&idx.shape(), x.dtype())?;
-    let xb = x.body();
-    crate::dispatch!(x.dtype(), T => strided::write::<T, _>(&out.body(), |d| strided::gather_at(&xb, &offs, d))??);
+    let be = backend_of(&[x, idx])?;
+    let out = Tensor::alloc_on(&idx.shape(), x.dtype(), be.device(), false)?;
+    be.gather_at(&out, x, &offs)?;
     if x.dtype().is_differentiable() && autograd::needs_grad(&[x]) {
         let (ish, id) = (x.shape(), idx.clone());
         autograd::record("GatherBackward0", &[x], &[&out], vec![], Box::new(move |_, g| {
@@ -116,57 +116,25 @@ fn scatter_impl(x: &Tensor, d: usize, idx: &Tensor, src: &Operand, red: Reduce, 
     let out = copy::contiguous_clone(x)?;
     let offs = gather_offsets(&out, d, idx, "scatter")?;
     let ish = idx.shape();
-    crate::dispatch!(x.dtype(), T => {
-        let n = offs.len();
-        // src values in idx's iteration order
-        let vals: Vec<T> = match src {
-            Operand::S(s) => vec![T::from_parts(s.to_f64(), s.imag()); n],
-            Operand::T(t) => {
-                let tb = t.body();
-                let st = &tb.strides;
-                let mut toffs: Vec<isize> = Vec::with_capacity(n);
-                let mut ctr = vec![0usize; ish.len()];
-                for _ in 0..n {
-                    toffs.push((0..ish.len()).map(|k| ctr[k] as isize * st.get(k).copied().unwrap_or(0)).sum());
-                    for k in (0..ish.len()).rev() { ctr[k] += 1; if ctr[k] < ish[k] { break; } ctr[k] = 0; }
-                }
-                let mut v = vec![T::default(); n];
-                strided::gather_at(&tb, &toffs, &mut v)?;
-                v
+    let n = offs.len();
+    let be = backend_of(&[x, idx])?;
+    // src values in idx's iteration order
+    let vals = match src {
+        Operand::S(sc) => { let v = Tensor::alloc_on(&[n], x.dtype(), be.device(), false)?; be.fill(&v, *sc)?; v }
+        Operand::T(t) => {
+            let st = t.body().strides;
+            let mut toffs: Vec<isize> = Vec::with_capacity(n);
+            let mut ctr = vec![0usize; ish.len()];
+            for _ in 0..n {
+                toffs.push((0..ish.len()).map(|k| ctr[k] as isize * st.get(k).copied().unwrap_or(0)).sum());
+                for k in (0..ish.len()).rev() { ctr[k] += 1; if ctr[k] < ish[k] { break; } ctr[k] = 0; }
             }
-        };
-        // out is a fresh contiguous clone: offsets from gather_offsets are indices into it
-        strided::write::<T, _>(&out.body(), |dst| {
-            let at = |o: isize| o as usize;
-            if red == Reduce::None {
-                for (i, &o) in offs.iter().enumerate() { dst[at(o)] = vals[i]; }
-            } else if red == Reduce::Add && include_self {
-                // the common case (gather/max/sort backward): plain accumulation
-                for (i, &o) in offs.iter().enumerate() { dst[at(o)] = dst[at(o)].add_scaled(vals[i], 1.0); }
-            } else {
-                let mut counts: std::collections::HashMap<isize, usize> = Default::default();
-                let mut seen: std::collections::HashSet<isize> = Default::default();
-                for (i, &o) in offs.iter().enumerate() {
-                    let cur = dst[at(o)];
-                    let v = vals[i];
-                    let first = seen.insert(o);
-                    let base = if first && !include_self { None } else { Some(cur) };
-                    *counts.entry(o).or_insert(if include_self { 1 } else { 0 }) += 1;
-                    dst[at(o)] = match (red, base) {
-                        (_, None) => v,
-                        (Reduce::Add | Reduce::Mean, Some(c)) => c.add_scaled(v, 1.0),
-                        (Reduce::Mul, Some(c)) => T::from_f64(c.to_f64() * v.to_f64()),
-                        (Reduce::Amax, Some(c)) => if v > c || v.to_f64().is_nan() { v } else { c },
-                        (Reduce::Amin, Some(c)) => if v < c || v.to_f64().is_nan() { v } else { c },
-                        (Reduce::None, Some(_)) => v,
-                    };
-                }
-                if red == Reduce::Mean {
-                    for (o, c) in counts { if c > 0 { let cur = dst[at(o)]; dst[at(o)] = T::from_f64(if T::DTYPE.is_float() { cur.to_f64() / c as f64 } else { (cur.to_f64() / c as f64).floor() }); } }
-                }
-            }
-        })?
-    });
+            let v = Tensor::alloc_on(&[n], x.dtype(), be.device(), false)?;
+            be.gather_at(&v, t, &toffs)?;
+            v
+        }
+    };
+    be.scatter_at(&out, &offs, &vals, red, include_self)?;
     Ok(out)
 }
 
@@ -300,16 +268,8 @@ pub fn index_select(x: &Tensor, dim: i64, idx: &Tensor) -> Result<Tensor> {
     let outer: usize = xb.shape[..d.min(xb.shape.len())].iter().product();
     let inner: usize = if xb.shape.is_empty() { 1 } else { xb.shape[d + 1..].iter().product() };
     let xc = copy::contiguous_as(x, xb.dtype)?;
-    // xc is contiguous [outer, n, inner], every index is in [0, n) (checked above), out is [outer, k, inner]
-    crate::dispatch!(xb.dtype, T => crate::cpu::read::<T, _>(&xc, |src| strided::write::<T, _>(&out.body(), |dst| {
-        let k = iv.len();
-        for o in 0..outer {
-            for (j, &v) in iv.iter().enumerate() {
-                let v = v as usize;
-                dst[(o * k + j) * inner..(o * k + j + 1) * inner].copy_from_slice(&src[(o * n as usize + v) * inner..(o * n as usize + v + 1) * inner]);
-            }
-        }
-    }))??);
+    let ic = copy::contiguous_as(idx, DType::I64)?;
+    backend_of(&[x, idx])?.index_select(&out, &xc, &ic, outer, inner)?;
     if xb.dtype.is_differentiable() && autograd::needs_grad(&[x]) {
         let (ish, id) = (x.shape(), idx.clone());
         autograd::record("IndexSelectBackward0", &[x], &[&out], vec![], Box::new(move |_, g| {
@@ -345,21 +305,13 @@ pub fn index_add_raw(out: &Tensor, d: usize, idx: &Tensor, src: &Tensor, alpha: 
     let mut want = ob.shape.clone();
     if !want.is_empty() { want[d] = iv.len(); }
     let sc = copy::contiguous_as(&shape::expand(&src.detach(), &want.iter().map(|&v| v as i64).collect::<Vec<_>>())?, ob.dtype)?;
-    let k = iv.len();
     if let Some(&v) = iv.iter().find(|&&v| v < 0 || v >= n as i64) {
         return Err(Error::Runtime(format!("index {} is out of bounds for dimension {} with size {}", v, d, n)));
     }
     // out is contiguous [outer, n, inner] (index_add's contract), indices are in [0, n) (checked above), sc is [outer, k, inner]
     let sc = if std::sync::Arc::ptr_eq(&sc.body().storage, &ob.storage) { copy::contiguous_clone(&sc)? } else { sc };
-    crate::dispatch!(ob.dtype, T => crate::cpu::read::<T, _>(&sc, |s| strided::write::<T, _>(&ob, |d| {
-        for o in 0..outer {
-            for (j, &v) in iv.iter().enumerate() {
-                let v = v as usize;
-                let (dr, sr) = (&mut d[(o * n + v) * inner..(o * n + v + 1) * inner], &s[(o * k + j) * inner..(o * k + j + 1) * inner]);
-                for (p, &x) in dr.iter_mut().zip(sr) { *p = p.add_scaled(x, alpha); }
-            }
-        }
-    }))??);
+    let ic = copy::contiguous_as(idx, DType::I64)?;
+    backend_of(&[out, &sc, &ic])?.index_add(out, &sc, &ic, outer, inner, alpha)?;
     Ok(())
 }
 
@@ -459,8 +411,9 @@ pub fn index(x: &Tensor, indices: &[Option<Tensor>]) -> Result<Tensor> {
     let plan = adv_plan(&xb.shape, indices)?;
     let cshape = plan.canon_shape(&xb.shape);
     let offs = plan.offsets(&xb.shape, &xb.strides)?;
-    let canon = Tensor::empty(&cshape, xb.dtype)?;
-    crate::dispatch!(xb.dtype, T => strided::write::<T, _>(&canon.body(), |d| strided::gather_at(&xb, &offs, d))??);
+    let be = backend_of(&[x])?;
+    let canon = Tensor::alloc_on(&cshape, xb.dtype, be.device(), false)?;
+    be.gather_at(&canon, x, &offs)?;
     let perm = plan.placement();
     let out = copy::contiguous_clone(&shape::permute_raw(&canon, &perm))?;
     if xb.dtype.is_differentiable() && autograd::needs_grad(&[x]) {
@@ -489,9 +442,7 @@ pub fn index_put_raw(x: &Tensor, indices: &[Option<Tensor>], values: &Tensor, ac
     let offs = plan.offsets(&xb.shape, &xb.strides)?;
     // values that live in x's own storage are copied first, so no slice aliases the writes
     let vcanon = if std::sync::Arc::ptr_eq(&vcanon.body().storage, &xb.storage) { copy::contiguous_clone(&vcanon)? } else { vcanon };
-    crate::dispatch!(xb.dtype, T => crate::cpu::read::<T, _>(&vcanon, |vals| {
-        strided::scatter_at(&xb, &offs, vals, |cur, v| if accumulate { cur.add_scaled(v, 1.0) } else { v })
-    })??);
+    backend_of(&[x, &vcanon])?.scatter_at(x, &offs, &vcanon, if accumulate { Reduce::Add } else { Reduce::None }, true)?;
     Ok(())
 }
 
@@ -584,27 +535,8 @@ pub fn sort(x: &Tensor, dim: i64, descending: bool) -> Result<(Tensor, Tensor)> 
     let c = copy::contiguous_as(&moved, x.dtype())?;
     let msh = c.shape();
     let len = msh[nd - 1];
-    let rows = c.numel() / len.max(1);
-    let idx = Tensor::empty(&msh, DType::I64)?;
-    // c and idx are fresh contiguous [rows, len] buffers
-    crate::dispatch!(x.dtype(), T => crate::cpu::read::<T, _>(&c, |src| strided::write::<i64, _>(&idx.body(), |ip| {
-        for r in 0..rows {
-            let row = &src[r * len..(r + 1) * len];
-            let mut ord: Vec<usize> = (0..len).collect();
-            let key = |i: usize| { let v = row[i].to_f64(); if v.is_nan() { f64::INFINITY } else { v } };
-            let isnan = |i: usize| row[i].to_f64().is_nan();
-            ord.sort_by(|&a, &b| {
-                let o = match (isnan(a), isnan(b)) {
-                    (true, true) => std::cmp::Ordering::Equal,
-                    (true, false) => std::cmp::Ordering::Greater,
-                    (false, true) => std::cmp::Ordering::Less,
-                    _ => if T::DTYPE.is_float() { key(a).partial_cmp(&key(b)).unwrap() } else { row[a].to_i64().cmp(&row[b].to_i64()) },
-                };
-                if descending { o.reverse() } else { o }
-            });
-            for (j, &o) in ord.iter().enumerate() { ip[r * len + j] = o as i64; }
-        }
-    }))??);
+    let idx = Tensor::alloc_on(&msh, DType::I64, x.device(), false)?;
+    backend_of(&[&c])?.sort_rows(&idx, &c, len, descending)?;
     let idx = copy::contiguous_clone(&shape::movedim_raw(&idx, nd - 1, d))?;
     let vals = gather(x, d as i64, &idx)?;
     Ok((vals, idx))

@@ -398,30 +398,10 @@ fn unfold_backward(g: &Tensor, ishape: &[usize], d: usize, size: usize, step: us
     let dt = g.dtype();
     let kd = dt.compute();
     let gc = copy::contiguous_as(g, kd)?;
-    let z = Tensor::zeros(ishape, kd)?;
+    let z = Tensor::alloc_on(ishape, kd, g.device(), true)?;
     let nd = ishape.len();
     let (n, inner) = if nd == 0 { (1, 1) } else { (ishape[d], ishape[d + 1..].iter().product::<usize>()) };
-    let nwin = if n >= size { (n - size) / step + 1 } else { 0 };
-    let (zrow, grow) = (n * inner, nwin * inner * size);
-    if zrow > 0 && grow > 0 {
-        // row o of z is [n, inner], of g [nwin, inner, size]: each task owns one row of z
-        crate::dispatch_float!(kd, T => crate::cpu::read::<T, _>(&gc, |gs| crate::cpu::strided::write::<T, _>(&z.body(), |zs| {
-            let row = |(zr, gr): (&mut [T], &[T])| {
-                for w in 0..nwin {
-                    for i in 0..inner {
-                        let src = &gr[(w * inner + i) * size..(w * inner + i + 1) * size];
-                        for (k, &v) in src.iter().enumerate() { zr[(w * step + k) * inner + i] += v; }
-                    }
-                }
-            };
-            if g.numel() >= crate::cpu::iter::GRAIN && crate::cpu::iter::parallel_ok() {
-                use rayon::prelude::*;
-                zs.par_chunks_mut(zrow).zip(gs.par_chunks(grow)).for_each(row);
-            } else {
-                zs.chunks_mut(zrow).zip(gs.chunks(grow)).for_each(row);
-            }
-        }))??);
-    }
+    crate::backend::backend_of(&[g])?.unfold_backward(&z, &gc, n, inner, size, step)?;
     let z = if kd != dt { copy::contiguous_as(&z, dt)? } else { z };
     if autograd::needs_grad(&[g]) {
         autograd::record("UnfoldBackwardBackward0", &[g], &[&z], vec![], Box::new(move |_, gg| {

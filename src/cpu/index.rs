@@ -1,0 +1,173 @@
+//! The CPU side of the indexing contract (`backend::index::IndexKernels`). Every size and
+//! index is re-checked here before a slice is cut, so a bad argument is an error, never a
+//! panic or an out-of-bounds access.
+use super::{check_outputs, read, strided, write, Cpu};
+use crate::backend::index::{IndexKernels, Reduce};
+use crate::dtype::Elem;
+use crate::error::Result;
+use crate::tensor::Tensor;
+use rayon::prelude::*;
+
+fn geometry_err(what: &str) -> crate::error::Error { crate::rt_err!("internal: {} got inconsistent sizes", what) }
+
+/// `a * b * c` or an error on overflow.
+fn product(v: &[usize], what: &str) -> Result<usize> {
+    v.iter().try_fold(1usize, |a, &b| a.checked_mul(b)).ok_or_else(|| geometry_err(what))
+}
+
+/// The combined value of a scatter with a reduction: `base` (None at a position's first write
+/// without include_self) combined with `v`.
+fn combine<T: Elem>(red: Reduce, base: Option<T>, v: T) -> T {
+    match (red, base) {
+        (_, None) | (Reduce::None, _) => v,
+        (Reduce::Add | Reduce::Mean, Some(c)) => c.add_scaled(v, 1.0),
+        (Reduce::Mul, Some(c)) => T::from_f64(c.to_f64() * v.to_f64()),
+        (Reduce::Amax, Some(c)) => if v > c || v.to_f64().is_nan() { v } else { c },
+        (Reduce::Amin, Some(c)) => if v < c || v.to_f64().is_nan() { v } else { c },
+    }
+}
+
+fn scatter_reduce_at<T: Elem>(dst: &Tensor, offsets: &[isize], vals: &[T], red: Reduce, include_self: bool) -> Result<()> {
+    let db = dst.body();
+    if red == Reduce::None || (red == Reduce::Add && include_self) {
+        // in order, each write seeing the previous ones (repeated offsets accumulate)
+        let add = red == Reduce::Add;
+        return strided::scatter_at(&db, offsets, vals, move |cur, v| if add { cur.add_scaled(v, 1.0) } else { v });
+    }
+    let mut old = vec![T::default(); offsets.len()];
+    strided::gather_at(&db, offsets, &mut old)?;
+    // each position's running value and count, in first-seen order
+    let mut slot: std::collections::HashMap<isize, usize> = Default::default();
+    let mut state: Vec<(isize, T, usize)> = Vec::new();
+    for (i, &o) in offsets.iter().enumerate() {
+        match slot.get(&o) {
+            Some(&s) => { let (_, cur, n) = state[s]; state[s] = (o, combine(red, Some(cur), vals[i]), n + 1); }
+            None => {
+                slot.insert(o, state.len());
+                let base = include_self.then_some(old[i]);
+                state.push((o, combine(red, base, vals[i]), if include_self { 2 } else { 1 }));
+            }
+        }
+    }
+    if red == Reduce::Mean {
+        for (_, v, n) in state.iter_mut() {
+            let q = v.to_f64() / *n as f64;
+            *v = T::from_f64(if T::DTYPE.is_float() { q } else { q.floor() });
+        }
+    }
+    let (offs, finals): (Vec<isize>, Vec<T>) = state.into_iter().map(|(o, v, _)| (o, v)).unzip();
+    strided::scatter_at(&db, &offs, &finals, |_, v| v)
+}
+
+/// Sorts one row's positions: stable, NaN largest.
+fn sort_row<T: Elem>(row: &[T], descending: bool, out: &mut [i64]) {
+    let mut ord: Vec<usize> = (0..row.len()).collect();
+    let isnan = |i: usize| T::DTYPE.is_float() && row[i].to_f64().is_nan();
+    ord.sort_by(|&a, &b| {
+        let o = match (isnan(a), isnan(b)) {
+            (true, true) => std::cmp::Ordering::Equal,
+            (true, false) => std::cmp::Ordering::Greater,
+            (false, true) => std::cmp::Ordering::Less,
+            // -0.0 and 0.0 compare equal (the stable order keeps them as they came)
+            _ => if T::DTYPE.is_float() { row[a].to_f64().partial_cmp(&row[b].to_f64()).unwrap_or(std::cmp::Ordering::Equal) } else { row[a].to_i64().cmp(&row[b].to_i64()) },
+        };
+        if descending { o.reverse() } else { o }
+    });
+    for (j, &o) in ord.iter().enumerate() { out[j] = o as i64; }
+}
+
+impl IndexKernels for Cpu {
+    fn gather_at(&self, out: &Tensor, src: &Tensor, offsets: &[isize]) -> Result<()> {
+        check_outputs(&[out], &[src])?;
+        let sb = src.body();
+        crate::dispatch!(src.dtype(), T => write::<T, _>(out, |d| strided::gather_at(&sb, offsets, d))?)
+    }
+
+    fn scatter_at(&self, dst: &Tensor, offsets: &[isize], vals: &Tensor, red: Reduce, include_self: bool) -> Result<()> {
+        if std::sync::Arc::ptr_eq(&dst.storage(), &vals.storage()) { crate::bail!("internal: scatter values share the destination's storage"); }
+        crate::dispatch!(dst.dtype(), T => read::<T, _>(vals, |v| {
+            if v.len() != offsets.len() { return Err(geometry_err("scatter")); }
+            scatter_reduce_at::<T>(dst, offsets, v, red, include_self)
+        })?)
+    }
+
+    fn index_select(&self, out: &Tensor, x: &Tensor, idx: &Tensor, outer: usize, inner: usize) -> Result<()> {
+        check_outputs(&[out], &[x, idx])?;
+        let k = idx.numel();
+        let n = if outer == 0 || inner == 0 { 0 } else { x.numel() / outer / inner };
+        if product(&[outer, n, inner], "index_select")? != x.numel() || product(&[outer, k, inner], "index_select")? != out.numel() {
+            return Err(geometry_err("index_select"));
+        }
+        read::<i64, _>(idx, |iv| {
+            if outer * inner > 0 && iv.iter().any(|&v| v < 0 || v as usize >= n) { return Err(crate::index_err!("index out of range in self")); }
+            crate::dispatch!(x.dtype(), T => read::<T, _>(x, |src| write::<T, _>(out, |dst| {
+                for o in 0..outer {
+                    for (j, &v) in iv.iter().enumerate() {
+                        let (d0, s0) = ((o * k + j) * inner, (o * n + v as usize) * inner);
+                        dst[d0..d0 + inner].copy_from_slice(&src[s0..s0 + inner]);
+                    }
+                }
+            }))?)
+        })?
+    }
+
+    fn index_add(&self, out: &Tensor, src: &Tensor, idx: &Tensor, outer: usize, inner: usize, alpha: f64) -> Result<()> {
+        check_outputs(&[out], &[src, idx])?;
+        let k = idx.numel();
+        let n = if outer == 0 || inner == 0 { 0 } else { out.numel() / outer / inner };
+        if product(&[outer, n, inner], "index_add")? != out.numel() || product(&[outer, k, inner], "index_add")? != src.numel() {
+            return Err(geometry_err("index_add"));
+        }
+        read::<i64, _>(idx, |iv| {
+            if outer * inner > 0 && iv.iter().any(|&v| v < 0 || v as usize >= n) { return Err(geometry_err("index_add")); }
+            crate::dispatch!(out.dtype(), T => read::<T, _>(src, |s| write::<T, _>(out, |d| {
+                for o in 0..outer {
+                    for (j, &v) in iv.iter().enumerate() {
+                        let (d0, s0) = ((o * n + v as usize) * inner, (o * k + j) * inner);
+                        for (p, &x) in d[d0..d0 + inner].iter_mut().zip(&s[s0..s0 + inner]) { *p = p.add_scaled(x, alpha); }
+                    }
+                }
+            }))?)
+        })?
+    }
+
+    fn sort_rows(&self, idx: &Tensor, x: &Tensor, len: usize, descending: bool) -> Result<()> {
+        check_outputs(&[idx], &[x])?;
+        if idx.numel() != x.numel() || (len == 0 && x.numel() != 0) || (len > 0 && x.numel() % len != 0) { return Err(geometry_err("sort")); }
+        if len == 0 { return Ok(()); }
+        crate::dispatch!(x.dtype(), T => read::<T, _>(x, |src| write::<i64, _>(idx, |ip| {
+            let run = |(row, out): (&[T], &mut [i64])| sort_row(row, descending, out);
+            if x.numel() >= super::iter::GRAIN && super::iter::parallel_ok() {
+                src.par_chunks(len).zip(ip.par_chunks_mut(len)).for_each(run)
+            } else {
+                src.chunks(len).zip(ip.chunks_mut(len)).for_each(run)
+            }
+        }))?)
+    }
+
+    fn unfold_backward(&self, z: &Tensor, g: &Tensor, n: usize, inner: usize, size: usize, step: usize) -> Result<()> {
+        check_outputs(&[z], &[g])?;
+        let nwin = if n >= size && step > 0 { (n - size) / step + 1 } else { 0 };
+        let zrow = product(&[n, inner], "unfold_backward")?;
+        let grow = product(&[nwin, inner, size], "unfold_backward")?;
+        if zrow == 0 || grow == 0 { return Ok(()); }
+        let rows = z.numel() / zrow;
+        if rows * zrow != z.numel() || product(&[rows, grow], "unfold_backward")? != g.numel() { return Err(geometry_err("unfold_backward")); }
+        // row o of z is [n, inner], of g [nwin, inner, size]: each task owns one row of z
+        crate::dispatch_float!(z.dtype(), T => read::<T, _>(g, |gs| write::<T, _>(z, |zs| {
+            let row = |(zr, gr): (&mut [T], &[T])| {
+                for w in 0..nwin {
+                    for i in 0..inner {
+                        let src = &gr[(w * inner + i) * size..(w * inner + i + 1) * size];
+                        for (k, &v) in src.iter().enumerate() { zr[(w * step + k) * inner + i] += v; }
+                    }
+                }
+            };
+            if g.numel() >= super::iter::GRAIN && super::iter::parallel_ok() {
+                zs.par_chunks_mut(zrow).zip(gs.par_chunks(grow)).for_each(row);
+            } else {
+                zs.chunks_mut(zrow).zip(gs.chunks(grow)).for_each(row);
+            }
+        }))?)
+    }
+}
