@@ -159,9 +159,19 @@ impl Tensor {
         if v.len() != t.numel() {
             crate::bail!("from_vec: {} values for shape [{}]", v.len(), crate::ops::shape::join(shape));
         }
-        // SAFETY: t is a fresh contiguous buffer of exactly v.len() elements of T (checked above).
-        unsafe { std::ptr::copy_nonoverlapping(v.as_ptr(), t.body().data_ptr() as *mut T, v.len()) };
+        t.copy_from_host(&v)?;
         Ok(t)
+    }
+    /// Overwrites the elements of this contiguous tensor of element type `T` with host values,
+    /// through its device's backend.
+    pub fn copy_from_host<T: Elem>(&self, src: &[T]) -> Result<()> {
+        if self.dtype() != T::DTYPE || src.len() != self.numel() || !self.is_contiguous() {
+            crate::bail!("internal: {} {} values for a {} tensor of size [{}]", src.len(), T::DTYPE.name(), self.dtype().name(), crate::ops::shape::join(&self.shape()));
+        }
+        // SAFETY: Elem types are plain data (numbers, bool, repr(C) complex pairs) with no
+        // padding, so src's initialised elements are readable as bytes.
+        let bytes = unsafe { std::slice::from_raw_parts(src.as_ptr() as *const u8, std::mem::size_of_val(src)) };
+        crate::backend::backend_of(&[self])?.from_host(self, bytes)
     }
     pub fn scalar_tensor<T: Elem>(v: T) -> Result<Tensor> { Tensor::from_vec(vec![v], &[]) }
 
@@ -220,43 +230,33 @@ impl Tensor {
 
     /// Reads the single element of a one-element tensor as f64.
     pub fn item_f64(&self) -> Result<f64> {
-        let b = self.body();
-        if b.numel() != 1 {
-            crate::bail!("a Tensor with {} elements cannot be converted to Scalar", b.numel());
-        }
-        // SAFETY: numel == 1 (checked) and the view lies inside its storage
-        Ok(crate::dispatch!(b.dtype, T => unsafe { (*(b.data_ptr() as *const T)).to_f64() }))
+        Ok(crate::dispatch!(self.dtype(), T => self.single::<T>()?.to_f64()))
     }
     /// Reads the single element as (real, imaginary) parts.
     pub fn item_complex(&self) -> Result<(f64, f64)> {
-        let b = self.body();
-        if b.numel() != 1 {
-            crate::bail!("a Tensor with {} elements cannot be converted to Scalar", b.numel());
-        }
-        // SAFETY: numel == 1 (checked) and the view lies inside its storage
-        Ok(crate::dispatch!(b.dtype, T => unsafe { let v = *(b.data_ptr() as *const T); (v.to_f64(), v.im()) }))
+        Ok(crate::dispatch!(self.dtype(), T => { let v = self.single::<T>()?; (v.to_f64(), v.im()) }))
     }
     pub fn item_i64(&self) -> Result<i64> {
-        let b = self.body();
-        if b.numel() != 1 {
-            crate::bail!("a Tensor with {} elements cannot be converted to Scalar", b.numel());
-        }
-        // SAFETY: numel == 1 (checked) and the view lies inside its storage
-        Ok(crate::dispatch!(b.dtype, T => unsafe { (*(b.data_ptr() as *const T)).to_i64() }))
+        Ok(crate::dispatch!(self.dtype(), T => self.single::<T>()?.to_i64()))
+    }
+    /// The one element of a one-element tensor of element type `T`, through the device's backend.
+    fn single<T: Elem>(&self) -> Result<T> {
+        let n = self.numel();
+        if n != 1 { crate::bail!("a Tensor with {} elements cannot be converted to Scalar", n); }
+        Ok(self.to_vec::<T>()?[0])
     }
 
-    /// Copies the elements out in logical (row-major) order.
+    /// Copies the elements out in logical (row-major) order, through the device's backend.
     pub fn to_vec<T: Elem>(&self) -> Result<Vec<T>> {
         let c = crate::ops::copy::contiguous_as(self, T::DTYPE)?;
-        let b = c.body();
-        let n = b.numel();
-        let v = try_vec::<T>(n)?;
-        let mut v = v;
-        // SAFETY: c is contiguous with n elements of T; v has capacity >= n.
-        unsafe {
-            std::ptr::copy_nonoverlapping(b.data_ptr() as *const T, v.as_mut_ptr(), n);
-            v.set_len(n);
-        }
+        let n = c.numel();
+        let mut v = try_vec::<T>(n)?;
+        v.resize(n, T::default());
+        // SAFETY: Elem types are plain data with no padding, so v's n initialised elements may
+        // be viewed as bytes; the bytes written are the elements of a tensor of dtype T, each
+        // a valid T.
+        let bytes = unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr() as *mut u8, std::mem::size_of_val(v.as_slice())) };
+        crate::backend::backend_of(&[&c])?.to_host(&c, bytes)?;
         Ok(v)
     }
 }

@@ -36,6 +36,8 @@ pub trait Backend: Sync + conv::ConvKernels + index::IndexKernels + nn::NnKernel
     /// `out = a op (alpha * b)` (alpha only for add/sub), a and b broadcast to out's shape, all
     /// three in one dtype.
     fn binary(&self, op: BinOp, out: &Tensor, a: &Tensor, b: &Tensor, alpha: f64) -> Result<()>;
+    /// `out = f(z)` elementwise for complex z (see `ComplexMap`).
+    fn complex_map(&self, f: crate::ops::complex::ComplexMap, out: &Tensor, z: &Tensor) -> Result<()>;
     /// Comparisons and logical ops: a bool `out` from a and b of one dtype.
     fn compare(&self, op: BinOp, out: &Tensor, a: &Tensor, b: &Tensor) -> Result<()>;
     /// `out = cond ? a : b`, broadcast to out's shape; cond is bool, a, b and out one dtype.
@@ -45,9 +47,17 @@ pub trait Backend: Sync + conv::ConvKernels + index::IndexKernels + nn::NnKernel
     /// `dst = src` broadcast to dst's shape and converted to dst's dtype; the ops layer has
     /// already routed overlapping copies through a temporary.
     fn copy(&self, dst: &Tensor, src: &Tensor) -> Result<()>;
-    /// `out[i] = a[i] @ c[i]` for 3-D a [B,m,k] and c [B,k,n] of one float dtype (f32 or f64);
-    /// out is a fresh contiguous [B,m,n] tensor.
+    /// `out[i] = a[i] @ c[i]` for 3-D a [B,m,k] and c [B,k,n] of one dtype: f32, f64, or i64
+    /// (products and sums wrapping, PyTorch's integer matmul); out is a fresh contiguous
+    /// [B,m,n] tensor.
     fn bmm(&self, out: &Tensor, a: &Tensor, c: &Tensor) -> Result<()>;
+    /// The DFT of every row of length `n` of the contiguous complex tensor `z`, in place: sign
+    /// -1 (+1 when `inverse`), times `scale`.
+    fn fft_rows(&self, z: &Tensor, n: usize, inverse: bool, scale: f64) -> Result<()>;
+    /// Copies the elements of contiguous `t` into host memory `dst`, exactly t's byte size.
+    fn to_host(&self, t: &Tensor, dst: &mut [u8]) -> Result<()>;
+    /// Copies host bytes `src`, exactly t's byte size, into contiguous `t`.
+    fn from_host(&self, t: &Tensor, src: &[u8]) -> Result<()>;
 }
 
 pub fn device_name(d: Device) -> String {

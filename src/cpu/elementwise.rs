@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::ops::binary::BinOp;
 use crate::ops::unary::UnaryOp;
 use crate::tensor::Tensor;
+use num_complex::Complex;
 use num_traits::Float;
 
 /// Numeric kernel ops, instantiated for the integer types and f32/f64.
@@ -311,3 +312,101 @@ pub fn trigamma(mut x: f64) -> f64 {
     let f = 1.0 / (x * x);
     r + 1.0 / x + f / 2.0 + f / x * (1.0 / 6.0 - f * (1.0 / 30.0 - f * (1.0 / 42.0 - f / 30.0)))
 }
+
+// ---- complex maps (`Backend::complex_map`): the maths runs in complex128 for both complex
+// dtypes; complex64 results are rounded once at the end.
+
+/// A holomorphic unary op on one complex value.
+pub fn complex_unary(op: UnaryOp, z: Complex<f64>) -> Complex<f64> {
+    use UnaryOp::*;
+    let one = Complex::new(1.0, 0.0);
+    match op {
+        Neg => -z,
+        Square => z * z,
+        Exp => z.exp(),
+        Exp2 => (z * std::f64::consts::LN_2).exp(),
+        Expm1 => z.exp() - one,
+        Log => z.ln(),
+        Log2 => z.ln() / std::f64::consts::LN_2,
+        Log10 => z.ln() / std::f64::consts::LN_10,
+        Log1p => (z + one).ln(),
+        Sqrt => z.sqrt(),
+        Rsqrt => one / z.sqrt(),
+        Sin => z.sin(),
+        Cos => z.cos(),
+        Tan => z.tan(),
+        Asin => z.asin(),
+        Acos => z.acos(),
+        Atan => z.atan(),
+        Sinh => z.sinh(),
+        Cosh => z.cosh(),
+        Tanh => z.tanh(),
+        Asinh => z.asinh(),
+        Acosh => z.acosh(),
+        Atanh => z.atanh(),
+        Sigmoid => one / (one + (-z).exp()),
+        Reciprocal => one / z,
+        _ => Complex::new(f64::NAN, f64::NAN),
+    }
+}
+
+
+/// `out = f(z)` for complex z: complex out of z's dtype, or real out of its part dtype for
+/// abs and angle.
+pub fn complex_map_kernel(f: crate::ops::complex::ComplexMap, out: &Tensor, z: &Tensor) -> Result<()> {
+    use crate::ops::complex::ComplexMap as M;
+    let (o, a) = (out.body(), z.body());
+    let holo = move |c: Complex<f64>| -> Complex<f64> {
+        match f {
+            M::Unary(op) => complex_unary(op, c),
+            M::Conj => c.conj(),
+            M::Sgn => { let r = c.norm(); if r == 0.0 { Complex::new(0.0, 0.0) } else { c / r } }
+            M::Abs | M::Angle => Complex::new(f64::NAN, f64::NAN),
+        }
+    };
+    let real = move |c: Complex<f64>| -> f64 { if f == M::Abs { c.norm() } else { c.arg() } };
+    macro_rules! go { ($T:ty, $R:ty) => {
+        if matches!(f, M::Abs | M::Angle) {
+            super::strided::map1::<$R, $T>(&a.shape, &o, &a, |x: $T| real(Complex::new(x.to_f64(), x.im())) as $R)
+        } else {
+            super::strided::map1::<$T, $T>(&a.shape, &o, &a, |x: $T| { let r = holo(Complex::new(x.to_f64(), x.im())); <$T>::from_parts(r.re, r.im) })
+        }
+    } }
+    match a.dtype {
+        DType::C64 => go!(crate::dtype::c64, f32),
+        DType::C128 => go!(crate::dtype::c128, f64),
+        d => crate::bail!("internal: complex map of a {} tensor", d.name()),
+    }
+}
+
+/// Complex elementwise arithmetic for the binary kernel (`Arith` for c64/c128).
+macro_rules! complex_arith {
+    ($t:ty, $f:ty) => {
+        impl Arith for $t {
+            #[inline] fn add(a: Self, b: Self) -> Self { crate::dtype::Cplx(a.0 + b.0) }
+            #[inline] fn sub(a: Self, b: Self) -> Self { crate::dtype::Cplx(a.0 - b.0) }
+            #[inline] fn mul(a: Self, b: Self) -> Self { crate::dtype::Cplx(a.0 * b.0) }
+            #[inline] fn div(a: Self, b: Self) -> Self { crate::dtype::Cplx(a.0.fdiv(b.0)) }
+            #[inline] fn floordiv(_: Self, _: Self) -> Self { crate::dtype::Cplx(num_complex::Complex::new(<$f>::NAN, <$f>::NAN)) }
+            #[inline] fn rem(_: Self, _: Self) -> Self { crate::dtype::Cplx(num_complex::Complex::new(<$f>::NAN, <$f>::NAN)) }
+            #[inline] fn fmod(_: Self, _: Self) -> Self { crate::dtype::Cplx(num_complex::Complex::new(<$f>::NAN, <$f>::NAN)) }
+            #[inline] fn pow(a: Self, b: Self) -> Self {
+                // integral real exponents multiply exactly (z**2 == z*z), like PyTorch's fast paths
+                if b.0.im == 0.0 && b.0.re == 2.0 { return crate::dtype::Cplx(a.0 * a.0) }
+                if b.0.im == 0.0 && b.0.re == 1.0 { return a }
+                if b.0 == num_complex::Complex::new(0.0, 0.0) { return crate::dtype::Cplx(num_complex::Complex::new(1.0, 0.0)) }
+                if a.0 == num_complex::Complex::new(0.0, 0.0) {
+                    return if b.0.re > 0.0 { crate::dtype::Cplx(num_complex::Complex::new(0.0, 0.0)) } else { crate::dtype::Cplx(num_complex::Complex::new(<$f>::NAN, <$f>::NAN)) }
+                }
+                crate::dtype::Cplx(a.0.powc(b.0))
+            }
+            #[inline] fn maxv(a: Self, _: Self) -> Self { a }
+            #[inline] fn minv(a: Self, _: Self) -> Self { a }
+            #[inline] fn bits(a: Self, _: Self, _: BinOp) -> Self { a }
+            #[inline] fn is_zero(a: Self) -> bool { a.0 == num_complex::Complex::new(0.0, 0.0) }
+        }
+    };
+}
+complex_arith!(crate::dtype::c64, f32);
+complex_arith!(crate::dtype::c128, f64);
+

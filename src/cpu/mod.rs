@@ -76,6 +76,10 @@ impl Backend for Cpu {
         crate::dispatch_num!(kd, T => arith_kernel::<T>(op, &shape, out, a, b, T::from_f64(alpha)))
     }
 
+    fn complex_map(&self, f: crate::ops::complex::ComplexMap, out: &Tensor, z: &Tensor) -> Result<()> {
+        elementwise::complex_map_kernel(f, out, z)
+    }
+
     fn compare(&self, op: BinOp, out: &Tensor, a: &Tensor, b: &Tensor) -> Result<()> {
         crate::dispatch!(a.dtype(), T => elementwise::compare_kernel::<T>(op, &out.shape(), out, a, b))
     }
@@ -111,8 +115,69 @@ impl Backend for Cpu {
         // many small products: one product per task; otherwise each product uses the pool itself
         let across_batch = bsz >= 2 && flops < 1 << 21 && flops.saturating_mul(bsz) >= 1 << 18 && iter::parallel_ok();
         let par = if across_batch { ::gemm::Parallelism::None } else { gemm::parallelism(flops) };
+        if ob.dtype == DType::I64 { return bmm_wrapping_i64(out, a, c); }
         crate::dispatch_float!(ob.dtype, T => gemm::bmm_views::<T>(&ob, &ab, &cb, across_batch, par))
     }
+
+    fn fft_rows(&self, z: &Tensor, n: usize, inverse: bool, scale: f64) -> Result<()> {
+        use crate::dtype::{c128, c64};
+        if n == 0 || z.numel() % n != 0 { crate::bail!("internal: fft over rows of {} in {} elements", n, z.numel()); }
+        match z.dtype() {
+            DType::C64 => strided::write::<c64, _>(&z.body(), |v| fft::c2c_rows(v, n, inverse, scale as f32)),
+            DType::C128 => strided::write::<c128, _>(&z.body(), |v| fft::c2c_rows(v, n, inverse, scale)),
+            d => crate::bail!("internal: fft of a {} tensor", d.name()),
+        }
+    }
+
+    fn to_host(&self, t: &Tensor, dst: &mut [u8]) -> Result<()> {
+        let b = t.body();
+        if !b.is_contiguous() || b.numel().checked_mul(b.dtype.size()) != Some(dst.len()) {
+            crate::bail!("internal: to_host of {} bytes from a {} tensor of {} elements", dst.len(), b.dtype.name(), b.numel());
+        }
+        if dst.is_empty() { return Ok(()); }
+        // SAFETY: the view is contiguous and inside its storage (check_view_bounds), which `b`
+        // keeps alive; it spans exactly dst.len() bytes (checked above); dst is host memory
+        // borrowed exclusively, so the ranges cannot overlap.
+        unsafe { std::ptr::copy_nonoverlapping(b.data_ptr() as *const u8, dst.as_mut_ptr(), dst.len()) };
+        Ok(())
+    }
+
+    fn from_host(&self, t: &Tensor, src: &[u8]) -> Result<()> {
+        let b = t.body();
+        if !b.is_contiguous() || b.numel().checked_mul(b.dtype.size()) != Some(src.len()) {
+            crate::bail!("internal: from_host of {} bytes into a {} tensor of {} elements", src.len(), b.dtype.name(), b.numel());
+        }
+        if src.is_empty() { return Ok(()); }
+        // SAFETY: as in to_host, with the tensor as destination; `src` is a shared borrow of
+        // separate host memory, so the ranges cannot overlap.
+        unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), b.data_ptr() as *mut u8, src.len()) };
+        Ok(())
+    }
+}
+
+/// Integer batched matmul with PyTorch's wrapping semantics: products and sums wrap in the
+/// tensor's own width, which equals computing in wrapping i64 and truncating.
+fn bmm_wrapping_i64(out: &Tensor, a: &Tensor, c: &Tensor) -> Result<()> {
+    use rayon::prelude::*;
+    check_outputs(&[out], &[a, c])?;
+    let (ash, csh) = (a.shape(), c.shape());
+    if ash.len() != 3 || csh.len() != 3 || ash[0] != csh[0] || ash[2] != csh[1] || out.shape().as_slice() != [ash[0], ash[1], csh[2]] {
+        crate::bail!("internal: bmm of {:?} and {:?} into {:?}", ash, csh, out.shape());
+    }
+    let (bsz, m, k, n) = (ash[0], ash[1], ash[2], csh[2]);
+    read::<i64, _>(a, |ap| read::<i64, _>(c, |cp| write::<i64, _>(out, |op| {
+        op.fill(0);
+        if bsz == 0 || m == 0 || n == 0 || k == 0 { return; }
+        let row = |(r, orow): (usize, &mut [i64])| {
+            let (b, i) = (r / m, r % m);
+            for p in 0..k {
+                let x = ap[(b * m + i) * k + p];
+                let crow = &cp[(b * k + p) * n..(b * k + p + 1) * n];
+                for (o, &y) in orow.iter_mut().zip(crow) { *o = o.wrapping_add(x.wrapping_mul(y)); }
+            }
+        };
+        if bsz.saturating_mul(m).saturating_mul(n).saturating_mul(k) >= 1 << 18 && iter::parallel_ok() { op.par_chunks_mut(n).enumerate().for_each(row) } else { op.chunks_mut(n).enumerate().for_each(row) }
+    })))??
 }
 
 /// Calls `f` with the elements of a contiguous tensor of element type `T`. Errors (never

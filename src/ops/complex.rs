@@ -6,14 +6,12 @@
 //! get exactly that gradient from the real ops' own backward formulas; holomorphic kernels use
 //! grad_in = grad_out * conj(f'(z)).
 use crate::autograd;
-use crate::cpu::strided;
-use crate::dtype::{Cplx, DType, Elem};
+use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::ops::binary::{self, BinOp, Operand};
 use crate::ops::unary::UnaryOp;
 use crate::ops::{copy, shape};
 use crate::tensor::{Shape, Strides, Tensor};
-use num_complex::{Complex, ComplexFloat};
 
 fn not_complex(name: &str, dt: DType) -> Error {
     Error::Runtime(format!("{} is only supported for complex tensors, but got a tensor of scalar type: {}", name, dt.legacy_name()))
@@ -96,43 +94,41 @@ pub fn polar(abs: &Tensor, angle: &Tensor) -> Result<Tensor> {
 /// Complex conjugate: the tensor itself for real dtypes (PyTorch returns `self` there too).
 pub fn conj(z: &Tensor) -> Result<Tensor> {
     if !z.dtype().is_complex() { return Ok(z.clone()); }
-    let out = Tensor::empty(&z.shape(), z.dtype())?;
-    map_into(z, &out, |c: Complex<f64>| c.conj())?;
+    let out = complex_map(ComplexMap::Conj, z)?;
     if autograd::needs_grad(&[z]) {
         autograd::record("ConjBackward0", &[z], &[&out], vec![], Box::new(|_, g| Ok(vec![g[0].as_ref().map(conj).transpose()?])));
     }
     Ok(out)
 }
 
-/// Applies `f` elementwise from a complex tensor into a same-shaped complex `out`. The maths
-/// runs in complex128 for both dtypes (complex64 results are rounded once at the end).
-fn map_into(z: &Tensor, out: &Tensor, f: impl Fn(Complex<f64>) -> Complex<f64> + Sync + Send) -> Result<()> {
-    let (o, a) = (out.body(), z.body());
-    crate::dispatch_complex!(a.dtype, T => strided::map1::<T, T>(&a.shape, &o, &a, |x: T| {
-        let r = f(Complex::new(x.to_f64(), x.im()));
-        T::from_parts(r.re, r.im)
-    }))
+/// `out = f(z)` through the device's complex map kernel: complex `out` of z's dtype for the
+/// holomorphic maps, real `out` of its part dtype for `Abs` and `Angle`.
+fn complex_map(f: ComplexMap, z: &Tensor) -> Result<Tensor> {
+    if !z.dtype().is_complex() { return Err(not_complex("internal complex map", z.dtype())); }
+    let real_out = matches!(f, ComplexMap::Abs | ComplexMap::Angle);
+    let be = crate::backend::backend_of(&[z])?;
+    let out = Tensor::alloc_on(&z.shape(), if real_out { z.dtype().to_real() } else { z.dtype() }, be.device(), false)?;
+    be.complex_map(f, &out, z)?;
+    Ok(out)
 }
 
-/// Applies `f` elementwise from a complex tensor into a real `out` of its part dtype.
-fn map_to_real(z: &Tensor, f: impl Fn(Complex<f64>) -> f64 + Sync + Send) -> Result<Tensor> {
-    let a = z.body();
-    let out = Tensor::empty(&a.shape, a.dtype.to_real())?;
-    let o = out.body();
-    macro_rules! go { ($T:ty, $R:ty) => {
-        strided::map1::<$R, $T>(&a.shape, &o, &a, |x: $T| f(Complex::new(x.to_f64(), x.im())) as $R)?
-    } }
-    match a.dtype {
-        DType::C64 => go!(crate::dtype::c64, f32),
-        DType::C128 => go!(crate::dtype::c128, f64),
-        d => return Err(not_complex("internal complex map", d)),
-    }
-    Ok(out)
+/// The elementwise maps of complex tensors a backend provides (`Backend::complex_map`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ComplexMap {
+    /// A holomorphic unary op (`has_unary_kernel`), complex to complex.
+    Unary(UnaryOp),
+    Conj,
+    /// z / |z|, 0 at 0.
+    Sgn,
+    /// |z| into the part dtype.
+    Abs,
+    /// arg(z) into the part dtype.
+    Angle,
 }
 
 /// `|z|` for complex input (real result); gradient g * sgn(z).
 pub fn abs(z: &Tensor) -> Result<Tensor> {
-    let out = map_to_real(z, |c| c.norm())?;
+    let out = complex_map(ComplexMap::Abs, z)?;
     if autograd::needs_grad(&[z]) {
         autograd::record("AbsBackward0", &[z], &[&out], vec![autograd::SaveItem::Input(z)], Box::new(|s, g| {
             Ok(vec![g[0].as_ref().map(|g| binary::mul(g, &sgn(&s[0])?)).transpose()?])
@@ -143,7 +139,7 @@ pub fn abs(z: &Tensor) -> Result<Tensor> {
 
 /// `torch.angle` for complex input; gradient g * i z / |z|^2 (0 at z = 0).
 pub fn angle(z: &Tensor) -> Result<Tensor> {
-    let out = map_to_real(z, |c| c.arg())?;
+    let out = complex_map(ComplexMap::Angle, z)?;
     if autograd::needs_grad(&[z]) {
         autograd::record("AngleBackward0", &[z], &[&out], vec![autograd::SaveItem::Input(z)], Box::new(|s, g| {
             let Some(g) = &g[0] else { return Ok(vec![None]) };
@@ -160,8 +156,7 @@ pub fn angle(z: &Tensor) -> Result<Tensor> {
 
 /// `torch.sgn`: z / |z| (0 at 0), holomorphic-style backward as PyTorch's sgn_backward.
 pub fn sgn(z: &Tensor) -> Result<Tensor> {
-    let out = Tensor::empty(&z.shape(), z.dtype())?;
-    map_into(z, &out, |c| { let r = c.norm(); if r == 0.0 { Complex::new(0.0, 0.0) } else { c / r } })?;
+    let out = complex_map(ComplexMap::Sgn, z)?;
     if autograd::needs_grad(&[z]) {
         autograd::record("SgnBackward0", &[z], &[&out], vec![autograd::SaveItem::Input(z), autograd::SaveItem::Output(0)], Box::new(|s, g| {
             let Some(g) = &g[0] else { return Ok(vec![None]) };
@@ -185,78 +180,14 @@ pub fn has_unary_kernel(op: UnaryOp) -> bool {
         | Sinh | Cosh | Tanh | Asinh | Acosh | Atanh | Sigmoid | Reciprocal)
 }
 
-fn unary_fn(op: UnaryOp, z: Complex<f64>) -> Complex<f64> {
-    use UnaryOp::*;
-    let one = Complex::new(1.0, 0.0);
-    match op {
-        Neg => -z,
-        Square => z * z,
-        Exp => z.exp(),
-        Exp2 => (z * std::f64::consts::LN_2).exp(),
-        Expm1 => z.exp() - one,
-        Log => z.ln(),
-        Log2 => z.ln() / std::f64::consts::LN_2,
-        Log10 => z.ln() / std::f64::consts::LN_10,
-        Log1p => (z + one).ln(),
-        Sqrt => z.sqrt(),
-        Rsqrt => one / z.sqrt(),
-        Sin => z.sin(),
-        Cos => z.cos(),
-        Tan => z.tan(),
-        Asin => z.asin(),
-        Acos => z.acos(),
-        Atan => z.atan(),
-        Sinh => z.sinh(),
-        Cosh => z.cosh(),
-        Tanh => z.tanh(),
-        Asinh => z.asinh(),
-        Acosh => z.acosh(),
-        Atanh => z.atanh(),
-        Sigmoid => one / (one + (-z).exp()),
-        Reciprocal => one / z,
-        _ => Complex::new(f64::NAN, f64::NAN),
-    }
-}
-
 /// The complex kernel of a unary op into `out` (same complex dtype), no autograd.
 pub fn unary_into(op: UnaryOp, z: &Tensor, out: &Tensor) -> Result<()> {
     if !has_unary_kernel(op) {
         let name = format!("{:?}", op).to_lowercase();
         return Err(Error::NotImplemented(format!("\"{}_cpu\" not implemented for '{}'", name, z.dtype().legacy_name())));
     }
-    map_into(z, out, move |c| unary_fn(op, c))
+    crate::backend::backend_of(&[z, out])?.complex_map(ComplexMap::Unary(op), out, z)
 }
-
-/// Complex elementwise arithmetic for the binary kernel (`Arith` for c64/c128).
-macro_rules! complex_arith {
-    ($t:ty, $f:ty) => {
-        impl crate::cpu::elementwise::Arith for $t {
-            #[inline] fn add(a: Self, b: Self) -> Self { Cplx(a.0 + b.0) }
-            #[inline] fn sub(a: Self, b: Self) -> Self { Cplx(a.0 - b.0) }
-            #[inline] fn mul(a: Self, b: Self) -> Self { Cplx(a.0 * b.0) }
-            #[inline] fn div(a: Self, b: Self) -> Self { Cplx(a.0.fdiv(b.0)) }
-            #[inline] fn floordiv(_: Self, _: Self) -> Self { Cplx(Complex::new(<$f>::NAN, <$f>::NAN)) }
-            #[inline] fn rem(_: Self, _: Self) -> Self { Cplx(Complex::new(<$f>::NAN, <$f>::NAN)) }
-            #[inline] fn fmod(_: Self, _: Self) -> Self { Cplx(Complex::new(<$f>::NAN, <$f>::NAN)) }
-            #[inline] fn pow(a: Self, b: Self) -> Self {
-                // integral real exponents multiply exactly (z**2 == z*z), like PyTorch's fast paths
-                if b.0.im == 0.0 && b.0.re == 2.0 { return Cplx(a.0 * a.0) }
-                if b.0.im == 0.0 && b.0.re == 1.0 { return a }
-                if b.0 == Complex::new(0.0, 0.0) { return Cplx(Complex::new(1.0, 0.0)) }
-                if a.0 == Complex::new(0.0, 0.0) {
-                    return if b.0.re > 0.0 { Cplx(Complex::new(0.0, 0.0)) } else { Cplx(Complex::new(<$f>::NAN, <$f>::NAN)) }
-                }
-                Cplx(a.0.powc(b.0))
-            }
-            #[inline] fn maxv(a: Self, _: Self) -> Self { a }
-            #[inline] fn minv(a: Self, _: Self) -> Self { a }
-            #[inline] fn bits(a: Self, _: Self, _: BinOp) -> Self { a }
-            #[inline] fn is_zero(a: Self) -> bool { a.0 == Complex::new(0.0, 0.0) }
-        }
-    };
-}
-complex_arith!(crate::dtype::c64, f32);
-complex_arith!(crate::dtype::c128, f64);
 
 /// Binary ops defined on complex operands.
 pub fn binary_supported(op: BinOp) -> bool {

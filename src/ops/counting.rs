@@ -1,5 +1,7 @@
 //! Sorting-and-counting ops (unique, searchsorted, bincount, histc, mode, cummax/cummin):
-//! dtype handling, layout and output shapes here; the kernels are in `cpu::counting`.
+//! dtype handling, layout and output shapes here. They are host algorithms: the input comes
+//! to host memory through the device contract (`Tensor::to_vec`) and the sorting and
+//! counting run there (`cpu::counting`, pure functions on slices).
 //! Values that autograd needs (mode, cummax) are gathered from the input by the caller, so
 //! these ops return indices and stay non-differentiable themselves.
 use crate::cpu::counting as k;
@@ -34,7 +36,7 @@ pub fn unique(x: &Tensor, dim: Option<i64>) -> Result<(Tensor, Tensor, Tensor)> 
         None => {
             let flat = copy::contiguous_clone(&shape::reshape_raw(&copy::contiguous(&x)?, &[x.numel()]))?;
             let n = flat.numel();
-            let (reps, inv, counts) = crate::dispatch!(x.dtype(), T => crate::cpu::read::<T, _>(&flat, |v| k::unique_rows(v, n, 1))?);
+            let (reps, inv, counts) = crate::dispatch!(x.dtype(), T => k::unique_rows(&flat.to_vec::<T>()?, n, 1));
             let idx = i64_tensor(reps.iter().map(|&i| i as i64).collect(), &[reps.len()])?;
             let values = index::index_select(&flat, 0, &idx)?;
             let nc = counts.len();
@@ -46,7 +48,7 @@ pub fn unique(x: &Tensor, dim: Option<i64>) -> Result<(Tensor, Tensor, Tensor)> 
             let rows = x.shape()[d];
             let slices = copy::contiguous_clone(&shape::movedim_raw(&x, d, 0))?;
             let width = if rows == 0 { 0 } else { x.numel() / rows };
-            let (reps, inv, counts) = crate::dispatch!(x.dtype(), T => crate::cpu::read::<T, _>(&slices, |v| k::unique_rows(v, rows, width))?);
+            let (reps, inv, counts) = crate::dispatch!(x.dtype(), T => k::unique_rows(&slices.to_vec::<T>()?, rows, width));
             let idx = i64_tensor(reps.iter().map(|&i| i as i64).collect(), &[reps.len()])?;
             let values = index::index_select(&x, d as i64, &idx)?;
             let nc = counts.len();
@@ -120,9 +122,10 @@ pub fn cum_extreme_indices(x: &Tensor, dim: i64, is_max: bool) -> Result<Tensor>
     let (moved, rows, len) = rows_last(x, d)?;
     let mut idx = try_vec::<i64>(rows * len)?;
     idx.resize(rows * len, 0);
-    crate::dispatch!(x.dtype(), T => crate::cpu::read::<T, _>(&moved, |v| {
+    crate::dispatch!(x.dtype(), T => {
+        let v = moved.to_vec::<T>()?;
         for (r, out) in idx.chunks_mut(len.max(1)).enumerate().take(rows) { k::running_extreme::<T>(&v[r * len..(r + 1) * len], is_max, out); }
-    })?);
+    });
     let msh = moved.shape();
     let last = msh.len() - 1;
     let t = i64_tensor(idx, &msh)?;
@@ -136,9 +139,10 @@ pub fn mode_indices(x: &Tensor, dim: i64) -> Result<Tensor> {
     let d = wrap_dim(dim, x.ndim())?;
     let (moved, rows, len) = rows_last(x, d)?;
     let mut idx = try_vec::<i64>(rows)?;
-    crate::dispatch!(x.dtype(), T => crate::cpu::read::<T, _>(&moved, |v| {
+    crate::dispatch!(x.dtype(), T => {
+        let v = moved.to_vec::<T>()?;
         for r in 0..rows { idx.push(k::mode_row::<T>(&v[r * len..(r + 1) * len]).1); }
-    })?);
+    });
     let mut sh = x.shape();
     sh.remove(d);
     i64_tensor(idx, &sh)

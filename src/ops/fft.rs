@@ -2,7 +2,6 @@
 //! Lengths (`n=`), the real-input and Hermitian variants, multi-dim transforms and the norm
 //! modes are compositions of it in `python/ferrotorch/fft.py`; autograd comes from its adjoint.
 use crate::autograd;
-use crate::dtype::{c128, c64, DType};
 use crate::error::{wrap_dim, Error, Result};
 use crate::ops::{copy, shape};
 use crate::tensor::Tensor;
@@ -20,10 +19,7 @@ pub fn fft_c2c(z: &Tensor, dim: i64, inverse: bool, scale: f64) -> Result<Tensor
     let n = z.shape()[d];
     // the transformed dim last and contiguous: each row is one transform
     let moved = copy::contiguous_clone(&shape::movedim_raw(&z.detach(), d, nd - 1))?;
-    match dt {
-        DType::C64 => { let mut v = moved.to_vec::<c64>()?; crate::cpu::fft::c2c_rows(&mut v, n, inverse, scale as f32); crate::cpu::write_from(&moved, &v)?; }
-        _ => { let mut v = moved.to_vec::<c128>()?; crate::cpu::fft::c2c_rows(&mut v, n, inverse, scale); crate::cpu::write_from(&moved, &v)?; }
-    }
+    if n > 0 && moved.numel() > 0 { crate::backend::backend_of(&[&moved])?.fft_rows(&moved, n, inverse, scale)?; }
     let out = copy::contiguous_clone(&shape::movedim_raw(&moved, nd - 1, d))?;
     if autograd::needs_grad(&[z]) {
         autograd::record("FftC2CBackward0", &[z], &[&out], vec![], Box::new(move |_, g| {

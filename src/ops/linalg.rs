@@ -1,6 +1,7 @@
 //! Matrix products on the `gemm` crate (runtime SIMD dispatch, rayon threads). Every matmul
 //! variant reduces to one batched kernel; backward formulas are matmuls themselves.
 use crate::autograd::{self, SaveItem};
+use crate::backend::backend_of;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::ops::{copy, shape};
@@ -33,24 +34,10 @@ fn bmm_int(a: &Tensor, c: &Tensor) -> Result<Tensor> {
     let dt = a.dtype();
     let a2 = copy::contiguous_as(a, DType::I64)?;
     let c2 = copy::contiguous_as(c, DType::I64)?;
-    let (ab, cb) = (a2.body(), c2.body());
-    let (bsz, m, k, n) = (ab.shape[0], ab.shape[1], ab.shape[2], cb.shape[2]);
-    let out = Tensor::zeros(&[bsz, m, n], DType::I64)?;
-    if bsz > 0 && m > 0 && n > 0 && k > 0 {
-        // a2 [bsz,m,k], c2 [bsz,k,n] and out [bsz,m,n] are fresh contiguous i64 buffers
-        crate::cpu::read::<i64, _>(&a2, |ap| crate::cpu::read::<i64, _>(&c2, |cp| crate::cpu::strided::write::<i64, _>(&out.body(), |op| {
-            use rayon::prelude::*;
-            let row = |(r, orow): (usize, &mut [i64])| {
-                let (b, i) = (r / m, r % m);
-                for p in 0..k {
-                    let x = ap[(b * m + i) * k + p];
-                    let crow = &cp[(b * k + p) * n..(b * k + p + 1) * n];
-                    for (o, &y) in orow.iter_mut().zip(crow) { *o = o.wrapping_add(x.wrapping_mul(y)); }
-                }
-            };
-            if bsz.saturating_mul(m).saturating_mul(n).saturating_mul(k) >= 1 << 18 && crate::cpu::iter::parallel_ok() { op.par_chunks_mut(n).enumerate().for_each(row) } else { op.chunks_mut(n).enumerate().for_each(row) }
-        })))???;
-    }
+    let (ash, csh) = (a2.shape(), c2.shape());
+    let be = backend_of(&[&a2, &c2])?;
+    let out = Tensor::alloc_on(&[ash[0], ash[1], csh[2]], DType::I64, be.device(), false)?;
+    be.bmm(&out, &a2, &c2)?;
     copy::contiguous_as(&out, dt)
 }
 

@@ -150,7 +150,7 @@ fn memory_order(t: &Tensor) -> Tensor {
 fn store<T: crate::dtype::Elem>(t: &Tensor, vals: Vec<T>) -> Result<()> {
     crate::ops::inplace_check(t)?;
     if t.is_contiguous() && t.dtype() == T::DTYPE {
-        crate::cpu::write_from(t, &vals)?;  // the common case: one copy, no temporary tensor
+        t.copy_from_host(&vals)?;  // the common case: one copy, no temporary tensor
         t.bump_version();
         return Ok(());
     }
