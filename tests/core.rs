@@ -140,3 +140,38 @@ fn kernels_and_memory_come_through_the_device_contract() {
     assert!(e.to_string().contains("not compiled with CUDA"), "{}", e);
     assert!(backend_of(&[&a, &b]).is_ok());
 }
+
+#[test]
+fn kernel_families_come_through_the_same_contract() {
+    use ferrotorch::backend::backend_for;
+    use ferrotorch::backend::reduce::{Extreme, RowReduce};
+    use ferrotorch::storage::Device;
+    let cpu = backend_for(Device::Cpu).unwrap();
+    let x = Tensor::from_vec(vec![1.0f32, 5.0, 2.0, -1.0, f32::NAN, 0.0], &[2, 3]).unwrap();
+    // reductions: one output per row, f64 accumulators for float sums
+    let sums = Tensor::alloc_on(&[2], DType::F64, Device::Cpu, false).unwrap();
+    cpu.reduce_rows(RowReduce::Sum, &sums, &x, 3).unwrap();
+    let s = sums.to_vec::<f64>().unwrap();
+    assert_eq!(s[0], 8.0);
+    assert!(s[1].is_nan());
+    let (vals, idx) = (Tensor::empty(&[2], DType::F32).unwrap(), Tensor::empty(&[2], DType::I64).unwrap());
+    cpu.extreme_rows(&vals, &idx, &x, 3, Extreme::Max).unwrap();
+    assert_eq!(idx.to_vec::<i64>().unwrap(), vec![1, 1]);
+    // nn: softmax rows through the family trait
+    let y = Tensor::empty(&[2, 3], DType::F32).unwrap();
+    cpu.softmax(&y, &x, 3, false).unwrap();
+    let row: f32 = y.to_vec::<f32>().unwrap()[..3].iter().sum();
+    assert!((row - 1.0).abs() < 1e-6);
+    // an output that aliases an input is refused before any slice is cut
+    assert!(cpu.softmax(&x, &x, 3, false).is_err());
+    assert!(cpu.reduce_rows(RowReduce::Sum, &x, &x, 3).is_err());
+    // indexing: a gather at offsets outside the storage is an error, not a read
+    let g = Tensor::empty(&[2], DType::F32).unwrap();
+    cpu.gather_at(&g, &x, &[0, 5]).unwrap();
+    assert_eq!(g.to_vec::<f32>().unwrap()[0], 1.0);
+    assert!(cpu.gather_at(&g, &x, &[0, 6]).is_err());
+    // sizes that do not match the tensors are refused
+    let sel = Tensor::empty(&[2, 1], DType::F32).unwrap();
+    let bad_idx = Tensor::from_vec(vec![7i64], &[1]).unwrap();
+    assert!(cpu.index_select(&sel, &x, &bad_idx, 2, 1).is_err());
+}
