@@ -91,8 +91,34 @@ fn nn_kernels(c: &mut Criterion) {
     g.finish();
 }
 
+/// An ndarray view of a 2-D float32 tensor with non-negative strides (the bench's own tensors).
+fn view(t: &Tensor) -> ndarray::ArrayView2<'_, f32> {
+    use ndarray::ShapeBuilder;
+    let (sh, st) = (t.shape(), t.strides());
+    let dims: Vec<usize> = sh.to_vec();
+    let strides: Vec<usize> = st.iter().map(|&s| s as usize).collect();
+    let shape = (dims[0], *dims.get(1).unwrap_or(&1)).strides((strides[0], *strides.get(1).unwrap_or(&1)));
+    // SAFETY: the tensor's view lies inside its live storage (check_view_bounds) and the bench
+    // only reads through it while `t` is alive
+    unsafe { ndarray::ArrayView2::from_shape_ptr(shape, t.body().data_ptr() as *const f32) }
+}
+
+fn row_view(t: &Tensor) -> ndarray::ArrayView1<'_, f32> {
+    // SAFETY: a contiguous 1-D tensor alive for the call, only read
+    unsafe { ndarray::ArrayView1::from_shape_ptr(t.numel(), t.body().data_ptr() as *const f32) }
+}
+
+fn view_mut(t: &Tensor) -> ndarray::ArrayViewMut2<'_, f32> {
+    use ndarray::ShapeBuilder;
+    let sh = t.shape();
+    // SAFETY: a fresh contiguous output tensor that nothing else reads or writes during the call
+    unsafe { ndarray::ArrayViewMut2::from_shape_ptr((sh[0], sh[1]).strides((sh[1], 1)), t.body().data_ptr() as *mut f32) }
+}
+
 /// The hand-written strided iteration (`cpu::strided::map2` over `cpu::iter`) beside ndarray's
-/// `Zip` on the same layouts, one thread each: contiguous, one operand transposed, one broadcast.
+/// `Zip`, one thread each, on three layouts (contiguous, one operand transposed, a broadcast
+/// row): `ndarray_views` runs Zip over views of the very same tensors (same memory, the fair
+/// comparison), `ndarray` over ndarray-owned arrays.
 fn strided_vs_ndarray(c: &mut Criterion) {
     use ferrotorch::cpu::strided;
     use ndarray::{Array2, Zip};
@@ -110,10 +136,13 @@ fn strided_vs_ndarray(c: &mut Criterion) {
     let nrow = ndarray::Array1::from_vec(row.to_vec::<f32>().unwrap());
     let mut nout = Array2::<f32>::zeros((n, n));
     g.bench_function("contiguous/ferrotorch", |x| x.iter(|| strided::map2::<f32, f32, f32>(&sh, &ob, &ab, &bb, |p, q| p + q).unwrap()));
+    g.bench_function("contiguous/ndarray_views", |x| x.iter(|| Zip::from(view_mut(&out)).and(view(&a)).and(view(&b)).for_each(|o, &p, &q| *o = p + q)));
     g.bench_function("contiguous/ndarray", |x| x.iter(|| Zip::from(&mut nout).and(&na).and(&nb).for_each(|o, &p, &q| *o = p + q)));
     g.bench_function("transposed/ferrotorch", |x| x.iter(|| strided::map2::<f32, f32, f32>(&sh, &ob, &atb, &bb, |p, q| p + q).unwrap()));
+    g.bench_function("transposed/ndarray_views", |x| x.iter(|| Zip::from(view_mut(&out)).and(view(&at)).and(view(&b)).for_each(|o, &p, &q| *o = p + q)));
     g.bench_function("transposed/ndarray", |x| x.iter(|| Zip::from(&mut nout).and(na.t()).and(&nb).for_each(|o, &p, &q| *o = p + q)));
     g.bench_function("broadcast_row/ferrotorch", |x| x.iter(|| strided::map2::<f32, f32, f32>(&sh, &ob, &bb, &rb, |p, q| p + q).unwrap()));
+    g.bench_function("broadcast_row/ndarray_views", |x| x.iter(|| Zip::from(view_mut(&out)).and(view(&b)).and_broadcast(row_view(&row)).for_each(|o, &p, &q| *o = p + q)));
     g.bench_function("broadcast_row/ndarray", |x| x.iter(|| Zip::from(&mut nout).and(&nb).and_broadcast(&nrow).for_each(|o, &p, &q| *o = p + q)));
     ferrotorch::cpu::iter::set_serial(false);
     g.finish();

@@ -1,6 +1,11 @@
-//! Strided iteration shared by every elementwise kernel: collapse dimensions, run the
-//! innermost dimension as a tight loop, and split across rayon threads above a grain size.
+//! Strided iteration shared by every elementwise kernel: collapse dimensions; a strided or
+//! broadcast layout that collapses to two dims runs ndarray's `Zip` over views of the operands
+//! (non-negative strides, an output whose elements are distinct), in parallel above a grain
+//! size. Contiguous runs (one collapsed dim), other ranks, negative strides, in-place calls and
+//! self-overlapping outputs walk innermost runs by hand (`for_each_run`). `cargo bench --bench kernels -- strided_vs_ndarray` measured the
+//! two on the same tensors (README).
 use crate::tensor::Strides;
+use ndarray::{ArrayView, ArrayViewMut, Dimension, Ix2, IxDyn, ShapeBuilder, Zip};
 use rayon::prelude::*;
 
 /// Elements below which kernels stay on the calling thread.
@@ -130,7 +135,7 @@ where
 /// from the tensor itself or from `broadcast_strides` (stride 0 on broadcast dims), and every
 /// tensor view satisfies `check_view_bounds`. The output view must not overlap the inputs
 /// except exactly (same offset and strides), which `binary::shares` and `copy_raw` arrange.
-pub unsafe fn zip1<O: Copy, A: Copy>(shape: &[usize], o: (*mut O, &[isize]), a: (*const A, &[isize]), f: impl Fn(A) -> O + Sync) {
+unsafe fn zip1_runs<O: Copy, A: Copy>(shape: &[usize], o: (*mut O, &[isize]), a: (*const A, &[isize]), f: impl Fn(A) -> O + Sync) {
     let (po, pa) = (SendPtr(o.0), SendPtr(a.0));
     // SAFETY: off/n/s describe a run inside `shape`; the caller's zip contract bounds it
     for_each_run(shape, [o.1, a.1], |off, n, s| unsafe {
@@ -151,7 +156,7 @@ pub unsafe fn zip1<O: Copy, A: Copy>(shape: &[usize], o: (*mut O, &[isize]), a: 
 ///
 /// # Safety
 /// As for `zip1`.
-pub unsafe fn zip2<O: Copy, A: Copy, B: Copy>(
+unsafe fn zip2_runs<O: Copy, A: Copy, B: Copy>(
     shape: &[usize], o: (*mut O, &[isize]), a: (*const A, &[isize]), b: (*const B, &[isize]), f: impl Fn(A, B) -> O + Sync,
 ) {
     let (po, pa, pb) = (SendPtr(o.0), SendPtr(a.0), SendPtr(b.0));
@@ -181,7 +186,7 @@ pub unsafe fn zip2<O: Copy, A: Copy, B: Copy>(
 ///
 /// # Safety
 /// As for `zip1`.
-pub unsafe fn zip3<O: Copy, A: Copy, B: Copy, C: Copy>(
+unsafe fn zip3_runs<O: Copy, A: Copy, B: Copy, C: Copy>(
     shape: &[usize], o: (*mut O, &[isize]), a: (*const A, &[isize]), b: (*const B, &[isize]), c: (*const C, &[isize]),
     f: impl Fn(A, B, C) -> O + Sync,
 ) {
@@ -204,4 +209,130 @@ pub unsafe fn zip3<O: Copy, A: Copy, B: Copy, C: Copy>(
             }
         }
     });
+}
+
+/// The collapsed layout of one call as ndarray dimensions of type `D` (shape, then each
+/// operand's strides), when ndarray views can describe it: every stride non-negative and the
+/// output's elements pairwise distinct (no zero stride, no overlap). `None` otherwise.
+fn nd_layout<D: Dimension, const N: usize>(sh: &[usize], st: &[Vec<isize>; N]) -> Option<(D, [D; N])> {
+    if st.iter().any(|s| s.iter().any(|&x| x < 0)) || !distinct_elements(sh, &st[0]) { return None; }
+    let dim = D::from_dimension(&IxDyn(sh))?;
+    let mut strides: [D; N] = std::array::from_fn(|_| D::zeros(sh.len()));
+    for k in 0..N {
+        let s: Vec<usize> = st[k].iter().map(|&x| x as usize).collect();
+        strides[k] = D::from_dimension(&IxDyn(&s))?;
+    }
+    Some((dim, strides))
+}
+
+/// Whether a view with these (non-negative) strides addresses each element once: sorted by
+/// stride, every stride exceeds the span of the dims below it.
+fn distinct_elements(sh: &[usize], st: &[isize]) -> bool {
+    let mut dims: Vec<(isize, usize)> = st.iter().copied().zip(sh.iter().copied()).collect();
+    dims.sort_unstable();
+    let mut span: isize = 0;
+    for (s, n) in dims {
+        if s <= span { return false; }
+        span = span.saturating_add(s.saturating_mul(n as isize - 1));
+    }
+    true
+}
+
+fn go_parallel(total: usize) -> bool { total >= GRAIN && rayon::current_num_threads() > 1 && parallel_ok() }
+
+/// Runs `$zip` (a function generic over the ndarray dimension) when the collapsed index space
+/// has two dims (strided or broadcast layouts); evaluates to whether it ran. One collapsed dim
+/// is a contiguous or single-stride run, which `for_each_run`'s slice loops cover as fast, and
+/// each further rank would instantiate every map closure again (compile time doubled with
+/// ranks 1-3 for no measured gain).
+macro_rules! by_rank {
+    ($sh:expr, $f:ident::<$($t:ty),*>($($arg:expr),*)) => {
+        if $sh.len() == 2 { $f::<Ix2, $($t),*>($($arg),*) } else { false }
+    };
+}
+
+unsafe fn zip1_nd<D: Dimension, O: Copy + Send + Sync, A: Copy + Send + Sync>(
+    sh: &[usize], st: &[Vec<isize>; 2], o: *mut O, a: *const A, f: &(impl Fn(A) -> O + Sync),
+) -> bool {
+    let Some((dim, [so, sa])) = nd_layout::<D, 2>(sh, st) else { return false };
+    // SAFETY (the three zip*_nd): the caller's zip contract puts every element of each view
+    // inside a live allocation; nd_layout admitted only non-negative strides and an output
+    // whose elements are distinct, and the callers never pass an output that is one of the
+    // inputs, so no element is reached through a &mut and another reference at once.
+    let z = Zip::from(ArrayViewMut::from_shape_ptr(dim.clone().strides(so), o)).and(ArrayView::from_shape_ptr(dim.strides(sa), a));
+    let total = sh.iter().product();
+    if go_parallel(total) { z.par_for_each(|o, &a| *o = f(a)) } else { z.for_each(|o, &a| *o = f(a)) }
+    true
+}
+
+unsafe fn zip2_nd<D: Dimension, O: Copy + Send + Sync, A: Copy + Send + Sync, B: Copy + Send + Sync>(
+    sh: &[usize], st: &[Vec<isize>; 3], o: *mut O, a: *const A, b: *const B, f: &(impl Fn(A, B) -> O + Sync),
+) -> bool {
+    let Some((dim, [so, sa, sb])) = nd_layout::<D, 3>(sh, st) else { return false };
+    let z = Zip::from(ArrayViewMut::from_shape_ptr(dim.clone().strides(so), o))
+        .and(ArrayView::from_shape_ptr(dim.clone().strides(sa), a))
+        .and(ArrayView::from_shape_ptr(dim.strides(sb), b));
+    let total = sh.iter().product();
+    if go_parallel(total) { z.par_for_each(|o, &a, &b| *o = f(a, b)) } else { z.for_each(|o, &a, &b| *o = f(a, b)) }
+    true
+}
+
+#[allow(clippy::type_complexity)]
+unsafe fn zip3_nd<D: Dimension, O: Copy + Send + Sync, A: Copy + Send + Sync, B: Copy + Send + Sync, C: Copy + Send + Sync>(
+    sh: &[usize], st: &[Vec<isize>; 4], o: *mut O, a: *const A, b: *const B, c: *const C, f: &(impl Fn(A, B, C) -> O + Sync),
+) -> bool {
+    let Some((dim, [so, sa, sb, sc])) = nd_layout::<D, 4>(sh, st) else { return false };
+    let z = Zip::from(ArrayViewMut::from_shape_ptr(dim.clone().strides(so), o))
+        .and(ArrayView::from_shape_ptr(dim.clone().strides(sa), a))
+        .and(ArrayView::from_shape_ptr(dim.clone().strides(sb), b))
+        .and(ArrayView::from_shape_ptr(dim.strides(sc), c));
+    let total = sh.iter().product();
+    if go_parallel(total) { z.par_for_each(|o, &a, &b, &c| *o = f(a, b, c)) } else { z.for_each(|o, &a, &b, &c| *o = f(a, b, c)) }
+    true
+}
+
+/// Whether the output pointer is one of the inputs' (an in-place call, which the zip contract
+/// allows only as an exact overlap): such calls stay on raw pointers.
+fn in_place(o: usize, inputs: &[usize]) -> bool { inputs.contains(&o) }
+
+/// out[i] = f(a[i]) over a shared shape. Pointers are to element 0 of each view.
+///
+/// # Safety
+/// Each pointer must address element 0 of a view whose every element, under `shape` and its
+/// strides, lies inside one live allocation: callers pass tensors' `data_ptr()` with strides
+/// from the tensor itself or from `broadcast_strides` (stride 0 on broadcast dims), and every
+/// tensor view satisfies `check_view_bounds`. The output view must not overlap the inputs
+/// except exactly (same offset and strides), which `binary::shares` and `copy_raw` arrange.
+pub unsafe fn zip1<O: Copy + Send + Sync, A: Copy + Send + Sync>(shape: &[usize], o: (*mut O, &[isize]), a: (*const A, &[isize]), f: impl Fn(A) -> O + Sync) {
+    if shape.iter().product::<usize>() == 0 { return; }
+    let (sh, st) = collapse(shape, [o.1, a.1]);
+    if !in_place(o.0 as usize, &[a.0 as usize]) && by_rank!(sh, zip1_nd::<O, A>(&sh, &st, o.0, a.0, &f)) { return; }
+    zip1_runs(shape, o, a, f)
+}
+
+/// out[i] = f(a[i], b[i]); see `zip1` for the safety contract.
+///
+/// # Safety
+/// As for `zip1`.
+pub unsafe fn zip2<O: Copy + Send + Sync, A: Copy + Send + Sync, B: Copy + Send + Sync>(
+    shape: &[usize], o: (*mut O, &[isize]), a: (*const A, &[isize]), b: (*const B, &[isize]), f: impl Fn(A, B) -> O + Sync,
+) {
+    if shape.iter().product::<usize>() == 0 { return; }
+    let (sh, st) = collapse(shape, [o.1, a.1, b.1]);
+    if !in_place(o.0 as usize, &[a.0 as usize, b.0 as usize]) && by_rank!(sh, zip2_nd::<O, A, B>(&sh, &st, o.0, a.0, b.0, &f)) { return; }
+    zip2_runs(shape, o, a, b, f)
+}
+
+/// out[i] = f(a[i], b[i], c[i]); see `zip1` for the safety contract.
+///
+/// # Safety
+/// As for `zip1`.
+pub unsafe fn zip3<O: Copy + Send + Sync, A: Copy + Send + Sync, B: Copy + Send + Sync, C: Copy + Send + Sync>(
+    shape: &[usize], o: (*mut O, &[isize]), a: (*const A, &[isize]), b: (*const B, &[isize]), c: (*const C, &[isize]),
+    f: impl Fn(A, B, C) -> O + Sync,
+) {
+    if shape.iter().product::<usize>() == 0 { return; }
+    let (sh, st) = collapse(shape, [o.1, a.1, b.1, c.1]);
+    if !in_place(o.0 as usize, &[a.0 as usize, b.0 as usize, c.0 as usize]) && by_rank!(sh, zip3_nd::<O, A, B, C>(&sh, &st, o.0, a.0, b.0, c.0, &f)) { return; }
+    zip3_runs(shape, o, a, b, c, f)
 }
