@@ -66,6 +66,14 @@ where
     let total: usize = shape.iter().product();
     if total == 0 { return; }
     let (sh, st) = collapse(shape, strides);
+    runs_of_collapsed(&sh, &st, total, f)
+}
+
+/// `for_each_run` on an index space `collapse` already produced (`total` elements, > 0).
+fn runs_of_collapsed<const N: usize, F>(sh: &[usize], st: &[Vec<isize>; N], total: usize, f: F)
+where
+    F: Fn([isize; N], usize, [isize; N]) + Sync,
+{
     if sh.is_empty() {
         f([0; N], 1, [0; N]);
         return;
@@ -127,18 +135,14 @@ where
     }
 }
 
-/// out[i] = f(a[i]) over a shared shape. Pointers are to element 0 of each view.
+/// `zip1` by hand: the innermost runs of the collapsed layout `lay` (`total` elements).
 ///
 /// # Safety
-/// Each pointer must address element 0 of a view whose every element, under `shape` and its
-/// strides, lies inside one live allocation: callers pass tensors' `data_ptr()` with strides
-/// from the tensor itself or from `broadcast_strides` (stride 0 on broadcast dims), and every
-/// tensor view satisfies `check_view_bounds`. The output view must not overlap the inputs
-/// except exactly (same offset and strides), which `binary::shares` and `copy_raw` arrange.
-unsafe fn zip1_runs<O: Copy, A: Copy>(shape: &[usize], o: (*mut O, &[isize]), a: (*const A, &[isize]), f: impl Fn(A) -> O + Sync) {
-    let (po, pa) = (SendPtr(o.0), SendPtr(a.0));
-    // SAFETY: off/n/s describe a run inside `shape`; the caller's zip contract bounds it
-    for_each_run(shape, [o.1, a.1], |off, n, s| unsafe {
+/// As for `zip1`, with `lay` from `collapse` of its shape and strides.
+unsafe fn zip1_runs<O: Copy, A: Copy>(lay: &(Vec<usize>, [Vec<isize>; 2]), total: usize, o: *mut O, a: *const A, f: impl Fn(A) -> O + Sync) {
+    let (po, pa) = (SendPtr(o), SendPtr(a));
+    // SAFETY: off/n/s describe a run inside the collapsed shape; the caller's zip contract bounds it
+    runs_of_collapsed(&lay.0, &lay.1, total, |off, n, s| unsafe {
         let (po, pa) = (po, pa);
         let op = po.0.offset(off[0]);
         let ap = pa.0.offset(off[1]);
@@ -152,16 +156,16 @@ unsafe fn zip1_runs<O: Copy, A: Copy>(shape: &[usize], o: (*mut O, &[isize]), a:
     });
 }
 
-/// out[i] = f(a[i], b[i]); see `zip1` for the safety contract.
+/// `zip2` by hand (see `zip1_runs`).
 ///
 /// # Safety
-/// As for `zip1`.
+/// As for `zip1_runs`.
 unsafe fn zip2_runs<O: Copy, A: Copy, B: Copy>(
-    shape: &[usize], o: (*mut O, &[isize]), a: (*const A, &[isize]), b: (*const B, &[isize]), f: impl Fn(A, B) -> O + Sync,
+    lay: &(Vec<usize>, [Vec<isize>; 3]), total: usize, o: *mut O, a: *const A, b: *const B, f: impl Fn(A, B) -> O + Sync,
 ) {
-    let (po, pa, pb) = (SendPtr(o.0), SendPtr(a.0), SendPtr(b.0));
-    // SAFETY: off/n/s describe a run inside `shape`; the caller's zip contract bounds it
-    for_each_run(shape, [o.1, a.1, b.1], |off, n, s| unsafe {
+    let (po, pa, pb) = (SendPtr(o), SendPtr(a), SendPtr(b));
+    // SAFETY: off/n/s describe a run inside the collapsed shape; the caller's zip contract bounds it
+    runs_of_collapsed(&lay.0, &lay.1, total, |off, n, s| unsafe {
         let (po, pa, pb) = (po, pa, pb);
         let op = po.0.offset(off[0]);
         let ap = pa.0.offset(off[1]);
@@ -182,17 +186,17 @@ unsafe fn zip2_runs<O: Copy, A: Copy, B: Copy>(
     });
 }
 
-/// out[i] = f(a[i], b[i], c[i]); see `zip1` for the safety contract.
+/// `zip3` by hand (see `zip1_runs`).
 ///
 /// # Safety
-/// As for `zip1`.
+/// As for `zip1_runs`.
 unsafe fn zip3_runs<O: Copy, A: Copy, B: Copy, C: Copy>(
-    shape: &[usize], o: (*mut O, &[isize]), a: (*const A, &[isize]), b: (*const B, &[isize]), c: (*const C, &[isize]),
+    lay: &(Vec<usize>, [Vec<isize>; 4]), total: usize, o: *mut O, a: *const A, b: *const B, c: *const C,
     f: impl Fn(A, B, C) -> O + Sync,
 ) {
-    let (po, pa, pb, pc) = (SendPtr(o.0), SendPtr(a.0), SendPtr(b.0), SendPtr(c.0));
-    // SAFETY: off/n/s describe a run inside `shape`; the caller's zip contract bounds it
-    for_each_run(shape, [o.1, a.1, b.1, c.1], |off, n, s| unsafe {
+    let (po, pa, pb, pc) = (SendPtr(o), SendPtr(a), SendPtr(b), SendPtr(c));
+    // SAFETY: off/n/s describe a run inside the collapsed shape; the caller's zip contract bounds it
+    runs_of_collapsed(&lay.0, &lay.1, total, |off, n, s| unsafe {
         let (po, pa, pb, pc) = (po, pa, pb, pc);
         let op = po.0.offset(off[0]);
         let ap = pa.0.offset(off[1]);
@@ -304,10 +308,11 @@ fn in_place(o: usize, inputs: &[usize]) -> bool { inputs.contains(&o) }
 /// tensor view satisfies `check_view_bounds`. The output view must not overlap the inputs
 /// except exactly (same offset and strides), which `binary::shares` and `copy_raw` arrange.
 pub unsafe fn zip1<O: Copy + Send + Sync, A: Copy + Send + Sync>(shape: &[usize], o: (*mut O, &[isize]), a: (*const A, &[isize]), f: impl Fn(A) -> O + Sync) {
-    if shape.iter().product::<usize>() == 0 { return; }
-    let (sh, st) = collapse(shape, [o.1, a.1]);
-    if !in_place(o.0 as usize, &[a.0 as usize]) && by_rank!(sh, zip1_nd::<O, A>(&sh, &st, o.0, a.0, &f)) { return; }
-    zip1_runs(shape, o, a, f)
+    let total: usize = shape.iter().product();
+    if total == 0 { return; }
+    let lay = collapse(shape, [o.1, a.1]);
+    if !in_place(o.0 as usize, &[a.0 as usize]) && by_rank!(lay.0, zip1_nd::<O, A>(&lay.0, &lay.1, o.0, a.0, &f)) { return; }
+    zip1_runs(&lay, total, o.0, a.0, f)
 }
 
 /// out[i] = f(a[i], b[i]); see `zip1` for the safety contract.
@@ -317,10 +322,11 @@ pub unsafe fn zip1<O: Copy + Send + Sync, A: Copy + Send + Sync>(shape: &[usize]
 pub unsafe fn zip2<O: Copy + Send + Sync, A: Copy + Send + Sync, B: Copy + Send + Sync>(
     shape: &[usize], o: (*mut O, &[isize]), a: (*const A, &[isize]), b: (*const B, &[isize]), f: impl Fn(A, B) -> O + Sync,
 ) {
-    if shape.iter().product::<usize>() == 0 { return; }
-    let (sh, st) = collapse(shape, [o.1, a.1, b.1]);
-    if !in_place(o.0 as usize, &[a.0 as usize, b.0 as usize]) && by_rank!(sh, zip2_nd::<O, A, B>(&sh, &st, o.0, a.0, b.0, &f)) { return; }
-    zip2_runs(shape, o, a, b, f)
+    let total: usize = shape.iter().product();
+    if total == 0 { return; }
+    let lay = collapse(shape, [o.1, a.1, b.1]);
+    if !in_place(o.0 as usize, &[a.0 as usize, b.0 as usize]) && by_rank!(lay.0, zip2_nd::<O, A, B>(&lay.0, &lay.1, o.0, a.0, b.0, &f)) { return; }
+    zip2_runs(&lay, total, o.0, a.0, b.0, f)
 }
 
 /// out[i] = f(a[i], b[i], c[i]); see `zip1` for the safety contract.
@@ -331,8 +337,9 @@ pub unsafe fn zip3<O: Copy + Send + Sync, A: Copy + Send + Sync, B: Copy + Send 
     shape: &[usize], o: (*mut O, &[isize]), a: (*const A, &[isize]), b: (*const B, &[isize]), c: (*const C, &[isize]),
     f: impl Fn(A, B, C) -> O + Sync,
 ) {
-    if shape.iter().product::<usize>() == 0 { return; }
-    let (sh, st) = collapse(shape, [o.1, a.1, b.1, c.1]);
-    if !in_place(o.0 as usize, &[a.0 as usize, b.0 as usize, c.0 as usize]) && by_rank!(sh, zip3_nd::<O, A, B, C>(&sh, &st, o.0, a.0, b.0, c.0, &f)) { return; }
-    zip3_runs(shape, o, a, b, c, f)
+    let total: usize = shape.iter().product();
+    if total == 0 { return; }
+    let lay = collapse(shape, [o.1, a.1, b.1, c.1]);
+    if !in_place(o.0 as usize, &[a.0 as usize, b.0 as usize, c.0 as usize]) && by_rank!(lay.0, zip3_nd::<O, A, B, C>(&lay.0, &lay.1, o.0, a.0, b.0, c.0, &f)) { return; }
+    zip3_runs(&lay, total, o.0, a.0, b.0, c.0, f)
 }
