@@ -9,9 +9,14 @@
 //! `Backend::alloc` of the same device) in the shape and dtype the op decided; inputs arrive
 //! already converted to the compute dtype.
 //!
-//! The contract is `Backend` plus one trait per kernel family, each in its own file here:
-//! `conv` (convolution and its adjoints), `index` (gathers, scatters, index_select/add, sort), `nn` (softmax, norms, losses, linear, attention, RNN layers), `pool` (max, average and adaptive pooling), `reduce` (row reductions). A backend implements every family; the
-//! ops layer reaches each through `backend_of(&[tensors])`.
+//! The contract is `Backend` (allocation, host transfers, elementwise and complex maps, bmm,
+//! FFT rows) plus one trait per kernel family, each in its own file here: `conv` (convolution
+//! and its adjoints), `index` (gathers, scatters, index_select/add, sort), `nn` (softmax,
+//! norms, losses, linear, attention, RNN layers), `pool` (max, average and adaptive pooling)
+//! and `reduce` (row reductions). A backend implements every family; the ops layer reaches
+//! each through `backend_of(&[tensors])`. Host algorithms (the faer factorizations, unique,
+//! searchsorted, bincount, histc, mode, the random generators) read and write tensors only
+//! through the host transfers (`Tensor::to_vec`, `Tensor::copy_from_host`).
 pub mod conv;
 pub mod index;
 pub mod nn;

@@ -131,12 +131,12 @@ impl Backend for Cpu {
 
     fn to_host(&self, t: &Tensor, dst: &mut [u8]) -> Result<()> {
         let b = t.body();
-        if !b.is_contiguous() || b.numel().checked_mul(b.dtype.size()) != Some(dst.len()) {
+        if b.storage.device != Device::Cpu || !b.is_contiguous() || b.numel().checked_mul(b.dtype.size()) != Some(dst.len()) {
             crate::bail!("internal: to_host of {} bytes from a {} tensor of {} elements", dst.len(), b.dtype.name(), b.numel());
         }
         if dst.is_empty() { return Ok(()); }
-        // SAFETY: the view is contiguous and inside its storage (check_view_bounds), which `b`
-        // keeps alive; it spans exactly dst.len() bytes (checked above); dst is host memory
+        // SAFETY: the view is CPU memory, contiguous and inside its storage (check_view_bounds),
+        // which `b` keeps alive; it spans exactly dst.len() bytes (checked above); dst is host memory
         // borrowed exclusively, so the ranges cannot overlap.
         unsafe { std::ptr::copy_nonoverlapping(b.data_ptr() as *const u8, dst.as_mut_ptr(), dst.len()) };
         Ok(())
@@ -144,7 +144,7 @@ impl Backend for Cpu {
 
     fn from_host(&self, t: &Tensor, src: &[u8]) -> Result<()> {
         let b = t.body();
-        if !b.is_contiguous() || b.numel().checked_mul(b.dtype.size()) != Some(src.len()) {
+        if b.storage.device != Device::Cpu || !b.is_contiguous() || b.numel().checked_mul(b.dtype.size()) != Some(src.len()) {
             crate::bail!("internal: from_host of {} bytes into a {} tensor of {} elements", src.len(), b.dtype.name(), b.numel());
         }
         if src.is_empty() { return Ok(()); }
