@@ -21,7 +21,14 @@ fn combine<T: Elem>(red: Reduce, base: Option<T>, v: T) -> T {
     match (red, base) {
         (_, None) | (Reduce::None, _) => v,
         (Reduce::Add | Reduce::Mean, Some(c)) => c.add_scaled(v, 1.0),
-        (Reduce::Mul, Some(c)) => T::from_f64(c.to_f64() * v.to_f64()),
+        // integers multiply wrapping in int64 (truncated to the element type), as PyTorch's do
+        (Reduce::Mul, Some(c)) => {
+            if T::DTYPE.is_float() { T::from_f64(c.to_f64() * v.to_f64()) }
+            else if T::DTYPE.is_complex() {
+                let (a, b, x, y) = (c.to_f64(), c.im(), v.to_f64(), v.im());
+                T::from_parts(a * x - b * y, a * y + b * x)
+            } else { T::from_i64(c.to_i64().wrapping_mul(v.to_i64())) }
+        }
         (Reduce::Amax, Some(c)) => if v > c || v.to_f64().is_nan() { v } else { c },
         (Reduce::Amin, Some(c)) => if v < c || v.to_f64().is_nan() { v } else { c },
     }
