@@ -66,6 +66,17 @@ fn scatter_reduce_at<T: Elem>(dst: &Tensor, offsets: &[isize], vals: &[T], red: 
     strided::scatter_at(&db, &offs, &finals, |_, v| v)
 }
 
+/// (k, n) for an index kernel between `full` [outer, n, inner] and `picked` [outer, k, inner]
+/// with k = idx.numel(); errors unless both sizes match exactly.
+fn index_rows(full: &Tensor, picked: &Tensor, idx: &Tensor, outer: usize, inner: usize, what: &str) -> Result<(usize, usize)> {
+    let k = idx.numel();
+    let n = if outer == 0 || inner == 0 { 0 } else { full.numel() / outer / inner };
+    if product(&[outer, n, inner], what)? != full.numel() || product(&[outer, k, inner], what)? != picked.numel() {
+        return Err(geometry_err(what));
+    }
+    Ok((k, n))
+}
+
 /// Sorts one row's positions: stable, NaN largest.
 fn sort_row<T: Elem>(row: &[T], descending: bool, out: &mut [i64]) {
     let mut ord: Vec<usize> = (0..row.len()).collect();
@@ -100,11 +111,7 @@ impl IndexKernels for Cpu {
 
     fn index_select(&self, out: &Tensor, x: &Tensor, idx: &Tensor, outer: usize, inner: usize) -> Result<()> {
         check_outputs(&[out], &[x, idx])?;
-        let k = idx.numel();
-        let n = if outer == 0 || inner == 0 { 0 } else { x.numel() / outer / inner };
-        if product(&[outer, n, inner], "index_select")? != x.numel() || product(&[outer, k, inner], "index_select")? != out.numel() {
-            return Err(geometry_err("index_select"));
-        }
+        let (k, n) = index_rows(x, out, idx, outer, inner, "index_select")?;
         read::<i64, _>(idx, |iv| {
             if outer * inner > 0 && iv.iter().any(|&v| v < 0 || v as usize >= n) { return Err(crate::index_err!("index out of range in self")); }
             crate::dispatch!(x.dtype(), T => read::<T, _>(x, |src| write::<T, _>(out, |dst| {
@@ -120,11 +127,7 @@ impl IndexKernels for Cpu {
 
     fn index_add(&self, out: &Tensor, src: &Tensor, idx: &Tensor, outer: usize, inner: usize, alpha: f64) -> Result<()> {
         check_outputs(&[out], &[src, idx])?;
-        let k = idx.numel();
-        let n = if outer == 0 || inner == 0 { 0 } else { out.numel() / outer / inner };
-        if product(&[outer, n, inner], "index_add")? != out.numel() || product(&[outer, k, inner], "index_add")? != src.numel() {
-            return Err(geometry_err("index_add"));
-        }
+        let (k, n) = index_rows(out, src, idx, outer, inner, "index_add")?;
         read::<i64, _>(idx, |iv| {
             if outer * inner > 0 && iv.iter().any(|&v| v < 0 || v as usize >= n) { return Err(geometry_err("index_add")); }
             crate::dispatch!(out.dtype(), T => read::<T, _>(src, |s| write::<T, _>(out, |d| {
