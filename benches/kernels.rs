@@ -60,6 +60,31 @@ fn matmul(c: &mut Criterion) {
     g.finish();
 }
 
+/// The small-matrix f32 kernel against the `gemm` crate on the same buffers (one thread, no
+/// allocation): the sizes where `cpu::small_gemm` takes over, and 128³ where it stops.
+fn small_matmul(c: &mut Criterion) {
+    use ferrotorch::cpu::small_gemm;
+    let mut g = c.benchmark_group("small_matmul");
+    for n in [16usize, 32, 64, 96, 128] {
+        let (a, b) = (randn(&[n, n]).to_vec::<f32>().unwrap(), randn(&[n, n]).to_vec::<f32>().unwrap());
+        let mut out = vec![0f32; n * n];
+        g.throughput(Throughput::Elements((n * n * n) as u64));
+        g.bench_with_input(BenchmarkId::new("gemm_crate", n), &n, |x, _| x.iter(|| unsafe {
+            // SAFETY: a, b and out are n x n row-major buffers; out is distinct from both
+            gemm::gemm(n, n, n, out.as_mut_ptr(), 1, n as isize, false, a.as_ptr(), 1, n as isize, b.as_ptr(), 1, n as isize,
+                       0.0, 1.0, false, false, false, gemm::Parallelism::None)
+        }));
+        if small_gemm::available() {
+            g.bench_with_input(BenchmarkId::new("small_kernel", n), &n, |x, _| x.iter(|| unsafe {
+                // SAFETY: available() holds; same buffers and bounds as above
+                #[cfg(target_arch = "x86_64")]
+                small_gemm::gemm_f32(n, n, n, a.as_ptr(), n, 1, b.as_ptr(), n, out.as_mut_ptr(), n, false)
+            }));
+        }
+    }
+    g.finish();
+}
+
 fn convolution(c: &mut Criterion) {
     let mut g = c.benchmark_group("conv");
     g.sample_size(10);
@@ -148,5 +173,5 @@ fn strided_vs_ndarray(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, elementwise, reductions_and_copies, matmul, convolution, nn_kernels, strided_vs_ndarray);
+criterion_group!(benches, elementwise, reductions_and_copies, matmul, small_matmul, convolution, nn_kernels, strided_vs_ndarray);
 criterion_main!(benches);

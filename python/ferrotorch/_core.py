@@ -180,3 +180,4 @@ class return_types:
     qr = _named("qr", ["Q", "R"])
     svd = _named("svd", ["U", "S", "Vh"])
     eigh = _named("eigh", ["eigenvalues", "eigenvectors"])
+    linalg_eig = _named("linalg_eig", ["eigenvalues", "eigenvectors"])

@@ -1,5 +1,6 @@
-"""torch.linalg: norms via differentiable ops; factorizations with NumPy forwards and analytic
-backward formulas recorded as autograd Functions."""
+"""torch.linalg: norms via differentiable ops; factorizations with Rust forwards (faer, real and
+complex) and analytic backward formulas recorded as autograd Functions. NumPy remains only for
+empty integer inputs, where PyTorch answers with shapes alone."""
 import numpy as np
 
 from . import _C, _ops
@@ -173,9 +174,9 @@ def _vector_rhs(A, B):
 
 
 def _native(*ts):
-    """Real float32/float64 matrices of one dtype go to the Rust kernels (faer); complex and
-    half-precision ones still compute through NumPy."""
-    return len({t.dtype for t in ts}) == 1 and ts[0].dtype in (_ops._core.float32, _ops._core.float64)
+    """Floating-point and complex matrices of one dtype go to the Rust kernels (faer, computing
+    in float64 / complex128; half precision only arrives here empty, past the dtype checks)."""
+    return len({t.dtype for t in ts}) == 1 and (ts[0].dtype.is_floating_point or ts[0].dtype.is_complex)
 
 
 def _raise_info(info, A, message):
@@ -548,6 +549,74 @@ def eigvalsh(A, UPLO="L"):
     _check(A, "linalg.eigh", float_only=False, kernel="linalg_eigh_cpu")
     _check_uplo(UPLO)
     return _Eigh.apply(A, UPLO.upper())[0]
+
+
+def _native_eig(A, vectors):
+    w, v, info = _C.linalg_eig(A, vectors)
+    _raise_info(info, A, lambda p, k: "torch.linalg.eig: input tensor should not contain infs or NaNs.")
+    return w, v
+
+
+def _check_eig(A, name):
+    if A.ndim < 2:
+        raise RuntimeError(f"{name}: The input tensor A must have at least 2 dimensions.")
+    if A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(f"linalg.eig: A must be batches of square matrices, but they are {A.shape[-2]} by "
+                           f"{A.shape[-1]} matrices")
+    if not (A.dtype.is_floating_point or A.dtype.is_complex):
+        raise RuntimeError(f"Unknown Complex ScalarType for {_ops._SCALAR_NAME[A.dtype]}")
+    if A.dtype in _NAMES:
+        raise NotImplementedError(f"\"linalg_eig_out_cpu\" not implemented for '{_NAMES[A.dtype]}'")
+
+
+class _Eig(Function):
+    @staticmethod
+    def forward(ctx, A):
+        w, v = _native_eig(A, True)
+        ctx.save_for_backward(w, v)
+        ctx.real_input = not A.is_complex()
+        return w, v
+
+    @staticmethod
+    def backward(ctx, gL, gV):
+        # PyTorch's linalg_eig_backward: gA = V^{-H} (diag(gL) + (V^H gV - V^H V diag(re(V^H gV))) / conj(E)) V^H,
+        # E_ij = L_j - L_i off the diagonal
+        L, V = ctx.saved_tensors
+        n = L.shape[-1]
+        Vh = V.mH
+        if _defined(gV):
+            VhgV = Vh @ gV
+            d = _ops.diagonal(VhgV, 0, -2, -1)
+            if bool((d.imag.abs() > 1e-2).any()):  # allclose(imag, 0, rtol=1e-2, atol=1e-2)
+                raise RuntimeError("linalg_eig_backward: The eigenvectors in the complex case are specified up to "
+                                   "multiplication by e^{i phi}. The specified loss function depends on this quantity, "
+                                   "so it is ill-defined.")
+            ret = VhgV - Vh @ (V * d.real.to(V.dtype).unsqueeze(-2))
+            Lc = L.conj()
+            E = Lc.unsqueeze(-2) - Lc.unsqueeze(-1) + _ops.eye(n, dtype=L.dtype)
+            ret = ret / E
+            if _defined(gL):
+                ret = ret - _ops.diag_embed(_ops.diagonal(ret, 0, -2, -1)) + _ops.diag_embed(gL)
+        else:
+            ret = _ops.diag_embed(gL)
+        gA = solve(Vh, ret @ Vh)
+        return gA.real if ctx.real_input else gA
+
+
+def eig(A):
+    """Eigenvalues and eigenvectors (as columns) of general square matrices, both complex; each
+    eigenvector has unit norm and its largest component real (LAPACK's convention). The order of
+    the eigenvalues is the solver's, as with PyTorch (not sorted)."""
+    _check_eig(A, "linalg.eig")
+    return return_types.linalg_eig(*_Eig.apply(A))
+
+
+def eigvals(A):
+    """The eigenvalues of general square matrices (complex); differentiable through eig."""
+    _check_eig(A, "linalg.eigvals")
+    if A.requires_grad and _C.is_grad_enabled():
+        return _Eig.apply(A)[0]
+    return _native_eig(A, False)[0]
 
 
 def matrix_rank(A, tol=None, hermitian=False):

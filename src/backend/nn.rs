@@ -84,4 +84,12 @@ pub trait NnKernels {
     #[allow(clippy::too_many_arguments)]
     fn gru_backward(&self, g: LstmGeom, dgi: &Tensor, dh0: &Tensor, dw: &Tensor, db: Option<&Tensor>, dhs: &Tensor, dh_n: Option<&Tensor>,
         h0: &Tensor, w_hh: &Tensor, hs: &Tensor, saved: &Tensor) -> Result<()>;
+    /// One Elman RNN layer direction (tanh, or ReLU when `relu`): `xg` [T, B, H] (input
+    /// projections with both biases), `h0` [B, H], `w_hh` [H, H]; writes `hs` [T, B, H].
+    fn rnn(&self, g: LstmGeom, relu: bool, hs: &Tensor, xg: &Tensor, h0: &Tensor, w_hh: &Tensor) -> Result<()>;
+    /// Backpropagation through time for `rnn` from its outputs `hs`: `dxg` [T, B, H], `dh0`
+    /// [B, H], `dw` [H, H].
+    #[allow(clippy::too_many_arguments)]
+    fn rnn_backward(&self, g: LstmGeom, relu: bool, dxg: &Tensor, dh0: &Tensor, dw: &Tensor, dhs: &Tensor, dh_n: Option<&Tensor>,
+        h0: &Tensor, w_hh: &Tensor, hs: &Tensor) -> Result<()>;
 }

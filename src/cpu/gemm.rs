@@ -25,6 +25,19 @@ pub fn parallelism(flops: usize) -> gemm::Parallelism {
     if flops >= 1 << 21 && super::iter::parallel_ok() { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None }
 }
 
+/// Whether an (m x k) @ (k x n) product of element type T, B with column stride `b_cs`, takes the
+/// small-matrix kernel: f32, B's rows contiguous, at most `SMALL_MAX` multiply-adds, and the CPU
+/// has AVX2+FMA.
+fn small_f32<T: 'static>(m: usize, n: usize, k: usize, b_cs: usize) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>() && b_cs == 1
+            && m.saturating_mul(n).saturating_mul(k) <= super::small_gemm::SMALL_MAX && super::small_gemm::available()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    { let _ = (m, n, k, b_cs); false }
+}
+
 /// dst (m x n, row-major with row stride `dst_rs`) = [dst if accumulate] + a (m x k) @ b (k x n).
 /// Panics never: a size that does not fit its slice is reported as an error string.
 pub fn gemm_checked<T: 'static + Copy + num_traits::Zero + num_traits::One>(
@@ -42,6 +55,16 @@ pub fn gemm_checked<T: 'static + Copy + num_traits::Zero + num_traits::One>(
         return Ok(());
     }
     for s in [dst_rs, a.rs, a.cs, b.rs, b.cs] { if s > isize::MAX as usize { return Err("gemm: stride overflow".into()); } }
+    if small_f32::<T>(m, n, k, b.cs) {
+        // SAFETY: T is f32 (small_f32 checked its TypeId), the kernel's CPU features are present,
+        // and it touches exactly the elements whose bounds were checked above; dst is a distinct
+        // mutable borrow, so it overlaps neither a nor b.
+        unsafe {
+            super::small_gemm::gemm_f32(m, n, k, a.data.as_ptr() as *const f32, a.rs, a.cs, b.data.as_ptr() as *const f32, b.rs,
+                                        dst.as_mut_ptr() as *mut f32, dst_rs, accumulate);
+        }
+        return Ok(());
+    }
     // SAFETY: every element gemm touches, dst[(i, j)] for i < m, j < n and the a/b elements for
     // their index ranges, lies at an index at most the last_index checked against each slice's
     // length above; the strides fit isize; dst is borrowed mutably and cannot alias a or b.
@@ -82,8 +105,19 @@ pub fn bmm_views<T: crate::dtype::Elem + num_traits::Zero + num_traits::One>(
     // SAFETY: a [B,m,k] and c [B,k,n] are views inside their storages (check_view_bounds holds for
     // every view, whatever its strides), so every element gemm reads for batch b lies inside
     // them; out is a contiguous [B,m,n] view, batch b writes only its own [m,n] block, so
-    // parallel batches never alias; the output's storage is not an input's (checked above).
+    // parallel batches never alias; the output's storage is not an input's (checked above). The
+    // small-matrix kernel, taken only for f32 (TypeId) with non-negative strides, reads and writes
+    // the same elements as gemm would.
+    let nonneg = |s: &[isize]| s.iter().all(|&x| x >= 0);
+    let small = small_f32::<T>(m, n, k, sc[2].unsigned_abs()) && nonneg(&sa) && nonneg(&sc);
     let one = |b: usize| unsafe {
+        if small {
+            #[cfg(target_arch = "x86_64")]
+            super::small_gemm::gemm_f32(m, n, k, (ap as *const f32).add(b * sa[0] as usize), sa[1] as usize, sa[2] as usize,
+                                        (cp as *const f32).add(b * sc[0] as usize), sc[1] as usize,
+                                        (op as *mut f32).add(b * m * n), n, false);
+            return;
+        }
         gemm::gemm(
             m, n, k,
             (op as *mut T).add(b * m * n), 1, n as isize, false,

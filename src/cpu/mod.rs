@@ -26,6 +26,7 @@ pub mod random;
 pub mod rnn;
 pub mod reduce;
 pub mod simd;
+pub mod small_gemm;
 pub mod strided;
 pub mod transpose;
 

@@ -257,4 +257,31 @@ impl NnKernels for Cpu {
             Ok(())
         })
     }
+
+    fn rnn(&self, g: LstmGeom, relu: bool, hs: &Tensor, xg: &Tensor, h0: &Tensor, w_hh: &Tensor) -> Result<()> {
+        check_outputs(&[hs], &[xg, h0, w_hh])?;
+        crate::dispatch_float!(xg.dtype(), T => {
+            let kernel = |xv: &[T], h0v: &[T], wv: &[T]| -> Result<()> {
+                write::<T, _>(hs, |hv| kernel_result(rnn::rnn_fwd(g, relu, xv, h0v, wv, hv)))?
+            };
+            read::<T, _>(xg, |xv| read::<T, _>(h0, |h0v| read::<T, _>(w_hh, |wv| kernel(xv, h0v, wv))))???
+        })
+    }
+
+    fn rnn_backward(&self, g: LstmGeom, relu: bool, dxg: &Tensor, dh0: &Tensor, dw: &Tensor, dhs: &Tensor, dh_n: Option<&Tensor>,
+        h0: &Tensor, w_hh: &Tensor, hs: &Tensor) -> Result<()> {
+        let mut ins = vec![dhs, h0, w_hh, hs];
+        ins.extend(dh_n);
+        check_outputs(&[dxg, dh0, dw], &ins)?;
+        crate::dispatch_float!(hs.dtype(), T => {
+            let r = |t: &Tensor| read::<T, _>(t, |v| v.to_vec());
+            let (h0v, wv) = (r(h0)?, r(w_hh)?);
+            let dhn = opt_vec::<T>(dh_n)?;
+            let kernel = |hv: &[T], dhv: &[T]| -> Result<()> {
+                write::<T, _>(dxg, |dxv| write::<T, _>(dw, |dwv| write::<T, _>(dh0, |dh0v|
+                    kernel_result(rnn::rnn_bwd(g, relu, dhv, dhn.as_deref(), &h0v, &wv, hv, dxv, dh0v, dwv)))))???
+            };
+            read::<T, _>(hs, |hv| read::<T, _>(dhs, |dhv| kernel(hv, dhv)))??
+        })
+    }
 }

@@ -1,4 +1,4 @@
-//! LSTM layer kernels: the whole time loop of one direction of one layer, forward and
+//! LSTM, GRU and Elman RNN layer kernels: the whole time loop of one direction of one layer, forward and
 //! backward through time. Per step the hidden projection is one GEMM and the gate maths one
 //! pass; the input projection (x @ W_ih^T + biases) arrives precomputed for all steps.
 //!
@@ -219,6 +219,66 @@ pub fn gru_bwd<T: NnElem + num_traits::Zero + num_traits::One>(
         if let Some(d) = db_hh.as_deref_mut() {
             for row in dgh.chunks(g3) { for (o, &v) in d.iter_mut().zip(row) { *o = *o + v; } }
         }
+    }
+    dh0.copy_from_slice(&dh_next);
+    Ok(())
+}
+
+/// Elman RNN forward (`nn.RNN`, tanh or ReLU): `xg` [T, B, H] holds the input projections
+/// with both biases, `w_hh` [H, H]; writes `hs` [T, B, H], h_t = act(xg_t + h_{t-1} W_hh^T).
+pub fn rnn_fwd<T: NnElem + num_traits::Zero + num_traits::One>(
+    g: LstmGeom, relu: bool, xg: &[T], h0: &[T], w_hh: &[T], hs: &mut [T],
+) -> Result<(), String> {
+    let (b, h) = (g.batch, g.hidden);
+    let ss = b.checked_mul(h).ok_or("rnn: size overflow")?;
+    let sall = ss.checked_mul(g.steps).ok_or("rnn: size overflow")?;
+    check("input gates", xg.len(), sall)?; check("hidden states", hs.len(), sall)?; check("h0", h0.len(), ss)?;
+    check("weight_hh", w_hh.len(), h.checked_mul(h).ok_or("rnn: size overflow")?)?;
+    if ss == 0 { return Ok(()); }
+    let par = step_parallelism(b.saturating_mul(h).saturating_mul(h));
+    for t in 0..g.steps {
+        let (done, rest) = hs.split_at_mut(t * ss);
+        let h_prev: &[T] = if t == 0 { h0 } else { &done[(t - 1) * ss..] };
+        let out = &mut rest[..ss];
+        out.copy_from_slice(&xg[t * ss..(t + 1) * ss]);
+        gemm_checked(out, h, Mat::rm(h_prev, b, h), Mat::rm_t(w_hh, h, h), true, par)?;
+        if relu { for v in out.iter_mut() { if !(*v > T::zero()) && !v.is_nan() { *v = T::zero(); } } } else { tanh_in_place(out); }
+    }
+    Ok(())
+}
+
+/// Elman RNN backward through time from the saved outputs `hs`: writes `dxg` [T, B, H] (the
+/// gradient of the pre-activations), `dh0` [B, H] and `dw_hh` [H, H].
+#[allow(clippy::too_many_arguments)]
+pub fn rnn_bwd<T: NnElem + num_traits::Zero + num_traits::One>(
+    g: LstmGeom, relu: bool, dhs: &[T], dh_last: Option<&[T]>, h0: &[T], w_hh: &[T], hs: &[T],
+    dxg: &mut [T], dh0: &mut [T], dw_hh: &mut [T],
+) -> Result<(), String> {
+    let (b, h) = (g.batch, g.hidden);
+    let ss = b.checked_mul(h).ok_or("rnn: size overflow")?;
+    let sall = ss.checked_mul(g.steps).ok_or("rnn: size overflow")?;
+    check("output grad", dhs.len(), sall)?; check("hidden states", hs.len(), sall)?; check("input gate grad", dxg.len(), sall)?;
+    check("h0", h0.len(), ss)?; check("h0 grad", dh0.len(), ss)?;
+    let hh = h.checked_mul(h).ok_or("rnn: size overflow")?;
+    check("weight_hh", w_hh.len(), hh)?; check("weight_hh grad", dw_hh.len(), hh)?;
+    if let Some(d) = dh_last { check("h_n grad", d.len(), ss)?; }
+    dw_hh.fill(T::zero());
+    let mut dh_next: Vec<T> = dh_last.map_or_else(|| vec![T::zero(); ss], |d| d.to_vec());
+    if ss == 0 { dh0.copy_from_slice(&dh_next); return Ok(()); }
+    let par = step_parallelism(b.saturating_mul(h).saturating_mul(h));
+    for t in (0..g.steps).rev() {
+        let h_prev = if t == 0 { h0 } else { &hs[(t - 1) * ss..t * ss] };
+        let (h_t, dh_t) = (&hs[t * ss..(t + 1) * ss], &dhs[t * ss..(t + 1) * ss]);
+        let dpre = &mut dxg[t * ss..(t + 1) * ss];
+        for k in 0..ss {
+            let dh = dh_t[k] + dh_next[k];
+            // the derivative from the output: tanh' = 1 - h²; relu's passes the gradient unless
+            // h <= 0 (so at 0 it is 0 and a NaN output passes it, as PyTorch's threshold_backward)
+            dpre[k] = if relu { if h_t[k] <= T::zero() { T::zero() } else { dh } } else { dh * (T::one() - h_t[k] * h_t[k]) };
+        }
+        // dh_{t-1} = dpre @ W_hh; dW_hh += dpre^T @ h_{t-1}
+        gemm_checked(&mut dh_next, h, Mat::rm(&*dpre, b, h), Mat::rm(w_hh, h, h), false, par)?;
+        gemm_checked(dw_hh, h, Mat::rm_t(&*dpre, b, h), Mat::rm(h_prev, b, h), true, par)?;
     }
     dh0.copy_from_slice(&dh_next);
     Ok(())

@@ -173,20 +173,52 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     shape::reshape(&r, &to_i(&os))
 }
 
-// ---- dense factorizations (faer kernels in cpu::linalg) for real matrices
+// ---- dense factorizations (faer kernels in cpu::linalg), real (f64) or complex (c64)
 
-/// A real [..., m, n] tensor as row-major f64 matrices: (data, batch count, m, n).
-fn real_batches(a: &Tensor) -> Result<(Vec<f64>, usize, usize, usize)> {
-    let sh = a.shape();
-    if sh.len() < 2 { return Err(Error::Runtime(format!("linalg: expected a matrix or batch of matrices, got {}-D", sh.len()))); }
-    if !a.dtype().is_float() { return Err(Error::Runtime(format!("linalg: expected a real floating point tensor, got {}", a.dtype().legacy_name()))); }
-    let (m, n) = (sh[sh.len() - 2], sh[sh.len() - 1]);
-    let batch: usize = sh[..sh.len() - 2].iter().product();
-    Ok((copy::contiguous_as(&a.detach(), DType::F64)?.to_vec::<f64>()?, batch, m, n))
+use crate::cpu::linalg::Field;
+use faer::c64 as Z;
+
+/// Moves matrices between tensors and the factorizations' element types: real tensors compute
+/// in f64, complex ones in complex128.
+trait HostField: Field {
+    fn read(t: &Tensor) -> Result<Vec<Self>>;
+    fn tensor(v: Vec<Self>, shape: &[usize]) -> Result<Tensor>;
 }
 
-fn f64_result(v: Vec<f64>, shape: &[usize], dtype: DType) -> Result<Tensor> {
-    copy::contiguous_as(&Tensor::from_vec(v, shape)?, dtype)
+impl HostField for f64 {
+    fn read(t: &Tensor) -> Result<Vec<f64>> { copy::contiguous_as(&t.detach(), DType::F64)?.to_vec::<f64>() }
+    fn tensor(v: Vec<f64>, shape: &[usize]) -> Result<Tensor> { Tensor::from_vec(v, shape) }
+}
+
+impl HostField for Z {
+    fn read(t: &Tensor) -> Result<Vec<Z>> {
+        Ok(copy::contiguous_as(&t.detach(), DType::C128)?.to_vec::<crate::dtype::c128>()?.into_iter().map(|c| c.0).collect())
+    }
+    fn tensor(v: Vec<Z>, shape: &[usize]) -> Result<Tensor> { Tensor::from_vec(v.into_iter().map(crate::dtype::Cplx).collect::<Vec<_>>(), shape) }
+}
+
+/// Runs `$body` with `$E` = c64 for a complex tensor, f64 for a real one.
+macro_rules! by_field {
+    ($t:expr, $E:ident => $body:expr) => {
+        if $t.dtype().is_complex() { type $E = Z; $body } else { type $E = f64; $body }
+    };
+}
+
+/// A [..., m, n] tensor as row-major matrices of E: (data, batch count, m, n).
+fn batches<E: HostField>(a: &Tensor) -> Result<(Vec<E>, usize, usize, usize)> {
+    let sh = a.shape();
+    if sh.len() < 2 { return Err(Error::Runtime(format!("linalg: expected a matrix or batch of matrices, got {}-D", sh.len()))); }
+    if !a.dtype().is_float() && !a.dtype().is_complex() {
+        return Err(Error::Runtime(format!("linalg: expected a floating point or complex tensor, got {}", a.dtype().legacy_name())));
+    }
+    let (m, n) = (sh[sh.len() - 2], sh[sh.len() - 1]);
+    let batch: usize = sh[..sh.len() - 2].iter().product();
+    Ok((E::read(a)?, batch, m, n))
+}
+
+/// Values computed in E as a tensor of `dtype` (the input's, or its real counterpart).
+fn result<E: HostField>(v: Vec<E>, shape: &[usize], dtype: DType) -> Result<Tensor> {
+    copy::contiguous_as(&E::tensor(v, shape)?, dtype)
 }
 
 fn info_tensor(info: Vec<usize>) -> Result<Tensor> {
@@ -194,11 +226,11 @@ fn info_tensor(info: Vec<usize>) -> Result<Tensor> {
     Tensor::from_vec(info.into_iter().map(|i| i as i64).collect::<Vec<i64>>(), &[n])
 }
 
-fn zeroed(n: usize) -> Result<Vec<f64>> { let mut v = crate::tensor::try_vec::<f64>(n)?; v.resize(n, 0.0); Ok(v) }
+fn zeroed<E: Field>(n: usize) -> Result<Vec<E>> { let mut v = crate::tensor::try_vec::<E>(n)?; v.resize(n, E::zero()); Ok(v) }
 
 /// Runs `f(matrix, out)` on each of `batch` square n x n matrices of `v` with an n x n output
 /// block each: (outputs, info per matrix).
-fn per_square(v: &[f64], batch: usize, n: usize, f: impl Fn(&[f64], &mut [f64]) -> usize) -> Result<(Vec<f64>, Vec<usize>)> {
+fn per_square<E: Field>(v: &[E], batch: usize, n: usize, f: impl Fn(&[E], &mut [E]) -> usize) -> Result<(Vec<E>, Vec<usize>)> {
     let mut out = zeroed(v.len())?;
     if n == 0 { return Ok((out, vec![0; batch])); }
     let info = v.chunks(n * n).zip(out.chunks_mut(n * n)).take(batch).map(|(a, o)| f(a, o)).collect();
@@ -207,96 +239,135 @@ fn per_square(v: &[f64], batch: usize, n: usize, f: impl Fn(&[f64], &mut [f64]) 
 
 /// Batched inverse of square matrices: (inverse, info per matrix), no autograd.
 pub fn inv_raw(a: &Tensor) -> Result<(Tensor, Tensor)> {
-    let (v, batch, n, _) = real_batches(a)?;
-    let (out, info) = per_square(&v, batch, n, |m, o| crate::cpu::linalg::inverse(m, n, o))?;
-    Ok((f64_result(out, &a.shape(), a.dtype())?, info_tensor(info)?))
+    by_field!(a, E => {
+        let (v, batch, n, _) = batches::<E>(a)?;
+        let (out, info) = per_square(&v, batch, n, |m, o| crate::cpu::linalg::inverse(m, n, o))?;
+        Ok((result(out, &a.shape(), a.dtype())?, info_tensor(info)?))
+    })
 }
 
 /// Batched solve of A X = B (A [..., n, n], B [..., n, k] with the same batch), no autograd.
 pub fn solve_raw(a: &Tensor, b: &Tensor) -> Result<(Tensor, Tensor)> {
-    let (av, batch, n, _) = real_batches(a)?;
-    let (bv, bbatch, bn, k) = real_batches(b)?;
-    if bbatch != batch || bn != n { return Err(Error::Runtime("linalg.solve: internal batch mismatch".into())); }
-    let mut out = zeroed(bv.len())?;
-    let info: Vec<usize> = (0..batch).map(|i| crate::cpu::linalg::solve(&av[i * n * n..(i + 1) * n * n], n, &bv[i * n * k..(i + 1) * n * k], k, &mut out[i * n * k..(i + 1) * n * k])).collect();
-    Ok((f64_result(out, &b.shape(), b.dtype())?, info_tensor(info)?))
+    if a.dtype().is_complex() != b.dtype().is_complex() { return Err(Error::Runtime("linalg.solve: internal dtype mismatch".into())); }
+    by_field!(a, E => {
+        let (av, batch, n, _) = batches::<E>(a)?;
+        let (bv, bbatch, bn, k) = batches::<E>(b)?;
+        if bbatch != batch || bn != n { return Err(Error::Runtime("linalg.solve: internal batch mismatch".into())); }
+        let mut out = zeroed(bv.len())?;
+        let info: Vec<usize> = (0..batch).map(|i| crate::cpu::linalg::solve(&av[i * n * n..(i + 1) * n * n], n, &bv[i * n * k..(i + 1) * n * k], k, &mut out[i * n * k..(i + 1) * n * k])).collect();
+        Ok((result(out, &b.shape(), b.dtype())?, info_tensor(info)?))
+    })
 }
 
 /// Batched determinant, no autograd.
 pub fn det_raw(a: &Tensor) -> Result<Tensor> {
-    let (v, batch, n, _) = real_batches(a)?;
-    let d: Vec<f64> = (0..batch).map(|b| crate::cpu::linalg::det(&v[b * n * n..(b + 1) * n * n], n)).collect();
-    let sh = a.shape();
-    f64_result(d, &sh[..sh.len() - 2], a.dtype())
+    by_field!(a, E => {
+        let (v, batch, n, _) = batches::<E>(a)?;
+        let d: Vec<E> = (0..batch).map(|b| crate::cpu::linalg::det(&v[b * n * n..(b + 1) * n * n], n)).collect();
+        let sh = a.shape();
+        result(d, &sh[..sh.len() - 2], a.dtype())
+    })
 }
 
-/// Batched (sign, log|det|), no autograd.
+/// Batched (sign, log|det|), no autograd: the sign in the input's dtype (a phase for complex
+/// input), log|det| in its real counterpart.
 pub fn slogdet_raw(a: &Tensor) -> Result<(Tensor, Tensor)> {
-    let (v, batch, n, _) = real_batches(a)?;
-    let (s, l): (Vec<f64>, Vec<f64>) = (0..batch).map(|b| crate::cpu::linalg::slogdet(&v[b * n * n..(b + 1) * n * n], n)).unzip();
-    let sh = a.shape();
-    Ok((f64_result(s, &sh[..sh.len() - 2], a.dtype())?, f64_result(l, &sh[..sh.len() - 2], a.dtype())?))
+    by_field!(a, E => {
+        let (v, batch, n, _) = batches::<E>(a)?;
+        let (s, l): (Vec<E>, Vec<f64>) = (0..batch).map(|b| crate::cpu::linalg::slogdet(&v[b * n * n..(b + 1) * n * n], n)).unzip();
+        let sh = a.shape();
+        Ok((result(s, &sh[..sh.len() - 2], a.dtype())?, result(l, &sh[..sh.len() - 2], a.dtype().to_real())?))
+    })
 }
 
 /// Batched lower Cholesky factors: (L, info per matrix), no autograd.
 pub fn cholesky_raw(a: &Tensor) -> Result<(Tensor, Tensor)> {
-    let (v, batch, n, _) = real_batches(a)?;
-    let (out, info) = per_square(&v, batch, n, |m, o| crate::cpu::linalg::cholesky(m, n, o))?;
-    Ok((f64_result(out, &a.shape(), a.dtype())?, info_tensor(info)?))
+    by_field!(a, E => {
+        let (v, batch, n, _) = batches::<E>(a)?;
+        let (out, info) = per_square(&v, batch, n, |m, o| crate::cpu::linalg::cholesky(m, n, o))?;
+        Ok((result(out, &a.shape(), a.dtype())?, info_tensor(info)?))
+    })
 }
 
 /// Batched QR (mode "reduced", "complete" or "r"): (Q, R), Q empty for "r"; no autograd.
 pub fn qr_raw(a: &Tensor, mode: &str) -> Result<(Tensor, Tensor)> {
-    let (v, batch, m, n) = real_batches(a)?;
-    let k = m.min(n);
-    let complete = mode == "complete";
-    let (qc, rr) = (if complete { m } else { k }, if complete { m } else { k });
-    let want_q = mode != "r";
-    let bs = &a.shape()[..a.shape().len() - 2];
-    let sz = |r: usize, c: usize| -> Result<usize> { crate::tensor::checked_numel(&[batch, r, c]) };
-    let mut q = zeroed(if want_q { sz(m, qc)? } else { 0 })?;
-    let mut r = zeroed(sz(rr, n)?)?;
-    for b in 0..batch {
-        let qs = if want_q { &mut q[b * m * qc..(b + 1) * m * qc] } else { &mut [][..] };
-        crate::cpu::linalg::qr(&v[b * m * n..(b + 1) * m * n], m, n, complete, qs, &mut r[b * rr * n..(b + 1) * rr * n]);
-    }
-    let shape = |r: usize, c: usize| -> Vec<usize> { let mut s = bs.to_vec(); s.extend([r, c]); s };
-    let qt = if want_q { f64_result(q, &shape(m, qc), a.dtype())? } else { f64_result(vec![], &[0], a.dtype())? };
-    Ok((qt, f64_result(r, &shape(rr, n), a.dtype())?))
+    by_field!(a, E => {
+        let (v, batch, m, n) = batches::<E>(a)?;
+        let k = m.min(n);
+        let complete = mode == "complete";
+        let (qc, rr) = (if complete { m } else { k }, if complete { m } else { k });
+        let want_q = mode != "r";
+        let bs = &a.shape()[..a.shape().len() - 2];
+        let sz = |r: usize, c: usize| -> Result<usize> { crate::tensor::checked_numel(&[batch, r, c]) };
+        let mut q = zeroed::<E>(if want_q { sz(m, qc)? } else { 0 })?;
+        let mut r = zeroed::<E>(sz(rr, n)?)?;
+        for b in 0..batch {
+            let qs = if want_q { &mut q[b * m * qc..(b + 1) * m * qc] } else { &mut [][..] };
+            crate::cpu::linalg::qr(&v[b * m * n..(b + 1) * m * n], m, n, complete, qs, &mut r[b * rr * n..(b + 1) * rr * n]);
+        }
+        let shape = |r: usize, c: usize| -> Vec<usize> { let mut s = bs.to_vec(); s.extend([r, c]); s };
+        let qt = if want_q { result(q, &shape(m, qc), a.dtype())? } else { result::<E>(vec![], &[0], a.dtype())? };
+        Ok((qt, result(r, &shape(rr, n), a.dtype())?))
+    })
 }
 
-/// Batched SVD: (U, S, Vh, info); U and Vh are empty unless `vectors`. No autograd.
+/// Batched SVD: (U, S, Vh, info); U and Vh are empty unless `vectors`; S is real. No autograd.
 pub fn svd_raw(a: &Tensor, full: bool, vectors: bool) -> Result<(Tensor, Tensor, Tensor, Tensor)> {
-    let (v, batch, m, n) = real_batches(a)?;
-    let k = m.min(n);
-    let (uc, vr) = if full { (m, n) } else { (k, k) };
-    let bs = a.shape()[..a.shape().len() - 2].to_vec();
-    let mut u = zeroed(if vectors { crate::tensor::checked_numel(&[batch, m, uc])? } else { 0 })?;
-    let mut vh = zeroed(if vectors { crate::tensor::checked_numel(&[batch, vr, n])? } else { 0 })?;
-    let mut s = zeroed(batch * k)?;
-    let info: Vec<usize> = (0..batch).map(|b| {
-        let (us, vs) = if vectors { (&mut u[b * m * uc..(b + 1) * m * uc], &mut vh[b * vr * n..(b + 1) * vr * n]) } else { (&mut [][..], &mut [][..]) };
-        crate::cpu::linalg::svd(&v[b * m * n..(b + 1) * m * n], m, n, full, vectors, us, &mut s[b * k..(b + 1) * k], vs)
-    }).collect();
-    let shape = |tail: &[usize]| -> Vec<usize> { let mut s = bs.clone(); s.extend_from_slice(tail); s };
-    let (ut, vt) = if vectors {
-        (f64_result(u, &shape(&[m, uc]), a.dtype())?, f64_result(vh, &shape(&[vr, n]), a.dtype())?)
-    } else { (f64_result(vec![], &[0], a.dtype())?, f64_result(vec![], &[0], a.dtype())?) };
-    Ok((ut, f64_result(s, &shape(&[k]), a.dtype())?, vt, info_tensor(info)?))
+    by_field!(a, E => {
+        let (v, batch, m, n) = batches::<E>(a)?;
+        let k = m.min(n);
+        let (uc, vr) = if full { (m, n) } else { (k, k) };
+        let bs = a.shape()[..a.shape().len() - 2].to_vec();
+        let mut u = zeroed::<E>(if vectors { crate::tensor::checked_numel(&[batch, m, uc])? } else { 0 })?;
+        let mut vh = zeroed::<E>(if vectors { crate::tensor::checked_numel(&[batch, vr, n])? } else { 0 })?;
+        let mut s = zeroed::<f64>(batch * k)?;
+        let info: Vec<usize> = (0..batch).map(|b| {
+            let (us, vs) = if vectors { (&mut u[b * m * uc..(b + 1) * m * uc], &mut vh[b * vr * n..(b + 1) * vr * n]) } else { (&mut [][..], &mut [][..]) };
+            crate::cpu::linalg::svd(&v[b * m * n..(b + 1) * m * n], m, n, full, vectors, us, &mut s[b * k..(b + 1) * k], vs)
+        }).collect();
+        let shape = |tail: &[usize]| -> Vec<usize> { let mut s = bs.clone(); s.extend_from_slice(tail); s };
+        let (ut, vt) = if vectors {
+            (result(u, &shape(&[m, uc]), a.dtype())?, result(vh, &shape(&[vr, n]), a.dtype())?)
+        } else { (result::<E>(vec![], &[0], a.dtype())?, result::<E>(vec![], &[0], a.dtype())?) };
+        Ok((ut, result(s, &shape(&[k]), a.dtype().to_real())?, vt, info_tensor(info)?))
+    })
 }
 
-/// Batched symmetric eigendecomposition: (eigenvalues ascending, eigenvectors or empty, info).
+/// Batched symmetric (Hermitian) eigendecomposition: (real eigenvalues ascending, eigenvectors
+/// or empty, info).
 pub fn eigh_raw(a: &Tensor, upper: bool, vectors: bool) -> Result<(Tensor, Tensor, Tensor)> {
-    let (v, batch, n, n2) = real_batches(a)?;
-    if n != n2 { return Err(Error::Runtime("linalg.eigh: A must be batches of square matrices".into())); }
-    let bs = a.shape()[..a.shape().len() - 2].to_vec();
-    let mut w = zeroed(batch * n)?;
-    let mut vec_out = zeroed(if vectors { v.len() } else { 0 })?;
-    let info: Vec<usize> = (0..batch).map(|b| {
-        let vs = if vectors { &mut vec_out[b * n * n..(b + 1) * n * n] } else { &mut [][..] };
-        crate::cpu::linalg::eigh(&v[b * n * n..(b + 1) * n * n], n, upper, &mut w[b * n..(b + 1) * n], vs)
-    }).collect();
-    let mut ws = bs.clone(); ws.push(n);
-    let vt = if vectors { f64_result(vec_out, &a.shape(), a.dtype())? } else { f64_result(vec![], &[0], a.dtype())? };
-    Ok((f64_result(w, &ws, a.dtype())?, vt, info_tensor(info)?))
+    by_field!(a, E => {
+        let (v, batch, n, n2) = batches::<E>(a)?;
+        if n != n2 { return Err(Error::Runtime("linalg.eigh: A must be batches of square matrices".into())); }
+        let bs = a.shape()[..a.shape().len() - 2].to_vec();
+        let mut w = zeroed::<f64>(batch * n)?;
+        let mut vec_out = zeroed::<E>(if vectors { v.len() } else { 0 })?;
+        let info: Vec<usize> = (0..batch).map(|b| {
+            let vs = if vectors { &mut vec_out[b * n * n..(b + 1) * n * n] } else { &mut [][..] };
+            crate::cpu::linalg::eigh(&v[b * n * n..(b + 1) * n * n], n, upper, &mut w[b * n..(b + 1) * n], vs)
+        }).collect();
+        let mut ws = bs.clone(); ws.push(n);
+        let vt = if vectors { result(vec_out, &a.shape(), a.dtype())? } else { result::<E>(vec![], &[0], a.dtype())? };
+        Ok((result(w, &ws, a.dtype().to_real())?, vt, info_tensor(info)?))
+    })
+}
+
+/// Batched general eigendecomposition: (complex eigenvalues, complex eigenvectors as columns or
+/// empty, info), in the complex counterpart of the input's dtype. No autograd.
+pub fn eig_raw(a: &Tensor, vectors: bool) -> Result<(Tensor, Tensor, Tensor)> {
+    by_field!(a, E => {
+        let (v, batch, n, n2) = batches::<E>(a)?;
+        if n != n2 { return Err(Error::Runtime("linalg.eig: A must be batches of square matrices".into())); }
+        let bs = a.shape()[..a.shape().len() - 2].to_vec();
+        let out_dt = a.dtype().to_complex();
+        let mut w = zeroed::<Z>(batch * n)?;
+        let mut vec_out = zeroed::<Z>(if vectors { v.len() } else { 0 })?;
+        let info: Vec<usize> = (0..batch).map(|b| {
+            let vs = if vectors { &mut vec_out[b * n * n..(b + 1) * n * n] } else { &mut [][..] };
+            if n == 0 { 0 } else { crate::cpu::linalg::eig(&v[b * n * n..(b + 1) * n * n], n, &mut w[b * n..(b + 1) * n], vs) }
+        }).collect();
+        let mut ws = bs.clone(); ws.push(n);
+        let vt = if vectors { result(vec_out, &a.shape(), out_dt)? } else { result::<Z>(vec![], &[0], out_dt)? };
+        Ok((result(w, &ws, out_dt)?, vt, info_tensor(info)?))
+    })
 }

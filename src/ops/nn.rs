@@ -621,6 +621,46 @@ pub fn lstm_layer(xg: &Tensor, h0: &Tensor, c0: &Tensor, w_hh: &Tensor) -> Resul
     Ok((hs, h_n, c_n))
 }
 
+/// One direction of one `nn.RNN` layer (tanh, or ReLU when `relu`) over the whole sequence as
+/// one node (see `lstm_layer`). `xg` [T, B, H] holds the input projections with both biases,
+/// `h0` [B, H], `w_hh` [H, H]. Returns (every step's hidden state [T, B, H], h_n).
+pub fn rnn_layer(xg: &Tensor, h0: &Tensor, w_hh: &Tensor, relu: bool) -> Result<(Tensor, Tensor)> {
+    let dt = float_kernel_dtype(xg, "rnn")?;
+    for t in [h0, w_hh] { same_dtype(xg, t)?; }
+    let (xs, hs0, ws) = (xg.shape(), h0.shape(), w_hh.shape());
+    let ok = xs.len() == 3 && hs0.len() == 2 && ws.len() == 2 && xs[1] == hs0[0] && ws[1] == hs0[1] && ws[0] == hs0[1] && xs[2] == ws[0];
+    if !ok {
+        crate::bail!("rnn: incompatible shapes gates {:?}, h0 {:?}, weight_hh {:?}", xs, hs0, ws);
+    }
+    let geom = LstmGeom { steps: xs[0], batch: xs[1], hidden: hs0[1] };
+    let (t_len, b, h) = (geom.steps, geom.batch, geom.hidden);
+    let cs_in: Vec<Tensor> = [xg, h0, w_hh].iter().map(|t| copy::contiguous_as(t, dt)).collect::<Result<_>>()?;
+    let be = backend_of(&[xg, h0, w_hh])?;
+    let hs = Tensor::alloc_on(&[t_len, b, h], dt, be.device(), false)?;
+    be.rnn(geom, relu, &hs, &cs_in[0], &cs_in[1], &cs_in[2])?;
+    let h_n = if t_len == 0 { copy::contiguous_clone(h0)? } else { last_step(&hs, t_len)? };
+    if autograd::needs_grad(&[xg, h0, w_hh]) {
+        // PyTorch's CPU RNN stacks per-step outputs
+        autograd::record("StackBackward0", &[xg, h0, w_hh], &[&hs, &h_n],
+            vec![SaveItem::Input(h0), SaveItem::Input(w_hh), SaveItem::Output(0)],
+            Box::new(move |s, g| {
+                if autograd::is_grad_enabled() {
+                    return Err(Error::Runtime("double backward through nn.RNN's fused layer is not supported; set ferrotorch.nn.modules.rnn.FUSED_RNN = False to run the recurrence as tensor ops".into()));
+                }
+                let dt = s[0].dtype();
+                let dhs = match &g[0] { Some(d) => copy::contiguous_as(d, dt)?, None => Tensor::alloc_on(&[t_len, b, h], dt, s[0].device(), true)? };
+                let dh_n = g[1].as_ref().map(|d| copy::contiguous_as(d, dt)).transpose()?;
+                let sv: Vec<Tensor> = s.iter().map(|t| copy::contiguous_as(t, dt)).collect::<Result<_>>()?;
+                let be = backend_of(&[&sv[0], &dhs])?;
+                let alloc = |shape: &[usize]| Tensor::alloc_on(shape, dt, be.device(), false);
+                let (dxg, dh0, dw) = (alloc(&[t_len, b, h])?, alloc(&[b, h])?, alloc(&[h, h])?);
+                be.rnn_backward(geom, relu, &dxg, &dh0, &dw, &dhs, dh_n.as_ref(), &sv[0], &sv[1], &sv[2])?;
+                Ok(vec![Some(dxg), Some(dh0), Some(dw)])
+            }));
+    }
+    Ok((hs, h_n))
+}
+
 /// One direction of one `nn.GRU` layer over the whole sequence as one node (see `lstm_layer`).
 /// `gi` [T, B, 3H] holds the input projections with b_ih, `h0` [B, H], `w_hh` [3H, H], `b_hh`
 /// [3H]. Returns (every step's hidden state [T, B, H], h_n).

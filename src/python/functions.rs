@@ -1024,6 +1024,14 @@ fn linalg_eigh(py: Python<'_>, a: &Bound<'_, PyAny>, upper: bool, vectors: bool)
         Ok((wrap(py, w)?, wrap(py, v)?, wrap(py, i)?))
     })
 }
+#[pyfunction]
+fn linalg_eig(py: Python<'_>, a: &Bound<'_, PyAny>, vectors: bool) -> R<(PT, PT, PT)> {
+    crate::python::convert::guard(|| {
+        let t = tt(a)?;
+        let (w, v, i) = py.detach(|| linalg::eig_raw(&t, vectors))?;
+        Ok((wrap(py, w)?, wrap(py, v)?, wrap(py, i)?))
+    })
+}
 
 // ---- sorting and counting
 #[pyfunction]
@@ -1080,7 +1088,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
          register_hook, record_function, _empty_cache, tensor_from_list, set_num_threads, get_num_threads, _adam_step, _sgd_step, _rmsprop_step, _adagrad_step, _adadelta_step, _adamax_step, _nadam_step, _radam_step,
          view_as_real, view_as_complex, real, imag, complex, polar, conj, angle_complex, sgn_complex, fft_c2c,
          unique_op, searchsorted_op, bincount_op, histc_op, cum_extreme_indices, mode_indices,
-         linalg_inv, linalg_solve, linalg_det, linalg_slogdet, linalg_cholesky, linalg_qr, linalg_svd, linalg_eigh);
+         linalg_inv, linalg_solve, linalg_det, linalg_slogdet, linalg_cholesky, linalg_qr, linalg_svd, linalg_eigh, linalg_eig);
     Ok(())
     })
 }

@@ -132,6 +132,16 @@ fn lstm_layer(py: Python<'_>, gates: &Bound<'_, PyAny>, h0: &Bound<'_, PyAny>, c
 }
 
 /// One GRU layer direction over a whole sequence: (outputs, h_n).
+/// One Elman RNN layer direction (tanh, or ReLU when `relu`) over a whole sequence: (outputs, h_n).
+#[pyfunction]
+fn rnn_layer(py: Python<'_>, gates: &Bound<'_, PyAny>, h0: &Bound<'_, PyAny>, w_hh: &Bound<'_, PyAny>, relu: bool) -> R<(PT, PT)> {
+    guard(|| {
+        let (x, h, w) = (tt(gates)?, tt(h0)?, tt(w_hh)?);
+        let (o, hn) = heavy(py, x.numel().saturating_mul(h.shape().last().copied().unwrap_or(1)), || nn::rnn_layer(&x, &h, &w, relu))?;
+        Ok((wrap(py, o)?, wrap(py, hn)?))
+    })
+}
+
 #[pyfunction]
 #[pyo3(signature = (gates, h0, w_hh, b_hh))]
 fn gru_layer(py: Python<'_>, gates: &Bound<'_, PyAny>, h0: &Bound<'_, PyAny>, w_hh: &Bound<'_, PyAny>, b_hh: Option<&Bound<'_, PyAny>>) -> R<(PT, PT)> {
@@ -173,6 +183,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(rnn_cell, m)?)?;
     m.add_function(wrap_pyfunction!(lstm_layer, m)?)?;
     m.add_function(wrap_pyfunction!(gru_layer, m)?)?;
+    m.add_function(wrap_pyfunction!(rnn_layer, m)?)?;
     m.add_function(wrap_pyfunction!(convolution, m)?)?;
     m.add_function(wrap_pyfunction!(layer_norm, m)?)?;
     m.add_function(wrap_pyfunction!(gelu, m)?)?;

@@ -1,9 +1,9 @@
 """Recurrent layers: RNN, LSTM, GRU and their cells.
 
-The recurrences run as a Python loop over time steps built from tensor ops
-(``F.linear``, ``torch.sigmoid``...), so autograd works through them.  The
-input projection ``x @ W_ih^T + b_ih`` of a layer is computed for all time
-steps at once; only the hidden-state projection runs per step.
+The input projection ``x @ W_ih^T + b_ih`` of a layer is computed for all time steps at once.
+The recurrence then runs as one native op per layer direction (the time loop in Rust, see
+FUSED_* below), or, for what those ops do not take (packed sequences, projections, half
+precision, autocast, double backward), as a Python loop over time steps built from tensor ops.
 """
 import math
 import numbers
@@ -20,11 +20,13 @@ from .utils import _factory_kwargs
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
-# nn.LSTM (without projections) and nn.GRU run each unpacked layer direction as one native op
-# (the time loop and backpropagation through time in Rust). Those ops have no double backward;
-# set these to False to run the recurrence as tensor ops (create_graph=True needs it).
+# nn.LSTM (without projections), nn.GRU and nn.RNN run each unpacked layer direction as one
+# native op (the time loop and backpropagation through time in Rust); LSTMCell and GRUCell run
+# as a one-step layer. Those ops have no double backward; set these to False to run the
+# recurrence as tensor ops (create_graph=True needs it).
 FUSED_LSTM = True
 FUSED_GRU = True
+FUSED_RNN = True
 
 
 def _apply_permutation(tensor, permutation, dim=1):
@@ -230,6 +232,12 @@ class RNNBase(Module):
                 gates = gates.flip(0)
             output, h_n, c_n = torch._C.lstm_layer(gates, h0, c0, w_hh)
             return (output.flip(0) if reverse else output), h_n, c_n
+        if mode in ("RNN_TANH", "RNN_RELU") and not packed and FUSED_RNN and _fused_rnn_ok(x_proj, h0, w_hh, b_hh):
+            gates = x_proj if b_hh is None else x_proj + b_hh
+            if reverse:
+                gates = gates.flip(0)
+            output, h_n = torch._C.rnn_layer(gates, h0, w_hh, mode == "RNN_RELU")
+            return (output.flip(0) if reverse else output), h_n, None
         if mode == "GRU" and not packed and FUSED_GRU and _fused_rnn_ok(x_proj, h0, w_hh, b_hh):
             gates = x_proj.flip(0) if reverse else x_proj
             output, h_n = torch._C.gru_layer(gates, h0, w_hh, b_hh)
@@ -621,8 +629,16 @@ class LSTMCell(RNNCellBase):
             hx = (zeros, zeros)
         else:
             hx = (hx[0].unsqueeze(0), hx[1].unsqueeze(0)) if not is_batched else hx
-        gates = F.linear(input, self.weight_ih, self.bias_ih) + F.linear(hx[0], self.weight_hh, self.bias_hh)
-        h, c = _lstm_cell(gates, hx[1], None)
+        if FUSED_LSTM and _native_cell_ok(self, input, hx[0]) and hx[1].dtype == input.dtype \
+                and tuple(hx[1].shape) == tuple(hx[0].shape):
+            # one step of the fused layer: gates from the input projection, the rest native
+            gates = F.linear(input, self.weight_ih, self.bias_ih)
+            if self.bias_hh is not None:
+                gates = gates + self.bias_hh
+            _, h, c = torch._C.lstm_layer(gates.unsqueeze(0), hx[0], hx[1], self.weight_hh)
+        else:
+            gates = F.linear(input, self.weight_ih, self.bias_ih) + F.linear(hx[0], self.weight_hh, self.bias_hh)
+            h, c = _lstm_cell(gates, hx[1], None)
         if not is_batched:
             h, c = h.squeeze(0), c.squeeze(0)
         return h, c
@@ -645,7 +661,10 @@ class GRUCell(RNNCellBase):
         else:
             hx = hx.unsqueeze(0) if not is_batched else hx
         gi = F.linear(input, self.weight_ih, self.bias_ih)
-        ret = _gru_cell(gi, hx, self.weight_hh, self.bias_hh)
+        if FUSED_GRU and _native_cell_ok(self, input, hx):
+            _, ret = torch._C.gru_layer(gi.unsqueeze(0), hx, self.weight_hh, self.bias_hh)
+        else:
+            ret = _gru_cell(gi, hx, self.weight_hh, self.bias_hh)
         if not is_batched:
             ret = ret.squeeze(0)
         return ret
