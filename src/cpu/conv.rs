@@ -54,12 +54,23 @@ fn for_each_run(g: &ConvGeom, mut f: impl FnMut(usize, usize, usize, usize, usiz
     }
 }
 
-/// cols [cg * taps, L] <- the input windows of one group's channels x [cg, D, H, W].
+/// The column matrix [cg * taps, L] of one group's channels x [cg, D, H, W], built in `buf`.
+/// `buf` is one kernel call's scratch, only ever written here with the same geometry: entries
+/// that fall into the padding are never visited, so the zeros of its first fill stay valid and
+/// later samples skip the fill (a full memset per sample was ~5% of a padded 3x3 convolution).
+fn columns<'a, T: ConvElem>(x: &[T], g: &ConvGeom, buf: &'a mut Vec<T>) -> &'a [T] {
+    let len = g.rows() * g.out_plane();
+    if buf.len() != len {
+        buf.clear();
+        buf.resize(len, T::zero());
+    }
+    im2col(x, g, buf);
+    buf
+}
+
+/// cols [cg * taps, L] <- the input windows of x; entries in the padding are left as they are.
 fn im2col<T: ConvElem>(x: &[T], g: &ConvGeom, cols: &mut [T]) {
     let l = g.out_plane();
-    // windows reaching into the padding leave column entries unvisited: those read zero
-    let inside = (0..3).all(|d| g.pad[d] == 0 && (g.out_sp[d].max(1) - 1) * g.stride[d] + (g.k[d] - 1) * g.dil[d] < g.in_sp[d]);
-    if !inside { cols.fill(T::zero()); }
     for_each_run(g, |row, c0, x0, n, step| {
         let dst = &mut cols[row * l + c0..row * l + c0 + n];
         if step == 1 { dst.copy_from_slice(&x[x0..x0 + n]); } else { for (j, d) in dst.iter_mut().enumerate() { *d = x[x0 + j * step]; } }
@@ -105,7 +116,7 @@ pub fn forward<T: ConvElem>(x: &[T], w: &[T], bias: Option<&[T]>, g: &ConvGeom, 
         match bias { Some(b) => for (oc, yr) in ys.chunks_mut(l).enumerate() { yr.fill(b[oc]); }, None => {} }
         for grp in 0..g.groups {
             let xg = &xs[grp * cg * ip..(grp + 1) * cg * ip];
-            let cols: &[T] = if pointwise { xg } else { buf.resize(rows * l, T::zero()); im2col(xg, g, buf); buf };
+            let cols: &[T] = if pointwise { xg } else { columns(xg, g, buf) };
             let wg = Mat::rm(&w[grp * og * rows..(grp + 1) * og * rows], og, rows);
             gemm_checked(&mut ys[grp * og * l..(grp + 1) * og * l], l, wg, Mat::rm(cols, rows, l), bias.is_some(), par)?;
         }
@@ -151,7 +162,7 @@ pub fn weight_grad<T: ConvElem>(x: &[T], gy: &[T], g: &ConvGeom, gw: &mut [T]) -
         let gys = &gy[s * g.o * l..(s + 1) * g.o * l];
         for grp in 0..g.groups {
             let xg = &xs[grp * cg * ip..(grp + 1) * cg * ip];
-            let cols: &[T] = if pointwise { xg } else { buf.resize(rows * l, T::zero()); im2col(xg, g, buf); buf };
+            let cols: &[T] = if pointwise { xg } else { columns(xg, g, buf) };
             let gyg = Mat::rm(&gys[grp * og * l..(grp + 1) * og * l], og, l);
             gemm_checked(&mut acc[grp * og * rows..(grp + 1) * og * rows], rows, gyg, Mat::rm_t(cols, rows, l), true, par)?;
         }
