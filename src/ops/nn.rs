@@ -570,6 +570,20 @@ fn last_step(seq: &Tensor, t_len: usize) -> Result<Tensor> {
     copy::contiguous_clone(&shape::select(seq, 0, t_len as i64 - 1)?)
 }
 
+/// What a fused recurrent layer's backward starts from: every step's output gradient [T, B, H]
+/// (zeros when absent), h_n's gradient and the saved tensors, contiguous in the saved dtype.
+/// Refuses double backward (the kernels record no graph), naming the flag that avoids them.
+fn layer_grads(layer: &str, flag: &str, s: &[Tensor], g: &[Option<Tensor>], seq: [usize; 3]) -> Result<(Tensor, Option<Tensor>, Vec<Tensor>)> {
+    if autograd::is_grad_enabled() {
+        return Err(Error::Runtime(format!("double backward through nn.{layer}'s fused layer is not supported; set ferrotorch.nn.modules.rnn.{flag} = False to run the recurrence as tensor ops")));
+    }
+    let dt = s[0].dtype();
+    let dhs = match &g[0] { Some(d) => copy::contiguous_as(d, dt)?, None => Tensor::alloc_on(&seq, dt, s[0].device(), true)? };
+    let dh_n = g[1].as_ref().map(|d| copy::contiguous_as(d, dt)).transpose()?;
+    let saved = s.iter().map(|t| copy::contiguous_as(t, dt)).collect::<Result<_>>()?;
+    Ok((dhs, dh_n, saved))
+}
+
 /// One direction of one `nn.LSTM` layer over the whole sequence as one node, the time loop in
 /// Rust (the device's `NnKernels::lstm`). `xg` [T, B, 4H] holds the input projections with both biases, `h0`, `c0`
 /// [B, H], `w_hh` [4H, H]. Returns (every step's hidden state [T, B, H], h_n, c_n). Backward
@@ -602,15 +616,9 @@ pub fn lstm_layer(xg: &Tensor, h0: &Tensor, c0: &Tensor, w_hh: &Tensor) -> Resul
         autograd::record(name, &[xg, h0, c0, w_hh], &[&hs, &h_n, &c_n],
             vec![SaveItem::Input(h0), SaveItem::Input(c0), SaveItem::Input(w_hh), SaveItem::Output(0), SaveItem::Value(acts), SaveItem::Value(cs)],
             Box::new(move |s, g| {
-                if autograd::is_grad_enabled() {
-                    return Err(Error::Runtime("double backward through nn.LSTM's fused layer is not supported; set ferrotorch.nn.modules.rnn.FUSED_LSTM = False to run the recurrence as tensor ops".into()));
-                }
-                let dt = s[0].dtype();
-                let zeros = || Tensor::alloc_on(&[t_len, b, h], dt, s[0].device(), true);
-                let dhs = match &g[0] { Some(d) => copy::contiguous_as(d, dt)?, None => zeros()? };
-                let dh_n = g[1].as_ref().map(|d| copy::contiguous_as(d, dt)).transpose()?;
+                let (dhs, dh_n, saved) = layer_grads("LSTM", "FUSED_LSTM", s, g, [t_len, b, h])?;
+                let dt = dhs.dtype();
                 let dc_n = g[2].as_ref().map(|d| copy::contiguous_as(d, dt)).transpose()?;
-                let saved: Vec<Tensor> = s.iter().map(|t| copy::contiguous_as(t, dt)).collect::<Result<_>>()?;
                 let be = backend_of(&[&saved[0], &dhs])?;
                 let alloc = |shape: &[usize]| Tensor::alloc_on(shape, dt, be.device(), false);
                 let (dxg, dh0, dc0, dw) = (alloc(&[t_len, b, 4 * h])?, alloc(&[b, h])?, alloc(&[b, h])?, alloc(&[4 * h, h])?);
@@ -644,13 +652,8 @@ pub fn rnn_layer(xg: &Tensor, h0: &Tensor, w_hh: &Tensor, relu: bool) -> Result<
         autograd::record("StackBackward0", &[xg, h0, w_hh], &[&hs, &h_n],
             vec![SaveItem::Input(h0), SaveItem::Input(w_hh), SaveItem::Output(0)],
             Box::new(move |s, g| {
-                if autograd::is_grad_enabled() {
-                    return Err(Error::Runtime("double backward through nn.RNN's fused layer is not supported; set ferrotorch.nn.modules.rnn.FUSED_RNN = False to run the recurrence as tensor ops".into()));
-                }
-                let dt = s[0].dtype();
-                let dhs = match &g[0] { Some(d) => copy::contiguous_as(d, dt)?, None => Tensor::alloc_on(&[t_len, b, h], dt, s[0].device(), true)? };
-                let dh_n = g[1].as_ref().map(|d| copy::contiguous_as(d, dt)).transpose()?;
-                let sv: Vec<Tensor> = s.iter().map(|t| copy::contiguous_as(t, dt)).collect::<Result<_>>()?;
+                let (dhs, dh_n, sv) = layer_grads("RNN", "FUSED_RNN", s, g, [t_len, b, h])?;
+                let dt = dhs.dtype();
                 let be = backend_of(&[&sv[0], &dhs])?;
                 let alloc = |shape: &[usize]| Tensor::alloc_on(shape, dt, be.device(), false);
                 let (dxg, dh0, dw) = (alloc(&[t_len, b, h])?, alloc(&[b, h])?, alloc(&[h, h])?);
@@ -689,13 +692,8 @@ pub fn gru_layer(gi: &Tensor, h0: &Tensor, w_hh: &Tensor, b_hh: Option<&Tensor>)
         autograd::record("StackBackward0", &inputs, &[&hs, &h_n],
             vec![SaveItem::Input(h0), SaveItem::Input(w_hh), SaveItem::Output(0), SaveItem::Value(saved)],
             Box::new(move |s, g| {
-                if autograd::is_grad_enabled() {
-                    return Err(Error::Runtime("double backward through nn.GRU's fused layer is not supported; set ferrotorch.nn.modules.rnn.FUSED_GRU = False to run the recurrence as tensor ops".into()));
-                }
-                let dt = s[0].dtype();
-                let dhs = match &g[0] { Some(d) => copy::contiguous_as(d, dt)?, None => Tensor::alloc_on(&[t_len, b, h], dt, s[0].device(), true)? };
-                let dh_n = g[1].as_ref().map(|d| copy::contiguous_as(d, dt)).transpose()?;
-                let sv: Vec<Tensor> = s.iter().map(|t| copy::contiguous_as(t, dt)).collect::<Result<_>>()?;
+                let (dhs, dh_n, sv) = layer_grads("GRU", "FUSED_GRU", s, g, [t_len, b, h])?;
+                let dt = dhs.dtype();
                 let be = backend_of(&[&sv[0], &dhs])?;
                 let alloc = |shape: &[usize]| Tensor::alloc_on(shape, dt, be.device(), false);
                 let (dgi, dh0, dw) = (alloc(&[t_len, b, 3 * h])?, alloc(&[b, h])?, alloc(&[3 * h, h])?);
