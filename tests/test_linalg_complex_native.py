@@ -105,6 +105,8 @@ def test_eig_complex_eigenvalues_conventions_and_errors():
     assert float((batch.to(torch.complex128) @ Vb - Vb * Lb.unsqueeze(-2)).abs().max()) < 1e-10
     with pytest.raises(RuntimeError, match="A must be batches of square matrices, but they are 2 by 3 matrices"):
         torch.linalg.eig(torch.ones(2, 3))
+    with pytest.raises(RuntimeError, match="linalg.eigvals: A must be batches of square matrices, but they are 2 by 3"):
+        torch.linalg.eigvals(torch.ones(2, 3))
     with pytest.raises(RuntimeError, match="linalg.eigvals: The input tensor A must have at least 2 dimensions"):
         torch.linalg.eigvals(torch.ones(3))
     with pytest.raises(RuntimeError, match="Unknown Complex ScalarType for Long"):

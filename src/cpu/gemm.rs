@@ -25,17 +25,17 @@ pub fn parallelism(flops: usize) -> gemm::Parallelism {
     if flops >= 1 << 21 && super::iter::parallel_ok() { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None }
 }
 
-/// Whether an (m x k) @ (k x n) product of element type T, B with column stride `b_cs`, takes the
-/// small-matrix kernel: f32, B's rows contiguous, at most `SMALL_MAX` multiply-adds, and the CPU
+/// Whether an (m x k) @ (k x n) product of element type T takes the small-matrix kernel: f32,
+/// B's rows contiguous (`b_rows_contiguous`), at most `SMALL_MAX` multiply-adds, and the CPU
 /// has AVX2+FMA.
-fn small_f32<T: 'static>(m: usize, n: usize, k: usize, b_cs: usize) -> bool {
+fn small_f32<T: 'static>(m: usize, n: usize, k: usize, b_rows_contiguous: bool) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>() && b_cs == 1
+        std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>() && b_rows_contiguous
             && m.saturating_mul(n).saturating_mul(k) <= super::small_gemm::SMALL_MAX && super::small_gemm::available()
     }
     #[cfg(not(target_arch = "x86_64"))]
-    { let _ = (m, n, k, b_cs); false }
+    { let _ = (m, n, k, b_rows_contiguous); false }
 }
 
 /// dst (m x n, row-major with row stride `dst_rs`) = [dst if accumulate] + a (m x k) @ b (k x n).
@@ -55,7 +55,7 @@ pub fn gemm_checked<T: 'static + Copy + num_traits::Zero + num_traits::One>(
         return Ok(());
     }
     for s in [dst_rs, a.rs, a.cs, b.rs, b.cs] { if s > isize::MAX as usize { return Err("gemm: stride overflow".into()); } }
-    if small_f32::<T>(m, n, k, b.cs) {
+    if small_f32::<T>(m, n, k, b.cs == 1) {
         // SAFETY: T is f32 (small_f32 checked its TypeId), the kernel's CPU features are present,
         // and it touches exactly the elements whose bounds were checked above; dst is a distinct
         // mutable borrow, so it overlaps neither a nor b.
@@ -109,7 +109,7 @@ pub fn bmm_views<T: crate::dtype::Elem + num_traits::Zero + num_traits::One>(
     // small-matrix kernel, taken only for f32 (TypeId) with non-negative strides, reads and writes
     // the same elements as gemm would.
     let nonneg = |s: &[isize]| s.iter().all(|&x| x >= 0);
-    let small = small_f32::<T>(m, n, k, sc[2].unsigned_abs()) && nonneg(&sa) && nonneg(&sc);
+    let small = small_f32::<T>(m, n, k, sc[2] == 1) && nonneg(&sa) && nonneg(&sc);
     let one = |b: usize| unsafe {
         if small {
             #[cfg(target_arch = "x86_64")]

@@ -370,6 +370,9 @@ fn map_in_place<T: NnElem>(v: &mut [T], simd: fn(&[f32], &mut [f32]), scalar: im
 /// v = sigmoid(v) = 1 / (1 + exp(-v)): the vectorised kernel for f32, libm's exp otherwise.
 pub fn sigmoid_in_place<T: NnElem>(v: &mut [T]) { map_in_place(v, super::simd::sigmoid_slice, |x| T::one() / (T::one() + (-x).exp())) }
 
+/// v = max(v, 0), keeping NaN (PyTorch's relu).
+pub fn relu_in_place<T: NnElem>(v: &mut [T]) { for x in v.iter_mut() { if !(*x > T::zero() || x.is_nan()) { *x = T::zero(); } } }
+
 /// v = tanh(v): the vectorised rational kernel for f32, the libm one otherwise.
 pub fn tanh_in_place<T: NnElem>(v: &mut [T]) { map_in_place(v, super::simd::tanh_slice, |x| x.tanh()) }
 

@@ -129,11 +129,7 @@ impl NnKernels for Cpu {
                 let par = parallelism(m.saturating_mul(n).saturating_mul(ki + kh));
                 gemm_checked(yv, n, Mat::rm(xv, m, ki), Mat::rm_t(wiv, n, ki), true, par)?;
                 gemm_checked(yv, n, Mat::rm(hv, m, kh), Mat::rm_t(whv, n, kh), true, par)?;
-                if relu {
-                    for v in yv.iter_mut() { if !(*v > T::zero() || v.is_nan()) { *v = T::zero(); } }
-                } else {
-                    k::tanh_in_place(yv);
-                }
+                if relu { k::relu_in_place(yv) } else { k::tanh_in_place(yv) }
                 Ok::<(), String>(())
             }).map(kernel_result)))))?????
         })

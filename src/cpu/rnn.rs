@@ -5,7 +5,7 @@
 //! Layout (row-major, contiguous): `xg` [T, B, 4H] gate pre-activations from the input, in
 //! PyTorch's gate order (input, forget, cell, output); `w_hh` [4H, H]; `h0`, `c0` [B, H].
 use super::gemm::{gemm_checked, parallelism, Mat};
-use super::nn::{sigmoid_in_place, tanh_in_place, NnElem};
+use super::nn::{relu_in_place, sigmoid_in_place, tanh_in_place, NnElem};
 
 /// Parallelism for the per-step products: each is small (tens of microseconds) and runs once
 /// per time step, so splitting it across the pool only pays for larger ones (measured: a
@@ -242,7 +242,7 @@ pub fn rnn_fwd<T: NnElem + num_traits::Zero + num_traits::One>(
         let out = &mut rest[..ss];
         out.copy_from_slice(&xg[t * ss..(t + 1) * ss]);
         gemm_checked(out, h, Mat::rm(h_prev, b, h), Mat::rm_t(w_hh, h, h), true, par)?;
-        if relu { for v in out.iter_mut() { if !(*v > T::zero()) && !v.is_nan() { *v = T::zero(); } } } else { tanh_in_place(out); }
+        if relu { relu_in_place(out) } else { tanh_in_place(out) }
     }
     Ok(())
 }
