@@ -79,7 +79,7 @@ pub fn forward<T: NnElem>(g: &AttnGeom, q: &[T], k: &[T], v: &[T], mask: Option<
     };
     let work = o.par_chunks_mut(g.l * g.ev.max(1)).zip(lse.par_chunks_mut(g.l.max(1))).enumerate();
     if g.l == 0 || g.ev == 0 { return Ok(()); }
-    if super::iter::parallel_ok() && g.b > 1 { work.try_for_each(one) } else { o.chunks_mut(g.l * g.ev).zip(lse.chunks_mut(g.l)).enumerate().try_for_each(one) }
+    if g.b > 1 && super::iter::parallel_ok() { work.try_for_each(one) } else { o.chunks_mut(g.l * g.ev).zip(lse.chunks_mut(g.l)).enumerate().try_for_each(one) }
 }
 
 /// Gradients of q, k, v from do [B, L, Ev], recomputing probabilities from lse.
@@ -124,7 +124,7 @@ pub fn backward<T: NnElem>(g: &AttnGeom, q: &[T], k: &[T], v: &[T], mask: Option
         Ok(())
     };
     let (lq, lk, lv) = ((g.l * g.e).max(1), (g.s * g.e).max(1), (g.s * g.ev).max(1));
-    if super::iter::parallel_ok() && g.b > 1 {
+    if g.b > 1 && super::iter::parallel_ok() {
         dq.par_chunks_mut(lq).zip(dk.par_chunks_mut(lk)).zip(dv.par_chunks_mut(lv)).enumerate().try_for_each(one)
     } else {
         dq.chunks_mut(lq).zip(dk.chunks_mut(lk)).zip(dv.chunks_mut(lv)).enumerate().try_for_each(one)

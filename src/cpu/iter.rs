@@ -11,12 +11,7 @@ use rayon::prelude::*;
 /// Elements below which kernels stay on the calling thread.
 pub const GRAIN: usize = 1 << 15;
 
-static SERIAL: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// `torch.set_num_threads(1)` (and every forked child: the parent's rayon threads do not
-/// exist after fork) makes kernels run on the calling thread only.
-pub fn set_serial(v: bool) { SERIAL.store(v, std::sync::atomic::Ordering::Relaxed) }
-pub fn parallel_ok() -> bool { !SERIAL.load(std::sync::atomic::Ordering::Relaxed) }
+pub use super::threads::{parallel_ok, set_serial};
 
 /// Strides of a tensor with `shape`/`strides` broadcast to `out` (0 on broadcast dims).
 pub fn broadcast_strides(shape: &[usize], strides: &[isize], out: &[usize]) -> Strides {

@@ -28,6 +28,7 @@ pub mod reduce;
 pub mod simd;
 pub mod small_gemm;
 pub mod strided;
+pub mod threads;
 pub mod transpose;
 
 use crate::backend::Backend;

@@ -137,7 +137,7 @@ impl crate::backend::reduce::ReduceKernels for super::Cpu {
         crate::dispatch!(x.dtype(), T => crate::dispatch!(out.dtype(), O => read::<T, _>(x, |src| write::<O, _>(out, |dst| {
             if src.len() != dst.len() || src.len() % len != 0 { return Err(crate::rt_err!("internal: cumulative over {} values into {}", src.len(), dst.len())); }
             // each task takes its own rows
-            dst.par_chunks_mut(len).zip(src.par_chunks(len)).with_min_len(if super::iter::parallel_ok() { 64 } else { usize::MAX }).for_each(|(o, row)| {
+            dst.par_chunks_mut(len).zip(src.par_chunks(len)).with_min_len(if src.len() >= super::iter::GRAIN && super::iter::parallel_ok() { 64 } else { usize::MAX }).for_each(|(o, row)| {
                 if O::DTYPE.is_float() {
                     let mut acc = if prod { 1f64 } else { 0f64 };
                     for i in 0..len { let v = row[i].to_f64(); acc = if prod { acc * v } else { acc + v }; o[i] = O::from_f64(acc); }

@@ -846,16 +846,16 @@ fn record_function(name: String, inputs: &Bound<'_, PyAny>, outputs: &Bound<'_, 
     })
 }
 
-/// `torch.set_num_threads`: 1 runs every kernel serially; n > 1 sizes the worker pool when it
-/// has not started yet (rayon's pool cannot be resized once running, so a later n > 1 keeps
-/// the running pool's size).
+/// `torch.set_num_threads`: 1 runs every kernel serially; n > 1 runs them on the worker pool,
+/// which import built with one worker per CPU (`RAYON_NUM_THREADS` sets another count; a
+/// running pool cannot be resized, so the build below only matters where import built none).
 #[pyfunction]
 fn set_num_threads(n: usize) {
     crate::cpu::iter::set_serial(n <= 1);
     if n > 1 { let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global(); }
 }
 #[pyfunction]
-fn get_num_threads() -> usize { if crate::cpu::iter::parallel_ok() { rayon::current_num_threads() } else { 1 } }
+fn get_num_threads() -> usize { if crate::cpu::threads::threads_allowed() { rayon::current_num_threads() } else { 1 } }
 
 fn opt_list(o: &Bound<'_, PyAny>) -> R<Vec<Option<Tensor>>> { crate::python::convert::guard(|| { opt_tensors(o) }) }
 

@@ -65,6 +65,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     // panics are reported through `convert::guard` as RuntimeError; don't also print them
     std::panic::set_hook(Box::new(|_| {}));
+    // the importing thread becomes worker 0 of the kernel pool (cpu::threads)
+    crate::cpu::threads::init_pool();
     m.add_class::<PyDType>()?;
     m.add_class::<PyTensor>()?;
     m.add_class::<functions::PyGenerator>()?;
