@@ -1976,3 +1976,27 @@ def test_cumprod_double_backward_with_zero():
     z = torch.tensor(np.array([[0.5, 0.0, 2.0], [2.0, 3.0, 0.0]]), requires_grad=True)
     assert torch.autograd.gradgradcheck(lambda t: t.cumprod(1), (z,))
     assert torch.autograd.gradgradcheck(lambda t: t.cumprod(0), (z,))
+
+
+def test_leaf_grads_never_share_data_with_each_other_or_the_caller():
+    # a leaf's .grad may take the incoming gradient's buffer only when nothing else holds it
+    a = torch.randn(5, requires_grad=True)
+    b = torch.randn(5, requires_grad=True)
+    (a + b).sum().backward()  # AddBackward hands one gradient to both leaves
+    a.grad.add_(1.0)
+    assert torch.equal(b.grad, torch.ones(5))
+    assert torch.equal(a.grad, torch.full((5,), 2.0))
+
+    x = torch.randn(3, requires_grad=True)
+    seed = torch.ones(3)
+    (x * 1.0).backward(seed)  # the caller keeps `seed`
+    x.grad.mul_(5.0)
+    assert torch.equal(seed, torch.ones(3))
+
+    w = torch.randn(4, 3, requires_grad=True)
+    y = w @ torch.randn(3, 2)
+    y.sum().backward()
+    g1 = w.grad.clone()
+    y2 = w @ torch.randn(3, 2)
+    y2.sum().backward()  # accumulates into the stolen buffer of the first call
+    assert not torch.equal(w.grad, g1)

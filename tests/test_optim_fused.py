@@ -10,6 +10,12 @@ CASES = [
     ("AdamW", dict(lr=0.01, weight_decay=0.1), "_adam_step"),
     ("SGD", dict(lr=0.01, momentum=0.9, nesterov=True, weight_decay=0.01), "_sgd_step"),
     ("SGD", dict(lr=0.01), "_sgd_step"),
+    # every branch of the SGD kernel: momentum with and without decay, dampening, maximize
+    ("SGD", dict(lr=0.01, momentum=0.9), "_sgd_step"),
+    ("SGD", dict(lr=0.01, momentum=0.8, dampening=0.3, weight_decay=0.05), "_sgd_step"),
+    ("SGD", dict(lr=0.01, momentum=0.9, nesterov=True), "_sgd_step"),
+    ("SGD", dict(lr=0.01, weight_decay=0.1, maximize=True), "_sgd_step"),
+    ("SGD", dict(lr=0.01, momentum=0.5, maximize=True), "_sgd_step"),
     ("RMSprop", dict(lr=0.01, momentum=0.9, centered=True, weight_decay=0.01), "_rmsprop_step"),
     ("RMSprop", dict(lr=0.01), "_rmsprop_step"),
     ("Adagrad", dict(lr=0.1, lr_decay=0.01), "_adagrad_step"),

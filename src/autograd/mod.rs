@@ -367,12 +367,26 @@ pub fn run_backward(
     Ok(captured)
 }
 
+/// Whether `g` is the only handle to a dense, history-free tensor that is the only user of its
+/// storage: then it can become a `.grad` without a copy.
+fn exclusively_owned(g: &Tensor) -> bool {
+    if Arc::strong_count(&g.0) != 1 || Arc::weak_count(&g.0) != 0 { return false; }
+    {
+        let m = g.0.meta.lock();
+        if m.requires_grad || m.grad_fn.is_some() || m.base.is_some() { return false; }
+    }
+    let b = g.0.body.read();
+    Arc::strong_count(&b.storage) == 1 && Arc::weak_count(&b.storage) == 0 && b.offset == 0 && b.is_contiguous()
+        && b.numel().checked_mul(b.dtype.size()) == Some(b.storage.nbytes())
+}
+
 pub fn accumulate_into_leaf(t: &Tensor, g: Tensor, create_graph: bool) -> Result<()> {
     let prev = t.0.meta.lock().grad.clone();
     let new = match prev {
         None => {
-            // own the gradient: it may alias a user tensor or another leaf's gradient
-            if create_graph { g } else { ops::copy::contiguous_clone(&g)? }
+            // own the gradient: it may alias a user tensor or another leaf's gradient, so it
+            // is copied unless nothing else can reach its data (PyTorch steals it then too)
+            if create_graph || exclusively_owned(&g) { g } else { ops::copy::contiguous_clone(&g)? }
         }
         Some(p) => {
             if create_graph || p.requires_grad() {

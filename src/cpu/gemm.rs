@@ -26,13 +26,13 @@ pub fn parallelism(flops: usize) -> gemm::Parallelism {
 }
 
 /// Whether an (m x k) @ (k x n) product of element type T takes the small-matrix kernel: f32,
-/// B's rows contiguous (`b_rows_contiguous`), at most `SMALL_MAX` multiply-adds, and the CPU
+/// B's rows contiguous (`b_rows_contiguous`), at most `small_gemm::max_work()` multiply-adds, and the CPU
 /// has AVX2+FMA.
 fn small_f32<T: 'static>(m: usize, n: usize, k: usize, b_rows_contiguous: bool) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>() && b_rows_contiguous
-            && m.saturating_mul(n).saturating_mul(k) <= super::small_gemm::SMALL_MAX && super::small_gemm::available()
+            && m.saturating_mul(n).saturating_mul(k) <= super::small_gemm::max_work() && super::small_gemm::available()
     }
     #[cfg(not(target_arch = "x86_64"))]
     { let _ = (m, n, k, b_rows_contiguous); false }

@@ -145,6 +145,35 @@ pub fn adam_step(
     Ok(())
 }
 
+/// Loop invariants of one SGD update (`sign` is -1 under `maximize`; a new momentum buffer
+/// runs with `mc_buf` 0 and `damp` 1).
+struct SgdConsts<T> { sign: T, wdc: T, mc_buf: T, damp: T, mc: T, neg_lr: T }
+
+/// p -= lr * g (g with maximize and weight decay applied). The flags are constants so each
+/// variant is a branch-free loop that vectorises (with runtime flags it stayed scalar: 13% of
+/// an MLP step).
+#[inline(always)]
+fn sgd_plain<T: Float, const WD: bool>(pp: &mut [T], gg: &[T], k: &SgdConsts<T>) {
+    for (p, &g) in pp.iter_mut().zip(gg) {
+        let mut g = k.sign * g;
+        if WD { g = g + k.wdc * *p; }
+        *p = *p + k.neg_lr * g;
+    }
+}
+
+/// The momentum update: buf = buf * momentum + (1 - dampening) * g, then p -= lr * buf (or
+/// lr * (g + momentum * buf) under Nesterov).
+#[inline(always)]
+fn sgd_momentum<T: Float, const WD: bool, const NESTEROV: bool>(pp: &mut [T], gg: &[T], bb: &mut [T], k: &SgdConsts<T>) {
+    for ((p, &g), b) in pp.iter_mut().zip(gg).zip(bb.iter_mut()) {
+        let mut g = k.sign * g;
+        if WD { g = g + k.wdc * *p; }
+        *b = *b * k.mc_buf + k.damp * g;
+        let d = if NESTEROV { g + k.mc * *b } else { *b };
+        *p = *p + k.neg_lr * d;
+    }
+}
+
 /// SGD with momentum/dampening/nesterov; returns buffers for entries that had none.
 #[allow(clippy::too_many_arguments)]
 pub fn sgd_step(
@@ -163,33 +192,33 @@ pub fn sgd_step(
         let (buf, is_new) = match bufs.get(i).cloned().flatten() {
             _ if momentum == 0.0 => (None, false),
             Some(b) => { check(&[std::slice::from_ref(&b)], dt)?; (Some(b), false) }
-            None => (Some(Tensor::empty(&p.shape(), dt)?), true),
+            None => (Some(Tensor::zeros(&p.shape(), dt)?), true),
         };
         crate::dispatch_float!(dt, T => {
             let c = |x: f64| -> T { num_traits::cast::<f64, T>(x).unwrap_or_else(T::nan) };
             let (pp, gg) = (slice_mut::<T>(p), slice_mut::<T>(&grads[i]));
             let (wdc, mc, damp, neg_lr) = (c(wd), c(momentum), c(1.0 - dampening), c(-lr));
             let bb = buf.as_ref().map(|b| slice_mut::<T>(b));
-            // zipped iterators (no bounds checks) and loop-invariant flags: the loops vectorise
-            let plain = |(pp, gg): (&mut [T], &[T])| for (p, &g) in pp.iter_mut().zip(gg) {
-                let mut g = if maximize { -g } else { g };
-                if wd != 0.0 { g = g + wdc * *p; }
-                *p = *p + neg_lr * g;
-            };
-            let with_momentum = |((pp, gg), b): ((&mut [T], &[T]), &mut [T])| for ((p, &g), bk) in pp.iter_mut().zip(gg).zip(b.iter_mut()) {
-                let mut g = if maximize { -g } else { g };
-                if wd != 0.0 { g = g + wdc * *p; }
-                *bk = if is_new { g } else { *bk * mc + damp * g };
-                let d = if nesterov { g + mc * *bk } else { *bk };
-                *p = *p + neg_lr * d;
-            };
+            // a new buffer starts at zero and takes g through the same update with momentum 0
+            // and no dampening (0 * 0 + 1 * g == g), so one loop serves both
+            let (mc_buf, damp) = if is_new { (c(0.0), c(1.0)) } else { (mc, damp) };
+            let k = SgdConsts { sign: c(if maximize { -1.0 } else { 1.0 }), wdc, mc_buf, damp, mc, neg_lr };
+            let (wd_on, par) = (wd != 0.0, pp.len() >= 1 << 16 && crate::cpu::iter::parallel_ok());
             // large parameters are split across the pool (the update is memory-bound)
-            let par = pp.len() >= 1 << 16 && crate::cpu::iter::parallel_ok();
-            match (bb, par) {
-                (None, false) => plain((pp, &gg[..])),
-                (None, true) => pp.par_chunks_mut(CHUNK).zip(gg.par_chunks(CHUNK)).for_each(plain),
-                (Some(b), false) => with_momentum(((pp, &gg[..]), b)),
-                (Some(b), true) => pp.par_chunks_mut(CHUNK).zip(gg.par_chunks(CHUNK)).zip(b.par_chunks_mut(CHUNK)).for_each(with_momentum),
+            match bb {
+                None => {
+                    let run = |(pp, gg): (&mut [T], &[T])| if wd_on { sgd_plain::<T, true>(pp, gg, &k) } else { sgd_plain::<T, false>(pp, gg, &k) };
+                    if par { pp.par_chunks_mut(CHUNK).zip(gg.par_chunks(CHUNK)).for_each(run) } else { run((pp, &gg[..])) }
+                }
+                Some(b) => {
+                    let run = |((pp, gg), b): ((&mut [T], &[T]), &mut [T])| match (wd_on, nesterov) {
+                        (false, false) => sgd_momentum::<T, false, false>(pp, gg, b, &k),
+                        (false, true) => sgd_momentum::<T, false, true>(pp, gg, b, &k),
+                        (true, false) => sgd_momentum::<T, true, false>(pp, gg, b, &k),
+                        (true, true) => sgd_momentum::<T, true, true>(pp, gg, b, &k),
+                    };
+                    if par { pp.par_chunks_mut(CHUNK).zip(gg.par_chunks(CHUNK)).zip(b.par_chunks_mut(CHUNK)).for_each(run) } else { run(((pp, &gg[..]), b)) }
+                }
             }
         });
         p.bump_version();
