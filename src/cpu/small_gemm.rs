@@ -264,9 +264,10 @@ mod tests {
                     let s: f32 = (0..k).map(|p| a[i * ars + p * acs] * b[p * n + j]).sum();
                     want[i * crs + j] = if acc { want[i * crs + j] + s } else { s };
                 } }
-                let wide = super::super::simd::has_avx512();
-                for kernel in [super::gemm_f32_avx2 as unsafe fn(usize, usize, usize, *const f32, usize, usize, *const f32, usize, *mut f32, usize, bool), super::gemm_f32_avx512] {
-                    if !wide && kernel as usize == super::gemm_f32_avx512 as usize { continue; }
+                type Kernel = unsafe fn(usize, usize, usize, *const f32, usize, usize, *const f32, usize, *mut f32, usize, bool);
+                let kernels: [(Kernel, bool); 2] = [(super::gemm_f32_avx2, false), (super::gemm_f32_avx512, true)];
+                for (kernel, needs_avx512) in kernels {
+                    if needs_avx512 && !super::super::simd::has_avx512() { continue; }
                     let mut c = c.clone();
                     // SAFETY: available() holds (and has_avx512() for the zmm kernel); every index
                     // above is inside a, b and c (c's padding columns n..n+2 must stay untouched,

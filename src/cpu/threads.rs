@@ -7,7 +7,7 @@
 //!
 //! So the pool is built on the importing (Python) thread with `use_current_thread`: that thread
 //! is worker 0 and runs its own jobs, with the other workers stealing halves as they come. And
-//! after each parallel kernel the other workers stay awake for `SPIN_WINDOW` (a spinning job
+//! after each parallel kernel the other workers stay awake for `spin_window()` (a spinning job
 //! that takes any new work at once), as OpenMP runtimes do; then they sleep as before.
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::OnceLock;
