@@ -87,3 +87,26 @@ def test_set_num_threads_one_then_back():
     assert torch.get_num_threads() == 1
     torch.set_num_threads(old)
     assert torch.get_num_threads() == old
+
+
+def test_import_from_a_thread_that_exits(tmp_path):
+    # only the main thread joins the pool; a pool built on a short-lived thread would lose a
+    # member when it ends
+    import subprocess, sys, os
+    script = tmp_path / "imp.py"
+    script.write_text(
+        "import threading\n"
+        "box = {}\n"
+        "def imp():\n"
+        "    import ferrotorch\n"
+        "    box['t'] = ferrotorch\n"
+        "t = threading.Thread(target=imp); t.start(); t.join()\n"
+        "torch = box['t']\n"
+        "x = torch.ones(1 << 20)\n"
+        "for _ in range(5):\n"
+        "    assert float(x.sum()) == float(1 << 20)\n"
+        "    a = torch.ones(300, 300); assert float((a @ a)[0, 0]) == 300.0\n"
+        "print('ok')\n")
+    env = dict(os.environ)
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-2000:]

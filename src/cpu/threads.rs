@@ -49,9 +49,9 @@ static AWAKE_UNTIL: AtomicU64 = AtomicU64::new(0);
 static SPINNING: AtomicUsize = AtomicUsize::new(0);
 static POOL_HAS_CALLER: AtomicBool = AtomicBool::new(false);
 
-/// Builds the global pool with the calling thread as worker 0 (once, at import, on the Python
-/// thread). Without at least one other worker the pool is left to rayon's default, which has
-/// one.
+/// Builds the global pool with the calling thread as worker 0 (once, at import, on Python's
+/// main thread: a member thread must outlive the pool). Without at least one other worker the
+/// pool is left to rayon's default, which has one.
 pub fn init_pool() {
     let n = std::env::var("RAYON_NUM_THREADS").ok().and_then(|v| v.parse::<usize>().ok()).filter(|&n| n > 0)
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));

@@ -65,8 +65,12 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     // panics are reported through `convert::guard` as RuntimeError; don't also print them
     std::panic::set_hook(Box::new(|_| {}));
-    // the importing thread becomes worker 0 of the kernel pool (cpu::threads)
-    crate::cpu::threads::init_pool();
+    // the importing thread becomes worker 0 of the kernel pool (cpu::threads) when it is the
+    // main thread, which lives as long as the process; any other keeps rayon's default pool
+    let threading = py.import("threading")?;
+    if threading.call_method0("current_thread")?.is(&threading.call_method0("main_thread")?) {
+        crate::cpu::threads::init_pool();
+    }
     m.add_class::<PyDType>()?;
     m.add_class::<PyTensor>()?;
     m.add_class::<functions::PyGenerator>()?;
