@@ -176,6 +176,10 @@ impl Tensor {
     pub fn scalar_tensor<T: Elem>(v: T) -> Result<Tensor> { Tensor::from_vec(vec![v], &[]) }
 
     #[inline] pub fn body(&self) -> Body { self.0.body.read().clone() }
+    /// The geometry without cloning it (no Arc count traffic): for kernels that only read it
+    /// while they run. Recursive, so holding several (an in-place op's output is an input)
+    /// cannot deadlock behind a queued writer.
+    #[inline] pub fn body_ref(&self) -> parking_lot::RwLockReadGuard<'_, Body> { self.0.body.read_recursive() }
     #[inline] pub fn dtype(&self) -> DType { self.0.body.read().dtype }
     #[inline] pub fn shape(&self) -> Shape { self.0.body.read().shape.clone() }
     #[inline] pub fn strides(&self) -> Strides { self.0.body.read().strides.clone() }

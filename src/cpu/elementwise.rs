@@ -119,7 +119,7 @@ fn float_only<T: num_traits::Float>(op: BinOp, a: T, b: T) -> T {
 }
 
 pub fn arith_kernel<T: Arith>(op: BinOp, shape: &[usize], out: &Tensor, a: &Tensor, b: &Tensor, alpha: T) -> Result<()> {
-    let (o, x, y) = (out.body(), a.body(), b.body());
+    let (o, x, y) = (out.body_ref(), a.body_ref(), b.body_ref());
     macro_rules! go { ($f:expr) => { strided::map2::<T, T, T>(shape, &o, &x, &y, $f)? } }
     let one = T::from_f64(1.0);
     match op {
@@ -143,7 +143,7 @@ pub fn arith_kernel<T: Arith>(op: BinOp, shape: &[usize], out: &Tensor, a: &Tens
 }
 
 pub fn compare_kernel<T: Elem>(op: BinOp, shape: &[usize], out: &Tensor, a: &Tensor, b: &Tensor) -> Result<()> {
-    let (o, x, y) = (out.body(), a.body(), b.body());
+    let (o, x, y) = (out.body_ref(), a.body_ref(), b.body_ref());
     macro_rules! go { ($f:expr) => { strided::map2::<bool, T, T>(shape, &o, &x, &y, $f)? } }
     let z = T::default();
     match op {
@@ -162,13 +162,13 @@ pub fn compare_kernel<T: Elem>(op: BinOp, shape: &[usize], out: &Tensor, a: &Ten
 }
 
 pub fn float_only_kernel<T: num_traits::Float + Elem>(op: BinOp, shape: &[usize], out: &Tensor, a: &Tensor, b: &Tensor) -> Result<()> {
-    let (o, x, y) = (out.body(), a.body(), b.body());
+    let (o, x, y) = (out.body_ref(), a.body_ref(), b.body_ref());
     strided::map2::<T, T, T>(shape, &o, &x, &y, |a, b| float_only(op, a, b))
 }
 
 /// f32 exp/sigmoid on contiguous data: vectorized kernels, split across threads.
 fn unary_fast_f32(op: UnaryOp, out: &Tensor, x: &Tensor) -> Result<bool> {
-    let (o, a) = (out.body(), x.body());
+    let (o, a) = (out.body_ref(), x.body_ref());
     if !(matches!(op, UnaryOp::Exp | UnaryOp::Sigmoid) && o.dtype == DType::F32 && a.dtype == DType::F32 && o.is_contiguous() && a.is_contiguous()) {
         return Ok(false);
     }
@@ -180,7 +180,7 @@ fn unary_fast_f32(op: UnaryOp, out: &Tensor, x: &Tensor) -> Result<bool> {
 pub fn unary_float_kernel<T: Float + Elem>(op: UnaryOp, out: &Tensor, x: &Tensor) -> Result<()> {
     use UnaryOp::*;
     if unary_fast_f32(op, out, x)? { return Ok(()); }
-    let (o, a) = (out.body(), x.body());
+    let (o, a) = (out.body_ref(), x.body_ref());
     let sh = &a.shape;
     macro_rules! go { ($f:expr) => { strided::map1::<T, T>(sh, &o, &a, $f)? } }
     macro_rules! via64 { ($f:expr) => { strided::map1::<T, T>(sh, &o, &a, |x: T| T::from_f64($f(x.to_f64())))? } }
@@ -234,7 +234,7 @@ pub fn unary_float_kernel<T: Float + Elem>(op: UnaryOp, out: &Tensor, x: &Tensor
 
 pub fn unary_int_kernel<T: Elem + Arith + std::ops::Not<Output = T>>(op: UnaryOp, out: &Tensor, x: &Tensor) -> Result<()> {
     use UnaryOp::*;
-    let (o, a) = (out.body(), x.body());
+    let (o, a) = (out.body_ref(), x.body_ref());
     let sh = &a.shape;
     macro_rules! go { ($f:expr) => { strided::map1::<T, T>(sh, &o, &a, $f)? } }
     let z = T::default();
@@ -253,7 +253,7 @@ pub fn unary_int_kernel<T: Elem + Arith + std::ops::Not<Output = T>>(op: UnaryOp
 
 pub fn unary_bool_kernel<T: Elem>(op: UnaryOp, out: &Tensor, x: &Tensor) -> Result<()> {
     use UnaryOp::*;
-    let (o, a) = (out.body(), x.body());
+    let (o, a) = (out.body_ref(), x.body_ref());
     let sh = &a.shape;
     macro_rules! go { ($f:expr) => { strided::map1::<bool, T>(sh, &o, &a, $f) } }
     match op {
@@ -355,7 +355,7 @@ pub fn complex_unary(op: UnaryOp, z: Complex<f64>) -> Complex<f64> {
 /// abs and angle.
 pub fn complex_map_kernel(f: crate::ops::complex::ComplexMap, out: &Tensor, z: &Tensor) -> Result<()> {
     use crate::ops::complex::ComplexMap as M;
-    let (o, a) = (out.body(), z.body());
+    let (o, a) = (out.body_ref(), z.body_ref());
     let holo = move |c: Complex<f64>| -> Complex<f64> {
         match f {
             M::Unary(op) => complex_unary(op, c),

@@ -68,14 +68,15 @@ impl Backend for Cpu {
 
     fn binary(&self, op: BinOp, out: &Tensor, a: &Tensor, b: &Tensor, alpha: f64) -> Result<()> {
         use elementwise::*;
-        let (kd, shape) = (out.dtype(), out.shape());
+        let ob = out.body_ref();
+        let (kd, shape) = (ob.dtype, &ob.shape[..]);
         if matches!(op, BinOp::Atan2 | BinOp::Hypot | BinOp::Copysign | BinOp::Xlogy | BinOp::LogAddExp) {
-            return crate::dispatch_float!(kd, T => float_only_kernel::<T>(op, &shape, out, a, b));
+            return crate::dispatch_float!(kd, T => float_only_kernel::<T>(op, shape, out, a, b));
         }
         if kd.is_complex() {
-            return crate::dispatch_complex!(kd, T => arith_kernel::<T>(op, &shape, out, a, b, T::from_f64(alpha)));
+            return crate::dispatch_complex!(kd, T => arith_kernel::<T>(op, shape, out, a, b, T::from_f64(alpha)));
         }
-        crate::dispatch_num!(kd, T => arith_kernel::<T>(op, &shape, out, a, b, T::from_f64(alpha)))
+        crate::dispatch_num!(kd, T => arith_kernel::<T>(op, shape, out, a, b, T::from_f64(alpha)))
     }
 
     fn complex_map(&self, f: crate::ops::complex::ComplexMap, out: &Tensor, z: &Tensor) -> Result<()> {

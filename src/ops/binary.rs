@@ -141,9 +141,9 @@ fn compute(op: BinOp, a: &Operand, b: &Operand, alpha: f64, out_dtype: DType, co
 
 fn shares(o: &Tensor, a: &Tensor, b: &Tensor) -> bool {
     // writing into `o` while reading a differently-laid-out alias of it needs a temporary
-    let ob = o.body();
+    let ob = o.body_ref();
     [a, b].iter().any(|t| {
-        let tb = t.body();
+        let tb = t.body_ref();
         std::sync::Arc::ptr_eq(&tb.storage, &ob.storage) && !(tb.offset == ob.offset && tb.strides == ob.strides && tb.shape == ob.shape)
     })
 }
