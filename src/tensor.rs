@@ -194,6 +194,11 @@ impl Tensor {
     pub fn same(&self, o: &Tensor) -> bool { Arc::ptr_eq(&self.0, &o.0) }
 
     pub fn requires_grad(&self) -> bool {
+        {
+            // only a view can have stale history (refresh_view_history); others take one lock
+            let m = self.0.meta.lock();
+            if m.base.is_none() { return m.requires_grad || m.grad_fn.is_some(); }
+        }
         crate::autograd::refresh_view_history(self);
         let m = self.0.meta.lock();
         m.requires_grad || m.grad_fn.is_some()

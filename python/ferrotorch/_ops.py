@@ -2776,14 +2776,19 @@ def argwhere(input):
 
 # ---------------------------------------------------------------- matmul family
 
-@method()
-def matmul(input, other):
-    return _C.matmul(input, other)
+@method("matmul")
+def _matmul_method(self, other):
+    return _C.matmul(self, other)
 
 
-@method()
-def mm(input, mat2):
-    return _C.mm(input, mat2)
+@method("mm")
+def _mm_method(self, mat2):
+    return _C.mm(self, mat2)
+
+
+# the builtins themselves (same argument names): no Python frame per call, which counts for
+# small matrices
+matmul, mm = _C.matmul, _C.mm
 
 
 @method()

@@ -80,19 +80,33 @@ pub fn gemm_checked<T: 'static + Copy + num_traits::Zero + num_traits::One>(
     Ok(())
 }
 
-/// out[b] = a[b] @ c[b] for 3-D views a [B, m, k] and c [B, k, n] (any strides, as views of
-/// their storages) into the contiguous [B, m, n] view `out`. Each product uses `par`, or, with
-/// `across_batch`, the batches spread over the pool one per task.
+/// A bmm operand's shape and strides as [B, rows, cols]: a 3-D view as it is, a 2-D view as a
+/// batch of one (its batch stride is never used); `None` for other ranks.
+pub fn batched_geometry(b: &crate::tensor::Body) -> Option<([usize; 3], [isize; 3])> {
+    match (b.shape.as_slice(), b.strides.as_slice()) {
+        (&[bs, r, c], &[sb, sr, sc]) => Some(([bs, r, c], [sb, sr, sc])),
+        (&[r, c], &[sr, sc]) => Some(([1, r, c], [0, sr, sc])),
+        _ => None,
+    }
+}
+
+/// out[b] = a[b] @ c[b] for views a [B, m, k] and c [B, k, n] (any strides, as views of their
+/// storages; 2-D views count as a batch of one) into the contiguous [B, m, n] (or [m, n]) view
+/// `out`. Each product uses `par`, or, with `across_batch`, the batches spread over the pool
+/// one per task.
 pub fn bmm_views<T: crate::dtype::Elem + num_traits::Zero + num_traits::One>(
     out: &crate::tensor::Body, a: &crate::tensor::Body, c: &crate::tensor::Body, across_batch: bool, par: gemm::Parallelism,
 ) -> crate::error::Result<()> {
     use crate::storage::Device;
-    let ok3 = |b: &crate::tensor::Body| b.shape.len() == 3 && b.dtype == T::DTYPE && b.storage.device == Device::Cpu;
-    if !ok3(out) || !ok3(a) || !ok3(c) || !out.is_contiguous() {
-        crate::bail!("internal: bmm_views expects 3-D CPU views of {}", T::DTYPE.name());
+    let ok = |b: &crate::tensor::Body| b.shape.len() == a.shape.len() && b.dtype == T::DTYPE && b.storage.device == Device::Cpu;
+    let (Some((ash, sa)), Some((csh, sc)), Some((osh, _))) = (batched_geometry(a), batched_geometry(c), batched_geometry(out)) else {
+        crate::bail!("internal: bmm_views expects 2-D or 3-D CPU views of {}", T::DTYPE.name());
+    };
+    if !ok(out) || !ok(a) || !ok(c) || !out.is_contiguous() {
+        crate::bail!("internal: bmm_views expects 2-D or 3-D CPU views of {}", T::DTYPE.name());
     }
-    let (bsz, m, k, n) = (a.shape[0], a.shape[1], a.shape[2], c.shape[2]);
-    if c.shape[0] != bsz || c.shape[1] != k || out.shape.as_slice() != [bsz, m, n] {
+    let (bsz, m, k, n) = (ash[0], ash[1], ash[2], csh[2]);
+    if csh[0] != bsz || csh[1] != k || osh != [bsz, m, n] {
         crate::bail!("internal: bmm_views shapes {:?} @ {:?} -> {:?}", a.shape, c.shape, out.shape);
     }
     if std::ptr::eq(out.storage.as_ref(), a.storage.as_ref()) || std::ptr::eq(out.storage.as_ref(), c.storage.as_ref()) {
@@ -101,10 +115,9 @@ pub fn bmm_views<T: crate::dtype::Elem + num_traits::Zero + num_traits::One>(
     if bsz == 0 || m == 0 || n == 0 { return Ok(()); }
     if k == 0 { return super::strided::fill::<T>(out, T::zero()); }
     let (ap, cp, op) = (a.data_ptr() as usize, c.data_ptr() as usize, out.data_ptr() as usize);
-    let (sa, sc) = (a.strides.clone(), c.strides.clone());
     // SAFETY: a [B,m,k] and c [B,k,n] are views inside their storages (check_view_bounds holds for
     // every view, whatever its strides), so every element gemm reads for batch b lies inside
-    // them; out is a contiguous [B,m,n] view, batch b writes only its own [m,n] block, so
+    // them (a 2-D view has B = 1, so its placeholder batch stride is multiplied by 0 only); out is a contiguous [B,m,n] view, batch b writes only its own [m,n] block, so
     // parallel batches never alias; the output's storage is not an input's (checked above). The
     // small-matrix kernel, taken only for f32 (TypeId) with non-negative strides, reads and writes
     // the same elements as gemm would.

@@ -4,7 +4,7 @@
 //! size. Contiguous runs (one collapsed dim), other ranks, negative strides, in-place calls and
 //! self-overlapping outputs walk innermost runs by hand (`for_each_run`). `cargo bench --bench kernels -- strided_vs_ndarray` measured the
 //! two on the same tensors (README).
-use crate::tensor::Strides;
+use crate::tensor::{Shape, Strides};
 use ndarray::{ArrayView, ArrayViewMut, Dimension, Ix2, IxDyn, ShapeBuilder, Zip};
 use rayon::prelude::*;
 
@@ -24,9 +24,10 @@ pub fn broadcast_strides(shape: &[usize], strides: &[isize], out: &[usize]) -> S
 }
 
 /// Drops size-1 dims and merges dims that are contiguous with each other for every operand.
-fn collapse<const N: usize>(shape: &[usize], strides: [&[isize]; N]) -> (Vec<usize>, [Vec<isize>; N]) {
-    let mut sh: Vec<usize> = Vec::with_capacity(shape.len());
-    let mut st: [Vec<isize>; N] = std::array::from_fn(|_| Vec::with_capacity(shape.len()));
+fn collapse<const N: usize>(shape: &[usize], strides: [&[isize]; N]) -> (Shape, [Strides; N]) {
+    // inline vectors: no heap traffic per elementwise call for ranks up to 6
+    let mut sh = Shape::new();
+    let mut st: [Strides; N] = std::array::from_fn(|_| Strides::new());
     for d in 0..shape.len() {
         if shape[d] == 1 { continue; }
         if let Some(&last) = sh.last() {
@@ -65,7 +66,7 @@ where
 }
 
 /// `for_each_run` on an index space `collapse` already produced (`total` elements, > 0).
-fn runs_of_collapsed<const N: usize, F>(sh: &[usize], st: &[Vec<isize>; N], total: usize, f: F)
+fn runs_of_collapsed<const N: usize, F>(sh: &[usize], st: &[Strides; N], total: usize, f: F)
 where
     F: Fn([isize; N], usize, [isize; N]) + Sync,
 {
@@ -80,7 +81,7 @@ where
     let runs: usize = outer.iter().product();
     let run_range = |start: usize, end: usize| {
         // multi-index of run `start`
-        let mut idx = vec![0usize; outer.len()];
+        let mut idx: Shape = smallvec::smallvec![0usize; outer.len()];
         let mut r = start;
         for d in (0..outer.len()).rev() {
             idx[d] = r % outer[d];
@@ -112,7 +113,7 @@ where
     } else {
         // few long runs: split each run's inner dimension
         for r in 0..runs {
-            let mut idx = vec![0usize; outer.len()];
+            let mut idx: Shape = smallvec::smallvec![0usize; outer.len()];
             let mut rr = r;
             for d in (0..outer.len()).rev() { idx[d] = rr % outer[d]; rr /= outer[d]; }
             let base: [isize; N] = std::array::from_fn(|k| (0..outer.len()).map(|d| idx[d] as isize * st[k][d]).sum());
@@ -134,7 +135,7 @@ where
 ///
 /// # Safety
 /// As for `zip1`, with `lay` from `collapse` of its shape and strides.
-unsafe fn zip1_runs<O: Copy, A: Copy>(lay: &(Vec<usize>, [Vec<isize>; 2]), total: usize, o: *mut O, a: *const A, f: impl Fn(A) -> O + Sync) {
+unsafe fn zip1_runs<O: Copy, A: Copy>(lay: &(Shape, [Strides; 2]), total: usize, o: *mut O, a: *const A, f: impl Fn(A) -> O + Sync) {
     let (po, pa) = (SendPtr(o), SendPtr(a));
     // SAFETY: off/n/s describe a run inside the collapsed shape; the caller's zip contract bounds it
     runs_of_collapsed(&lay.0, &lay.1, total, |off, n, s| unsafe {
@@ -156,7 +157,7 @@ unsafe fn zip1_runs<O: Copy, A: Copy>(lay: &(Vec<usize>, [Vec<isize>; 2]), total
 /// # Safety
 /// As for `zip1_runs`.
 unsafe fn zip2_runs<O: Copy, A: Copy, B: Copy>(
-    lay: &(Vec<usize>, [Vec<isize>; 3]), total: usize, o: *mut O, a: *const A, b: *const B, f: impl Fn(A, B) -> O + Sync,
+    lay: &(Shape, [Strides; 3]), total: usize, o: *mut O, a: *const A, b: *const B, f: impl Fn(A, B) -> O + Sync,
 ) {
     let (po, pa, pb) = (SendPtr(o), SendPtr(a), SendPtr(b));
     // SAFETY: off/n/s describe a run inside the collapsed shape; the caller's zip contract bounds it
@@ -186,7 +187,7 @@ unsafe fn zip2_runs<O: Copy, A: Copy, B: Copy>(
 /// # Safety
 /// As for `zip1_runs`.
 unsafe fn zip3_runs<O: Copy, A: Copy, B: Copy, C: Copy>(
-    lay: &(Vec<usize>, [Vec<isize>; 4]), total: usize, o: *mut O, a: *const A, b: *const B, c: *const C,
+    lay: &(Shape, [Strides; 4]), total: usize, o: *mut O, a: *const A, b: *const B, c: *const C,
     f: impl Fn(A, B, C) -> O + Sync,
 ) {
     let (po, pa, pb, pc) = (SendPtr(o), SendPtr(a), SendPtr(b), SendPtr(c));
@@ -213,12 +214,12 @@ unsafe fn zip3_runs<O: Copy, A: Copy, B: Copy, C: Copy>(
 /// The collapsed layout of one call as ndarray dimensions of type `D` (shape, then each
 /// operand's strides), when ndarray views can describe it: every stride non-negative and the
 /// output's elements pairwise distinct (no zero stride, no overlap). `None` otherwise.
-fn nd_layout<D: Dimension, const N: usize>(sh: &[usize], st: &[Vec<isize>; N]) -> Option<(D, [D; N])> {
+fn nd_layout<D: Dimension, const N: usize>(sh: &[usize], st: &[Strides; N]) -> Option<(D, [D; N])> {
     if st.iter().any(|s| s.iter().any(|&x| x < 0)) || !distinct_elements(sh, &st[0]) { return None; }
     let dim = D::from_dimension(&IxDyn(sh))?;
     let mut strides: [D; N] = std::array::from_fn(|_| D::zeros(sh.len()));
     for k in 0..N {
-        let s: Vec<usize> = st[k].iter().map(|&x| x as usize).collect();
+        let s: Shape = st[k].iter().map(|&x| x as usize).collect();
         strides[k] = D::from_dimension(&IxDyn(&s))?;
     }
     Some((dim, strides))
@@ -227,7 +228,7 @@ fn nd_layout<D: Dimension, const N: usize>(sh: &[usize], st: &[Vec<isize>; N]) -
 /// Whether a view with these (non-negative) strides addresses each element once: sorted by
 /// stride, every stride exceeds the span of the dims below it.
 fn distinct_elements(sh: &[usize], st: &[isize]) -> bool {
-    let mut dims: Vec<(isize, usize)> = st.iter().copied().zip(sh.iter().copied()).collect();
+    let mut dims: smallvec::SmallVec<[(isize, usize); 6]> = st.iter().copied().zip(sh.iter().copied()).collect();
     dims.sort_unstable();
     let mut span: isize = 0;
     for (s, n) in dims {
@@ -251,7 +252,7 @@ macro_rules! by_rank {
 }
 
 unsafe fn zip1_nd<D: Dimension, O: Copy + Send + Sync, A: Copy + Send + Sync>(
-    sh: &[usize], st: &[Vec<isize>; 2], o: *mut O, a: *const A, f: &(impl Fn(A) -> O + Sync),
+    sh: &[usize], st: &[Strides; 2], o: *mut O, a: *const A, f: &(impl Fn(A) -> O + Sync),
 ) -> bool {
     let Some((dim, [so, sa])) = nd_layout::<D, 2>(sh, st) else { return false };
     // SAFETY (the three zip*_nd): the caller's zip contract puts every element of each view
@@ -265,7 +266,7 @@ unsafe fn zip1_nd<D: Dimension, O: Copy + Send + Sync, A: Copy + Send + Sync>(
 }
 
 unsafe fn zip2_nd<D: Dimension, O: Copy + Send + Sync, A: Copy + Send + Sync, B: Copy + Send + Sync>(
-    sh: &[usize], st: &[Vec<isize>; 3], o: *mut O, a: *const A, b: *const B, f: &(impl Fn(A, B) -> O + Sync),
+    sh: &[usize], st: &[Strides; 3], o: *mut O, a: *const A, b: *const B, f: &(impl Fn(A, B) -> O + Sync),
 ) -> bool {
     let Some((dim, [so, sa, sb])) = nd_layout::<D, 3>(sh, st) else { return false };
     let z = Zip::from(ArrayViewMut::from_shape_ptr(dim.clone().strides(so), o))
@@ -278,7 +279,7 @@ unsafe fn zip2_nd<D: Dimension, O: Copy + Send + Sync, A: Copy + Send + Sync, B:
 
 #[allow(clippy::type_complexity)]
 unsafe fn zip3_nd<D: Dimension, O: Copy + Send + Sync, A: Copy + Send + Sync, B: Copy + Send + Sync, C: Copy + Send + Sync>(
-    sh: &[usize], st: &[Vec<isize>; 4], o: *mut O, a: *const A, b: *const B, c: *const C, f: &(impl Fn(A, B, C) -> O + Sync),
+    sh: &[usize], st: &[Strides; 4], o: *mut O, a: *const A, b: *const B, c: *const C, f: &(impl Fn(A, B, C) -> O + Sync),
 ) -> bool {
     let Some((dim, [so, sa, sb, sc])) = nd_layout::<D, 4>(sh, st) else { return false };
     let z = Zip::from(ArrayViewMut::from_shape_ptr(dim.clone().strides(so), o))

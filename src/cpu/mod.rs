@@ -112,13 +112,16 @@ impl Backend for Cpu {
     }
 
     fn bmm(&self, out: &Tensor, a: &Tensor, c: &Tensor) -> Result<()> {
-        let (ob, ab, cb) = (out.body(), a.body(), c.body());
-        let (bsz, m, k, n) = (ab.shape[0], ab.shape[1], ab.shape[2], cb.shape[2]);
+        let (ob, ab, cb) = (out.body_ref(), a.body_ref(), c.body_ref());
+        let (Some(ga), Some(gc)) = (gemm::batched_geometry(&ab), gemm::batched_geometry(&cb)) else {
+            crate::bail!("internal: bmm expects 2-D or 3-D operands, got {:?} and {:?}", ab.shape, cb.shape);
+        };
+        let (bsz, m, k, n) = (ga.0[0], ga.0[1], ga.0[2], gc.0[2]);
         let flops = m * n * k;
         // many small products: one product per task; otherwise each product uses the pool itself
         let across_batch = bsz >= 2 && flops < 1 << 21 && flops.saturating_mul(bsz) >= 1 << 18 && iter::parallel_ok();
         let par = if across_batch { ::gemm::Parallelism::None } else { gemm::parallelism(flops) };
-        if ob.dtype == DType::I64 { return bmm_wrapping_i64(out, a, c); }
+        if ob.dtype == DType::I64 { drop((ob, ab, cb)); return bmm_wrapping_i64(out, a, c); }
         crate::dispatch_float!(ob.dtype, T => gemm::bmm_views::<T>(&ob, &ab, &cb, across_batch, par))
     }
 

@@ -150,13 +150,34 @@ fn shares(o: &Tensor, a: &Tensor, b: &Tensor) -> bool {
 
 /// `op(a, b)` with PyTorch semantics, recording backward.
 pub fn binary(op: BinOp, a: &Operand, b: &Operand, alpha: f64) -> Result<Tensor> {
-    let (out_dtype, cd) = dtypes(op, a, b)?;
-    let out = compute(op, a, b, alpha, out_dtype, cd, None)?;
-    let ins: Vec<&Tensor> = [a.tensor(), b.tensor()].into_iter().flatten().collect();
+    let fast = match (a, b) { (Operand::T(x), Operand::T(y)) => same_layout_arith(op, x, y, alpha)?, _ => None };
+    let out = match fast {
+        Some(out) => out,
+        None => { let (out_dtype, cd) = dtypes(op, a, b)?; compute(op, a, b, alpha, out_dtype, cd, None)? }
+    };
+    let out_dtype = out.dtype();
+    let ins: smallvec::SmallVec<[&Tensor; 2]> = [a.tensor(), b.tensor()].into_iter().flatten().collect();
     if out_dtype.is_differentiable() && autograd::needs_grad(&ins) {
         record_binary(op, a, b, alpha, &out);
     }
     Ok(out)
+}
+
+/// `+ - * /` on two floating tensors of one dtype, shape and device: the common case in
+/// training loops (and per-op overhead dominates small ones), so it skips promotion,
+/// broadcasting and conversion. `None` sends everything else down the general path, which
+/// gives the same result for these operands.
+fn same_layout_arith(op: BinOp, a: &Tensor, b: &Tensor, alpha: f64) -> Result<Option<Tensor>> {
+    if !matches!(op, BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div) { return Ok(None); }
+    let (shape, dtype, device) = {
+        let (x, y) = (a.body_ref(), b.body_ref());
+        let plain_float = matches!(x.dtype, DType::F32 | DType::F64);
+        if !plain_float || x.dtype != y.dtype || x.shape != y.shape || x.storage.device != y.storage.device { return Ok(None); }
+        (x.shape.clone(), x.dtype, x.storage.device)
+    };
+    let out = Tensor::alloc_on(&shape, dtype, device, false)?;
+    crate::backend::backend_for(device)?.binary(op, &out, a, b, alpha)?;
+    Ok(Some(out))
 }
 
 /// torch.floor_divide and `//`: div(rounding_mode='floor')'s values, but PyTorch defines no

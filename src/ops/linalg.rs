@@ -78,18 +78,33 @@ fn batch_of_one(t: &Tensor) -> Tensor {
 }
 
 pub fn mm(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    if a.ndim() != 2 { return Err(Error::Runtime(format!("self must be a matrix"))); }
-    if b.ndim() != 2 { return Err(Error::Runtime(format!("mat2 must be a matrix"))); }
-    let (sa, sb) = (a.shape(), b.shape());
-    if sa[1] != sb[0] {
-        return Err(Error::Runtime(format!("mat1 and mat2 shapes cannot be multiplied ({}x{} and {}x{})", sa[0], sa[1], sb[0], sb[1])));
+    // one read of each operand's geometry: per-call overhead counts at small sizes
+    let (m, k, k2, n, dt, dt2) = {
+        let (x, y) = (a.body_ref(), b.body_ref());
+        if x.shape.len() != 2 { return Err(Error::Runtime(format!("self must be a matrix"))); }
+        if y.shape.len() != 2 { return Err(Error::Runtime(format!("mat2 must be a matrix"))); }
+        (x.shape[0], x.shape[1], y.shape[0], y.shape[1], x.dtype, y.dtype)
+    };
+    if k != k2 {
+        return Err(Error::Runtime(format!("mat1 and mat2 shapes cannot be multiplied ({}x{} and {}x{})", m, k, k2, n)));
     }
-    check_same_dtype(a, b)?;
-    if a.dtype().is_complex() { return crate::ops::complex::bilinear(a, b, mm); }
-    let out = bmm_raw(&batch_of_one(a), &batch_of_one(b))?;
-    // bmm_raw's output is a fresh contiguous [1, m, n]: drop the batch dim in place
-    let ob = out.body();
-    let out = Tensor::from_body(crate::tensor::Body { shape: ob.shape[1..].into(), strides: ob.strides[1..].into(), ..ob });
+    if dt != dt2 {
+        return Err(Error::Runtime(format!("expected m1 and m2 to have the same dtype, but got: {} != {}", ctype(dt), ctype(dt2))));
+    }
+    if dt.is_complex() { return crate::ops::complex::bilinear(a, b, mm); }
+    let out = if matches!(dt, DType::F32 | DType::F64) {
+        // the backend's bmm takes 2-D operands as a batch of one: no batch views, no reshape
+        let out = Tensor::empty(&[m, n], dt)?;
+        if m * n > 0 {
+            if k == 0 { copy::fill_raw(&out, 0.0)?; } else { crate::backend::backend_of(&[a, b])?.bmm(&out, a, b)?; }
+        }
+        out
+    } else {
+        let out = bmm_raw(&batch_of_one(a), &batch_of_one(b))?;
+        // bmm_raw's output is a fresh contiguous [1, m, n]: drop the batch dim in place
+        let ob = out.body();
+        Tensor::from_body(crate::tensor::Body { shape: ob.shape[1..].into(), strides: ob.strides[1..].into(), ..ob })
+    };
     if out.dtype().is_float() && autograd::needs_grad(&[a, b]) {
         autograd::record("MmBackward0", &[a, b], &[&out], vec![SaveItem::Input(a), SaveItem::Input(b)], Box::new(|s, g| {
             let Some(g) = &g[0] else { return Ok(vec![None, None]) };
@@ -146,6 +161,7 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     if na == 0 || nb == 0 {
         return Err(Error::Runtime(format!("both arguments to matmul need to be at least 1D, but they are {}D and {}D", na, nb)));
     }
+    if na == 2 && nb == 2 { return mm(a, b); }
     check_same_dtype(a, b)?;
     if a.dtype().is_complex() { return crate::ops::complex::bilinear(a, b, matmul); }
     let (sa, sb) = (a.shape(), b.shape());
@@ -155,7 +171,6 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
         }
         return dot(a, b);
     }
-    if na == 2 && nb == 2 { return mm(a, b); }
     if na == 2 && nb == 1 {
         if sa[1] != sb[0] { return Err(Error::Runtime(format!("size mismatch, got input ({}), mat ({}x{}), vec ({})", sa[0], sa[0], sa[1], sb[0]))); }
         return mv(a, b);

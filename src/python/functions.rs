@@ -479,13 +479,13 @@ fn sort(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64, descending: bool) -> R<(
 
 // ---- linalg / nn
 #[pyfunction]
-fn mm(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> R<PT> { crate::python::convert::guard(|| { wrap(py, linalg::mm(&tt(a)?, &tt(b)?)?) }) }
+fn mm(py: Python<'_>, input: &Bound<'_, PyAny>, mat2: &Bound<'_, PyAny>) -> R<PT> { crate::python::convert::guard(|| { wrap(py, linalg::mm(&tt(input)?, &tt(mat2)?)?) }) }
 #[pyfunction]
 fn bmm(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> R<PT> { crate::python::convert::guard(|| { wrap(py, linalg::bmm(&tt(a)?, &tt(b)?)?) }) }
 #[pyfunction]
-fn matmul(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> R<PT> {
+fn matmul(py: Python<'_>, input: &Bound<'_, PyAny>, other: &Bound<'_, PyAny>) -> R<PT> {
     crate::python::convert::guard(|| {
-    let (x, y) = (tt(a)?, tt(b)?);
+    let (x, y) = (tt(input)?, tt(other)?);
     let big = x.numel() * y.numel() > 1 << 16;
     let r = if big { py.detach(|| linalg::matmul(&x, &y)) } else { linalg::matmul(&x, &y) };
     wrap(py, r?)
