@@ -47,9 +47,10 @@ pub trait NnKernels {
     fn nll_grad_coef(&self, coef: &Tensor, target: &Tensor, row_weights: &Tensor, scale: f64) -> Result<()>;
     /// `y = x @ w^T + bias` for x [m, k], w [n, k], bias [n].
     fn linear(&self, y: &Tensor, x: &Tensor, w: &Tensor, bias: Option<&Tensor>) -> Result<()>;
-    /// One RNN cell step: `y = act(x @ w_ih^T + h @ w_hh^T + bias)`, act = relu or tanh.
+    /// One RNN cell step: `y = act(x @ w_ih^T + h @ w_hh^T + b_ih + b_hh)`, act = relu or
+    /// tanh; an absent bias counts as zeros.
     #[allow(clippy::too_many_arguments)]
-    fn rnn_cell(&self, y: &Tensor, x: &Tensor, h: &Tensor, w_ih: &Tensor, w_hh: &Tensor, bias: &Tensor, relu: bool) -> Result<()>;
+    fn rnn_cell(&self, y: &Tensor, x: &Tensor, h: &Tensor, w_ih: &Tensor, w_hh: &Tensor, b_ih: Option<&Tensor>, b_hh: Option<&Tensor>, relu: bool) -> Result<()>;
     /// Scaled dot-product attention: `o` [b, L, Ev] and the rows' log-sum-exp `lse` [b * L].
     #[allow(clippy::too_many_arguments)]
     fn attention(&self, o: &Tensor, lse: &Tensor, q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&AttnMaskArg>, g: &AttnGeom) -> Result<()>;

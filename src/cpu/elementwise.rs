@@ -136,6 +136,7 @@ pub fn arith_kernel<T: Arith>(op: BinOp, shape: &[usize], out: &Tensor, a: &Tens
         BinOp::Maximum => go!(|a, b| T::maxv(a, b)),
         BinOp::Minimum => go!(|a, b| T::minv(a, b)),
         BinOp::ReluGrad => { let z = T::default(); go!(|a, b| if b <= z { z } else { a }) }
+        BinOp::TanhGrad => go!(|a, b| T::mul(a, T::sub(one, T::mul(b, b)))),
         BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor | BinOp::Shl | BinOp::Shr => go!(|a, b| T::bits(a, b, op)),
         _ => return Err(Error::Runtime(format!("internal: {:?} has no arithmetic kernel", op))),
     }

@@ -115,15 +115,21 @@ impl NnKernels for Cpu {
         })
     }
 
-    fn rnn_cell(&self, y: &Tensor, x: &Tensor, h: &Tensor, w_ih: &Tensor, w_hh: &Tensor, bias: &Tensor, relu: bool) -> Result<()> {
-        check_outputs(&[y], &[x, h, w_ih, w_hh, bias])?;
+    fn rnn_cell(&self, y: &Tensor, x: &Tensor, h: &Tensor, w_ih: &Tensor, w_hh: &Tensor, b_ih: Option<&Tensor>, b_hh: Option<&Tensor>, relu: bool) -> Result<()> {
+        let mut ins = vec![x, h, w_ih, w_hh];
+        ins.extend(b_ih.into_iter().chain(b_hh));
+        check_outputs(&[y], &ins)?;
         let (xs, hs) = (x.shape(), h.shape());
-        if xs.len() != 2 || hs.len() != 2 || xs[0] != hs[0] || bias.numel() != hs[1] || y.shape().as_slice() != [xs[0], hs[1]] {
+        if xs.len() != 2 || hs.len() != 2 || xs[0] != hs[0] || [b_ih, b_hh].into_iter().flatten().any(|b| b.numel() != hs[1]) || y.shape().as_slice() != [xs[0], hs[1]] {
             crate::bail!("internal: rnn_cell of {:?} and {:?} into {:?}", xs, hs, y.shape());
         }
         let (m, ki, kh, n) = (xs[0], xs[1], hs[1], hs[1]);
         crate::dispatch_float!(x.dtype(), T => {
-            let bv = read::<T, _>(bias, |v| v.to_vec())?;
+            // both biases summed once per call (absent ones are zeros), then copied to each row
+            let mut bv = vec![T::zero(); n];
+            for b in [b_ih, b_hh].into_iter().flatten() {
+                read::<T, _>(b, |v| for (s, &x) in bv.iter_mut().zip(v) { *s = *s + x })?;
+            }
             read::<T, _>(x, |xv| read::<T, _>(h, |hv| read::<T, _>(w_ih, |wiv| read::<T, _>(w_hh, |whv| write::<T, _>(y, |yv| {
                 for row in yv.chunks_mut(n.max(1)) { row.copy_from_slice(&bv); }
                 let par = parallelism(m.saturating_mul(n).saturating_mul(ki + kh));

@@ -15,6 +15,9 @@ pub enum BinOp {
     /// NaN in b lets the gradient through, as PyTorch's threshold_backward does). Internal: no
     /// derivative of its own, used only when backward does not record a graph.
     ReluGrad,
+    /// tanh's backward in one pass: `a * (1 - b * b)` (a the gradient, b the saved output),
+    /// the same operations as the composite. Internal, like `ReluGrad`; real dtypes only.
+    TanhGrad,
 }
 
 impl BinOp {

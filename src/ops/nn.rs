@@ -67,7 +67,7 @@ pub fn softmax(x: &Tensor, dim: i64, log: bool, dtype: Option<DType>) -> Result<
 use crate::backend::backend_of;
 use crate::backend::nn::{AttnGeom, AttnMaskArg, BatchNormGeom, LstmGeom};
 use crate::error::Error;
-use crate::ops::binary::{add, add_s, mul_s};
+use crate::ops::binary::{add, add_s, mul_s, BinOp, Operand};
 
 fn float_kernel_dtype(x: &Tensor, what: &str) -> Result<DType> {
     match x.dtype() {
@@ -329,17 +329,11 @@ pub fn rnn_cell(x: &Tensor, h: &Tensor, w_ih: &Tensor, w_hh: &Tensor, b_ih: Opti
     let (m, n) = (xs[0], hs[1]);
     for b in [b_ih, b_hh].into_iter().flatten() { if b.numel() != n { crate::bail!("rnn_cell: bias of size {:?} for hidden size {}", b.shape(), n); } }
     let cs: Vec<Tensor> = [x, h, w_ih, w_hh].iter().map(|t| copy::contiguous_as(t, dt)).collect::<Result<_>>()?;
-    let bs: Vec<Tensor> = [b_ih, b_hh].into_iter().flatten().map(|t| copy::contiguous_as(t, dt)).collect::<Result<_>>()?;
-    // both biases summed in one [n] vector (zeros without bias)
-    let bias = {
-        let _off = autograd::GradMode::set(false);
-        let mut acc = Tensor::alloc_on(&[n], dt, x.device(), true)?;
-        for b in &bs { acc = add(&acc, &shape::reshape_raw(b, &[n]))?; }
-        acc
-    };
+    let bias = |b: Option<&Tensor>| b.map(|t| copy::contiguous_as(t, dt)).transpose();
+    let (bi, bh) = (bias(b_ih)?, bias(b_hh)?);
     let be = backend_of(&[x, h, w_ih, w_hh])?;
     let y = Tensor::alloc_on(&[m, n], dt, be.device(), false)?;
-    be.rnn_cell(&y, &cs[0], &cs[1], &cs[2], &cs[3], &bias, relu)?;
+    be.rnn_cell(&y, &cs[0], &cs[1], &cs[2], &cs[3], bi.as_ref(), bh.as_ref(), relu)?;
     let mut inputs = vec![x, h, w_ih, w_hh];
     inputs.extend(b_ih);
     inputs.extend(b_hh);
@@ -350,7 +344,11 @@ pub fn rnn_cell(x: &Tensor, h: &Tensor, w_ih: &Tensor, w_hh: &Tensor, b_ih: Opti
             vec![SaveItem::Input(x), SaveItem::Input(h), SaveItem::Input(w_ih), SaveItem::Input(w_hh), SaveItem::Output(0)], Box::new(move |s, g| {
             let Some(g) = &g[0] else { return Ok(vec![None; need.len()]) };
             let (x, h, wi, wh, y) = (&s[0], &s[1], &s[2], &s[3], &s[4]);
-            let gpre = if relu {
+            let gpre = if !autograd::is_grad_enabled() && g.dtype() == y.dtype() {
+                // one fused pass each unless backward records a graph
+                let op = if relu { BinOp::ReluGrad } else { BinOp::TanhGrad };
+                crate::ops::binary::binary(op, &Operand::T(g.clone()), &Operand::T(y.clone()), 1.0)?
+            } else if relu {
                 let mask = crate::ops::binary::gt_s(y, 0.0)?;
                 mul(g, &copy::to_dtype(&mask, g.dtype())?)?
             } else {
@@ -364,7 +362,9 @@ pub fn rnn_cell(x: &Tensor, h: &Tensor, w_ih: &Tensor, w_hh: &Tensor, b_ih: Opti
                 if need[2] { Some(mm(&gt, x)?) } else { None },
                 if need[3] { Some(mm(&gt, h)?) } else { None },
             ];
-            for i in 0..n_bias { r.push(if need[4 + i] { Some(reduce::sum(&gpre, Some(&[0]), false, None)?) } else { None }); }
+            // both biases get the same row sum: computed once
+            let gb = if need[4..].iter().any(|&b| b) { Some(reduce::sum(&gpre, Some(&[0]), false, None)?) } else { None };
+            for i in 0..n_bias { r.push(if need[4 + i] { gb.clone() } else { None }); }
             Ok(r)
         }));
     }

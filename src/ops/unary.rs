@@ -157,6 +157,7 @@ fn unary_backward(op: UnaryOp, g: &Tensor, s: &Tensor) -> Result<Option<Tensor>>
         Atan => div(g, &add_s(&sq(s)?, 1.0)?)?,
         Sinh => mul(g, &u(Cosh, s)?)?,
         Cosh => mul(g, &u(Sinh, s)?)?,
+        Tanh if !autograd::is_grad_enabled() && g.dtype() == s.dtype() && g.dtype().is_float() => binary::binary(BinOp::TanhGrad, &Operand::T(g.clone()), &Operand::T(s.clone()), 1.0)?,
         Tanh => mul(g, &binary::rsub_s(1.0, &sq(s)?)?)?,
         Asinh => div(g, &u(Sqrt, &add_s(&sq(s)?, 1.0)?)?)?,
         Acosh => div(g, &u(Sqrt, &add_s(&sq(s)?, -1.0)?)?)?,

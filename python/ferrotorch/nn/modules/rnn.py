@@ -542,6 +542,19 @@ class RNNCellBase(Module):
             init.uniform_(weight, -stdv, stdv)
 
 
+_amp_policy = None
+
+
+def _autocast_on():
+    """Whether autocast is active (amp imports nn, so its module is looked up on first use
+    and kept: cells call this every time step)."""
+    global _amp_policy
+    if _amp_policy is None:
+        from ...amp import _policy
+        _amp_policy = _policy
+    return _amp_policy.active()
+
+
 def _fused_lstm_ok(x_proj, h0, c0, w_hh, b_hh, w_hr):
     """The fused LSTM layer: no projection, and what `_fused_rnn_ok` asks."""
     return FUSED_LSTM and w_hr is None and _fused_rnn_ok(x_proj, h0, c0, w_hh, b_hh)
@@ -550,8 +563,7 @@ def _fused_lstm_ok(x_proj, h0, c0, w_hh, b_hh, w_hr):
 def _fused_rnn_ok(x_proj, *others):
     """The fused layers take float32/float64 operands of one dtype and a non-empty sequence,
     and run outside autocast; anything else keeps the composite recurrence."""
-    from ...amp._policy import active as _amp_active
-    if _amp_active():
+    if _autocast_on():
         return False
     dt = x_proj.dtype
     if dt not in (torch.float32, torch.float64) or x_proj.dim() != 3 or int(x_proj.shape[0]) == 0:
@@ -559,19 +571,26 @@ def _fused_rnn_ok(x_proj, *others):
     return all(t is None or t.dtype == dt for t in others)
 
 
+_FUSED_DTYPES = (torch.float32, torch.float64)
+_CELL_PARAMS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+
 def _native_cell_ok(cell, input, hx):
     """The fused cell kernel takes float32/float64 operands of one dtype with matching shapes;
-    anything else keeps the composite path and its PyTorch errors."""
-    from ...amp._policy import active as _amp_active
-    if _amp_active():  # autocast casts the composite path's matmuls, like PyTorch's
-        return False
+    anything else keeps the composite path and its PyTorch errors. Runs once per time step,
+    so it reads the parameters from the module's dict and shapes as plain tuples."""
     dt = input.dtype
-    if dt not in (torch.float32, torch.float64) or input.dim() != 2 or hx.dim() != 2:
+    if dt not in _FUSED_DTYPES or hx.dtype != dt or input.dim() != 2 or hx.dim() != 2:
         return False
-    if tuple(hx.shape) != (int(input.shape[0]), cell.hidden_size) or int(input.shape[1]) != cell.input_size:
+    n, i = input.shape
+    if i != cell.input_size or hx.shape != (n, cell.hidden_size):
         return False
-    ps = [cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh]
-    return hx.dtype == dt and all(p is None or p.dtype == dt for p in ps)
+    ps = cell._parameters
+    for name in _CELL_PARAMS:
+        p = ps.get(name)
+        if (p is None and name[0] == "w") or (p is not None and p.dtype != dt):
+            return False
+    return not _autocast_on()  # autocast casts the composite path's matmuls, like PyTorch's
 
 
 class RNNCell(RNNCellBase):
@@ -593,9 +612,11 @@ class RNNCell(RNNCellBase):
             hx = torch.zeros(input.size(0), self.hidden_size, dtype=input.dtype, device=input.device)
         else:
             hx = hx.unsqueeze(0) if not is_batched else hx
-        if self.nonlinearity in ("tanh", "relu") and _native_cell_ok(self, input, hx):
-            ret = torch._C.rnn_cell(input, hx, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh,
-                                    self.nonlinearity == "relu")
+        nonlinearity = self.nonlinearity
+        if (nonlinearity == "tanh" or nonlinearity == "relu") and _native_cell_ok(self, input, hx):
+            ps = self._parameters
+            ret = torch._C.rnn_cell(input, hx, ps["weight_ih"], ps["weight_hh"], ps["bias_ih"], ps["bias_hh"],
+                                    nonlinearity == "relu")
             return ret if is_batched else ret.squeeze(0)
         pre = F.linear(input, self.weight_ih, self.bias_ih) + F.linear(hx, self.weight_hh, self.bias_hh)
         if self.nonlinearity == "tanh":
