@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::storage::Device;
 use crate::tensor::{Body, Strides};
 
-use super::iter::{broadcast_strides, zip1, zip2, zip3};
+use super::iter::{broadcast_strides, zip1, zip2, zip3, GRAIN};
 
 fn on_cpu(b: &Body) -> Result<()> {
     if b.storage.device != Device::Cpu { crate::bail!("internal: a CPU kernel got a tensor on {:?}", b.storage.device); }
@@ -23,15 +23,30 @@ fn out_view<T: Elem>(o: &Body, shape: &[usize]) -> Result<()> {
     Ok(())
 }
 
+/// An input of an elementwise map: of dtype `T` and on the CPU.
+fn in_dtype<T: Elem>(a: &Body) -> Result<()> {
+    on_cpu(a)?;
+    if a.dtype != T::DTYPE { crate::bail!("internal: kernel input is {}, expected {}", a.dtype.name(), T::DTYPE.name()); }
+    Ok(())
+}
+
 /// An input of an elementwise map: of dtype `T`, on the CPU, broadcastable to `shape`; its
 /// strides broadcast (0 on broadcast dims).
 fn in_view<T: Elem>(a: &Body, shape: &[usize]) -> Result<Strides> {
-    on_cpu(a)?;
-    if a.dtype != T::DTYPE { crate::bail!("internal: kernel input is {}, expected {}", a.dtype.name(), T::DTYPE.name()); }
+    in_dtype::<T>(a)?;
     if a.shape.len() > shape.len() || a.shape.iter().rev().zip(shape.iter().rev()).any(|(&s, &o)| s != o && s != 1) {
         crate::bail!("internal: kernel input of shape {:?} does not broadcast to {:?}", a.shape, shape);
     }
     Ok(broadcast_strides(&a.shape, &a.strides, shape))
+}
+
+/// Whether a small map's output and inputs (already checked by out_view / in_view) are all
+/// dense row-major views of exactly `shape`: then element i of each is at offset i, and one
+/// flat loop replaces the stride machinery, whose setup dominates tiny tensors. Large maps
+/// keep the general path, which splits work across the pool (and handles empty views).
+fn flat_small(shape: &[usize], views: &[&Body]) -> Option<usize> {
+    let n: usize = shape.iter().product();
+    (n > 0 && n < GRAIN && views.iter().all(|v| v.shape.as_slice() == shape && v.is_contiguous())).then_some(n)
 }
 
 // SAFETY (all maps): each operand is a view checked above to have the map's dtype and a shape
@@ -44,6 +59,23 @@ fn in_view<T: Elem>(a: &Body, shape: &[usize]) -> Result<Strides> {
 /// out[i] = f(a[i]) over `shape`, `a` broadcast.
 pub fn map1<O: Elem, A: Elem>(shape: &[usize], o: &Body, a: &Body, f: impl Fn(A) -> O + Sync) -> Result<()> {
     out_view::<O>(o, shape)?;
+    if let Some(n) = flat_small(shape, &[o, a]) {
+        in_dtype::<A>(a)?;
+        let (op, ap) = (o.data_ptr() as *mut O, a.data_ptr() as *const A);
+        // SAFETY: as below, and flat_small found every view dense over `shape`, so offsets
+        // 0..n address its elements; an in-place call (op == ap) reads each element before
+        // writing it, through raw pointers; otherwise the views are disjoint and slices (which
+        // the compiler vectorises without alias checks) are sound.
+        unsafe {
+            if op as usize == ap as usize {
+                for i in 0..n { *op.add(i) = f(*ap.add(i)) }
+            } else {
+                let (os, as_) = (std::slice::from_raw_parts_mut(op, n), std::slice::from_raw_parts(ap, n));
+                for (x, &y) in os.iter_mut().zip(as_) { *x = f(y) }
+            }
+        }
+        return Ok(());
+    }
     let sa = in_view::<A>(a, shape)?;
     unsafe { zip1::<O, A>(shape, (o.data_ptr() as *mut O, &o.strides), (a.data_ptr() as *const A, &sa), f) };
     Ok(())
@@ -52,6 +84,22 @@ pub fn map1<O: Elem, A: Elem>(shape: &[usize], o: &Body, a: &Body, f: impl Fn(A)
 /// out[i] = f(a[i], b[i]) over `shape`, inputs broadcast.
 pub fn map2<O: Elem, A: Elem, B: Elem>(shape: &[usize], o: &Body, a: &Body, b: &Body, f: impl Fn(A, B) -> O + Sync) -> Result<()> {
     out_view::<O>(o, shape)?;
+    if let Some(n) = flat_small(shape, &[o, a, b]) {
+        in_dtype::<A>(a)?;
+        in_dtype::<B>(b)?;
+        let (op, ap, bp) = (o.data_ptr() as *mut O, a.data_ptr() as *const A, b.data_ptr() as *const B);
+        // SAFETY: as for map1's flat loop.
+        unsafe {
+            if op as usize == ap as usize || op as usize == bp as usize {
+                for i in 0..n { *op.add(i) = f(*ap.add(i), *bp.add(i)) }
+            } else {
+                let os = std::slice::from_raw_parts_mut(op, n);
+                let (as_, bs) = (std::slice::from_raw_parts(ap, n), std::slice::from_raw_parts(bp, n));
+                for ((x, &y), &z) in os.iter_mut().zip(as_).zip(bs) { *x = f(y, z) }
+            }
+        }
+        return Ok(());
+    }
     let (sa, sb) = (in_view::<A>(a, shape)?, in_view::<B>(b, shape)?);
     unsafe { zip2::<O, A, B>(shape, (o.data_ptr() as *mut O, &o.strides), (a.data_ptr() as *const A, &sa), (b.data_ptr() as *const B, &sb), f) };
     Ok(())
