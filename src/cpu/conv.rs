@@ -2,6 +2,8 @@
 //! sample at a time so the column buffer stays in cache, samples spread over the rayon pool.
 //! A 1x1 convolution with stride 1 and no padding multiplies the input directly (no copy).
 //! The transposed convolution is `input_grad` (its adjoint), so three kernels cover both.
+//! A stride-1 f32 forward convolution skips the column matrix: `implicit` multiplies the
+//! weights by the zero-padded input in place, B's rows addressed through a table of offsets.
 use super::gemm::{gemm_checked, parallelism, Mat};
 use rayon::prelude::*;
 
@@ -109,6 +111,13 @@ pub fn forward<T: ConvElem>(x: &[T], w: &[T], bias: Option<&[T]>, g: &ConvGeom, 
     let (xn, wn, yn) = g.validate()?;
     check_len("input", x.len(), xn)?; check_len("weight", w.len(), wn)?; check_len("output", y.len(), yn)?;
     if let Some(b) = bias { check_len("bias", b.len(), g.o)?; }
+    #[cfg(target_arch = "x86_64")]
+    if std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>() && implicit::applies(g) {
+        // SAFETY: T is f32 (TypeId), so these are the same slices under their own type
+        let as_f32 = |s: &[T]| unsafe { std::slice::from_raw_parts(s.as_ptr() as *const f32, s.len()) };
+        let y32 = unsafe { std::slice::from_raw_parts_mut(y.as_mut_ptr() as *mut f32, y.len()) };
+        return implicit::forward(as_f32(x), as_f32(w), bias.map(as_f32), g, y32);
+    }
     let (cg, og, rows, l, ip) = (g.cg(), g.og(), g.rows(), g.out_plane(), g.in_plane());
     let pointwise = g.is_pointwise();
     over_samples::<T, T>(g.n, g.o * rows * l, y, g.o * l, |s, ys, buf, par| {
@@ -182,6 +191,111 @@ pub fn weight_grad<T: ConvElem>(x: &[T], gy: &[T], g: &ConvGeom, gw: &mut [T]) -
         for s in 0..g.n { add_sample(s, gw, &mut buf, parallelism(g.o * rows * l))?; }
     }
     Ok(())
+}
+
+/// Stride-1 f32 convolution as an implicit GEMM on the small-matrix kernels.
+///
+/// One sample's group channels are copied, zero-padded, into `xp` [cg, Dp, Hp, Wp]. Output
+/// position (od, oh, ow) then reads tap (a, b, e) of channel c at
+/// `c·P + (od + a·dil_d)·Hp·Wp + (oh + b·dil_h)·Wp + (ow + e·dil_w)` (P = Dp·Hp·Wp): with the
+/// output indexed "wide" as q = (od·Hp + oh)·Wp + ow, row r = (c, a, b, e) of the column
+/// matrix is `xp[off[r] + q]`, a contiguous run of xp. So the product W [og, rows] @ cols
+/// runs with B's rows at `off[r]`, no column matrix and no packing; the wide columns with
+/// oh ≥ OH or ow ≥ OW are computed and dropped (a few percent for 3x3 kernels), and the valid
+/// ones copied to y with the bias.
+#[cfg(target_arch = "x86_64")]
+mod implicit {
+    use super::ConvGeom;
+    use rayon::prelude::*;
+
+    /// K rows per pass: B's 32-column panel (kc x 128 bytes) stays in L1 across row tiles.
+    const KC: usize = 256;
+
+    /// Padded extents (Dp, Hp, Wp), and the wide column count: the last valid q, plus one.
+    fn wide(g: &ConvGeom) -> ([usize; 3], usize) {
+        let p: [usize; 3] = std::array::from_fn(|d| g.in_sp[d] + 2 * g.pad[d]);
+        let [od, oh, ow] = g.out_sp;
+        (p, ((od - 1) * p[1] + (oh - 1)) * p[2] + ow)
+    }
+
+    /// Stride 1 everywhere, outputs of the size stride 1 gives, not pointwise (which needs no
+    /// copy at all), enough output channels to fill row tiles, and at most 1.5x wasted columns.
+    pub fn applies(g: &ConvGeom) -> bool {
+        if !crate::cpu::small_gemm::available() || g.stride != [1, 1, 1] || g.is_pointwise() || g.og() < 4 { return false; }
+        let exact = (0..3).all(|d| g.in_sp[d] + 2 * g.pad[d] == g.out_sp[d] + g.dil[d] * (g.k[d] - 1));
+        if !exact || g.out_plane() == 0 { return false; }
+        let (p, n) = wide(g);
+        p.iter().try_fold(1usize, |a, &b| a.checked_mul(b)).is_some_and(|pp| pp.checked_mul(g.cg()).is_some())
+            && n * 2 <= g.out_plane() * 3
+    }
+
+    pub fn forward(x: &[f32], w: &[f32], bias: Option<&[f32]>, g: &ConvGeom, y: &mut [f32]) -> Result<(), String> {
+        let (cg, og, rows, l, ip) = (g.cg(), g.og(), g.rows(), g.out_plane(), g.in_plane());
+        let ([dp, hp, wp], nw) = wide(g);
+        let plane = dp * hp * wp;
+        let [id, ih, iw] = g.in_sp;
+        let [od, oh, ow] = g.out_sp;
+        // B row offsets in the weight's order (c, a, b, e)
+        let mut off = Vec::with_capacity(rows);
+        for c in 0..cg { for a in 0..g.k[0] { for b in 0..g.k[1] { for e in 0..g.k[2] {
+            off.push(c * plane + a * g.dil[0] * hp * wp + b * g.dil[1] * wp + e * g.dil[2]);
+        }}}}
+        // every B read is below cg·P: the largest offset plus the last wide column is
+        // (cg-1)·P + (Dp-1)·Hp·Wp + (Hp-1)·Wp + Wp-1 (stride-1 extents, checked in `applies`)
+        if off.last().map_or(true, |&o| o + nw > cg * plane) { return Err(format!("convolution: implicit geometry {:?}", g)); }
+        let one_sample = |s: usize, ys: &mut [f32], (xp, wide_out): &mut (Vec<f32>, Vec<f32>), split: bool| {
+            xp.resize(cg * plane, 0.0);
+            wide_out.resize(og * nw, 0.0);
+            for grp in 0..g.groups {
+                let xg = &x[(s * g.c + grp * cg) * ip..(s * g.c + (grp + 1) * cg) * ip];
+                // interior copy; the border stays zero (only interiors are ever written)
+                for c in 0..cg { for d in 0..id { for h in 0..ih {
+                    let src = &xg[((c * id + d) * ih + h) * iw..][..iw];
+                    let dst = c * plane + ((d + g.pad[0]) * hp + h + g.pad[1]) * wp + g.pad[2];
+                    xp[dst..dst + iw].copy_from_slice(src);
+                }}}
+                let wg = &w[grp * og * rows..(grp + 1) * og * rows];
+                let (xpp, wo) = (xp.as_ptr() as usize, wide_out.as_mut_ptr() as usize);
+                let columns = |j0: usize, j1: usize| {
+                    for k0 in (0..rows).step_by(KC) {
+                        let k1 = (k0 + KC).min(rows);
+                        // SAFETY: A = wg rows [og, rows] at row stride rows, columns k0..k1 inside it;
+                        // B rows xp[off[r] + j] for j < nw stay below cg·P = xp.len() (checked above);
+                        // C = wide_out [og, nw] columns j0..j1, which no other call writes
+                        unsafe {
+                            crate::cpu::small_gemm::gemm_f32_offset_rows(og, j1 - j0, wg.as_ptr().add(k0), rows, 1,
+                                (xpp as *const f32).add(j0), &off[k0..k1], (wo as *mut f32).add(j0), nw, k0 > 0);
+                        }
+                    }
+                };
+                if split {
+                    let chunks = (rayon::current_num_threads() * 2).min(nw.div_ceil(32));
+                    let per = nw.div_ceil(chunks).div_ceil(32) * 32;
+                    (0..chunks).into_par_iter().for_each(|t| { let (j0, j1) = (t * per, ((t + 1) * per).min(nw)); if j0 < j1 { columns(j0, j1) } });
+                } else {
+                    columns(0, nw);
+                }
+                // the valid wide columns, plus the bias
+                for o in 0..og {
+                    let b = bias.map_or(0.0, |b| b[grp * og + o]);
+                    let yo = &mut ys[(grp * og + o) * l..][..l];
+                    for d in 0..od { for h in 0..oh {
+                        let src = &wide_out[o * nw + (d * hp + h) * wp..][..ow];
+                        for (t, &v) in yo[(d * oh + h) * ow..][..ow].iter_mut().zip(src) { *t = v + b; }
+                    }}
+                }
+            }
+        };
+        let flops = og * rows * nw * g.groups;
+        if g.n >= 2 && crate::cpu::iter::parallel_ok() && flops.saturating_mul(g.n) >= 1 << 20 {
+            y.par_chunks_mut(g.o * l).enumerate().for_each_init(|| (Vec::new(), Vec::new()), |sc, (s, ys)| one_sample(s, ys, sc, false));
+        } else {
+            let split = crate::cpu::iter::parallel_ok() && rayon::current_num_threads() > 1 && flops >= 1 << 20;
+            let mut sc = (Vec::new(), Vec::new());
+            for (s, ys) in y.chunks_mut(g.o * l).enumerate() { one_sample(s, ys, &mut sc, split); }
+        }
+        Ok(())
+    }
 }
 
 use super::{check_outputs, kernel_result, read, write};

@@ -9,7 +9,9 @@
 //! On a Xeon with AVX-512 the ymm kernel took 6.9 µs for 64³ where `gemm` took 3.3-4.5; the
 //! zmm kernel ties `gemm` there (3.3-4.6 µs, same run) and is 2-3x faster below 32³, so
 //! AVX-512 CPUs stop at 64³ (`max_work`).
-//! B must have unit column stride (rows of B are contiguous), A any strides.
+//! B must have unit column stride (rows of B are contiguous), A any strides. B's rows sit a
+//! fixed stride apart (`gemm_f32`) or at offsets from a table (`gemm_f32_offset_rows`: the
+//! implicit-GEMM convolution reads its input windows in place that way).
 
 /// Products with m·n·k above this go to the `gemm` crate (AVX2 kernel).
 pub const SMALL_MAX: usize = 96 * 96 * 96;
@@ -41,8 +43,47 @@ pub unsafe fn gemm_f32(
     m: usize, n: usize, k: usize, a: *const f32, ars: usize, acs: usize, b: *const f32, brs: usize,
     c: *mut f32, crs: usize, accumulate: bool,
 ) {
+    let rows = StridedRows { base: b, stride: brs };
     // SAFETY: the caller's contract is both kernels' contract; each one's features are checked
-    if super::simd::has_avx512() { gemm_f32_avx512(m, n, k, a, ars, acs, b, brs, c, crs, accumulate) } else { gemm_f32_avx2(m, n, k, a, ars, acs, b, brs, c, crs, accumulate) }
+    if super::simd::has_avx512() { gemm_f32_avx512(m, n, k, a, ars, acs, rows, c, crs, accumulate) } else { gemm_f32_avx2(m, n, k, a, ars, acs, rows, c, crs, accumulate) }
+}
+
+/// `gemm_f32` with row p of B starting at `b + b_rows[p]` (k = `b_rows.len()`).
+///
+/// # Safety
+/// As `gemm_f32`, with b[b_rows[p] + j] (p < k, j < n) in bounds instead of b[p*brs + j].
+#[cfg(target_arch = "x86_64")]
+pub unsafe fn gemm_f32_offset_rows(
+    m: usize, n: usize, a: *const f32, ars: usize, acs: usize, b: *const f32, b_rows: &[usize],
+    c: *mut f32, crs: usize, accumulate: bool,
+) {
+    let (k, rows) = (b_rows.len(), OffsetRows { base: b, offsets: b_rows.as_ptr() });
+    // SAFETY: as gemm_f32; the table has exactly k entries
+    if super::simd::has_avx512() { gemm_f32_avx512(m, n, k, a, ars, acs, rows, c, crs, accumulate) } else { gemm_f32_avx2(m, n, k, a, ars, acs, rows, c, crs, accumulate) }
+}
+
+/// Where row p of B starts. Generic rather than an enum so each kernel is compiled per
+/// addressing scheme and the inner loop carries no branch.
+pub trait RowsOfB: Copy {
+    /// # Safety
+    /// p < k, for the k the kernel was called with.
+    unsafe fn row(self, p: usize) -> *const f32;
+}
+
+/// Rows a fixed stride apart.
+#[derive(Clone, Copy)]
+pub struct StridedRows { base: *const f32, stride: usize }
+impl RowsOfB for StridedRows {
+    #[inline(always)]
+    unsafe fn row(self, p: usize) -> *const f32 { self.base.add(p * self.stride) }
+}
+
+/// Rows at element offsets from a table of k entries.
+#[derive(Clone, Copy)]
+pub struct OffsetRows { base: *const f32, offsets: *const usize }
+impl RowsOfB for OffsetRows {
+    #[inline(always)]
+    unsafe fn row(self, p: usize) -> *const f32 { self.base.add(*self.offsets.add(p)) }
 }
 
 /// `gemm_f32` in ymm registers.
@@ -51,8 +92,8 @@ pub unsafe fn gemm_f32(
 /// As `gemm_f32`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn gemm_f32_avx2(
-    m: usize, n: usize, k: usize, a: *const f32, ars: usize, acs: usize, b: *const f32, brs: usize,
+unsafe fn gemm_f32_avx2<B: RowsOfB>(
+    m: usize, n: usize, k: usize, a: *const f32, ars: usize, acs: usize, b: B,
     c: *mut f32, crs: usize, accumulate: bool,
 ) {
     use std::arch::x86_64::*;
@@ -62,13 +103,12 @@ unsafe fn gemm_f32_avx2(
         let w = (n - j).min(NR);
         let lanes = (w - 1) % 8 + 1;
         let mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes as i32), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-        let (bj, cj) = (b.add(j), c.add(j));
-        let t = Tile { k, a, ars, acs, b: bj, brs, c: cj, crs, mask, accumulate };
+        let t = Tile { k, a, ars, acs, b, j, c: c.add(j), crs, mask, accumulate };
         match (w > 8, lanes == 8) {
-            (true, true) => column_block::<2, false>(m, &t),
-            (true, false) => column_block::<2, true>(m, &t),
-            (false, true) => column_block::<1, false>(m, &t),
-            (false, false) => column_block::<1, true>(m, &t),
+            (true, true) => column_block::<B, 2, false>(m, &t),
+            (true, false) => column_block::<B, 2, true>(m, &t),
+            (false, true) => column_block::<B, 1, false>(m, &t),
+            (false, false) => column_block::<B, 1, true>(m, &t),
         }
         j += w;
     }
@@ -79,10 +119,11 @@ const MR: usize = 6;
 const NR: usize = 16;
 
 #[cfg(target_arch = "x86_64")]
-struct Tile {
+struct Tile<B> {
     k: usize,
     a: *const f32, ars: usize, acs: usize,
-    b: *const f32, brs: usize,
+    /// B's rows, and the first column of this block
+    b: B, j: usize,
     c: *mut f32, crs: usize,
     mask: std::arch::x86_64::__m256i,
     accumulate: bool,
@@ -91,18 +132,18 @@ struct Tile {
 /// One column block, all of its row tiles (B's k x 16 panel stays in L1 across them).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn column_block<const V: usize, const MASKED: bool>(m: usize, t: &Tile) {
+unsafe fn column_block<B: RowsOfB, const V: usize, const MASKED: bool>(m: usize, t: &Tile<B>) {
     let mut i = 0;
     while i < m {
         let r = (m - i).min(MR);
         let (a, c) = (t.a.add(i * t.ars), t.c.add(i * t.crs));
         match r {
-            6 => tile::<6, V, MASKED>(t, a, c),
-            5 => tile::<5, V, MASKED>(t, a, c),
-            4 => tile::<4, V, MASKED>(t, a, c),
-            3 => tile::<3, V, MASKED>(t, a, c),
-            2 => tile::<2, V, MASKED>(t, a, c),
-            _ => tile::<1, V, MASKED>(t, a, c),
+            6 => tile::<B, 6, V, MASKED>(t, a, c),
+            5 => tile::<B, 5, V, MASKED>(t, a, c),
+            4 => tile::<B, 4, V, MASKED>(t, a, c),
+            3 => tile::<B, 3, V, MASKED>(t, a, c),
+            2 => tile::<B, 2, V, MASKED>(t, a, c),
+            _ => tile::<B, 1, V, MASKED>(t, a, c),
         }
         i += r;
     }
@@ -113,11 +154,11 @@ unsafe fn column_block<const V: usize, const MASKED: bool>(m: usize, t: &Tile) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-unsafe fn tile<const R: usize, const V: usize, const MASKED: bool>(t: &Tile, a: *const f32, c: *mut f32) {
+unsafe fn tile<B: RowsOfB, const R: usize, const V: usize, const MASKED: bool>(t: &Tile<B>, a: *const f32, c: *mut f32) {
     use std::arch::x86_64::*;
     let mut acc = [[_mm256_setzero_ps(); V]; R];
     let step = |p: usize, acc: &mut [[__m256; V]; R]| {
-        let bp = t.b.add(p * t.brs);
+        let bp = t.b.row(p).add(t.j);
         let mut bv = [_mm256_setzero_ps(); V];
         for (v, x) in bv.iter_mut().enumerate() {
             *x = if MASKED && v == V - 1 { _mm256_maskload_ps(bp.add(8 * v), t.mask) } else { _mm256_loadu_ps(bp.add(8 * v)) };
@@ -151,10 +192,10 @@ const MR512: usize = 8;
 const NR512: usize = 32;
 
 #[cfg(target_arch = "x86_64")]
-struct Tile512 {
+struct Tile512<B> {
     k: usize,
     a: *const f32, ars: usize, acs: usize,
-    b: *const f32, brs: usize,
+    b: B, j: usize,
     c: *mut f32, crs: usize,
     mask: u16,
     accumulate: bool,
@@ -166,8 +207,8 @@ struct Tile512 {
 /// As `gemm_f32`, on a CPU with AVX-512 (`has_avx512`).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn gemm_f32_avx512(
-    m: usize, n: usize, k: usize, a: *const f32, ars: usize, acs: usize, b: *const f32, brs: usize,
+unsafe fn gemm_f32_avx512<B: RowsOfB>(
+    m: usize, n: usize, k: usize, a: *const f32, ars: usize, acs: usize, b: B,
     c: *mut f32, crs: usize, accumulate: bool,
 ) {
     let mut j = 0;
@@ -175,12 +216,12 @@ unsafe fn gemm_f32_avx512(
         let w = (n - j).min(NR512);
         let lanes = (w - 1) % 16 + 1;
         let mask: u16 = if lanes == 16 { u16::MAX } else { (1u16 << lanes) - 1 };
-        let t = Tile512 { k, a, ars, acs, b: b.add(j), brs, c: c.add(j), crs, mask, accumulate };
+        let t = Tile512 { k, a, ars, acs, b, j, c: c.add(j), crs, mask, accumulate };
         match (w > 16, lanes == 16) {
-            (true, true) => column_block512::<2, false>(m, &t),
-            (true, false) => column_block512::<2, true>(m, &t),
-            (false, true) => column_block512::<1, false>(m, &t),
-            (false, false) => column_block512::<1, true>(m, &t),
+            (true, true) => column_block512::<B, 2, false>(m, &t),
+            (true, false) => column_block512::<B, 2, true>(m, &t),
+            (false, true) => column_block512::<B, 1, false>(m, &t),
+            (false, false) => column_block512::<B, 1, true>(m, &t),
         }
         j += w;
     }
@@ -188,20 +229,20 @@ unsafe fn gemm_f32_avx512(
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn column_block512<const V: usize, const MASKED: bool>(m: usize, t: &Tile512) {
+unsafe fn column_block512<B: RowsOfB, const V: usize, const MASKED: bool>(m: usize, t: &Tile512<B>) {
     let mut i = 0;
     while i < m {
         let r = (m - i).min(MR512);
         let (a, c) = (t.a.add(i * t.ars), t.c.add(i * t.crs));
         match r {
-            8 => tile512::<8, V, MASKED>(t, a, c),
-            7 => tile512::<7, V, MASKED>(t, a, c),
-            6 => tile512::<6, V, MASKED>(t, a, c),
-            5 => tile512::<5, V, MASKED>(t, a, c),
-            4 => tile512::<4, V, MASKED>(t, a, c),
-            3 => tile512::<3, V, MASKED>(t, a, c),
-            2 => tile512::<2, V, MASKED>(t, a, c),
-            _ => tile512::<1, V, MASKED>(t, a, c),
+            8 => tile512::<B, 8, V, MASKED>(t, a, c),
+            7 => tile512::<B, 7, V, MASKED>(t, a, c),
+            6 => tile512::<B, 6, V, MASKED>(t, a, c),
+            5 => tile512::<B, 5, V, MASKED>(t, a, c),
+            4 => tile512::<B, 4, V, MASKED>(t, a, c),
+            3 => tile512::<B, 3, V, MASKED>(t, a, c),
+            2 => tile512::<B, 2, V, MASKED>(t, a, c),
+            _ => tile512::<B, 1, V, MASKED>(t, a, c),
         }
         i += r;
     }
@@ -212,11 +253,11 @@ unsafe fn column_block512<const V: usize, const MASKED: bool>(m: usize, t: &Tile
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
 #[inline]
-unsafe fn tile512<const R: usize, const V: usize, const MASKED: bool>(t: &Tile512, a: *const f32, c: *mut f32) {
+unsafe fn tile512<B: RowsOfB, const R: usize, const V: usize, const MASKED: bool>(t: &Tile512<B>, a: *const f32, c: *mut f32) {
     use std::arch::x86_64::*;
     let mut acc = [[_mm512_setzero_ps(); V]; R];
     let step = |p: usize, acc: &mut [[__m512; V]; R]| {
-        let bp = t.b.add(p * t.brs);
+        let bp = t.b.row(p).add(t.j);
         let mut bv = [_mm512_setzero_ps(); V];
         for (v, x) in bv.iter_mut().enumerate() {
             *x = if MASKED && v == V - 1 { _mm512_maskz_loadu_ps(t.mask, bp.add(16 * v)) } else { _mm512_loadu_ps(bp.add(16 * v)) };
@@ -264,15 +305,25 @@ mod tests {
                     let s: f32 = (0..k).map(|p| a[i * ars + p * acs] * b[p * n + j]).sum();
                     want[i * crs + j] = if acc { want[i * crs + j] + s } else { s };
                 } }
-                type Kernel = unsafe fn(usize, usize, usize, *const f32, usize, usize, *const f32, usize, *mut f32, usize, bool);
-                let kernels: [(Kernel, bool); 2] = [(super::gemm_f32_avx2, false), (super::gemm_f32_avx512, true)];
-                for (kernel, needs_avx512) in kernels {
-                    if needs_avx512 && !super::super::simd::has_avx512() { continue; }
+                // the same B rows through a table of offsets (as the implicit-GEMM convolution reads them)
+                let offsets: Vec<usize> = (0..k).map(|p| p * n).collect();
+                let strided = super::StridedRows { base: b.as_ptr(), stride: n };
+                let table = super::OffsetRows { base: b.as_ptr(), offsets: offsets.as_ptr() };
+                for (kernel, by_table) in [(0, false), (1, false), (0, true), (1, true)] {
+                    if kernel == 1 && !super::super::simd::has_avx512() { continue; }
                     let mut c = c.clone();
+                    let cp = c.as_mut_ptr();
                     // SAFETY: available() holds (and has_avx512() for the zmm kernel); every index
                     // above is inside a, b and c (c's padding columns n..n+2 must stay untouched,
-                    // which the comparison checks)
-                    unsafe { kernel(m, n, k, a.as_ptr(), ars, acs, b.as_ptr(), n, c.as_mut_ptr(), crs, acc) };
+                    // which the comparison checks); the table holds k offsets
+                    unsafe {
+                        match (kernel, by_table) {
+                            (0, false) => super::gemm_f32_avx2(m, n, k, a.as_ptr(), ars, acs, strided, cp, crs, acc),
+                            (0, true) => super::gemm_f32_avx2(m, n, k, a.as_ptr(), ars, acs, table, cp, crs, acc),
+                            (_, false) => super::gemm_f32_avx512(m, n, k, a.as_ptr(), ars, acs, strided, cp, crs, acc),
+                            (_, true) => super::gemm_f32_avx512(m, n, k, a.as_ptr(), ars, acs, table, cp, crs, acc),
+                        }
+                    }
                     for (x, y) in c.iter().zip(&want) { assert!((x - y).abs() <= 1e-4 * (1.0 + y.abs()), "{m}x{n}x{k}: {x} vs {y}"); }
                 }
             }
