@@ -138,6 +138,15 @@ pub fn forward<T: ConvElem>(x: &[T], w: &[T], bias: Option<&[T]>, g: &ConvGeom, 
 pub fn input_grad<T: ConvElem>(gy: &[T], w: &[T], g: &ConvGeom, gx: &mut [T]) -> Result<(), String> {
     let (xn, wn, yn) = g.validate()?;
     check_len("grad_output", gy.len(), yn)?; check_len("weight", w.len(), wn)?; check_len("grad_input", gx.len(), xn)?;
+    #[cfg(target_arch = "x86_64")]
+    if std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>() {
+        if let Some(gt) = implicit::adjoint(g) {
+            // SAFETY: T is f32 (TypeId), so these are the same slices under their own type
+            let as_f32 = |s: &[T]| unsafe { std::slice::from_raw_parts(s.as_ptr() as *const f32, s.len()) };
+            let gx32 = unsafe { std::slice::from_raw_parts_mut(gx.as_mut_ptr() as *mut f32, gx.len()) };
+            return implicit::input_grad(as_f32(gy), as_f32(w), g, &gt, gx32);
+        }
+    }
     let (cg, og, rows, l, ip) = (g.cg(), g.og(), g.rows(), g.out_plane(), g.in_plane());
     let pointwise = g.is_pointwise();
     over_samples::<T, T>(g.n, g.o * rows * l, gx, g.c * ip, |s, gxs, buf, par| {
@@ -229,7 +238,36 @@ mod implicit {
             && n * 2 <= g.out_plane() * 3
     }
 
+    /// The geometry whose forward is `g`'s input gradient, when the implicit path takes it. For
+    /// stride 1, gx[c, i] = sum over o, t of w[o, c, t]·gy[o, i + pad - t·dil]: a stride-1
+    /// convolution of gy, padded by dil·(k-1) - pad, with the weights flipped and their two
+    /// channel axes swapped (per group).
+    pub fn adjoint(g: &ConvGeom) -> Option<ConvGeom> {
+        if g.stride != [1, 1, 1] || (0..3).any(|d| g.pad[d] > g.dil[d] * (g.k[d] - 1)) { return None; }
+        let gt = ConvGeom {
+            c: g.o, o: g.c, in_sp: g.out_sp, out_sp: g.in_sp,
+            pad: std::array::from_fn(|d| g.dil[d] * (g.k[d] - 1) - g.pad[d]), ..g.clone()
+        };
+        applies(&gt).then_some(gt)
+    }
+
+    /// gx = the forward of `gt` (from `adjoint(g)`) on gy with the flipped, channel-swapped weights.
+    pub fn input_grad(gy: &[f32], w: &[f32], g: &ConvGeom, gt: &ConvGeom, gx: &mut [f32]) -> Result<(), String> {
+        let (cg, og, taps) = (g.cg(), g.og(), g.taps());
+        let mut wt = vec![0.0f32; w.len()];
+        for grp in 0..g.groups { for o in 0..og { for c in 0..cg {
+            let src = &w[((grp * og + o) * cg + c) * taps..][..taps];
+            let dst = &mut wt[((grp * cg + c) * og + o) * taps..][..taps];
+            for (d, &s) in dst.iter_mut().zip(src.iter().rev()) { *d = s; }
+        }}}
+        forward(gy, &wt, None, gt, gx)
+    }
+
     pub fn forward(x: &[f32], w: &[f32], bias: Option<&[f32]>, g: &ConvGeom, y: &mut [f32]) -> Result<(), String> {
+        let (xn, wn, yn) = g.validate()?;
+        if (x.len(), w.len(), y.len()) != (xn, wn, yn) || bias.is_some_and(|b| b.len() != g.o) {
+            return Err(format!("convolution: operand sizes do not match {:?}", g));
+        }
         let (cg, og, rows, l, ip) = (g.cg(), g.og(), g.rows(), g.out_plane(), g.in_plane());
         let ([dp, hp, wp], nw) = wide(g);
         let plane = dp * hp * wp;
