@@ -52,6 +52,11 @@ pub unsafe fn transpose_copy<E: Copy + Send + Sync + 'static>(src: &TransposeSrc
     let batch = src.batch_offsets.len();
     let (tr, tc) = (rows.div_ceil(TILE), cols.div_ceil(TILE));
     let avx = std::mem::size_of::<E>() == 4 && src.col_stride > 0 && has_avx2();
+    let avx512 = avx && super::simd::has_avx512();
+    // 16x16 blocks on AVX-512: each block reads 16 whole source lines and writes 16 whole
+    // destination lines at once. With a power-of-two row stride every line of a tile falls
+    // in one L1 set, so 8x8 blocks (half lines) lost each line between its two halves.
+    let blk = if avx512 { 16 } else { 8 };
     let work = |job: usize| {
         let (b, t) = (job / (tr * tc), job % (tr * tc));
         let (r0, c0) = ((t / tc) * TILE, (t % tc) * TILE);
@@ -61,12 +66,14 @@ pub unsafe fn transpose_copy<E: Copy + Send + Sync + 'static>(src: &TransposeSrc
         let (mut rb, mut cb) = (r0, c0);
         if avx {
             // whole 8x8 blocks in registers; the ragged right and bottom edges go scalar below
-            rb = r0 + (r1 - r0) / 8 * 8;
-            cb = c0 + (c1 - c0) / 8 * 8;
-            for c in (c0..cb).step_by(8) {
-                for r in (r0..rb).step_by(8) {
-                    block8x8(s.offset(c as isize * src.col_stride + r as isize) as *const f32, src.col_stride as usize,
-                        d.add(r * cols + c) as *mut f32, cols);
+            rb = r0 + (r1 - r0) / blk * blk;
+            cb = c0 + (c1 - c0) / blk * blk;
+            for c in (c0..cb).step_by(blk) {
+                for r in (r0..rb).step_by(blk) {
+                    let (sp, dp) = (s.offset(c as isize * src.col_stride + r as isize) as *const f32, d.add(r * cols + c) as *mut f32);
+                    #[cfg(target_arch = "x86_64")]
+                    if avx512 { block16x16_avx512(sp, src.col_stride as usize, dp, cols); continue; }
+                    block8x8(sp, src.col_stride as usize, dp, cols);
                 }
             }
         }
@@ -100,6 +107,38 @@ unsafe fn block8x8(src: *const f32, src_stride: usize, dst: *mut f32, dst_stride
     { block8x8_avx(src, src_stride, dst, dst_stride) }
     #[cfg(not(target_arch = "x86_64"))]
     { for i in 0..8 { for j in 0..8 { *dst.add(j * dst_stride + i) = *src.add(i * src_stride + j); } } }
+}
+
+/// Transposes one 16x16 block of 4-byte elements in zmm registers.
+///
+/// # Safety
+/// As `block8x8` with 16 rows of 16 elements, on a CPU with AVX-512F (`has_avx512`).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn block16x16_avx512(src: *const f32, ss: usize, dst: *mut f32, ds: usize) {
+    use std::arch::x86_64::*;
+    let r: [__m512; 16] = std::array::from_fn(|i| _mm512_loadu_ps(src.add(i * ss)));
+    // pairs of rows interleaved, then 4x4 transposes inside each 128-bit lane:
+    // q[g][m] lane j holds column 4j + m of rows 4g..4g+3
+    let t: [__m512; 16] = std::array::from_fn(|i| {
+        let (a, b) = (r[i / 2 * 2], r[i / 2 * 2 + 1]);
+        if i % 2 == 0 { _mm512_unpacklo_ps(a, b) } else { _mm512_unpackhi_ps(a, b) }
+    });
+    let q: [[__m512; 4]; 4] = std::array::from_fn(|g| {
+        let (t0, t1, t2, t3) = (t[4 * g], t[4 * g + 1], t[4 * g + 2], t[4 * g + 3]);
+        [_mm512_shuffle_ps::<0x44>(t0, t2), _mm512_shuffle_ps::<0xEE>(t0, t2), _mm512_shuffle_ps::<0x44>(t1, t3), _mm512_shuffle_ps::<0xEE>(t1, t3)]
+    });
+    // gather lane j of q[0..4][m] into output row 4j + m
+    for m in 0..4 {
+        let a01 = _mm512_shuffle_f32x4::<0x44>(q[0][m], q[1][m]);
+        let b01 = _mm512_shuffle_f32x4::<0x44>(q[2][m], q[3][m]);
+        let a23 = _mm512_shuffle_f32x4::<0xEE>(q[0][m], q[1][m]);
+        let b23 = _mm512_shuffle_f32x4::<0xEE>(q[2][m], q[3][m]);
+        _mm512_storeu_ps(dst.add(m * ds), _mm512_shuffle_f32x4::<0x88>(a01, b01));
+        _mm512_storeu_ps(dst.add((4 + m) * ds), _mm512_shuffle_f32x4::<0xDD>(a01, b01));
+        _mm512_storeu_ps(dst.add((8 + m) * ds), _mm512_shuffle_f32x4::<0x88>(a23, b23));
+        _mm512_storeu_ps(dst.add((12 + m) * ds), _mm512_shuffle_f32x4::<0xDD>(a23, b23));
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
