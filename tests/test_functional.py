@@ -328,6 +328,46 @@ def test_conv2d_matches_reference(cfg):
     close(F.conv2d(T(x), T(w), T(b), **cfg["kw"]), conv_ref(x, w, b, **cfg["kw"]), rtol=1e-10, atol=1e-12)
 
 
+# stride-1 float32 convolutions with >= 4 output channels per group take the implicit-GEMM
+# kernels (forward and input gradient); float64 takes im2col + GEMM. The two must agree.
+@pytest.mark.parametrize("x,w,kw", [
+    ((2, 3, 9, 11), (8, 3, 3, 3), dict(padding=1)),
+    ((3, 8, 7, 5), (16, 8, 3, 1), dict(padding=(1, 0))),
+    ((2, 4, 10, 10), (8, 4, 3, 3), dict(padding=2, dilation=2)),
+    ((1, 8, 12, 12), (8, 4, 3, 3), dict(padding=1, groups=2)),
+    ((2, 6, 8, 8), (12, 2, 5, 5), dict(padding=2, groups=3)),
+    ((1, 40, 6, 6), (8, 40, 3, 3), dict(padding=1)),       # 360 rows: one K pass
+    ((1, 50, 5, 5), (4, 50, 3, 3), dict(padding=1)),       # 450 rows: two K passes
+    ((2, 2, 5, 7), (40, 2, 2, 2), dict()),
+    ((4, 1, 28, 28), (32, 1, 3, 3), dict()),
+    ((2, 5, 6, 6), (6, 5, 3, 3), dict(padding="same")),
+    ((1, 4, 6, 6), (4, 4, 3, 3), dict(padding=3)),         # pad > dil*(k-1): input grad keeps im2col
+])
+def test_conv2d_float32_implicit_matches_float64(x, w, kw):
+    xs, ws, bs = rnd(*x), rnd(*w), rnd(w[0])
+    gy = None
+    grads = {}
+    for dt in (np.float32, np.float64):
+        X, W, B = T(xs.astype(dt), grad=True), T(ws.astype(dt), grad=True), T(bs.astype(dt), grad=True)
+        y = F.conv2d(X, W, B, **kw)
+        if gy is None:
+            gy = np.cos(np.arange(y.numel())).reshape(tuple(y.shape))
+        y.backward(torch.tensor(gy.astype(dt)))
+        grads[dt] = (y.detach().numpy(), X.grad.numpy(), W.grad.numpy(), B.grad.numpy())
+    for a, b in zip(grads[np.float32], grads[np.float64]):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-5 * (1 + np.abs(b).max()))
+
+
+def test_conv1d_conv3d_float32_implicit_matches_float64():
+    for fn, x, w, kw in [(F.conv1d, (2, 4, 30), (8, 4, 5), dict(padding=2, dilation=2)),
+                         (F.conv3d, (2, 4, 5, 6, 7), (8, 4, 3, 3, 3), dict(padding=1))]:
+        xs, ws = rnd(*x), rnd(*w)
+        y32 = fn(T(xs.astype(np.float32)), T(ws.astype(np.float32)), **kw).numpy()
+        y64 = fn(T(xs), T(ws), **kw).numpy()
+        np.testing.assert_allclose(y32, y64, rtol=2e-5, atol=2e-5 * (1 + np.abs(y64).max()))
+
+
 def test_conv1d_conv3d_and_unbatched():
     x, w, b = rnd(2, 3, 10), rnd(4, 3, 3), rnd(4)
     close(F.conv1d(T(x), T(w), T(b), padding=1), conv_ref(x, w, b, padding=1), atol=1e-12)
