@@ -41,6 +41,8 @@ pub fn copy_views(d: &crate::tensor::Body, s: &crate::tensor::Body, ss: &[isize]
 
 
 const TILE: usize = 64;
+/// Outputs at least this large use streaming stores (well past this VM's 2 MiB L2 per core).
+const STREAM_MIN_BYTES: usize = 16 << 20;
 
 /// Copies with elements of `E` (1, 2, 4 or 8 bytes). `src`/`dst` are raw addresses.
 ///
@@ -57,6 +59,10 @@ pub unsafe fn transpose_copy<E: Copy + Send + Sync + 'static>(src: &TransposeSrc
     // destination lines at once. With a power-of-two row stride every line of a tile falls
     // in one L1 set, so 8x8 blocks (half lines) lost each line between its two halves.
     let blk = if avx512 { 16 } else { 8 };
+    // Outputs far larger than the caches are written with streaming stores, which skip
+    // reading each destination line before overwriting it (a third of the memory traffic).
+    // They need 64-byte aligned rows: an aligned base and a row pitch of whole lines.
+    let stream = avx512 && rows * cols * batch * 4 >= STREAM_MIN_BYTES && dst % 64 == 0 && cols % 16 == 0;
     let work = |job: usize| {
         let (b, t) = (job / (tr * tc), job % (tr * tc));
         let (r0, c0) = ((t / tc) * TILE, (t % tc) * TILE);
@@ -72,7 +78,10 @@ pub unsafe fn transpose_copy<E: Copy + Send + Sync + 'static>(src: &TransposeSrc
                 for r in (r0..rb).step_by(blk) {
                     let (sp, dp) = (s.offset(c as isize * src.col_stride + r as isize) as *const f32, d.add(r * cols + c) as *mut f32);
                     #[cfg(target_arch = "x86_64")]
-                    if avx512 { block16x16_avx512(sp, src.col_stride as usize, dp, cols); continue; }
+                    if avx512 {
+                        if stream { block16x16_avx512::<true>(sp, src.col_stride as usize, dp, cols) } else { block16x16_avx512::<false>(sp, src.col_stride as usize, dp, cols) }
+                        continue;
+                    }
                     block8x8(sp, src.col_stride as usize, dp, cols);
                 }
             }
@@ -84,6 +93,9 @@ pub unsafe fn transpose_copy<E: Copy + Send + Sync + 'static>(src: &TransposeSrc
             }
         };
         if avx { scalar(rb, r1, c0, c1); scalar(r0, rb, cb, c1); } else { scalar(r0, r1, c0, c1); }
+        // streaming stores are weakly ordered: fence them before this job counts as done
+        #[cfg(target_arch = "x86_64")]
+        if stream { std::arch::x86_64::_mm_sfence(); }
     };
     let jobs = batch * tr * tc;
     if rows * cols * batch >= super::iter::GRAIN && super::iter::parallel_ok() { (0..jobs).into_par_iter().for_each(work) } else { (0..jobs).for_each(work) }
@@ -109,13 +121,15 @@ unsafe fn block8x8(src: *const f32, src_stride: usize, dst: *mut f32, dst_stride
     { for i in 0..8 { for j in 0..8 { *dst.add(j * dst_stride + i) = *src.add(i * src_stride + j); } } }
 }
 
-/// Transposes one 16x16 block of 4-byte elements in zmm registers.
+/// Transposes one 16x16 block of 4-byte elements in zmm registers; `STREAM` writes with
+/// non-temporal stores.
 ///
 /// # Safety
-/// As `block8x8` with 16 rows of 16 elements, on a CPU with AVX-512F (`has_avx512`).
+/// As `block8x8` with 16 rows of 16 elements, on a CPU with AVX-512F (`has_avx512`); with
+/// `STREAM`, every destination row start is 64-byte aligned.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn block16x16_avx512(src: *const f32, ss: usize, dst: *mut f32, ds: usize) {
+unsafe fn block16x16_avx512<const STREAM: bool>(src: *const f32, ss: usize, dst: *mut f32, ds: usize) {
     use std::arch::x86_64::*;
     let r: [__m512; 16] = std::array::from_fn(|i| _mm512_loadu_ps(src.add(i * ss)));
     // pairs of rows interleaved, then 4x4 transposes inside each 128-bit lane:
@@ -128,16 +142,18 @@ unsafe fn block16x16_avx512(src: *const f32, ss: usize, dst: *mut f32, ds: usize
         let (t0, t1, t2, t3) = (t[4 * g], t[4 * g + 1], t[4 * g + 2], t[4 * g + 3]);
         [_mm512_shuffle_ps::<0x44>(t0, t2), _mm512_shuffle_ps::<0xEE>(t0, t2), _mm512_shuffle_ps::<0x44>(t1, t3), _mm512_shuffle_ps::<0xEE>(t1, t3)]
     });
+    // a macro, not a closure, so the stores are compiled with this function's features
+    macro_rules! store { ($p:expr, $v:expr) => { if STREAM { _mm512_stream_ps($p, $v) } else { _mm512_storeu_ps($p, $v) } } }
     // gather lane j of q[0..4][m] into output row 4j + m
     for m in 0..4 {
         let a01 = _mm512_shuffle_f32x4::<0x44>(q[0][m], q[1][m]);
         let b01 = _mm512_shuffle_f32x4::<0x44>(q[2][m], q[3][m]);
         let a23 = _mm512_shuffle_f32x4::<0xEE>(q[0][m], q[1][m]);
         let b23 = _mm512_shuffle_f32x4::<0xEE>(q[2][m], q[3][m]);
-        _mm512_storeu_ps(dst.add(m * ds), _mm512_shuffle_f32x4::<0x88>(a01, b01));
-        _mm512_storeu_ps(dst.add((4 + m) * ds), _mm512_shuffle_f32x4::<0xDD>(a01, b01));
-        _mm512_storeu_ps(dst.add((8 + m) * ds), _mm512_shuffle_f32x4::<0x88>(a23, b23));
-        _mm512_storeu_ps(dst.add((12 + m) * ds), _mm512_shuffle_f32x4::<0xDD>(a23, b23));
+        store!(dst.add(m * ds), _mm512_shuffle_f32x4::<0x88>(a01, b01));
+        store!(dst.add((4 + m) * ds), _mm512_shuffle_f32x4::<0xDD>(a01, b01));
+        store!(dst.add((8 + m) * ds), _mm512_shuffle_f32x4::<0x88>(a23, b23));
+        store!(dst.add((12 + m) * ds), _mm512_shuffle_f32x4::<0xDD>(a23, b23));
     }
 }
 
