@@ -117,7 +117,8 @@ pub fn bmm_views<T: crate::dtype::Elem + num_traits::Zero + num_traits::One>(
     let (ap, cp, op) = (a.data_ptr() as usize, c.data_ptr() as usize, out.data_ptr() as usize);
     // SAFETY: a [B,m,k] and c [B,k,n] are views inside their storages (check_view_bounds holds for
     // every view, whatever its strides), so every element gemm reads for batch b lies inside
-    // them (a 2-D view has B = 1, so its placeholder batch stride is multiplied by 0 only); out is a contiguous [B,m,n] view, batch b writes only its own [m,n] block, so
+    // them (a 2-D view has B = 1, so its placeholder batch stride is multiplied by 0 only);
+    // out is a contiguous [B,m,n] view, batch b writes only its own [m,n] block, so
     // parallel batches never alias; the output's storage is not an input's (checked above). The
     // small-matrix kernel, taken only for f32 (TypeId) with non-negative strides, reads and writes
     // the same elements as gemm would.
