@@ -40,6 +40,47 @@ pub fn copy_views(d: &crate::tensor::Body, s: &crate::tensor::Body, ss: &[isize]
 }
 
 
+/// A row-major matrix copied into a block of the caching allocator (64-byte aligned and with
+/// its pages already faulted when reused, unlike a fresh Vec of the same size).
+pub struct RowMajorCopy<T> { storage: crate::storage::Storage, len: usize, _elem: std::marker::PhantomData<T> }
+
+impl<T> RowMajorCopy<T> {
+    pub fn as_slice(&self) -> &[T] {
+        // SAFETY: the storage holds at least len * size_of::<T>() bytes, aligned to 16 or more
+        // (every element type's alignment), all written by `to_row_major` before it returned.
+        unsafe { std::slice::from_raw_parts(self.storage.ptr() as *const T, self.len) }
+    }
+}
+
+/// `out[r * cols + c] = src[c * col_stride + r]` for r < rows, c < cols: the row-major copy of
+/// a `rows x cols` matrix stored column by column, columns `col_stride` apart. `None` when the
+/// matrix does not fit `src`, is empty, or the allocation fails.
+pub fn to_row_major<T: Copy + Send + Sync + 'static>(src: &[T], rows: usize, cols: usize, col_stride: usize) -> Option<RowMajorCopy<T>> {
+    if rows == 0 || cols == 0 || col_stride > isize::MAX as usize { return None; }
+    if (cols - 1).checked_mul(col_stride)?.checked_add(rows)? > src.len() { return None; }
+    // SAFETY: element (r, c) is read at c * col_stride + r <= (cols-1) * col_stride + rows - 1,
+    // inside `src` (checked above).
+    unsafe { batch_to_row_major(src.as_ptr(), &[0], rows, cols, col_stride as isize) }
+}
+
+/// The contiguous [batch, rows, cols] copy of matrices stored column by column: element
+/// (b, r, c) from `src + batch_offsets[b] + c * col_stride + r`. `None` when empty or when the
+/// allocation fails.
+///
+/// # Safety
+/// Every such source address lies inside one live allocation.
+pub unsafe fn batch_to_row_major<T: Copy + Send + Sync + 'static>(src: *const T, batch_offsets: &[isize], rows: usize, cols: usize, col_stride: isize) -> Option<RowMajorCopy<T>> {
+    let len = batch_offsets.len().checked_mul(rows)?.checked_mul(cols)?;
+    if len == 0 { return None; }
+    let storage = crate::storage::Storage::new_uninit(len.checked_mul(std::mem::size_of::<T>())?).ok()?;
+    let geometry = TransposeSrc { base: src as usize, col_stride, batch_offsets };
+    // SAFETY: the reads are inside the source (the caller's contract); the storage is a fresh
+    // block of batch * rows * cols elements, so it overlaps nothing, and transpose_copy
+    // writes each of its elements exactly once (whole blocks plus the scalar edges).
+    transpose_copy::<T>(&geometry, storage.ptr() as usize, rows, cols);
+    Some(RowMajorCopy { storage, len, _elem: std::marker::PhantomData })
+}
+
 const TILE: usize = 64;
 /// Outputs at least this large use streaming stores (well past this VM's 2 MiB L2 per core).
 const STREAM_MIN_BYTES: usize = 16 << 20;
