@@ -45,11 +45,43 @@ pub fn copy_views(d: &crate::tensor::Body, s: &crate::tensor::Body, ss: &[isize]
 pub struct RowMajorCopy<T> { storage: crate::storage::Storage, len: usize, _elem: std::marker::PhantomData<T> }
 
 impl<T> RowMajorCopy<T> {
+    /// The block's address, for writes in place (no reference to it is live meanwhile).
+    pub fn ptr(&self) -> *mut T { self.storage.ptr() as *mut T }
     pub fn as_slice(&self) -> &[T] {
         // SAFETY: the storage holds at least len * size_of::<T>() bytes, aligned to 16 or more
         // (every element type's alignment), all written by `to_row_major` before it returned.
         unsafe { std::slice::from_raw_parts(self.storage.ptr() as *const T, self.len) }
     }
+}
+
+/// A block of the caching allocator for `len` elements that nothing has written yet: it is
+/// only written through `ptr`, and read after `assume_init`.
+pub struct UninitBlock<T> { storage: crate::storage::Storage, len: usize, _elem: std::marker::PhantomData<T> }
+
+impl<T> UninitBlock<T> {
+    pub fn new(len: usize) -> Option<Self> {
+        if len == 0 { return None; }
+        let storage = crate::storage::Storage::new_uninit(len.checked_mul(std::mem::size_of::<T>())?).ok()?;
+        Some(UninitBlock { storage, len, _elem: std::marker::PhantomData })
+    }
+    pub fn ptr(&self) -> *mut T { self.storage.ptr() as *mut T }
+    /// # Safety
+    /// All `len` elements have been written through `ptr`.
+    pub unsafe fn assume_init(self) -> RowMajorCopy<T> { RowMajorCopy { storage: self.storage, len: self.len, _elem: std::marker::PhantomData } }
+}
+
+/// `dst[r * cols + c] = src[c * col_stride + r]` for r < rows, c < cols (the transpose of a
+/// row-major `cols x rows` matrix, rows `col_stride` apart, into a contiguous one). False,
+/// nothing written, when either side is too short or the shape is empty.
+pub fn transpose_into<T: Copy + Send + Sync + 'static>(dst: &mut [T], src: &[T], rows: usize, cols: usize, col_stride: usize) -> bool {
+    if rows == 0 || cols == 0 || col_stride > isize::MAX as usize || rows.checked_mul(cols).is_none_or(|len| len > dst.len()) { return false; }
+    if (cols - 1).checked_mul(col_stride).and_then(|x| x.checked_add(rows)).is_none_or(|end| end > src.len()) { return false; }
+    let geometry = TransposeSrc { base: src.as_ptr() as usize, col_stride: col_stride as isize, batch_offsets: &[0] };
+    // SAFETY: reads end at (cols-1) * col_stride + rows - 1 < src.len() and writes at
+    // rows * cols - 1 < dst.len() (both checked above); dst is a mutable borrow, so it does
+    // not overlap src.
+    unsafe { transpose_copy::<T>(&geometry, dst.as_mut_ptr() as usize, rows, cols) };
+    true
 }
 
 /// `out[r * cols + c] = src[c * col_stride + r]` for r < rows, c < cols: the row-major copy of
