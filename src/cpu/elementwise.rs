@@ -135,7 +135,7 @@ pub fn arith_kernel<T: Arith>(op: BinOp, shape: &[usize], out: &Tensor, a: &Tens
         BinOp::Pow => go!(|a, b| T::pow(a, b)),
         BinOp::Maximum => go!(|a, b| T::maxv(a, b)),
         BinOp::Minimum => go!(|a, b| T::minv(a, b)),
-        BinOp::ReluGrad => { let z = T::default(); go!(|a, b| if b <= z { z } else { a }) }
+        BinOp::ReluGrad => go!(|a, b| if b <= T::default() { T::default() } else { a }),  // no captures, as Relu
         BinOp::TanhGrad => go!(|a, b| T::mul(a, T::sub(one, T::mul(b, b)))),
         BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor | BinOp::Shl | BinOp::Shr => go!(|a, b| T::bits(a, b, op)),
         _ => return Err(Error::Runtime(format!("internal: {:?} has no arithmetic kernel", op))),
@@ -198,7 +198,9 @@ pub fn unary_float_kernel<T: Float + Elem>(op: UnaryOp, out: &Tensor, x: &Tensor
         Trunc => go!(|x: T| x.trunc()),
         Frac => go!(|x: T| x - x.trunc()),
         Square => go!(|x: T| x * x),
-        Relu => go!(|x: T| if x > z { x } else if x.is_nan() { x } else { z }),
+        // clamp_min(x, 0) as PyTorch: NaN and -0.0 pass through. No captured values: a
+        // closure reading `z` through a reference kept this loop scalar.
+        Relu => go!(|x: T| if x < T::zero() { T::zero() } else { x }),
         Exp => go!(|x: T| x.exp()),
         Exp2 => go!(|x: T| x.exp2()),
         Expm1 => go!(|x: T| x.exp_m1()),
