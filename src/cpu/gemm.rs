@@ -47,10 +47,11 @@ fn small_enough(m: usize, n: usize, k: usize) -> bool {
 }
 const NARROW_MAX_WORK: usize = 1 << 23;
 
-/// Rows of A from which a column-major B is first copied row-major (`gemm_checked`,
-/// `bmm_views`). Measured on the 2-vCPU Xeon (AVX-512), `F.linear` of 128x512 by 512x512:
-/// 0.67 -> 0.51 ms at two threads; 512x10 weights 48 -> 39 µs (the copy also opens the
-/// small-matrix kernel); 1024x128 by 384x128 unchanged (0.63 / 0.61 ms).
+/// Rows of A from which a column-major B is first copied row-major (`gemm_checked`, when the
+/// column-major product would copy more, and `bmm_views`). Measured on the 2-vCPU Xeon
+/// (AVX-512) at two threads, `F.linear` of 128x512 by 512x512 (which now takes the
+/// column-major product): 0.67 -> 0.51 ms; 128x512 by 10x512: 48 -> 39 µs (the copy also opens
+/// the small-matrix kernel); 1024x128 by 384x128: unchanged (0.63 / 0.61 ms).
 const TRANSPOSE_B_MIN_ROWS: usize = 16;
 
 /// dst (m x n, row-major with row stride `dst_rs`) = [dst if accumulate] + a (m x k) @ b (k x n).
@@ -107,11 +108,12 @@ pub fn gemm_checked<T: 'static + Copy + Send + Sync + num_traits::Zero + num_tra
 
 /// dst (m x n, contiguous) = [dst +] a @ b for a column-major b, computed as the column-major
 /// product: a is copied column-major (unless it is), dst's transpose is the crate's output, and
-/// one transposing copy writes it back. On the 2-vCPU Xeon this ran 128x512 by 512x512 (x @
-/// W.t()) in 0.29 ms against 0.37-0.42 ms with B copied row-major and 0.56 ms as it is (two
-/// threads; one: 0.42-0.48 / 0.53 / 0.79 ms). Taken when these copies (m·k + m·n, twice m·n to
-/// accumulate) are fewer than B's k·n elements; `None`, nothing written, otherwise or when
-/// memory for them is short.
+/// one transposing copy writes it back. On the 2-vCPU Xeon the crate alone (a scratch
+/// benchmark, copies excluded) ran 128x512 by 512x512 (x @ W.t()) in 0.29 ms this way, against
+/// 0.37-0.42 ms with B row-major and 0.56 ms with B column-major (two threads; one: 0.42-0.48 /
+/// 0.53 / 0.79 ms); `F.linear` of that shape went from 0.47 to 0.33 ms. Taken when these copies
+/// (m·k + m·n, twice m·n to accumulate) are fewer than B's k·n elements; `None`, with dst
+/// untouched, otherwise or when memory for them is short.
 fn through_column_major<T: 'static + Copy + Send + Sync + num_traits::Zero + num_traits::One>(
     dst: &mut [T], a: Mat<T>, b: Mat<T>, accumulate: bool, par: gemm::Parallelism,
 ) -> Option<()> {

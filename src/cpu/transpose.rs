@@ -49,7 +49,9 @@ impl<T> RowMajorCopy<T> {
     pub fn ptr(&self) -> *mut T { self.storage.ptr() as *mut T }
     pub fn as_slice(&self) -> &[T] {
         // SAFETY: the storage holds at least len * size_of::<T>() bytes, aligned to 16 or more
-        // (every element type's alignment), all written by `to_row_major` before it returned.
+        // (every element type's alignment), all initialised before this value was built:
+        // `batch_to_row_major` writes every element, and `UninitBlock::assume_init`'s caller
+        // guarantees the same.
         unsafe { std::slice::from_raw_parts(self.storage.ptr() as *const T, self.len) }
     }
 }
