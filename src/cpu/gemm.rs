@@ -54,6 +54,12 @@ const NARROW_MAX_WORK: usize = 1 << 23;
 /// the small-matrix kernel); 1024x128 by 384x128: unchanged (0.63 / 0.61 ms).
 const TRANSPOSE_B_MIN_ROWS: usize = 16;
 
+/// Whether a B with row stride `rs` and column stride `cs` is column-major and the product
+/// (m rows, n columns) large enough for the layout handling of `gemm_checked` / `bmm_views`.
+fn handle_column_major_b(rs: isize, cs: isize, m: usize, n: usize) -> bool {
+    rs == 1 && cs > 1 && m >= TRANSPOSE_B_MIN_ROWS && n > 1
+}
+
 /// dst (m x n, row-major with row stride `dst_rs`) = [dst if accumulate] + a (m x k) @ b (k x n).
 /// Panics never: a size that does not fit its slice is reported as an error string.
 pub fn gemm_checked<T: 'static + Copy + Send + Sync + num_traits::Zero + num_traits::One>(
@@ -75,7 +81,7 @@ pub fn gemm_checked<T: 'static + Copy + Send + Sync + num_traits::Zero + num_tra
     // gathers, in each thread. With few rows, computing the column-major product copies the
     // least; otherwise B is copied row-major first (see TRANSPOSE_B_MIN_ROWS). Without memory
     // for the copies, the product runs as it is.
-    let b_col_major = b.rs == 1 && b.cs != 1 && m >= TRANSPOSE_B_MIN_ROWS && n > 1;
+    let b_col_major = handle_column_major_b(b.rs as isize, b.cs as isize, m, n);
     if b_col_major && dst_rs == n && through_column_major(&mut dst[..m * n], a, b, accumulate, par).is_some() { return Ok(()); }
     let b_rows = if b_col_major {
         super::transpose::to_row_major(b.data, k, n, b.cs)
@@ -187,7 +193,7 @@ pub fn bmm_views<T: crate::dtype::Elem + num_traits::Zero + num_traits::One>(
     // a column-major B goes row-major first, as in gemm_checked (it also lets small products
     // take the small-matrix kernel)
     let c_rows;
-    if sc[1] == 1 && sc[2] != 1 && sc[2] > 0 && m >= TRANSPOSE_B_MIN_ROWS && n > 1 {
+    if handle_column_major_b(sc[1], sc[2], m, n) {
         // a B broadcast over the batch (stride 0) is copied once
         let copies = if sc[0] == 0 { 1 } else { bsz };
         let offsets: Vec<isize> = (0..copies).map(|b| b as isize * sc[0]).collect();
