@@ -167,13 +167,19 @@ pub fn float_only_kernel<T: num_traits::Float + Elem>(op: BinOp, shape: &[usize]
     strided::map2::<T, T, T>(shape, &o, &x, &y, |a, b| float_only(op, a, b))
 }
 
-/// f32 exp/sigmoid on contiguous data: vectorized kernels, split across threads.
+/// f32 exp/sigmoid/tanh on contiguous data: vectorized kernels, split across threads. (libm's
+/// tanhf, which the generic path calls, took 27 ns per element.)
 fn unary_fast_f32(op: UnaryOp, out: &Tensor, x: &Tensor) -> Result<bool> {
     let (o, a) = (out.body_ref(), x.body_ref());
-    if !(matches!(op, UnaryOp::Exp | UnaryOp::Sigmoid) && o.dtype == DType::F32 && a.dtype == DType::F32 && o.is_contiguous() && a.is_contiguous()) {
+    let f: fn(&[f32], &mut [f32]) = match op {
+        UnaryOp::Exp => super::simd::exp_slice,
+        UnaryOp::Sigmoid => super::simd::sigmoid_slice,
+        UnaryOp::Tanh => super::simd::tanh_slice,
+        _ => return Ok(false),
+    };
+    if !(o.dtype == DType::F32 && a.dtype == DType::F32 && o.is_contiguous() && a.is_contiguous()) {
         return Ok(false);
     }
-    let f = if op == UnaryOp::Exp { super::simd::exp_slice } else { super::simd::sigmoid_slice };
     super::simd::map_f32_in_place_or_into(&o, &a, f)?;
     Ok(true)
 }

@@ -4,6 +4,7 @@
 //! size. Contiguous runs (one collapsed dim), other ranks, negative strides, in-place calls and
 //! self-overlapping outputs walk innermost runs by hand (`for_each_run`). `cargo bench --bench kernels -- strided_vs_ndarray` measured the
 //! two on the same tensors (README).
+use super::simd::vectorized;
 use crate::tensor::{Shape, Strides};
 use ndarray::{ArrayView, ArrayViewMut, Dimension, Ix2, IxDyn, ShapeBuilder, Zip};
 use rayon::prelude::*;
@@ -79,26 +80,9 @@ where
     let inner_st: [isize; N] = std::array::from_fn(|k| st[k][nd - 1]);
     let outer = &sh[..nd - 1];
     let runs: usize = outer.iter().product();
-    let run_range = |start: usize, end: usize| {
-        // multi-index of run `start`
-        let mut idx: Shape = smallvec::smallvec![0usize; outer.len()];
-        let mut r = start;
-        for d in (0..outer.len()).rev() {
-            idx[d] = r % outer[d];
-            r /= outer[d];
-        }
-        let mut off: [isize; N] = std::array::from_fn(|k| (0..outer.len()).map(|d| idx[d] as isize * st[k][d]).sum());
-        for _ in start..end {
-            f(off, inner, inner_st);
-            for d in (0..outer.len()).rev() {
-                idx[d] += 1;
-                for k in 0..N { off[k] += st[k][d]; }
-                if idx[d] < outer[d] { break; }
-                for k in 0..N { off[k] -= st[k][d] * outer[d] as isize; }
-                idx[d] = 0;
-            }
-        }
-    };
+    // each range of runs in the widest vector code: `vectorized` needs walk_runs, `f` and the
+    // op closure inside it inlined (inline(always)); a call would run baseline code
+    let run_range = |start: usize, end: usize| vectorized(#[inline(always)] || walk_runs(outer, st, inner, inner_st, &f, start, end));
     let threads = rayon::current_num_threads();
     if total < GRAIN || threads == 1 || !parallel_ok() {
         run_range(0, runs);
@@ -124,9 +108,35 @@ where
                 let e = ((c + 1) * per).min(inner);
                 if s < e {
                     let off: [isize; N] = std::array::from_fn(|k| base[k] + s as isize * inner_st[k]);
-                    f(off, e - s, inner_st);
+                    vectorized(#[inline(always)] || f(off, e - s, inner_st));
                 }
             });
+        }
+    }
+}
+
+/// Calls `f` on runs `start..end` of the index space `outer` x `inner` (see `runs_of_collapsed`).
+#[inline(always)]
+fn walk_runs<const N: usize, F>(outer: &[usize], st: &[Strides; N], inner: usize, inner_st: [isize; N], f: &F, start: usize, end: usize)
+where
+    F: Fn([isize; N], usize, [isize; N]),
+{
+    // multi-index of run `start`
+    let mut idx: Shape = smallvec::smallvec![0usize; outer.len()];
+    let mut r = start;
+    for d in (0..outer.len()).rev() {
+        idx[d] = r % outer[d];
+        r /= outer[d];
+    }
+    let mut off: [isize; N] = std::array::from_fn(|k| (0..outer.len()).map(|d| idx[d] as isize * st[k][d]).sum());
+    for _ in start..end {
+        f(off, inner, inner_st);
+        for d in (0..outer.len()).rev() {
+            idx[d] += 1;
+            for k in 0..N { off[k] += st[k][d]; }
+            if idx[d] < outer[d] { break; }
+            for k in 0..N { off[k] -= st[k][d] * outer[d] as isize; }
+            idx[d] = 0;
         }
     }
 }
@@ -138,7 +148,7 @@ where
 unsafe fn zip1_runs<O: Copy, A: Copy>(lay: &(Shape, [Strides; 2]), total: usize, o: *mut O, a: *const A, f: impl Fn(A) -> O + Sync) {
     let (po, pa) = (SendPtr(o), SendPtr(a));
     // SAFETY: off/n/s describe a run inside the collapsed shape; the caller's zip contract bounds it
-    runs_of_collapsed(&lay.0, &lay.1, total, |off, n, s| unsafe {
+    runs_of_collapsed(&lay.0, &lay.1, total, #[inline(always)] |off, n, s| unsafe {
         let (po, pa) = (po, pa);
         let op = po.0.offset(off[0]);
         let ap = pa.0.offset(off[1]);
@@ -161,7 +171,7 @@ unsafe fn zip2_runs<O: Copy, A: Copy, B: Copy>(
 ) {
     let (po, pa, pb) = (SendPtr(o), SendPtr(a), SendPtr(b));
     // SAFETY: off/n/s describe a run inside the collapsed shape; the caller's zip contract bounds it
-    runs_of_collapsed(&lay.0, &lay.1, total, |off, n, s| unsafe {
+    runs_of_collapsed(&lay.0, &lay.1, total, #[inline(always)] |off, n, s| unsafe {
         let (po, pa, pb) = (po, pa, pb);
         let op = po.0.offset(off[0]);
         let ap = pa.0.offset(off[1]);
@@ -192,7 +202,7 @@ unsafe fn zip3_runs<O: Copy, A: Copy, B: Copy, C: Copy>(
 ) {
     let (po, pa, pb, pc) = (SendPtr(o), SendPtr(a), SendPtr(b), SendPtr(c));
     // SAFETY: off/n/s describe a run inside the collapsed shape; the caller's zip contract bounds it
-    runs_of_collapsed(&lay.0, &lay.1, total, |off, n, s| unsafe {
+    runs_of_collapsed(&lay.0, &lay.1, total, #[inline(always)] |off, n, s| unsafe {
         let (po, pa, pb, pc) = (po, pa, pb, pc);
         let op = po.0.offset(off[0]);
         let ap = pa.0.offset(off[1]);
@@ -261,7 +271,7 @@ unsafe fn zip1_nd<D: Dimension, O: Copy + Send + Sync, A: Copy + Send + Sync>(
     // inputs, so no element is reached through a &mut and another reference at once.
     let z = Zip::from(ArrayViewMut::from_shape_ptr(dim.clone().strides(so), o)).and(ArrayView::from_shape_ptr(dim.strides(sa), a));
     let total = sh.iter().product();
-    if go_parallel(total) { z.par_for_each(|o, &a| *o = f(a)) } else { z.for_each(|o, &a| *o = f(a)) }
+    if go_parallel(total) { z.par_for_each(|o, &a| *o = f(a)) } else { vectorized(#[inline(always)] || z.for_each(|o, &a| *o = f(a))) }
     true
 }
 
@@ -273,7 +283,7 @@ unsafe fn zip2_nd<D: Dimension, O: Copy + Send + Sync, A: Copy + Send + Sync, B:
         .and(ArrayView::from_shape_ptr(dim.clone().strides(sa), a))
         .and(ArrayView::from_shape_ptr(dim.strides(sb), b));
     let total = sh.iter().product();
-    if go_parallel(total) { z.par_for_each(|o, &a, &b| *o = f(a, b)) } else { z.for_each(|o, &a, &b| *o = f(a, b)) }
+    if go_parallel(total) { z.par_for_each(|o, &a, &b| *o = f(a, b)) } else { vectorized(#[inline(always)] || z.for_each(|o, &a, &b| *o = f(a, b))) }
     true
 }
 
@@ -287,7 +297,7 @@ unsafe fn zip3_nd<D: Dimension, O: Copy + Send + Sync, A: Copy + Send + Sync, B:
         .and(ArrayView::from_shape_ptr(dim.clone().strides(sb), b))
         .and(ArrayView::from_shape_ptr(dim.strides(sc), c));
     let total = sh.iter().product();
-    if go_parallel(total) { z.par_for_each(|o, &a, &b, &c| *o = f(a, b, c)) } else { z.for_each(|o, &a, &b, &c| *o = f(a, b, c)) }
+    if go_parallel(total) { z.par_for_each(|o, &a, &b, &c| *o = f(a, b, c)) } else { vectorized(#[inline(always)] || z.for_each(|o, &a, &b, &c| *o = f(a, b, c))) }
     true
 }
 

@@ -65,15 +65,16 @@ pub fn map1<O: Elem, A: Elem>(shape: &[usize], o: &Body, a: &Body, f: impl Fn(A)
         // SAFETY: as below, and flat_small found every view dense over `shape`, so offsets
         // 0..n address its elements; an in-place call (op == ap) reads each element before
         // writing it, through raw pointers; otherwise the views are disjoint and slices (which
-        // the compiler vectorises without alias checks) are sound.
-        unsafe {
+        // the compiler vectorises without alias checks) are sound. `vectorized` runs the loop
+        // in the widest vector code.
+        super::simd::vectorized(#[inline(always)] || unsafe {
             if op as usize == ap as usize {
                 for i in 0..n { *op.add(i) = f(*ap.add(i)) }
             } else {
                 let (os, as_) = (std::slice::from_raw_parts_mut(op, n), std::slice::from_raw_parts(ap, n));
                 for (x, &y) in os.iter_mut().zip(as_) { *x = f(y) }
             }
-        }
+        });
         return Ok(());
     }
     let sa = in_view::<A>(a, shape)?;
@@ -89,7 +90,7 @@ pub fn map2<O: Elem, A: Elem, B: Elem>(shape: &[usize], o: &Body, a: &Body, b: &
         in_dtype::<B>(b)?;
         let (op, ap, bp) = (o.data_ptr() as *mut O, a.data_ptr() as *const A, b.data_ptr() as *const B);
         // SAFETY: as for map1's flat loop.
-        unsafe {
+        super::simd::vectorized(#[inline(always)] || unsafe {
             if op as usize == ap as usize || op as usize == bp as usize {
                 for i in 0..n { *op.add(i) = f(*ap.add(i), *bp.add(i)) }
             } else {
@@ -97,7 +98,7 @@ pub fn map2<O: Elem, A: Elem, B: Elem>(shape: &[usize], o: &Body, a: &Body, b: &
                 let (as_, bs) = (std::slice::from_raw_parts(ap, n), std::slice::from_raw_parts(bp, n));
                 for ((x, &y), &z) in os.iter_mut().zip(as_).zip(bs) { *x = f(y, z) }
             }
-        }
+        });
         return Ok(());
     }
     let (sa, sb) = (in_view::<A>(a, shape)?, in_view::<B>(b, shape)?);
