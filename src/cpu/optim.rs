@@ -2,6 +2,7 @@
 //! same float arithmetic order as PyTorch's single-tensor CPU path (so trajectories agree).
 //! These are kernels on the parameters' and states' memory; `check` proves the slices they
 //! take are contiguous, on the CPU and pairwise disjoint.
+use crate::cpu::simd::vectorized;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -204,19 +205,20 @@ pub fn sgd_step(
             let (mc_buf, damp) = if is_new { (c(0.0), c(1.0)) } else { (mc, damp) };
             let k = SgdConsts { sign: c(if maximize { -1.0 } else { 1.0 }), wdc, mc_buf, damp, mc, neg_lr };
             let (wd_on, par) = (wd != 0.0, pp.len() >= 1 << 16 && crate::cpu::iter::parallel_ok());
-            // large parameters are split across the pool (the update is memory-bound)
+            // large parameters are split across the pool (the update is memory-bound); each
+            // chunk runs as AVX2 code where the CPU has it (SSE2 took 10% of an MLP step)
             match bb {
                 None => {
-                    let run = |(pp, gg): (&mut [T], &[T])| if wd_on { sgd_plain::<T, true>(pp, gg, &k) } else { sgd_plain::<T, false>(pp, gg, &k) };
+                    let run = |(pp, gg): (&mut [T], &[T])| vectorized(#[inline(always)] || if wd_on { sgd_plain::<T, true>(pp, gg, &k) } else { sgd_plain::<T, false>(pp, gg, &k) });
                     if par { pp.par_chunks_mut(CHUNK).zip(gg.par_chunks(CHUNK)).for_each(run) } else { run((pp, &gg[..])) }
                 }
                 Some(b) => {
-                    let run = |((pp, gg), b): ((&mut [T], &[T]), &mut [T])| match (wd_on, nesterov) {
+                    let run = |((pp, gg), b): ((&mut [T], &[T]), &mut [T])| vectorized(#[inline(always)] || match (wd_on, nesterov) {
                         (false, false) => sgd_momentum::<T, false, false>(pp, gg, b, &k),
                         (false, true) => sgd_momentum::<T, false, true>(pp, gg, b, &k),
                         (true, false) => sgd_momentum::<T, true, false>(pp, gg, b, &k),
                         (true, true) => sgd_momentum::<T, true, true>(pp, gg, b, &k),
-                    };
+                    });
                     if par { pp.par_chunks_mut(CHUNK).zip(gg.par_chunks(CHUNK)).zip(b.par_chunks_mut(CHUNK)).for_each(run) } else { run(((pp, &gg[..]), b)) }
                 }
             }
