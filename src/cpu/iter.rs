@@ -80,8 +80,8 @@ where
     let inner_st: [isize; N] = std::array::from_fn(|k| st[k][nd - 1]);
     let outer = &sh[..nd - 1];
     let runs: usize = outer.iter().product();
-    // each range of runs in the widest vector code: `vectorized` needs walk_runs, `f` and the
-    // op closure inside it inlined (inline(always)); a call would run baseline code
+    // each range of runs as AVX2 code (`vectorized`): walk_runs, `f` and the op closure inside
+    // it must be inlined (inline(always)); a call would run baseline code
     let run_range = |start: usize, end: usize| vectorized(#[inline(always)] || walk_runs(outer, st, inner, inner_st, &f, start, end));
     let threads = rayon::current_num_threads();
     if total < GRAIN || threads == 1 || !parallel_ok() {

@@ -92,9 +92,10 @@ pub(crate) use multiversion;
 /// loop per op closure, and `f` and the closures it calls must be inlined into it
 /// (`#[inline(always)]` on those closures), or they would run as calls to baseline code. Without
 /// it those loops ran 4-lane SSE2 code on every CPU. A scratch benchmark of a 16k-element
-/// select: 10.1 µs baseline, 3.1 AVX2, 2.9 AVX-512, so one extra version (not also an AVX-512
-/// one, which lengthened the release build by a further 15% for no measured gain); a GPT
-/// train step at one thread: 1-7% faster. No version changes float semantics.
+/// select: 10.1 µs baseline, 3.1 AVX2, 2.9 AVX-512. So there is one extra version: an AVX-512
+/// one as well lengthened the build by a third (5.5 -> 7.5 minutes) for no measured gain on
+/// these mostly memory-bound loops. A GPT train step at one thread: 1-6% faster (three
+/// interleaved pairs). No version changes float semantics.
 #[inline(always)]
 pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]

@@ -66,7 +66,7 @@ pub fn map1<O: Elem, A: Elem>(shape: &[usize], o: &Body, a: &Body, f: impl Fn(A)
         // 0..n address its elements; an in-place call (op == ap) reads each element before
         // writing it, through raw pointers; otherwise the views are disjoint and slices (which
         // the compiler vectorises without alias checks) are sound. `vectorized` runs the loop
-        // in the widest vector code.
+        // as AVX2 code where the CPU has it.
         super::simd::vectorized(#[inline(always)] || unsafe {
             if op as usize == ap as usize {
                 for i in 0..n { *op.add(i) = f(*ap.add(i)) }
