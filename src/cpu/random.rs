@@ -110,8 +110,5 @@ pub fn normal_fill_16_f32_portable(data: &mut [f32], mean: f32, std: f32) {
 
 /// True when PyTorch on this CPU would take its AVX2 normal kernel.
 pub fn has_avx2_normal() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    { std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") }
-    #[cfg(not(target_arch = "x86_64"))]
-    { false }
+    super::simd::has_avx2_fma()
 }

@@ -54,7 +54,7 @@ macro_rules! multiversion {
                     // SAFETY: the features were detected on this CPU
                     return unsafe { wide($($arg),*) };
                 }
-                if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                if $crate::cpu::simd::has_avx2_fma() {
                     // SAFETY: the features were detected on this CPU
                     return unsafe { fast($($arg),*) };
                 }
@@ -76,7 +76,7 @@ macro_rules! multiversion {
                     // SAFETY: the features were detected on this CPU
                     return unsafe { wide($($arg),*) };
                 }
-                if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                if $crate::cpu::simd::has_avx2_fma() {
                     // SAFETY: the features were detected on this CPU
                     return unsafe { fast($($arg),*) };
                 }
@@ -111,7 +111,8 @@ pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// AVX2 with FMA: the `fast` versions' features.
+/// AVX2 with FMA: the `fast` versions' features, the one check for every AVX2+FMA path
+/// (`multiversion!`, `vectorized`, the small-matrix kernel, the normal sampler).
 #[inline]
 pub fn has_avx2_fma() -> bool {
     #[cfg(target_arch = "x86_64")]
@@ -127,7 +128,7 @@ pub fn has_avx512() -> bool {
     {
         std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512bw")
             && std::is_x86_feature_detected!("avx512dq") && std::is_x86_feature_detected!("avx512vl")
-            && std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+            && has_avx2_fma()
     }
     #[cfg(not(target_arch = "x86_64"))]
     { false }

@@ -21,15 +21,9 @@ pub const SMALL_MAX_AVX512: usize = 64 * 64 * 64;
 /// The largest m·n·k this CPU's small kernel takes.
 pub fn max_work() -> usize { if super::simd::has_avx512() { SMALL_MAX_AVX512 } else { SMALL_MAX } }
 
-/// Whether this CPU runs the kernel (checked once; cheap afterwards).
+/// Whether this CPU runs the kernel (std caches the feature bits; cheap after the first call).
 pub fn available() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        static OK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        *OK.get_or_init(|| std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma"))
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    { false }
+    super::simd::has_avx2_fma()
 }
 
 /// c (m x n, row stride crs) = [c +] a (m x k, strides ars, acs) @ b (k x n, row stride brs,
