@@ -112,6 +112,22 @@ pub fn forward<T: ConvElem>(x: &[T], w: &[T], bias: Option<&[T]>, g: &ConvGeom, 
     check_len("input", x.len(), xn)?; check_len("weight", w.len(), wn)?; check_len("output", y.len(), yn)?;
     if let Some(b) = bias { check_len("bias", b.len(), g.o)?; }
     #[cfg(target_arch = "x86_64")]
+    if std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>() && super::winograd::applies(g) {
+        // SAFETY: T is f32 (TypeId), so these are the same slices under their own type
+        let as_f32 = |s: &[T]| unsafe { std::slice::from_raw_parts(s.as_ptr() as *const f32, s.len()) };
+        let y32 = unsafe { std::slice::from_raw_parts_mut(y.as_mut_ptr() as *mut f32, y.len()) };
+        return super::winograd::forward(as_f32(x), as_f32(w), bias.map(as_f32), g, y32);
+    }
+    forward_direct(x, w, bias, g, y)
+}
+
+/// `forward` without the Winograd path (which falls back to it for non-finite values: its
+/// transforms would turn an inf into nan where the direct sum keeps it).
+pub fn forward_direct<T: ConvElem>(x: &[T], w: &[T], bias: Option<&[T]>, g: &ConvGeom, y: &mut [T]) -> Result<(), String> {
+    let (xn, wn, yn) = g.validate()?;
+    check_len("input", x.len(), xn)?; check_len("weight", w.len(), wn)?; check_len("output", y.len(), yn)?;
+    if let Some(b) = bias { check_len("bias", b.len(), g.o)?; }
+    #[cfg(target_arch = "x86_64")]
     if std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>() && implicit::applies(g) {
         // SAFETY: T is f32 (TypeId), so these are the same slices under their own type
         let as_f32 = |s: &[T]| unsafe { std::slice::from_raw_parts(s.as_ptr() as *const f32, s.len()) };
@@ -240,7 +256,8 @@ mod implicit {
             && n * 2 <= g.out_plane() * 3
     }
 
-    /// The geometry whose forward is `g`'s input gradient, when the implicit path takes it. For
+    /// The geometry whose forward is `g`'s input gradient, when the implicit or Winograd path
+    /// takes it. For
     /// stride 1, gx[c, i] = sum over o, t of w[o, c, t]·gy[o, i + pad - t·dil]: a stride-1
     /// convolution of gy, padded by dil·(k-1) - pad, with the weights flipped and their two
     /// channel axes swapped (per group).
@@ -250,10 +267,11 @@ mod implicit {
             c: g.o, o: g.c, in_sp: g.out_sp, out_sp: g.in_sp,
             pad: std::array::from_fn(|d| g.dil[d] * (g.k[d] - 1) - g.pad[d]), ..g.clone()
         };
-        applies(&gt).then_some(gt)
+        (applies(&gt) || crate::cpu::winograd::applies(&gt)).then_some(gt)
     }
 
-    /// gx = the forward of `gt` (from `adjoint(g)`) on gy with the flipped, channel-swapped weights.
+    /// gx = the forward of `gt` (from `adjoint(g)`, Winograd or implicit) on gy with the flipped,
+    /// channel-swapped weights.
     pub fn input_grad(gy: &[f32], w: &[f32], g: &ConvGeom, gt: &ConvGeom, gx: &mut [f32]) -> Result<(), String> {
         let (cg, og, taps) = (g.cg(), g.og(), g.taps());
         let mut wt = vec![0.0f32; w.len()];
@@ -262,7 +280,7 @@ mod implicit {
             let dst = &mut wt[((grp * cg + c) * og + o) * taps..][..taps];
             for (d, &s) in dst.iter_mut().zip(src.iter().rev()) { *d = s; }
         }}}
-        forward(gy, &wt, None, gt, gx)
+        super::forward(gy, &wt, None, gt, gx)
     }
 
     pub fn forward(x: &[f32], w: &[f32], bias: Option<&[f32]>, g: &ConvGeom, y: &mut [f32]) -> Result<(), String> {

@@ -30,6 +30,8 @@ pub mod small_gemm;
 pub mod strided;
 pub mod threads;
 pub mod transpose;
+#[cfg(target_arch = "x86_64")]
+pub mod winograd;
 
 use crate::backend::Backend;
 use crate::dtype::{DType, Elem, Scalar};
