@@ -268,6 +268,9 @@ pub fn sum_f32_in_f64(src: &[f32]) -> f64 {
 /// Elements per f32 block of `sum_f32_blocked_avx`. Converting every element to f64 instead
 /// measured 12-15% slower on a Zen 3 VM, at one thread and at two (a 10M-element sum).
 const SUM_BLOCK: usize = 1024;
+/// How far ahead (in elements) `sum_f32_blocked_avx` asks for data: 2048 measured best of 512
+/// to 4096 (all within a few percent).
+const SUM_PREFETCH: usize = 2048;
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
@@ -281,6 +284,11 @@ unsafe fn sum_f32_blocked_avx(src: &[f32]) -> f64 {
         let p = blk.as_ptr();
         let mut i = 0;
         while i < n32 {
+            // a hint for the data 8 KiB ahead (may point past the slice: prefetches never fault
+            // and the pointer is not dereferenced); the hardware prefetcher alone left ~5% of a
+            // 10M-element sum from L3 on the table (Xeon, one thread, scratch benchmark)
+            _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(i + SUM_PREFETCH) as *const i8);
+            _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(i + SUM_PREFETCH + 16) as *const i8);
             // four independent add chains, 32 floats per step
             for (j, a) in acc.iter_mut().enumerate() { *a = _mm256_add_ps(*a, _mm256_loadu_ps(p.add(i + 8 * j))); }
             i += 32;
