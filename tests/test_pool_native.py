@@ -66,3 +66,39 @@ def test_integer_max_pool_native_matches_float_path():
     vf, i_f = F.max_pool2d(x.double(), 3, 2, 1, return_indices=True)
     assert v.dtype == torch.int64
     assert torch.equal(v.double(), vf) and torch.equal(i, i_f)
+
+
+def _max_pool_2x2_reference(x):
+    """Windows in row-major order; the first maximum wins, a NaN wins over everything after it."""
+    n, c, h, w = x.shape
+    oh, ow = h // 2, w // 2
+    y = np.empty((n, c, oh, ow), x.dtype)
+    idx = np.empty((n, c, oh, ow), np.int64)
+    for p in np.ndindex(n, c):
+        for i in range(oh):
+            for j in range(ow):
+                best, arg = None, -1
+                for a in range(2):
+                    for b in range(2):
+                        v = x[p][2 * i + a, 2 * j + b]
+                        if best is None or v > best or (isinstance(v, np.floating) and np.isnan(v)):
+                            best, arg = v, (2 * i + a) * w + 2 * j + b
+                y[p][i, j], idx[p][i, j] = best, arg
+    return y, idx
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.uint8])
+@pytest.mark.parametrize("hw", [(24, 24), (7, 9), (2, 2), (5, 34)])
+def test_max_pool_2x2_stride_2_values_and_indices(dtype, hw):
+    # the vectorised 2x2 / stride-2 kernel: ties keep the first position, NaN wins, odd sizes
+    # drop the last row and column
+    rng = np.random.default_rng(hw[0] * 100 + hw[1])
+    x = rng.integers(0, 4, (2, 3) + hw).astype(dtype)  # small integers: many ties
+    if np.issubdtype(dtype, np.floating):
+        x[0, 0, 0, 1] = np.nan
+        x[1, 2, -1, -1] = np.nan
+        x[0, 1, 1, 0] = -np.inf
+    want, want_idx = _max_pool_2x2_reference(x)
+    got, got_idx = F.max_pool2d(torch.tensor(x), 2, return_indices=True)
+    np.testing.assert_array_equal(got.numpy(), want)
+    np.testing.assert_array_equal(got_idx.numpy(), want_idx)
