@@ -415,3 +415,24 @@ def test_adaptive_pool_empty_output():
     x = torch.ones(1, 2, 3, requires_grad=True)
     with pytest.raises(RuntimeError, match=r"adaptive_avg_pool2d_backward\(\): Expected grad_output"):
         F.adaptive_avg_pool1d(x, 0).sum().backward()
+
+
+@pytest.mark.parametrize("inplace", [False, True])
+def test_hardtanh_gradient_at_bounds_and_nan(inplace):
+    # PyTorch 2.13: no gradient at or past a bound (hardtanh_ reads its result, so an input
+    # clamped onto a bound gets none either), and NaN passes its gradient through
+    nan = float("nan")
+    a = torch.tensor([0.0, -2.0, nan, 1.0, 2.0, 3.0], requires_grad=True)
+    x = a * 1
+    y = torch.nn.functional.hardtanh(x, 0.0, 2.0, inplace=inplace)
+    y.backward(torch.ones(6))
+    assert a.grad.tolist() == [0.0, 0.0, 1.0, 1.0, 0.0, 0.0]
+    assert (y is x) == inplace
+    if inplace:
+        assert x[3].item() == 1.0 and x[5].item() == 2.0 and x[1].item() == 0.0
+    b = torch.tensor([0.0, nan, 6.0, 3.0], requires_grad=True)
+    torch.nn.functional.relu6(b * 1, inplace=True).sum().backward()
+    assert b.grad.tolist() == [0.0, 1.0, 0.0, 1.0]
+    c = torch.tensor([-3.0, 3.0, nan, 1.0], requires_grad=True)
+    torch.nn.functional.hardsigmoid(c).sum().backward()
+    assert c.grad.tolist()[:3] == [0.0, 0.0, 0.0]

@@ -771,3 +771,27 @@ def test_round2_promotion_and_coefficients():
 def test_round2_more_exceptions(f, exc, msg):
     with pytest.raises(exc, match=msg):
         f()
+
+
+def test_sum_to_bool_casts_first():
+    # PyTorch 2.13: sum(dtype=bool) casts the input to bool before summing (so it says whether
+    # any element is nonzero; 5 - 5 - 3 + 3 is True), nansum zeroes NaNs first
+    a = torch.tensor([[5, -5, -3, 3], [0, 0, 0, 0], [1, 2, 3, 4]])
+    assert torch.sum(a, 1, dtype=torch.bool).tolist() == [True, False, True]
+    assert torch.nansum(a, 1, dtype=torch.bool).tolist() == [True, False, True]
+    assert a.sum(dtype=torch.bool).item() is True
+    nan = float("nan")
+    assert torch.sum(torch.tensor([nan, 0.0]), dtype=torch.bool).item() is True
+    assert torch.nansum(torch.tensor([nan, 0.0]), dtype=torch.bool).item() is False
+    assert torch.sum(torch.tensor([0.5, -0.5]), dtype=torch.bool).item() is True
+    assert torch.sum(torch.tensor([], dtype=torch.int64), dtype=torch.bool).item() is False
+    assert torch.sum(a * 100, 1, dtype=torch.uint8).tolist() == [0, 0, 232]  # other dtypes wrap
+
+
+def test_cumsum_checks_the_dimension_before_the_dtype():
+    # PyTorch 2.13: an out-of-range dim is an IndexError even when the dtype is also refused
+    a = torch.tensor([4, 0, 3], dtype=torch.uint8)
+    with pytest.raises(IndexError, match=r"Dimension out of range \(expected to be in range of \[-1, 0\], but got 64\)"):
+        torch.cumsum(a, 64, dtype=torch.bool)
+    with pytest.raises(NotImplementedError, match="cumprod_out_cpu"):
+        torch.cumprod(a, 0, dtype=torch.bool)

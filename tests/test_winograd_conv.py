@@ -90,3 +90,15 @@ def test_special_values_take_the_direct_sum():
     y = F.conv2d(torch.tensor(ones), torch.tensor(wi), padding=1).numpy()
     want = F.conv2d(torch.tensor(ones).double(), torch.tensor(wi).double(), padding=1).numpy()
     assert np.isposinf(y[0, 0]).all() and np.array_equal(y, want)
+
+
+def test_empty_spatial_input_raises_like_pytorch():
+    # PyTorch takes an empty batch or channel axis, not an empty spatial one, even when the
+    # padding makes room for the kernel
+    with pytest.raises(RuntimeError, match=r"Only zero batch or zero channel inputs are supported, but got input shape: \[1, 16, 0, 5\]"):
+        F.conv2d(torch.zeros(1, 16, 0, 5), torch.ones(32, 16, 3, 3), padding=2)
+    with pytest.raises(RuntimeError, match=r"input shape: \[2, 3, 1, 0\]"):
+        F.conv1d(torch.zeros(2, 3, 0), torch.ones(4, 3, 3), padding=2)
+    with pytest.raises(RuntimeError, match=r"input shape: \[1, 4, 0, 3\]"):
+        F.conv_transpose2d(torch.zeros(1, 4, 0, 3), torch.ones(4, 2, 3, 3))
+    assert F.conv2d(torch.zeros(0, 16, 0, 5), torch.ones(32, 16, 3, 3), padding=2).shape == (0, 32, 2, 7)

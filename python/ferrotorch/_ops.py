@@ -1463,6 +1463,9 @@ def masked_fill_(self, mask, value):
 
 @method()
 def sum(input, dim=None, keepdim=False, *, dtype=None):
+    if dtype == _core.bool and isinstance(input, Tensor) and input.dtype != _core.bool:
+        # PyTorch casts to bool first: a bool sum says whether any element is nonzero
+        input = input.to(_core.bool)
     return _C.sum(input, _dims(dim), keepdim, dtype)
 
 
@@ -1663,27 +1666,28 @@ def logsumexp(input, dim, keepdim=False):
     return _C.logsumexp(input, _dims(dim), keepdim)
 
 
-def _cum_dtype(name, input, dtype):
+def _cum_dtype(name, input, dtype, dim):
+    _wrap(dim, input.ndim)  # PyTorch checks the dimension first
     if (dtype or input.dtype) == _core.bool and (dtype is not None or name.endswith("_")):
         raise NotImplementedError(f"\"{name.rstrip('_')}_out_cpu\" not implemented for 'Bool'")
 
 
 @method()
 def cumsum(input, dim, *, dtype=None):
-    _cum_dtype("cumsum", input, dtype)
+    _cum_dtype("cumsum", input, dtype, dim)
     return _C.cumulative(input, _b_int(dim), False, dtype)
 
 
 @method()
 def cumprod(input, dim, *, dtype=None):
-    _cum_dtype("cumprod", input, dtype)
+    _cum_dtype("cumprod", input, dtype, dim)
     return _C.cumulative(input, _b_int(dim), True, dtype)
 
 
 def _cum_inplace(name, self, dim, dtype):
     if dtype is not None and dtype != self.dtype:
         raise RuntimeError(f"Bad in-place call: input tensor dtype {_CPP_NAME[self.dtype]} and output tensor dtype {_CPP_NAME[dtype]} should match")
-    _cum_dtype(name + "_", self, dtype)
+    _cum_dtype(name + "_", self, dtype, dim)
     return _inplace(self, cumsum if name == "cumsum" else cumprod, dim, dtype=self.dtype)
 
 

@@ -257,8 +257,7 @@ mod implicit {
     }
 
     /// The geometry whose forward is `g`'s input gradient, when the implicit or Winograd path
-    /// takes it. For
-    /// stride 1, gx[c, i] = sum over o, t of w[o, c, t]·gy[o, i + pad - t·dil]: a stride-1
+    /// takes it. For stride 1, gx[c, i] = sum over o, t of w[o, c, t]·gy[o, i + pad - t·dil]: a stride-1
     /// convolution of gy, padded by dil·(k-1) - pad, with the weights flipped and their two
     /// channel axes swapped (per group).
     pub fn adjoint(g: &ConvGeom) -> Option<ConvGeom> {

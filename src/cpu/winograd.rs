@@ -22,7 +22,7 @@ type Lanes = [f32; L];
 /// 24 / 32 1.11x, 32 / 16 1.04x, 16 / 64 1.05x, 32 / 64 1.41x; slower for 16 / 16 (0.83x),
 /// 24 / 16 (0.78x), 8 / 64 (0.90x). So cg·og / (cg + og) of at least 10.
 fn channels_pay(cg: usize, og: usize) -> bool {
-    cg.saturating_mul(og) >= 10 * (cg + og)
+    cg.saturating_mul(og) >= cg.saturating_add(og).saturating_mul(10)
 }
 
 /// Tiles per block: the block's V (16·Cp floats per tile) and M (16·Op) stay near L1 while
@@ -39,7 +39,7 @@ pub fn applies(g: &ConvGeom) -> bool {
         && g.k == [1, 3, 3] && g.in_sp[0] == 1 && g.out_sp[0] == 1 && g.pad[0] == 0
         && g.stride == [1, 1, 1] && g.dil == [1, 1, 1]
         && channels_pay(g.cg(), g.og())
-        && (1..3).all(|d| g.out_sp[d] >= 1 && g.in_sp[d].checked_add(2 * g.pad[d]) == Some(g.out_sp[d] + 2))
+        && (1..3).all(|d| g.out_sp[d] >= 1 && g.pad[d].checked_mul(2).and_then(|p| g.in_sp[d].checked_add(p)) == g.out_sp[d].checked_add(2))
         && Plan::new(g).is_some()
 }
 
@@ -256,22 +256,25 @@ pub fn forward(x: &[f32], w: &[f32], bias: Option<&[f32]>, g: &ConvGeom, y: &mut
         sc.planes.resize(in_plane * cg, 0.0);
         for grp in 0..g.groups {
             let xg = &xs[grp * cg * in_plane..][..cg * in_plane];
-            // channels-last copy of the group's input, then into the padded interior
-            if !super::transpose::transpose_into(&mut sc.planes, xg, in_plane, cg, in_plane) {
-                return Err("convolution: Winograd input copy".into());
-            }
-            if cg == p.cp {
-                // whole blocks: each input row is one run of the padded buffer
-                let xf = sc.xp.as_flattened_mut();
-                for (iy, src) in sc.planes.chunks_exact(wd * cg).enumerate() {
-                    let first = ((iy + ph) * p.wp + pw) * p.cp;
-                    xf[first..first + wd * cg].copy_from_slice(src);
+            // channels-last copy of the group's input, then into the padded interior (an empty
+            // input leaves only padding)
+            if in_plane > 0 {
+                if !super::transpose::transpose_into(&mut sc.planes, xg, in_plane, cg, in_plane) {
+                    return Err("convolution: Winograd input copy".into());
                 }
-            } else {
-                for (q, src) in sc.planes.chunks_exact(cg).enumerate() {
-                    let (iy, ix) = (q / wd, q % wd);
-                    let first = ((iy + ph) * p.wp + ix + pw) * p.cb;
-                    for (blk, part) in sc.xp[first..first + p.cb].iter_mut().zip(src.chunks(L)) { blk[..part.len()].copy_from_slice(part); }
+                if cg == p.cp {
+                    // whole blocks: each input row is one run of the padded buffer
+                    let xf = sc.xp.as_flattened_mut();
+                    for (iy, src) in sc.planes.chunks_exact(wd * cg).enumerate() {
+                        let first = ((iy + ph) * p.wp + pw) * p.cp;
+                        xf[first..first + wd * cg].copy_from_slice(src);
+                    }
+                } else {
+                    for (q, src) in sc.planes.chunks_exact(cg).enumerate() {
+                        let (iy, ix) = (q / wd, q % wd);
+                        let first = ((iy + ph) * p.wp + ix + pw) * p.cb;
+                        for (blk, part) in sc.xp[first..first + p.cb].iter_mut().zip(src.chunks(L)) { blk[..part.len()].copy_from_slice(part); }
+                    }
                 }
             }
             let ug = &u[grp * 16 * p.cp * p.op..][..16 * p.cp * p.op];
@@ -306,5 +309,62 @@ pub fn forward(x: &[f32], w: &[f32], bias: Option<&[f32]>, g: &ConvGeom, y: &mut
     } else {
         let mut sc = Scratch::default();
         y.chunks_mut(per_sample).enumerate().try_for_each(|(s, ys)| one_sample(s, ys, &mut sc))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn geom(n: usize, c: usize, o: usize, h: usize, w: usize, pad: usize) -> ConvGeom {
+        ConvGeom { n, c, o, groups: 1, in_sp: [1, h, w], out_sp: [1, h + 2 * pad - 2, w + 2 * pad - 2], k: [1, 3, 3],
+                   stride: [1, 1, 1], pad: [0, pad, pad], dil: [1, 1, 1] }
+    }
+
+    /// The direct sum in f64.
+    fn reference(x: &[f32], wt: &[f32], bias: &[f32], g: &ConvGeom) -> Vec<f64> {
+        let ([_, h, w], [_, oh, ow], p) = (g.in_sp, g.out_sp, g.pad[1] as isize);
+        let mut y = vec![0f64; g.n * g.o * oh * ow];
+        for s in 0..g.n { for o in 0..g.o { for i in 0..oh { for j in 0..ow {
+            let mut acc = bias[o] as f64;
+            for c in 0..g.c { for a in 0..3 { for b in 0..3 {
+                let (r, q) = (i as isize + a as isize - p, j as isize + b as isize - p);
+                if r >= 0 && q >= 0 && (r as usize) < h && (q as usize) < w {
+                    acc += x[((s * g.c + c) * h + r as usize) * w + q as usize] as f64 * wt[((o * g.c + c) * 3 + a) * 3 + b] as f64;
+                }
+            }}}
+            y[((s * g.o + o) * oh + i) * ow + j] = acc;
+        }}}}
+        y
+    }
+
+    #[test]
+    fn matches_the_direct_sum() {
+        if !crate::cpu::small_gemm::available() { return; }
+        for (n, c, o, h, w, pad) in [(2, 20, 24, 7, 9, 1), (1, 16, 40, 5, 4, 0), (3, 32, 32, 3, 3, 2)] {
+            let g = geom(n, c, o, h, w, pad);
+            assert!(applies(&g));
+            let (xn, wn, yn) = g.validate().unwrap();
+            let x: Vec<f32> = (0..xn).map(|i| ((i * 7919 % 1000) as f32 / 500.0) - 1.0).collect();
+            let wt: Vec<f32> = (0..wn).map(|i| ((i * 104_729 % 1000) as f32 / 5000.0) - 0.1).collect();
+            let bias: Vec<f32> = (0..o).map(|i| i as f32 * 0.25).collect();
+            let mut y = vec![0f32; yn];
+            forward(&x, &wt, Some(&bias), &g, &mut y).unwrap();
+            let want = reference(&x, &wt, &bias, &g);
+            let scale = want.iter().fold(0f64, |m, v| m.max(v.abs()));
+            for (a, b) in y.iter().zip(&want) { assert!((*a as f64 - b).abs() <= 1e-5 * scale, "{a} vs {b}"); }
+        }
+    }
+
+    #[test]
+    fn empty_input_gives_the_bias() {
+        if !crate::cpu::small_gemm::available() { return; }
+        let g = geom(1, 16, 32, 0, 5, 2);
+        assert!(applies(&g));
+        let (xn, wn, yn) = g.validate().unwrap();
+        let bias: Vec<f32> = (0..32).map(|i| i as f32).collect();
+        let mut y = vec![f32::NAN; yn];
+        forward(&vec![0f32; xn], &vec![1f32; wn], Some(&bias), &g, &mut y).unwrap();
+        for (o, plane) in y.chunks(yn / 32).enumerate() { assert!(plane.iter().all(|&v| v == o as f32)); }
     }
 }

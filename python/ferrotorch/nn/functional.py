@@ -345,6 +345,14 @@ def pad(input, pad, mode="constant", value=None):
 # linear / bilinear
 # ---------------------------------------------------------------------------
 
+def _check_empty_spatial(shp):
+    """PyTorch's convolutions take an empty batch or channel axis, not an empty spatial one
+    (its message shows 1-d inputs as the 2-d ones it computes them as)."""
+    if shp[0] and shp[1] and any(s == 0 for s in shp[2:]):
+        shown = [shp[0], shp[1], 1, shp[2]] if len(shp) == 3 else list(shp)
+        raise RuntimeError(f"Only zero batch or zero channel inputs are supported, but got input shape: {shown}")
+
+
 def linear(input, weight, bias=None):
     r"""y = x A^T + b"""
     if weight.dim() == 2 and input.dim() >= 1 and int(input.shape[-1]) != int(weight.shape[1]):
@@ -520,6 +528,7 @@ def _conv_nd(input, weight, bias, stride, padding, dilation, groups, nd, name):
         raise RuntimeError(
             f"Calculated padded input size per channel: ({' x '.join(str(p) for p in padded)}). "
             f"Kernel size: ({' x '.join(str(e) for e in eff)}). Kernel size can't be greater than actual input size")
+    _check_empty_spatial(shp)
     if _native_conv_ok(input, weight, bias):
         out_sp = [(padded[i] - eff[i]) // stride[i] + 1 for i in range(nd)]
         out = _C.convolution(input, weight, bias, list(stride), [l for l, _ in pads], list(dilation), groups, False,
@@ -660,6 +669,7 @@ def _conv_transpose_nd(input, weight, bias, stride, padding, output_padding, gro
     if any(o < 0 for o in out_sp):
         raise RuntimeError(f"Given input size per channel: {list(sp)}. Calculated output size per channel: "
                            f"{list(out_sp)}. Output size is too small")
+    _check_empty_spatial(shp)
     if _native_conv_ok(input, weight, bias):
         out = _C.convolution(input, weight, bias, list(stride), list(padding), list(dilation), groups, True,
                              list(out_sp))
@@ -1235,11 +1245,15 @@ def _in_float(input, fn):
     return fn(input)
 
 
-def _open_clamp(x, lo, hi):
-    """clamp(x, lo, hi) whose gradient is zero at the bounds too (PyTorch's hardtanh backward)."""
+def _open_clamp(x, lo, hi, nan_gradient=False):
+    """clamp(x, lo, hi) whose gradient is zero at the bounds too: it passes for x strictly
+    inside, and with ``nan_gradient`` for NaN as well (PyTorch's hardtanh backward; its
+    hardsigmoid backward gives NaN none)."""
     y = torch.clamp(x, lo, hi)
     if not (y.requires_grad and torch.is_grad_enabled()):
         return y
+    if nan_gradient:
+        return torch.where((x <= lo) | (x >= hi), y.detach(), y)
     return torch.where((x > lo) & (x < hi), y, y.detach())
 
 
@@ -1257,8 +1271,12 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
             raise _not_implemented("hardtanh", input.dtype)
         min_val, max_val = int(min_val), int(max_val)
     if inplace:
-        return input.clamp_(min_val, max_val)
-    return _open_clamp(input, min_val, max_val)
+        input.clamp_(min_val, max_val)
+        if not (input.requires_grad and torch.is_grad_enabled()):
+            return input
+        # hardtanh_'s backward reads the result: no gradient where it sits on a bound
+        return input.copy_(torch.where((input <= min_val) | (input >= max_val), input.detach(), input))
+    return _open_clamp(input, min_val, max_val, nan_gradient=True)
 
 
 def hardtanh_(input, min_val=-1.0, max_val=1.0):
