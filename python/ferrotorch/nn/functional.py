@@ -345,14 +345,6 @@ def pad(input, pad, mode="constant", value=None):
 # linear / bilinear
 # ---------------------------------------------------------------------------
 
-def _check_empty_spatial(shp):
-    """PyTorch's convolutions take an empty batch or channel axis, not an empty spatial one
-    (its message shows 1-d inputs as the 2-d ones it computes them as)."""
-    if shp[0] and shp[1] and any(s == 0 for s in shp[2:]):
-        shown = [shp[0], shp[1], 1, shp[2]] if len(shp) == 3 else list(shp)
-        raise RuntimeError(f"Only zero batch or zero channel inputs are supported, but got input shape: {shown}")
-
-
 def linear(input, weight, bias=None):
     r"""y = x A^T + b"""
     if weight.dim() == 2 and input.dim() >= 1 and int(input.shape[-1]) != int(weight.shape[1]):
@@ -471,6 +463,14 @@ def _native_conv_ok(input, weight, bias):
     round intermediate products) and its dtype-mismatch errors."""
     return (_dtype_name(input.dtype) in ("float32", "float64") and weight.dtype == input.dtype
             and (bias is None or bias.dtype == input.dtype) and input.device == weight.device)
+
+
+def _check_empty_spatial(shp):
+    """PyTorch's convolutions take an empty batch or channel axis, not an empty spatial one
+    (its message shows 1-d inputs as the 2-d ones it computes them as)."""
+    if shp[0] and shp[1] and any(s == 0 for s in shp[2:]):
+        shown = [shp[0], shp[1], 1, shp[2]] if len(shp) == 3 else list(shp)
+        raise RuntimeError(f"Only zero batch or zero channel inputs are supported, but got input shape: {shown}")
 
 
 def _conv_nd(input, weight, bias, stride, padding, dilation, groups, nd, name):
