@@ -795,3 +795,21 @@ def test_cumsum_checks_the_dimension_before_the_dtype():
         torch.cumsum(a, 64, dtype=torch.bool)
     with pytest.raises(NotImplementedError, match="cumprod_out_cpu"):
         torch.cumprod(a, 0, dtype=torch.bool)
+
+
+def test_cat_skips_empty_1d_inputs_but_promotes_and_differentiates_them():
+    # PyTorch 2.13: the legacy skip of 1-D empty inputs keeps their dtype in the result type and
+    # still gives them (empty) gradients
+    e16, ebf = torch.tensor([], dtype=torch.float16), torch.tensor([], dtype=torch.bfloat16)
+    assert torch.cat([torch.tensor([1.0, 2.0], dtype=torch.float16), ebf]).dtype == torch.float32
+    assert torch.cat([e16, ebf]).dtype == torch.float32 and torch.cat([e16, ebf]).shape == (0,)
+    assert torch.cat([torch.zeros(2, 3, dtype=torch.int16), ebf]).dtype == torch.bfloat16
+    assert torch.hstack([torch.tensor([[1, 2]], dtype=torch.uint8), torch.tensor([], dtype=torch.int32)]).dtype == torch.int32
+    x, z = torch.tensor([], requires_grad=True), torch.zeros(2, 3, requires_grad=True)
+    (torch.cat([z, x], 1) * 2).sum().backward()
+    assert x.grad is not None and x.grad.shape == (0,) and z.grad.tolist() == [[2.0] * 3] * 2
+    x, w = torch.tensor([], requires_grad=True), torch.tensor([], dtype=torch.float64, requires_grad=True)
+    out = torch.cat([x, w])
+    assert out.dtype == torch.float64 and out.requires_grad
+    out.sum().backward()
+    assert x.grad.shape == (0,) and x.grad.dtype == torch.float32 and w.grad.dtype == torch.float64

@@ -440,47 +440,58 @@ pub fn flip(x: &Tensor, dims: &[i64]) -> Result<Tensor> {
 
 pub fn cat(ts: &[Tensor], dim: i64) -> Result<Tensor> {
     if ts.is_empty() { return Err(Error::Runtime("torch.cat(): expected a non-empty list of Tensors".into())); }
-    // legacy: 1-D empty tensors are skipped
-    let parts: Vec<&Tensor> = ts.iter().filter(|t| !(t.ndim() == 1 && t.numel() == 0)).collect();
-    if parts.is_empty() { return Ok(ts[0].clone()); }
-    let nd = parts[0].ndim();
-    if nd == 0 { return Err(Error::Runtime("zero-dimensional tensor (at position 0) cannot be concatenated".into())); }
-    let d = wrap_dim(dim, nd)?;
-    let s0 = parts[0].shape();
-    let mut dt = parts[0].dtype();
-    let mut total = 0;
-    for (i, t) in parts.iter().enumerate() {
-        let s = t.shape();
-        if s.len() != nd {
-            return Err(Error::Runtime(format!("Tensors must have same number of dimensions: got {} and {}", nd, s.len())));
-        }
-        for k in 0..nd {
-            if k != d && s[k] != s0[k] {
-                return Err(Error::Runtime(format!("Sizes of tensors must match except in dimension {}. Expected size {} but got size {} for tensor number {} in the list.", d, s0[k], s[k], i)));
+    // legacy: 1-D empty tensors are skipped, but their dtypes still take part in the result type
+    // and they still get (empty) gradients
+    let skipped = |t: &Tensor| t.ndim() == 1 && t.numel() == 0;
+    let dt = ts.iter().skip(1).fold(ts[0].dtype(), |a, t| crate::dtype::promote(a, t.dtype()));
+    let parts: Vec<&Tensor> = ts.iter().filter(|t| !skipped(t)).collect();
+    let (out, d, sizes) = if parts.is_empty() {
+        (Tensor::empty(&[0], dt)?, 0, vec![None; ts.len()])
+    } else {
+        let nd = parts[0].ndim();
+        if nd == 0 { return Err(Error::Runtime("zero-dimensional tensor (at position 0) cannot be concatenated".into())); }
+        let d = wrap_dim(dim, nd)?;
+        let s0 = parts[0].shape();
+        let mut total = 0;
+        for (i, t) in parts.iter().enumerate() {
+            let s = t.shape();
+            if s.len() != nd {
+                return Err(Error::Runtime(format!("Tensors must have same number of dimensions: got {} and {}", nd, s.len())));
             }
+            for k in 0..nd {
+                if k != d && s[k] != s0[k] {
+                    return Err(Error::Runtime(format!("Sizes of tensors must match except in dimension {}. Expected size {} but got size {} for tensor number {} in the list.", d, s0[k], s[k], i)));
+                }
+            }
+            total += s[d];
         }
-        total += s[d];
-        dt = crate::dtype::promote(dt, t.dtype());
-    }
-    let mut shape = s0.clone();
-    shape[d] = total;
-    let out = Tensor::empty(&shape, dt)?;
-    let mut pos = 0;
-    let mut sizes = vec![];
-    for t in &parts {
-        let n = t.shape()[d];
-        let dst = slice(&out.detach(), d, pos, pos + n, 1)?;
-        copy::copy_raw(&dst, t)?;
-        pos += n;
-        sizes.push(n);
-    }
-    let refs: Vec<&Tensor> = parts.to_vec();
+        let mut shape = s0.clone();
+        shape[d] = total;
+        let out = Tensor::empty(&shape, dt)?;
+        let mut pos = 0;
+        for t in &parts {
+            let n = t.shape()[d];
+            let dst = slice(&out.detach(), d, pos, pos + n, 1)?;
+            copy::copy_raw(&dst, t)?;
+            pos += n;
+        }
+        // each input's extent along d; None for the skipped ones
+        let sizes: Vec<Option<usize>> = ts.iter().map(|t| (!skipped(t)).then(|| t.shape()[d])).collect();
+        (out, d, sizes)
+    };
+    let refs: Vec<&Tensor> = ts.iter().collect();
     if dt.is_differentiable() && autograd::needs_grad(&refs) {
+        let dtypes: Vec<crate::dtype::DType> = ts.iter().map(|t| t.dtype()).collect();
         autograd::record("CatBackward0", &refs, &[&out], vec![], Box::new(move |_, g| {
             let Some(g) = &g[0] else { return Ok(vec![None; sizes.len()]) };
             let mut p = 0;
             let mut r = vec![];
-            for &n in &sizes { r.push(Some(slice(g, d, p, p + n, 1)?)); p += n; }
+            for (size, &dt) in sizes.iter().zip(&dtypes) {
+                match *size {
+                    Some(n) => { r.push(Some(slice(g, d, p, p + n, 1)?)); p += n; }
+                    None => r.push(Some(Tensor::zeros(&[0], dt)?)),
+                }
+            }
             Ok(r)
         }));
     }
