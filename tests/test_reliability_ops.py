@@ -813,3 +813,11 @@ def test_cat_skips_empty_1d_inputs_but_promotes_and_differentiates_them():
     assert out.dtype == torch.float64 and out.requires_grad
     out.sum().backward()
     assert x.grad.shape == (0,) and x.grad.dtype == torch.float32 and w.grad.dtype == torch.float64
+
+
+def test_inplace_cumsum_checks_the_dimension_before_the_dtype():
+    a = torch.zeros(5, 3, dtype=torch.float16)
+    with pytest.raises(IndexError, match=r"expected to be in range of \[-2, 1\], but got -3"):
+        a.cumsum_(-3, dtype=torch.bfloat16)
+    with pytest.raises(RuntimeError, match="Bad in-place call"):
+        a.cumsum_(0, dtype=torch.bfloat16)

@@ -1685,6 +1685,7 @@ def cumprod(input, dim, *, dtype=None):
 
 
 def _cum_inplace(name, self, dim, dtype):
+    _wrap(dim, self.ndim)  # PyTorch checks the dimension first here too
     if dtype is not None and dtype != self.dtype:
         raise RuntimeError(f"Bad in-place call: input tensor dtype {_CPP_NAME[self.dtype]} and output tensor dtype {_CPP_NAME[dtype]} should match")
     _cum_dtype(name + "_", self, dtype, dim)
