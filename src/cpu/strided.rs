@@ -68,7 +68,11 @@ pub fn map1<O: Elem, A: Elem>(shape: &[usize], o: &Body, a: &Body, f: impl Fn(A)
         // the compiler vectorises without alias checks) are sound. `vectorized` runs the loop
         // as AVX2 code where the CPU has it.
         super::simd::vectorized(#[inline(always)] || unsafe {
-            if op as usize == ap as usize {
+            if op as usize == ap as usize && std::mem::size_of::<O>() == std::mem::size_of::<A>() {
+                // through one pointer, so the loop vectorises (two equal pointers made the
+                // compiler's overlap check fail at run time and take its scalar loop)
+                for i in 0..n { let p = op.add(i); *p = f(*(p as *const A)) }
+            } else if op as usize == ap as usize {
                 for i in 0..n { *op.add(i) = f(*ap.add(i)) }
             } else {
                 let (os, as_) = (std::slice::from_raw_parts_mut(op, n), std::slice::from_raw_parts(ap, n));
@@ -91,7 +95,18 @@ pub fn map2<O: Elem, A: Elem, B: Elem>(shape: &[usize], o: &Body, a: &Body, b: &
         let (op, ap, bp) = (o.data_ptr() as *mut O, a.data_ptr() as *const A, b.data_ptr() as *const B);
         // SAFETY: as for map1's flat loop.
         super::simd::vectorized(#[inline(always)] || unsafe {
-            if op as usize == ap as usize || op as usize == bp as usize {
+            let same_size = std::mem::size_of::<O>() == std::mem::size_of::<A>() && std::mem::size_of::<O>() == std::mem::size_of::<B>();
+            if same_size && (op as usize == ap as usize || op as usize == bp as usize) {
+                // in place through the output's pointer (as in map1); the other input, if
+                // distinct, is disjoint from the output
+                let (in_a, in_b) = (op as usize == ap as usize, op as usize == bp as usize);
+                for i in 0..n {
+                    let p = op.add(i);
+                    let y = if in_a { *(p as *const A) } else { *ap.add(i) };
+                    let z = if in_b { *(p as *const B) } else { *bp.add(i) };
+                    *p = f(y, z)
+                }
+            } else if op as usize == ap as usize || op as usize == bp as usize {
                 for i in 0..n { *op.add(i) = f(*ap.add(i), *bp.add(i)) }
             } else {
                 let os = std::slice::from_raw_parts_mut(op, n);
