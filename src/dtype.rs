@@ -253,9 +253,21 @@ impl Elem for f16 {
 impl Elem for bf16 {
     const DTYPE: DType = DType::BF16;
     #[inline] fn to_f64(self) -> f64 { self.to_f64() }
-    #[inline] fn from_f64(v: f64) -> Self { bf16::from_f64(v) }
+    // through f32, as PyTorch converts doubles and integers to bfloat16
+    #[inline] fn from_f64(v: f64) -> Self { bf16_from_f32(v as f32) }
     #[inline] fn to_i64(self) -> i64 { self.to_f64() as i64 }
-    #[inline] fn from_i64(v: i64) -> Self { bf16::from_f64(v as f64) }
+    #[inline] fn from_i64(v: i64) -> Self { bf16_from_f32(v as f32) }
+}
+
+/// f32 -> bfloat16 as PyTorch rounds it: to nearest, ties to even, from all of the f32's bits
+/// (`half`'s `bf16::from_f64` first drops the low 3 bits of an f32's mantissa, so
+/// 1 + 2^-8 + 2^-23 rounded down instead of up); NaN becomes 0xFFFF, the pattern PyTorch's
+/// vectorised conversions write. Branch-free, so loops over it vectorise.
+#[inline(always)]
+pub fn bf16_from_f32(x: f32) -> bf16 {
+    let u = x.to_bits();
+    let rounded = (u.wrapping_add(0x7FFF + ((u >> 16) & 1)) >> 16) as u16;
+    bf16::from_bits(if x.is_nan() { 0xFFFF } else { rounded })
 }
 
 /// A complex element: PyTorch's c10::complex layout (real part first), ordered

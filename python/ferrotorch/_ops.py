@@ -1320,6 +1320,10 @@ def clamp(input, min=None, max=None):
         for b in (min, max):
             if b is not None:
                 _check_scalar(b, dt)
+    if scalars and dt == input.dtype and dt in (_core.float32, _core.float64) \
+            and not _b_any(b is not None and b != b for b in (min, max)):
+        # one fused pass (and PyTorch's ClampBackward1); the composition below costs six
+        return _C.clamp_scalar(input, None if min is None else float(min), None if max is None else float(max))
     r = input if input.dtype == dt else input.to(dt)
     # a NaN bound gives NaN (PyTorch propagates it); at x == bound the gradient goes to x
     for b, above in ((min, False), (max, True)):
@@ -1775,8 +1779,8 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
         return return_types.topk(input.clone(), zeros((), dtype=_core.int64))
     if not 0 <= k <= (input.shape[d] if input.ndim else 1):
         raise RuntimeError("selected index k out of range")
-    v, i = _C.sort(input, d, largest)
-    return return_types.topk(narrow(v, d, 0, k), narrow(i, d, 0, k))
+    v, i = _C.topk(input, k, d, largest)
+    return return_types.topk(v, i)
 
 
 @method()

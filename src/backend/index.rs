@@ -20,6 +20,10 @@ pub trait IndexKernels {
     /// `idx [rows, len]` = the stable ascending (or descending) order of each row of x, NaN
     /// sorting as the largest value.
     fn sort_rows(&self, idx: &Tensor, x: &Tensor, len: usize, descending: bool) -> Result<()>;
+    /// The first `k` positions of each contiguous row of `len` elements of `x` in the order
+    /// `sort_rows` gives (0 < k <= len), written to the contiguous int64 `idx` (k per row):
+    /// a selection, then a sort of the k selected, instead of sorting whole rows.
+    fn topk_rows(&self, idx: &Tensor, x: &Tensor, len: usize, k: usize, descending: bool) -> Result<()>;
     /// unfold's backward: z [outer, n, inner] (zeroed) += every window of g
     /// [outer, nwin, inner, size] at its position `w * step`.
     fn unfold_backward(&self, z: &Tensor, g: &Tensor, n: usize, inner: usize, size: usize, step: usize) -> Result<()>;

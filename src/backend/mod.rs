@@ -47,6 +47,9 @@ pub trait Backend: Sync + conv::ConvKernels + index::IndexKernels + nn::NnKernel
     fn compare(&self, op: BinOp, out: &Tensor, a: &Tensor, b: &Tensor) -> Result<()>;
     /// `out = cond ? a : b`, broadcast to out's shape; cond is bool, a, b and out one dtype.
     fn select(&self, out: &Tensor, cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<()>;
+    /// `out = min(max(x, lo), hi)` elementwise (a missing bound does not apply), for float32 or
+    /// float64 x and out of one shape and dtype; NaN elements stay NaN. The bounds are not NaN.
+    fn clamp(&self, out: &Tensor, x: &Tensor, lo: Option<f64>, hi: Option<f64>) -> Result<()>;
     /// Every element of `t` set to `v`, converted to t's dtype.
     fn fill(&self, t: &Tensor, v: Scalar) -> Result<()>;
     /// `dst = src` broadcast to dst's shape and converted to dst's dtype; the ops layer has

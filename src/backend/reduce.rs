@@ -15,6 +15,9 @@ pub enum RowReduce {
     All,
     /// Any element non-zero: out bool.
     Any,
+    /// The sum of squared deviations from the row's mean, for float32/float64 rows: out f64
+    /// (two passes in f64, as var/std need).
+    SquaredDeviations,
 }
 
 pub trait ReduceKernels {

@@ -77,21 +77,36 @@ fn index_rows(full: &Tensor, picked: &Tensor, idx: &Tensor, outer: usize, inner:
     Ok((k, n))
 }
 
+/// The order of two positions of a row: by value (NaN largest; -0.0 and 0.0 equal), reversed
+/// when descending, then by position, which makes it a total order that gives a stable sort's
+/// result from any sorting or selection algorithm.
+fn row_order<T: Elem>(row: &[T], descending: bool, a: usize, b: usize) -> std::cmp::Ordering {
+    use std::cmp::Ordering::*;
+    let isnan = |i: usize| T::DTYPE.is_float() && row[i].to_f64().is_nan();
+    let o = match (isnan(a), isnan(b)) {
+        (true, true) => Equal,
+        (true, false) => Greater,
+        (false, true) => Less,
+        _ => if T::DTYPE.is_float() { row[a].to_f64().partial_cmp(&row[b].to_f64()).unwrap_or(Equal) } else { row[a].to_i64().cmp(&row[b].to_i64()) },
+    };
+    (if descending { o.reverse() } else { o }).then(a.cmp(&b))
+}
+
 /// Sorts one row's positions: stable, NaN largest.
 fn sort_row<T: Elem>(row: &[T], descending: bool, out: &mut [i64]) {
     let mut ord: Vec<usize> = (0..row.len()).collect();
-    let isnan = |i: usize| T::DTYPE.is_float() && row[i].to_f64().is_nan();
-    ord.sort_by(|&a, &b| {
-        let o = match (isnan(a), isnan(b)) {
-            (true, true) => std::cmp::Ordering::Equal,
-            (true, false) => std::cmp::Ordering::Greater,
-            (false, true) => std::cmp::Ordering::Less,
-            // -0.0 and 0.0 compare equal (the stable order keeps them as they came)
-            _ => if T::DTYPE.is_float() { row[a].to_f64().partial_cmp(&row[b].to_f64()).unwrap_or(std::cmp::Ordering::Equal) } else { row[a].to_i64().cmp(&row[b].to_i64()) },
-        };
-        if descending { o.reverse() } else { o }
-    });
+    ord.sort_unstable_by(|&a, &b| row_order(row, descending, a, b));
     for (j, &o) in ord.iter().enumerate() { out[j] = o as i64; }
+}
+
+/// The first out.len() (k, 0 < k <= row.len()) positions of `sort_row`'s order: the k-th is
+/// selected in linear time, then only the k before it are sorted.
+fn topk_row<T: Elem>(row: &[T], descending: bool, out: &mut [i64]) {
+    let k = out.len();
+    let mut ord: Vec<usize> = (0..row.len()).collect();
+    if k < ord.len() { ord.select_nth_unstable_by(k - 1, |&a, &b| row_order(row, descending, a, b)); }
+    ord[..k].sort_unstable_by(|&a, &b| row_order(row, descending, a, b));
+    for (o, &p) in out.iter_mut().zip(&ord[..k]) { *o = p as i64; }
 }
 
 impl IndexKernels for Cpu {
@@ -151,6 +166,19 @@ impl IndexKernels for Cpu {
                 src.par_chunks(len).zip(ip.par_chunks_mut(len)).for_each(run)
             } else {
                 src.chunks(len).zip(ip.chunks_mut(len)).for_each(run)
+            }
+        }))?)
+    }
+
+    fn topk_rows(&self, idx: &Tensor, x: &Tensor, len: usize, k: usize, descending: bool) -> Result<()> {
+        check_outputs(&[idx], &[x])?;
+        if k == 0 || k > len || x.numel() % len != 0 || product(&[x.numel() / len, k], "topk")? != idx.numel() { return Err(geometry_err("topk")); }
+        crate::dispatch!(x.dtype(), T => read::<T, _>(x, |src| write::<i64, _>(idx, |ip| {
+            let run = |(row, out): (&[T], &mut [i64])| topk_row(row, descending, out);
+            if x.numel() >= super::iter::GRAIN && super::iter::parallel_ok() {
+                src.par_chunks(len).zip(ip.par_chunks_mut(k)).for_each(run)
+            } else {
+                src.chunks(len).zip(ip.chunks_mut(k)).for_each(run)
             }
         }))?)
     }

@@ -11,6 +11,7 @@
 //! and adaptive pooling).
 pub mod attention;
 pub mod conv;
+pub mod convert;
 pub mod counting;
 pub mod elementwise;
 pub mod fft;
@@ -94,6 +95,14 @@ impl Backend for Cpu {
         crate::dispatch!(o.dtype, T => strided::map3::<T, bool, T, T>(&o.shape, &o, &c, &x, &y, |c, a, b| if c { a } else { b }))
     }
 
+    fn clamp(&self, out: &Tensor, x: &Tensor, lo: Option<f64>, hi: Option<f64>) -> Result<()> {
+        match out.dtype() {
+            DType::F32 => elementwise::clamp_kernel::<f32>(out, x, lo, hi),
+            DType::F64 => elementwise::clamp_kernel::<f64>(out, x, lo, hi),
+            dt => Err(Error::Runtime(format!("internal: no CPU clamp kernel for {}", dt.name()))),
+        }
+    }
+
     fn fill(&self, t: &Tensor, v: Scalar) -> Result<()> {
         let b = t.body();
         crate::dispatch!(b.dtype, T => {
@@ -110,6 +119,7 @@ impl Backend for Cpu {
         let (d, s) = (dst.body(), src.body());
         let ss = iter::broadcast_strides(&s.shape, &s.strides, &d.shape);
         if s.dtype == d.dtype && transpose::copy_views(&d, &s, &ss) { return Ok(()); }
+        if convert::halves(&d, &s)? { return Ok(()); }
         crate::dispatch!(s.dtype, S => crate::dispatch!(d.dtype, D => strided::map1::<D, S>(&d.shape, &d, &s, |x| x.cast::<D>())))
     }
 

@@ -525,6 +525,25 @@ pub fn expand_masks(indices: Vec<Option<Tensor>>, xshape: &[usize]) -> Result<Ve
     Ok(out)
 }
 
+/// The k largest (or smallest) elements along dim, in `sort`'s order: (values, indices), each
+/// with k along dim. The caller has checked 0 <= k <= the size of dim (x has at least one dim).
+pub fn topk(x: &Tensor, k: usize, dim: i64, largest: bool) -> Result<(Tensor, Tensor)> {
+    let nd = x.ndim();
+    let d = wrap_dim(dim, nd)?;
+    if x.dtype().is_complex() { return Err(Error::Runtime("\"topk_cpu\" not implemented for 'Complex'".into())); }
+    if nd == 0 || k > x.shape()[d] { return Err(Error::Runtime("selected index k out of range".into())); }
+    let moved = shape::movedim_raw(&x.detach(), d, nd - 1);
+    let c = copy::contiguous_as(&moved, x.dtype())?;
+    let mut ish = c.shape();
+    let len = ish[nd - 1];
+    ish[nd - 1] = k;
+    let idx = Tensor::alloc_on(&ish, DType::I64, x.device(), false)?;
+    if k > 0 && idx.numel() > 0 { backend_of(&[&c])?.topk_rows(&idx, &c, len, k, largest)?; }
+    let idx = copy::contiguous_clone(&shape::movedim_raw(&idx, nd - 1, d))?;
+    let vals = gather(x, d as i64, &idx)?;
+    Ok((vals, idx))
+}
+
 /// Stable sort along dim: (values, indices). NaN sorts as the largest value.
 pub fn sort(x: &Tensor, dim: i64, descending: bool) -> Result<(Tensor, Tensor)> {
     let nd = x.ndim();

@@ -96,6 +96,37 @@ pub fn unary(op: UnaryOp, x: &Tensor) -> Result<Tensor> {
     Ok(out)
 }
 
+/// clamp(x, lo, hi) with scalar bounds in one pass, for float32/float64 x (the Python layer
+/// takes this path when neither bound is NaN and the result keeps x's dtype; it composes
+/// the other cases). The gradient is g where lo <= x <= hi and 0 elsewhere, NaN x included,
+/// as PyTorch's ClampBackward1.
+pub fn clamp_scalar(x: &Tensor, lo: Option<f64>, hi: Option<f64>) -> Result<Tensor> {
+    if !matches!(x.dtype(), DType::F32 | DType::F64) || lo.is_some_and(f64::is_nan) || hi.is_some_and(f64::is_nan) {
+        return Err(Error::Runtime(format!("internal: clamp_scalar takes float32/float64 and bounds that are not NaN, got {}", x.dtype().name())));
+    }
+    let out = Tensor::empty(&x.shape(), x.dtype())?;
+    crate::backend::backend_of(&[x, &out])?.clamp(&out, x, lo, hi)?;
+    if autograd::needs_grad(&[x]) {
+        // the mask of where the gradient passes is saved rather than x, which clamp_ then
+        // overwrites with the result; NaN compares false both ways, so it is outside
+        let scalar = |v: f64| Operand::S(crate::dtype::Scalar::Float(v));
+        let inside = {
+            let _g = autograd::GradMode::set(false);
+            let within = |op: BinOp, b: Option<f64>| match b { Some(b) => binary::cmp(op, x, &scalar(b)).map(Some), None => Ok(None) };
+            match (within(BinOp::Ge, lo)?, within(BinOp::Le, hi)?) {
+                (Some(a), Some(b)) => binary::binary(BinOp::LogicalAnd, &Operand::T(a), &Operand::T(b), 1.0)?,
+                (Some(m), None) | (None, Some(m)) => m,
+                (None, None) => binary::cmp(BinOp::Eq, x, &Operand::T(x.clone()))?,
+            }
+        };
+        autograd::record("ClampBackward1", &[x], &[&out], vec![SaveItem::Value(inside)], Box::new(move |s, g| {
+            let Some(g) = &g[0] else { return Ok(vec![None]) };
+            Ok(vec![Some(binary::where_(&s[0], &Operand::T(g.clone()), &scalar(0.0))?)])
+        }));
+    }
+    Ok(out)
+}
+
 /// Real formulas give g * f'(x); for complex gradients PyTorch's g * conj(f'(z)) is
 /// conj(formula(conj(g))), the formulas being holomorphic in z and linear in g.
 fn backward_conj(op: UnaryOp, g: &Tensor, s: &Tensor) -> Result<Option<Tensor>> {

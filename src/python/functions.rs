@@ -152,6 +152,14 @@ fn unary_op(py: Python<'_>, op: &str, a: &Bound<'_, PyAny>) -> R<PT> {
     })
 }
 #[pyfunction]
+#[pyo3(signature = (x, lo=None, hi=None))]
+fn clamp_scalar(py: Python<'_>, x: &Bound<'_, PyAny>, lo: Option<f64>, hi: Option<f64>) -> R<PT> {
+    crate::python::convert::guard(|| {
+        let x = tt(x)?;
+        wrap(py, heavy(py, x.numel(), || unary::clamp_scalar(&x, lo, hi))?)
+    })
+}
+#[pyfunction]
 fn unary_op_<'py>(op: &str, a: &Bound<'py, PyAny>) -> R<Bound<'py, PyAny>> { crate::python::convert::guard(|| { unary::unary_(uop_of(op)?, &tt(a)?)?; Ok(a.clone()) }) }
 
 #[pyfunction]
@@ -473,6 +481,15 @@ fn nonzero(py: Python<'_>, x: &Bound<'_, PyAny>) -> R<PT> { crate::python::conve
 fn sort(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64, descending: bool) -> R<(PT, PT)> {
     crate::python::convert::guard(|| {
     let (v, i) = index::sort(&tt(x)?, dim, descending)?;
+    Ok((wrap(py, v)?, wrap(py, i)?))
+    })
+}
+
+#[pyfunction]
+#[pyo3(signature = (x, k, dim=-1, largest=true))]
+fn topk(py: Python<'_>, x: &Bound<'_, PyAny>, k: usize, dim: i64, largest: bool) -> R<(PT, PT)> {
+    crate::python::convert::guard(|| {
+    let (v, i) = index::topk(&tt(x)?, k, dim, largest)?;
     Ok((wrap(py, v)?, wrap(py, i)?))
     })
 }
@@ -1081,11 +1098,11 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     add!(binary_op, binary_op_, floor_divide, unary_op, unary_op_, where_op, sum, mean, prod, amax, max_dim, argmax, var, logsumexp,
          cumulative, all_any, norm, sum_to_size, view, reshape, permute, transpose, t, expand, squeeze, unsqueeze, narrow, select,
          slice_op, diagonal, unfold, flip, cat, stack, repeat, tri, as_strided, contiguous, clone, to_dtype, view_dtype, copy_, fill_,
-         masked_fill, gather, scatter, scatter_reduce, index_select, index_add, index_op, index_put, nonzero, sort, mm, bmm,
+         masked_fill, gather, scatter, scatter_reduce, index_select, index_add, index_op, index_put, nonzero, sort, topk, mm, bmm,
          matmul, softmax, empty, zeros, full, arange, linspace, from_numpy, manual_seed, initial_seed, default_rng_state,
          set_default_rng_state, uniform_, normal_, randint_, random_full_, exponential_, bernoulli_scalar_, randperm, bernoulli, multinomial, result_type, promote_types,
          can_cast, set_default_dtype, get_default_dtype, is_grad_enabled, set_grad_enabled, run_backward, run_grad,
-         register_hook, record_function, _empty_cache, tensor_from_list, set_num_threads, get_num_threads, _adam_step, _sgd_step, _rmsprop_step, _adagrad_step, _adadelta_step, _adamax_step, _nadam_step, _radam_step,
+         register_hook, record_function, _empty_cache, clamp_scalar, tensor_from_list, set_num_threads, get_num_threads, _adam_step, _sgd_step, _rmsprop_step, _adagrad_step, _adadelta_step, _adamax_step, _nadam_step, _radam_step,
          view_as_real, view_as_complex, real, imag, complex, polar, conj, angle_complex, sgn_complex, fft_c2c,
          unique_op, searchsorted_op, bincount_op, histc_op, cum_extreme_indices, mode_indices,
          linalg_inv, linalg_solve, linalg_det, linalg_slogdet, linalg_cholesky, linalg_qr, linalg_svd, linalg_eigh, linalg_eig);

@@ -1252,9 +1252,11 @@ def _open_clamp(x, lo, hi, nan_gradient=False):
     y = torch.clamp(x, lo, hi)
     if not (y.requires_grad and torch.is_grad_enabled()):
         return y
+    # where the gradient passes, y equals x (NaN included): take x itself, whose gradient is 1
+    # (clamp's own gives NaN none, as PyTorch's ClampBackward1)
     if nan_gradient:
-        return torch.where((x <= lo) | (x >= hi), y.detach(), y)
-    return torch.where((x > lo) & (x < hi), y, y.detach())
+        return torch.where((x <= lo) | (x >= hi), y.detach(), x)
+    return torch.where((x > lo) & (x < hi), x, y.detach())
 
 
 def _require_float(input, kernel):
@@ -1271,11 +1273,11 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
             raise _not_implemented("hardtanh", input.dtype)
         min_val, max_val = int(min_val), int(max_val)
     if inplace:
-        input.clamp_(min_val, max_val)
         if not (input.requires_grad and torch.is_grad_enabled()):
-            return input
-        # hardtanh_'s backward reads the result: no gradient where it sits on a bound
-        return input.copy_(torch.where((input <= min_val) | (input >= max_val), input.detach(), input))
+            return input.clamp_(min_val, max_val)
+        # hardtanh_'s backward reads the result: no gradient where it sits on a bound, which
+        # is where the input is on or past one; NaN passes
+        return input.copy_(_open_clamp(input, min_val, max_val, nan_gradient=True))
     return _open_clamp(input, min_val, max_val, nan_gradient=True)
 
 
