@@ -236,3 +236,47 @@ def test_norm_two_and_other_orders():
     np.testing.assert_allclose(x.norm(p=float("inf")).item(), np.abs(a).max())
     x.norm().backward()
     np.testing.assert_allclose(x.grad.numpy(), a / np.linalg.norm(a.astype(np.float64)), rtol=1e-5)
+
+
+# ---------------------------------------------------------------- silu, index_select
+
+
+@pytest.mark.parametrize("n", SIZES[:3])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_silu_one_pass_values_and_gradients(n, dtype):
+    a = (_randn(n, 12, np.float64) * 6).astype(dtype)
+    a[:3] = [-np.inf, np.inf, np.nan] if n >= 3 else a[:3]
+    x = torch.tensor(a, requires_grad=True)
+    y = torch.nn.functional.silu(x)
+    a64 = a.astype(np.float64)
+    with np.errstate(all="ignore"):
+        s = 1 / (1 + np.exp(-a64))
+        want = a64 / (1 + np.exp(-a64))  # PyTorch's formula: silu(-inf) is NaN
+        want_g = s * (1 + a64 * (1 - s))
+    # (the gradient crosses zero near x = -1.28, where float32 cancellation costs digits, in
+    # PyTorch's formula as in this one)
+    tol = dict(rtol=1e-6, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(y.detach().numpy(), want, **tol)
+    assert "SiluBackward0" in str(y.grad_fn)
+    y.backward(torch.ones(n, dtype=x.dtype))
+    np.testing.assert_allclose(x.grad.numpy(), want_g, **tol)
+    # a graph through the backward (create_graph) takes the differentiable formula
+    x2 = torch.tensor(a64[3:20] if n > 20 else a64, requires_grad=True)
+    (g,) = torch.autograd.grad(torch.nn.functional.silu(x2).sum(), x2, create_graph=True)
+    (gg,) = torch.autograd.grad(g.sum(), x2)
+    v = x2.detach().numpy()
+    sv = 1 / (1 + np.exp(-v))
+    np.testing.assert_allclose(gg.numpy(), sv * (1 - sv) * (2 + v * (1 - 2 * sv)), rtol=1e-9)
+    z = torch.tensor(a[:5].copy())
+    assert torch.nn.functional.silu(z, inplace=True) is z
+
+
+def test_index_select_single_elements_and_rows():
+    a = _randn(7 * 1000, 13).reshape(7, 1000)
+    idx = np.random.default_rng(14).integers(0, 1000, 5000)
+    x, i = torch.tensor(a), torch.tensor(idx)
+    np.testing.assert_array_equal(x.index_select(1, i).numpy(), a[:, idx])  # inner size 1
+    np.testing.assert_array_equal(x.t().contiguous().index_select(0, i).numpy(), a.T[idx])
+    np.testing.assert_array_equal(torch.tensor(a[0]).index_select(0, i).numpy(), a[0][idx])
+    with pytest.raises(IndexError):
+        torch.tensor(a[0]).index_select(0, torch.tensor([1000]))

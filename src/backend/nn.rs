@@ -39,6 +39,10 @@ pub trait NnKernels {
     /// GELU (erf form, or the tanh approximation).
     fn gelu(&self, y: &Tensor, x: &Tensor, tanh: bool) -> Result<()>;
     fn gelu_backward(&self, gx: &Tensor, g: &Tensor, x: &Tensor, tanh: bool) -> Result<()>;
+    /// SiLU, x / (1 + exp(-x)), and its backward g * s * (1 + x (1 - s)) with s = sigmoid(x),
+    /// over contiguous float32/float64 tensors of one shape.
+    fn silu(&self, y: &Tensor, x: &Tensor) -> Result<()>;
+    fn silu_backward(&self, gx: &Tensor, g: &Tensor, x: &Tensor) -> Result<()>;
     /// nll_loss per row of x [rows, classes] with int64 `target` [rows]: `losses` and the row
     /// weights `row_weights` [rows] (class weight, 0 for ignore_index). A target outside
     /// [0, classes) other than ignore_index is PyTorch's IndexError.

@@ -293,6 +293,35 @@ pub fn gelu_fwd<T: NnElem>(x: &[T], tanh: bool, y: &mut [T]) -> Result<(), Strin
     Ok(())
 }
 
+/// SiLU forward, x / (1 + exp(-x)) (PyTorch's formula: -inf gives NaN as there).
+pub fn silu_fwd<T: NnElem>(x: &[T], y: &mut [T]) -> Result<(), String> {
+    if x.len() != y.len() { return Err(len_err("silu output", y.len(), x.len())); }
+    if let (Some(xs), Some(ys)) = (as_f32(x), as_f32_mut(y)) {
+        chunked2(xs, ys, super::simd::silu_f32);
+        return Ok(());
+    }
+    let f = |(o, &v): (&mut T, &T)| *o = v / (T::one() + (-v).exp());
+    if par_rows(x.len()) { y.par_iter_mut().zip(x.par_iter()).with_min_len(4096).for_each(f) } else { y.iter_mut().zip(x).for_each(f) }
+    Ok(())
+}
+
+/// SiLU backward: gx = g * s * (1 + x (1 - s)), s = sigmoid(x).
+pub fn silu_bwd<T: NnElem>(g: &[T], x: &[T], gx: &mut [T]) -> Result<(), String> {
+    if x.len() != gx.len() || g.len() != x.len() { return Err(len_err("silu grad", gx.len(), x.len())); }
+    if let (Some(gs), Some(xs), Some(os)) = (as_f32(g), as_f32(x), as_f32_mut(gx)) {
+        const CH: usize = 1 << 14;
+        let f = super::simd::silu_bwd_f32;
+        if par_rows(xs.len()) { os.par_chunks_mut(CH).zip(gs.par_chunks(CH).zip(xs.par_chunks(CH))).for_each(|(o, (a, b))| f(a, b, o)) } else { f(gs, xs, os) }
+        return Ok(());
+    }
+    let f = |(o, (&gv, &v)): (&mut T, (&T, &T))| {
+        let s = T::one() / (T::one() + (-v).exp());
+        *o = gv * s * (T::one() + v * (T::one() - s));
+    };
+    if par_rows(x.len()) { gx.par_iter_mut().zip(g.par_iter().zip(x.par_iter())).with_min_len(4096).for_each(f) } else { gx.iter_mut().zip(g.iter().zip(x)).for_each(f) }
+    Ok(())
+}
+
 /// GELU backward: gx = g * gelu'(x).
 pub fn gelu_bwd<T: NnElem>(g: &[T], x: &[T], tanh: bool, gx: &mut [T]) -> Result<(), String> {
     if x.len() != gx.len() || g.len() != x.len() { return Err(len_err("gelu grad", gx.len(), x.len())); }

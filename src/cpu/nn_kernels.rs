@@ -73,6 +73,16 @@ impl NnKernels for Cpu {
         crate::dispatch_float!(x.dtype(), T => read::<T, _>(x, |xs| read::<T, _>(g, |gs| write::<T, _>(gx, |o| kernel_result(k::gelu_bwd(gs, xs, tanh, o))))))???
     }
 
+    fn silu(&self, y: &Tensor, x: &Tensor) -> Result<()> {
+        check_outputs(&[y], &[x])?;
+        crate::dispatch_float!(x.dtype(), T => read::<T, _>(x, |xs| write::<T, _>(y, |ys| kernel_result(k::silu_fwd(xs, ys)))))??
+    }
+
+    fn silu_backward(&self, gx: &Tensor, g: &Tensor, x: &Tensor) -> Result<()> {
+        check_outputs(&[gx], &[g, x])?;
+        crate::dispatch_float!(x.dtype(), T => read::<T, _>(x, |xs| read::<T, _>(g, |gs| write::<T, _>(gx, |o| kernel_result(k::silu_bwd(gs, xs, o))))))???
+    }
+
     fn nll_loss(&self, losses: &Tensor, row_weights: &Tensor, x: &Tensor, target: &Tensor, weight: Option<&Tensor>, ignore_index: i64) -> Result<()> {
         check_outputs(&[losses, row_weights], &[x, target])?;
         let rows = row_weights.numel();

@@ -440,6 +440,23 @@ multiversion! {
 }
 
 multiversion! {
+    /// SiLU forward: x / (1 + exp(-x)).
+    pub fn silu_f32(src: &[f32], dst: &mut [f32]) {
+        for (d, &x) in dst.iter_mut().zip(src) { *d = x / (1.0 + exp_f32(-x)); }
+    }
+}
+
+multiversion! {
+    /// SiLU backward: g * s * (1 + x (1 - s)), s = sigmoid(x).
+    pub fn silu_bwd_f32(g: &[f32], x: &[f32], dst: &mut [f32]) {
+        for ((d, &gv), &v) in dst.iter_mut().zip(g).zip(x) {
+            let s = 1.0 / (1.0 + exp_f32(-v));
+            *d = gv * s * (1.0 + v * (1.0 - s));
+        }
+    }
+}
+
+multiversion! {
     /// GELU backward, exact form: g * (cdf(x) + x pdf(x)).
     pub fn gelu_erf_bwd_f32(g: &[f32], x: &[f32], dst: &mut [f32]) {
         for ((d, &gv), &v) in dst.iter_mut().zip(g).zip(x) {

@@ -188,6 +188,36 @@ pub fn gelu(x: &Tensor, tanh: bool) -> Result<Tensor> {
     Ok(y)
 }
 
+/// SiLU in one pass forward and backward (float32/float64; the Python layer composes the
+/// rest); a backward that records a graph (create_graph) uses differentiable ops.
+pub fn silu(x: &Tensor) -> Result<Tensor> {
+    let dt = float_kernel_dtype(x, "silu_cpu")?;
+    let xc = copy::contiguous_as(x, dt)?;
+    let sh = x.shape();
+    let be = backend_of(&[x])?;
+    let y = Tensor::alloc_on(&sh, dt, be.device(), false)?;
+    be.silu(&y, &xc)?;
+    if autograd::needs_grad(&[x]) {
+        autograd::record("SiluBackward0", &[x], &[&y], vec![SaveItem::Input(x)], Box::new(move |s, g| {
+            let Some(g) = &g[0] else { return Ok(vec![None]) };
+            let x = &s[0];
+            if autograd::is_grad_enabled() {
+                use unary::{unary as u, UnaryOp as U};
+                let sg = u(U::Sigmoid, x)?;
+                let d = mul(&sg, &add_s(&mul(x, &crate::ops::binary::rsub_s(1.0, &sg)?)?, 1.0)?)?;
+                return Ok(vec![Some(mul(g, &d)?)]);
+            }
+            let dt = x.dtype();
+            let (xc, gc) = (copy::contiguous_as(x, dt)?, copy::contiguous_as(g, dt)?);
+            let be = backend_of(&[&xc, &gc])?;
+            let gx = Tensor::alloc_on(&x.shape(), dt, be.device(), false)?;
+            be.silu_backward(&gx, &gc, &xc)?;
+            Ok(vec![Some(gx)])
+        }));
+    }
+    Ok(y)
+}
+
 /// gelu'(x) with differentiable ops.
 fn gelu_derivative_composite(x: &Tensor, tanh: bool) -> Result<Tensor> {
     use unary::{unary as u, UnaryOp as U};

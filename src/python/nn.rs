@@ -57,6 +57,11 @@ fn gelu(py: Python<'_>, input: &Bound<'_, PyAny>, tanh: bool) -> R<PT> {
     guard(|| { let x = tt(input)?; wrap(py, heavy(py, x.numel(), || nn::gelu(&x, tanh))?) })
 }
 
+#[pyfunction]
+fn silu(py: Python<'_>, input: &Bound<'_, PyAny>) -> R<PT> {
+    guard(|| { let x = tt(input)?; wrap(py, heavy(py, x.numel(), || nn::silu(&x))?) })
+}
+
 /// reduction: 0 none, 1 mean, 2 sum (PyTorch's enum).
 #[pyfunction]
 fn nll_loss(py: Python<'_>, input: &Bound<'_, PyAny>, target: &Bound<'_, PyAny>, weight: Option<&Bound<'_, PyAny>>, ignore_index: i64, reduction: u8) -> R<PT> {
@@ -187,6 +192,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(convolution, m)?)?;
     m.add_function(wrap_pyfunction!(layer_norm, m)?)?;
     m.add_function(wrap_pyfunction!(gelu, m)?)?;
+    m.add_function(wrap_pyfunction!(silu, m)?)?;
     m.add_function(wrap_pyfunction!(nll_loss, m)?)?;
     m.add_function(wrap_pyfunction!(max_pool, m)?)?;
     m.add_function(wrap_pyfunction!(avg_pool, m)?)?;
