@@ -280,3 +280,36 @@ def test_index_select_single_elements_and_rows():
     np.testing.assert_array_equal(torch.tensor(a[0]).index_select(0, i).numpy(), a[0][idx])
     with pytest.raises(IndexError):
         torch.tensor(a[0]).index_select(0, torch.tensor([1000]))
+
+
+# ---------------------------------------------------------------- pow by small integers, log1p
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_pow_small_integral_exponents_are_products(dtype):
+    a = (_randn(50000, 15, np.float64) * 3).astype(dtype)
+    a[:6] = [0.0, -0.0, np.inf, -np.inf, np.nan, 1e30]
+    x = torch.tensor(a, requires_grad=True)
+    with np.errstate(all="ignore"):
+        refs = {1: a, 2: a * a, 3: a * a * a, -1: np.divide(1, a, dtype=dtype), -2: np.divide(1, a * a, dtype=dtype)}
+    for e, want in refs.items():
+        got = (x ** e).detach().numpy()
+        np.testing.assert_array_equal(got, want.astype(dtype))
+        assert np.array_equal(np.signbit(got), np.signbit(want))
+    y = x ** 2
+    y.sum().backward()
+    with np.errstate(all="ignore"):
+        np.testing.assert_array_equal(x.grad.numpy(), (2 * a).astype(dtype))
+    np.testing.assert_allclose((x.detach() ** 2.5).numpy()[6:], np.abs(a[6:]) ** 2.5 * np.where(a[6:] < 0, np.nan, 1), rtol=1e-6)
+
+
+def test_log1p_float32_within_two_ulp():
+    rng = np.random.default_rng(16)
+    mag = rng.integers(1, 0x7F800000, 200000, dtype=np.uint32).view(np.float32)
+    a = np.concatenate([mag, -mag[mag < 1]])
+    got = torch.tensor(a).log1p().numpy()
+    want = np.log1p(a.astype(np.float64)).astype(np.float32)
+    ulp = np.abs(got.view(np.int32).astype(np.int64) - want.view(np.int32).astype(np.int64))
+    assert ulp.max() <= 2
+    s = torch.tensor(np.array([-1.0, -0.0, np.inf, -2.0, np.nan], np.float32)).log1p().numpy()
+    assert s[0] == -np.inf and s[1] == 0 and np.signbit(s[1]) and s[2] == np.inf and np.isnan(s[3:]).all()

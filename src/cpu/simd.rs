@@ -174,6 +174,23 @@ pub fn log_f32(x: f32) -> f32 {
     if x == 0.0 { f32::NEG_INFINITY } else if x == f32::INFINITY { x } else if x < 0.0 || x.is_nan() { f32::NAN } else { r }
 }
 
+/// ln(1 + x) for f32: log_f32(1 + x) scaled by x / ((1 + x) - 1), which cancels the rounding
+/// of 1 + x (Goldberg's method), and x itself where 1 + x rounds to 1; within 2 ulp (tested).
+#[inline(always)]
+pub fn log1p_f32(x: f32) -> f32 {
+    let u = 1.0 + x;
+    let d = u - 1.0;
+    let r = log_f32(u) * (x / d);
+    if d == 0.0 { x } else if u == f32::INFINITY { u } else { r }
+}
+
+multiversion! {
+    /// dst[i] = ln(1 + src[i])
+    pub fn log1p_slice(src: &[f32], dst: &mut [f32]) {
+        for (d, &s) in dst.iter_mut().zip(src) { *d = log1p_f32(s); }
+    }
+}
+
 multiversion! {
     /// dst[i] = ln(src[i])
     pub fn log_slice(src: &[f32], dst: &mut [f32]) {
@@ -302,6 +319,27 @@ mod tests {
         assert_eq!(super::log_f32(1.0), 0.0);
         assert_eq!(super::log_f32(f32::INFINITY), f32::INFINITY);
         for x in [-1.0f32, -1e-40, f32::NEG_INFINITY, f32::NAN] { assert!(super::log_f32(x).is_nan(), "{x}"); }
+    }
+
+    #[test]
+    fn log1p_within_2_ulp_of_f64() {
+        // both signs: every 1009th bit pattern from tiny magnitudes up to -1 and to f32::MAX
+        for sign in [0u32, 0x8000_0000] {
+            let mut b: u32 = 1;
+            while b < 0x7f80_0000 {
+                let x = f32::from_bits(b | sign);
+                if x > -1.0 {
+                    let (a, want) = (super::log1p_f32(x), (x as f64).ln_1p() as f32);
+                    let ulp = (a.to_bits() as i64 - want.to_bits() as i64).abs();
+                    assert!(ulp <= 2 && (a < 0.0) == (want < 0.0), "x={x:e} got {a} want {want}");
+                }
+                b += 1009;
+            }
+        }
+        assert_eq!(super::log1p_f32(-1.0), f32::NEG_INFINITY);
+        assert_eq!(super::log1p_f32(f32::INFINITY), f32::INFINITY);
+        assert!(super::log1p_f32(-0.0).is_sign_negative());
+        for x in [-2.0f32, f32::NEG_INFINITY, f32::NAN] { assert!(super::log1p_f32(x).is_nan(), "{x}"); }
     }
 }
 
