@@ -313,3 +313,37 @@ def test_log1p_float32_within_two_ulp():
     assert ulp.max() <= 2
     s = torch.tensor(np.array([-1.0, -0.0, np.inf, -2.0, np.nan], np.float32)).log1p().numpy()
     assert s[0] == -np.inf and s[1] == 0 and np.signbit(s[1]) and s[2] == np.inf and np.isnan(s[3:]).all()
+
+
+# ---------------------------------------------------------------- sin / cos, 2-norm overflow
+
+
+def test_sin_cos_float32_correctly_rounded_and_large_arguments():
+    rng = np.random.default_rng(17)
+    a = np.concatenate([rng.uniform(-10, 10, 100000), rng.uniform(-2e6, 2e6, 100000),
+                        [0.0, -0.0, 1e-30, np.pi, 1e20, -3e38, np.inf, -np.inf, np.nan]]).astype(np.float32)
+    for name in ("sin", "cos"):
+        got = getattr(torch.tensor(a), name)().numpy()
+        with np.errstate(invalid="ignore"):
+            want = getattr(np, name)(a.astype(np.float64)).astype(np.float32)
+        fin = np.isfinite(want)
+        # up to 2^20 the vector kernel, correctly rounded; above it (and inf/NaN) libm, whose
+        # sinf/cosf are within an ulp
+        fast = fin & (np.abs(a) <= 2.0 ** 20)
+        np.testing.assert_array_equal(got[fast], want[fast])
+        np.testing.assert_allclose(got[fin & ~fast], want[fin & ~fast], rtol=2.5e-7, atol=1e-7)
+        assert np.isnan(got[~fin]).all()
+    assert np.signbit(torch.tensor([-0.0]).sin().numpy()[0])
+
+
+def test_norm_squares_in_the_input_dtype_like_pytorch():
+    # float32 squares overflow to inf and underflow to 0 in PyTorch's norm: the same here
+    assert torch.tensor([1e30, 1e30]).norm().item() == float("inf")
+    assert torch.tensor([1e-30, 1e-30]).norm().item() == 0.0
+    assert torch.tensor([1e30, 1e30], dtype=torch.float64).norm().item() == pytest.approx(2 ** 0.5 * 1e30)
+    m = _randn(40 * 30, 18).reshape(40, 30)
+    np.testing.assert_allclose(torch.tensor(m).norm(dim=1, keepdim=True).numpy(), np.linalg.norm(m.astype(np.float64), axis=1, keepdims=True), rtol=1e-6)
+    np.testing.assert_allclose(torch.linalg.vector_norm(torch.tensor(m), dim=0).numpy(), np.linalg.norm(m.astype(np.float64), axis=0), rtol=1e-6)
+    z = torch.zeros(3, requires_grad=True)
+    z.norm().backward()
+    assert z.grad.tolist() == [0.0, 0.0, 0.0]

@@ -18,6 +18,8 @@ pub enum RowReduce {
     /// The sum of squared deviations from the row's mean, for float32/float64 rows: out f64
     /// (two passes in f64, as var/std need).
     SquaredDeviations,
+    /// The sum of squares of a float32/float64 row: out f64 (the 2-norm's square).
+    SumSquares,
 }
 
 pub trait ReduceKernels {

@@ -192,6 +192,8 @@ fn unary_fast_f32(op: UnaryOp, out: &Tensor, x: &Tensor) -> Result<bool> {
         UnaryOp::Tanh => super::simd::tanh_slice,
         UnaryOp::Log => super::simd::log_slice,
         UnaryOp::Log1p => super::simd::log1p_slice,
+        UnaryOp::Sin => super::simd::sin_slice,
+        UnaryOp::Cos => super::simd::cos_slice,
         _ => return Ok(false),
     };
     if !(o.dtype == DType::F32 && a.dtype == DType::F32 && o.is_contiguous() && a.is_contiguous()) {

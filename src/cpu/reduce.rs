@@ -122,6 +122,20 @@ fn squared_deviations<T: Elem>(row: &[T], sum: f64) -> f64 {
     })
 }
 
+/// Σ x² over a float row: each square in T, as PyTorch squares (a float32 square overflows to
+/// inf or underflows to 0 there too), summed in f64 in eight independent accumulators.
+fn sum_squares<T: Elem + std::ops::Mul<Output = T>>(row: &[T]) -> f64 {
+    super::simd::vectorized(#[inline(always)] || {
+        let mut acc = [0f64; 8];
+        let chunks = row.chunks_exact(8);
+        let rem = chunks.remainder();
+        for c in chunks { for i in 0..8 { acc[i] += (c[i] * c[i]).to_f64(); } }
+        let mut s: f64 = acc.iter().sum();
+        for &v in rem { s += (v * v).to_f64(); }
+        s
+    })
+}
+
 /// Float row sums in f64 with `row_sum`; one long row is split across the pool.
 fn sum_rows_f64<T: Elem>(out: &Tensor, x: &Tensor, len: usize, row_sum: fn(&[T]) -> f64) -> OpResult<()> {
     if out.numel() == 1 && len >= 1 << 20 && super::iter::parallel_ok() {
@@ -150,6 +164,11 @@ impl crate::backend::reduce::ReduceKernels for super::Cpu {
                 DType::F32 => rows_into::<f32, f64>(out, x, len, |row| squared_deviations(row, super::simd::sum_f32_in_f64(row))),
                 DType::F64 => rows_into::<f64, f64>(out, x, len, |row| squared_deviations(row, sum_f64(row))),
                 dt => crate::bail!("internal: squared deviations of a {} row", dt.name()),
+            },
+            RowReduce::SumSquares => match x.dtype() {
+                DType::F32 => sum_rows_f64::<f32>(out, x, len, sum_squares::<f32>),
+                DType::F64 => sum_rows_f64::<f64>(out, x, len, sum_squares::<f64>),
+                dt => crate::bail!("internal: sum of squares of a {} row", dt.name()),
             },
             RowReduce::All | RowReduce::Any => {
                 let any = op == RowReduce::Any;
