@@ -347,3 +347,16 @@ def test_norm_squares_in_the_input_dtype_like_pytorch():
     z = torch.zeros(3, requires_grad=True)
     z.norm().backward()
     assert z.grad.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_index_select_and_aminmax_errors_as_pytorch():
+    # PyTorch raises IndexError from most layouts, RuntimeError from its dim-1 and empty-input kernels
+    for shape, d, exc in [((4, 2, 4, 3), 0, IndexError), ((4, 2, 4, 3), 1, RuntimeError), ((4, 2, 4, 3), 3, IndexError),
+                          ((5,), 0, IndexError), ((3, 0, 2), 2, RuntimeError), ((0, 3), 0, RuntimeError)]:
+        with pytest.raises(exc):
+            torch.index_select(torch.zeros(*shape), d, torch.tensor([9]))
+    with pytest.raises(IndexError, match="aminmax: Expected reduction dim 1 to have non-zero size"):
+        torch.aminmax(torch.zeros(3, 0), dim=1)
+    with pytest.raises(RuntimeError, match="no identity"):
+        torch.aminmax(torch.zeros(3, 0))
+    assert tuple(torch.aminmax(torch.zeros(3, 0), dim=0).min.shape) == (0,)

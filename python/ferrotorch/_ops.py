@@ -1555,8 +1555,11 @@ METHODS["max"], METHODS["min"] = max, min
 
 @method()
 def aminmax(input, *, dim=None, keepdim=False):
-    if input.numel() == 0 and (dim is None or input.ndim and input.shape[_wrap(dim, input.ndim)] == 0):
+    if input.numel() == 0 and dim is None:
         raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the operation has no identity.")
+    if input.numel() == 0 and input.ndim and input.shape[_wrap(dim, input.ndim)] == 0:
+        d = _wrap(dim, input.ndim)
+        raise IndexError(f"aminmax: Expected reduction dim {d} to have non-zero size.")
     return return_types.aminmax(amin(input, dim if dim is not None else (), keepdim), amax(input, dim if dim is not None else (), keepdim))
 
 

@@ -257,10 +257,15 @@ pub fn index_select(x: &Tensor, dim: i64, idx: &Tensor) -> Result<Tensor> {
     let xb = x.body();
     let n = if xb.shape.is_empty() { 1 } else { xb.shape[d] } as i64;
     let iv = idx.to_vec::<i64>()?;
-    // no negative wrapping (PyTorch's rule); the error type depends on the dim like PyTorch's
+    // no negative wrapping (PyTorch's rule); the error depends on the layout like PyTorch's
+    // (its kernel for dim 1, and for empty inputs, raises the RuntimeError; the others IndexError)
     if let Some(&v) = iv.iter().find(|&&v| v < 0 || v >= n) {
-        if d == 0 || xb.shape.len() <= 1 { return Err(Error::Index("index out of range in self".into())); }
-        return Err(Error::Runtime(format!("INDICES element is out of DATA bounds, id={} axis_dim={}", v, n)));
+        let multi = xb.shape.len() > 1;
+        if multi && n == 0 { return Err(Error::Runtime("index_select(): self indexing axis dim should be positive".into())); }
+        if multi && (d == 1 || x.numel() == 0) {
+            return Err(Error::Runtime(format!("INDICES element is out of DATA bounds, id={} axis_dim={}", v, n)));
+        }
+        return Err(Error::Index("index out of range in self".into()));
     }
     let mut oshape = xb.shape.clone();
     if !oshape.is_empty() { oshape[d] = iv.len(); }
