@@ -47,6 +47,31 @@ fn small_enough(m: usize, n: usize, k: usize) -> bool {
 }
 const NARROW_MAX_WORK: usize = 1 << 23;
 
+/// Tasks for the panel kernel (`panel_gemm`) when it is the fastest for an f32 (m x k) @ (k x n)
+/// product on this CPU, else `None`: AVX-512, above the small kernel's sizes, at most
+/// `PANEL_MAX_ROWS` rows.
+fn panel_parts<T: 'static>(m: usize, n: usize, k: usize, par: gemm::Parallelism) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::any::TypeId::of::<T>() != std::any::TypeId::of::<f32>() || !super::panel_gemm::available() || small_enough(m, n, k) { return None; }
+        let mode = panel_mode();
+        if mode == 0 || (mode == 1 && m > PANEL_MAX_ROWS) { return None; }
+        Some(match par { gemm::Parallelism::Rayon(_) => rayon::current_num_threads().max(1), _ => 1 })
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    { let _ = (m, n, k, par); None }
+}
+
+/// `panel_parts` without the row limit.
+fn panel_parts_any_rows<T: 'static>(m: usize, n: usize, k: usize, par: gemm::Parallelism) -> Option<usize> {
+    panel_parts::<T>(m.min(PANEL_MAX_ROWS), n, k, par).filter(|_| !small_enough(m, n, k))
+}
+const PANEL_MAX_ROWS: usize = 512;
+fn panel_mode() -> u8 {
+    static MODE: std::sync::OnceLock<u8> = std::sync::OnceLock::new();
+    *MODE.get_or_init(|| match std::env::var("FERROTORCH_PANEL").as_deref() { Ok("0") => 0, Ok("all") => 2, _ => 1 })
+}
+
 /// Rows of A from which a column-major B is first copied row-major (`gemm_checked`, when the
 /// column-major product would copy more, and `bmm_views`). Measured on the 2-vCPU Xeon
 /// (AVX-512) at two threads, `F.linear` of 128x512 by 512x512 (which now takes the
@@ -65,18 +90,57 @@ fn handle_column_major_b(rs: isize, cs: isize, m: usize, n: usize) -> bool {
 pub fn gemm_checked<T: 'static + Copy + Send + Sync + num_traits::Zero + num_traits::One>(
     dst: &mut [T], dst_rs: usize, a: Mat<T>, b: Mat<T>, accumulate: bool, par: gemm::Parallelism,
 ) -> Result<(), String> {
+    gemm_with_bias(dst, dst_rs, a, b, accumulate, None, par)
+}
+
+/// dst (m x n, row stride n) = a (m x k) @ b (k x n) [+ bias (n) on every row]: a Linear's
+/// output, written once where the panel kernel runs (it adds the bias as it stores), else filled
+/// with the bias and the product accumulated onto it.
+pub fn linear_checked<T: 'static + Copy + Send + Sync + num_traits::Zero + num_traits::One>(
+    dst: &mut [T], a: Mat<T>, b: Mat<T>, bias: Option<&[T]>, par: gemm::Parallelism,
+) -> Result<(), String> {
+    gemm_with_bias(dst, b.cols, a, b, false, bias, par)
+}
+
+fn gemm_with_bias<T: 'static + Copy + Send + Sync + num_traits::Zero + num_traits::One>(
+    dst: &mut [T], dst_rs: usize, a: Mat<T>, b: Mat<T>, accumulate: bool, bias: Option<&[T]>, par: gemm::Parallelism,
+) -> Result<(), String> {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     if b.rows != k { return Err(format!("gemm: inner sizes differ ({} vs {})", k, b.rows)); }
+    if bias.is_some_and(|v| v.len() != n || accumulate) { return Err(format!("gemm: bias of {} for {} columns", bias.map_or(0, |v| v.len()), n)); }
     if m == 0 || n == 0 { return Ok(()); }
     let fits = |len: usize, r, c, rs, cs| last_index(r, c, rs, cs).is_some_and(|i| r == 0 || c == 0 || i < len);
     if !fits(dst.len(), m, n, dst_rs, 1) || !fits(a.data.len(), m, k, a.rs, a.cs) || !fits(b.data.len(), k, n, b.rs, b.cs) {
         return Err("gemm: operand outside its buffer".into());
     }
     if k == 0 {
-        if !accumulate { for i in 0..m { dst[i * dst_rs..i * dst_rs + n].fill(T::zero()); } }
+        if !accumulate {
+            for i in 0..m {
+                let row = &mut dst[i * dst_rs..i * dst_rs + n];
+                if let Some(v) = bias { row.copy_from_slice(v) } else { row.fill(T::zero()) }
+            }
+        }
         return Ok(());
     }
     for s in [dst_rs, a.rs, a.cs, b.rs, b.cs] { if s > isize::MAX as usize { return Err("gemm: stride overflow".into()); } }
+    // a Linear with bias takes the panel kernel at every size (it writes the output once)
+    let panel = if bias.is_some() { panel_parts_any_rows::<T>(m, n, k, par) } else { panel_parts::<T>(m, n, k, par) };
+    if let Some(parts) = panel.filter(|_| dst_rs >= n) {
+        // SAFETY: T is f32 (panel_parts checked its TypeId) and the kernel's CPU features are
+        // present; it touches exactly the elements whose bounds were checked above; dst is a
+        // distinct mutable borrow, overlapping neither a nor b, and its rows do not overlap
+        // each other (dst_rs >= n), so tasks writing different rows or columns never alias.
+        unsafe {
+            super::panel_gemm::gemm_f32(m, n, k, a.data.as_ptr() as *const f32, a.rs, a.cs, b.data.as_ptr() as *const f32, b.rs, b.cs,
+                                        dst.as_mut_ptr() as *mut f32, dst_rs, accumulate, bias.map_or(std::ptr::null(), |v| v.as_ptr() as *const f32), parts);
+        }
+        return Ok(());
+    }
+    // elsewhere the bias is the initial value of an accumulating product
+    let accumulate = match bias {
+        Some(v) => { for i in 0..m { dst[i * dst_rs..i * dst_rs + n].copy_from_slice(v); } true }
+        None => accumulate,
+    };
     // A column-major B (x @ W.t() in every Linear) makes the crate repack it with scalar
     // gathers, in each thread. With few rows, computing the column-major product copies the
     // least; otherwise B is copied row-major first (see TRANSPOSE_B_MIN_ROWS). Without memory
@@ -229,8 +293,11 @@ pub fn bmm_views<T: crate::dtype::Elem + num_traits::Zero + num_traits::One>(
     let mut sc = sc;
     // a column-major B goes row-major first, as in gemm_checked (it also lets small products
     // take the small-matrix kernel)
+    let nonneg = |s: &[isize]| s.iter().all(|&x| x >= 0);
+    // the panel kernel packs a column-major B itself
+    let panel = if nonneg(&sa) && nonneg(&sc) { panel_parts::<T>(m, n, k, par) } else { None };
     let c_rows;
-    if handle_column_major_b(sc[1], sc[2], m, n) {
+    if panel.is_none() && handle_column_major_b(sc[1], sc[2], m, n) {
         // a B broadcast over the batch (stride 0) is copied once
         let copies = if sc[0] == 0 { 1 } else { bsz };
         let offsets: Vec<isize> = (0..copies).map(|b| b as isize * sc[0]).collect();
@@ -248,11 +315,17 @@ pub fn bmm_views<T: crate::dtype::Elem + num_traits::Zero + num_traits::One>(
     // them (a 2-D view has B = 1, so its placeholder batch stride is multiplied by 0 only);
     // out is a contiguous [B,m,n] view, batch b writes only its own [m,n] block, so
     // parallel batches never alias; the output's storage is not an input's (checked above). The
-    // small-matrix kernel, taken only for f32 (TypeId) with non-negative strides, reads and writes
-    // the same elements as gemm would.
-    let nonneg = |s: &[isize]| s.iter().all(|&x| x >= 0);
+    // small-matrix and panel kernels, taken only for f32 (TypeId) with non-negative strides, read
+    // and write the same elements as gemm would.
     let small = small_f32::<T>(m, n, k, sc[2] == 1) && nonneg(&sa) && nonneg(&sc);
     let one = |b: usize| unsafe {
+        if let Some(parts) = panel {
+            #[cfg(target_arch = "x86_64")]
+            super::panel_gemm::gemm_f32(m, n, k, (ap as *const f32).add(b * sa[0] as usize), sa[1] as usize, sa[2] as usize,
+                                        (cp as *const f32).add(b * sc[0] as usize), sc[1] as usize, sc[2] as usize,
+                                        (op as *mut f32).add(b * m * n), n, false, std::ptr::null(), if across_batch { 1 } else { parts });
+            return;
+        }
         if small {
             #[cfg(target_arch = "x86_64")]
             super::small_gemm::gemm_f32(m, n, k, (ap as *const f32).add(b * sa[0] as usize), sa[1] as usize, sa[2] as usize,

@@ -22,6 +22,7 @@ pub mod linalg;
 pub mod nn;
 pub mod nn_kernels;
 pub mod optim;
+pub mod panel_gemm;
 pub mod pool;
 pub mod random;
 pub mod rnn;

@@ -2,7 +2,7 @@
 //! outputs are fresh, takes its tensors as slices and runs the kernels in `nn`, `attention`,
 //! `rnn` and `gemm`.
 use super::attention::{self, AttnMask};
-use super::gemm::{gemm_checked, parallelism, Mat};
+use super::gemm::{gemm_checked, linear_checked, parallelism, Mat};
 use super::nn::{self as k, NnElem};
 use super::{check_outputs, kernel_result, read, rnn, write, Cpu};
 use crate::backend::nn::{AttnGeom, AttnMaskArg, BatchNormGeom, LstmGeom, NnKernels};
@@ -115,12 +115,8 @@ impl NnKernels for Cpu {
         crate::dispatch_float!(x.dtype(), T => {
             let bv = opt_vec::<T>(bias)?;
             read::<T, _>(x, |xv| read::<T, _>(w, |wv| write::<T, _>(y, |yv| {
-                if let Some(bv) = &bv {
-                    if bv.len() != n { return Err(crate::rt_err!("internal: linear bias of {} for {} outputs", bv.len(), n)); }
-                    for r in yv.chunks_mut(n.max(1)) { r.copy_from_slice(bv); }
-                }
                 let par = parallelism(m.saturating_mul(n).saturating_mul(kk));
-                gemm_checked(yv, n, Mat::rm(xv, m, kk), Mat::rm_t(wv, n, kk), bv.is_some(), par).map_err(|e| crate::rt_err!("{}", e))
+                linear_checked(yv, Mat::rm(xv, m, kk), Mat::rm_t(wv, n, kk), bv.as_deref(), par).map_err(|e| crate::rt_err!("internal: linear: {}", e))
             })))???
         })
     }

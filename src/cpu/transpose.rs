@@ -196,6 +196,14 @@ unsafe fn block8x8(src: *const f32, src_stride: usize, dst: *mut f32, dst_stride
     { for i in 0..8 { for j in 0..8 { *dst.add(j * dst_stride + i) = *src.add(i * src_stride + j); } } }
 }
 
+/// `block16x16_avx512` with ordinary stores, for other kernels (the panel GEMM's packing).
+///
+/// # Safety
+/// As `block16x16_avx512` without `STREAM`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+pub unsafe fn block16x16_f32(src: *const f32, ss: usize, dst: *mut f32, ds: usize) { block16x16_avx512::<false>(src, ss, dst, ds) }
+
 /// Transposes one 16x16 block of 4-byte elements in zmm registers; `STREAM` writes with
 /// non-temporal stores.
 ///
