@@ -360,3 +360,47 @@ def test_index_select_and_aminmax_errors_as_pytorch():
     with pytest.raises(RuntimeError, match="no identity"):
         torch.aminmax(torch.zeros(3, 0))
     assert tuple(torch.aminmax(torch.zeros(3, 0), dim=0).min.shape) == (0,)
+
+
+# ---------------------------------------------------------------- erf, GELU
+
+
+def _erf64(a):
+    return np.array([math.erf(float(v)) for v in a])
+
+
+def test_erf_float32_within_three_ulp():
+    rng = np.random.default_rng(21)
+    a = np.concatenate([rng.uniform(-5, 5, 60000), rng.standard_normal(20000) * 1e-3,
+                        np.linspace(0.92, 0.94, 5000), [0.0, -0.0, 4.0, 4.5, 1e-30, 30.0]]).astype(np.float32)
+    got = torch.tensor(a).erf().numpy()
+    want = _erf64(a.astype(np.float64)).astype(np.float32)
+    ulp = np.abs(got.view(np.int32).astype(np.int64) - want.view(np.int32).astype(np.int64))
+    assert ulp.max() <= 3, a[ulp.argmax()]
+    s = torch.tensor(np.array([np.inf, -np.inf, np.nan, -0.0], np.float32)).erf().numpy()
+    assert s[0] == 1 and s[1] == -1 and np.isnan(s[2]) and s[3] == 0 and np.signbit(s[3])
+
+
+@pytest.mark.parametrize("n", [15, 16, 40000, (1 << 16) + 5])
+def test_gelu_values_and_gradient_in_and_out_of_the_fast_range(n):
+    # most chunks of 16 lie in the fitted range; a few hold a far-tail value, inf or NaN
+    x = _randn(n, 22) * 2
+    x[::997] = -7.5
+    x[5::1999] = np.inf
+    x[7::2999] = np.nan
+    x64 = x.astype(np.float64)
+    cdf = 0.5 * np.array([math.erfc(-v / math.sqrt(2)) if np.isfinite(v) else (1.0 if v > 0 else np.nan) for v in x64])
+    want = x64 * cdf
+    pdf = np.exp(-0.5 * x64 * x64) / math.sqrt(2 * math.pi)
+    gwant = cdf + x64 * pdf
+    t = torch.tensor(x, requires_grad=True)
+    y = torch.nn.functional.gelu(t)
+    y.backward(torch.ones(n))
+    for got, ref in ((y.detach().numpy(), want), (t.grad.numpy(), gwant)):
+        fin = np.isfinite(ref)
+        assert np.array_equal(np.isnan(got), np.isnan(ref)) or not fin.all()
+        # relative, but absolute near the gradient's root (x = -0.7518), where it cancels
+        err = np.abs(got[fin] - ref[fin]) - 5e-6 * np.abs(ref[fin])
+        assert np.max(err) < 2e-7, x[fin][np.argmax(err)]
+    assert np.isnan(y.detach().numpy()[7::2999]).all()
+    assert (y.detach().numpy()[5::1999] == np.inf).all()

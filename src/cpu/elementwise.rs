@@ -182,7 +182,7 @@ pub fn float_only_kernel<T: num_traits::Float + Elem>(op: BinOp, shape: &[usize]
     strided::map2::<T, T, T>(shape, &o, &x, &y, |a, b| float_only(op, a, b))
 }
 
-/// f32 exp/sigmoid/tanh on contiguous data: vectorized kernels, split across threads. (libm's
+/// f32 exp/sigmoid/tanh/log/sin/erf... on contiguous data: vectorized kernels, split across threads. (libm's
 /// tanhf, which the generic path calls, took 27 ns per element.)
 fn unary_fast_f32(op: UnaryOp, out: &Tensor, x: &Tensor) -> Result<bool> {
     let (o, a) = (out.body_ref(), x.body_ref());
@@ -194,6 +194,7 @@ fn unary_fast_f32(op: UnaryOp, out: &Tensor, x: &Tensor) -> Result<bool> {
         UnaryOp::Log1p => super::simd::log1p_slice,
         UnaryOp::Sin => super::simd::sin_slice,
         UnaryOp::Cos => super::simd::cos_slice,
+        UnaryOp::Erf => super::simd::erf_slice,
         _ => return Ok(false),
     };
     if !(o.dtype == DType::F32 && a.dtype == DType::F32 && o.is_contiguous() && a.is_contiguous()) {
