@@ -16,12 +16,20 @@ Options:
   --rounds R           measure each workload R times, alternating the modules each round, and
                        report each module's median over the rounds (default 1; shared,
                        noisy machines give steadier ratios with 3)
+  --settle S           seconds of sleep before each module's measurement (default 0.1; 0 for
+                       none, as ../shared/bench/workloads.py runs)
   --markdown           print markdown (header as a list, one table per thread count)
   --list               print the workload names with their targets and exit
 
 Both modules run in ONE process, alternating per workload (PyTorch, then ferrotorch), each
 built after manual_seed(0) on its own module. Timing: 2 warm-up calls, then up to 7 timed
 calls within a ~3 s budget (at least 3), and the median is reported in milliseconds.
+
+Before each module's measurement the process sleeps `--settle` seconds, so the other module's
+idle worker threads have gone to sleep: PyTorch's OpenMP workers spin for milliseconds after
+every parallel region, and ferrotorch's for 5 ms (cpu/threads.rs). On a 2-vCPU machine a
+spinning thread of one module takes a core from the other: 256² matmul at two threads measured
+0.19 ms in ferrotorch right after PyTorch and 0.10 ms after a pause (PyTorch: 0.107 / 0.101).
 
 ratio = PyTorch time / ferrotorch time: above 1 means ferrotorch is faster. "target" is the
 ratio the project aims for on that workload, and "meets" says whether this run reaches it.
@@ -245,8 +253,14 @@ def timeit(fn, reps=REPS, warm=WARM, budget=BUDGET):
     return statistics.median(ts)
 
 
+SETTLE = 0.1
+
+
 def measure(mod, name):
-    """(seconds, throughput text) or raises. Seeds the module before building."""
+    """(seconds, throughput text) or raises. Seeds the module before building, after sleeping
+    SETTLE seconds (see the module docstring)."""
+    if SETTLE > 0:
+        time.sleep(SETTLE)
     mod.manual_seed(0)
     fn, work, unit = WORKLOADS[name](mod)
     try:
@@ -423,7 +437,10 @@ def main(argv=None):
     ap.add_argument("--markdown", action="store_true", help="print markdown tables")
     ap.add_argument("--rounds", type=int, default=1, help="alternating measurement rounds per workload (median reported)")
     ap.add_argument("--list", action="store_true", help="list the workloads and their targets, then exit")
+    ap.add_argument("--settle", type=float, default=0.1,
+                    help="seconds of sleep before each module's measurement, so the other module's worker threads are idle (default 0.1)")
     args = ap.parse_args(argv)
+    globals()["SETTLE"] = max(0.0, args.settle)
 
     if args.list:
         for name, target in TARGETS.items():
@@ -460,6 +477,7 @@ def main(argv=None):
         f"Python {platform.python_version()}; timing: {WARM} warm-up calls, median of up to {REPS} "
         f"within ~{BUDGET:g} s per workload per module"
         + (f", {args.rounds} alternating rounds (median of the rounds)" if args.rounds > 1 else "")
+        + f", {args.settle:g} s pause before each measurement"
         + "; ratio = PyTorch ms / ferrotorch ms (>1: ferrotorch faster)",
     ]
     if torch is None:
