@@ -1,6 +1,8 @@
-//! Matrix-multiply kernels on the `gemm` crate (runtime SIMD dispatch: AVX2/FMA, AVX-512 where
-//! compiled in, baseline otherwise). Every caller goes through `gemm_checked`, which proves the
-//! operands lie inside their slices before the crate reads raw pointers.
+//! Matrix-multiply dispatch: the `gemm` crate (runtime SIMD dispatch: AVX2/FMA, AVX-512 where
+//! compiled in, baseline otherwise), and for f32 our small-matrix kernel (`small_gemm`) and
+//! AVX-512 panel kernel (`panel_gemm`) where they were measured faster. Every caller goes
+//! through `gemm_checked` / `linear_checked` / `bmm_views`, which prove the operands lie inside
+//! their slices before any kernel reads raw pointers.
 
 /// A strided matrix view over a slice: element (i, j) is `data[i * rs + j * cs]`.
 #[derive(Clone, Copy)]
@@ -49,13 +51,12 @@ const NARROW_MAX_WORK: usize = 1 << 23;
 
 /// Tasks for the panel kernel (`panel_gemm`) when it is the fastest for an f32 (m x k) @ (k x n)
 /// product on this CPU, else `None`: AVX-512, above the small kernel's sizes, at most
-/// `PANEL_MAX_ROWS` rows.
+/// `PANEL_MAX_ROWS` rows; as many tasks as pool threads when `par` allows the pool.
 fn panel_parts<T: 'static>(m: usize, n: usize, k: usize, par: gemm::Parallelism) -> Option<usize> {
     #[cfg(target_arch = "x86_64")]
     {
         if std::any::TypeId::of::<T>() != std::any::TypeId::of::<f32>() || !super::panel_gemm::available() || small_enough(m, n, k) { return None; }
-        let mode = panel_mode();
-        if mode == 0 || (mode == 1 && m > PANEL_MAX_ROWS) { return None; }
+        if m > PANEL_MAX_ROWS { return None; }
         Some(match par { gemm::Parallelism::Rayon(_) => rayon::current_num_threads().max(1), _ => 1 })
     }
     #[cfg(not(target_arch = "x86_64"))]
@@ -66,11 +67,11 @@ fn panel_parts<T: 'static>(m: usize, n: usize, k: usize, par: gemm::Parallelism)
 fn panel_parts_any_rows<T: 'static>(m: usize, n: usize, k: usize, par: gemm::Parallelism) -> Option<usize> {
     panel_parts::<T>(m.min(PANEL_MAX_ROWS), n, k, par).filter(|_| !small_enough(m, n, k))
 }
+/// Above this many rows the crate's packed A wins (2-vCPU Xeon, square products, one thread:
+/// 512² 169 vs 175 GFLOP/s, 1024² 146 vs 174; two threads: ties at 512² and 768², 1024² 304-309
+/// vs 341-345). Up to it the panel kernel ties or wins: 256² 175-181 vs 177, 128 rows by
+/// 784x512 163-169 vs 122-160 (one thread).
 const PANEL_MAX_ROWS: usize = 512;
-fn panel_mode() -> u8 {
-    static MODE: std::sync::OnceLock<u8> = std::sync::OnceLock::new();
-    *MODE.get_or_init(|| match std::env::var("FERROTORCH_PANEL").as_deref() { Ok("0") => 0, Ok("all") => 2, _ => 1 })
-}
 
 /// Rows of A from which a column-major B is first copied row-major (`gemm_checked`, when the
 /// column-major product would copy more, and `bmm_views`). Measured on the 2-vCPU Xeon

@@ -9,8 +9,8 @@
 //! lies (any strides: `dY.t()` in a weight gradient needs no copy either). The microkernel
 //! keeps a 12x32 tile of C in 24 zmm registers.
 //!
-//! Measured on the 2-vCPU Xeon (AVX-512), one thread, against the crate in the same build:
-//! see `gemm::panel_f32` for where it is taken and the figures.
+//! Where it is taken, with the measurements behind that: `gemm::panel_parts` and
+//! `gemm::PANEL_MAX_ROWS`. AVX2-only CPUs keep the crate.
 
 /// Rows of C per microkernel tile (24 accumulators + 2 B vectors + 1 broadcast of 32 zmm).
 const MR: usize = 12;
