@@ -85,6 +85,35 @@ fn small_matmul(c: &mut Criterion) {
     g.finish();
 }
 
+/// The panel kernel against the crate on an MLP's product shapes (one thread): x @ W.t()
+/// (column-major B, as in every Linear) and x @ W (row-major B).
+fn panel_matmul(c: &mut Criterion) {
+    use ferrotorch::cpu::panel_gemm;
+    let mut g = c.benchmark_group("panel_matmul");
+    for (m, k, n) in [(128usize, 784usize, 512usize), (128, 512, 512), (256, 256, 256)] {
+        let (a, b) = (randn(&[m, k]).to_vec::<f32>().unwrap(), randn(&[k, n]).to_vec::<f32>().unwrap());
+        let mut out = vec![0f32; m * n];
+        g.throughput(Throughput::Elements((2 * m * n * k) as u64));
+        for (layout, brs, bcs) in [("b_row_major", n, 1usize), ("b_col_major", 1, k)] {
+            let id = format!("{m}x{k}x{n}_{layout}");
+            g.bench_with_input(BenchmarkId::new("gemm_crate", &id), &m, |x, _| x.iter(|| unsafe {
+                // SAFETY: a is m x k row-major, b holds k * n elements read as k x n with strides
+                // (brs, bcs) in either layout, out is m x n row-major and distinct from both
+                gemm::gemm(m, n, k, out.as_mut_ptr(), 1, n as isize, false, a.as_ptr(), 1, k as isize, b.as_ptr(), bcs as isize, brs as isize,
+                           0.0, 1.0, false, false, false, gemm::Parallelism::None)
+            }));
+            if panel_gemm::available() {
+                g.bench_with_input(BenchmarkId::new("panel_kernel", &id), &m, |x, _| x.iter(|| unsafe {
+                    // SAFETY: available() holds; same buffers and bounds as above
+                    #[cfg(target_arch = "x86_64")]
+                    panel_gemm::gemm_f32(m, n, k, a.as_ptr(), k, 1, b.as_ptr(), brs, bcs, out.as_mut_ptr(), n, false, std::ptr::null(), 1)
+                }));
+            }
+        }
+    }
+    g.finish();
+}
+
 fn convolution(c: &mut Criterion) {
     let mut g = c.benchmark_group("conv");
     g.sample_size(10);
@@ -173,5 +202,5 @@ fn strided_vs_ndarray(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, elementwise, reductions_and_copies, matmul, small_matmul, convolution, nn_kernels, strided_vs_ndarray);
+criterion_group!(benches, elementwise, reductions_and_copies, matmul, small_matmul, panel_matmul, convolution, nn_kernels, strided_vs_ndarray);
 criterion_main!(benches);
