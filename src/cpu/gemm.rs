@@ -292,11 +292,10 @@ pub fn bmm_views<T: crate::dtype::Elem + num_traits::Zero + num_traits::One>(
     if k == 0 { return super::strided::fill::<T>(out, T::zero()); }
     let (ap, mut cp, op) = (a.data_ptr() as usize, c.data_ptr() as usize, out.data_ptr() as usize);
     let mut sc = sc;
-    // a column-major B goes row-major first, as in gemm_checked (it also lets small products
-    // take the small-matrix kernel)
     let nonneg = |s: &[isize]| s.iter().all(|&x| x >= 0);
-    // the panel kernel packs a column-major B itself
     let panel = if nonneg(&sa) && nonneg(&sc) { panel_parts::<T>(m, n, k, par) } else { None };
+    // a column-major B goes row-major first, as in gemm_checked (it also lets small products
+    // take the small-matrix kernel), unless the panel kernel runs: it packs B itself
     let c_rows;
     if panel.is_none() && handle_column_major_b(sc[1], sc[2], m, n) {
         // a B broadcast over the batch (stride 0) is copied once
