@@ -51,21 +51,16 @@ const NARROW_MAX_WORK: usize = 1 << 23;
 
 /// Tasks for the panel kernel (`panel_gemm`) when it is the fastest for an f32 (m x k) @ (k x n)
 /// product on this CPU, else `None`: AVX-512, above the small kernel's sizes, at most
-/// `PANEL_MAX_ROWS` rows; as many tasks as pool threads when `par` allows the pool.
-fn panel_parts<T: 'static>(m: usize, n: usize, k: usize, par: gemm::Parallelism) -> Option<usize> {
+/// `max_rows` rows (`PANEL_MAX_ROWS`, or any for a Linear with bias); as many tasks as pool
+/// threads when `par` allows the pool.
+fn panel_parts<T: 'static>(m: usize, n: usize, k: usize, par: gemm::Parallelism, max_rows: usize) -> Option<usize> {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::any::TypeId::of::<T>() != std::any::TypeId::of::<f32>() || !super::panel_gemm::available() || small_enough(m, n, k) { return None; }
-        if m > PANEL_MAX_ROWS { return None; }
+        if std::any::TypeId::of::<T>() != std::any::TypeId::of::<f32>() || !super::panel_gemm::available() || small_enough(m, n, k) || m > max_rows { return None; }
         Some(match par { gemm::Parallelism::Rayon(_) => rayon::current_num_threads().max(1), _ => 1 })
     }
     #[cfg(not(target_arch = "x86_64"))]
-    { let _ = (m, n, k, par); None }
-}
-
-/// `panel_parts` without the row limit.
-fn panel_parts_any_rows<T: 'static>(m: usize, n: usize, k: usize, par: gemm::Parallelism) -> Option<usize> {
-    panel_parts::<T>(m.min(PANEL_MAX_ROWS), n, k, par).filter(|_| !small_enough(m, n, k))
+    { let _ = (m, n, k, par, max_rows); None }
 }
 /// Above this many rows the crate's packed A wins (2-vCPU Xeon, square products, one thread:
 /// 512² 169 vs 175 GFLOP/s, 1024² 146 vs 174; two threads: ties at 512² and 768², 1024² 304-309
@@ -125,7 +120,7 @@ fn gemm_with_bias<T: 'static + Copy + Send + Sync + num_traits::Zero + num_trait
     }
     for s in [dst_rs, a.rs, a.cs, b.rs, b.cs] { if s > isize::MAX as usize { return Err("gemm: stride overflow".into()); } }
     // a Linear with bias takes the panel kernel at every size (it writes the output once)
-    let panel = if bias.is_some() { panel_parts_any_rows::<T>(m, n, k, par) } else { panel_parts::<T>(m, n, k, par) };
+    let panel = panel_parts::<T>(m, n, k, par, if bias.is_some() { usize::MAX } else { PANEL_MAX_ROWS });
     if let Some(parts) = panel.filter(|_| dst_rs >= n) {
         // SAFETY: T is f32 (panel_parts checked its TypeId) and the kernel's CPU features are
         // present; it touches exactly the elements whose bounds were checked above; dst is a
@@ -293,7 +288,7 @@ pub fn bmm_views<T: crate::dtype::Elem + num_traits::Zero + num_traits::One>(
     let (ap, mut cp, op) = (a.data_ptr() as usize, c.data_ptr() as usize, out.data_ptr() as usize);
     let mut sc = sc;
     let nonneg = |s: &[isize]| s.iter().all(|&x| x >= 0);
-    let panel = if nonneg(&sa) && nonneg(&sc) { panel_parts::<T>(m, n, k, par) } else { None };
+    let panel = if nonneg(&sa) && nonneg(&sc) { panel_parts::<T>(m, n, k, par, PANEL_MAX_ROWS) } else { None };
     // a column-major B goes row-major first, as in gemm_checked (it also lets small products
     // take the small-matrix kernel), unless the panel kernel runs: it packs B itself
     let c_rows;

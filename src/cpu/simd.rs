@@ -1,6 +1,25 @@
 //! Vectorizable math kernels with runtime CPU dispatch (no `target-cpu=native` in the wheel):
 //! each loop is compiled three times, baseline SSE2, AVX2+FMA and AVX-512, and picked per call.
 
+/// (exp(x) / 2^n, n) for finite x with x·log2(e) in i32 range: n = round(x·log2 e), and the
+/// degree-7 polynomial of the remainder (x - n·ln 2 in two fused steps). Shared by `exp_f32` and
+/// the clamp-free `exp_of_fit`.
+#[inline(always)]
+fn exp_reduced(x: f32) -> (f32, f32) {
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    let n = (x * std::f32::consts::LOG2_E).round_ties_even();
+    let r = n.mul_add(-LN2_LO, n.mul_add(-LN2_HI, x));
+    let mut p = 1.987_569_1e-4f32;
+    p = p.mul_add(r, 1.398_199_9e-3);
+    p = p.mul_add(r, 8.333_452e-3);
+    p = p.mul_add(r, 4.166_579_6e-2);
+    p = p.mul_add(r, 1.666_666_5e-1);
+    p = p.mul_add(r, 5.000_000_1e-1);
+    p = p.mul_add(r, 1.0);
+    (p.mul_add(r, 1.0), n)
+}
+
 /// exp(x) for f32 (Cephes-style range reduction + degree-7 polynomial in Horner form, < 1 ulp
 /// measured against f64 exp over [-110, 90]), written branch-free so LLVM vectorizes the loop.
 /// The polynomials (here and in `erfc_f32`) use `mul_add`: one fused instruction in the
@@ -10,25 +29,13 @@
 /// floats in cache, one thread, scratch benchmark).
 #[inline(always)]
 pub fn exp_f32(x: f32) -> f32 {
-    const LOG2E: f32 = std::f32::consts::LOG2_E;
-    const LN2_HI: f32 = 0.693_359_4;
-    const LN2_LO: f32 = -2.121_944_4e-4;
     // Above 89 the clamped value still overflows to inf; NaN becomes 89 (f32::min ignores it)
     // so the int conversion below is defined, and is restored at the end. Below -104 (result
     // 0) the input is replaced by 0 and the result by 0: scaling down to 0 took a microcode
     // assist per lane on Intel cores (10x slower loops, measured), and softmax rows under a
     // causal mask are half -inf.
     let xc = if x < -104.0 { 0.0 } else { x.min(89.0) };
-    let n = (xc * LOG2E).round_ties_even();
-    let r = n.mul_add(-LN2_LO, n.mul_add(-LN2_HI, xc));
-    let mut p = 1.987_569_1e-4f32;
-    p = p.mul_add(r, 1.398_199_9e-3);
-    p = p.mul_add(r, 8.333_452e-3);
-    p = p.mul_add(r, 4.166_579_6e-2);
-    p = p.mul_add(r, 1.666_666_5e-1);
-    p = p.mul_add(r, 5.000_000_1e-1);
-    p = p.mul_add(r, 1.0);
-    let y = p.mul_add(r, 1.0);
+    let (y, n) = exp_reduced(xc);
     // SAFETY: n is finite and within [-151, 129] after the clamp; the unchecked conversion
     // (unlike `as`, which saturates) vectorizes to cvtps2dq
     let ni: i32 = unsafe { n.to_int_unchecked() };
@@ -566,16 +573,7 @@ fn erfc_mid(a: f32) -> f32 {
 /// clamps and special cases, which a fitted argument never needs: 2^n is one exponent field.
 #[inline(always)]
 fn exp_of_fit(r: f32) -> f32 {
-    let n = (r * std::f32::consts::LOG2_E).round_ties_even();
-    let f = n.mul_add(2.121_944_4e-4, n.mul_add(-0.693_359_4, r));
-    let mut p = 1.987_569_1e-4f32;
-    p = p.mul_add(f, 1.398_199_9e-3);
-    p = p.mul_add(f, 8.333_452e-3);
-    p = p.mul_add(f, 4.166_579_6e-2);
-    p = p.mul_add(f, 1.666_666_5e-1);
-    p = p.mul_add(f, 5.000_000_1e-1);
-    p = p.mul_add(f, 1.0);
-    let y = p.mul_add(f, 1.0);
+    let (y, n) = exp_reduced(r);
     // SAFETY: r lies in [-17, 0] (the callers clamp a), so n is an integer in [-25, 0]
     let ni: i32 = unsafe { n.to_int_unchecked() };
     y * f32::from_bits(((ni + 127) as u32) << 23)
