@@ -47,7 +47,10 @@ pub unsafe fn gemm_f32(
     // split the columns (each task packs only its own panels) unless there are too few of
     // them, then the rows (each task packs every panel)
     let by_cols = panels >= parts;
-    let parts = parts.min(if by_cols { panels } else { row_tiles }).max(1);
+    // Columns go out a few panels at a time rather than one share per thread: a worker that
+    // loses its CPU midway (another process's spinning threads, a busy VM) then leaves one
+    // small piece for the others to wait on, not half the product.
+    let parts = if parts == 1 { 1 } else if by_cols { panels.min(parts * TASKS_PER_THREAD) } else { parts.min(row_tiles) };
     if parts == 1 {
         serial(m, n, k, a, ars, acs, b, brs, bcs, c, crs, accumulate, bias);
         return;
@@ -68,8 +71,11 @@ pub unsafe fn gemm_f32(
         }
     };
     use rayon::prelude::*;
-    (0..parts).into_par_iter().for_each(task);
+    (0..parts).into_par_iter().with_max_len(1).for_each(task);
 }
+
+/// Column tasks per pool thread when the columns are split.
+const TASKS_PER_THREAD: usize = 4;
 
 /// A packed panel: KC rows of NR floats, 64-byte aligned for the kernel's full-vector loads.
 #[repr(C, align(64))]

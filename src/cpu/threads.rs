@@ -8,7 +8,11 @@
 //! So the pool is built on the importing (Python) thread with `use_current_thread`: that thread
 //! is worker 0 and runs its own jobs, with the other workers stealing halves as they come. And
 //! after each parallel kernel the other workers stay awake for `spin_window()` (a spinning job
-//! that takes any new work at once), as OpenMP runtimes do; then they sleep as before.
+//! that takes any new work at once), as OpenMP runtimes do; then they sleep as before. The
+//! first parallel kernel after they slept waits (up to the same window) until they run, as an
+//! OpenMP fork does: without it, on the 2-vCPU Xeon right after PyTorch's OpenMP workers had
+//! run (they spin ~5 ms on the other core), 256² matmul ran at one thread's speed in most calls
+//! (`shared/bench/workloads.py`, ratio to PyTorch 0.56-1.05 in five runs; with it 1.01-1.15).
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -48,6 +52,8 @@ fn now_ns() -> u64 { clock().elapsed().as_nanos() as u64 }
 static AWAKE_UNTIL: AtomicU64 = AtomicU64::new(0);
 static SPINNING: AtomicUsize = AtomicUsize::new(0);
 static POOL_HAS_CALLER: AtomicBool = AtomicBool::new(false);
+/// Spinning jobs that have started on a worker (so that worker is on a CPU now).
+static SPINNERS_RUNNING: AtomicUsize = AtomicUsize::new(0);
 
 /// Builds the global pool with the calling thread as worker 0 (once, at import, on Python's
 /// main thread: a member thread must outlive the pool). Without at least one other worker the
@@ -69,9 +75,22 @@ fn keep_workers_awake() {
     if rayon::current_thread_index() != Some(0) { return; }
     AWAKE_UNTIL.store(now_ns() + window.as_nanos() as u64, Relaxed);
     let others = rayon::current_num_threads().saturating_sub(1);
+    let mut armed = false;
     while SPINNING.load(Relaxed) < others {
         SPINNING.fetch_add(1, Relaxed);
         rayon::spawn(spin_for_work);
+        armed = true;
+    }
+    if armed { wait_for_spinners(others, window) }
+}
+
+/// Waits (up to `limit`) until the other workers run, as an OpenMP fork does: a kernel split
+/// while they still sleep runs whole on this thread, and on a busy VM waking one takes ms.
+fn wait_for_spinners(others: usize, limit: Duration) {
+    let start = Instant::now();
+    while SPINNERS_RUNNING.load(Relaxed) < others && start.elapsed() < limit {
+        // let a worker queued on this CPU run
+        std::thread::yield_now();
     }
 }
 
@@ -80,11 +99,13 @@ fn keep_workers_awake() {
 /// there, so the Python thread never spins.
 fn spin_for_work() {
     if rayon::current_thread_index() != Some(0) {
+        SPINNERS_RUNNING.fetch_add(1, Relaxed);
         while now_ns() < AWAKE_UNTIL.load(Relaxed) {
             if rayon::yield_now() != Some(rayon::Yield::Executed) {
                 for _ in 0..64 { std::hint::spin_loop(); }
             }
         }
+        SPINNERS_RUNNING.fetch_sub(1, Relaxed);
     }
     SPINNING.fetch_sub(1, Relaxed);
 }
