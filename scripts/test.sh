@@ -7,5 +7,9 @@ python3 -m venv .venv
 . .venv/bin/activate
 python -m pip install -q --upgrade pip
 python -m pip install -q ".[test]"
-cargo test --release --quiet
+echo "[test.sh] set up and built in ${SECONDS}s" >&2
+# the library's unit tests only: one more compile of the crate (its dependencies are reused
+# from the release build above), where an integration test would link a second one
+cargo test --release --lib --quiet
+echo "[test.sh] Rust tests done at ${SECONDS}s" >&2
 cd tests && python -m pytest -q -p no:cacheprovider .

@@ -8,6 +8,8 @@ pub mod ops;
 pub mod python;
 pub mod storage;
 pub mod tensor;
+#[cfg(test)]
+mod core_tests;
 
 use pyo3::prelude::*;
 

@@ -1,9 +1,11 @@
 //! Rust-level tests of the core: promotion, layout maths, kernels and the autograd engine.
-use ferrotorch::autograd;
-use ferrotorch::dtype::{promote, DType, ResultTypeState, Scalar};
-use ferrotorch::ops::binary::{self, BinOp, Operand};
-use ferrotorch::ops::{reduce, shape};
-use ferrotorch::tensor::Tensor;
+//! Unit tests of the library rather than an integration test, so `cargo test --lib` compiles the
+//! crate once (an integration test links a second, non-test build of it).
+use crate::autograd;
+use crate::dtype::{promote, DType, ResultTypeState, Scalar};
+use crate::ops::binary::{self, BinOp, Operand};
+use crate::ops::{reduce, shape};
+use crate::tensor::Tensor;
 
 #[test]
 fn promotion_follows_torch_result_type() {
@@ -101,7 +103,7 @@ fn deep_chain_backward_does_not_overflow_the_stack() {
 
 #[test]
 fn sizes_are_checked_before_memory_is_touched() {
-    use ferrotorch::tensor::{check_view_bounds, checked_nbytes, checked_numel};
+    use crate::tensor::{check_view_bounds, checked_nbytes, checked_numel};
     assert!(checked_numel(&[1 << 32, 1 << 32]).is_err());
     assert!(checked_nbytes(&[1 << 62], 4).is_err());
     assert_eq!(checked_nbytes(&[3, 0, 1 << 40], 8).unwrap(), 0);
@@ -117,9 +119,9 @@ fn sizes_are_checked_before_memory_is_touched() {
 
 #[test]
 fn kernels_and_memory_come_through_the_device_contract() {
-    use ferrotorch::backend::{backend_for, backend_of};
-    use ferrotorch::ops::unary::UnaryOp;
-    use ferrotorch::storage::Device;
+    use crate::backend::{backend_for, backend_of};
+    use crate::ops::unary::UnaryOp;
+    use crate::storage::Device;
     // the CPU backend allocates and runs kernels named by descriptor
     let cpu = backend_for(Device::Cpu).unwrap();
     let a = Tensor::from_vec(vec![1.0f32, -2.0, 3.0], &[3]).unwrap();
@@ -143,9 +145,9 @@ fn kernels_and_memory_come_through_the_device_contract() {
 
 #[test]
 fn kernel_families_come_through_the_same_contract() {
-    use ferrotorch::backend::backend_for;
-    use ferrotorch::backend::reduce::{Extreme, RowReduce};
-    use ferrotorch::storage::Device;
+    use crate::backend::backend_for;
+    use crate::backend::reduce::{Extreme, RowReduce};
+    use crate::storage::Device;
     let cpu = backend_for(Device::Cpu).unwrap();
     let x = Tensor::from_vec(vec![1.0f32, 5.0, 2.0, -1.0, f32::NAN, 0.0], &[2, 3]).unwrap();
     // reductions: one output per row, f64 accumulators for float sums
