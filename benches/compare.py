@@ -22,8 +22,9 @@ Options:
   --list               print the workload names with their targets and exit
 
 Both modules run in ONE process, alternating per workload (PyTorch, then ferrotorch), each
-built after manual_seed(0) on its own module. Timing: 2 warm-up calls, then up to 7 timed
-calls within a ~3 s budget (at least 3), and the median is reported in milliseconds.
+built after manual_seed(0) on its own module. Timing: 2 warm-up calls (at least 20 ms of
+them after a pause), then up to 7 timed calls within a ~3 s budget (at least 3), and the median
+is reported in milliseconds.
 
 Before each module's measurement the process sleeps `--settle` seconds, so the other module's
 idle worker threads have gone to sleep: PyTorch's OpenMP workers spin for milliseconds after
@@ -239,10 +240,14 @@ assert list(WORKLOADS) == list(TARGETS)
 # timing
 
 def timeit(fn, reps=REPS, warm=WARM, budget=BUDGET):
-    """Median seconds per call: `warm` untimed calls, then up to `reps` timed ones, stopping
-    early once `budget` seconds have passed (but never before three timed calls)."""
-    for _ in range(warm):
+    """Median seconds per call: `warm` untimed calls (and, after a pause, as many more as fit
+    in WARM_MIN_S), then up to `reps` timed ones, stopping early once `budget` seconds have
+    passed (but never before three timed calls)."""
+    warm_end = time.perf_counter() + (WARM_MIN_S if SETTLE > 0 else 0.0)
+    done = 0
+    while done < warm or time.perf_counter() < warm_end:
         fn()
+        done += 1
     ts, t_end = [], time.perf_counter() + budget
     for i in range(reps):
         t0 = time.perf_counter()
@@ -254,6 +259,10 @@ def timeit(fn, reps=REPS, warm=WARM, budget=BUDGET):
 
 
 SETTLE = 0.1
+# After a pause the first calls of either module run slow (cold caches, a vCPU back from halt):
+# 64² matmul took 70-700 µs for the first call and 8-20 µs for the next eight, against 4.5 / 7.5
+# µs (ferrotorch / PyTorch) in a loop. So a pause is followed by 20 ms of untimed calls.
+WARM_MIN_S = 0.02
 
 
 def measure(mod, name):
@@ -477,7 +486,7 @@ def main(argv=None):
         f"Python {platform.python_version()}; timing: {WARM} warm-up calls, median of up to {REPS} "
         f"within ~{BUDGET:g} s per workload per module"
         + (f", {args.rounds} alternating rounds (median of the rounds)" if args.rounds > 1 else "")
-        + f", {args.settle:g} s pause before each measurement"
+        + (f", {args.settle:g} s pause then at least {WARM_MIN_S * 1e3:g} ms of warm-up calls before each measurement" if args.settle > 0 else ", no pause")
         + "; ratio = PyTorch ms / ferrotorch ms (>1: ferrotorch faster)",
     ]
     if torch is None:
