@@ -12,7 +12,8 @@
 //! first parallel kernel after they slept waits (up to the same window) until they run, as an
 //! OpenMP fork does: without it, on the 2-vCPU Xeon right after PyTorch's OpenMP workers had
 //! run (they spin ~5 ms on the other core), 256² matmul ran at one thread's speed in most calls
-//! (`shared/bench/workloads.py`, ratio to PyTorch 0.56-1.05 in five runs; with it 1.01-1.15).
+//! (`shared/bench/workloads.py`, panel GEMM in small tasks: ratio to PyTorch 0.56-1.05 in five
+//! runs; with the wait 1.01-1.15 in eleven, though only about half the runs on a busier host).
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
