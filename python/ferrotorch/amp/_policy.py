@@ -119,10 +119,14 @@ def wrap(fn, policy):
     if getattr(fn, "_autocast_policy", None) is not None:
         return fn
 
+    direct = getattr(fn, "_without_out", None) or fn
+
     @functools.wraps(fn)
     def op(*args, **kwargs):
         # out= calls are not autocast (PyTorch); nothing to do unless some thread has CPU autocast on
-        if not _state.armed or kwargs.get("out") is not None:
+        if not _state.armed:
+            return direct(*args, **kwargs) if "out" not in kwargs else fn(*args, **kwargs)
+        if kwargs.get("out") is not None:
             return fn(*args, **kwargs)
         st = _state.local
         if st.excluded or not st.enabled.get("cpu", False):
