@@ -55,10 +55,19 @@ pub trait Backend: Sync + conv::ConvKernels + index::IndexKernels + nn::NnKernel
     /// `dst = src` broadcast to dst's shape and converted to dst's dtype; the ops layer has
     /// already routed overlapping copies through a temporary.
     fn copy(&self, dst: &Tensor, src: &Tensor) -> Result<()>;
-    /// `out[i] = a[i] @ c[i]` for 3-D a [B,m,k] and c [B,k,n] of one dtype: f32, f64, or i64
-    /// (products and sums wrapping, PyTorch's integer matmul); out is a fresh contiguous
-    /// [B,m,n] tensor.
+    /// `out[i] = a[i] @ c[i]` for 3-D a [B,m,k] and c [B,k,n] of one dtype: f32, f64, i64
+    /// (products and sums wrapping, PyTorch's integer matmul), or another float dtype that
+    /// `matmul_dtype` returned for this size; out is a fresh contiguous [B,m,n] tensor.
     fn bmm(&self, out: &Tensor, a: &Tensor, c: &Tensor) -> Result<()>;
+    /// The dtype a product of (m x k) @ (k x n) float operands of dtype `dt` is computed in
+    /// (`bmm` then receives operands and output in it): f32 and f64 as they are, float16 and
+    /// bfloat16 in f32 unless this backend has a kernel of their own for that size (the CPU's
+    /// AMX kernel for bfloat16).
+    fn matmul_dtype(&self, dt: crate::dtype::DType, m: usize, n: usize, k: usize) -> crate::dtype::DType {
+        use crate::dtype::DType;
+        let _ = (m, n, k);
+        match dt { DType::F32 | DType::F64 => dt, _ => DType::F32 }
+    }
     /// The DFT of every row of length `n` of the contiguous complex tensor `z`, in place: sign
     /// -1 (+1 when `inverse`), times `scale`.
     fn fft_rows(&self, z: &Tensor, n: usize, inverse: bool, scale: f64) -> Result<()>;

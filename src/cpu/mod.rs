@@ -10,6 +10,7 @@
 //! convolution), `reduce` (row reductions), `nn` (fused softmax, losses and norms), `pool` (max, average
 //! and adaptive pooling).
 pub mod attention;
+pub mod bf16_gemm;
 pub mod conv;
 pub mod convert;
 pub mod counting;
@@ -135,7 +136,16 @@ impl Backend for Cpu {
         let across_batch = bsz >= 2 && flops < 1 << 21 && flops.saturating_mul(bsz) >= 1 << 18 && iter::parallel_ok();
         let par = if across_batch { ::gemm::Parallelism::None } else { gemm::parallelism(flops) };
         if ob.dtype == DType::I64 { drop((ob, ab, cb)); return bmm_wrapping_i64(out, a, c); }
+        if ob.dtype == DType::BF16 { return bf16_gemm::bmm_bf16(&ob, &ab, &cb, None); }
         crate::dispatch_float!(ob.dtype, T => gemm::bmm_views::<T>(&ob, &ab, &cb, across_batch, par))
+    }
+
+    fn matmul_dtype(&self, dt: DType, m: usize, n: usize, k: usize) -> DType {
+        match dt {
+            DType::F32 | DType::F64 => dt,
+            DType::BF16 if bf16_gemm::matmul_in_bf16(m, n, k) => dt,
+            _ => DType::F32,
+        }
     }
 
     fn fft_rows(&self, z: &Tensor, n: usize, inverse: bool, scale: f64) -> Result<()> {

@@ -6,7 +6,7 @@ use super::gemm::{gemm_checked, linear_checked, parallelism, Mat};
 use super::nn::{self as k, NnElem};
 use super::{check_outputs, kernel_result, read, rnn, write, Cpu};
 use crate::backend::nn::{AttnGeom, AttnMaskArg, BatchNormGeom, LstmGeom, NnKernels};
-use crate::dtype::Elem;
+use crate::dtype::{DType, Elem};
 use crate::error::Result;
 use crate::tensor::Tensor;
 use num_traits::Zero;
@@ -112,6 +112,14 @@ impl NnKernels for Cpu {
             crate::bail!("internal: linear of {:?} and {:?} into {:?}", xs, ws, y.shape());
         }
         let (m, kk, n) = (xs[0], xs[1], ws[0]);
+        if x.dtype() == DType::BF16 {
+            // bf16 arrives only where `matmul_dtype` chose it (the AMX kernel): w's transpose as a
+            // view, the bias in f32 so the result is rounded once
+            let bias = opt_vec::<half::bf16>(bias)?.map(|v| v.iter().map(|b| b.to_f32()).collect::<Vec<f32>>());
+            let wb = w.body_ref();
+            let wt = crate::tensor::Body { shape: [kk, n][..].into(), strides: [wb.strides[1], wb.strides[0]][..].into(), ..wb.clone() };
+            return super::bf16_gemm::bmm_bf16(&y.body_ref(), &x.body_ref(), &wt, bias.as_deref());
+        }
         crate::dispatch_float!(x.dtype(), T => {
             let bv = opt_vec::<T>(bias)?;
             read::<T, _>(x, |xv| read::<T, _>(w, |wv| write::<T, _>(y, |yv| {

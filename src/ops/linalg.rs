@@ -16,7 +16,8 @@ fn bmm_raw(a: &Tensor, c: &Tensor) -> Result<Tensor> {
         return Err(Error::NotImplemented("\"addmm_impl_cpu_\" not implemented for 'Bool'".into()));
     }
     if !dt.is_float() { return bmm_int(a, c); }
-    let kd = match dt { DType::F32 | DType::F64 => dt, _ => DType::F32 };
+    let (sa, sc) = (a.shape(), c.shape());
+    let kd = backend_of(&[a, c])?.matmul_dtype(dt, sa[1], sc[2], sa[2]);
     let a2 = if a.dtype() == kd { a.clone() } else { copy::contiguous_as(a, kd)? };
     let c2 = if c.dtype() == kd { c.clone() } else { copy::contiguous_as(c, kd)? };
     let (ab, cb) = (a2.body(), c2.body());

@@ -313,7 +313,9 @@ use std::sync::Arc;
 /// `F.linear` on a 2-D input: y = x @ w^T (+ b) as one node (AddmmBackward0 / MmBackward0),
 /// with gradients computed as products that need no transposed copies.
 pub fn linear(x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor> {
-    let dt = float_kernel_dtype(x, "addmm_impl_cpu_")?;
+    // float16 / bfloat16 run in the dtype the backend computes their products in (f32, or
+    // bf16 on AMX), then round once, as PyTorch's addmm does
+    let dt = match x.dtype() { DType::F16 | DType::BF16 => x.dtype(), _ => float_kernel_dtype(x, "addmm_impl_cpu_")? };
     same_dtype(x, w)?;
     if let Some(b) = b { same_dtype(x, b)?; }
     let (xs, ws) = (x.shape(), w.shape());
@@ -322,11 +324,13 @@ pub fn linear(x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor> {
     }
     let (m, n) = (xs[0], ws[0]);
     if let Some(b) = b { if b.numel() != n || b.ndim() > 1 { crate::bail!("linear: bias of size {:?} for {} outputs", b.shape(), n); } }
-    let (xc, wc) = (copy::contiguous_as(x, dt)?, copy::contiguous_as(w, dt)?);
-    let bc = b.map(|t| copy::contiguous_as(t, dt)).transpose()?;
     let be = backend_of(&[x, w])?;
-    let y = Tensor::alloc_on(&[m, n], dt, be.device(), false)?;
-    be.linear(&y, &xc, &wc, bc.as_ref())?;
+    let kd = be.matmul_dtype(dt, m, n, xs[1]);
+    let (xc, wc) = (copy::contiguous_as(x, kd)?, copy::contiguous_as(w, kd)?);
+    let bc = b.map(|t| copy::contiguous_as(t, kd)).transpose()?;
+    let yk = Tensor::alloc_on(&[m, n], kd, be.device(), false)?;
+    be.linear(&yk, &xc, &wc, bc.as_ref())?;
+    let y = if kd == dt { yk } else { copy::contiguous_as(&yk, dt)? };
     let mut inputs = vec![x, w];
     inputs.extend(b);
     if autograd::needs_grad(&inputs) {

@@ -126,7 +126,9 @@ def _is_amx_fp16_supported():
 
 
 def _init_amx():
-    return False
+    """Whether bfloat16 matrix products run on AMX tiles (asks the OS for the tile state once)."""
+    from .. import _C
+    return bool(_C._init_amx())
 
 
 def get_capabilities():

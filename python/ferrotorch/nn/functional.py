@@ -352,10 +352,11 @@ def linear(input, weight, bias=None):
         raise RuntimeError(
             f"mat1 and mat2 shapes cannot be multiplied ({rows}x{int(input.shape[-1])} and "
             f"{int(weight.shape[1])}x{int(weight.shape[0])})")
-    if (weight.dim() == 2 and input.dim() >= 2 and _dtype_name(input.dtype) in ("float32", "float64")
+    if (weight.dim() == 2 and input.dim() >= 2 and _dtype_name(input.dtype) in ("float32", "float64", "bfloat16", "float16")
             and weight.dtype == input.dtype and (bias is None or (bias.dtype == input.dtype and bias.dim() <= 1))
             and (input.dim() == 2 or bias is not None)):
         # one AddmmBackward0 / MmBackward0 node; a batched input is folded to 2-D and viewed back
+        # (float16 / bfloat16 add the bias before their one rounding, as PyTorch's addmm does)
         if input.dim() == 2:
             return _C.linear(input, weight, bias)
         lead = _shape(input)[:-1]
