@@ -4,6 +4,7 @@ Usage (from the repository root; `python` has ferrotorch installed, PyTorch opti
 
   python benches/bf16_matmul.py                       # default threads, sizes 256..2048
   python benches/bf16_matmul.py --threads 1,16 --sizes 512,1024,4096
+  python benches/bf16_matmul.py --cases "matmul bf16,linear bf16" --skip-f16
 
 For each thread count and square size n it times `a @ b` (n x n) in bfloat16, float16 and
 float32, and `F.linear` in bfloat16 (n rows, n -> n features, with bias), in each module: 2
@@ -49,6 +50,7 @@ def main():
     p.add_argument("--threads", default="")
     p.add_argument("--sizes", default="256,512,1024,2048")
     p.add_argument("--skip-f16", action="store_true", help="leave out float16 (PyTorch's CPU float16 GEMM can be very slow)")
+    p.add_argument("--cases", default="", help="comma-separated case names to run (default: all)")
     args = p.parse_args()
     import ferrotorch
     try:
@@ -67,7 +69,7 @@ def main():
         for n in (int(s) for s in args.sizes.split(",")):
             per_mod = [cases(m, n) for m in mods]
             for name in per_mod[0]:
-                if args.skip_f16 and name == "matmul f16":
+                if (args.skip_f16 and name == "matmul f16") or (args.cases and name not in args.cases.split(",")):
                     continue
                 ms = [median_ms(c[name]) for c in per_mod]
                 ft = ms[-1]

@@ -1,8 +1,10 @@
-"""bfloat16 matrix products (src/cpu/bf16_gemm.rs on AMX, the f32 GEMM elsewhere): products
-summed in f32 and rounded to bfloat16 once, as PyTorch does. Integer-valued operands keep every
-product and sum exact in f32, so the rounded result is known exactly whichever path runs;
-random operands are checked to one bfloat16 rounding step. On a CPU with AMX, every case below
-runs the AMX kernel (sizes from 32^3 multiply-adds) and is compared with the f32 path too."""
+"""bfloat16 matrix products (src/cpu/bf16_gemm.rs on AMX or AVX512-BF16, the f32 GEMM
+elsewhere): products summed in f32 and rounded to bfloat16 once, as PyTorch does. Integer-valued
+operands keep every product and sum exact in f32, so the rounded result is known exactly
+whichever path runs; random operands are checked to one bfloat16 rounding step. On a CPU with
+AMX, the cases from 32^3 multiply-adds run the AMX kernel (`FERROTORCH_BF16_MATMUL=amx|
+avx512_bf16|f32` picks a kernel for the whole file), and each kernel the CPU has is compared
+with the f32 path in a child process."""
 import os
 import subprocess
 import sys
@@ -87,26 +89,42 @@ def test_empty_and_mismatched():
         torch.mm(torch.zeros(40, 64, dtype=torch.bfloat16), torch.zeros(64, 64))
 
 
-def test_amx_kernel_matches_f32_path():
-    """Where AMX runs, the same random products with AMX turned off (the f32 GEMM) agree."""
-    if not torch.cpu._init_amx():
-        pytest.skip("this CPU has no AMX-BF16 (or the OS refused the tile state): only the f32 path runs")
+KERNEL_FLAGS = {"amx": {"amx_bf16", "amx_tile"}, "avx512_bf16": {"avx512_bf16", "avx512f"}}
+
+
+def test_kernel_choice_is_reported():
+    assert torch._C._bf16_matmul_kernel() in (None, "amx", "avx512_bf16")
+    assert torch.cpu._init_amx() == (torch._C._bf16_matmul_kernel() == "amx")
+
+
+@pytest.mark.parametrize("kernel", sorted(KERNEL_FLAGS))
+def test_bf16_kernel_matches_f32_path(kernel):
+    """Each bf16 kernel this CPU has against the f32 GEMM (`FERROTORCH_BF16_MATMUL=f32`), on the
+    same random products, each in its own process."""
+    if not KERNEL_FLAGS[kernel] <= torch.cpu._flags():
+        pytest.skip(f"this CPU lacks {sorted(KERNEL_FLAGS[kernel])}: the {kernel} kernel cannot run here")
     code = (
-        "import numpy as np, ferrotorch as torch\n"
+        "import sys, numpy as np, ferrotorch as torch\n"
         "rng = np.random.default_rng(1)\n"
         "out = []\n"
-        "for m, k, n in [(100, 300, 200), (1024, 1024, 1024), (3, 4096, 5)]:\n"
+        "for m, k, n in [(100, 300, 200), (1024, 1024, 1024), (3, 4096, 5), (250, 70, 1000)]:\n"
         "    a = torch.from_numpy(rng.standard_normal((m, k)).astype(np.float32)).bfloat16()\n"
         "    b = torch.from_numpy(rng.standard_normal((k, n)).astype(np.float32)).bfloat16()\n"
         "    out.append((a @ b).float().numpy())\n"
-        "np.savez(__import__('sys').argv[1], *out)\n")
+        "np.savez(sys.argv[1], *out)\n"
+        "print(torch._C._bf16_matmul_kernel())\n")
     results = []
-    for flag in ("1", "0"):
-        path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"ft_amx_{os.getpid()}_{flag}.npz")
-        subprocess.run([sys.executable, "-c", code, path], check=True, env={**os.environ, "FERROTORCH_AMX": flag})
+    for flag in (kernel, "f32"):
+        path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"ft_bf16_{os.getpid()}_{flag}.npz")
+        done = subprocess.run([sys.executable, "-c", code, path], check=True, capture_output=True, text=True,
+                              env={**os.environ, "FERROTORCH_BF16_MATMUL": flag})
+        if flag == kernel and done.stdout.strip() != kernel:
+            os.remove(path)
+            pytest.skip(f"{kernel} is not usable here (the OS refused AMX's tile state?): {done.stdout.strip()}")
+        assert done.stdout.strip() == ("None" if flag == "f32" else kernel)
         with np.load(path) as z:
             results.append([z[f] for f in z.files])
         os.remove(path)
-    for amx, f32 in zip(*results):
+    for fast, f32 in zip(*results):
         # both sum in f32 (in different orders) and round once: at most one bfloat16 step apart
-        assert np.all(np.abs(amx - f32) <= 2.0 ** -7 * np.abs(f32) + 1e-3), float(np.max(np.abs(amx - f32)))
+        assert np.all(np.abs(fast - f32) <= 2.0 ** -7 * np.abs(f32) + 1e-3), float(np.max(np.abs(fast - f32)))

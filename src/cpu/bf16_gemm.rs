@@ -11,10 +11,11 @@
 //! `KC_STEPS` tiles; the microkernel keeps a 32x32 piece of C in four tile registers.
 //!
 //! The tile instructions are written with `asm!` (Rust's AMX intrinsics are unstable) and run
-//! only after `amx_available()` saw the CPU's AMX-TILE and AMX-BF16 bits and Linux granted the
-//! process the tile state (`arch_prctl(ARCH_REQ_XCOMP_PERM)`); `FERROTORCH_AMX=0` turns the
-//! path off. A portable emulation of the same microkernel lets the packing and blocking be
-//! tested on any machine (`tests` below).
+//! only after `kernel()` saw the CPU's AMX-TILE and AMX-BF16 bits and Linux granted the
+//! process the tile state (`arch_prctl(ARCH_REQ_XCOMP_PERM)`). A VDPBF16PS (AVX512-BF16) kernel
+//! over the same packed operands runs when asked for (`FERROTORCH_BF16_MATMUL`, see `kernel`).
+//! A portable emulation of the microkernel lets the packing and blocking be tested on any
+//! machine (`tests` below).
 
 use crate::error::Result;
 use crate::tensor::Body;
@@ -25,25 +26,85 @@ const TK: usize = 32;
 const TR: usize = 16;
 /// u16 elements per tile (1 KiB).
 const TILE: usize = TR * TK;
-/// Rows and columns of C per task (a multiple of 2 * TR).
-const BLOCK: usize = 128;
-/// k tiles per microkernel call: a pair of A tiles and a pair of B tiles over 8 k tiles are
-/// 16 KiB each, so the A pair stays in L1 while the B pairs of the block come from L2.
-const KC_STEPS: usize = 8;
+/// Rows and columns of C per task (a multiple of 2 * TR); `FERROTORCH_AMX_BLOCK` sets another
+/// (32 to 512) for tuning.
+const BLOCK: usize = 64;
+/// k tiles per microkernel call (`FERROTORCH_AMX_STEPS` sets another for tuning): C stays in
+/// the tile registers across up to 2048 of k, and B's tiles are prefetched two steps ahead
+/// (`PREFETCH`; `FERROTORCH_AMX_PREFETCH=0` turns it off).
+const KC_STEPS: usize = 64;
+/// Whether the AMX microkernel prefetches the B tiles two steps ahead into L1.
+const PREFETCH: bool = true;
+// Chosen on the lent H200 host's 16-core Sapphire Rapids-class Xeon (best of 3 runs, ms, for
+// 1024³ / 2048³ / 2048x64x2048 / 256³ bf16 products): one thread, block 128 with 8 steps and no
+// prefetch 4.47 / 34.0 / 2.55 / 0.101, 64 steps 3.95 / 29.0 / 2.64 / 0.096, with prefetch
+// 3.68 / 26.2 / 2.68 / 0.096, block 64 3.60 / 27.9 / 2.16 / 0.104; 16 threads: 1.13 / 5.07 /
+// 0.38 / 0.094, 1.03 / 4.62 / 0.37 / 0.095, 1.03 / 4.46 / 0.37 / 0.097, block 64: 0.90 / 3.99 /
+// 0.32 / 0.083. Through f32 instead: 13.8 / 111 / 4.29 / 0.225 (one thread), 2.08 / 12.1 / 0.59
+// / 0.116 (16).
+
+/// (C block side, k tiles per microkernel call, AMX kernel prefetches its next B tiles): the
+/// constants above unless the environment sets others (read once; `FERROTORCH_AMX_PREFETCH`).
+fn blocking() -> (usize, usize, bool) {
+    static BLOCKING: std::sync::OnceLock<(usize, usize, bool)> = std::sync::OnceLock::new();
+    *BLOCKING.get_or_init(|| {
+        let var = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<usize>().ok());
+        let block = var("FERROTORCH_AMX_BLOCK").map_or(BLOCK, |b| (b.clamp(32, 512) / (2 * TR)) * 2 * TR);
+        (block, var("FERROTORCH_AMX_STEPS").map_or(KC_STEPS, |s| s.clamp(1, 1 << 16)), var("FERROTORCH_AMX_PREFETCH").map_or(PREFETCH, |p| p != 0))
+    })
+}
+
 /// Below this many multiply-adds the f32 path is as fast (packing and setup dominate).
 const MIN_WORK: usize = 32 * 32 * 32;
 /// From this many multiply-adds the blocks spread over the pool.
 const PARALLEL_WORK: usize = 1 << 22;
 
-/// Whether a bf16 product of (m x k) @ (k x n) runs in bf16 here (AMX), not through f32.
-pub fn matmul_in_bf16(m: usize, n: usize, k: usize) -> bool {
-    m.saturating_mul(n).saturating_mul(k) >= MIN_WORK && amx_available()
+/// The bf16 product kernels, fastest first.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Bf16Kernel {
+    /// AMX tiles (TDPBF16PS): Sapphire Rapids and later Xeons.
+    Amx,
+    /// AVX512-BF16 (VDPBF16PS): Cooper Lake, Zen 4 and later, and the AMX Xeons; only when
+    /// `FERROTORCH_BF16_MATMUL=avx512_bf16` asks for it.
+    Avx512,
 }
 
-/// AMX-TILE and AMX-BF16 present and the tile state granted to this process (checked once).
-pub fn amx_available() -> bool {
-    static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *AVAILABLE.get_or_init(|| std::env::var("FERROTORCH_AMX").map_or(true, |v| v != "0") && detect_amx())
+impl Bf16Kernel {
+    pub fn name(self) -> &'static str { match self { Bf16Kernel::Amx => "amx", Bf16Kernel::Avx512 => "avx512_bf16" } }
+}
+
+/// Whether a bf16 product of (m x k) @ (k x n) runs in bf16 here (a kernel of its own), not
+/// through f32.
+pub fn matmul_in_bf16(m: usize, n: usize, k: usize) -> bool {
+    m.saturating_mul(n).saturating_mul(k) >= MIN_WORK && kernel().is_some()
+}
+
+/// The bf16 kernel this process runs (decided once): AMX where the CPU has AMX-TILE and
+/// AMX-BF16 and Linux grants the tile state, else none (bf16 products go through the f32 GEMM).
+/// `FERROTORCH_BF16_MATMUL` = `amx`, `avx512_bf16` or `f32` asks for one (one this CPU cannot
+/// run, or `f32`, leaves the f32 GEMM). The AVX512-BF16 kernel runs only when asked for: on
+/// the one CPU it was measured on (the AMX Xeon above, one thread) it took 25.4 ms for 1024³
+/// where the f32 GEMM took 13.8; CPUs without AMX but with AVX512-BF16 (Zen 4, Cooper Lake)
+/// were not available to measure it.
+pub fn kernel() -> Option<Bf16Kernel> {
+    static KERNEL: std::sync::OnceLock<Option<Bf16Kernel>> = std::sync::OnceLock::new();
+    *KERNEL.get_or_init(|| {
+        match std::env::var("FERROTORCH_BF16_MATMUL").ok().as_deref() {
+            None | Some("amx") => detect_amx().then_some(Bf16Kernel::Amx),
+            Some("avx512_bf16") => detect_avx512_bf16().then_some(Bf16Kernel::Avx512),
+            Some(_) => None,
+        }
+    })
+}
+
+/// Whether bf16 products run on AMX tiles here (`torch.cpu._init_amx()`).
+pub fn amx_available() -> bool { kernel() == Some(Bf16Kernel::Amx) }
+
+fn detect_avx512_bf16() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    { super::simd::has_avx512() && std::is_x86_feature_detected!("avx512bf16") }
+    #[cfg(not(target_arch = "x86_64"))]
+    { false }
 }
 
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
@@ -67,22 +128,12 @@ fn detect_amx() -> bool {
 #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
 fn detect_amx() -> bool { false }
 
-/// A's tiles for one matrix: element (i, p) at `((i/32 * kt + p/32) * 2 + i%32/16) * TILE +
-/// i%16 * 32 + p%32`, zero outside m x k.
-fn a_index(i: usize, p: usize, kt: usize) -> usize {
-    ((i / (2 * TR) * kt + p / TK) * 2 + i % (2 * TR) / TR) * TILE + i % TR * TK + p % TK
-}
-/// B's VNNI tiles for one matrix: element (p, j) at `((j/32 * kt + p/32) * 2 + j%32/16) * TILE
-/// + p%32/2 * 32 + j%16 * 2 + p%2`, zero outside k x n.
-fn b_index(p: usize, j: usize, kt: usize) -> usize {
-    ((j / (2 * TR) * kt + p / TK) * 2 + j % (2 * TR) / TR) * TILE + p % TK / 2 * TK + j % TR * 2 + p % 2
-}
-
 /// A strided bf16 matrix inside a view's memory: element (r, c) at `base + r*rs + c*cs`.
 #[derive(Clone, Copy)]
 struct Strided { base: usize, rows: usize, cols: usize, rs: isize, cs: isize }
 
-/// Packs A's pairs of 16-row tiles, from pair `first_pair` on, into `dst` (2 * kt tiles each).
+/// Packs A's pairs of 16-row tiles, from pair `first_pair` on, into `dst` (2 * kt tiles each),
+/// writing only the elements inside A: `dst` arrives zeroed, which pads the edge tiles.
 ///
 /// # Safety
 /// Every element of `a` (r < rows, c < cols) lies inside one live allocation of u16.
@@ -90,18 +141,28 @@ unsafe fn pack_a(dst: &mut [u16], a: Strided, first_pair: usize, kt: usize) {
     let base = a.base as *const u16;
     for (q, chunk) in dst.chunks_mut(2 * kt * TILE).enumerate() {
         let i0 = (first_pair + q) * 2 * TR;
-        chunk.fill(0);
-        for i in i0..(i0 + 2 * TR).min(a.rows) {
-            let row_in_pair = a_index(i, 0, kt) - a_index(i0, 0, kt);
-            for t in 0..kt {
-                let (p0, len) = (t * TK, TK.min(a.cols - t * TK));
-                let d = &mut chunk[row_in_pair + 2 * t * TILE..][..len];
-                // SAFETY: i < rows and p0 + e < cols (the caller's contract)
-                unsafe {
-                    if a.cs == 1 {
-                        std::ptr::copy_nonoverlapping(base.offset(i as isize * a.rs + p0 as isize), d.as_mut_ptr(), len);
-                    } else {
-                        for (e, v) in d.iter_mut().enumerate() { *v = *base.offset(i as isize * a.rs + (p0 + e) as isize * a.cs); }
+        let rows = (2 * TR).min(a.rows - i0);
+        for t in 0..kt {
+            let (p0, len) = (t * TK, TK.min(a.cols - t * TK));
+            // rows i0 + ii: tile ii / 16 of the pair, row ii % 16 of it
+            let slot = |ii: usize, e: usize| 2 * t * TILE + ii / TR * TILE + ii % TR * TK + e;
+            // SAFETY (all three arms): i0 + ii < rows and p0 + e < cols (the caller's contract)
+            unsafe {
+                if a.cs == 1 {
+                    // rows contiguous: 64-byte runs
+                    for ii in 0..rows {
+                        let src = base.offset((i0 + ii) as isize * a.rs + p0 as isize);
+                        std::ptr::copy_nonoverlapping(src, chunk[slot(ii, 0)..][..len].as_mut_ptr(), len);
+                    }
+                } else if a.rs == 1 {
+                    // columns contiguous (a transposed operand): read down each column
+                    for e in 0..len {
+                        let col = base.offset((p0 + e) as isize * a.cs + i0 as isize);
+                        for ii in 0..rows { chunk[slot(ii, e)] = *col.add(ii); }
+                    }
+                } else {
+                    for ii in 0..rows {
+                        for e in 0..len { chunk[slot(ii, e)] = *base.offset((i0 + ii) as isize * a.rs + (p0 + e) as isize * a.cs); }
                     }
                 }
             }
@@ -109,7 +170,9 @@ unsafe fn pack_a(dst: &mut [u16], a: Strided, first_pair: usize, kt: usize) {
     }
 }
 
-/// Packs B's pairs of 16-column tiles, from pair `first_pair` on, into `dst` (2 * kt tiles each).
+/// Packs B's pairs of 16-column tiles, from pair `first_pair` on, into `dst` (2 * kt tiles
+/// each): tile row r holds rows 2r and 2r + 1 of B interleaved column by column (VNNI). Writes
+/// only the elements inside B: `dst` arrives zeroed, which pads the edge tiles.
 ///
 /// # Safety
 /// Every element of `b` (r < rows, c < cols) lies inside one live allocation of u16.
@@ -118,14 +181,38 @@ unsafe fn pack_b(dst: &mut [u16], b: Strided, first_pair: usize, kt: usize) {
     for (q, chunk) in dst.chunks_mut(2 * kt * TILE).enumerate() {
         let j0 = (first_pair + q) * 2 * TR;
         let width = (2 * TR).min(b.cols - j0);
-        chunk.fill(0);
-        for p in 0..b.rows {
-            // row p of B within the pair: tile p/32 (then /16 columns), pair row p%32/2, slot p%2
-            let row_start = b_index(p, j0, kt) - b_index(0, j0, kt);
-            for jj in 0..width {
-                let slot = row_start + jj / TR * TILE + jj % TR * 2;
-                // SAFETY: p < rows and j0 + jj < cols (the caller's contract)
-                chunk[slot] = unsafe { *base.offset(p as isize * b.rs + (j0 + jj) as isize * b.cs) };
+        // element (p, j0 + jj): tile p/32 (and jj/16 of the pair), row p%32/2, slot p%2
+        let slot = |p: usize, jj: usize| (p / TK * 2 + jj / TR) * TILE + p % TK / 2 * TK + jj % TR * 2 + p % 2;
+        // SAFETY (all three arms): p < rows and j0 + jj < cols (the caller's contract)
+        unsafe {
+            if b.cs == 1 {
+                // rows contiguous: interleave pairs of rows, 16 columns at a time
+                for p0 in (0..b.rows).step_by(2) {
+                    let r0 = base.offset(p0 as isize * b.rs + j0 as isize);
+                    let r1 = (p0 + 1 < b.rows).then(|| r0.offset(b.rs));
+                    for g in 0..width.div_ceil(TR) {
+                        let w = TR.min(width - g * TR);
+                        let d = &mut chunk[slot(p0, g * TR)..][..2 * w];
+                        let s0 = std::slice::from_raw_parts(r0.add(g * TR), w);
+                        match r1 {
+                            Some(r1) => {
+                                let s1 = std::slice::from_raw_parts(r1.add(g * TR), w);
+                                for ((pair, &x), &y) in d.chunks_exact_mut(2).zip(s0).zip(s1) { pair[0] = x; pair[1] = y; }
+                            }
+                            None => for (pair, &x) in d.chunks_exact_mut(2).zip(s0) { pair[0] = x; },
+                        }
+                    }
+                }
+            } else if b.rs == 1 {
+                // columns contiguous (`x @ W.t()`): each column's pairs are adjacent already
+                for jj in 0..width {
+                    let col = base.offset((j0 + jj) as isize * b.cs);
+                    for p in 0..b.rows { chunk[slot(p, jj)] = *col.add(p); }
+                }
+            } else {
+                for p in 0..b.rows {
+                    for jj in 0..width { chunk[slot(p, jj)] = *base.offset(p as isize * b.rs + (j0 + jj) as isize * b.cs); }
+                }
             }
         }
     }
@@ -229,6 +316,127 @@ unsafe fn amx_microkernel(a: *const u16, b: *const u16, c: *mut f32, ldc: usize,
     }
 }
 
+/// The AMX microkernel with the B tiles of two steps ahead prefetched into L1 (B streams from
+/// L2: each pair is used once per pair of A rows).
+///
+/// # Safety
+/// As `amx_microkernel` (prefetches past the end of b never fault).
+#[cfg(target_arch = "x86_64")]
+unsafe fn amx_microkernel_prefetch(a: *const u16, b: *const u16, c: *mut f32, ldc: usize, steps: usize) {
+    // SAFETY: as in `amx_microkernel`; prefetch instructions touch no architectural state
+    unsafe {
+        std::arch::asm!(
+            "lea {c1}, [{c} + {ldc}*8]",
+            "lea {c1}, [{c1} + {ldc}*8]",
+            "tileloadd tmm0, [{c} + {ldc}*1]",
+            "tileloadd tmm1, [{c} + {ldc}*1 + 64]",
+            "tileloadd tmm2, [{c1} + {ldc}*1]",
+            "tileloadd tmm3, [{c1} + {ldc}*1 + 64]",
+            "2:",
+            "tileloadd tmm4, [{a} + {s}*1]",
+            "tileloadd tmm6, [{b} + {s}*1]",
+            "tdpbf16ps tmm0, tmm4, tmm6",
+            "tileloadd tmm7, [{b} + {s}*1 + 1024]",
+            "tdpbf16ps tmm1, tmm4, tmm7",
+            "tileloadd tmm5, [{a} + {s}*1 + 1024]",
+            "tdpbf16ps tmm2, tmm5, tmm6",
+            "tdpbf16ps tmm3, tmm5, tmm7",
+            "prefetcht0 [{b} + 4096]",
+            "prefetcht0 [{b} + 4160]",
+            "prefetcht0 [{b} + 4224]",
+            "prefetcht0 [{b} + 4288]",
+            "prefetcht0 [{b} + 4352]",
+            "prefetcht0 [{b} + 4416]",
+            "prefetcht0 [{b} + 4480]",
+            "prefetcht0 [{b} + 4544]",
+            "prefetcht0 [{b} + 4608]",
+            "prefetcht0 [{b} + 4672]",
+            "prefetcht0 [{b} + 4736]",
+            "prefetcht0 [{b} + 4800]",
+            "prefetcht0 [{b} + 4864]",
+            "prefetcht0 [{b} + 4928]",
+            "prefetcht0 [{b} + 4992]",
+            "prefetcht0 [{b} + 5056]",
+            "prefetcht0 [{b} + 5120]",
+            "prefetcht0 [{b} + 5184]",
+            "prefetcht0 [{b} + 5248]",
+            "prefetcht0 [{b} + 5312]",
+            "prefetcht0 [{b} + 5376]",
+            "prefetcht0 [{b} + 5440]",
+            "prefetcht0 [{b} + 5504]",
+            "prefetcht0 [{b} + 5568]",
+            "prefetcht0 [{b} + 5632]",
+            "prefetcht0 [{b} + 5696]",
+            "prefetcht0 [{b} + 5760]",
+            "prefetcht0 [{b} + 5824]",
+            "prefetcht0 [{b} + 5888]",
+            "prefetcht0 [{b} + 5952]",
+            "prefetcht0 [{b} + 6016]",
+            "prefetcht0 [{b} + 6080]",
+            "add {a}, 2048",
+            "add {b}, 2048",
+            "dec {n}",
+            "jnz 2b",
+            "tilestored [{c} + {ldc}*1], tmm0",
+            "tilestored [{c} + {ldc}*1 + 64], tmm1",
+            "tilestored [{c1} + {ldc}*1], tmm2",
+            "tilestored [{c1} + {ldc}*1 + 64], tmm3",
+            a = inout(reg) a => _,
+            b = inout(reg) b => _,
+            n = inout(reg) steps => _,
+            c = in(reg) c,
+            ldc = in(reg) ldc * 4,
+            s = in(reg) 64usize,
+            c1 = out(reg) _,
+            out("tmm0") _, out("tmm1") _, out("tmm2") _, out("tmm3") _,
+            out("tmm4") _, out("tmm5") _, out("tmm6") _, out("tmm7") _,
+            options(nostack),
+        );
+    }
+}
+
+/// The microkernel on AVX512-BF16 (see `Microkernel`): the 32x32 piece of C in four passes of
+/// 8 rows x 32 columns (16 accumulators); each VDPBF16PS adds, for 16 columns, one A row's pair
+/// of k elements (broadcast) times the matching pair of B rows (one row of a VNNI tile).
+///
+/// # Safety
+/// The CPU has AVX-512F and AVX512-BF16; the pointers as for `amx_microkernel`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bf16")]
+unsafe fn avx512_microkernel(a: *const u16, b: *const u16, c: *mut f32, ldc: usize, steps: usize) {
+    use std::arch::x86_64::*;
+    const ROWS: usize = 8;
+    for pass in 0..2 * TR / ROWS {
+        let (h, r0) = (pass * ROWS / TR, pass * ROWS % TR);
+        // SAFETY: rows h*16 + r0 .. + 8 and columns 0..32 of the 32x32 piece lie inside c's
+        // rows (the caller's contract); A and B reads stay inside the `steps` pairs of tiles
+        unsafe {
+            let crow = |r: usize| c.add((h * TR + r0 + r) * ldc);
+            let mut acc = [[_mm512_setzero_ps(); 2]; ROWS];
+            for (r, pair) in acc.iter_mut().enumerate() {
+                *pair = [_mm512_loadu_ps(crow(r)), _mm512_loadu_ps(crow(r).add(TR))];
+            }
+            for st in 0..steps {
+                let at = a.add((st * 2 + h) * TILE + r0 * TK);
+                let (b0, b1) = (b.add(st * 2 * TILE), b.add((st * 2 + 1) * TILE));
+                for kp in 0..TK / 2 {
+                    let bv0: __m512bh = std::mem::transmute(_mm512_loadu_si512(b0.add(kp * TK) as *const _));
+                    let bv1: __m512bh = std::mem::transmute(_mm512_loadu_si512(b1.add(kp * TK) as *const _));
+                    for (r, pair) in acc.iter_mut().enumerate() {
+                        let av: __m512bh = std::mem::transmute(_mm512_set1_epi32((at.add(r * TK + 2 * kp) as *const i32).read_unaligned()));
+                        pair[0] = _mm512_dpbf16_ps(pair[0], av, bv0);
+                        pair[1] = _mm512_dpbf16_ps(pair[1], av, bv1);
+                    }
+                }
+            }
+            for (r, pair) in acc.iter().enumerate() {
+                _mm512_storeu_ps(crow(r), pair[0]);
+                _mm512_storeu_ps(crow(r).add(TR), pair[1]);
+            }
+        }
+    }
+}
+
 /// The microkernel's arithmetic in portable code (products and sums in f32, pairs summed as
 /// TDPBF16PS does), for testing the packing and blocking on any CPU.
 ///
@@ -271,14 +479,18 @@ struct Product { a: Strided, b: Strided, c: usize }
 /// row) joins the f32 sums, so the result is rounded once, as PyTorch's addmm does. Errors when
 /// AMX is absent: the ops layer asks `matmul_in_bf16` first.
 pub fn bmm_bf16(out: &Body, a: &Body, c: &Body, bias: Option<&[f32]>) -> Result<()> {
-    if !amx_available() { crate::bail!("internal: bf16 matmul kernel without AMX"); }
     #[cfg(target_arch = "x86_64")]
     {
-        // SAFETY: AMX is available (checked above)
-        unsafe { bmm_with(out, a, c, bias, amx_microkernel, true) }
+        // SAFETY: `kernel()` returns a kernel only where the CPU runs it (and, for AMX, the OS
+        // granted the tile state); the AMX kernel gets its tile configuration
+        match kernel() {
+            Some(Bf16Kernel::Amx) => unsafe { bmm_with(out, a, c, bias, if blocking().2 { amx_microkernel_prefetch } else { amx_microkernel }, true) },
+            Some(Bf16Kernel::Avx512) => unsafe { bmm_with(out, a, c, bias, avx512_microkernel, false) },
+            None => crate::bail!("internal: bf16 matmul kernel on a CPU without one"),
+        }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    { let _ = (out, a, c, bias); crate::bail!("internal: bf16 matmul kernel without AMX") }
+    { let _ = (out, a, c, bias); crate::bail!("internal: bf16 matmul kernel on a CPU without one") }
 }
 
 /// `bmm_bf16` with a given microkernel (`configure`: load the AMX tile configuration in each
@@ -330,40 +542,47 @@ unsafe fn bmm_with(out: &Body, a: &Body, c: &Body, bias: Option<&[f32]>, kernel:
     let pack_a_pair = |(t, chunk): (usize, &mut [u16])| unsafe { pack_a(chunk, products[t / mp].a, t % mp, kt) };
     let pack_b_pair = |(t, chunk): (usize, &mut [u16])| unsafe { pack_b(chunk, products[t / np].b, t % np, kt) };
     if parallel {
-        a_packed.par_chunks_mut(2 * kt * TILE).enumerate().for_each(pack_a_pair);
-        b_packed.par_chunks_mut(2 * kt * TILE).enumerate().for_each(pack_b_pair);
+        // one parallel region for both operands
+        use rayon::iter::Either;
+        let a_pairs = a_packed.par_chunks_mut(2 * kt * TILE).enumerate().map(Either::Left);
+        let b_pairs = b_packed.par_chunks_mut(2 * kt * TILE).enumerate().map(Either::Right);
+        a_pairs.chain(b_pairs).with_max_len(1).for_each(|pair| match pair {
+            Either::Left(a_pair) => pack_a_pair(a_pair),
+            Either::Right(b_pair) => pack_b_pair(b_pair),
+        });
     } else {
         a_packed.chunks_mut(2 * kt * TILE).enumerate().for_each(pack_a_pair);
         b_packed.chunks_mut(2 * kt * TILE).enumerate().for_each(pack_b_pair);
     }
-    let (row_blocks, col_blocks) = (m.div_ceil(BLOCK), n.div_ceil(BLOCK));
+    let (block_side, kc_steps, _) = blocking();
+    let (row_blocks, col_blocks) = (m.div_ceil(block_side), n.div_ceil(block_side));
     let (ap, bp) = (a_packed.as_ptr() as usize, b_packed.as_ptr() as usize);
     let block = |t: usize| {
         let (batch, rb, cb) = (t / (row_blocks * col_blocks), t / col_blocks % row_blocks, t % col_blocks);
-        let (i0, j0) = (rb * BLOCK, cb * BLOCK);
-        let (rows, cols) = (BLOCK.min(m - i0), BLOCK.min(n - j0));
-        let mut acc = vec![0f32; BLOCK * BLOCK];
+        let (i0, j0) = (rb * block_side, cb * block_side);
+        let (rows, cols) = (block_side.min(m - i0), block_side.min(n - j0));
+        let mut acc = vec![0f32; block_side * block_side];
         if let Some(v) = bias {
-            for row in acc.chunks_mut(BLOCK).take(rows) { row[..cols].copy_from_slice(&v[j0..j0 + cols]); }
+            for row in acc.chunks_mut(block_side).take(rows) { row[..cols].copy_from_slice(&v[j0..j0 + cols]); }
         }
         #[cfg(target_arch = "x86_64")]
         // SAFETY: AMX is present when `configure` is asked (this function's contract)
         let _tiles = configure.then(|| unsafe { TilesConfigured::new() });
         #[cfg(not(target_arch = "x86_64"))]
         let _ = configure;
-        for q0 in (0..kt).step_by(KC_STEPS) {
-            let steps = KC_STEPS.min(kt - q0);
+        for q0 in (0..kt).step_by(kc_steps) {
+            let steps = kc_steps.min(kt - q0);
             for ip in 0..rows.div_ceil(2 * TR) {
                 let a_pair = ap + 2 * (batch * a_len + ((i0 / (2 * TR) + ip) * kt + q0) * 2 * TILE);
                 for jp in 0..cols.div_ceil(2 * TR) {
                     let b_pair = bp + 2 * (batch * b_len + ((j0 / (2 * TR) + jp) * kt + q0) * 2 * TILE);
                     // SAFETY: pair i0/32 + ip < mp (rows <= m - i0) and q0 + steps <= kt, so the
                     // A tiles read lie inside this batch's a_len; likewise B's inside b_len; the
-                    // 32x32 piece at (32 ip, 32 jp) of the BLOCK x BLOCK accumulator lies inside
-                    // it (32 (ip + 1) <= BLOCK as rows <= BLOCK, a multiple of 32). The kernel runs
+                    // 32x32 piece at (32 ip, 32 jp) of the block x block accumulator lies inside
+                    // it (32 (ip + 1) <= block_side as rows <= block_side, a multiple of 32). The kernel runs
                     // here (this function's contract), with the tiles configured when AMX.
                     unsafe {
-                        kernel(a_pair as *const u16, b_pair as *const u16, acc.as_mut_ptr().add(2 * TR * (ip * BLOCK + jp)), BLOCK, steps);
+                        kernel(a_pair as *const u16, b_pair as *const u16, acc.as_mut_ptr().add(2 * TR * (ip * block_side + jp)), block_side, steps);
                     }
                 }
             }
@@ -371,12 +590,12 @@ unsafe fn bmm_with(out: &Body, a: &Body, c: &Body, bias: Option<&[f32]>, kernel:
         // round once to bf16 and store this block's rows of C
         let c_base = products[batch].c as *mut u16;
         for r in 0..rows {
-            let src = &acc[r * BLOCK..r * BLOCK + cols];
+            let src = &acc[r * block_side..r * block_side + cols];
             // SAFETY: out is a contiguous [B, m, n] view inside its storage; (batch, i0 + r, j0..j0
             // + cols) lies inside it (i0 + r < m, j0 + cols <= n); blocks never share an element,
             // so no two tasks write the same memory; out does not share storage with a or c.
-            let dst = unsafe { std::slice::from_raw_parts_mut(c_base.add((i0 + r) * n + j0), cols) };
-            for (d, &v) in dst.iter_mut().zip(src) { *d = half::bf16::from_f32(v).to_bits(); }
+            let dst = unsafe { std::slice::from_raw_parts_mut(c_base.add((i0 + r) * n + j0) as *mut half::bf16, cols) };
+            super::convert::to_bf16(src, dst);
         }
     };
     let tasks = bsz * row_blocks * col_blocks;
@@ -385,13 +604,19 @@ unsafe fn bmm_with(out: &Body, a: &Body, c: &Body, bias: Option<&[f32]>, kernel:
 }
 
 /// A zero-filled u16 buffer of `len` elements (`None`: the size overflowed), or PyTorch's
-/// out-of-memory error.
+/// out-of-memory error. Zeroed by the allocator (fresh pages from the OS need no writes).
 fn try_zeroed(len: Option<usize>) -> Result<Vec<u16>> {
-    let len = len.filter(|&l| l <= isize::MAX as usize / 2).ok_or_else(|| crate::rt_err!("bf16 matmul: operand too large"))?;
-    let mut v = Vec::new();
-    v.try_reserve_exact(len).map_err(|_| crate::rt_err!("DefaultCPUAllocator: not enough memory: you tried to allocate {} bytes.", 2 * len))?;
-    v.resize(len, 0);
-    Ok(v)
+    let layout = len.and_then(|l| std::alloc::Layout::array::<u16>(l).ok()).ok_or_else(|| crate::rt_err!("bf16 matmul: operand too large"))?;
+    let len = layout.size() / 2;
+    if len == 0 { return Ok(Vec::new()); }
+    // SAFETY: the layout has a non-zero size (checked)
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) } as *mut u16;
+    if ptr.is_null() {
+        return Err(crate::rt_err!("DefaultCPUAllocator: not enough memory: you tried to allocate {} bytes.", layout.size()));
+    }
+    // SAFETY: ptr comes from the global allocator with the layout of `len` u16 values (so the
+    // Vec's capacity and alignment match it), and all `len` of them are initialised (zero).
+    Ok(unsafe { Vec::from_raw_parts(ptr, len, len) })
 }
 
 #[cfg(test)]
@@ -399,6 +624,27 @@ mod tests {
     use super::*;
     use crate::dtype::DType;
     use crate::tensor::Tensor;
+
+    /// Operands with a step in both dimensions (neither rows nor columns contiguous).
+    #[test]
+    fn stepped_views() {
+        let (m, k, n) = (37, 45, 33);
+        let av: Vec<f32> = (0..m * 2 * k).map(|i| (i % 9) as f32 - 4.0).collect();
+        let bv: Vec<f32> = (0..k * 2 * n).map(|i| (i % 7) as f32 - 3.0).collect();
+        let to_bf16 = |v: Vec<f32>, s: &[usize]| crate::ops::copy::to_dtype(&Tensor::from_vec(v, s).unwrap(), DType::BF16).unwrap();
+        let a = crate::ops::shape::slice(&to_bf16(av.clone(), &[m, 2 * k]), 1, 1, 2 * k, 2).unwrap();
+        let b = crate::ops::shape::slice(&to_bf16(bv.clone(), &[k, 2 * n]), 1, 0, 2 * n, 2).unwrap();
+        let out = Tensor::empty(&[m, n], DType::BF16).unwrap();
+        // SAFETY: the emulated kernel runs on every CPU and needs no configuration
+        unsafe { bmm_with(&out.body_ref(), &a.body_ref(), &b.body_ref(), None, emulated_microkernel, false).unwrap() };
+        let got = crate::ops::copy::to_dtype(&out, DType::F32).unwrap().to_vec::<f32>().unwrap();
+        for i in 0..m {
+            for j in 0..n {
+                let want: f32 = (0..k).map(|p| av[i * 2 * k + 2 * p + 1] * bv[p * 2 * n + 2 * j]).sum();
+                assert_eq!(got[i * n + j], half::bf16::from_f32(want).to_f32(), "({i},{j})");
+            }
+        }
+    }
 
     /// A bias joins the f32 sums (rounded once), also with k = 0.
     #[test]

@@ -875,9 +875,12 @@ fn set_num_threads(n: usize) {
 fn get_num_threads() -> usize { if crate::cpu::threads::threads_allowed() { rayon::current_num_threads() } else { 1 } }
 
 /// `torch.cpu._init_amx`: whether bfloat16 matmuls run on AMX tiles here (the CPU has AMX-BF16
-/// and the OS granted the tile state; `FERROTORCH_AMX=0` turns it off).
+/// and the OS granted the tile state).
 #[pyfunction]
 fn _init_amx() -> bool { crate::cpu::bf16_gemm::amx_available() }
+/// The kernel bfloat16 matmuls run on here: "amx", "avx512_bf16", or None (through f32).
+#[pyfunction]
+fn _bf16_matmul_kernel() -> Option<&'static str> { crate::cpu::bf16_gemm::kernel().map(|k| k.name()) }
 
 fn opt_list(o: &Bound<'_, PyAny>) -> R<Vec<Option<Tensor>>> { crate::python::convert::guard(|| { opt_tensors(o) }) }
 
@@ -1107,7 +1110,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
          matmul, softmax, empty, zeros, full, arange, linspace, from_numpy, manual_seed, initial_seed, default_rng_state,
          set_default_rng_state, uniform_, normal_, randint_, random_full_, exponential_, bernoulli_scalar_, randperm, bernoulli, multinomial, result_type, promote_types,
          can_cast, set_default_dtype, get_default_dtype, is_grad_enabled, set_grad_enabled, run_backward, run_grad,
-         register_hook, record_function, _empty_cache, clamp_scalar, tensor_from_list, set_num_threads, get_num_threads, _init_amx, _adam_step, _sgd_step, _rmsprop_step, _adagrad_step, _adadelta_step, _adamax_step, _nadam_step, _radam_step,
+         register_hook, record_function, _empty_cache, clamp_scalar, tensor_from_list, set_num_threads, get_num_threads, _init_amx, _bf16_matmul_kernel, _adam_step, _sgd_step, _rmsprop_step, _adagrad_step, _adadelta_step, _adamax_step, _nadam_step, _radam_step,
          view_as_real, view_as_complex, real, imag, complex, polar, conj, angle_complex, sgn_complex, fft_c2c,
          unique_op, searchsorted_op, bincount_op, histc_op, cum_extreme_indices, mode_indices,
          linalg_inv, linalg_solve, linalg_det, linalg_slogdet, linalg_cholesky, linalg_qr, linalg_svd, linalg_eigh, linalg_eig);
