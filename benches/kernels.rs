@@ -60,6 +60,23 @@ fn matmul(c: &mut Criterion) {
     g.finish();
 }
 
+/// bfloat16 products: on AMX tiles where the CPU has AMX-BF16 (`cpu::bf16_gemm`), through the
+/// f32 GEMM elsewhere (`FERROTORCH_BF16_MATMUL=f32` forces that route for comparison).
+fn bf16_matmul(c: &mut Criterion) {
+    use ferrotorch::dtype::DType;
+    let mut g = c.benchmark_group(format!("bf16_matmul_{}", ferrotorch::cpu::bf16_gemm::kernel().map_or("via_f32", |k| k.name())));
+    let bf16 = |t: Tensor| ferrotorch::ops::copy::to_dtype(&t, DType::BF16).unwrap();
+    for n in [256usize, 1024] {
+        let (p, q) = (bf16(randn(&[n, n])), bf16(randn(&[n, n])));
+        g.throughput(Throughput::Elements((n * n * n) as u64));
+        g.bench_with_input(BenchmarkId::new("square", n), &n, |x, _| x.iter(|| linalg::matmul(black_box(&p), black_box(&q)).unwrap()));
+    }
+    let (xb, w, b) = (bf16(randn(&[128, 784])), bf16(randn(&[512, 784])), bf16(randn(&[512])));
+    g.throughput(Throughput::Elements(128 * 784 * 512));
+    g.bench_function("linear_128x784x512", |x| x.iter(|| nn::linear(black_box(&xb), &w, Some(&b)).unwrap()));
+    g.finish();
+}
+
 /// The small-matrix f32 kernel against the `gemm` crate on the same buffers (one thread, no
 /// allocation): the sizes where `cpu::small_gemm` takes over, and 128³ where it stops.
 fn small_matmul(c: &mut Criterion) {
@@ -202,5 +219,5 @@ fn strided_vs_ndarray(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, elementwise, reductions_and_copies, matmul, small_matmul, panel_matmul, convolution, nn_kernels, strided_vs_ndarray);
+criterion_group!(benches, elementwise, reductions_and_copies, matmul, bf16_matmul, small_matmul, panel_matmul, convolution, nn_kernels, strided_vs_ndarray);
 criterion_main!(benches);

@@ -19,6 +19,7 @@
 
 use crate::error::Result;
 use crate::tensor::Body;
+use std::mem::MaybeUninit;
 
 /// Elements of k per tile (64 bytes of bf16 per tile row).
 const TK: usize = 32;
@@ -525,8 +526,8 @@ unsafe fn bmm_with(out: &Body, a: &Body, c: &Body, bias: Option<&[f32]>, kernel:
     // packed sizes: pairs of tiles per matrix, per batch
     let a_len = mp.checked_mul(2 * kt * TILE).ok_or_else(|| crate::rt_err!("bf16 matmul: operand too large"))?;
     let b_len = np.checked_mul(2 * kt * TILE).ok_or_else(|| crate::rt_err!("bf16 matmul: operand too large"))?;
-    let mut a_packed = try_zeroed(a_len.checked_mul(bsz))?;
-    let mut b_packed = try_zeroed(b_len.checked_mul(bsz))?;
+    let mut a_packed = PackBuffer::new(a_len.checked_mul(bsz))?;
+    let mut b_packed = PackBuffer::new(b_len.checked_mul(bsz))?;
     let work = bsz.saturating_mul(m).saturating_mul(n).saturating_mul(k);
     let parallel = work >= PARALLEL_WORK && super::iter::parallel_ok();
     let products: Vec<Product> = (0..bsz).map(|b| Product {
@@ -539,24 +540,25 @@ unsafe fn bmm_with(out: &Body, a: &Body, c: &Body, bias: Option<&[f32]>, kernel:
     // (check_view_bounds holds for every view, whatever its strides), so every element
     // (b, r, col) read at base + 2 * (b*sb + r*rs + col*cs) bytes lies inside them; a
     // 2-D view has B = 1, so its placeholder batch stride is multiplied by 0 only.
-    let pack_a_pair = |(t, chunk): (usize, &mut [u16])| unsafe { pack_a(chunk, products[t / mp].a, t % mp, kt) };
-    let pack_b_pair = |(t, chunk): (usize, &mut [u16])| unsafe { pack_b(chunk, products[t / np].b, t % np, kt) };
+    let pack_a_pair = |(t, chunk): (usize, &mut [MaybeUninit<u16>])| unsafe { pack_a(zeroed(chunk), products[t / mp].a, t % mp, kt) };
+    let pack_b_pair = |(t, chunk): (usize, &mut [MaybeUninit<u16>])| unsafe { pack_b(zeroed(chunk), products[t / np].b, t % np, kt) };
     if parallel {
         // one parallel region for both operands
         use rayon::iter::Either;
-        let a_pairs = a_packed.par_chunks_mut(2 * kt * TILE).enumerate().map(Either::Left);
-        let b_pairs = b_packed.par_chunks_mut(2 * kt * TILE).enumerate().map(Either::Right);
+        let a_pairs = a_packed.uninit().par_chunks_mut(2 * kt * TILE).enumerate().map(Either::Left);
+        let b_pairs = b_packed.uninit().par_chunks_mut(2 * kt * TILE).enumerate().map(Either::Right);
         a_pairs.chain(b_pairs).with_max_len(1).for_each(|pair| match pair {
             Either::Left(a_pair) => pack_a_pair(a_pair),
             Either::Right(b_pair) => pack_b_pair(b_pair),
         });
     } else {
-        a_packed.chunks_mut(2 * kt * TILE).enumerate().for_each(pack_a_pair);
-        b_packed.chunks_mut(2 * kt * TILE).enumerate().for_each(pack_b_pair);
+        a_packed.uninit().chunks_mut(2 * kt * TILE).enumerate().for_each(pack_a_pair);
+        b_packed.uninit().chunks_mut(2 * kt * TILE).enumerate().for_each(pack_b_pair);
     }
     let (block_side, kc_steps, _) = blocking();
     let (row_blocks, col_blocks) = (m.div_ceil(block_side), n.div_ceil(block_side));
-    let (ap, bp) = (a_packed.as_ptr() as usize, b_packed.as_ptr() as usize);
+    // every element of both buffers was written above (each chunk zeroed, then packed)
+    let (ap, bp) = (a_packed.storage.ptr() as usize, b_packed.storage.ptr() as usize);
     let block = |t: usize| {
         let (batch, rb, cb) = (t / (row_blocks * col_blocks), t / col_blocks % row_blocks, t % col_blocks);
         let (i0, j0) = (rb * block_side, cb * block_side);
@@ -603,20 +605,31 @@ unsafe fn bmm_with(out: &Body, a: &Body, c: &Body, bias: Option<&[f32]>, kernel:
     Ok(())
 }
 
-/// A zero-filled u16 buffer of `len` elements (`None`: the size overflowed), or PyTorch's
-/// out-of-memory error. Zeroed by the allocator (fresh pages from the OS need no writes).
-fn try_zeroed(len: Option<usize>) -> Result<Vec<u16>> {
-    let layout = len.and_then(|l| std::alloc::Layout::array::<u16>(l).ok()).ok_or_else(|| crate::rt_err!("bf16 matmul: operand too large"))?;
-    let len = layout.size() / 2;
-    if len == 0 { return Ok(Vec::new()); }
-    // SAFETY: the layout has a non-zero size (checked)
-    let ptr = unsafe { std::alloc::alloc_zeroed(layout) } as *mut u16;
-    if ptr.is_null() {
-        return Err(crate::rt_err!("DefaultCPUAllocator: not enough memory: you tried to allocate {} bytes.", layout.size()));
+/// Packed operands' memory, from the caching allocator (`Storage`): reused across calls, so a
+/// product does not fault in fresh pages each time (expensive in VMs). Uninitialised until each
+/// packing task zeroes its chunk (`zeroed`) and writes it.
+struct PackBuffer { storage: crate::storage::Storage, len: usize }
+
+impl PackBuffer {
+    /// `len` u16 elements (`None`: the size overflowed), or PyTorch's out-of-memory error.
+    fn new(len: Option<usize>) -> Result<Self> {
+        let len = len.ok_or_else(|| crate::rt_err!("bf16 matmul: operand too large"))?;
+        let nbytes = len.checked_mul(2).ok_or_else(|| crate::rt_err!("bf16 matmul: operand too large"))?;
+        Ok(PackBuffer { storage: crate::storage::Storage::new_uninit(nbytes)?, len })
     }
-    // SAFETY: ptr comes from the global allocator with the layout of `len` u16 values (so the
-    // Vec's capacity and alignment match it), and all `len` of them are initialised (zero).
-    Ok(unsafe { Vec::from_raw_parts(ptr, len, len) })
+    fn uninit(&mut self) -> &mut [MaybeUninit<u16>] {
+        // SAFETY: the storage holds at least 2 * len bytes, aligned for u16 (every CPU block is
+        // at least 16-byte aligned), and is borrowed mutably through self; MaybeUninit needs no
+        // initialised contents.
+        unsafe { std::slice::from_raw_parts_mut(self.storage.ptr() as *mut MaybeUninit<u16>, self.len) }
+    }
+}
+
+/// Zeroes a chunk of packed memory and returns it initialised.
+fn zeroed(chunk: &mut [MaybeUninit<u16>]) -> &mut [u16] {
+    for x in chunk.iter_mut() { x.write(0); }
+    // SAFETY: every element was just written; MaybeUninit<u16> has u16's layout
+    unsafe { &mut *(chunk as *mut [MaybeUninit<u16>] as *mut [u16]) }
 }
 
 #[cfg(test)]
