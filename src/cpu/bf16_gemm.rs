@@ -31,27 +31,24 @@ const TILE: usize = TR * TK;
 /// (32 to 512) for tuning.
 const BLOCK: usize = 64;
 /// k tiles per microkernel call (`FERROTORCH_AMX_STEPS` sets another for tuning): C stays in
-/// the tile registers across up to 2048 of k, and B's tiles are prefetched two steps ahead
-/// (`PREFETCH`; `FERROTORCH_AMX_PREFETCH=0` turns it off).
+/// the tile registers across up to 2048 of k, and B's tiles are prefetched two steps ahead.
 const KC_STEPS: usize = 64;
-/// Whether the AMX microkernel prefetches the B tiles two steps ahead into L1.
-const PREFETCH: bool = true;
 // Chosen on the lent H200 host's 16-core Sapphire Rapids-class Xeon (best of 3 runs, ms, for
 // 1024³ / 2048³ / 2048x64x2048 / 256³ bf16 products): one thread, block 128 with 8 steps and no
 // prefetch 4.47 / 34.0 / 2.55 / 0.101, 64 steps 3.95 / 29.0 / 2.64 / 0.096, with prefetch
 // 3.68 / 26.2 / 2.68 / 0.096, block 64 3.60 / 27.9 / 2.16 / 0.104; 16 threads: 1.13 / 5.07 /
 // 0.38 / 0.094, 1.03 / 4.62 / 0.37 / 0.095, 1.03 / 4.46 / 0.37 / 0.097, block 64: 0.90 / 3.99 /
 // 0.32 / 0.083. Through f32 instead: 13.8 / 111 / 4.29 / 0.225 (one thread), 2.08 / 12.1 / 0.59
-// / 0.116 (16).
+// / 0.116 (16). (Measured before the packed operands came from the caching allocator.)
 
-/// (C block side, k tiles per microkernel call, AMX kernel prefetches its next B tiles): the
-/// constants above unless the environment sets others (read once; `FERROTORCH_AMX_PREFETCH`).
-fn blocking() -> (usize, usize, bool) {
-    static BLOCKING: std::sync::OnceLock<(usize, usize, bool)> = std::sync::OnceLock::new();
+/// (C block side, k tiles per microkernel call): the constants above unless the environment
+/// sets others (read once).
+fn blocking() -> (usize, usize) {
+    static BLOCKING: std::sync::OnceLock<(usize, usize)> = std::sync::OnceLock::new();
     *BLOCKING.get_or_init(|| {
         let var = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<usize>().ok());
         let block = var("FERROTORCH_AMX_BLOCK").map_or(BLOCK, |b| (b.clamp(32, 512) / (2 * TR)) * 2 * TR);
-        (block, var("FERROTORCH_AMX_STEPS").map_or(KC_STEPS, |s| s.clamp(1, 1 << 16)), var("FERROTORCH_AMX_PREFETCH").map_or(PREFETCH, |p| p != 0))
+        (block, var("FERROTORCH_AMX_STEPS").map_or(KC_STEPS, |s| s.clamp(1, 1 << 16)))
     })
 }
 
@@ -268,7 +265,8 @@ impl Drop for TilesConfigured {
     }
 }
 
-/// The AMX microkernel (see `Microkernel`).
+/// The AMX microkernel (see `Microkernel`), with the B tiles of two steps ahead prefetched
+/// into L1 (B streams from L2: each pair is used once per pair of A rows).
 ///
 /// # Safety
 /// A `TilesConfigured` is alive on this thread; `steps >= 1`; a and b hold `steps * 2 * TILE`
@@ -277,54 +275,8 @@ impl Drop for TilesConfigured {
 unsafe fn amx_microkernel(a: *const u16, b: *const u16, c: *mut f32, ldc: usize, steps: usize) {
     // SAFETY: the caller's contract: every tile load reads 16 rows of 64 bytes at 64-byte
     // strides inside a's and b's 2 KiB per step, and C's loads and stores stay inside its 32
-    // rows of 128 bytes at `ldc * 4`-byte strides; the loop runs `steps` >= 1 times.
-    unsafe {
-        std::arch::asm!(
-            "lea {c1}, [{c} + {ldc}*8]",
-            "lea {c1}, [{c1} + {ldc}*8]",
-            "tileloadd tmm0, [{c} + {ldc}*1]",
-            "tileloadd tmm1, [{c} + {ldc}*1 + 64]",
-            "tileloadd tmm2, [{c1} + {ldc}*1]",
-            "tileloadd tmm3, [{c1} + {ldc}*1 + 64]",
-            "2:",
-            "tileloadd tmm4, [{a} + {s}*1]",
-            "tileloadd tmm6, [{b} + {s}*1]",
-            "tileloadd tmm5, [{a} + {s}*1 + 1024]",
-            "tileloadd tmm7, [{b} + {s}*1 + 1024]",
-            "tdpbf16ps tmm0, tmm4, tmm6",
-            "tdpbf16ps tmm1, tmm4, tmm7",
-            "tdpbf16ps tmm2, tmm5, tmm6",
-            "tdpbf16ps tmm3, tmm5, tmm7",
-            "add {a}, 2048",
-            "add {b}, 2048",
-            "dec {n}",
-            "jnz 2b",
-            "tilestored [{c} + {ldc}*1], tmm0",
-            "tilestored [{c} + {ldc}*1 + 64], tmm1",
-            "tilestored [{c1} + {ldc}*1], tmm2",
-            "tilestored [{c1} + {ldc}*1 + 64], tmm3",
-            a = inout(reg) a => _,
-            b = inout(reg) b => _,
-            n = inout(reg) steps => _,
-            c = in(reg) c,
-            ldc = in(reg) ldc * 4,
-            s = in(reg) 64usize,
-            c1 = out(reg) _,
-            out("tmm0") _, out("tmm1") _, out("tmm2") _, out("tmm3") _,
-            out("tmm4") _, out("tmm5") _, out("tmm6") _, out("tmm7") _,
-            options(nostack),
-        );
-    }
-}
-
-/// The AMX microkernel with the B tiles of two steps ahead prefetched into L1 (B streams from
-/// L2: each pair is used once per pair of A rows).
-///
-/// # Safety
-/// As `amx_microkernel` (prefetches past the end of b never fault).
-#[cfg(target_arch = "x86_64")]
-unsafe fn amx_microkernel_prefetch(a: *const u16, b: *const u16, c: *mut f32, ldc: usize, steps: usize) {
-    // SAFETY: as in `amx_microkernel`; prefetch instructions touch no architectural state
+    // rows of 128 bytes at `ldc * 4`-byte strides; the loop runs `steps` >= 1 times. Prefetches
+    // (past the end of b, too) never fault and change no architectural state.
     unsafe {
         std::arch::asm!(
             "lea {c1}, [{c} + {ldc}*8]",
@@ -485,7 +437,7 @@ pub fn bmm_bf16(out: &Body, a: &Body, c: &Body, bias: Option<&[f32]>) -> Result<
         // SAFETY: `kernel()` returns a kernel only where the CPU runs it (and, for AMX, the OS
         // granted the tile state); the AMX kernel gets its tile configuration
         match kernel() {
-            Some(Bf16Kernel::Amx) => unsafe { bmm_with(out, a, c, bias, if blocking().2 { amx_microkernel_prefetch } else { amx_microkernel }, true) },
+            Some(Bf16Kernel::Amx) => unsafe { bmm_with(out, a, c, bias, amx_microkernel, true) },
             Some(Bf16Kernel::Avx512) => unsafe { bmm_with(out, a, c, bias, avx512_microkernel, false) },
             None => crate::bail!("internal: bf16 matmul kernel on a CPU without one"),
         }
@@ -555,7 +507,7 @@ unsafe fn bmm_with(out: &Body, a: &Body, c: &Body, bias: Option<&[f32]>, kernel:
         a_packed.uninit().chunks_mut(2 * kt * TILE).enumerate().for_each(pack_a_pair);
         b_packed.uninit().chunks_mut(2 * kt * TILE).enumerate().for_each(pack_b_pair);
     }
-    let (block_side, kc_steps, _) = blocking();
+    let (block_side, kc_steps) = blocking();
     let (row_blocks, col_blocks) = (m.div_ceil(block_side), n.div_ceil(block_side));
     // every element of both buffers was written above (each chunk zeroed, then packed)
     let (ap, bp) = (a_packed.storage.ptr() as usize, b_packed.storage.ptr() as usize);
