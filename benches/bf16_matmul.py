@@ -11,8 +11,9 @@ float32, and `F.linear` in bfloat16 (n rows, n -> n features, with bias), in eac
 warm-up calls, then up to 9 timed calls within ~2 s (at least 3), and prints the medians in
 milliseconds, GFLOP/s, and ratio = PyTorch time / ferrotorch time (above 1: ferrotorch faster).
 On a CPU with AMX-BF16, ferrotorch's bfloat16 products run on AMX tiles (`torch.cpu._init_amx()`
-says whether they do here); `FERROTORCH_AMX=0` in the environment sends them through the f32
-GEMM instead, for comparison. PyTorch runs its bf16 products through oneDNN (AMX there too).
+says whether they do here); `FERROTORCH_BF16_MATMUL=f32` in the environment sends them through
+the f32 GEMM instead, for comparison. PyTorch runs its bf16 products through oneDNN (AMX there
+too). PyTorch's CPU float16 GEMM can be very slow (1-2 GFLOP/s on a 2-vCPU Xeon): `--skip-f16`.
 """
 import argparse
 import statistics
