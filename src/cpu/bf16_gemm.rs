@@ -202,10 +202,17 @@ unsafe fn pack_b(dst: &mut [u16], b: Strided, first_pair: usize, kt: usize) {
                     }
                 }
             } else if b.rs == 1 {
-                // columns contiguous (`x @ W.t()`): each column's pairs are adjacent already
+                // columns contiguous (`x @ W.t()`): a column's pairs of rows lie next to each other
+                // already, so each pair moves as one u32 into its two adjacent slots
                 for jj in 0..width {
                     let col = base.offset((j0 + jj) as isize * b.cs);
-                    for p in 0..b.rows { chunk[slot(p, jj)] = *col.add(p); }
+                    for p in (0..b.rows & !1).step_by(2) {
+                        let pair = (col.add(p) as *const u32).read_unaligned().to_le_bytes();
+                        let at = slot(p, jj);
+                        chunk[at] = u16::from_le_bytes([pair[0], pair[1]]);
+                        chunk[at + 1] = u16::from_le_bytes([pair[2], pair[3]]);
+                    }
+                    if b.rows % 2 == 1 { chunk[slot(b.rows - 1, jj)] = *col.add(b.rows - 1); }
                 }
             } else {
                 for p in 0..b.rows {
