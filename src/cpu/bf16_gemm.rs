@@ -485,8 +485,8 @@ unsafe fn bmm_with(out: &Body, a: &Body, c: &Body, bias: Option<&[f32]>, kernel:
     // packed sizes: pairs of tiles per matrix, per batch
     let a_len = mp.checked_mul(2 * kt * TILE).ok_or_else(|| crate::rt_err!("bf16 matmul: operand too large"))?;
     let b_len = np.checked_mul(2 * kt * TILE).ok_or_else(|| crate::rt_err!("bf16 matmul: operand too large"))?;
-    let mut a_packed = PackBuffer::new(a_len.checked_mul(bsz))?;
-    let mut b_packed = PackBuffer::new(b_len.checked_mul(bsz))?;
+    let mut a_packed = pack_buffer(a_len.checked_mul(bsz))?;
+    let mut b_packed = pack_buffer(b_len.checked_mul(bsz))?;
     let work = bsz.saturating_mul(m).saturating_mul(n).saturating_mul(k);
     let parallel = work >= PARALLEL_WORK && super::iter::parallel_ok();
     let products: Vec<Product> = (0..bsz).map(|b| Product {
@@ -504,20 +504,21 @@ unsafe fn bmm_with(out: &Body, a: &Body, c: &Body, bias: Option<&[f32]>, kernel:
     if parallel {
         // one parallel region for both operands
         use rayon::iter::Either;
-        let a_pairs = a_packed.uninit().par_chunks_mut(2 * kt * TILE).enumerate().map(Either::Left);
-        let b_pairs = b_packed.uninit().par_chunks_mut(2 * kt * TILE).enumerate().map(Either::Right);
+        let a_pairs = a_packed.uninit_mut().par_chunks_mut(2 * kt * TILE).enumerate().map(Either::Left);
+        let b_pairs = b_packed.uninit_mut().par_chunks_mut(2 * kt * TILE).enumerate().map(Either::Right);
         a_pairs.chain(b_pairs).with_max_len(1).for_each(|pair| match pair {
             Either::Left(a_pair) => pack_a_pair(a_pair),
             Either::Right(b_pair) => pack_b_pair(b_pair),
         });
     } else {
-        a_packed.uninit().chunks_mut(2 * kt * TILE).enumerate().for_each(pack_a_pair);
-        b_packed.uninit().chunks_mut(2 * kt * TILE).enumerate().for_each(pack_b_pair);
+        a_packed.uninit_mut().chunks_mut(2 * kt * TILE).enumerate().for_each(pack_a_pair);
+        b_packed.uninit_mut().chunks_mut(2 * kt * TILE).enumerate().for_each(pack_b_pair);
     }
     let (block_side, kc_steps) = blocking();
     let (row_blocks, col_blocks) = (m.div_ceil(block_side), n.div_ceil(block_side));
-    // every element of both buffers was written above (each chunk zeroed, then packed)
-    let (ap, bp) = (a_packed.storage.ptr() as usize, b_packed.storage.ptr() as usize);
+    // SAFETY: every element of both buffers was written above (each chunk zeroed, then packed)
+    let (a_packed, b_packed) = unsafe { (a_packed.assume_init(), b_packed.assume_init()) };
+    let (ap, bp) = (a_packed.as_slice().as_ptr() as usize, b_packed.as_slice().as_ptr() as usize);
     let block = |t: usize| {
         let (batch, rb, cb) = (t / (row_blocks * col_blocks), t / col_blocks % row_blocks, t % col_blocks);
         let (i0, j0) = (rb * block_side, cb * block_side);
@@ -564,24 +565,13 @@ unsafe fn bmm_with(out: &Body, a: &Body, c: &Body, bias: Option<&[f32]>, kernel:
     Ok(())
 }
 
-/// Packed operands' memory, from the caching allocator (`Storage`): reused across calls, so a
-/// product does not fault in fresh pages each time (expensive in VMs). Uninitialised until each
-/// packing task zeroes its chunk (`zeroed`) and writes it.
-struct PackBuffer { storage: crate::storage::Storage, len: usize }
-
-impl PackBuffer {
-    /// `len` u16 elements (`None`: the size overflowed), or PyTorch's out-of-memory error.
-    fn new(len: Option<usize>) -> Result<Self> {
-        let len = len.ok_or_else(|| crate::rt_err!("bf16 matmul: operand too large"))?;
-        let nbytes = len.checked_mul(2).ok_or_else(|| crate::rt_err!("bf16 matmul: operand too large"))?;
-        Ok(PackBuffer { storage: crate::storage::Storage::new_uninit(nbytes)?, len })
-    }
-    fn uninit(&mut self) -> &mut [MaybeUninit<u16>] {
-        // SAFETY: the storage holds at least 2 * len bytes, aligned for u16 (every CPU block is
-        // at least 16-byte aligned), and is borrowed mutably through self; MaybeUninit needs no
-        // initialised contents.
-        unsafe { std::slice::from_raw_parts_mut(self.storage.ptr() as *mut MaybeUninit<u16>, self.len) }
-    }
+/// Memory for `len` packed u16 elements (`None`: the size overflowed) from the caching allocator,
+/// reused across calls, so a product does not fault in fresh pages each time (dear in VMs);
+/// each packing task zeroes its chunk (`zeroed`) before writing it.
+fn pack_buffer(len: Option<usize>) -> Result<super::transpose::UninitBlock<u16>> {
+    let len = len.filter(|&l| l <= isize::MAX as usize / 2).ok_or_else(|| crate::rt_err!("bf16 matmul: operand too large"))?;
+    super::transpose::UninitBlock::new(len)
+        .ok_or_else(|| crate::rt_err!("DefaultCPUAllocator: not enough memory: you tried to allocate {} bytes.", 2 * len))
 }
 
 /// Zeroes a chunk of packed memory and returns it initialised.
@@ -597,19 +587,25 @@ mod tests {
     use crate::dtype::DType;
     use crate::tensor::Tensor;
 
+    fn to_bf16(x: &Tensor) -> Tensor { crate::ops::copy::to_dtype(x, DType::BF16).unwrap() }
+
+    /// a @ b [+ bias] through the packing and blocking with the emulated microkernel, as f32.
+    fn emulated_product(a: &Tensor, b: &Tensor, bias: Option<&[f32]>, out_shape: &[usize]) -> Vec<f32> {
+        let out = Tensor::empty(out_shape, DType::BF16).unwrap();
+        // SAFETY: the emulated kernel runs on every CPU and needs no configuration
+        unsafe { bmm_with(&out.body_ref(), &a.body_ref(), &b.body_ref(), bias, emulated_microkernel, false).unwrap() };
+        crate::ops::copy::to_dtype(&out, DType::F32).unwrap().to_vec::<f32>().unwrap()
+    }
+
     /// Operands with a step in both dimensions (neither rows nor columns contiguous).
     #[test]
     fn stepped_views() {
         let (m, k, n) = (37, 45, 33);
         let av: Vec<f32> = (0..m * 2 * k).map(|i| (i % 9) as f32 - 4.0).collect();
         let bv: Vec<f32> = (0..k * 2 * n).map(|i| (i % 7) as f32 - 3.0).collect();
-        let to_bf16 = |v: Vec<f32>, s: &[usize]| crate::ops::copy::to_dtype(&Tensor::from_vec(v, s).unwrap(), DType::BF16).unwrap();
-        let a = crate::ops::shape::slice(&to_bf16(av.clone(), &[m, 2 * k]), 1, 1, 2 * k, 2).unwrap();
-        let b = crate::ops::shape::slice(&to_bf16(bv.clone(), &[k, 2 * n]), 1, 0, 2 * n, 2).unwrap();
-        let out = Tensor::empty(&[m, n], DType::BF16).unwrap();
-        // SAFETY: the emulated kernel runs on every CPU and needs no configuration
-        unsafe { bmm_with(&out.body_ref(), &a.body_ref(), &b.body_ref(), None, emulated_microkernel, false).unwrap() };
-        let got = crate::ops::copy::to_dtype(&out, DType::F32).unwrap().to_vec::<f32>().unwrap();
+        let a = crate::ops::shape::slice(&to_bf16(&Tensor::from_vec(av.clone(), &[m, 2 * k]).unwrap()), 1, 1, 2 * k, 2).unwrap();
+        let b = crate::ops::shape::slice(&to_bf16(&Tensor::from_vec(bv.clone(), &[k, 2 * n]).unwrap()), 1, 0, 2 * n, 2).unwrap();
+        let got = emulated_product(&a, &b, None, &[m, n]);
         for i in 0..m {
             for j in 0..n {
                 let want: f32 = (0..k).map(|p| av[i * 2 * k + 2 * p + 1] * bv[p * 2 * n + 2 * j]).sum();
@@ -626,12 +622,8 @@ mod tests {
             let av: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32).collect();
             let bv: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32 - 2.0).collect();
             let bias: Vec<f32> = (0..n).map(|j| 1000.5 + j as f32).collect();
-            let to_bf16 = |v: Vec<f32>, s: &[usize]| crate::ops::copy::to_dtype(&Tensor::from_vec(v, s).unwrap(), DType::BF16).unwrap();
-            let (a, b) = (to_bf16(av.clone(), &[m, k]), to_bf16(bv.clone(), &[k, n]));
-            let out = Tensor::empty(&[m, n], DType::BF16).unwrap();
-            // SAFETY: the emulated kernel runs on every CPU and needs no configuration
-            unsafe { bmm_with(&out.body_ref(), &a.body_ref(), &b.body_ref(), Some(&bias), emulated_microkernel, false).unwrap() };
-            let got = crate::ops::copy::to_dtype(&out, DType::F32).unwrap().to_vec::<f32>().unwrap();
+            let (a, b) = (to_bf16(&Tensor::from_vec(av.clone(), &[m, k]).unwrap()), to_bf16(&Tensor::from_vec(bv.clone(), &[k, n]).unwrap()));
+            let got = emulated_product(&a, &b, Some(&bias), &[m, n]);
             for i in 0..m {
                 for j in 0..n {
                     let want = bias[j] + (0..k).map(|p| av[i * k + p] * bv[p * n + j]).sum::<f32>();
@@ -654,13 +646,9 @@ mod tests {
                     let d: Vec<f32> = (0..bsz).flat_map(|b| (0..c).flat_map(move |j| (0..r).map(move |i| v[b * r * c + i * c + j]))).collect();
                     crate::ops::shape::transpose(&Tensor::from_vec(d, &[bsz, c, r]).unwrap(), 1, 2).unwrap()
                 } else { Tensor::from_vec(v.to_vec(), &[bsz, r, c]).unwrap() };
-                crate::ops::copy::to_dtype(&x, DType::BF16).unwrap()
+                to_bf16(&x)
             };
-            let (a, b) = (make(&av, m, k, a_t), make(&bv, k, n, b_t));
-            let out = Tensor::empty(&[bsz, m, n], DType::BF16).unwrap();
-            // SAFETY: the emulated kernel runs on every CPU and needs no configuration
-            unsafe { bmm_with(&out.body_ref(), &a.body_ref(), &b.body_ref(), None, emulated_microkernel, false).unwrap() };
-            let got: Vec<f32> = crate::ops::copy::to_dtype(&out, DType::F32).unwrap().to_vec::<f32>().unwrap();
+            let got = emulated_product(&make(&av, m, k, a_t), &make(&bv, k, n, b_t), None, &[bsz, m, n]);
             for bb in 0..bsz {
                 for i in 0..m {
                     for j in 0..n {

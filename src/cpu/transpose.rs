@@ -67,8 +67,15 @@ impl<T> UninitBlock<T> {
         Some(UninitBlock { storage, len, _elem: std::marker::PhantomData })
     }
     pub fn ptr(&self) -> *mut T { self.storage.ptr() as *mut T }
+    /// The block as uninitialised elements, for safe writes from parallel chunks.
+    pub fn uninit_mut(&mut self) -> &mut [std::mem::MaybeUninit<T>] {
+        // SAFETY: the storage holds at least len * size_of::<T>() bytes, aligned to 16 or more
+        // (every element type's alignment), borrowed mutably through self; MaybeUninit needs
+        // no initialised contents.
+        unsafe { std::slice::from_raw_parts_mut(self.storage.ptr() as *mut std::mem::MaybeUninit<T>, self.len) }
+    }
     /// # Safety
-    /// All `len` elements have been written through `ptr`.
+    /// All `len` elements have been written through `ptr` or `uninit_mut`.
     pub unsafe fn assume_init(self) -> RowMajorCopy<T> { RowMajorCopy { storage: self.storage, len: self.len, _elem: std::marker::PhantomData } }
 }
 
