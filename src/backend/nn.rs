@@ -28,6 +28,9 @@ pub struct BatchNormGeom { pub n: usize, pub c: usize, pub p: usize }
 pub trait NnKernels {
     /// softmax (or log_softmax) of every row.
     fn softmax(&self, out: &Tensor, x: &Tensor, len: usize, log: bool) -> Result<()>;
+    /// ln(sum(exp(row))) of every row into `out` [rows], shifted by the row's max (an infinite
+    /// max shifts by 0), as the composite logsumexp. Rows have `len` > 0 elements.
+    fn logsumexp_rows(&self, out: &Tensor, x: &Tensor, len: usize) -> Result<()>;
     /// The input gradient of softmax (log_softmax) from its output `y` and gradient `g`.
     fn softmax_backward(&self, gx: &Tensor, y: &Tensor, g: &Tensor, len: usize, log: bool) -> Result<()>;
     /// Layer norm of every row with optional affine `w`, `b` [len]; `mean` and `rstd` [rows].

@@ -54,6 +54,25 @@ pub fn softmax_rows<T: num_traits::Float + Send + Sync + 'static>(src: &[T], dat
     if data.len() >= GRAIN && parallel_ok() { data.par_chunks_mut(len).zip(src.par_chunks(len)).for_each(work) } else { data.chunks_mut(len).zip(src.chunks(len)).for_each(work) }
 }
 
+/// out[r] = ln(sum(exp(row r))) over the src rows of length `len` (> 0, out.len() rows), with
+/// the max shift of `simd::logsumexp_row`.
+pub fn logsumexp_rows<T: num_traits::Float + Send + Sync + 'static>(src: &[T], out: &mut [T], len: usize) {
+    let par = src.len() >= GRAIN && out.len() > 1 && parallel_ok();
+    if let (Some(s), Some(o)) = (as_f32(src), as_f32_mut(out)) {
+        let row = |(o, r): (&mut f32, &[f32])| *o = super::simd::logsumexp_row(r);
+        if par { o.par_iter_mut().zip(s.par_chunks(len)).for_each(row) } else { o.iter_mut().zip(s.chunks(len)).for_each(row) }
+        return;
+    }
+    let row = |(o, r): (&mut T, &[T])| {
+        let m = r.iter().fold(T::neg_infinity(), |a, &b| if b > a || b.is_nan() { b } else { a });
+        *o = if m.is_nan() { m } else {
+            let m = if m.is_finite() { m } else { T::zero() };
+            r.iter().fold(T::zero(), |a, &v| a + (v - m).exp()).ln() + m
+        };
+    };
+    if par { out.par_iter_mut().zip(src.par_chunks(len)).for_each(row) } else { out.iter_mut().zip(src.chunks(len)).for_each(row) }
+}
+
 /// Runs an elementwise f32 kernel over matching chunks, across the pool for large inputs.
 fn chunked2(x: &[f32], y: &mut [f32], f: fn(&[f32], &mut [f32])) {
     const CH: usize = 1 << 14;

@@ -30,6 +30,15 @@ impl NnKernels for Cpu {
         Ok(())
     }
 
+    fn logsumexp_rows(&self, out: &Tensor, x: &Tensor, len: usize) -> Result<()> {
+        check_outputs(&[out], &[x])?;
+        if len == 0 || out.numel().checked_mul(len) != Some(x.numel()) {
+            crate::bail!("internal: logsumexp_rows of {} elements in rows of {} into {}", x.numel(), len, out.numel());
+        }
+        crate::dispatch_float!(x.dtype(), T => read::<T, _>(x, |sv| write::<T, _>(out, |o| k::logsumexp_rows::<T>(sv, o, len)))??);
+        Ok(())
+    }
+
     fn softmax_backward(&self, gx: &Tensor, y: &Tensor, g: &Tensor, len: usize, log: bool) -> Result<()> {
         check_outputs(&[gx], &[y, g])?;
         crate::dispatch_float!(y.dtype(), T => read::<T, _>(y, |ys| read::<T, _>(g, |gs| write::<T, _>(gx, |o| kernel_result(k::softmax_bwd(ys, gs, len, log, o))))))???

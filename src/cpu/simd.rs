@@ -258,46 +258,74 @@ pub mod avx512 {
         }
     }
 
+    /// The max of a row (-inf when empty) and whether it holds a NaN.
+    #[target_feature(enable = "avx512f")]
+    fn row_max_nan(src: &[f32]) -> (f32, bool) {
+        let n = src.len();
+        let mut mx = _mm512_set1_ps(f32::NEG_INFINITY);
+        let mut nan: __mmask16 = 0;
+        for i in (0..n).step_by(16) {
+            // SAFETY: i < n = src.len()
+            let (v, k) = unsafe { load_part(src.as_ptr(), i, n) };
+            nan |= _mm512_mask_cmp_ps_mask::<_CMP_UNORD_Q>(k, v, v);
+            mx = _mm512_mask_max_ps(mx, k, mx, v);
+        }
+        (_mm512_reduce_max_ps(mx), nan != 0)
+    }
+
+    /// The sum of exp(src - m), writing each exp to `dst` (of src's length) when given.
+    #[target_feature(enable = "avx512f")]
+    fn exp_sum(src: &[f32], m: f32, mut dst: Option<&mut [f32]>) -> f32 {
+        let n = src.len();
+        if dst.as_ref().is_some_and(|d| d.len() != n) { return f32::NAN; }
+        let m = _mm512_set1_ps(m);
+        let mut acc = _mm512_setzero_ps();
+        for i in (0..n).step_by(16) {
+            // SAFETY: i < n = src.len() (= dst.len(), checked above); the store writes only
+            // the lanes the load read
+            let (v, k) = unsafe { load_part(src.as_ptr(), i, n) };
+            let e = exp16(_mm512_sub_ps(v, m));
+            acc = _mm512_mask_add_ps(acc, k, acc, e);
+            if let Some(d) = dst.as_deref_mut() { unsafe { _mm512_mask_storeu_ps(d.as_mut_ptr().add(i), k, e) } }
+        }
+        _mm512_reduce_add_ps(acc)
+    }
+
     /// `super::softmax_row_into` for one row: the max (and whether a NaN is present), then
     /// dst = exp(src - max) with its sum, then the scaling (or, for log, src - max - ln sum).
     #[target_feature(enable = "avx512f")]
     pub fn softmax_row_into(src: &[f32], dst: &mut [f32], log: bool) {
         let n = src.len().min(dst.len());
-        let (s, d) = (src.as_ptr(), dst.as_mut_ptr());
-        // SAFETY (of every load_part and masked store below): i < n and n is within both
-        // slices; a store writes only the lanes its load read
-        let mut mx = _mm512_set1_ps(f32::NEG_INFINITY);
-        let mut nan: __mmask16 = 0;
-        for i in (0..n).step_by(16) {
-            let (v, k) = unsafe { load_part(s, i, n) };
-            nan |= _mm512_mask_cmp_ps_mask::<_CMP_UNORD_Q>(k, v, v);
-            mx = _mm512_mask_max_ps(mx, k, mx, v);
-        }
-        if nan != 0 { dst[..n].fill(f32::NAN); return; }
-        let m = _mm512_reduce_max_ps(mx);
+        let (src, dst) = (&src[..n], &mut dst[..n]);
+        let (m, nan) = row_max_nan(src);
+        if nan { dst.fill(f32::NAN); return; }
         // a row whose max is +inf is all NaN (inf - inf), like PyTorch; only -inf is shifted
-        let m = _mm512_set1_ps(if m == f32::NEG_INFINITY { 0.0 } else { m });
-        let mut acc = _mm512_setzero_ps();
-        for i in (0..n).step_by(16) {
-            let (v, k) = unsafe { load_part(s, i, n) };
-            let e = exp16(_mm512_sub_ps(v, m));
-            acc = _mm512_mask_add_ps(acc, k, acc, e);
-            if !log { unsafe { _mm512_mask_storeu_ps(d.add(i), k, e) } }
-        }
-        let total = _mm512_reduce_add_ps(acc);
+        let m = if m == f32::NEG_INFINITY { 0.0 } else { m };
+        let d = dst.as_mut_ptr();
         if log {
-            let shift = _mm512_add_ps(m, _mm512_set1_ps(total.ln()));
+            let shift = _mm512_set1_ps(m + exp_sum(src, m, None).ln());
             for i in (0..n).step_by(16) {
-                let (v, k) = unsafe { load_part(s, i, n) };
+                // SAFETY: i < n, within both slices; the store writes only the lanes loaded
+                let (v, k) = unsafe { load_part(src.as_ptr(), i, n) };
                 unsafe { _mm512_mask_storeu_ps(d.add(i), k, _mm512_sub_ps(v, shift)) };
             }
         } else {
-            let inv = _mm512_set1_ps(1.0 / total);
+            let inv = _mm512_set1_ps(1.0 / exp_sum(src, m, Some(&mut *dst)));
             for i in (0..n).step_by(16) {
+                // SAFETY: as above
                 let (v, k) = unsafe { load_part(d, i, n) };
                 unsafe { _mm512_mask_storeu_ps(d.add(i), k, _mm512_mul_ps(v, inv)) };
             }
         }
+    }
+
+    /// ln(sum(exp(row))) with the max shift (see `super::logsumexp_row`).
+    #[target_feature(enable = "avx512f")]
+    pub fn logsumexp_row(src: &[f32]) -> f32 {
+        let (m, nan) = row_max_nan(src);
+        if nan { return f32::NAN; }
+        let m = if m.is_finite() { m } else { 0.0 };
+        exp_sum(src, m, None).ln() + m
     }
 }
 
@@ -358,8 +386,13 @@ pub fn sincos_f32(x: f32) -> (f32, f32) {
     let xd = x as f64;
     let j = (xd * std::f64::consts::FRAC_2_PI).round_ties_even();
     let r = j.mul_add(-6.123_233_995_736_766e-17, j.mul_add(-std::f64::consts::FRAC_PI_2, xd));
-    // `as` saturates (and maps NaN to 0): defined for every lane, the large ones are redone
-    let q = j as i32;
+    // lanes past SINCOS_FAST_MAX (and inf, NaN) are redone by the caller: their quadrant is
+    // replaced by 0 first, so the unchecked conversion below is defined for every lane. (`as`
+    // saturates instead, which LLVM turned into one scalar conversion per lane: sin and cos
+    // ran at 0.35 G elements/s, a sixth of PyTorch's speed.)
+    let j_in_range = if j.abs() <= 4.0e6 { j } else { 0.0 };
+    // SAFETY: j_in_range is an integer-valued f64 in [-4e6, 4e6], inside i32's range
+    let q: i32 = unsafe { j_in_range.to_int_unchecked() };
     let z = r * r;
     let mut sp = 1.589_690_995_211_550_1e-10f64;
     sp = sp.mul_add(z, -2.505_076_025_340_686_3e-8);
@@ -565,6 +598,35 @@ mod tests {
         }
     }
 
+    /// The AVX-512 logsumexp rows against the compiler-vectorised ones and f64.
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn avx512_logsumexp_rows_match() {
+        if !super::has_avx512() { return; }
+        for len in 0..50usize {
+            for case in 0..5 {
+                let row: Vec<f32> = (0..len).map(|i| match case {
+                    0 => ((i * 37 % 11) as f32 - 5.0) * 1.7,
+                    1 => if i % 3 == 0 { f32::NEG_INFINITY } else { i as f32 * 0.1 + 80.0 },
+                    2 => f32::NEG_INFINITY,
+                    3 => if i == len / 2 { f32::INFINITY } else { i as f32 },
+                    _ => if i == len / 2 { f32::NAN } else { i as f32 },
+                }).collect();
+                // SAFETY: the features were detected on this CPU
+                let a = unsafe { super::avx512::logsumexp_row(&row) };
+                let b = super::logsumexp_row_auto(&row);
+                let m = row.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v as f64));
+                let m = if m.is_finite() { m } else { 0.0 };
+                let want = (row.iter().map(|&v| (v as f64 - m).exp()).sum::<f64>().ln() + m) as f32;
+                let want = if row.iter().any(|v| v.is_nan()) { f32::NAN } else { want };
+                for (got, what) in [(a, "avx512"), (b, "auto")] {
+                    let close = (got.is_nan() && want.is_nan()) || got == want || (got - want).abs() <= 2e-6 * want.abs().max(1.0);
+                    assert!(close, "{what} len {len} case {case}: {got} vs {want}");
+                }
+            }
+        }
+    }
+
     /// The AVX-512 softmax rows against the compiler-vectorised ones: every length around the
     /// vector width, -inf lanes (causal masks), rows all -inf, +inf and NaN.
     #[test]
@@ -584,8 +646,12 @@ mod tests {
                     // SAFETY: the features were detected on this CPU
                     unsafe { super::avx512::softmax_row_into(&row, &mut a[..len], log) };
                     super::softmax_row_into_auto(&row, &mut b[..len], log);
+                    // the two sum the exps in different orders: the shift of log_softmax
+                    // (max + ln sum, up to ~10 here) may differ by an ulp, which a small
+                    // result carries as absolute error
+                    let atol = if log { 4e-6 } else { 0.0 };
                     for (i, (&x, &y)) in a.iter().zip(&b).enumerate() {
-                        let close = (x.is_nan() && y.is_nan()) || x == y || (x - y).abs() <= 2e-6 * y.abs().max(1e-30);
+                        let close = (x.is_nan() && y.is_nan()) || x == y || (x - y).abs() <= atol + 2e-6 * y.abs();
                         assert!(close, "len {len} case {case} log {log} lane {i}: {x} vs {y}");
                     }
                 }
@@ -966,6 +1032,32 @@ fn row_max_nan(row: &[f32]) -> (f32, bool) {
     let mut any = nan.iter().any(|&b| b);
     for &v in rem { m = if v > m { v } else { m }; any |= v.is_nan(); }
     (m, any)
+}
+
+/// ln(sum(exp(row))) of one f32 row, shifted by the row's max as the composite form
+/// (amax, exp, sum, log) does: an infinite max shifts by 0 (all -inf gives -inf, any +inf
+/// gives +inf), a NaN gives NaN. The AVX-512 kernel where the CPU has it.
+pub fn logsumexp_row(src: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx512() {
+        // SAFETY: the features were detected on this CPU
+        return unsafe { avx512::logsumexp_row(src) };
+    }
+    logsumexp_row_auto(src)
+}
+
+multiversion! {
+    /// `logsumexp_row`, the compiler's vectorisation.
+    pub fn logsumexp_row_auto(src: &[f32]) -> f32 {
+        let (m, nan) = row_max_nan(src);
+        if nan { return f32::NAN; }
+        let m = if m.is_finite() { m } else { 0.0 };
+        let mut acc = [0f32; LANES];
+        let chunks = src.chunks_exact(LANES);
+        let rem = chunks.remainder();
+        for c in chunks { for i in 0..LANES { acc[i] += exp_f32(c[i] - m); } }
+        (acc.iter().sum::<f32>() + rem.iter().map(|&v| exp_f32(v - m)).sum::<f32>()).ln() + m
+    }
 }
 
 /// dst = softmax(src) (or log_softmax) for one row: the AVX-512 kernel where the CPU has it,

@@ -372,6 +372,26 @@ pub fn var(x: &Tensor, dims: Option<&[i64]>, correction: f64, keepdim: bool, tak
     Ok(out)
 }
 
+/// logsumexp's forward (keepdim shape) by the backend's row kernel, one pass over each row,
+/// when the reduction is one non-empty dim or all of them; None for the composite form.
+fn logsumexp_rows(x: &Tensor, nd: &[usize]) -> Result<Option<Tensor>> {
+    let n = x.ndim();
+    if n == 0 || x.numel() == 0 { return Ok(None); }
+    let (src, len) = match nd {
+        [d] => (shape::movedim_raw(&x.detach(), *d, n - 1), x.shape()[*d]),
+        _ if nd.len() == n => (x.detach(), x.numel()),
+        _ => return Ok(None),
+    };
+    let kd = x.dtype().compute();
+    let src = copy::contiguous_as(&src, kd)?;
+    let be = backend_of(&[&src])?;
+    let out = Tensor::alloc_on(&[x.numel() / len], kd, be.device(), false)?;
+    be.logsumexp_rows(&out, &src, len)?;
+    // the rows come in the order of the dims kept, which is the keepdim shape's order
+    let keep: Vec<i64> = (0..n).map(|d| if nd.contains(&d) { 1 } else { x.shape()[d] as i64 }).collect();
+    Ok(Some(copy::contiguous_as(&shape::reshape(&out, &keep)?, x.dtype())?))
+}
+
 /// logsumexp: forward with the max shift, backward g * exp(x - out) (differentiable again).
 pub fn logsumexp(x: &Tensor, dims: &[i64], keepdim: bool) -> Result<Tensor> {
     let x = if x.dtype().is_float() { x.clone() } else { copy::to_dtype(x, crate::tensor::default_dtype())? };
@@ -379,11 +399,13 @@ pub fn logsumexp(x: &Tensor, dims: &[i64], keepdim: bool) -> Result<Tensor> {
     let di: Vec<i64> = nd.iter().map(|&d| d as i64).collect();
     let out_keep = {
         let _g = autograd::GradMode::set(false);
+        if let Some(t) = logsumexp_rows(&x, &nd)? { t } else {
         let m = amax(&x, Some(&di), true, Extreme::Max, "AmaxBackward0")?;
         // guard infinite maxima (all -inf rows)
         let m = binary::where_mask_fill(&m, &unary::logical_not(&unary::unary(unary::UnaryOp::IsFinite, &m)?)?, 0.0)?;
         let e = unary::unary(unary::UnaryOp::Exp, &sub(&x, &m)?)?;
         binary::add(&unary::unary(unary::UnaryOp::Log, &sum(&e, Some(&di), true, None)?)?, &m)?
+        }
     };
     let out = if keepdim { out_keep.clone() } else { shape::squeeze_dims(&out_keep, &nd)? };
     if autograd::needs_grad(&[&x]) {
