@@ -161,6 +161,31 @@ fn ln_row_stats<T: NnElem>(xr: &[T], eps: f64) -> (f64, f64) {
     (mu, if overflows { f64::NAN } else { 1.0 / (var + eps).sqrt() })
 }
 
+/// `ln_row_stats` for an f32 row in one pass: the sums of d = x - x[0] and d² in f64 (d is
+/// exact, and d² nearly so), then mean = x[0] + S1/n and var = (S2 - S1²/n)/n. Shifting by a
+/// member of the row bounds (mean - x[0])² by n·var, so the subtraction loses at most a
+/// factor n of f64's precision: far below f32's for any row length. Two passes (the second
+/// over (x - mean)², which LLVM vectorised two doubles at a time) took twice as long.
+#[inline(always)]
+fn ln_row_stats_f32(xr: &[f32], eps: f64) -> (f64, f64) {
+    let n = xr.len() as f64;
+    let k = xr[0] as f64;
+    let (mut s1, mut s2) = ([0f64; SUM_LANES], [0f64; SUM_LANES]);
+    let chunks = xr.chunks_exact(SUM_LANES);
+    let rem = chunks.remainder();
+    for c in chunks {
+        for i in 0..SUM_LANES { let d = c[i] as f64 - k; s1[i] += d; s2[i] = d.mul_add(d, s2[i]); }
+    }
+    let (mut t1, mut t2) = (sum_lanes(&s1), sum_lanes(&s2));
+    for &v in rem { let d = v as f64 - k; t1 += d; t2 = d.mul_add(d, t2); }
+    // rounding can leave a constant row's variance a hair below 0; a NaN stays NaN
+    let var = (t2 - t1 * t1 / n) / n;
+    let var = if var < 0.0 { 0.0 } else { var };
+    let big = f32::MAX.sqrt();
+    let overflows = xr.iter().fold(false, |o, &v| o | (v.abs() > big));
+    (k + t1 / n, if overflows { f64::NAN } else { 1.0 / (var + eps).sqrt() })
+}
+
 /// Layer norm of a block of whole rows (see `layer_norm_fwd`), for element types other than
 /// f32 (which takes `ln_block_fwd_f32`).
 #[allow(clippy::too_many_arguments)]
@@ -186,7 +211,7 @@ super::simd::multiversion! {
     #[allow(clippy::too_many_arguments)]
     pub fn ln_block_fwd_f32(x: &[f32], len: usize, w: Option<&[f32]>, b: Option<&[f32]>, eps: f64, y: &mut [f32], mean: &mut [f32], rstd: &mut [f32]) {
         for (((xr, yr), m), r) in x.chunks_exact(len).zip(y.chunks_exact_mut(len)).zip(mean.iter_mut()).zip(rstd.iter_mut()) {
-            let (mu, rs) = ln_row_stats(xr, eps);
+            let (mu, rs) = ln_row_stats_f32(xr, eps);
             *m = mu as f32; *r = rs as f32;
             let (mh, rs) = (mu as f32, rs as f32);
             let ml = (mu - mh as f64) as f32;
