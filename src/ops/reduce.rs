@@ -400,11 +400,11 @@ pub fn logsumexp(x: &Tensor, dims: &[i64], keepdim: bool) -> Result<Tensor> {
     let out_keep = {
         let _g = autograd::GradMode::set(false);
         if let Some(t) = logsumexp_rows(&x, &nd)? { t } else {
-        let m = amax(&x, Some(&di), true, Extreme::Max, "AmaxBackward0")?;
-        // guard infinite maxima (all -inf rows)
-        let m = binary::where_mask_fill(&m, &unary::logical_not(&unary::unary(unary::UnaryOp::IsFinite, &m)?)?, 0.0)?;
-        let e = unary::unary(unary::UnaryOp::Exp, &sub(&x, &m)?)?;
-        binary::add(&unary::unary(unary::UnaryOp::Log, &sum(&e, Some(&di), true, None)?)?, &m)?
+            let m = amax(&x, Some(&di), true, Extreme::Max, "AmaxBackward0")?;
+            // guard infinite maxima (all -inf rows)
+            let m = binary::where_mask_fill(&m, &unary::logical_not(&unary::unary(unary::UnaryOp::IsFinite, &m)?)?, 0.0)?;
+            let e = unary::unary(unary::UnaryOp::Exp, &sub(&x, &m)?)?;
+            binary::add(&unary::unary(unary::UnaryOp::Log, &sum(&e, Some(&di), true, None)?)?, &m)?
         }
     };
     let out = if keepdim { out_keep.clone() } else { shape::squeeze_dims(&out_keep, &nd)? };
