@@ -148,40 +148,30 @@ fn lane_sum3<T: Copy>(a: &[T], b: &[T], c: &[T], f: impl Fn(T, T, T) -> f64) -> 
     sum_lanes(&acc) + ra.iter().zip(rb).zip(rc).map(|((&x, &y), &z)| f(x, y, z)).sum::<f64>()
 }
 
-/// Mean and 1 / sqrt(var + eps) of one row, in f64. Like PyTorch, a row where some x*x
-/// overflows the element type gets a NaN rstd.
+/// Mean and 1 / sqrt(var + eps) of one row, in f64, in one pass: the sums of d = x - x[0] and
+/// d², then mean = x[0] + S1/n and var = (S2 - S1²/n)/n. Shifting by a member of the row
+/// bounds (mean - x[0])² by n·var (and d² of an f32 is exact in f64), so the subtraction loses at most a factor n of f64's
+/// precision: far below the element type's for any row length. (Two passes, the second over
+/// (x - mean)², took twice as long: LLVM vectorised it two doubles at a time.) Like PyTorch, a
+/// row where some x*x overflows the element type gets a NaN rstd.
 #[inline(always)]
 fn ln_row_stats<T: NnElem>(xr: &[T], eps: f64) -> (f64, f64) {
-    let mu = lane_sum(xr, |v| v.f()) / xr.len() as f64;
-    let var = lane_sum(xr, |v| { let d = v.f() - mu; d * d }) / xr.len() as f64;
-    // a vectorised any() of comparisons (false for NaN, as max ignored NaN before): a max-fold
-    // reduced its 16 lanes through a chain of NaN-checked scalar maxes, per row
-    let big = T::max_value().sqrt();
-    let overflows = xr.iter().fold(false, |o, &v| o | (v.abs() > big));
-    (mu, if overflows { f64::NAN } else { 1.0 / (var + eps).sqrt() })
-}
-
-/// `ln_row_stats` for an f32 row in one pass: the sums of d = x - x[0] and d² in f64 (d is
-/// exact, and d² nearly so), then mean = x[0] + S1/n and var = (S2 - S1²/n)/n. Shifting by a
-/// member of the row bounds (mean - x[0])² by n·var, so the subtraction loses at most a
-/// factor n of f64's precision: far below f32's for any row length. Two passes (the second
-/// over (x - mean)², which LLVM vectorised two doubles at a time) took twice as long.
-#[inline(always)]
-fn ln_row_stats_f32(xr: &[f32], eps: f64) -> (f64, f64) {
     let n = xr.len() as f64;
-    let k = xr[0] as f64;
+    let k = xr[0].f();
     let (mut s1, mut s2) = ([0f64; SUM_LANES], [0f64; SUM_LANES]);
     let chunks = xr.chunks_exact(SUM_LANES);
     let rem = chunks.remainder();
     for c in chunks {
-        for i in 0..SUM_LANES { let d = c[i] as f64 - k; s1[i] += d; s2[i] = d.mul_add(d, s2[i]); }
+        for i in 0..SUM_LANES { let d = c[i].f() - k; s1[i] += d; s2[i] += d * d; }
     }
     let (mut t1, mut t2) = (sum_lanes(&s1), sum_lanes(&s2));
-    for &v in rem { let d = v as f64 - k; t1 += d; t2 = d.mul_add(d, t2); }
+    for &v in rem { let d = v.f() - k; t1 += d; t2 += d * d; }
     // rounding can leave a constant row's variance a hair below 0; a NaN stays NaN
     let var = (t2 - t1 * t1 / n) / n;
     let var = if var < 0.0 { 0.0 } else { var };
-    let big = f32::MAX.sqrt();
+    // a vectorised any() of comparisons (false for NaN): a max-fold reduced its lanes through
+    // a chain of NaN-checked scalar maxes, per row
+    let big = T::max_value().sqrt();
     let overflows = xr.iter().fold(false, |o, &v| o | (v.abs() > big));
     (k + t1 / n, if overflows { f64::NAN } else { 1.0 / (var + eps).sqrt() })
 }
@@ -211,7 +201,7 @@ super::simd::multiversion! {
     #[allow(clippy::too_many_arguments)]
     pub fn ln_block_fwd_f32(x: &[f32], len: usize, w: Option<&[f32]>, b: Option<&[f32]>, eps: f64, y: &mut [f32], mean: &mut [f32], rstd: &mut [f32]) {
         for (((xr, yr), m), r) in x.chunks_exact(len).zip(y.chunks_exact_mut(len)).zip(mean.iter_mut()).zip(rstd.iter_mut()) {
-            let (mu, rs) = ln_row_stats_f32(xr, eps);
+            let (mu, rs) = ln_row_stats(xr, eps);
             *m = mu as f32; *r = rs as f32;
             let (mh, rs) = (mu as f32, rs as f32);
             let ml = (mu - mh as f64) as f32;
