@@ -1379,12 +1379,34 @@ def lerp(input, end, weight):
         raise RuntimeError(f"expected dtype {_CPP_NAME[input.dtype]} for `{'end' if bad is end else 'weight'}` but got dtype {_CPP_NAME[bad.dtype]}")
     if not input.dtype.is_floating_point and not input.dtype.is_complex:
         raise NotImplementedError(f"\"lerp_kernel_{'tensor' if _is_t(weight) else 'scalar'}\" not implemented for '{_SCALAR_NAME[input.dtype]}'")
+    if _fused3_ok(input, end, weight):
+        return _C.pointwise3("lerp", input, end, weight, 0.0, False)
     return input + weight * (end - input)
 
 
 @method()
 def lerp_(self, end, weight):
+    if _fused3_ok(self, end, weight):
+        _C.pointwise3("lerp", self, end, weight, 0.0, True)
+        return self
     return _inplace(self, lerp, end, weight)
+
+
+_FUSED3_DTYPES = (_core.float32, _core.float64)
+
+
+def _fused3_ok(a, b, c):
+    """Whether addcmul/addcdiv/lerp may run as one kernel: float32/float64 operands of one
+    dtype (c may be a number) and no gradient to record (the composed form records it)."""
+    dt = a.dtype
+    if dt not in _FUSED3_DTYPES or b.dtype != dt:
+        return False
+    c_t = _is_t(c)
+    if c_t and c.dtype != dt:
+        return False
+    if not c_t and not isinstance(c, (int, float)):
+        return False
+    return not (_C.is_grad_enabled() and (a.requires_grad or b.requires_grad or (c_t and c.requires_grad)))
 
 
 def _result_type_n(*tensors):
@@ -1420,6 +1442,8 @@ def addcmul(input, tensor1, tensor2, *, value=1):
     rt, input, tensor1, tensor2 = _addc_common(input, tensor1, tensor2)
     if not rt.is_floating_point and not rt.is_complex:
         value = _b_int(value)  # PyTorch casts the scalar to the (integral) result type
+    if _fused3_ok(input, tensor1, tensor2) and isinstance(value, (int, float)):
+        return _C.pointwise3("addcmul", input, tensor1, tensor2, value, False)
     return input + value * tensor1 * tensor2 if value != 1 else input + tensor1 * tensor2
 
 
@@ -1433,16 +1457,24 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
     if not rt.is_floating_point and not rt.is_complex:
         rt = get_default_dtype()
         input, tensor1, tensor2 = input.to(rt), tensor1.to(rt), tensor2.to(rt)
-    return input + value * (tensor1 / tensor2) if value != 1 else input + tensor1 / tensor2
+    if _fused3_ok(input, tensor1, tensor2) and isinstance(value, (int, float)):
+        return _C.pointwise3("addcdiv", input, tensor1, tensor2, value, False)
+    return input + value * tensor1 / tensor2 if value != 1 else input + tensor1 / tensor2
 
 
 @method()
 def addcmul_(self, tensor1, tensor2, *, value=1):
+    if _fused3_ok(self, tensor1, tensor2) and isinstance(value, (int, float)) and _is_t(tensor2):
+        _C.pointwise3("addcmul", self, tensor1, tensor2, value, True)
+        return self
     return self.add_(tensor1 * tensor2, alpha=value)
 
 
 @method()
 def addcdiv_(self, tensor1, tensor2, *, value=1):
+    if _fused3_ok(self, tensor1, tensor2) and isinstance(value, (int, float)) and _is_t(tensor2):
+        _C.pointwise3("addcdiv", self, tensor1, tensor2, value, True)
+        return self
     return self.add_(tensor1 / tensor2, alpha=value)
 
 
@@ -2592,6 +2624,12 @@ def scatter_add(input, dim, index, src):
 
 @method()
 def scatter_add_(self, dim, index, src):
+    if _is_t(src) and not (_C.is_grad_enabled() and (self.requires_grad or src.requires_grad)):
+        # written in place (no gradient to record)
+        _wrap(dim, self.ndim)
+        _same_dtype(self, src, "scatter(): Expected self.dtype to be equal to src.dtype")
+        _C.scatter(self, _b_int(dim), index, src, "add", True)
+        return self
     return _inplace(self, scatter_add, dim, index, src)
 
 
@@ -2622,23 +2660,28 @@ def index_select(input, dim, index):
 
 @method()
 def index_add(input, dim, index, source, *, alpha=1):
-    d = _wrap(dim, input.ndim)
-    n = input.shape[d] if input.ndim else 1
+    return _C.index_add(input, _index_add_checks(input, dim, index, source), index, source, _b_float(alpha), False)
+
+
+def _index_add_checks(input, dim, index, source):
+    """index_add's argument errors, in PyTorch's order; returns dim as an int."""
+    _wrap(dim, input.ndim)
     # PyTorch's order: the index's rank, the dtypes, then the index values
     if index.ndim > 1:
         raise IndexError(f"index_add_(): Index is supposed to be a vector, but got dim: {index.ndim} with type: "
                          f"{_SCALAR_NAME[index.dtype]} and size: {list(index.shape)}")
     _same_dtype(input, source, "index_add_(): self ({a}) and source ({b}) must have the same scalar type")
-    # PyTorch's 0-d/1-D kernel says IndexError; n-D inputs get the core's RuntimeError
-    # "index -1 is out of bounds for dimension ...". Negative indices never wrap here.
-    if input.ndim <= 1 and index.numel() and not index.dtype.is_floating_point and index.dtype != _core.bool and (
-            _b_bool((index < 0).any()) or _b_bool((index >= n).any())):
-        raise IndexError("index out of range in self")
-    return _C.index_add(input, _b_int(dim), index, source, _b_float(alpha))
+    # the index values are checked in the core (IndexError for 0-d/1-D input, as PyTorch's
+    # kernel; negative indices never wrap)
+    return _b_int(dim)
 
 
 @method()
 def index_add_(self, dim, index, source, *, alpha=1):
+    if _is_t(source) and self.is_contiguous() and not (_C.is_grad_enabled() and (self.requires_grad or source.requires_grad)):
+        # written in place (no gradient to record)
+        _C.index_add(self, _index_add_checks(self, dim, index, source), index, source, _b_float(alpha), True)
+        return self
     return _inplace(self, index_add, dim, index, source, alpha=alpha)
 
 

@@ -45,6 +45,9 @@ pub trait Backend: Sync + conv::ConvKernels + index::IndexKernels + nn::NnKernel
     fn complex_map(&self, f: crate::ops::complex::ComplexMap, out: &Tensor, z: &Tensor) -> Result<()>;
     /// Comparisons and logical ops: a bool `out` from a and b of one dtype.
     fn compare(&self, op: BinOp, out: &Tensor, a: &Tensor, b: &Tensor) -> Result<()>;
+    /// `out = a + value * b * c`, `a + value * b / c` or `lerp(a, b, c)` (see `Pointwise3`),
+    /// broadcast to out's shape, all float32 or all float64; `out` may be `a` itself.
+    fn pointwise3(&self, op: crate::ops::binary::Pointwise3, out: &Tensor, a: &Tensor, b: &Tensor, c: &Tensor, value: f64) -> Result<()>;
     /// `out = cond ? a : b`, broadcast to out's shape; cond is bool, a, b and out one dtype.
     fn select(&self, out: &Tensor, cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<()>;
     /// `out = min(max(x, lo), hi)` elementwise (a missing bound does not apply), for float32 or

@@ -239,6 +239,16 @@ unsafe fn zip3_runs<O: Copy, A: Copy, B: Copy, C: Copy>(
             let os = std::slice::from_raw_parts_mut(op, n);
             let (as_, bs, cs) = (std::slice::from_raw_parts(ap, n), std::slice::from_raw_parts(bp, n), std::slice::from_raw_parts(cp, n));
             for (((x, &y), &z), &w) in os.iter_mut().zip(as_).zip(bs).zip(cs) { *x = f(y, z, w); }
+        } else if s == [1, 1, 1, 0] && !same(op, bp) && !same(op, cp) {
+            // c is one value for the run (lerp's scalar weight), read before the loop; a is the
+            // output itself (lerp_) or disjoint from it
+            let (bs, w) = (std::slice::from_raw_parts(bp, n), *cp);
+            if same(op, ap) {
+                for (i, &z) in bs.iter().enumerate() { let p = op.add(i); *p = f(*(p as *const A), z, w); }
+            } else {
+                let (os, as_) = (std::slice::from_raw_parts_mut(op, n), std::slice::from_raw_parts(ap, n));
+                for ((x, &y), &z) in os.iter_mut().zip(as_).zip(bs) { *x = f(y, z, w); }
+            }
         } else {
             for i in 0..n as isize {
                 *op.offset(i * s[0]) = f(*ap.offset(i * s[1]), *bp.offset(i * s[2]), *cp.offset(i * s[3]));

@@ -78,6 +78,9 @@ impl Backend for Cpu {
         if matches!(op, BinOp::Atan2 | BinOp::Hypot | BinOp::Copysign | BinOp::Xlogy | BinOp::LogAddExp) {
             return crate::dispatch_float!(kd, T => float_only_kernel::<T>(op, shape, out, a, b));
         }
+        if matches!(kd, DType::F16 | DType::BF16) {
+            return half_arith_kernel(op, out, a, b, alpha);
+        }
         if kd.is_complex() {
             return crate::dispatch_complex!(kd, T => arith_kernel::<T>(op, shape, out, a, b, T::from_f64(alpha)));
         }
@@ -90,6 +93,10 @@ impl Backend for Cpu {
 
     fn compare(&self, op: BinOp, out: &Tensor, a: &Tensor, b: &Tensor) -> Result<()> {
         crate::dispatch!(a.dtype(), T => elementwise::compare_kernel::<T>(op, &out.shape(), out, a, b))
+    }
+
+    fn pointwise3(&self, op: crate::ops::binary::Pointwise3, out: &Tensor, a: &Tensor, b: &Tensor, c: &Tensor, value: f64) -> Result<()> {
+        crate::dispatch_float!(out.dtype(), T => elementwise::pointwise3_kernel::<T>(op, out, a, b, c, value))
     }
 
     fn select(&self, out: &Tensor, cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<()> {

@@ -15,7 +15,8 @@ fn cephes_log_f32(x: f32) -> f32 {
         7.0376836292E-2, -1.1514610310E-1, 1.1676998740E-1, -1.2420140846E-1, 1.4249322787E-1,
         -1.6668057665E-1, 2.0000714765E-1, -2.4999993993E-1, 3.3333331174E-1,
     ];
-    if x.is_nan() || x <= 0.0 { return f32::NAN; }
+    // NaN for x <= 0 or NaN is selected at the end (no early return, so lanes vectorise)
+    let invalid = x.is_nan() || x <= 0.0;
     let x = x.max(f32::MIN_POSITIVE);
     let bits = x.to_bits();
     let mut e = ((bits >> 23) as i32 - 0x7f) as f32 + 1.0;
@@ -33,7 +34,8 @@ fn cephes_log_f32(x: f32) -> f32 {
     y = y.mul_add(z, e * -2.12194440e-4);
     y = z.mul_add(-0.5, y);
     m += y;
-    e.mul_add(0.693359375, m)
+    let r = e.mul_add(0.693359375, m);
+    if invalid { f32::NAN } else { r }
 }
 
 /// Cephes-style sine and cosine of a float in [0, 2*pi), as PyTorch's AVX2 `sincos256_ps`.
@@ -68,19 +70,44 @@ fn cephes_sincos_f32(x: f32) -> (f32, f32) {
     (if sin_negative { -s } else { s }, if cos_negative { -c } else { c })
 }
 
+/// Turns 16 uniforms in [0, 1) into 16 normals: lane j pairs data[j] (radius) with
+/// data[j + 8] (angle), like PyTorch's AVX2 `normal_fill_16`.
+#[inline(always)]
+fn normal_block_f32(data: &mut [f32], mean: f32, std: f32) {
+    let two_pi = (2.0 * std::f64::consts::PI) as f32;
+    let Some((lo, hi)) = data.get_mut(..16).map(|b| b.split_at_mut(8)) else { return };
+    for (a, b) in lo.iter_mut().zip(hi.iter_mut()) {
+        let u1 = 1.0 - *a;
+        let u2 = *b;
+        let radius = (-2.0 * cephes_log_f32(u1)).sqrt();
+        let (s, c) = cephes_sincos_f32(two_pi * u2);
+        *a = (radius * c).mul_add(std, mean);
+        *b = (radius * s).mul_add(std, mean);
+    }
+}
+
 crate::cpu::simd::multiversion! {
-    /// Turns 16 uniforms in [0, 1) into 16 normals: lane j pairs data[j] (radius) with
-    /// data[j + 8] (angle), like PyTorch's AVX2 `normal_fill_16`.
+    /// One block of 16 uniforms into normals (`normal_block_f32`).
     pub fn normal_fill_16_f32(data: &mut [f32], mean: f32, std: f32) {
-        let two_pi = (2.0 * std::f64::consts::PI) as f32;
-        for j in 0..8.min(data.len() / 2) {
-            let u1 = 1.0 - data[j];
-            let u2 = data[j + 8];
-            let radius = (-2.0 * cephes_log_f32(u1)).sqrt();
-            let (s, c) = cephes_sincos_f32(two_pi * u2);
-            data[j] = (radius * c).mul_add(std, mean);
-            data[j + 8] = (radius * s).mul_add(std, mean);
-        }
+        normal_block_f32(data, mean, std)
+    }
+}
+
+crate::cpu::simd::multiversion! {
+    /// Every full block of 16 of `data` into normals in one call (one feature dispatch for
+    /// the tensor, not one per block).
+    pub fn normal_fill_f32(data: &mut [f32], mean: f32, std: f32) {
+        for block in data.chunks_exact_mut(16) { normal_block_f32(block, mean, std) }
+    }
+}
+
+crate::cpu::simd::multiversion! {
+    /// Uniforms in [lo, hi) from 32-bit draws as PyTorch's `uniform_` makes them for float32
+    /// and narrower types: the low `digits` bits scaled to [0, 1), then one fused multiply-add.
+    pub fn uniform_f32_from_bits(bits: &[u32], digits: u32, lo: f32, hi: f32, out: &mut [f32]) {
+        let mask = (1u32 << digits) - 1;
+        let scale = 1.0 / (1u32 << digits) as f32;
+        for (o, &b) in out.iter_mut().zip(bits) { *o = ((b & mask) as f32 * scale).mul_add(hi - lo, lo); }
     }
 }
 

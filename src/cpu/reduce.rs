@@ -166,7 +166,7 @@ impl crate::backend::reduce::ReduceKernels for super::Cpu {
                 dt => crate::bail!("internal: squared deviations of a {} row", dt.name()),
             },
             RowReduce::SumSquares => match x.dtype() {
-                DType::F32 => sum_rows_f64::<f32>(out, x, len, sum_squares::<f32>),
+                DType::F32 => sum_rows_f64::<f32>(out, x, len, super::simd::sum_squares_f32_in_f64),
                 DType::F64 => sum_rows_f64::<f64>(out, x, len, sum_squares::<f64>),
                 dt => crate::bail!("internal: sum of squares of a {} row", dt.name()),
             },

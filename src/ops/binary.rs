@@ -113,6 +113,9 @@ fn compute(op: BinOp, a: &Operand, b: &Operand, alpha: f64, out_dtype: DType, co
     let sa = match a { Operand::T(t) => t.shape(), _ => Default::default() };
     let sb = match b { Operand::T(t) => t.shape(), _ => Default::default() };
     let shape = broadcast_shapes(&sa, &sb)?;
+    if out.is_none() && out_dtype == compute_dtype {
+        if let Some(res) = half_blocks(op, a, b, alpha, compute_dtype, &shape)? { return Ok(res); }
+    }
     // bool arithmetic runs as logic; half types compute in f32
     let kd = if compute_dtype == DType::Bool && !op.is_logical() && !op.is_compare() { DType::Bool } else { compute_dtype.compute() };
     let ta = as_dtype(a, kd)?;
@@ -140,6 +143,27 @@ fn compute(op: BinOp, a: &Operand, b: &Operand, alpha: f64, out_dtype: DType, co
         None if res.dtype() != out_dtype => Ok(copy::contiguous_as(&res, out_dtype)?),
         None => Ok(res),
     }
+}
+
+/// float16/bfloat16 `+ - * / maximum minimum` of contiguous tensors of that dtype and the
+/// result's shape (or numbers): the backend computes them in f32 a block at a time, instead of
+/// widening each operand to a float32 tensor and narrowing the result (three more passes).
+fn half_blocks(op: BinOp, a: &Operand, b: &Operand, alpha: f64, dtype: DType, shape: &[usize]) -> Result<Option<Tensor>> {
+    if !matches!(dtype, DType::F16 | DType::BF16) || !matches!(op, BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Maximum | BinOp::Minimum) {
+        return Ok(None);
+    }
+    let arg = |x: &Operand| -> Result<Option<Tensor>> {
+        Ok(match x {
+            // a number stays at f32 precision (PyTorch does not round it to the half type)
+            Operand::S(_) => Some(as_dtype(x, DType::F32)?),
+            Operand::T(t) if t.dtype() == dtype && t.is_contiguous() && t.shape().as_slice() == shape => Some(t.clone()),
+            Operand::T(_) => None,
+        })
+    };
+    let (Some(ta), Some(tb)) = (arg(a)?, arg(b)?) else { return Ok(None) };
+    let res = Tensor::empty(shape, dtype)?;
+    crate::backend::backend_of(&[&ta, &tb, &res])?.binary(op, &res, &ta, &tb, alpha)?;
+    Ok(Some(res))
 }
 
 fn shares(o: &Tensor, a: &Tensor, b: &Tensor) -> bool {
@@ -398,6 +422,48 @@ pub fn binary_(op: BinOp, a: &Tensor, b: &Operand, alpha: f64) -> Result<Tensor>
 pub fn add_inplace_raw(p: &Tensor, g: &Tensor) -> Result<()> {
     compute(BinOp::Add, &Operand::T(p.clone()), &Operand::T(g.clone()), 1.0, p.dtype(), p.dtype(), Some(p))?;
     Ok(())
+}
+
+/// The three-operand pointwise ops PyTorch runs as one kernel (optimizer updates, EMAs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pointwise3 {
+    /// `a + value * b * c`
+    AddCMul,
+    /// `a + value * b / c`
+    AddCDiv,
+    /// `lerp(a, b, weight c)`
+    Lerp,
+}
+
+/// `op(a, b, c)` in one pass for float32/float64 operands of one dtype, broadcast, without
+/// autograd (the Python layer composes the recorded form when a gradient is needed). With
+/// `inplace` the result goes into `a`, whose shape must be the broadcast shape.
+pub fn pointwise3(op: Pointwise3, a: &Tensor, b: &Tensor, c: &Operand, value: f64, inplace: bool) -> Result<Tensor> {
+    let dt = a.dtype();
+    let c = as_dtype(c, dt)?;
+    if !matches!(dt, DType::F32 | DType::F64) || b.dtype() != dt {
+        return Err(Error::Runtime(format!("internal: fused {:?} for {} and {}", op, dt.name(), b.dtype().name())));
+    }
+    let shape = broadcast_shapes(&broadcast_shapes(&a.shape(), &b.shape())?, &c.shape())?;
+    if !inplace {
+        let out = Tensor::empty(&shape, dt)?;
+        crate::backend::backend_of(&[a, b, &c, &out])?.pointwise3(op, &out, a, b, &c, value)?;
+        return Ok(out);
+    }
+    if shape.as_slice() != a.shape().as_slice() {
+        return Err(Error::Runtime(format!("output with shape {:?} doesn't match the broadcast shape {:?}", a.shape().as_slice(), shape.as_slice())));
+    }
+    crate::ops::inplace_check(a)?;
+    if shares(a, b, &c) {
+        // an operand overlapping `a` in another layout: computed aside, then copied in
+        let tmp = Tensor::empty(&shape, dt)?;
+        crate::backend::backend_of(&[a, b, &c, &tmp])?.pointwise3(op, &tmp, a, b, &c, value)?;
+        copy::copy_raw(a, &tmp)?;
+    } else {
+        crate::backend::backend_of(&[a, b, &c])?.pointwise3(op, a, a, b, &c, value)?;
+    }
+    a.bump_version();
+    Ok(a.clone())
 }
 
 /// `torch.where(cond, a, b)`.

@@ -68,20 +68,23 @@ fn gather_offsets(x: &Tensor, dim: usize, idx: &Tensor, what: &str) -> Result<Ve
         }
     }
     let mut offs = Vec::with_capacity(iv.len());
+    let stride = |k: usize| xb.strides.get(k).copied().unwrap_or(0);
+    let dim_stride = stride(dim);
+    // idx's position as an odometer; `base` is its offset along every dim but `dim`
     let mut ctr = vec![0usize; ish.len()];
+    let mut base = 0isize;
     for &v in &iv {
         // PyTorch does not wrap negative indices here: they are out of bounds like any other
         if v < 0 || v >= n {
             return Err(Error::Runtime(format!("index {} is out of bounds for dimension {} with size {}", v, dim, n)));
         }
-        let mut o = 0isize;
-        for k in 0..ish.len() {
-            o += if k == dim { v as isize * xb.strides[k] } else { ctr[k] as isize * xb.strides[k] };
-        }
-        offs.push(o);
+        offs.push(base + v as isize * dim_stride);
         for k in (0..ish.len()).rev() {
             ctr[k] += 1;
+            let sk = if k == dim { 0 } else { stride(k) };
+            base += sk;
             if ctr[k] < ish[k] { break; }
+            base -= ish[k] as isize * sk;
             ctr[k] = 0;
         }
     }
@@ -114,13 +117,22 @@ pub enum Reduce { None, Add, Mul, Amax, Amin, Mean }
 /// out = x.clone(); out[idx positions along dim] (op)= src.
 fn scatter_impl(x: &Tensor, d: usize, idx: &Tensor, src: &Operand, red: Reduce, include_self: bool) -> Result<Tensor> {
     let out = copy::contiguous_clone(x)?;
-    let offs = gather_offsets(&out, d, idx, "scatter")?;
+    scatter_into(&out, d, idx, src, red, include_self)?;
+    Ok(out)
+}
+
+/// Scatters `src` (values of `out`'s dtype, or a number) into `out` at `idx` along dim `d`.
+fn scatter_into(out: &Tensor, d: usize, idx: &Tensor, src: &Operand, red: Reduce, include_self: bool) -> Result<()> {
+    let x = out;
+    let offs = gather_offsets(out, d, idx, "scatter")?;
     let ish = idx.shape();
     let n = offs.len();
     let be = backend_of(&[x, idx])?;
     // src values in idx's iteration order
     let vals = match src {
         Operand::S(sc) => { let v = Tensor::alloc_on(&[n], x.dtype(), be.device(), false)?; be.fill(&v, *sc)?; v }
+        // a contiguous src of idx's shape is already in that order (and must not be `out`)
+        Operand::T(t) if t.is_contiguous() && t.shape() == ish && !std::sync::Arc::ptr_eq(&t.storage(), &out.storage()) => t.clone(),
         Operand::T(t) => {
             let st = t.body().strides;
             let mut toffs: Vec<isize> = Vec::with_capacity(n);
@@ -134,8 +146,37 @@ fn scatter_impl(x: &Tensor, d: usize, idx: &Tensor, src: &Operand, red: Reduce, 
             v
         }
     };
-    be.scatter_at(&out, &offs, &vals, red, include_self)?;
-    Ok(out)
+    be.scatter_at(out, &offs, &vals, red, include_self)
+}
+
+/// scatter's checks: the dim wrapped, and src in x's dtype and no smaller than idx.
+fn scatter_args(x: &Tensor, dim: i64, idx: &Tensor, src: &Operand) -> Result<(usize, Operand)> {
+    let d = wrap_dim(dim, x.ndim())?;
+    let src = match src { Operand::T(t) if t.dtype() != x.dtype() => Operand::T(copy::to_dtype(t, x.dtype())?), o => o.clone() };
+    if let Operand::T(t) = &src {
+        let (ts, is) = (t.shape(), idx.shape());
+        if ts.len() != is.len() || is.iter().zip(ts.iter()).any(|(i, s)| i > s) {
+            return Err(Error::Runtime(format!("Expected index [{}] to be smaller than self [{}] apart from dimension {} and to be smaller size than src [{}]", shape::join(&is), shape::join(&x.shape()), d, shape::join(&ts))));
+        }
+    }
+    Ok((d, src))
+}
+
+/// `x.scatter_(dim, idx, src)` (or scatter_add_) written into x itself, without autograd: the
+/// Python layer takes it when no gradient is recorded (else the out-of-place form and a copy).
+pub fn scatter_inplace(x: &Tensor, dim: i64, idx: &Tensor, src: &Operand, reduce_: Reduce) -> Result<Tensor> {
+    check_index_dtype(idx, "scatter")?;
+    if x.ndim() == 0 {
+        let src1 = match src { Operand::T(t) => Operand::T(shape::reshape(t, &[-1])?), o => o.clone() };
+        scatter_inplace(&shape::reshape(x, &[1])?, dim, &shape::reshape(idx, &[-1])?, &src1, reduce_)?;
+        return Ok(x.clone());
+    }
+    let (d, src) = scatter_args(x, dim, idx, src)?;
+    crate::ops::inplace_check(x)?;
+    if let Operand::T(t) = &src { crate::ops::assert_no_overlap(x, t)?; }
+    scatter_into(x, d, idx, &src, reduce_, true)?;
+    x.bump_version();
+    Ok(x.clone())
 }
 
 pub fn scatter(x: &Tensor, dim: i64, idx: &Tensor, src: &Operand, reduce_: Reduce) -> Result<Tensor> {
@@ -145,14 +186,7 @@ pub fn scatter(x: &Tensor, dim: i64, idx: &Tensor, src: &Operand, reduce_: Reduc
         let r = scatter(&shape::reshape(x, &[1])?, dim, &shape::reshape(idx, &[-1])?, &src1, reduce_)?;
         return shape::reshape(&r, &[]);
     }
-    let d = wrap_dim(dim, x.ndim())?;
-    let src = match src { Operand::T(t) if t.dtype() != x.dtype() => Operand::T(copy::to_dtype(t, x.dtype())?), o => o.clone() };
-    if let Operand::T(t) = &src {
-        let (ts, is) = (t.shape(), idx.shape());
-        if ts.len() != is.len() || is.iter().zip(ts.iter()).any(|(i, s)| i > s) {
-            return Err(Error::Runtime(format!("Expected index [{}] to be smaller than self [{}] apart from dimension {} and to be smaller size than src [{}]", shape::join(&is), shape::join(&x.shape()), d, shape::join(&ts))));
-        }
-    }
+    let (d, src) = scatter_args(x, dim, idx, src)?;
     let out = scatter_impl(x, d, idx, &src, reduce_, true)?;
     let mut ins = vec![x];
     if let Operand::T(t) = &src { ins.push(t) }
@@ -300,6 +334,18 @@ pub fn index_add(x: &Tensor, dim: i64, idx: &Tensor, src: &Tensor, alpha: f64) -
     Ok(out)
 }
 
+/// `x.index_add_(dim, idx, src, alpha=alpha)` into a contiguous x itself, without autograd (the
+/// Python layer takes it when no gradient is recorded).
+pub fn index_add_inplace(x: &Tensor, dim: i64, idx: &Tensor, src: &Tensor, alpha: f64) -> Result<Tensor> {
+    let d = wrap_dim(dim, x.ndim())?;
+    if !x.is_contiguous() { return Err(Error::Runtime("internal: in-place index_add into a non-contiguous tensor".into())); }
+    crate::ops::inplace_check(x)?;
+    crate::ops::assert_no_overlap(x, src)?;
+    index_add_raw(x, d, idx, src, alpha)?;
+    x.bump_version();
+    Ok(x.clone())
+}
+
 /// In-place accumulate along dim at idx (out must be contiguous).
 pub fn index_add_raw(out: &Tensor, d: usize, idx: &Tensor, src: &Tensor, alpha: f64) -> Result<()> {
     let ob = out.body();
@@ -309,10 +355,12 @@ pub fn index_add_raw(out: &Tensor, d: usize, idx: &Tensor, src: &Tensor, alpha: 
     let inner: usize = if ob.shape.is_empty() { 1 } else { ob.shape[d + 1..].iter().product() };
     let mut want = ob.shape.clone();
     if !want.is_empty() { want[d] = iv.len(); }
-    let sc = copy::contiguous_as(&shape::expand(&src.detach(), &want.iter().map(|&v| v as i64).collect::<Vec<_>>())?, ob.dtype)?;
     if let Some(&v) = iv.iter().find(|&&v| v < 0 || v >= n as i64) {
+        // PyTorch's 0-d/1-D kernel raises IndexError; n-D inputs get the core's RuntimeError
+        if ob.shape.len() <= 1 { return Err(crate::index_err!("index out of range in self")); }
         return Err(Error::Runtime(format!("index {} is out of bounds for dimension {} with size {}", v, d, n)));
     }
+    let sc = copy::contiguous_as(&shape::expand(&src.detach(), &want.iter().map(|&v| v as i64).collect::<Vec<_>>())?, ob.dtype)?;
     // out is contiguous [outer, n, inner] (index_add's contract), indices are in [0, n) (checked above), sc is [outer, k, inner]
     let sc = if std::sync::Arc::ptr_eq(&sc.body().storage, &ob.storage) { copy::contiguous_clone(&sc)? } else { sc };
     let ic = copy::contiguous_as(idx, DType::I64)?;
@@ -536,6 +584,7 @@ pub fn topk(x: &Tensor, k: usize, dim: i64, largest: bool) -> Result<(Tensor, Te
     let nd = x.ndim();
     let d = wrap_dim(dim, nd)?;
     if x.dtype().is_complex() { return Err(Error::Runtime("\"topk_cpu\" not implemented for 'Complex'".into())); }
+    if x.dtype() == DType::Bool { return Err(Error::Runtime("topk does not support bool dtypes on CPU".into())); }
     if nd == 0 || k > x.shape()[d] { return Err(Error::Runtime("selected index k out of range".into())); }
     let moved = shape::movedim_raw(&x.detach(), d, nd - 1);
     let c = copy::contiguous_as(&moved, x.dtype())?;

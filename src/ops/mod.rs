@@ -41,6 +41,21 @@ pub fn inplace_check(t: &Tensor) -> Result<()> {
     Ok(())
 }
 
+/// PyTorch's check before an in-place write that reads `src`: both dense (contiguous here) and
+/// sharing memory is an error; other layouts, which PyTorch cannot decide cheaply, pass.
+pub fn assert_no_overlap(dst: &Tensor, src: &Tensor) -> Result<()> {
+    let (d, s) = (dst.body_ref(), src.body_ref());
+    if !std::sync::Arc::ptr_eq(&d.storage, &s.storage) || d.numel() == 0 || s.numel() == 0 || !d.is_contiguous() || !s.is_contiguous() {
+        return Ok(());
+    }
+    let span = |b: &crate::tensor::Body| (b.offset * b.dtype.size(), (b.offset + b.numel()) * b.dtype.size());
+    let ((d0, d1), (s0, s1)) = (span(&d), span(&s));
+    if d0 < s1 && s0 < d1 {
+        return Err(Error::Runtime("unsupported operation: some elements of the input tensor and the written-to tensor refer to a single memory location. Please clone() the tensor before performing the operation.".into()));
+    }
+    Ok(())
+}
+
 /// Whether an in-place op on `dst` must record history: grad mode is on and `dst`, the base
 /// it views, or another operand requires grad.
 pub fn inplace_needs_grad(dst: &Tensor, others: &[&Tensor]) -> bool {

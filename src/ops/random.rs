@@ -31,12 +31,19 @@ impl Rng {
         Rng::new(std::collections::hash_map::RandomState::new().hash_one(std::process::id()))
     }
     pub fn seed(&self) -> u64 { self.seed }
+    /// The next 624 words, in the sequential order of the reference algorithm (each word reads
+    /// its successor before that is replaced, and the word M ahead, replaced already past N - M),
+    /// as three loops without index wrapping.
     fn twist(&mut self) {
         let mt = &mut self.mt;
-        for i in 0..MT_N {
-            let y = (mt[i] & 0x8000_0000) | (mt[(i + 1) % MT_N] & 0x7fff_ffff);
-            mt[i] = mt[(i + MT_M) % MT_N] ^ (y >> 1) ^ if y & 1 != 0 { 0x9908_b0df } else { 0 };
+        #[inline(always)]
+        fn mix(cur: u32, succ: u32, far: u32) -> u32 {
+            let y = (cur & 0x8000_0000) | (succ & 0x7fff_ffff);
+            far ^ (y >> 1) ^ ((y & 1).wrapping_neg() & 0x9908_b0df)
         }
+        for i in 0..MT_N - MT_M { mt[i] = mix(mt[i], mt[i + 1], mt[i + MT_M]); }
+        for i in MT_N - MT_M..MT_N - 1 { mt[i] = mix(mt[i], mt[i + 1], mt[i + MT_M - MT_N]); }
+        mt[MT_N - 1] = mix(mt[MT_N - 1], mt[0], mt[MT_M - 1]);
         self.left = MT_N as u32;
         self.next = 0;
     }
@@ -45,12 +52,27 @@ impl Rng {
     pub fn random(&mut self) -> u32 {
         self.left -= 1;
         if self.left == 0 { self.twist(); }
-        let mut y = self.mt[self.next];
+        let y = self.mt[self.next];
         self.next += 1;
-        y ^= y >> 11;
-        y ^= (y << 7) & 0x9d2c_5680;
-        y ^= (y << 15) & 0xefc6_0000;
-        y ^ (y >> 18)
+        temper(y)
+    }
+    /// `out.len()` successive `random()` draws, the words before each twist tempered in one loop.
+    pub fn fill_u32(&mut self, out: &mut [u32]) {
+        let mut done = 0;
+        while done < out.len() {
+            // calls that keep `left` above zero read mt[next..] without a twist (left >= 1 always)
+            let avail = (self.left as usize).saturating_sub(1).min(MT_N - self.next);
+            if avail == 0 {
+                out[done] = self.random();
+                done += 1;
+                continue;
+            }
+            let take = avail.min(out.len() - done);
+            for (o, &w) in out[done..done + take].iter_mut().zip(&self.mt[self.next..self.next + take]) { *o = temper(w); }
+            self.next += take;
+            self.left -= take as u32;
+            done += take;
+        }
     }
     /// Two 32-bit draws, the first as the high half (PyTorch's `random64()`).
     #[inline]
@@ -119,6 +141,15 @@ impl Rng {
     }
 }
 
+/// MT19937's output transform of one state word.
+#[inline(always)]
+fn temper(mut y: u32) -> u32 {
+    y ^= y >> 11;
+    y ^= (y << 7) & 0x9d2c_5680;
+    y ^= (y << 15) & 0xefc6_0000;
+    y ^ (y >> 18)
+}
+
 const STATE_BYTES: usize = 5056;
 const LEGACY_STATE_BYTES: usize = 5048;
 
@@ -161,6 +192,14 @@ fn store<T: crate::dtype::Elem>(t: &Tensor, vals: Vec<T>) -> Result<()> {
     Ok(())
 }
 
+/// `n` successive 32-bit draws, under the generator's lock.
+fn draw_u32(n: usize, g: Option<&Mutex<Rng>>) -> Result<Vec<u32>> {
+    let mut vals = crate::tensor::try_vec::<u32>(n)?;
+    vals.resize(n, 0);
+    with_rng(g, |r| r.fill_u32(&mut vals));
+    Ok(vals)
+}
+
 /// Draws `n` values with `draw` into a fresh vector, under the generator's lock.
 fn draw_n<T>(n: usize, g: Option<&Mutex<Rng>>, mut draw: impl FnMut(&mut Rng) -> T) -> Result<Vec<T>> {
     let mut vals = crate::tensor::try_vec::<T>(n)?;
@@ -177,8 +216,10 @@ pub fn uniform_(t: &Tensor, lo: f64, hi: f64, g: Option<&Mutex<Rng>>) -> Result<
         dt => {
             let digits = match dt { DType::F16 => 11, DType::BF16 => 8, _ => 24 };
             let (lo32, hi32) = (lo as f32, hi as f32);
-            let scale = 1.0 / (1u32 << digits) as f32;
-            let vals = draw_n(n, g, |r| ((r.random() & ((1 << digits) - 1)) as f32 * scale).mul_add(hi32 - lo32, lo32))?;
+            let bits = draw_u32(n, g)?;
+            let mut vals = crate::tensor::try_vec::<f32>(n)?;
+            vals.resize(n, 0.0);
+            crate::cpu::random::uniform_f32_from_bits(&bits, digits, lo32, hi32, &mut vals);
             if dt == DType::F32 { return store(t, vals); }
             // rounding to a narrower float must not reach `hi`
             store(t, vals.into_iter().map(|v| { let v = v as f64; if crate::dtype::round_through(dt, v) >= hi { lo } else { v } }).collect())
@@ -203,7 +244,22 @@ pub fn normal_(t: &Tensor, mean: f64, std: f64, g: Option<&Mutex<Rng>>) -> Resul
     } else {
         crate::cpu::random::normal_fill_16_f32_portable
     };
-    let vals = block_normal(n, g, Rng::uniform_f32, |d| fill(d, m, s))?;
+    // the uniforms a twist block at a time, every full block of 16 in one kernel call, then
+    // block_normal's redrawn tail
+    let bits = draw_u32(n, g)?;
+    let mut vals = crate::tensor::try_vec::<f32>(n)?;
+    vals.resize(n, 0.0);
+    crate::cpu::random::uniform_f32_from_bits(&bits, 24, 0.0, 1.0, &mut vals);
+    if crate::cpu::random::has_avx2_normal() {
+        crate::cpu::random::normal_fill_f32(&mut vals, m, s);
+    } else {
+        vals.chunks_exact_mut(16).for_each(|b| fill(b, m, s));
+    }
+    if n % 16 != 0 {
+        let tail = &mut vals[n - 16..];
+        with_rng(g, |r| for x in tail.iter_mut() { *x = r.uniform_f32(); });
+        fill(tail, m, s);
+    }
     if t.dtype() == DType::F32 { store(t, vals) } else { store(t, vals.into_iter().map(|v| v as f64).collect()) }
 }
 
@@ -257,7 +313,18 @@ pub fn exponential_(t: &Tensor, lambd: f64, g: Option<&Mutex<Rng>>) -> Result<()
 /// bernoulli_(p) with a scalar p: one 53-bit uniform per element (what dropout draws).
 pub fn bernoulli_scalar_(t: &Tensor, p: f64, g: Option<&Mutex<Rng>>) -> Result<()> {
     if !(0.0..=1.0).contains(&p) { return Err(Error::Runtime(format!("bernoulli_ expects p to be in [0, 1], but got p={}", p))); }
-    store(t, draw_n(t.numel(), g, |r| if r.uniform_f64() < p { 1.0 } else { 0.0 })?)
+    // each element compares one uniform double (`uniform_f64`: a 64-bit draw, the first
+    // 32-bit draw its high half) with p; the draws come a twist block at a time
+    let n = t.numel();
+    let bits = draw_u32(n.checked_mul(2).ok_or_else(|| Error::Runtime("bernoulli_: too many elements".into()))?, g)?;
+    let hit = |pair: &[u32]| {
+        let w = (pair[0] as u64) << 32 | pair[1] as u64;
+        ((w & ((1 << 53) - 1)) as f64 * (1.0 / (1u64 << 53) as f64)) < p
+    };
+    if t.dtype() == DType::F32 {
+        return store(t, bits.chunks_exact(2).map(|c| if hit(c) { 1f32 } else { 0.0 }).collect());
+    }
+    store(t, bits.chunks_exact(2).map(|c| if hit(c) { 1f64 } else { 0.0 }).collect())
 }
 
 /// PyTorch's CPU randperm: Fisher-Yates from the front, `random() % (n - i)`.
@@ -335,4 +402,38 @@ pub fn multinomial(p: &Tensor, n: usize, replacement: bool, g: Option<&Mutex<Rng
     }
     let shape: Vec<usize> = if nd == 1 { vec![n] } else { vec![rows, n] };
     Tensor::from_vec(out, &shape)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Rng;
+
+    /// The twist written as three loops is MT19937: the C++ standard's check value (the
+    /// 10000th draw from seed 5489) and the first draw.
+    #[test]
+    fn mt19937_reference_values() {
+        let mut r = Rng::new(5489);
+        assert_eq!(r.random(), 3_499_211_612);
+        for _ in 1..9999 { r.random(); }
+        assert_eq!(r.random(), 4_123_659_995);
+    }
+
+    /// Bulk draws equal one-at-a-time draws from any position, across twist boundaries, and
+    /// leave the generator where the single draws would.
+    #[test]
+    fn fill_u32_matches_single_draws() {
+        for seed in [0u64, 5489, super::DEFAULT_SEED] {
+            for skip in [0usize, 1, 622, 623, 624, 625, 1000] {
+                for len in [0usize, 1, 623, 624, 2000] {
+                    let (mut a, mut b) = (Rng::new(seed), Rng::new(seed));
+                    for _ in 0..skip { a.random(); b.random(); }
+                    let mut bulk = vec![0u32; len];
+                    a.fill_u32(&mut bulk);
+                    let single: Vec<u32> = (0..len).map(|_| b.random()).collect();
+                    assert_eq!(bulk, single, "seed {seed} skip {skip} len {len}");
+                    assert_eq!(a.random(), b.random());
+                }
+            }
+        }
+    }
 }

@@ -426,10 +426,11 @@ fn reduce_of(s: Option<&str>) -> R<Reduce> {
     })
 }
 #[pyfunction]
-#[pyo3(signature = (x, dim, idx, src, reduce=None))]
-fn scatter(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64, idx: &Bound<'_, PyAny>, src: &Bound<'_, PyAny>, reduce: Option<&str>) -> R<PT> {
+#[pyo3(signature = (x, dim, idx, src, reduce=None, inplace=false))]
+fn scatter(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64, idx: &Bound<'_, PyAny>, src: &Bound<'_, PyAny>, reduce: Option<&str>, inplace: bool) -> R<PT> {
     crate::python::convert::guard(|| {
-    wrap(py, index::scatter(&tt(x)?, dim, &tt(idx)?, &operand(src)?, reduce_of(reduce)?)?)
+    let f = if inplace { index::scatter_inplace } else { index::scatter };
+    wrap(py, f(&tt(x)?, dim, &tt(idx)?, &operand(src)?, reduce_of(reduce)?)?)
     })
 }
 #[pyfunction]
@@ -442,10 +443,25 @@ fn scatter_reduce(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64, idx: &Bound<'_
 #[pyfunction]
 fn index_select(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64, idx: &Bound<'_, PyAny>) -> R<PT> { crate::python::convert::guard(|| { wrap(py, index::index_select(&tt(x)?, dim, &tt(idx)?)?) }) }
 #[pyfunction]
-#[pyo3(signature = (x, dim, idx, src, alpha=1.0))]
-fn index_add(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64, idx: &Bound<'_, PyAny>, src: &Bound<'_, PyAny>, alpha: f64) -> R<PT> {
+#[pyo3(signature = (x, dim, idx, src, alpha=1.0, inplace=false))]
+fn index_add(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64, idx: &Bound<'_, PyAny>, src: &Bound<'_, PyAny>, alpha: f64, inplace: bool) -> R<PT> {
     crate::python::convert::guard(|| {
-    wrap(py, index::index_add(&tt(x)?, dim, &tt(idx)?, &tt(src)?, alpha)?)
+    let f = if inplace { index::index_add_inplace } else { index::index_add };
+    wrap(py, f(&tt(x)?, dim, &tt(idx)?, &tt(src)?, alpha)?)
+    })
+}
+/// addcmul / addcdiv / lerp in one kernel (float32/float64, no autograd), into `a` when
+/// `inplace`.
+#[pyfunction]
+fn pointwise3(py: Python<'_>, op: &str, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>, c: &Bound<'_, PyAny>, value: f64, inplace: bool) -> R<PT> {
+    crate::python::convert::guard(|| {
+    let op = match op {
+        "addcmul" => binary::Pointwise3::AddCMul,
+        "addcdiv" => binary::Pointwise3::AddCDiv,
+        "lerp" => binary::Pointwise3::Lerp,
+        other => return Err(PyValueError::new_err(format!("internal: no fused pointwise op {other}"))),
+    };
+    wrap(py, binary::pointwise3(op, &tt(a)?, &tt(b)?, &operand(c)?, value, inplace)?)
     })
 }
 fn opt_tensors(o: &Bound<'_, PyAny>) -> R<Vec<Option<Tensor>>> {
@@ -1106,7 +1122,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     add!(binary_op, binary_op_, floor_divide, unary_op, unary_op_, where_op, sum, mean, prod, amax, max_dim, argmax, var, logsumexp,
          cumulative, all_any, norm, sum_to_size, view, reshape, permute, transpose, t, expand, squeeze, unsqueeze, narrow, select,
          slice_op, diagonal, unfold, flip, cat, stack, repeat, tri, as_strided, contiguous, clone, to_dtype, view_dtype, copy_, fill_,
-         masked_fill, gather, scatter, scatter_reduce, index_select, index_add, index_op, index_put, nonzero, sort, topk, mm, bmm,
+         masked_fill, pointwise3, gather, scatter, scatter_reduce, index_select, index_add, index_op, index_put, nonzero, sort, topk, mm, bmm,
          matmul, softmax, empty, zeros, full, arange, linspace, from_numpy, manual_seed, initial_seed, default_rng_state,
          set_default_rng_state, uniform_, normal_, randint_, random_full_, exponential_, bernoulli_scalar_, randperm, bernoulli, multinomial, result_type, promote_types,
          can_cast, set_default_dtype, get_default_dtype, is_grad_enabled, set_grad_enabled, run_backward, run_grad,
