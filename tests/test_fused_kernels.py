@@ -150,7 +150,7 @@ def half_values(n, seed):
     return v
 
 
-@pytest.mark.parametrize("n", [1, 15, 16, 17, 4095, 4096, 4097, 70000])
+@pytest.mark.parametrize("n", [1, 15, 16, 17, 1023, 1024, 1025, 4097, 70000])
 @pytest.mark.parametrize("op", ["add", "sub", "mul", "div", "maximum", "minimum", "add_alpha", "add_scalar", "rsub_scalar"])
 def test_float16_arith_rounds_once_from_float32(n, op):
     with np.errstate(over="ignore"):
@@ -363,3 +363,26 @@ def test_index_add_inplace_and_autograd_fallback():
     h.index_add_(0, torch.tensor([0, 2]), s)
     h.sum().backward()
     np.testing.assert_array_equal(s.grad.numpy(), [1, 1])
+
+
+# ---------------------------------------------------------------- 2-norm of float32
+
+@pytest.mark.parametrize("n", [0, 1, 31, 32, 33, 1024, 1025, 100003])
+def test_float32_norm_sums_squares_in_blocks(n):
+    x = (np.random.default_rng(n).standard_normal(n) * 3).astype(np.float32)
+    got = torch.tensor(x).norm().item()
+    np.testing.assert_allclose(got, np.sqrt((x.astype(np.float64) ** 2).sum()), rtol=2e-7)
+    rows = np.resize(x, (7, max(n, 1) // 7 + 1)).astype(np.float32)
+    np.testing.assert_allclose(torch.tensor(rows).norm(dim=1).numpy(),
+                               np.sqrt((rows.astype(np.float64) ** 2).sum(axis=1)), rtol=2e-7)
+
+
+def test_float32_norm_overflow_and_underflow_as_pytorch():
+    # squares are float32: one past 1.8e19 overflows (PyTorch: inf), 1e-30 squared underflows to 0
+    for n in (2, 64):
+        big = np.ones(n, np.float32)
+        big[n // 2] = 3e19
+        assert torch.tensor(big).norm().item() == np.inf
+        assert torch.tensor(np.full(n, 1e-30, np.float32)).norm().item() == 0.0
+    np.testing.assert_allclose(torch.tensor(np.full(40, 1e-20, np.float32)).norm().item(), 6.324538306814634e-20, rtol=1e-6)
+    np.testing.assert_allclose(torch.tensor(np.full(4000, 1e-20, np.float32)).norm().item(), np.sqrt(4000) * 1e-20, rtol=1e-5)

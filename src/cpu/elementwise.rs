@@ -248,7 +248,12 @@ pub fn pointwise3_kernel<T: Float + Elem>(op: crate::ops::binary::Pointwise3, ou
     match op {
         Pointwise3::AddCMul => go!(move |s, t1, t2| (v * t1).mul_add(t2, s)),
         Pointwise3::AddCDiv => go!(move |s, t1, t2| s + v * t1 / t2),
-        Pointwise3::Lerp => go!(move |s, e, w| if w.abs() < half { w.mul_add(e - s, s) } else { (w - one).mul_add(e - s, e) }),
+        // selects, not branches, so the loop vectorises (a branch per element ran scalar)
+        Pointwise3::Lerp => go!(move |s, e, w| {
+            let small = w.abs() < half;
+            let (coeff, base) = (if small { w } else { w - one }, if small { s } else { e });
+            coeff.mul_add(e - s, base)
+        }),
     }
 }
 

@@ -67,24 +67,27 @@ fn gather_offsets(x: &Tensor, dim: usize, idx: &Tensor, what: &str) -> Result<Ve
             return Err(Error::Runtime(format!("Size does not match at dimension {} expected index [{}] to be smaller than self [{}] apart from dimension {}", k, shape::join(&ish), shape::join(&xb.shape), dim)));
         }
     }
+    // PyTorch does not wrap negative indices here: they are out of bounds like any other
+    if let Some(&v) = iv.iter().find(|&&v| v < 0 || v >= n) {
+        return Err(Error::Runtime(format!("index {} is out of bounds for dimension {} with size {}", v, dim, n)));
+    }
     let mut offs = Vec::with_capacity(iv.len());
-    let stride = |k: usize| xb.strides.get(k).copied().unwrap_or(0);
-    let dim_stride = stride(dim);
-    // idx's position as an odometer; `base` is its offset along every dim but `dim`
-    let mut ctr = vec![0usize; ish.len()];
+    if iv.is_empty() { return Ok(offs); }
+    let stride = |k: usize| if k == dim { 0 } else { xb.strides.get(k).copied().unwrap_or(0) };
+    let dim_stride = xb.strides.get(dim).copied().unwrap_or(0);
+    // idx's last dim is one run (its offset steps by that dim's stride, or by the index along
+    // `dim`); the dims before it advance as an odometer, `base` their offset outside `dim`
+    let (outer, last) = match ish.len() { 0 => (&ish[..0], 1), l => (&ish[..l - 1], ish[l - 1]) };
+    let step = if ish.is_empty() { 0 } else { stride(ish.len() - 1) };
+    let mut ctr = vec![0usize; outer.len()];
     let mut base = 0isize;
-    for &v in &iv {
-        // PyTorch does not wrap negative indices here: they are out of bounds like any other
-        if v < 0 || v >= n {
-            return Err(Error::Runtime(format!("index {} is out of bounds for dimension {} with size {}", v, dim, n)));
-        }
-        offs.push(base + v as isize * dim_stride);
-        for k in (0..ish.len()).rev() {
+    for run in iv.chunks(last.max(1)) {
+        offs.extend(run.iter().enumerate().map(|(j, &v)| base + j as isize * step + v as isize * dim_stride));
+        for k in (0..outer.len()).rev() {
             ctr[k] += 1;
-            let sk = if k == dim { 0 } else { stride(k) };
-            base += sk;
-            if ctr[k] < ish[k] { break; }
-            base -= ish[k] as isize * sk;
+            base += stride(k);
+            if ctr[k] < outer[k] { break; }
+            base -= outer[k] as isize * stride(k);
             ctr[k] = 0;
         }
     }
