@@ -193,6 +193,7 @@ pub trait Elem: Copy + Send + Sync + 'static + PartialOrd + Default + std::fmt::
     fn cast<D: Elem>(self) -> D {
         if D::DTYPE.is_complex() { D::from_parts(self.to_f64(), self.im()) }
         else if D::DTYPE == DType::Bool && Self::DTYPE.is_complex() { D::from_i64((self.to_f64() != 0.0 || self.im() != 0.0) as i64) }
+        else if Self::DTYPE.is_float() && !D::DTYPE.is_float() && D::DTYPE != DType::Bool { D::from_i64(float_to_int_x86(self.to_f64(), D::DTYPE.size())) }
         else if D::DTYPE.is_float() || Self::DTYPE.is_float() || Self::DTYPE.is_complex() { D::from_f64(self.to_f64()) } else { D::from_i64(self.to_i64()) }
     }
     /// `self + alpha * v`: floats through f64, integers exactly with wrapping (alpha truncated,
@@ -202,6 +203,22 @@ pub trait Elem: Copy + Send + Sync + 'static + PartialOrd + Default + std::fmt::
         if Self::DTYPE.is_complex() { Self::from_parts(self.to_f64() + alpha * v.to_f64(), self.im() + alpha * v.im()) }
         else if Self::DTYPE.is_float() { Self::from_f64(self.to_f64() + alpha * v.to_f64()) }
         else { Self::from_i64(self.to_i64().wrapping_add((alpha as i64).wrapping_mul(v.to_i64()))) }
+    }
+}
+
+/// A float truncated to an integer type of `size` bytes as PyTorch's casts compute it on x86
+/// (its compilers emit CVTTSS2SI/CVTTSD2SI): 8-byte types through the 64-bit conversion, the
+/// others through the 32-bit one and then wrapped (`from_i64`); out of range or NaN gives the
+/// conversion's "integer indefinite" value, the minimum of i64 or i32 (so 1e20 -> int64 is
+/// -2^63, 2.5e9 -> int32 is -2^31 and -> int16 is 0; 70000.5 -> int16 wraps to 4464).
+#[inline(always)]
+pub fn float_to_int_x86(v: f64, size: usize) -> i64 {
+    if size == 8 {
+        if (-9.223_372_036_854_775_808e18..9.223_372_036_854_775_808e18).contains(&v) { v as i64 } else { i64::MIN }
+    } else if (-2_147_483_648.0..2_147_483_648.0).contains(&v) {
+        v as i32 as i64
+    } else {
+        i32::MIN as i64
     }
 }
 

@@ -386,3 +386,49 @@ def test_float32_norm_overflow_and_underflow_as_pytorch():
         assert torch.tensor(np.full(n, 1e-30, np.float32)).norm().item() == 0.0
     np.testing.assert_allclose(torch.tensor(np.full(40, 1e-20, np.float32)).norm().item(), 6.324538306814634e-20, rtol=1e-6)
     np.testing.assert_allclose(torch.tensor(np.full(4000, 1e-20, np.float32)).norm().item(), np.sqrt(4000) * 1e-20, rtol=1e-5)
+
+
+# ---------------------------------------------------------------- float -> integer casts
+
+CAST_IN = [1e20, float("nan"), -1e20, 3.7, -3.7, 300.0, -300.0, 70000.5, 2.5e9, -2.5e9, float("inf"), 255.9, 256.0, -1.0]
+# recorded from PyTorch 2.13 (x86): out-of-range and NaN give the truncating conversion's
+# "integer indefinite" value; types narrower than 32 bits wrap the 32-bit result
+CAST_OUT = {
+    torch.int64: [-9223372036854775808, -9223372036854775808, -9223372036854775808, 3, -3, 300, -300, 70000, 2500000000, -2500000000, -9223372036854775808, 255, 256, -1],
+    torch.int32: [-2147483648, -2147483648, -2147483648, 3, -3, 300, -300, 70000, -2147483648, -2147483648, -2147483648, 255, 256, -1],
+    torch.int16: [0, 0, 0, 3, -3, 300, -300, 4464, 0, 0, 0, 255, 256, -1],
+    torch.int8: [0, 0, 0, 3, -3, 44, -44, 112, 0, 0, 0, -1, 0, -1],
+    torch.uint8: [0, 0, 0, 3, 253, 44, 212, 112, 0, 0, 0, 255, 0, 255],
+}
+
+
+@pytest.mark.parametrize("src", [torch.float32, torch.float64])
+@pytest.mark.parametrize("dst", list(CAST_OUT))
+@pytest.mark.parametrize("reps", [1, 100])
+def test_float_to_int_casts_as_pytorch_on_x86(src, dst, reps):
+    t = torch.tensor(CAST_IN * reps, dtype=src)
+    assert t.to(dst).tolist() == CAST_OUT[dst] * reps
+    assert torch.tensor([True, False]).float().long().tolist() == [1, 0]
+    assert torch.tensor([float("nan"), 0.0, -0.0]).bool().tolist() == [True, False, False]
+
+
+# ---------------------------------------------------------------- max / argmax positions
+
+@pytest.mark.parametrize("n", [1, 63, 64, 65, 1000, 100000])
+def test_max_argmax_first_position(n):
+    g = np.random.default_rng(n)
+    x = g.integers(-50, 50, n).astype(np.float32)
+    t = torch.tensor(x)
+    assert t.max().item() == x.max() and t.min().item() == x.min()
+    assert t.argmax().item() == int(np.argmax(x)) and t.argmin().item() == int(np.argmin(x))
+    v, i = t.max(dim=0)
+    assert i.item() == int(np.argmax(x))
+    if n > 2:
+        x[n // 2] = np.nan
+        x[-1] = np.nan
+        t = torch.tensor(x)
+        assert np.isnan(t.max().item()) and t.argmax().item() == n // 2
+    # (which zero PyTorch's max() returns among -0.0 and 0.0 depends on its reduction order;
+    # only the value is compared)
+    z = torch.tensor(np.array([-0.0, 0.0] * (n // 2 + 1), np.float32))
+    assert z.max().item() == 0.0 and z.argmax().item() == 0

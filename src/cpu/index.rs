@@ -177,7 +177,7 @@ impl IndexKernels for Cpu {
         check_outputs(&[out], &[x, idx])?;
         let (k, n) = index_rows(x, out, idx, outer, inner, "index_select")?;
         read::<i64, _>(idx, |iv| {
-            if outer * inner > 0 && iv.iter().any(|&v| v < 0 || v as usize >= n) { return Err(crate::index_err!("index out of range in self")); }
+            if outer * inner > 0 && iv.iter().fold(false, |bad, &v| bad | (v as u64 >= n as u64)) { return Err(crate::index_err!("index out of range in self")); }
             crate::dispatch!(x.dtype(), T => read::<T, _>(x, |src| write::<T, _>(out, |dst| {
                 if inner == 1 {
                     // single elements: a plain gather (a slice copy per element was a memcpy
@@ -202,7 +202,7 @@ impl IndexKernels for Cpu {
         check_outputs(&[out], &[src, idx])?;
         let (k, n) = index_rows(out, src, idx, outer, inner, "index_add")?;
         read::<i64, _>(idx, |iv| {
-            if outer * inner > 0 && iv.iter().any(|&v| v < 0 || v as usize >= n) { return Err(geometry_err("index_add")); }
+            if outer * inner > 0 && iv.iter().fold(false, |bad, &v| bad | (v as u64 >= n as u64)) { return Err(geometry_err("index_add")); }
             crate::dispatch!(out.dtype(), T => read::<T, _>(src, |s| write::<T, _>(out, |d| {
                 if inner == 1 {
                     // single elements: no slice pair per index

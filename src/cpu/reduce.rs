@@ -101,9 +101,22 @@ fn extreme_row_of<T: Elem, const MAX: bool>(row: &[T]) -> (T, i64) {
         (best, nan.iter().any(|&b| b) || rem.iter().any(|v| v != v) || row[0] != row[0])
     });
     #[allow(clippy::eq_op)]
-    let pos = if nan { row.iter().position(|v| v != v) } else { row.iter().position(|v| *v == best) };
+    let pos = super::simd::vectorized(#[inline(always)] || if nan { first_position(row, |v| v != v) } else { first_position(row, |v| v == best) });
     let i = pos.unwrap_or(0);
     (row[i], i as i64)
+}
+
+/// The first position where `hit` holds: 64 elements at a time are tested by a fold the
+/// compiler vectorises, and only the chunk with a hit is scanned (`position` alone stayed a
+/// scalar loop: max() of 2^19 float32 took 340 µs, PyTorch 125).
+#[inline(always)]
+fn first_position<T: Copy>(row: &[T], hit: impl Fn(T) -> bool) -> Option<usize> {
+    for (c, chunk) in row.chunks(64).enumerate() {
+        if chunk.iter().fold(false, |any, &v| any | hit(v)) {
+            return chunk.iter().position(|&v| hit(v)).map(|j| c * 64 + j);
+        }
+    }
+    None
 }
 
 /// Σ (x - mean)² over a float row in f64, given the row's sum; eight independent accumulators

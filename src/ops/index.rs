@@ -54,6 +54,14 @@ pub fn masked_fill(x: &Tensor, mask: &Tensor, value: &Operand) -> Result<Tensor>
 }
 
 /// Offsets of x's elements addressed along `dim` by each element of idx (gather/scatter layout).
+/// The first index outside [0, n) (n >= 0), if any: one pass the compiler vectorises (an
+/// unsigned comparison catches negative indices too), and a search only after a miss.
+fn first_out_of_range(iv: &[i64], n: i64) -> Option<i64> {
+    let bound = n.max(0) as u64;
+    if !iv.iter().fold(false, |bad, &v| bad | (v as u64 >= bound)) { return None; }
+    iv.iter().copied().find(|&v| v as u64 >= bound)
+}
+
 fn gather_offsets(x: &Tensor, dim: usize, idx: &Tensor, what: &str) -> Result<Vec<isize>> {
     let xb = x.body();
     let ish = idx.shape();
@@ -68,7 +76,7 @@ fn gather_offsets(x: &Tensor, dim: usize, idx: &Tensor, what: &str) -> Result<Ve
         }
     }
     // PyTorch does not wrap negative indices here: they are out of bounds like any other
-    if let Some(&v) = iv.iter().find(|&&v| v < 0 || v >= n) {
+    if let Some(v) = first_out_of_range(&iv, n) {
         return Err(Error::Runtime(format!("index {} is out of bounds for dimension {} with size {}", v, dim, n)));
     }
     let mut offs = Vec::with_capacity(iv.len());
@@ -296,7 +304,7 @@ pub fn index_select(x: &Tensor, dim: i64, idx: &Tensor) -> Result<Tensor> {
     let iv = idx.to_vec::<i64>()?;
     // no negative wrapping (PyTorch's rule); the error depends on the layout like PyTorch's
     // (its kernel for dim 1, and for empty inputs, raises the RuntimeError; the others IndexError)
-    if let Some(&v) = iv.iter().find(|&&v| v < 0 || v >= n) {
+    if let Some(v) = first_out_of_range(&iv, n) {
         let multi = xb.shape.len() > 1;
         if multi && n == 0 { return Err(Error::Runtime("index_select(): self indexing axis dim should be positive".into())); }
         if multi && (d == 1 || x.numel() == 0) {
@@ -358,7 +366,7 @@ pub fn index_add_raw(out: &Tensor, d: usize, idx: &Tensor, src: &Tensor, alpha: 
     let inner: usize = if ob.shape.is_empty() { 1 } else { ob.shape[d + 1..].iter().product() };
     let mut want = ob.shape.clone();
     if !want.is_empty() { want[d] = iv.len(); }
-    if let Some(&v) = iv.iter().find(|&&v| v < 0 || v >= n as i64) {
+    if let Some(v) = first_out_of_range(&iv, n as i64) {
         // PyTorch's 0-d/1-D kernel raises IndexError; n-D inputs get the core's RuntimeError
         if ob.shape.len() <= 1 { return Err(crate::index_err!("index out of range in self")); }
         return Err(Error::Runtime(format!("index {} is out of bounds for dimension {} with size {}", v, d, n)));
