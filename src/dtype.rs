@@ -213,10 +213,14 @@ pub trait Elem: Copy + Send + Sync + 'static + PartialOrd + Default + std::fmt::
 /// -2^63, 2.5e9 -> int32 is -2^31 and -> int16 is 0; 70000.5 -> int16 wraps to 4464).
 #[inline(always)]
 pub fn float_to_int_x86(v: f64, size: usize) -> i64 {
+    // (`to_int_unchecked` inside the checked ranges: `as` would add saturation fixups that kept
+    // the cast loops scalar, 2.2x PyTorch's time for float32 -> int64)
     if size == 8 {
-        if (-9.223_372_036_854_775_808e18..9.223_372_036_854_775_808e18).contains(&v) { v as i64 } else { i64::MIN }
+        // SAFETY: v is in [-2^63, 2^63), so its truncation fits i64 (NaN fails the test)
+        if (-9.223_372_036_854_775_808e18..9.223_372_036_854_775_808e18).contains(&v) { unsafe { v.to_int_unchecked::<i64>() } } else { i64::MIN }
     } else if (-2_147_483_648.0..2_147_483_648.0).contains(&v) {
-        v as i32 as i64
+        // SAFETY: v is in [-2^31, 2^31), so its truncation fits i32
+        unsafe { v.to_int_unchecked::<i32>() as i64 }
     } else {
         i32::MIN as i64
     }

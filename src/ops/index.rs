@@ -462,9 +462,15 @@ impl AdvPlan {
             for k in (0..rshape.len()).rev() { ctr[k] += 1; if ctr[k] < rshape[k] { break; } ctr[k] = 0; }
         }
         let mut out = crate::tensor::try_vec(crate::tensor::checked_numel(&[nb, nr])?)?;
-        for b in 0..nb {
-            let base: isize = self.dims.iter().enumerate().map(|(j, &d)| self.idx[j][b] as isize * xstrides[d]).sum();
-            for &r in &roffs { out.push(base + r); }
+        let dstr: Vec<isize> = self.dims.iter().map(|&d| xstrides[d]).collect();
+        if let ([s], [iv], [r]) = (dstr.as_slice(), self.idx.as_slice(), roffs.as_slice()) {
+            // one index tensor picking single elements (x[i] on a vector): one offset each
+            out.extend(iv.iter().take(nb).map(|&v| v as isize * s + r));
+        } else {
+            for b in 0..nb {
+                let base: isize = dstr.iter().zip(&self.idx).map(|(&s, iv)| iv[b] as isize * s).sum();
+                out.extend(roffs.iter().map(|&r| base + r));
+            }
         }
         Ok(out)
     }
