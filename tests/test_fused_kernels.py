@@ -432,3 +432,23 @@ def test_max_argmax_first_position(n):
     # only the value is compared)
     z = torch.tensor(np.array([-0.0, 0.0] * (n // 2 + 1), np.float32))
     assert z.max().item() == 0.0 and z.argmax().item() == 0
+
+
+def test_lerp_recorded_form_is_atens():
+    # with a gradient recorded, lerp is composed in ATen's form: lerp(inf, b, 0.5) is inf (the
+    # start form gave inf - inf = nan), and no 0 * inf reaches the weight's gradient (PyTorch
+    # 2.13's values)
+    a = torch.tensor([1e30, -1.3157188, 1.8055893, float("inf")], requires_grad=True)
+    b = torch.tensor([4.412251, 3.2452164, 0.16026126, -0.6768151], requires_grad=True)
+    out = torch.lerp(a, b, 0.5)
+    assert out.tolist()[3] == float("inf")
+    with torch.no_grad():
+        np.testing.assert_array_equal(out.detach().numpy(), torch.lerp(a, b, 0.5).numpy())
+    out.sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), [0.5] * 4)
+    a.grad = b.grad = None
+    w = torch.tensor([0.2, 0.7, 0.5, 0.5], requires_grad=True)
+    torch.lerp(a, b, w).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), [0.8, 0.3, 0.5, 0.5], rtol=1e-6)
+    np.testing.assert_allclose(b.grad.numpy(), [0.2, 0.7, 0.5, 0.5], rtol=1e-6)
+    np.testing.assert_allclose(w.grad.numpy(), [-1e30, 4.5609352, -1.6453280, -np.inf], rtol=1e-6)

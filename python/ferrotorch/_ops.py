@@ -1381,7 +1381,15 @@ def lerp(input, end, weight):
         raise NotImplementedError(f"\"lerp_kernel_{'tensor' if _is_t(weight) else 'scalar'}\" not implemented for '{_SCALAR_NAME[input.dtype]}'")
     if _fused3_ok(input, end, weight):
         return _C.pointwise3("lerp", input, end, weight, 0.0, False)
-    return input + weight * (end - input)
+    # ATen's form (recorded for autograd): base + coeff * (end - input), from the start for
+    # |w| < 0.5 and back from the end otherwise, so lerp(inf, b, 0.5) is inf as in PyTorch (the
+    # start form gives inf - inf). Selecting the coefficient and the base, not two results,
+    # keeps a 0 * inf out of the gradients.
+    d = end - input
+    if _is_t(weight):
+        small = weight.abs() < 0.5
+        return where(small, input, end) + where(small, weight, weight - 1) * d
+    return input + weight * d if -0.5 < weight < 0.5 else end + (weight - 1) * d
 
 
 @method()
