@@ -53,7 +53,6 @@ pub fn masked_fill(x: &Tensor, mask: &Tensor, value: &Operand) -> Result<Tensor>
     Ok(out)
 }
 
-/// Offsets of x's elements addressed along `dim` by each element of idx (gather/scatter layout).
 /// The first index outside [0, n) (n >= 0), if any: one pass the compiler vectorises (an
 /// unsigned comparison catches negative indices too), and a search only after a miss.
 fn first_out_of_range(iv: &[i64], n: i64) -> Option<i64> {
@@ -62,6 +61,7 @@ fn first_out_of_range(iv: &[i64], n: i64) -> Option<i64> {
     iv.iter().copied().find(|&v| v as u64 >= bound)
 }
 
+/// Offsets of x's elements addressed along `dim` by each element of idx (gather/scatter layout).
 fn gather_offsets(x: &Tensor, dim: usize, idx: &Tensor, what: &str) -> Result<Vec<isize>> {
     let xb = x.body();
     let ish = idx.shape();
