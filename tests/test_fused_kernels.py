@@ -452,3 +452,26 @@ def test_lerp_recorded_form_is_atens():
     np.testing.assert_allclose(a.grad.numpy(), [0.8, 0.3, 0.5, 0.5], rtol=1e-6)
     np.testing.assert_allclose(b.grad.numpy(), [0.2, 0.7, 0.5, 0.5], rtol=1e-6)
     np.testing.assert_allclose(w.grad.numpy(), [-1e30, 4.5609352, -1.6453280, -np.inf], rtol=1e-6)
+
+
+def test_empty_index_skips_the_index_checks():
+    # PyTorch 2.13: an empty index is not checked for dtype, rank or sizes (the op is a no-op
+    # for scatter, an empty result of the index's shape for gather); dim and src dtype still are
+    x = torch.zeros(2, 2)
+    assert tuple(torch.gather(x, 1, torch.empty(2, 0)).shape) == (2, 0)
+    assert tuple(torch.gather(x, 1, torch.empty(0, dtype=torch.long)).shape) == (0,)
+    assert tuple(torch.gather(x, 1, torch.empty(3, 0, dtype=torch.long)).shape) == (3, 0)
+    for f in (lambda: x.clone().scatter_(1, torch.empty(2, 0), torch.ones(2, 2)),
+              lambda: x.clone().scatter_(1, torch.empty(0, dtype=torch.long), torch.ones(2, 2)),
+              lambda: x.clone().scatter_(0, torch.empty(3, 0, dtype=torch.long), torch.ones(2, 2)),
+              lambda: x.clone().scatter_add(0, torch.empty(3, 0, dtype=torch.long), torch.ones(1, 0)),
+              lambda: x.clone().scatter_add_(0, torch.empty(3, 0, dtype=torch.long), torch.ones(1, 0)),
+              lambda: x.clone().scatter_(0, torch.empty(3, 0, dtype=torch.long), 1.0),
+              lambda: x.clone().scatter_reduce(0, torch.empty(4, 0, dtype=torch.long), torch.ones(2, 2), "sum"),
+              lambda: x.clone().scatter_reduce(0, torch.empty(4, 0, dtype=torch.long), torch.ones(2, 2), "amax")):
+        out = f()
+        assert tuple(out.shape) == (2, 2) and out.tolist() == [[0.0, 0.0], [0.0, 0.0]]
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        x.clone().scatter_(5, torch.empty(0, 0, dtype=torch.long), torch.ones(2, 2))
+    with pytest.raises(RuntimeError, match="Expected self.dtype to be equal to src.dtype"):
+        x.clone().scatter_(0, torch.empty(1, 0, dtype=torch.long), torch.ones(2, 2, dtype=torch.float64))

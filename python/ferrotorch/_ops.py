@@ -2647,7 +2647,8 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
     d = _wrap(dim, input.ndim)
     _same_dtype(input, src, "scatter(): Expected self.dtype to be equal to src.dtype")
-    if index.ndim and index.ndim == src.ndim == input.ndim and _b_any(
+    # (an empty index skips the size checks, as PyTorch's)
+    if index.numel() and index.ndim and index.ndim == src.ndim == input.ndim and _b_any(
             index.shape[i] > src.shape[i] or (i != d and index.shape[i] > input.shape[i]) for i in range(index.ndim)):
         raise RuntimeError(f"Expected index {list(index.shape)} to be no larger than self {list(input.shape)} apart from dimension {d} and to be no larger size than src {list(src.shape)}")
     if reduce == "sum":

@@ -8,7 +8,8 @@ use crate::ops::{broadcast_shapes, copy, reduce, shape};
 use crate::tensor::{Shape, Tensor};
 
 fn check_index_dtype(idx: &Tensor, what: &str) -> Result<()> {
-    if idx.dtype() != DType::I64 && idx.dtype() != DType::I32 {
+    // PyTorch checks nothing about an empty index (dtype, rank or sizes): the op is a no-op
+    if idx.numel() > 0 && idx.dtype() != DType::I64 && idx.dtype() != DType::I32 {
         return Err(Error::Runtime(format!("{}(): Expected dtype int64 for index", what)));
     }
     Ok(())
@@ -67,6 +68,7 @@ fn gather_offsets(x: &Tensor, dim: usize, idx: &Tensor, what: &str) -> Result<Ve
     let ish = idx.shape();
     let iv = idx.to_vec::<i64>()?;
     let n = xb.shape.get(dim).copied().unwrap_or(1) as i64;
+    if iv.is_empty() { return Ok(vec![]); }
     if ish.len() != xb.shape.len() && !(xb.shape.is_empty() && ish.len() <= 1) {
         return Err(Error::Runtime(format!("Index tensor must have the same number of dimensions as {} tensor", if what == "gather" { "input" } else { "self" })));
     }
@@ -164,7 +166,8 @@ fn scatter_into(out: &Tensor, d: usize, idx: &Tensor, src: &Operand, red: Reduce
 fn scatter_args(x: &Tensor, dim: i64, idx: &Tensor, src: &Operand) -> Result<(usize, Operand)> {
     let d = wrap_dim(dim, x.ndim())?;
     let src = match src { Operand::T(t) if t.dtype() != x.dtype() => Operand::T(copy::to_dtype(t, x.dtype())?), o => o.clone() };
-    if let Operand::T(t) = &src {
+    // (an empty index is not checked against src, as in PyTorch)
+    if let (Operand::T(t), true) = (&src, idx.numel() > 0) {
         let (ts, is) = (t.shape(), idx.shape());
         if ts.len() != is.len() || is.iter().zip(ts.iter()).any(|(i, s)| i > s) {
             return Err(Error::Runtime(format!("Expected index [{}] to be smaller than self [{}] apart from dimension {} and to be smaller size than src [{}]", shape::join(&is), shape::join(&x.shape()), d, shape::join(&ts))));
