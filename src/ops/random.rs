@@ -79,7 +79,7 @@ impl Rng {
     pub fn random64(&mut self) -> u64 { let hi = self.random() as u64; (hi << 32) | self.random() as u64 }
     /// Uniform in [0, 1) from 53 bits of a 64-bit draw (double precision).
     #[inline]
-    pub fn uniform_f64(&mut self) -> f64 { (self.random64() & ((1 << 53) - 1)) as f64 * (1.0 / (1u64 << 53) as f64) }
+    pub fn uniform_f64(&mut self) -> f64 { unit_f64(self.random64()) }
     /// Uniform in [0, 1) from 24 bits of a 32-bit draw (single precision).
     #[inline]
     pub fn uniform_f32(&mut self) -> f32 { (self.random() & ((1 << 24) - 1)) as f32 * (1.0 / (1u32 << 24) as f32) }
@@ -140,6 +140,10 @@ impl Rng {
         Ok(())
     }
 }
+
+/// A double in [0, 1) from the low 53 bits of a 64-bit draw (`uniform_f64`).
+#[inline(always)]
+fn unit_f64(w: u64) -> f64 { (w & ((1 << 53) - 1)) as f64 * (1.0 / (1u64 << 53) as f64) }
 
 /// MT19937's output transform of one state word.
 #[inline(always)]
@@ -236,7 +240,9 @@ pub fn normal_(t: &Tensor, mean: f64, std: f64, g: Option<&Mutex<Rng>>) -> Resul
         return store(t, draw_n(n, g, |r| r.normal_f64(mean, std))?);
     }
     if t.dtype() == DType::F64 {
-        return store(t, block_normal(n, g, Rng::uniform_f64, |d| crate::cpu::random::normal_fill_16_f64(d, mean, std))?);
+        let fill = |d: &mut [f64]| crate::cpu::random::normal_fill_16_f64(d, mean, std);
+        let v = draw_n(n, g, Rng::uniform_f64)?;
+        return store(t, block_normal(v, g, Rng::uniform_f64, |v| v.chunks_exact_mut(16).for_each(fill), fill));
     }
     let (m, s) = (mean as f32, std as f32);
     let fill: fn(&mut [f32], f32, f32) = if crate::cpu::random::has_avx2_normal() {
@@ -244,36 +250,32 @@ pub fn normal_(t: &Tensor, mean: f64, std: f64, g: Option<&Mutex<Rng>>) -> Resul
     } else {
         crate::cpu::random::normal_fill_16_f32_portable
     };
-    // the uniforms a twist block at a time, every full block of 16 in one kernel call, then
-    // block_normal's redrawn tail
+    // the uniforms a twist block at a time, every full block of 16 in one kernel call
     let bits = draw_u32(n, g)?;
-    let mut vals = crate::tensor::try_vec::<f32>(n)?;
-    vals.resize(n, 0.0);
-    crate::cpu::random::uniform_f32_from_bits(&bits, 24, 0.0, 1.0, &mut vals);
-    if crate::cpu::random::has_avx2_normal() {
-        crate::cpu::random::normal_fill_f32(&mut vals, m, s);
+    let mut v = crate::tensor::try_vec::<f32>(n)?;
+    v.resize(n, 0.0);
+    crate::cpu::random::uniform_f32_from_bits(&bits, 24, 0.0, 1.0, &mut v);
+    let fill16 = |d: &mut [f32]| fill(d, m, s);
+    let vals = if crate::cpu::random::has_avx2_normal() {
+        block_normal(v, g, Rng::uniform_f32, |v| crate::cpu::random::normal_fill_f32(v, m, s), fill16)
     } else {
-        vals.chunks_exact_mut(16).for_each(|b| fill(b, m, s));
-    }
-    if n % 16 != 0 {
-        let tail = &mut vals[n - 16..];
-        with_rng(g, |r| for x in tail.iter_mut() { *x = r.uniform_f32(); });
-        fill(tail, m, s);
-    }
+        block_normal(v, g, Rng::uniform_f32, |v| v.chunks_exact_mut(16).for_each(fill16), fill16)
+    };
     if t.dtype() == DType::F32 { store(t, vals) } else { store(t, vals.into_iter().map(|v| v as f64).collect()) }
 }
 
-/// PyTorch's `normal_fill`: n >= 16 uniforms, each full block of 16 transformed in place; a
-/// trailing partial block is redrawn as 16 fresh uniforms covering the last 16 slots.
-fn block_normal<T: Copy + Default>(n: usize, g: Option<&Mutex<Rng>>, uniform: fn(&mut Rng) -> T, mut fill16: impl FnMut(&mut [T])) -> Result<Vec<T>> {
-    let mut v = draw_n(n, g, uniform)?;
-    for block in v.chunks_exact_mut(16) { fill16(block); }
+/// PyTorch's `normal_fill` on `v`, n >= 16 uniforms: every full block of 16 transformed in
+/// place by `fill_blocks`; a trailing partial block is redrawn as 16 fresh uniforms covering
+/// the last 16 slots and transformed by `fill16`.
+fn block_normal<T: Copy>(mut v: Vec<T>, g: Option<&Mutex<Rng>>, uniform: fn(&mut Rng) -> T, fill_blocks: impl FnOnce(&mut [T]), fill16: impl Fn(&mut [T])) -> Vec<T> {
+    let n = v.len();
+    fill_blocks(&mut v);
     if n % 16 != 0 {
         let tail = &mut v[n - 16..];
         with_rng(g, |r| for x in tail.iter_mut() { *x = uniform(r); });
         fill16(tail);
     }
-    Ok(v)
+    v
 }
 
 /// random_(lo, hi): `draw % (hi - lo) + lo`, a 64-bit draw when the range needs 32+ bits.
@@ -317,10 +319,7 @@ pub fn bernoulli_scalar_(t: &Tensor, p: f64, g: Option<&Mutex<Rng>>) -> Result<(
     // 32-bit draw its high half) with p; the draws come a twist block at a time
     let n = t.numel();
     let bits = draw_u32(n.checked_mul(2).ok_or_else(|| Error::Runtime("bernoulli_: too many elements".into()))?, g)?;
-    let hit = |pair: &[u32]| {
-        let w = (pair[0] as u64) << 32 | pair[1] as u64;
-        ((w & ((1 << 53) - 1)) as f64 * (1.0 / (1u64 << 53) as f64)) < p
-    };
+    let hit = |pair: &[u32]| unit_f64((pair[0] as u64) << 32 | pair[1] as u64) < p;
     if t.dtype() == DType::F32 {
         return store(t, bits.chunks_exact(2).map(|c| if hit(c) { 1f32 } else { 0.0 }).collect());
     }
