@@ -13,8 +13,10 @@ pub trait IndexKernels {
     /// `Add`/`Mul`/`Amax`/`Amin` combine (NaN wins for the extremes), `Mean` averages; without
     /// `include_self` a position's old value is ignored at its first write.
     fn scatter_at(&self, dst: &Tensor, offsets: &[isize], vals: &Tensor, red: Reduce, include_self: bool) -> Result<()>;
-    /// `out [outer, k, inner] = x [outer, n, inner]` at the k int64 `idx` along the middle dim.
-    fn index_select(&self, out: &Tensor, x: &Tensor, idx: &Tensor, outer: usize, inner: usize) -> Result<()>;
+    /// `out [outer, k, inner] = x [outer, n, inner]` at the k int64 `idx` along the middle dim;
+    /// when x has elements, the first index outside [0, n) is returned instead, nothing written
+    /// (the ops layer words the error), so the index is read once.
+    fn index_select(&self, out: &Tensor, x: &Tensor, idx: &Tensor, outer: usize, inner: usize) -> Result<Option<i64>>;
     /// `out [outer, n, inner] += alpha * src [outer, k, inner]` at the k int64 `idx`, in place.
     fn index_add(&self, out: &Tensor, src: &Tensor, idx: &Tensor, outer: usize, inner: usize, alpha: f64) -> Result<()>;
     /// `idx [rows, len]` = the stable ascending (or descending) order of each row of x, NaN

@@ -134,6 +134,12 @@ pub fn arith_kernel<T: Arith>(op: BinOp, shape: &[usize], out: &Tensor, a: &Tens
             _ => false,
         };
         if done { return Ok(()); }
+        // float32 to a finite power, both contiguous: a vectorised kernel instead of libm per element
+        let y = b.item_f64()?;
+        if T::DTYPE == DType::F32 && y.is_finite() && o.is_contiguous() && x.is_contiguous() && o.shape == x.shape {
+            let y = y as f32;
+            return super::simd::map_f32_in_place_or_into(&o, &x, move |s: &[f32], d: &mut [f32]| super::simd::powf_slice(s, y, d));
+        }
     }
     // closures that use alpha or one take them by value (`move`): one read through a
     // reference kept the loop scalar

@@ -173,11 +173,13 @@ impl IndexKernels for Cpu {
         })?)
     }
 
-    fn index_select(&self, out: &Tensor, x: &Tensor, idx: &Tensor, outer: usize, inner: usize) -> Result<()> {
+    fn index_select(&self, out: &Tensor, x: &Tensor, idx: &Tensor, outer: usize, inner: usize) -> Result<Option<i64>> {
         check_outputs(&[out], &[x, idx])?;
         let (k, n) = index_rows(x, out, idx, outer, inner, "index_select")?;
         read::<i64, _>(idx, |iv| {
-            if outer * inner > 0 && iv.iter().fold(false, |bad, &v| bad | (v as u64 >= n as u64)) { return Err(crate::index_err!("index out of range in self")); }
+            if outer * inner > 0 && iv.iter().fold(false, |bad, &v| bad | (v as u64 >= n as u64)) {
+                return Ok(iv.iter().copied().find(|&v| v as u64 >= n as u64));
+            }
             crate::dispatch!(x.dtype(), T => read::<T, _>(x, |src| write::<T, _>(out, |dst| {
                 if inner == 1 {
                     // single elements: a plain gather (a slice copy per element was a memcpy
@@ -194,7 +196,8 @@ impl IndexKernels for Cpu {
                         dst[d0..d0 + inner].copy_from_slice(&src[s0..s0 + inner]);
                     }
                 }
-            }))?)
+            }))?)?;
+            Ok(None)
         })?
     }
 

@@ -175,7 +175,7 @@ multiversion! {
 #[cfg(target_arch = "x86_64")]
 pub mod avx512 {
     use std::arch::x86_64::*;
-    use super::{EXP_CLAMP_HI, EXP_LN2_HI, EXP_LN2_LO, EXP_POLY, EXP_ZERO_BELOW};
+    use super::{EXP_CLAMP_HI, EXP_LN2_HI, EXP_LN2_LO, EXP_POLY, EXP_ZERO_BELOW, LOG_POLY};
 
     /// exp of 16 lanes: `exp_f32`'s reduction and polynomial, bit-equal to it wherever the
     /// result is a normal number (a subnormal result is rounded once here, twice there).
@@ -327,6 +327,219 @@ pub mod avx512 {
         let m = if m.is_finite() { m } else { 0.0 };
         exp_sum(src, m, None).ln() + m
     }
+
+    /// exp of 16 lanes known to lie in [-87, 88] (normal results): `exp16` without its clamps.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn exp16_in_range(x: __m512) -> __m512 {
+        let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
+            _mm512_mul_ps(x, _mm512_set1_ps(std::f32::consts::LOG2_E)));
+        let r = _mm512_fmadd_ps(n, _mm512_set1_ps(-EXP_LN2_HI), x);
+        let r = _mm512_fmadd_ps(n, _mm512_set1_ps(-EXP_LN2_LO), r);
+        let mut p = _mm512_set1_ps(EXP_POLY[0]);
+        for &c in &EXP_POLY[1..] { p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c)); }
+        _mm512_scalef_ps(p, n)
+    }
+
+    /// ln of 16 lanes, bit-equal to `super::log_f32`: VGETMANTPS and VGETEXPPS split x into
+    /// m in [0.5, 1) and its exponent (subnormals included) where the scalar form takes bits
+    /// apart, then the same reduction to [√½, √2) and the same polynomial.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn log16(x: __m512) -> __m512 {
+        let one = _mm512_set1_ps(1.0);
+        let m = _mm512_getmant_ps::<_MM_MANT_NORM_P5_1, _MM_MANT_SIGN_ZERO>(x);
+        // VGETEXPPS gives floor(log2 |x|), one below the exponent of m in [0.5, 1)
+        let e = _mm512_add_ps(_mm512_getexp_ps(x), one);
+        let below = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(m, _mm512_set1_ps(std::f32::consts::FRAC_1_SQRT_2));
+        let e = _mm512_mask_sub_ps(e, below, e, one);
+        let f = _mm512_sub_ps(_mm512_mask_add_ps(m, below, m, m), one);
+        let z = _mm512_mul_ps(f, f);
+        let mut p = _mm512_set1_ps(LOG_POLY[0]);
+        for &c in &LOG_POLY[1..] { p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(c)); }
+        let y = _mm512_add_ps(_mm512_mul_ps(_mm512_mul_ps(p, f), z), _mm512_mul_ps(e, _mm512_set1_ps(EXP_LN2_LO)));
+        let y = _mm512_fmadd_ps(_mm512_set1_ps(-0.5), z, y);
+        let r = _mm512_fmadd_ps(e, _mm512_set1_ps(EXP_LN2_HI), _mm512_add_ps(f, y));
+        // ln(±0) = -inf, ln(inf) = inf, ln(negative or NaN) = NaN
+        let zero = _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(x, _mm512_setzero_ps());
+        let inf = _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(x, _mm512_set1_ps(f32::INFINITY));
+        let bad = _mm512_cmp_ps_mask::<_CMP_NGE_UQ>(x, _mm512_setzero_ps());
+        let r = _mm512_mask_mov_ps(r, zero, _mm512_set1_ps(f32::NEG_INFINITY));
+        let r = _mm512_mask_mov_ps(r, inf, x);
+        _mm512_mask_mov_ps(r, bad, _mm512_set1_ps(f32::NAN))
+    }
+
+    /// dst[i] = ln(src[i]) over the common length.
+    #[target_feature(enable = "avx512f")]
+    pub fn log_slice(src: &[f32], dst: &mut [f32]) { map_slice(src, dst, #[inline(always)] |x| log16(x)) }
+
+    /// sin (COS false) or cos of 8 f64 lanes: `super::sincos_f32`'s reduction and polynomials,
+    /// the quadrant's selection and sign applied before the rounding to f32 (they commute with
+    /// it). Lanes with |x| > SINCOS_FAST_MAX (inf, NaN) give garbage, for the caller to redo.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    fn sincos8<const COS: bool>(x: __m512d) -> __m512d {
+        let j = _mm512_roundscale_pd::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
+            _mm512_mul_pd(x, _mm512_set1_pd(std::f64::consts::FRAC_2_PI)));
+        let r = _mm512_fmadd_pd(j, _mm512_set1_pd(-super::PIO2_LO), _mm512_fmadd_pd(j, _mm512_set1_pd(-std::f64::consts::FRAC_PI_2), x));
+        // the quadrant as an integer (out-of-range lanes convert to the integer indefinite)
+        let q = _mm512_cvtpd_epi64(j);
+        let z = _mm512_mul_pd(r, r);
+        let mut sp = _mm512_set1_pd(super::SIN_POLY[0]);
+        for &k in &super::SIN_POLY[1..] { sp = _mm512_fmadd_pd(sp, z, _mm512_set1_pd(k)); }
+        let s = _mm512_fmadd_pd(_mm512_mul_pd(sp, z), r, r);
+        let mut cp = _mm512_set1_pd(super::COS_POLY[0]);
+        for &k in &super::COS_POLY[1..] { cp = _mm512_fmadd_pd(cp, z, _mm512_set1_pd(k)); }
+        let c = _mm512_fmadd_pd(_mm512_mul_pd(cp, z), z, _mm512_fmadd_pd(_mm512_set1_pd(-0.5), z, _mm512_set1_pd(1.0)));
+        // quadrant q: sin = s, c, -s, -c and cos = c, -s, -c, s
+        let odd = _mm512_test_epi64_mask(q, _mm512_set1_epi64(1));
+        let (v, negate) = if COS {
+            (_mm512_mask_blend_pd(odd, c, s), _mm512_test_epi64_mask(_mm512_add_epi64(q, _mm512_set1_epi64(1)), _mm512_set1_epi64(2)))
+        } else {
+            (_mm512_mask_blend_pd(odd, s, c), _mm512_test_epi64_mask(q, _mm512_set1_epi64(2)))
+        };
+        let sign = _mm512_set1_epi64(i64::MIN);
+        _mm512_castsi512_pd(_mm512_mask_xor_epi64(_mm512_castpd_si512(v), negate, _mm512_castpd_si512(v), sign))
+    }
+
+    /// sin (COS false) or cos of 16 f32 lanes, in two f64 halves; lanes past SINCOS_FAST_MAX
+    /// (inf, NaN) through libm, and sin(±0) = ±0.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    fn sincos16<const COS: bool>(x: __m512) -> __m512 {
+        let lo = sincos8::<COS>(_mm512_cvtps_pd(_mm512_castps512_ps256(x)));
+        let hi = sincos8::<COS>(_mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(x)))));
+        let v = _mm512_insertf32x8::<1>(_mm512_castps256_ps512(_mm512_cvtpd_ps(lo)), _mm512_cvtpd_ps(hi));
+        let v = if COS { v } else { _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(x, _mm512_setzero_ps()), x) };
+        let far = _mm512_cmp_ps_mask::<_CMP_NLE_UQ>(_mm512_abs_ps(x), _mm512_set1_ps(super::SINCOS_FAST_MAX));
+        if far == 0 { return v; }
+        let (mut xs, mut vs) = ([0f32; 16], [0f32; 16]);
+        // SAFETY: both arrays hold 16 floats
+        unsafe { _mm512_storeu_ps(xs.as_mut_ptr(), x); _mm512_storeu_ps(vs.as_mut_ptr(), v) };
+        for l in (0..16).filter(|l| far >> l & 1 != 0) { vs[l] = if COS { xs[l].cos() } else { xs[l].sin() }; }
+        // SAFETY: as above
+        unsafe { _mm512_loadu_ps(vs.as_ptr()) }
+    }
+
+    /// dst[i] = sin(src[i]) (COS false) or cos(src[i]) over the common length.
+    #[target_feature(enable = "avx512f,avx512dq")]
+    pub fn sincos_slice<const COS: bool>(src: &[f32], dst: &mut [f32]) {
+        map_slice(src, dst, #[inline(always)] |x| sincos16::<COS>(x))
+    }
+
+    /// Where the GELU kernels' tail formula stops: past |x|/√2 = 9 the normal CDF is 0 or 1 to
+    /// f32 precision in the sum, and erfc(9) = 4e-37 is still a normal float.
+    const GELU_TAIL_MAX: f32 = 9.0;
+
+    /// (Φ(x), a = |x|/√2 clamped to GELU_TAIL_MAX, and whether |x|/√2 is past it) for GELU:
+    /// Φ = 1 - h for x > 0 and h otherwise, h = erfc(a)/2 in Numerical Recipes' form
+    /// t·exp(-a² + P(t)), t = 1/(1 + a/2), fractional error below 1.2e-7 for every a (ln 2 is
+    /// folded into P's constant term for the halving). One formula over the whole range, so no
+    /// lane takes a second path; t from VRCP14PS and one Newton step. NaN stays NaN.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn normal_cdf16(x: __m512) -> (__m512, __m512, __mmask16) {
+        let one = _mm512_set1_ps(1.0);
+        let a_full = _mm512_abs_ps(_mm512_mul_ps(x, _mm512_set1_ps(super::INV_SQRT_2)));
+        let past = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(a_full, _mm512_set1_ps(GELU_TAIL_MAX));
+        let a = _mm512_min_ps(a_full, _mm512_set1_ps(GELU_TAIL_MAX));
+        let d = _mm512_fmadd_ps(a, _mm512_set1_ps(0.5), one);
+        let t0 = _mm512_rcp14_ps(d);
+        let t = _mm512_fmadd_ps(t0, _mm512_fnmadd_ps(d, t0, one), t0);
+        let mut p = _mm512_set1_ps(ERFC_POLY[0]);
+        for &c in &ERFC_POLY[1..] { p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(c)); }
+        let h = _mm512_mul_ps(t, exp16_in_range(_mm512_fnmadd_ps(a, a, p)));
+        let h = _mm512_mask_mov_ps(h, past, _mm512_setzero_ps());
+        let pos = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(x, _mm512_setzero_ps());
+        (_mm512_mask_sub_ps(h, pos, one, h), a, past)
+    }
+
+    /// Numerical Recipes' erfcc polynomial in t (highest degree first), its constant term less
+    /// ln 2 so that t·exp(-a² + P(t)) is erfc(a)/2.
+    const ERFC_POLY: [f32; 10] = [0.170_872_77, -0.822_152_23, 1.488_515_87, -1.135_203_98, 0.278_868_07,
+                                  -0.186_288_06, 0.096_784_18, 0.374_091_96, 1.000_023_68, -1.265_512_23 - std::f32::consts::LN_2];
+
+    /// GELU (exact form) over the common length: x Φ(x).
+    #[target_feature(enable = "avx512f")]
+    pub fn gelu_slice(src: &[f32], dst: &mut [f32]) {
+        map_slice(src, dst, #[inline(always)] |x| _mm512_mul_ps(x, normal_cdf16(x).0))
+    }
+
+    /// GELU backward (exact form) over the common length: g (Φ(x) + x φ(x)), φ(x) =
+    /// exp(-a² - ln √(2π)); φ is 0 past the tail bound, so ±inf gives NaN (inf·0) as PyTorch.
+    #[target_feature(enable = "avx512f")]
+    pub fn gelu_bwd_slice(g: &[f32], x: &[f32], dst: &mut [f32]) {
+        let n = g.len().min(x.len()).min(dst.len());
+        let (gp, xp, d) = (g.as_ptr(), x.as_ptr(), dst.as_mut_ptr());
+        for i in (0..n).step_by(16) {
+            // SAFETY: i < n, inside all three slices; load_part reads only lanes below n
+            let ((gv, k), (xv, _)) = unsafe { (load_part(gp, i, n), load_part(xp, i, n)) };
+            let (cdf, a, past) = normal_cdf16(xv);
+            let pdf = _mm512_maskz_mov_ps(!past, exp16_in_range(_mm512_fnmadd_ps(a, a, _mm512_set1_ps(-LN_SQRT_2PI))));
+            // SAFETY: the mask k enables only lanes below n
+            unsafe { _mm512_mask_storeu_ps(d.add(i), k, _mm512_mul_ps(gv, _mm512_fmadd_ps(xv, pdf, cdf))) };
+        }
+    }
+
+    /// ln √(2π).
+    const LN_SQRT_2PI: f32 = 0.918_938_5;
+
+    /// 2/ln 2 / (2k + 1) for k = 8 down to 0: log2 m = s Q(s²) with s = (m - 1)/(m + 1) (the
+    /// series of 2 atanh s / ln 2; the first term left out is below 2e-14 relative for |s| <= 0.2).
+    const LOG2_ATANH: [f64; 9] = [0.169_728_828_339_878_04, 0.192_359_338_785_195_12, 0.221_953_083_213_686_67,
+                                  0.262_308_189_252_538_8, 0.320_598_897_975_325_2, 0.412_198_583_111_132_4,
+                                  0.577_078_016_355_585_3, 0.961_796_693_925_975_6, 2.885_390_081_777_926_8];
+    /// (ln 2)^k / k! for k = 11 down to 0: 2^r on [-1/2, 1/2] (Taylor; the rest is below 3e-15).
+    const EXP2_TAYLOR: [f64; 12] = [4.445_538_271_870_81e-10, 7.054_911_620_801_12e-9, 1.017_808_600_923_969_7e-7,
+                                    1.321_548_679_014_430_5e-6, 1.525_273_380_405_983_8e-5, 1.540_353_039_338_161e-4,
+                                    1.333_355_814_642_844_1e-3, 9.618_129_107_628_475e-3, 5.550_410_866_482_157e-2,
+                                    0.240_226_506_959_100_7, 0.693_147_180_559_945_3, 1.0];
+
+    /// x^y for 8 f64 lanes holding positive finite f32 values (other lanes give garbage, for
+    /// the caller to redo) and a finite y, as 2^(y log2 x): log2 x = e + log2 m with m in
+    /// [0.75, 1.5) from VGETMANTPD, then 2^n times a polynomial of the remainder, applied by
+    /// VSCALEFPD (overflow to inf and underflow to 0 included). About 1e-13 relative before
+    /// the rounding to f32, so the result is the correctly rounded one but in near-halfway cases.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn pow8(x: __m512d, y: __m512d) -> __m512d {
+        let one = _mm512_set1_pd(1.0);
+        let m = _mm512_getmant_pd::<_MM_MANT_NORM_P75_1P5, _MM_MANT_SIGN_ZERO>(x);
+        // VGETEXPPD gives floor(log2 x); m < 1 where the mantissa was at least 1.5 and halved
+        let e = _mm512_getexp_pd(x);
+        let e = _mm512_mask_add_pd(e, _mm512_cmp_pd_mask::<_CMP_LT_OQ>(m, one), e, one);
+        let s = _mm512_div_pd(_mm512_sub_pd(m, one), _mm512_add_pd(m, one));
+        let z = _mm512_mul_pd(s, s);
+        let mut q = _mm512_set1_pd(LOG2_ATANH[0]);
+        for &c in &LOG2_ATANH[1..] { q = _mm512_fmadd_pd(q, z, _mm512_set1_pd(c)); }
+        let w = _mm512_mul_pd(y, _mm512_fmadd_pd(s, q, e));
+        let n = _mm512_roundscale_pd::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(w);
+        let r = _mm512_sub_pd(w, n);
+        let mut p = _mm512_set1_pd(EXP2_TAYLOR[0]);
+        for &c in &EXP2_TAYLOR[1..] { p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(c)); }
+        _mm512_scalef_pd(p, n)
+    }
+
+    /// dst[i] = src[i]^y over the common length for a finite y; lanes whose base is not a
+    /// positive finite number (0, negative, inf, NaN) through libm's powf.
+    #[target_feature(enable = "avx512f,avx512dq")]
+    pub fn powf_slice(src: &[f32], y: f32, dst: &mut [f32]) {
+        let yv = _mm512_set1_pd(y as f64);
+        map_slice(src, dst, #[inline(always)] |x| {
+            let lo = pow8(_mm512_cvtps_pd(_mm512_castps512_ps256(x)), yv);
+            let hi = pow8(_mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(x)))), yv);
+            let v = _mm512_insertf32x8::<1>(_mm512_castps256_ps512(_mm512_cvtpd_ps(lo)), _mm512_cvtpd_ps(hi));
+            let good = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(x, _mm512_setzero_ps())
+                & _mm512_cmp_ps_mask::<_CMP_LT_OQ>(x, _mm512_set1_ps(f32::INFINITY));
+            if good == 0xffff { return v; }
+            let (mut xs, mut vs) = ([0f32; 16], [0f32; 16]);
+            // SAFETY: both arrays hold 16 floats
+            unsafe { _mm512_storeu_ps(xs.as_mut_ptr(), x); _mm512_storeu_ps(vs.as_mut_ptr(), v) };
+            for l in (0..16).filter(|l| good >> l & 1 == 0) { vs[l] = xs[l].powf(y); }
+            // SAFETY: as above
+            unsafe { _mm512_loadu_ps(vs.as_ptr()) }
+        })
+    }
 }
 
 /// ln(x) for f32 (Cephes-style: x = 2^e m with m in [sqrt(1/2), sqrt(2)), a degree-8
@@ -346,21 +559,18 @@ pub fn log_f32(x: f32) -> f32 {
     let e = (if below { e - 1 } else { e }) as f32;
     let f = if below { m + m - 1.0 } else { m - 1.0 };
     let z = f * f;
-    let mut p = 7.037_683_6e-2f32;
-    p = p.mul_add(f, -1.151_461e-1);
-    p = p.mul_add(f, 1.167_699_9e-1);
-    p = p.mul_add(f, -1.242_014_1e-1);
-    p = p.mul_add(f, 1.424_932_3e-1);
-    p = p.mul_add(f, -1.666_805_8e-1);
-    p = p.mul_add(f, 2.000_071_4e-1);
-    p = p.mul_add(f, -2.499_999_4e-1);
-    p = p.mul_add(f, 3.333_333_1e-1);
-    let y = (p * f * z).mul_add(1.0, e * -2.121_944_4e-4);
+    let mut p = LOG_POLY[0];
+    for &c in &LOG_POLY[1..] { p = p.mul_add(f, c); }
+    let y = (p * f * z).mul_add(1.0, e * EXP_LN2_LO);
     let y = (-0.5f32).mul_add(z, y);
-    let r = e.mul_add(0.693_359_4, f + y);
+    let r = e.mul_add(EXP_LN2_HI, f + y);
     // ln(0) = -inf, ln(inf) = inf, ln(negative or NaN) = NaN
     if x == 0.0 { f32::NEG_INFINITY } else if x == f32::INFINITY { x } else if x < 0.0 || x.is_nan() { f32::NAN } else { r }
 }
+
+/// ln(1 + m) - m + m²/2 = m³ P(m) on [√½ - 1, √2 - 1], P's coefficients highest first (Cephes).
+const LOG_POLY: [f32; 9] = [7.037_683_6e-2, -1.151_461e-1, 1.167_699_9e-1, -1.242_014_1e-1, 1.424_932_3e-1,
+                            -1.666_805_8e-1, 2.000_071_4e-1, -2.499_999_4e-1, 3.333_333_1e-1];
 
 /// ln(1 + x) for f32: log_f32(1 + x) scaled by x / ((1 + x) - 1), which cancels the rounding
 /// of 1 + x (Goldberg's method), and x itself where 1 + x rounds to 1; within 2 ulp (tested).
@@ -375,6 +585,15 @@ pub fn log1p_f32(x: f32) -> f32 {
 /// Inputs up to this magnitude take `sincos_f32`; larger ones (and inf, NaN) libm's sinf/cosf.
 pub const SINCOS_FAST_MAX: f32 = 1_048_576.0;
 
+/// The low part of pi/2 (pi/2 - FRAC_PI_2 as f64).
+const PIO2_LO: f64 = 6.123_233_995_736_766e-17;
+/// fdlibm's kernel polynomials on [-pi/4, pi/4] (highest degree first): sin r = r + r z S(z),
+/// cos r = 1 - z/2 + z² C(z), z = r².
+const SIN_POLY: [f64; 6] = [1.589_690_995_211_550_1e-10, -2.505_076_025_340_686_3e-8, 2.755_731_370_707_006_8e-6,
+                            -1.984_126_982_985_795e-4, 8.333_333_333_322_49e-3, -1.666_666_666_666_663_2e-1];
+const COS_POLY: [f64; 6] = [-1.135_964_755_778_819_5e-11, 2.087_572_321_298_175e-9, -2.755_731_435_139_066_3e-7,
+                            2.480_158_728_947_673e-5, -1.388_888_888_887_411e-3, 4.166_666_666_666_66e-2];
+
 /// sin and cos of an f32 with |x| <= SINCOS_FAST_MAX, in f64: the quadrant j = round(x * 2/pi),
 /// the remainder x - j pi/2 with pi/2 in two parts (exact enough at every f32 up to 2^20), and
 /// fdlibm's kernel polynomials on [-pi/4, pi/4], rounded to f32 once: the correctly rounded
@@ -385,7 +604,7 @@ pub const SINCOS_FAST_MAX: f32 = 1_048_576.0;
 pub fn sincos_f32(x: f32) -> (f32, f32) {
     let xd = x as f64;
     let j = (xd * std::f64::consts::FRAC_2_PI).round_ties_even();
-    let r = j.mul_add(-6.123_233_995_736_766e-17, j.mul_add(-std::f64::consts::FRAC_PI_2, xd));
+    let r = j.mul_add(-PIO2_LO, j.mul_add(-std::f64::consts::FRAC_PI_2, xd));
     // lanes past SINCOS_FAST_MAX (and inf, NaN) are redone by the caller: their quadrant is
     // replaced by 0 first, so the unchecked conversion below is defined for every lane. (`as`
     // saturates instead, which LLVM turned into one scalar conversion per lane: sin and cos
@@ -394,19 +613,11 @@ pub fn sincos_f32(x: f32) -> (f32, f32) {
     // SAFETY: j_in_range is an integer-valued f64 in [-4e6, 4e6], inside i32's range
     let q: i32 = unsafe { j_in_range.to_int_unchecked() };
     let z = r * r;
-    let mut sp = 1.589_690_995_211_550_1e-10f64;
-    sp = sp.mul_add(z, -2.505_076_025_340_686_3e-8);
-    sp = sp.mul_add(z, 2.755_731_370_707_006_8e-6);
-    sp = sp.mul_add(z, -1.984_126_982_985_795e-4);
-    sp = sp.mul_add(z, 8.333_333_333_322_49e-3);
-    sp = sp.mul_add(z, -1.666_666_666_666_663_2e-1);
+    let mut sp = SIN_POLY[0];
+    for &k in &SIN_POLY[1..] { sp = sp.mul_add(z, k); }
     let s = (sp * z).mul_add(r, r);
-    let mut cp = -1.135_964_755_778_819_5e-11f64;
-    cp = cp.mul_add(z, 2.087_572_321_298_175e-9);
-    cp = cp.mul_add(z, -2.755_731_435_139_066_3e-7);
-    cp = cp.mul_add(z, 2.480_158_728_947_673e-5);
-    cp = cp.mul_add(z, -1.388_888_888_887_411e-3);
-    cp = cp.mul_add(z, 4.166_666_666_666_66e-2);
+    let mut cp = COS_POLY[0];
+    for &k in &COS_POLY[1..] { cp = cp.mul_add(z, k); }
     let c = (cp * z).mul_add(z, (-0.5f64).mul_add(z, 1.0));
     let (s, c) = (s as f32, c as f32);
     // quadrant q: sin = s, c, -s, -c and cos = c, -s, -c, s
@@ -417,17 +628,37 @@ pub fn sincos_f32(x: f32) -> (f32, f32) {
     (if x == 0.0 { x } else { sv }, cv)
 }
 
+/// dst[i] = sin(src[i]): the AVX-512 kernel where the CPU has it (bit-equal to `sincos_f32`).
+pub fn sin_slice(src: &[f32], dst: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx512() {
+        // SAFETY: the features were detected on this CPU
+        return unsafe { avx512::sincos_slice::<false>(src, dst) };
+    }
+    sin_slice_auto(src, dst)
+}
+
+/// dst[i] = cos(src[i]): the AVX-512 kernel where the CPU has it (bit-equal to `sincos_f32`).
+pub fn cos_slice(src: &[f32], dst: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx512() {
+        // SAFETY: the features were detected on this CPU
+        return unsafe { avx512::sincos_slice::<true>(src, dst) };
+    }
+    cos_slice_auto(src, dst)
+}
+
 multiversion! {
-    /// dst[i] = sin(src[i])
-    pub fn sin_slice(src: &[f32], dst: &mut [f32]) {
+    /// dst[i] = sin(src[i]), the compiler's vectorisation.
+    pub fn sin_slice_auto(src: &[f32], dst: &mut [f32]) {
         for (d, &s) in dst.iter_mut().zip(src) { *d = sincos_f32(s).0; }
         for (d, &s) in dst.iter_mut().zip(src) { if !(s.abs() <= SINCOS_FAST_MAX) { *d = s.sin(); } }
     }
 }
 
 multiversion! {
-    /// dst[i] = cos(src[i])
-    pub fn cos_slice(src: &[f32], dst: &mut [f32]) {
+    /// dst[i] = cos(src[i]), the compiler's vectorisation.
+    pub fn cos_slice_auto(src: &[f32], dst: &mut [f32]) {
         for (d, &s) in dst.iter_mut().zip(src) { *d = sincos_f32(s).1; }
         for (d, &s) in dst.iter_mut().zip(src) { if !(s.abs() <= SINCOS_FAST_MAX) { *d = s.cos(); } }
     }
@@ -440,9 +671,30 @@ multiversion! {
     }
 }
 
+/// dst[i] = src[i]^y for a finite y: the AVX-512 kernel where the CPU has it (libm's powf per
+/// element, which ran at 0.44x PyTorch's vectorised pow, elsewhere).
+pub fn powf_slice(src: &[f32], y: f32, dst: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx512() && y.is_finite() {
+        // SAFETY: the features were detected on this CPU
+        return unsafe { avx512::powf_slice(src, y, dst) };
+    }
+    for (d, &s) in dst.iter_mut().zip(src) { *d = s.powf(y); }
+}
+
+/// dst[i] = ln(src[i]): the AVX-512 kernel where the CPU has it (bit-equal to `log_f32`).
+pub fn log_slice(src: &[f32], dst: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx512() {
+        // SAFETY: the features were detected on this CPU
+        return unsafe { avx512::log_slice(src, dst) };
+    }
+    log_slice_auto(src, dst)
+}
+
 multiversion! {
-    /// dst[i] = ln(src[i])
-    pub fn log_slice(src: &[f32], dst: &mut [f32]) {
+    /// dst[i] = ln(src[i]), the compiler's vectorisation.
+    pub fn log_slice_auto(src: &[f32], dst: &mut [f32]) {
         for (d, &s) in dst.iter_mut().zip(src) { *d = log_f32(s); }
     }
 }
@@ -467,7 +719,7 @@ multiversion! {
 /// dst = f(src) for contiguous f32 views, in chunks across the pool for large inputs. `dst`
 /// may be `src` itself (an in-place op): each chunk then goes through a stack buffer so no
 /// two slices alias.
-pub fn map_f32_in_place_or_into(dst: &crate::tensor::Body, src: &crate::tensor::Body, f: fn(&[f32], &mut [f32])) -> crate::error::Result<()> {
+pub fn map_f32_in_place_or_into(dst: &crate::tensor::Body, src: &crate::tensor::Body, f: impl Fn(&[f32], &mut [f32]) + Sync) -> crate::error::Result<()> {
     use rayon::prelude::*;
     let n = src.numel();
     let par = n >= super::iter::GRAIN && super::iter::parallel_ok();
@@ -692,6 +944,104 @@ mod tests {
             b += 1009;
         }
         assert!(super::sincos_f32(-0.0).0.is_sign_negative() && super::sincos_f32(0.0).1 == 1.0);
+    }
+
+    /// Bit patterns for the AVX-512 sweeps: every 1009th positive float (subnormals
+    /// included), both signs, the special values, and a length with a partial last vector.
+    fn sweep_inputs() -> Vec<f32> {
+        let mut xs = vec![];
+        let mut b: u32 = 1;
+        while b < 0x7f80_0000 { xs.push(f32::from_bits(b)); xs.push(-f32::from_bits(b)); b += 1009; }
+        xs.extend([0.0, -0.0, 1.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, f32::MIN_POSITIVE, super::SINCOS_FAST_MAX, 3e7, -3e7]);
+        xs
+    }
+
+    #[test]
+    fn avx512_log_and_sincos_bit_equal_to_scalar() {
+        if !super::has_avx512() { return; }
+        let xs = sweep_inputs();
+        let same = |a: f32, b: f32| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
+        let mut got = vec![0f32; xs.len()];
+        // SAFETY: the features were detected on this CPU
+        unsafe { super::avx512::log_slice(&xs, &mut got) };
+        for (&x, &g) in xs.iter().zip(&got) { assert!(same(g, super::log_f32(x)), "log x={x:e} got {g}"); }
+        let mut want = vec![0f32; xs.len()];
+        // SAFETY: as above
+        unsafe { super::avx512::sincos_slice::<false>(&xs, &mut got) };
+        super::sin_slice_auto(&xs, &mut want);
+        for i in 0..xs.len() { assert!(same(got[i], want[i]), "sin x={:e} got {} want {}", xs[i], got[i], want[i]); }
+        // SAFETY: as above
+        unsafe { super::avx512::sincos_slice::<true>(&xs, &mut got) };
+        super::cos_slice_auto(&xs, &mut want);
+        for i in 0..xs.len() { assert!(same(got[i], want[i]), "cos x={:e} got {} want {}", xs[i], got[i], want[i]); }
+        for len in 0..40 {
+            let src: Vec<f32> = (0..len).map(|i| i as f32 * 0.75 + 0.1).collect();
+            let mut dst = vec![-7f32; len + 3];
+            // SAFETY: as above
+            unsafe { super::avx512::log_slice(&src, &mut dst[..len]) };
+            for i in 0..len { assert_eq!(dst[i], super::log_f32(src[i]), "len {len} lane {i}"); }
+            // SAFETY: as above
+            unsafe { super::avx512::sincos_slice::<false>(&src, &mut dst[..len]) };
+            for i in 0..len { assert_eq!(dst[i], super::sincos_f32(src[i]).0, "len {len} lane {i}"); }
+            assert_eq!(&dst[len..], &[-7.0; 3], "wrote past the slice");
+        }
+    }
+
+    #[test]
+    fn avx512_powf_correctly_rounded_but_near_halfway() {
+        if !super::has_avx512() { return; }
+        let xs = sweep_inputs();
+        let mut got = vec![0f32; xs.len()];
+        for y in [1.5f32, -0.5, 0.3, 2.5, -3.7, 1e-3, 40.0, -40.0, 0.0, 1e30] {
+            // SAFETY: the features were detected on this CPU
+            unsafe { super::avx512::powf_slice(&xs, y, &mut got) };
+            let mut off = 0;
+            for (&x, &g) in xs.iter().zip(&got) {
+                if !(x > 0.0 && x < f32::INFINITY) {
+                    let w = x.powf(y);
+                    assert!(g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan()), "x={x:e} y={y} got {g} want {w}");
+                    continue;
+                }
+                let w = (x as f64).powf(y as f64) as f32;
+                let ulps = (g.to_bits() as i64 - w.to_bits() as i64).abs();
+                assert!(ulps <= 1, "x={x:e} y={y} got {g:e} want {w:e}");
+                off += ulps as usize;
+            }
+            // off by one only where the exact value is within ~1e-13 of halfway
+            assert!(off * 10_000 <= xs.len(), "y={y}: {off} of {} off by one ulp", xs.len());
+        }
+    }
+
+    #[test]
+    fn avx512_gelu_matches_f64() {
+        if !super::has_avx512() { return; }
+        // Φ and φ in f64 from libm's erfc/exp
+        let cdf = |x: f64| 0.5 * libm::erfc(-x / std::f64::consts::SQRT_2);
+        let pdf = |x: f64| (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt();
+        let mut xs: Vec<f32> = (0..40_000).map(|i| -20.0 + i as f32 * 0.001).collect();
+        xs.extend([0.0, -0.0, 1e-30, -1e-30, 1e30, -1e30, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, 12.72, -12.72, 12.73, -12.73]);
+        let g: Vec<f32> = xs.iter().enumerate().map(|(i, _)| 0.5 + (i % 7) as f32 * 0.25).collect();
+        let (mut y, mut gx) = (vec![0f32; xs.len()], vec![0f32; xs.len()]);
+        // SAFETY: the features were detected on this CPU
+        unsafe { super::avx512::gelu_slice(&xs, &mut y); super::avx512::gelu_bwd_slice(&g, &xs, &mut gx) };
+        for i in 0..xs.len() {
+            let x = xs[i] as f64;
+            let (wy, wg) = (x * cdf(x), g[i] as f64 * (cdf(x) + x * pdf(x)));
+            if x.is_nan() { assert!(y[i].is_nan() && gx[i].is_nan()); continue; }
+            if x == f64::NEG_INFINITY { assert!(y[i].is_nan() && gx[i].is_nan(), "-inf: {} {}", y[i], gx[i]); continue; }
+            if x == f64::INFINITY { assert!(y[i] == f32::INFINITY && gx[i].is_nan(), "inf: {} {}", y[i], gx[i]); continue; }
+            // relative 1e-6 (3e-6 in the far lower tail), absolute 1e-37 where the values underflow
+            let tol = |w: f64| 1e-37 + w.abs() * if x < -5.0 { 3e-6 } else { 1e-6 };
+            assert!((y[i] as f64 - wy).abs() <= tol(wy), "gelu x={x} got {} want {wy}", y[i]);
+            assert!((gx[i] as f64 - wg).abs() <= tol(wg) + 1e-7 * (g[i] as f64), "gelu grad x={x} got {} want {wg}", gx[i]);
+        }
+        for len in 0..40 {
+            let src: Vec<f32> = (0..len).map(|i| i as f32 * 0.25 - 3.0).collect();
+            let mut dst = vec![-7f32; len + 3];
+            // SAFETY: as above
+            unsafe { super::avx512::gelu_bwd_slice(&src, &src, &mut dst[..len]) };
+            assert_eq!(&dst[len..], &[-7.0; 3], "wrote past the slice");
+        }
     }
 
     #[test]
@@ -924,9 +1274,19 @@ const INV_SQRT_2: f32 = std::f32::consts::FRAC_1_SQRT_2;
 const INV_SQRT_2PI: f32 = 0.398_942_3;
 const SQRT_2_OVER_PI: f32 = 0.797_884_6;
 
+/// GELU forward, exact (erf) form: the AVX-512 kernel where the CPU has it.
+pub fn gelu_erf_f32(src: &[f32], dst: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx512() {
+        // SAFETY: the features were detected on this CPU
+        return unsafe { avx512::gelu_slice(src, dst) };
+    }
+    gelu_erf_f32_auto(src, dst)
+}
+
 multiversion! {
-    /// GELU forward, exact (erf) form: 0.5 x erfc(-x / sqrt 2).
-    pub fn gelu_erf_f32(src: &[f32], dst: &mut [f32]) {
+    /// GELU forward, exact (erf) form: 0.5 x erfc(-x / sqrt 2), the compiler's vectorisation.
+    pub fn gelu_erf_f32_auto(src: &[f32], dst: &mut [f32]) {
         // chunks of 16 inside the fitted range take the fits (13% faster than the erfc form,
         // which needs a division); others (far lower tail, NaN) the erfc form
         let n = src.len().min(dst.len());
@@ -980,9 +1340,19 @@ multiversion! {
     }
 }
 
+/// GELU backward, exact form: the AVX-512 kernel where the CPU has it.
+pub fn gelu_erf_bwd_f32(g: &[f32], x: &[f32], dst: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx512() {
+        // SAFETY: the features were detected on this CPU
+        return unsafe { avx512::gelu_bwd_slice(g, x, dst) };
+    }
+    gelu_erf_bwd_f32_auto(g, x, dst)
+}
+
 multiversion! {
-    /// GELU backward, exact form: g * (cdf(x) + x pdf(x)).
-    pub fn gelu_erf_bwd_f32(g: &[f32], x: &[f32], dst: &mut [f32]) {
+    /// GELU backward, exact form: g * (cdf(x) + x pdf(x)), the compiler's vectorisation.
+    pub fn gelu_erf_bwd_f32_auto(g: &[f32], x: &[f32], dst: &mut [f32]) {
         let slow = |d: &mut [f32], g: &[f32], x: &[f32]| for ((d, &gv), &v) in d.iter_mut().zip(g).zip(x) {
             let cdf = 0.5 * erfc_f32(-v * INV_SQRT_2);
             let pdf = exp_f32(-0.5 * v * v) * INV_SQRT_2PI;

@@ -304,25 +304,28 @@ pub fn index_select(x: &Tensor, dim: i64, idx: &Tensor) -> Result<Tensor> {
     }
     let xb = x.body();
     let n = if xb.shape.is_empty() { 1 } else { xb.shape[d] } as i64;
-    let iv = idx.to_vec::<i64>()?;
     // no negative wrapping (PyTorch's rule); the error depends on the layout like PyTorch's
     // (its kernel for dim 1, and for empty inputs, raises the RuntimeError; the others IndexError)
-    if let Some(v) = first_out_of_range(&iv, n) {
+    let out_of_range = |v: i64| {
         let multi = xb.shape.len() > 1;
-        if multi && n == 0 { return Err(Error::Runtime("index_select(): self indexing axis dim should be positive".into())); }
+        if multi && n == 0 { return Error::Runtime("index_select(): self indexing axis dim should be positive".into()); }
         if multi && (d == 1 || x.numel() == 0) {
-            return Err(Error::Runtime(format!("INDICES element is out of DATA bounds, id={} axis_dim={}", v, n)));
+            return Error::Runtime(format!("INDICES element is out of DATA bounds, id={} axis_dim={}", v, n));
         }
-        return Err(Error::Index("index out of range in self".into()));
+        Error::Index("index out of range in self".into())
+    };
+    let ic = copy::contiguous_as(idx, DType::I64)?;
+    // the kernel checks the indices as it reads them, except where it copies nothing
+    if x.numel() == 0 {
+        if let Some(v) = first_out_of_range(&ic.to_vec::<i64>()?, n) { return Err(out_of_range(v)); }
     }
     let mut oshape = xb.shape.clone();
-    if !oshape.is_empty() { oshape[d] = iv.len(); }
+    if !oshape.is_empty() { oshape[d] = ic.numel(); }
     let out = Tensor::empty(&oshape, xb.dtype)?;
     let outer: usize = xb.shape[..d.min(xb.shape.len())].iter().product();
     let inner: usize = if xb.shape.is_empty() { 1 } else { xb.shape[d + 1..].iter().product() };
     let xc = copy::contiguous_as(x, xb.dtype)?;
-    let ic = copy::contiguous_as(idx, DType::I64)?;
-    backend_of(&[x, idx])?.index_select(&out, &xc, &ic, outer, inner)?;
+    if let Some(v) = backend_of(&[x, idx])?.index_select(&out, &xc, &ic, outer, inner)? { return Err(out_of_range(v)); }
     if xb.dtype.is_differentiable() && autograd::needs_grad(&[x]) {
         let (ish, id) = (x.shape(), idx.clone());
         autograd::record("IndexSelectBackward0", &[x], &[&out], vec![], Box::new(move |_, g| {
