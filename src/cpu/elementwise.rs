@@ -134,11 +134,18 @@ pub fn arith_kernel<T: Arith>(op: BinOp, shape: &[usize], out: &Tensor, a: &Tens
             _ => false,
         };
         if done { return Ok(()); }
-        // float32 to a finite power, both contiguous: a vectorised kernel instead of libm per element
+        // float32 to a finite power into a contiguous output: a vectorised kernel instead of libm
+        // per element (a strided base is first copied into the output, so every layout gives
+        // the same bits)
         let y = b.item_f64()?;
-        if T::DTYPE == DType::F32 && y.is_finite() && o.is_contiguous() && x.is_contiguous() && o.shape == x.shape {
+        if T::DTYPE == DType::F32 && y.is_finite() && o.is_contiguous() && o.shape == x.shape {
             let y = y as f32;
-            return super::simd::map_f32_in_place_or_into(&o, &x, move |s: &[f32], d: &mut [f32]| super::simd::powf_slice(s, y, d));
+            let pow = move |s: &[f32], d: &mut [f32]| super::simd::powf_slice(s, y, d);
+            if x.is_contiguous() { return super::simd::map_f32_in_place_or_into(&o, &x, pow); }
+            if !std::ptr::eq(o.storage.as_ref(), x.storage.as_ref()) {
+                strided::map1::<f32, f32>(&o.shape, &o, &x, |v| v)?;
+                return super::simd::map_f32_in_place_or_into(&o, &o, pow);
+            }
         }
     }
     // closures that use alpha or one take them by value (`move`): one read through a

@@ -508,7 +508,13 @@ pub mod avx512 {
         // VGETEXPPD gives floor(log2 x); m < 1 where the mantissa was at least 1.5 and halved
         let e = _mm512_getexp_pd(x);
         let e = _mm512_mask_add_pd(e, _mm512_cmp_pd_mask::<_CMP_LT_OQ>(m, one), e, one);
-        let s = _mm512_div_pd(_mm512_sub_pd(m, one), _mm512_add_pd(m, one));
+        // 1/(m + 1) from VRCP14PD and two Newton steps (14 -> 28 -> ~53 bits): VDIVPD's
+        // throughput (one per 16 cycles) bounded the loop
+        let d = _mm512_add_pd(m, one);
+        let t = _mm512_rcp14_pd(d);
+        let t = _mm512_fmadd_pd(t, _mm512_fnmadd_pd(d, t, one), t);
+        let t = _mm512_fmadd_pd(t, _mm512_fnmadd_pd(d, t, one), t);
+        let s = _mm512_mul_pd(_mm512_sub_pd(m, one), t);
         let z = _mm512_mul_pd(s, s);
         let mut q = _mm512_set1_pd(LOG2_ATANH[0]);
         for &c in &LOG2_ATANH[1..] { q = _mm512_fmadd_pd(q, z, _mm512_set1_pd(c)); }
@@ -1030,8 +1036,9 @@ mod tests {
             if x.is_nan() { assert!(y[i].is_nan() && gx[i].is_nan()); continue; }
             if x == f64::NEG_INFINITY { assert!(y[i].is_nan() && gx[i].is_nan(), "-inf: {} {}", y[i], gx[i]); continue; }
             if x == f64::INFINITY { assert!(y[i] == f32::INFINITY && gx[i].is_nan(), "inf: {} {}", y[i], gx[i]); continue; }
-            // relative 1e-6 (3e-6 in the far lower tail), absolute 1e-37 where the values underflow
-            let tol = |w: f64| 1e-37 + w.abs() * if x < -5.0 { 3e-6 } else { 1e-6 };
+            // relative 1e-6 (3e-6 in the far lower tail); below x = -9√2 the kernel gives 0 for
+            // values under 3e-36 (PyTorch's float erf gives 0 from x = -5.5 on)
+            let tol = |w: f64| 3e-36 + w.abs() * if x < -5.0 { 3e-6 } else { 1e-6 };
             assert!((y[i] as f64 - wy).abs() <= tol(wy), "gelu x={x} got {} want {wy}", y[i]);
             assert!((gx[i] as f64 - wg).abs() <= tol(wg) + 1e-7 * (g[i] as f64), "gelu grad x={x} got {} want {wg}", gx[i]);
         }

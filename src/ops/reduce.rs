@@ -580,6 +580,30 @@ fn norm2(x: &Tensor, dims: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
     Ok(out)
 }
 
+/// The sum of x² over every element of a float32/float64 tensor, divided by the element count
+/// when `mean` (0/0 = NaN for an empty x, as PyTorch's mean): `mse_loss`'s reduction of the
+/// difference in one row-kernel pass summed in f64 (a squared temporary and a sum took two
+/// passes and an allocation more). One `name` node whose gradient is 2 x g [/ N], built from
+/// recorded products so a second derivative flows through x.
+pub fn sum_squares(x: &Tensor, mean: bool, name: &'static str) -> Result<Tensor> {
+    if !matches!(x.dtype(), DType::F32 | DType::F64) { crate::bail!("sum_squares: float32 or float64 expected, got {}", x.dtype().name()); }
+    let n = x.numel();
+    let out = {
+        let _g = autograd::GradMode::set(false);
+        let p = plan(x, &(0..x.ndim()).collect::<Vec<_>>())?;
+        let total = row_reduce(&p, RowReduce::SumSquares, DType::F64)?.to_vec::<f64>()?.first().copied().unwrap_or(0.0);
+        copy::contiguous_as(&Tensor::scalar_tensor(if mean { total / n as f64 } else { total })?, x.dtype())?
+    };
+    if autograd::needs_grad(&[x]) {
+        let scale = if mean { 2.0 / n as f64 } else { 2.0 };
+        autograd::record(name, &[x], &[&out], vec![SaveItem::Input(x)], Box::new(move |s, g| {
+            let Some(g) = &g[0] else { return Ok(vec![None]) };
+            Ok(vec![Some(mul(&mul_s(&s[0], scale)?, g)?)])
+        }));
+    }
+    Ok(out)
+}
+
 /// sqrt for norms with a zero-safe gradient (0 instead of inf*0 = nan at the origin).
 fn norm2_sqrt(s: &Tensor) -> Result<Tensor> {
     let out = { let _g = autograd::GradMode::set(false); unary::unary(unary::UnaryOp::Sqrt, s)? };

@@ -440,6 +440,9 @@ fn scatter_reduce(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64, idx: &Bound<'_
     wrap(py, index::scatter_reduce(&tt(x)?, dim, &tt(idx)?, &tt(src)?, reduce_of(Some(reduce))?, include_self)?)
     })
 }
+/// `mse_loss`'s mean or sum of squares of a float difference (one node, MseLossBackward0).
+#[pyfunction]
+fn mse_reduce(py: Python<'_>, d: &Bound<'_, PyAny>, mean: bool) -> R<PT> { crate::python::convert::guard(|| { wrap(py, reduce::sum_squares(&tt(d)?, mean, "MseLossBackward0")?) }) }
 #[pyfunction]
 fn index_select(py: Python<'_>, x: &Bound<'_, PyAny>, dim: i64, idx: &Bound<'_, PyAny>) -> R<PT> { crate::python::convert::guard(|| { wrap(py, index::index_select(&tt(x)?, dim, &tt(idx)?)?) }) }
 #[pyfunction]
@@ -1122,7 +1125,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     add!(binary_op, binary_op_, floor_divide, unary_op, unary_op_, where_op, sum, mean, prod, amax, max_dim, argmax, var, logsumexp,
          cumulative, all_any, norm, sum_to_size, view, reshape, permute, transpose, t, expand, squeeze, unsqueeze, narrow, select,
          slice_op, diagonal, unfold, flip, cat, stack, repeat, tri, as_strided, contiguous, clone, to_dtype, view_dtype, copy_, fill_,
-         masked_fill, pointwise3, gather, scatter, scatter_reduce, index_select, index_add, index_op, index_put, nonzero, sort, topk, mm, bmm,
+         masked_fill, pointwise3, gather, scatter, scatter_reduce, mse_reduce, index_select, index_add, index_op, index_put, nonzero, sort, topk, mm, bmm,
          matmul, softmax, empty, zeros, full, arange, linspace, from_numpy, manual_seed, initial_seed, default_rng_state,
          set_default_rng_state, uniform_, normal_, randint_, random_full_, exponential_, bernoulli_scalar_, randperm, bernoulli, multinomial, result_type, promote_types,
          can_cast, set_default_dtype, get_default_dtype, is_grad_enabled, set_grad_enabled, run_backward, run_grad,
