@@ -17,8 +17,9 @@ pub trait IndexKernels {
     /// when x has elements, the first index outside [0, n) is returned instead, nothing written
     /// (the ops layer words the error), so the index is read once.
     fn index_select(&self, out: &Tensor, x: &Tensor, idx: &Tensor, outer: usize, inner: usize) -> Result<Option<i64>>;
-    /// `out [outer, n, inner] += alpha * src [outer, k, inner]` at the k int64 `idx`, in place.
-    fn index_add(&self, out: &Tensor, src: &Tensor, idx: &Tensor, outer: usize, inner: usize, alpha: f64) -> Result<()>;
+    /// `out [outer, n, inner] += alpha * src [outer, k, inner]` at the k int64 `idx`, in place;
+    /// when out has elements, the first index outside [0, n) is returned instead, nothing added.
+    fn index_add(&self, out: &Tensor, src: &Tensor, idx: &Tensor, outer: usize, inner: usize, alpha: f64) -> Result<Option<i64>>;
     /// `idx [rows, len]` = the stable ascending (or descending) order of each row of x, NaN
     /// sorting as the largest value.
     fn sort_rows(&self, idx: &Tensor, x: &Tensor, len: usize, descending: bool) -> Result<()>;

@@ -39,6 +39,8 @@ fn scatter_reduce_at<T: Elem>(dst: &Tensor, offsets: &[isize], vals: &[T], red: 
     if red == Reduce::None || (red == Reduce::Add && include_self) {
         // in order, each write seeing the previous ones (repeated offsets accumulate)
         let add = red == Reduce::Add;
+        // float32 sums in f32, as PyTorch's (add_scaled rounds through f64)
+        if let (Some(vals), true) = (super::nn::as_f32(vals), add) { return strided::scatter_at::<f32>(&db, offsets, vals, |cur, v| cur + v); }
         return strided::scatter_at(&db, offsets, vals, move |cur, v| if add { cur.add_scaled(v, 1.0) } else { v });
     }
     let mut old = vec![T::default(); offsets.len()];
@@ -201,14 +203,24 @@ impl IndexKernels for Cpu {
         })?
     }
 
-    fn index_add(&self, out: &Tensor, src: &Tensor, idx: &Tensor, outer: usize, inner: usize, alpha: f64) -> Result<()> {
+    fn index_add(&self, out: &Tensor, src: &Tensor, idx: &Tensor, outer: usize, inner: usize, alpha: f64) -> Result<Option<i64>> {
         check_outputs(&[out], &[src, idx])?;
         let (k, n) = index_rows(out, src, idx, outer, inner, "index_add")?;
         read::<i64, _>(idx, |iv| {
-            if outer * inner > 0 && iv.iter().fold(false, |bad, &v| bad | (v as u64 >= n as u64)) { return Err(geometry_err("index_add")); }
+            if outer * inner > 0 && iv.iter().fold(false, |bad, &v| bad | (v as u64 >= n as u64)) {
+                return Ok(iv.iter().copied().find(|&v| v as u64 >= n as u64));
+            }
             crate::dispatch!(out.dtype(), T => read::<T, _>(src, |s| write::<T, _>(out, |d| {
                 if inner == 1 {
-                    // single elements: no slice pair per index
+                    // single elements: no slice pair per index; float32 with alpha 1 adds in
+                    // f32 as PyTorch does (add_scaled rounds through f64)
+                    if let (Some(d), Some(s), true) = (super::nn::as_f32_mut(d), super::nn::as_f32(s), alpha == 1.0) {
+                        for o in 0..outer {
+                            let (dr, sr) = (&mut d[o * n..(o + 1) * n], &s[o * k..(o + 1) * k]);
+                            for (&v, &x) in iv.iter().zip(sr) { dr[v as usize] += x; }
+                        }
+                        return;
+                    }
                     for o in 0..outer {
                         let (dr, sr) = (&mut d[o * n..(o + 1) * n], &s[o * k..(o + 1) * k]);
                         for (&v, &x) in iv.iter().zip(sr) { let p = &mut dr[v as usize]; *p = p.add_scaled(x, alpha); }
@@ -221,7 +233,8 @@ impl IndexKernels for Cpu {
                         for (p, &x) in d[d0..d0 + inner].iter_mut().zip(&s[s0..s0 + inner]) { *p = p.add_scaled(x, alpha); }
                     }
                 }
-            }))?)
+            }))?)?;
+            Ok(None)
         })?
     }
 

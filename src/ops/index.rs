@@ -81,10 +81,14 @@ fn gather_offsets(x: &Tensor, dim: usize, idx: &Tensor, what: &str) -> Result<Ve
     if let Some(v) = first_out_of_range(&iv, n) {
         return Err(Error::Runtime(format!("index {} is out of bounds for dimension {} with size {}", v, dim, n)));
     }
-    let mut offs = Vec::with_capacity(iv.len());
-    if iv.is_empty() { return Ok(offs); }
     let stride = |k: usize| if k == dim { 0 } else { xb.strides.get(k).copied().unwrap_or(0) };
     let dim_stride = xb.strides.get(dim).copied().unwrap_or(0);
+    if ish.len() <= 1 && dim_stride == 1 {
+        // a vector index along a unit-stride dim: the offsets are the indices themselves (the
+        // collect reuses iv's buffer, i64 and isize being the same size)
+        return Ok(iv.into_iter().map(|v| v as isize).collect());
+    }
+    let mut offs = Vec::with_capacity(iv.len());
     // idx's last dim is one run (its offset steps by that dim's stride, or by the index along
     // `dim`); the dims before it advance as an odometer, `base` their offset outside `dim`
     let (outer, last) = match ish.len() { 0 => (&ish[..0], 1), l => (&ish[..l - 1], ish[l - 1]) };
@@ -367,21 +371,24 @@ pub fn index_add_inplace(x: &Tensor, dim: i64, idx: &Tensor, src: &Tensor, alpha
 pub fn index_add_raw(out: &Tensor, d: usize, idx: &Tensor, src: &Tensor, alpha: f64) -> Result<()> {
     let ob = out.body();
     let n = if ob.shape.is_empty() { 1 } else { ob.shape[d] };
-    let iv = idx.to_vec::<i64>()?;
+    let ic = copy::contiguous_as(idx, DType::I64)?;
     let outer: usize = ob.shape[..d.min(ob.shape.len())].iter().product();
     let inner: usize = if ob.shape.is_empty() { 1 } else { ob.shape[d + 1..].iter().product() };
     let mut want = ob.shape.clone();
-    if !want.is_empty() { want[d] = iv.len(); }
-    if let Some(v) = first_out_of_range(&iv, n as i64) {
+    if !want.is_empty() { want[d] = ic.numel(); }
+    let out_of_range = |v: i64| {
         // PyTorch's 0-d/1-D kernel raises IndexError; n-D inputs get the core's RuntimeError
-        if ob.shape.len() <= 1 { return Err(crate::index_err!("index out of range in self")); }
-        return Err(Error::Runtime(format!("index {} is out of bounds for dimension {} with size {}", v, d, n)));
+        if ob.shape.len() <= 1 { return crate::index_err!("index out of range in self"); }
+        Error::Runtime(format!("index {} is out of bounds for dimension {} with size {}", v, d, n))
+    };
+    // the kernel checks the indices as it reads them, except where it adds nothing
+    if outer * inner == 0 {
+        if let Some(v) = first_out_of_range(&ic.to_vec::<i64>()?, n as i64) { return Err(out_of_range(v)); }
     }
     let sc = copy::contiguous_as(&shape::expand(&src.detach(), &want.iter().map(|&v| v as i64).collect::<Vec<_>>())?, ob.dtype)?;
-    // out is contiguous [outer, n, inner] (index_add's contract), indices are in [0, n) (checked above), sc is [outer, k, inner]
+    // out is contiguous [outer, n, inner] (index_add's contract), sc is [outer, k, inner]
     let sc = if std::sync::Arc::ptr_eq(&sc.body().storage, &ob.storage) { copy::contiguous_clone(&sc)? } else { sc };
-    let ic = copy::contiguous_as(idx, DType::I64)?;
-    backend_of(&[out, &sc, &ic])?.index_add(out, &sc, &ic, outer, inner, alpha)?;
+    if let Some(v) = backend_of(&[out, &sc, &ic])?.index_add(out, &sc, &ic, outer, inner, alpha)? { return Err(out_of_range(v)); }
     Ok(())
 }
 
