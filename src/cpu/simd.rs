@@ -187,12 +187,7 @@ pub mod avx512 {
         // lanes below the range give 0; they compute on 0 meanwhile (no subnormal assists)
         let zero = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(x, _mm512_set1_ps(EXP_ZERO_BELOW));
         let xc = _mm512_mask_mov_ps(xc, zero, _mm512_setzero_ps());
-        let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
-            _mm512_mul_ps(xc, _mm512_set1_ps(std::f32::consts::LOG2_E)));
-        let r = _mm512_fmadd_ps(n, _mm512_set1_ps(-EXP_LN2_HI), xc);
-        let r = _mm512_fmadd_ps(n, _mm512_set1_ps(-EXP_LN2_LO), r);
-        let mut p = _mm512_set1_ps(EXP_POLY[0]);
-        for &c in &EXP_POLY[1..] { p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c)); }
+        let (p, n) = exp_reduced16(xc);
         _mm512_maskz_scalef_ps(!zero, p, n)
     }
 
@@ -332,13 +327,21 @@ pub mod avx512 {
     #[inline]
     #[target_feature(enable = "avx512f")]
     fn exp16_in_range(x: __m512) -> __m512 {
+        let (p, n) = exp_reduced16(x);
+        _mm512_scalef_ps(p, n)
+    }
+
+    /// `super::exp_reduced` of 16 finite lanes: (exp(x) / 2^n, n).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn exp_reduced16(x: __m512) -> (__m512, __m512) {
         let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
             _mm512_mul_ps(x, _mm512_set1_ps(std::f32::consts::LOG2_E)));
         let r = _mm512_fmadd_ps(n, _mm512_set1_ps(-EXP_LN2_HI), x);
         let r = _mm512_fmadd_ps(n, _mm512_set1_ps(-EXP_LN2_LO), r);
         let mut p = _mm512_set1_ps(EXP_POLY[0]);
         for &c in &EXP_POLY[1..] { p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c)); }
-        _mm512_scalef_ps(p, n)
+        (p, n)
     }
 
     /// ln of 16 lanes, bit-equal to `super::log_f32`: VGETMANTPS and VGETEXPPS split x into

@@ -148,6 +148,9 @@ fn storage_span(b: &Body) -> (isize, isize) {
 
 fn check_offsets(b: &Body, offs: &[isize]) -> Result<()> {
     let (lo, hi) = storage_span(b);
+    // one pass the compiler vectorises (a short-circuiting find ran element by element, a
+    // third of a 1-D scatter_add_'s time), the search only after a miss
+    if !offs.iter().fold(false, |bad, &o| bad | (o < lo) | (o >= hi)) { return Ok(()); }
     if let Some(o) = offs.iter().find(|&&o| o < lo || o >= hi) {
         crate::bail!("internal: element offset {} outside the tensor's storage", o);
     }
