@@ -117,3 +117,19 @@ def test_index_select_values_and_errors():
     with pytest.raises(RuntimeError, match="INDICES element is out of DATA bounds, id=5 axis_dim=5"):
         torch.zeros(0, 5).index_select(1, torch.tensor([5]))
     assert torch.zeros(0, 5).index_select(1, torch.tensor([4, 0])).shape == (0, 2)
+
+
+def test_index_add_checks_indices_only_for_a_nonempty_self():
+    # PyTorch reads no index value when self has no elements
+    assert torch.index_add(torch.zeros(0, 2), 0, torch.tensor([5]), torch.ones(1, 2)).shape == (0, 2)
+    assert torch.index_add(torch.zeros(3, 0), 1, torch.tensor([0]), torch.ones(3, 1)).shape == (3, 0)
+    with pytest.raises(IndexError, match="index out of range in self"):
+        torch.zeros(4).index_add_(0, torch.tensor([1, 4]), torch.ones(2))
+    with pytest.raises(RuntimeError, match="index 3 is out of bounds for dimension 0 with size 3"):
+        torch.index_add(torch.zeros(3, 2), 0, torch.tensor([3]), torch.ones(1, 2))
+    x = torch.zeros(5)
+    x.index_add_(0, torch.tensor([1, 1, 4]), torch.tensor([1.0, 2.0, 0.5]))
+    assert x.tolist() == [0.0, 3.0, 0.0, 0.0, 0.5]
+    y = torch.zeros(5)
+    y.index_add_(0, torch.tensor([1, 1, 4]), torch.tensor([1.0, 2.0, 0.5]), alpha=-2)
+    assert y.tolist() == [0.0, -6.0, 0.0, 0.0, -1.0]
