@@ -410,16 +410,31 @@ pub mod avx512 {
     #[inline]
     #[target_feature(enable = "avx512f,avx512dq")]
     fn sincos16<const COS: bool>(x: __m512) -> __m512 {
-        let lo = sincos8::<COS>(_mm512_cvtps_pd(_mm512_castps512_ps256(x)));
-        let hi = sincos8::<COS>(_mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(x)))));
-        let v = _mm512_insertf32x8::<1>(_mm512_castps256_ps512(_mm512_cvtpd_ps(lo)), _mm512_cvtpd_ps(hi));
+        let v = in_f64_halves(x, #[inline(always)] |h| sincos8::<COS>(h));
         let v = if COS { v } else { _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(x, _mm512_setzero_ps()), x) };
         let far = _mm512_cmp_ps_mask::<_CMP_NLE_UQ>(_mm512_abs_ps(x), _mm512_set1_ps(super::SINCOS_FAST_MAX));
-        if far == 0 { return v; }
+        redo_lanes(x, v, far, |s| if COS { s.cos() } else { s.sin() })
+    }
+
+    /// f of 16 f32 lanes computed as two 8-lane f64 halves, each rounded to f32 once.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    fn in_f64_halves(x: __m512, f: impl Fn(__m512d) -> __m512d) -> __m512 {
+        let lo = f(_mm512_cvtps_pd(_mm512_castps512_ps256(x)));
+        let hi = f(_mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(x)))));
+        _mm512_insertf32x8::<1>(_mm512_castps256_ps512(_mm512_cvtpd_ps(lo)), _mm512_cvtpd_ps(hi))
+    }
+
+    /// v with the lanes set in `redo` replaced by the scalar `f` of x's lanes (the rare inputs
+    /// a vector kernel leaves to libm).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn redo_lanes(x: __m512, v: __m512, redo: __mmask16, f: impl Fn(f32) -> f32) -> __m512 {
+        if redo == 0 { return v; }
         let (mut xs, mut vs) = ([0f32; 16], [0f32; 16]);
         // SAFETY: both arrays hold 16 floats
         unsafe { _mm512_storeu_ps(xs.as_mut_ptr(), x); _mm512_storeu_ps(vs.as_mut_ptr(), v) };
-        for l in (0..16).filter(|l| far >> l & 1 != 0) { vs[l] = if COS { xs[l].cos() } else { xs[l].sin() }; }
+        for l in (0..16).filter(|l| redo >> l & 1 != 0) { vs[l] = f(xs[l]); }
         // SAFETY: as above
         unsafe { _mm512_loadu_ps(vs.as_ptr()) }
     }
@@ -535,18 +550,10 @@ pub mod avx512 {
     pub fn powf_slice(src: &[f32], y: f32, dst: &mut [f32]) {
         let yv = _mm512_set1_pd(y as f64);
         map_slice(src, dst, #[inline(always)] |x| {
-            let lo = pow8(_mm512_cvtps_pd(_mm512_castps512_ps256(x)), yv);
-            let hi = pow8(_mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(x)))), yv);
-            let v = _mm512_insertf32x8::<1>(_mm512_castps256_ps512(_mm512_cvtpd_ps(lo)), _mm512_cvtpd_ps(hi));
+            let v = in_f64_halves(x, #[inline(always)] |h| pow8(h, yv));
             let good = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(x, _mm512_setzero_ps())
                 & _mm512_cmp_ps_mask::<_CMP_LT_OQ>(x, _mm512_set1_ps(f32::INFINITY));
-            if good == 0xffff { return v; }
-            let (mut xs, mut vs) = ([0f32; 16], [0f32; 16]);
-            // SAFETY: both arrays hold 16 floats
-            unsafe { _mm512_storeu_ps(xs.as_mut_ptr(), x); _mm512_storeu_ps(vs.as_mut_ptr(), v) };
-            for l in (0..16).filter(|l| good >> l & 1 == 0) { vs[l] = xs[l].powf(y); }
-            // SAFETY: as above
-            unsafe { _mm512_loadu_ps(vs.as_ptr()) }
+            redo_lanes(x, v, !good, |s| s.powf(y))
         })
     }
 }
